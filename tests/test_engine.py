@@ -1,0 +1,137 @@
+"""The engine end to end on tiny built-in data: strategies learn, records round-trip, runs end cleanly."""
+import json
+import threading
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from tl_core.config import RunConfig
+from tl_core.records.run_dir import RunDir
+from tl_core.records.store import RunStore
+from tl_core.runner import run_config
+from tl_core.train.events import EpochEnd, RunEnded, RunStarted, Step
+
+
+def test_config_round_trips_through_json():
+    config = RunConfig(strategy="linear-probe", labels_per_class=None, settings={"cache_features": False})
+    assert RunConfig.from_json(config.to_json()) == config
+
+
+@pytest.mark.parametrize("strategy", ["scratch", "linear-probe", "fine-tune"])
+def test_each_strategy_learns_above_chance(tiny, runs_dir, strategy):
+    summary = run_config(tiny.replace(target="digits", strategy=strategy, epochs=3), runs_dir)
+    assert summary["status"] == "finished", summary["reason"]
+    assert summary["target_acc"] > 0.3  # chance is 0.1
+
+
+def test_run_directory_round_trips(tiny, runs_dir):
+    events = []
+    summary = run_config(tiny, runs_dir, subscribers=[events.append])
+    summary_path = Path(summary["run_dir"])
+    run = RunDir(summary_path)
+    assert run.read_config().to_dict() == {**tiny.to_dict(), "freeze": 0}
+    metrics = run.read_metrics()
+    assert [m["epoch"] for m in metrics] == [1, 2]
+    assert metrics[-1]["target_acc"] == pytest.approx(summary["target_acc"])
+    assert run.read_summary()["status"] == "finished"
+    assert set(load_file(str(summary_path / "model.safetensors"))) >= {"head.weight", "head.bias"}
+    evaluation = run.read_json("evaluation.json")
+    assert len(evaluation["confusion"]) == 10
+    assert sum(map(sum, evaluation["confusion"])) == sum(evaluation["per_class_count"])
+    kinds = [type(e) for e in events]
+    assert kinds[0] is RunStarted and kinds[-1] is RunEnded and kinds.count(EpochEnd) == 2
+    assert 0.0 <= summary["domain_confusion_acc"] <= 1.0 and 0.0 <= summary["a_distance"] <= 2.0
+    row = RunStore(runs_dir).get(summary["run_id"])
+    assert row["status"] == "finished" and row["target_acc"] == pytest.approx(summary["target_acc"])
+
+
+def test_seeded_runs_are_reproducible_on_cpu(tiny, runs_dir):
+    first = run_config(tiny, runs_dir)
+    second = run_config(tiny, runs_dir)
+    assert first["target_acc"] == second["target_acc"]
+    assert RunDir(Path(first["run_dir"])).read_metrics()[-1]["train_loss"] == pytest.approx(
+        RunDir(Path(second["run_dir"])).read_metrics()[-1]["train_loss"], rel=1e-6)
+
+
+def test_stop_takes_effect_within_one_batch(tiny, runs_dir):
+    stop = threading.Event()
+    steps = []
+
+    def stop_after_first_step(event):
+        if isinstance(event, Step):
+            steps.append(event)
+            stop.set()
+
+    summary = run_config(tiny, runs_dir, subscribers=[stop_after_first_step], stop=stop)
+    assert summary["status"] == "stopped"
+    assert len(steps) == 1
+
+
+def test_a_nan_loss_ends_the_run_as_diverged(tiny, runs_dir, monkeypatch):
+    from tl_core.strategies.base import Strategy
+
+    original = Strategy.loss
+
+    def nan_loss(self, model, batch, progress):
+        out = original(self, model, batch, progress)
+        out.loss = out.loss * float("nan")
+        return out
+
+    monkeypatch.setattr(Strategy, "loss", nan_loss)
+    summary = run_config(tiny, runs_dir)
+    assert summary["status"] == "diverged"
+    assert "step 0" in summary["reason"] and "learning rate" in summary["hint"]
+    assert RunDir(Path(summary["run_dir"])).read_summary()["status"] == "diverged"
+
+
+def test_source_weights_transfer_and_frozen_groups_stay_put(tiny, runs_dir):
+    config = tiny.replace(source="digits", target="digits-m", weights="source", freeze=2)
+    summary = run_config(config, runs_dir)
+    assert summary["status"] == "finished", summary["reason"]
+    from tl_core.pretrain import checkpoint_path
+
+    source = load_file(str(checkpoint_path(config)))
+    trained = load_file(str(Path(summary["run_dir"]) / "model.safetensors"))
+    from tl_core.backbones import create_backbone, layer_groups
+
+    frozen_modules = [m for g in layer_groups(create_backbone("small_cnn"))[:2] for m in g.module_names]
+    frozen_keys = [k for k in trained if k.startswith("backbone.") and any(
+        k[len("backbone."):].startswith(m + ".") for m in frozen_modules)]
+    assert frozen_keys
+    for key in frozen_keys:
+        assert torch.equal(trained[key], source[key]), key
+    later = [k for k in trained if k.startswith("backbone.") and k not in frozen_keys and k.endswith("weight")]
+    assert any(not torch.equal(trained[k], source[k]) for k in later)
+
+
+def test_cli_train_prints_a_summary_json_line(tiny, runs_dir, capsys):
+    from tl_core.cli import main
+
+    code = main(["train", "--source", "digits", "--target", "digits", "--weights", "random", "--strategy",
+                 "linear-probe", "--epochs", "1", "--labels-per-class", "5", "--snapshot-size", "0",
+                 "--runs-dir", str(runs_dir), "--json"])
+    assert code == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert {"status", "target_acc", "val_acc", "device", "seconds", "run_dir"} <= set(summary)
+    assert summary["status"] == "finished"
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--source", "nope"], "Unknown source dataset"),
+    (["--freeze", "99"], "Freeze depth 99"),
+    (["--epochs", "-1"], "epochs must be"),
+    (["--strategy", "magic"], "Unknown strategy"),
+    (["--labels-per-class", "many"], "labels per class"),
+    (["--set", "lr_decay=7"], "lr_decay"),
+])
+def test_cli_bad_values_exit_2_with_one_line(runs_dir, capsys, args, words):
+    from tl_core.cli import main
+
+    code = main(["train", "--runs-dir", str(runs_dir), *args])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert len(err.splitlines()) == 1 and words in err
+    assert not any(runs_dir.glob("*/config.json"))
+

@@ -1,0 +1,41 @@
+"""Pure functions on arrays: domain confusion, 2-D maps in one frame, per-class metrics, fixed samples.
+
+Importing this package does not import umap (slow); ``MapFrame(method="umap")`` imports it on first fit.
+"""
+from .domain_confusion import DomainConfusion, a_distance_from_error, domain_confusion
+from .embedding import METHODS, MapFrame, align_to_reference, embed_snapshots, normalize_map, warm_up_umap
+from .metrics import (
+    PerClassAccuracy,
+    accuracy,
+    confusion_matrix,
+    gap_closed,
+    mean_sd,
+    misclassified_from_records,
+    misclassified_indices,
+    misclassified_to_records,
+    per_class_accuracy,
+)
+from .sampling import SNAPSHOT_SAMPLES_PER_DOMAIN, stratified_sample_indices
+
+__all__ = [
+    "METHODS",
+    "SNAPSHOT_SAMPLES_PER_DOMAIN",
+    "DomainConfusion",
+    "MapFrame",
+    "PerClassAccuracy",
+    "a_distance_from_error",
+    "accuracy",
+    "align_to_reference",
+    "confusion_matrix",
+    "domain_confusion",
+    "embed_snapshots",
+    "gap_closed",
+    "mean_sd",
+    "misclassified_from_records",
+    "misclassified_indices",
+    "misclassified_to_records",
+    "normalize_map",
+    "per_class_accuracy",
+    "stratified_sample_indices",
+    "warm_up_umap",
+]

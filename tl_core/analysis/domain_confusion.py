@@ -1,0 +1,71 @@
+"""How well a linear classifier tells source features from target features.
+
+For binary problems the discrepancy distance w.r.t. linear classifiers is the accuracy of the best linear
+classifier that separates the two samples (lectures, "asymmetric and symmetric transfer"). Its held-out
+error ε gives the proxy A-distance of Ben-David et al., "Analysis of Representations for Domain
+Adaptation", NIPS 2007 (used by Ganin et al., JMLR 2016, to show DANN features mix the domains):
+
+    d_A = 2 (1 − 2ε),   ε = 1 − accuracy,   clipped to [0, 2]
+
+Accuracy ≈ 0.5 (d_A ≈ 0): the domains are indistinguishable; accuracy ≈ 1 (d_A ≈ 2): fully separable.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.decomposition import PCA
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from .arrays import as_features
+from .metrics import mean_sd
+
+
+@dataclass(frozen=True)
+class DomainConfusion:
+    acc: float  # mean held-out accuracy of the source-vs-target classifier, in [0, 1]
+    a_distance: float  # proxy A-distance 2 (1 − 2 (1 − acc)), clipped to [0, 2]
+    acc_sd: float  # sample standard deviation of the accuracy across folds
+
+
+def a_distance_from_error(err: float) -> float:
+    """Proxy A-distance 2 (1 − 2·err) clipped to [0, 2]; an error above 0.5 (worse than chance) gives 0."""
+    return float(np.clip(2.0 * (1.0 - 2.0 * err), 0.0, 2.0))
+
+
+def domain_confusion(
+    source_feats: np.ndarray, target_feats: np.ndarray, seed: int = 0, folds: int = 5, max_dims: int = 64
+) -> DomainConfusion:
+    """Cross-validated accuracy of a logistic regression that predicts the domain of a feature vector.
+
+    Both domains are subsampled (``numpy.random.default_rng(seed)``) to the smaller count, so chance is 0.5.
+    Each of the ``folds`` stratified, shuffled (``seed``) splits fits, on its training part only:
+    standardization → PCA to ``max_dims`` dimensions when there are more → L2 logistic regression
+    (C = 1, class_weight="balanced", lbfgs). PCA keeps the cost flat across backbones
+    (1,000 + 1,000 points of 512 dims: a fraction of a second on 2 cores) and makes accuracies of
+    different feature widths comparable; a shift confined to low-variance directions can be missed.
+    """
+    source, target = as_features(source_feats, "source_feats"), as_features(target_feats, "target_feats")
+    if source.shape[1] != target.shape[1]:
+        raise ValueError(f"source and target features differ in width: {source.shape[1]} vs {target.shape[1]}")
+    n = min(len(source), len(target))
+    if n < folds:
+        raise ValueError(f"need at least {folds} rows per domain for {folds}-fold cross-validation, got {n}")
+    rng = np.random.default_rng(seed)
+    source = source[np.sort(rng.choice(len(source), size=n, replace=False))]
+    target = target[np.sort(rng.choice(len(target), size=n, replace=False))]
+    x = np.concatenate([source, target])
+    domain = np.repeat([0, 1], n)
+
+    smallest_train = 2 * n - -(-2 * n // folds)
+    dims = min(max_dims, smallest_train)
+    steps = [StandardScaler()]
+    if x.shape[1] > dims:
+        steps.append(PCA(n_components=dims, svd_solver="covariance_eigh"))
+    steps.append(LogisticRegression(C=1.0, class_weight="balanced", max_iter=1000))
+    splits = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    fold_acc = cross_val_score(make_pipeline(*steps), x, domain, cv=splits, scoring="accuracy")
+    acc, acc_sd = mean_sd(fold_acc)
+    return DomainConfusion(acc=acc, a_distance=a_distance_from_error(1.0 - acc), acc_sd=acc_sd)
+

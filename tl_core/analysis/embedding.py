@@ -1,0 +1,197 @@
+"""2-D maps of feature snapshots in one shared coordinate frame, so a run's snapshots can be animated.
+
+A ``MapFrame`` is fitted once on a reference snapshot (the first or the last of a run) and places every
+other snapshot in the reference's coordinates. Snapshots hold the same fixed sample of images
+(``stratified_sample_indices``), so row i is the same image in every snapshot.
+
+- ``pca``: linear projection on the reference's top two principal components (instant).
+- ``umap``: McInnes et al., "UMAP: Uniform Manifold Approximation and Projection", 2018; later snapshots
+  go through umap-learn's ``transform``, which places new points against the fixed reference layout.
+- ``tsne``: van der Maaten & Hinton, "Visualizing Data using t-SNE", JMLR 2008. t-SNE has no transform:
+  each snapshot gets its own t-SNE, started from the reference layout, then Procrustes-aligned to it.
+
+Features are standardized with the scaler fitted on the reference. Rows identical to a reference row
+map exactly to that row's reference coordinates, so a fixed point set maps to itself (umap-learn's own
+transform moves training points slightly; it short-circuits only when the whole array is the training set).
+``umap`` is imported lazily: its first import takes ~14 s and its first fit JIT-compiles (see
+``warm_up_umap``).
+"""
+import threading
+import time
+
+import numpy as np
+from scipy.linalg import orthogonal_procrustes
+from sklearn.decomposition import PCA
+from sklearn.manifold import TSNE
+from sklearn.preprocessing import StandardScaler
+
+from .arrays import as_features
+
+METHODS = ("umap", "pca", "tsne")
+
+
+class MapFrame:
+    """A 2-D coordinate frame learned from one reference snapshot (scikit-learn style).
+
+    Learned attributes: ``scaler_``, ``model_`` (PCA / UMAP; None for t-SNE), ``reference_`` (N, 2)
+    float32 coordinates of the reference rows, ``reference_features_`` (N, D) float32, ``row_index_``
+    (a reference row's bytes → its index).
+
+    >>> x = np.random.default_rng(0).normal(size=(50, 8))
+    >>> frame = MapFrame("pca").fit(x)
+    >>> bool(np.array_equal(frame.transform(x), frame.reference_))
+    True
+    """
+
+    def __init__(
+        self,
+        method: str = "umap",
+        n_neighbors: int = 15,
+        min_dist: float = 0.1,
+        seed: int = 0,
+        n_epochs: int | None = 200,
+        perplexity: float = 30.0,
+    ):
+        self.method = method
+        self.n_neighbors = n_neighbors  # UMAP: neighbourhood size (local vs global structure)
+        self.min_dist = min_dist  # UMAP: how tightly points may pack
+        self.seed = seed
+        self.n_epochs = n_epochs  # UMAP fit epochs (transform runs a third); None = umap-learn's 500 below 10k rows
+        self.perplexity = perplexity  # t-SNE: effective number of neighbours, capped at (N − 1) / 3
+
+    def fit(self, features: np.ndarray) -> "MapFrame":
+        if self.method not in METHODS:
+            raise ValueError(f"unknown map method {self.method!r}; choose one of {', '.join(METHODS)}")
+        x = as_features(features)
+        if len(x) < 3:
+            raise ValueError(f"a map needs at least 3 rows, got {len(x)}")
+        self.scaler_ = StandardScaler().fit(x)
+        z = self.scaler_.transform(x)
+        if self.method == "pca":
+            self.model_ = PCA(n_components=2, random_state=self.seed).fit(z)
+            coords = self.model_.transform(z)
+        elif self.method == "umap":
+            self.model_ = self._umap(len(x)).fit(z)
+            coords = self.model_.embedding_
+        else:
+            self.model_ = None
+            coords = self._tsne(z, init="pca")
+        self.reference_ = np.asarray(coords, dtype=np.float32).copy()
+        self.reference_features_ = x
+        self.row_index_ = {row.tobytes(): i for i, row in enumerate(x)}
+        return self
+
+    def transform(self, features: np.ndarray) -> np.ndarray:
+        """(N, 2) float32 coordinates in the reference frame. For t-SNE, row i must be the same item as
+        reference row i (same N)."""
+        x = as_features(features)
+        if x.shape[1] != self.reference_features_.shape[1]:
+            raise ValueError(f"features have {x.shape[1]} columns, the frame was fitted on "
+                             f"{self.reference_features_.shape[1]}")
+        if self.method == "tsne":
+            return self._transform_tsne(x)
+        reference_row = np.array([self.row_index_.get(row.tobytes(), -1) for row in x], dtype=np.int64)
+        known = reference_row >= 0
+        coords = np.empty((len(x), 2), dtype=np.float32)
+        coords[known] = self.reference_[reference_row[known]]
+        if not known.all():
+            coords[~known] = self.model_.transform(self.scaler_.transform(x[~known]))
+        return coords
+
+    def _transform_tsne(self, x: np.ndarray) -> np.ndarray:
+        if x.shape != self.reference_features_.shape:
+            raise ValueError("t-SNE has no transform: a snapshot must hold the reference's rows in the same "
+                             f"order ({len(self.reference_)} rows), got {len(x)}")
+        if np.array_equal(x, self.reference_features_):
+            return self.reference_.copy()
+        start = self.reference_ - self.reference_.mean(axis=0)
+        start = start / (start[:, 0].std() or 1.0) * 1e-4  # t-SNE wants a tiny initial spread
+        coords = self._tsne(self.scaler_.transform(x), init=start.astype(np.float32))
+        return align_to_reference(coords, self.reference_)
+
+    def _umap(self, n_rows: int):
+        import umap  # lazy: ~14 s on first import
+
+        return umap.UMAP(
+            n_components=2,
+            n_neighbors=min(self.n_neighbors, n_rows - 1),
+            min_dist=self.min_dist,
+            n_epochs=self.n_epochs,
+            random_state=self.seed,
+            transform_seed=self.seed,
+            n_jobs=1,  # a random_state forces one thread anyway; saying so silences umap's warning
+            low_memory=True,
+        )
+
+    def _tsne(self, z: np.ndarray, init) -> np.ndarray:
+        tsne = TSNE(
+            n_components=2,
+            perplexity=min(self.perplexity, (len(z) - 1) / 3),
+            init=init,
+            random_state=self.seed,
+        )
+        return tsne.fit_transform(z)
+
+
+def align_to_reference(coords: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Similarity transform (rotation or reflection, uniform scale, shift) of ``coords`` that best matches
+    ``reference`` row by row in least squares (orthogonal Procrustes, Schönemann 1966):
+
+        min over R (orthogonal), s, t of ‖s · (Y − Ȳ) R + t − X‖_F  →  s = trace(Σ) / ‖Y − Ȳ‖²_F, t = X̄
+    """
+    coords, reference = np.asarray(coords, dtype=np.float64), np.asarray(reference, dtype=np.float64)
+    if coords.shape != reference.shape:
+        raise ValueError(f"coords {coords.shape} and reference {reference.shape} must have the same shape")
+    centred, ref_mean = coords - coords.mean(axis=0), reference.mean(axis=0)
+    rotation, singular_sum = orthogonal_procrustes(centred, reference - ref_mean)
+    norm_sq = float((centred**2).sum())
+    scale = singular_sum / norm_sq if norm_sq > 0 else 0.0
+    return (scale * centred @ rotation + ref_mean).astype(np.float32)
+
+
+def embed_snapshots(
+    snapshots: list[np.ndarray],
+    method: str = "umap",
+    n_neighbors: int = 15,
+    min_dist: float = 0.1,
+    seed: int = 0,
+    reference_index: int = -1,
+) -> list[np.ndarray]:
+    """One (N_i, 2) float32 map per snapshot, all in the frame of ``snapshots[reference_index]``."""
+    if not snapshots:
+        return []
+    frame = MapFrame(method, n_neighbors=n_neighbors, min_dist=min_dist, seed=seed)
+    frame.fit(snapshots[reference_index])
+    return [frame.transform(s) for s in snapshots]
+
+
+def normalize_map(coords: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
+    """Shift and scale (same factor on both axes, shapes kept) so ``reference``'s bounding box fits [-1, 1]².
+
+    ``reference`` defaults to ``coords``; pass the reference map to keep several snapshots in one frame
+    (points outside the reference's box then land slightly outside [-1, 1]).
+    """
+    coords = np.asarray(coords, dtype=np.float32)
+    box = coords if reference is None else np.asarray(reference, dtype=np.float32)
+    low, high = box.min(axis=0), box.max(axis=0)
+    half_range = float((high - low).max()) / 2 or 1.0
+    return (coords - (low + high) / 2) / half_range
+
+
+_warm_lock = threading.Lock()
+_warm = False
+
+
+def warm_up_umap() -> float:
+    """Import umap and JIT-compile its fit and transform on a tiny 200 × 8 problem. Returns the seconds spent
+    (0.0 once warm). Thread-safe: start it in a background thread when the app starts."""
+    global _warm
+    with _warm_lock:
+        if _warm:
+            return 0.0
+        start = time.perf_counter()
+        x = np.random.default_rng(0).normal(size=(200, 8)).astype(np.float32)
+        MapFrame("umap", n_neighbors=10).fit(x[:150]).transform(x[150:])
+        _warm = True
+        return time.perf_counter() - start
+

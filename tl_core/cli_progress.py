@@ -1,0 +1,40 @@
+"""A terminal progress bar fed by the loop's events."""
+from __future__ import annotations
+
+import sys
+
+from tqdm import tqdm
+
+from tl_core.train.events import EpochEnd, Event, RunStarted, StageStarted, Step
+
+
+class ProgressPrinter:
+    def __init__(self, stream=sys.stderr):
+        self.stream = stream
+        self.bar: tqdm | None = None
+        self.stage = ""
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, StageStarted):
+            print(event.message, file=self.stream)
+        elif isinstance(event, RunStarted):
+            print(f"Training on {event.device_name}: {event.trainable_params:,} trainable, "
+                  f"{event.frozen_params:,} frozen parameters.", file=self.stream)
+        elif isinstance(event, Step):
+            if self.bar is None or self.stage != event.stage:
+                self.close()
+                self.stage = event.stage
+                self.bar = tqdm(total=event.total_steps, desc=event.stage, file=self.stream, leave=False)
+            self.bar.update(event.step - self.bar.n)
+            self.bar.set_postfix(epoch=event.epoch, loss=f"{event.loss:.3f}", refresh=False)
+        elif isinstance(event, EpochEnd):
+            extra = "".join(f"  {k} {v:.3f}" for k, v in event.extra.items())
+            line = (f"[{event.stage}] epoch {event.epoch}/{event.epochs}  loss {event.train_loss:.3f}  "
+                    f"train {event.train_acc:.3f}  val {event.val_acc:.3f}  target {event.target_acc:.3f}  "
+                    f"{event.images_per_s:,.0f} img/s{extra}")
+            (self.bar.write(line, file=self.stream) if self.bar else print(line, file=self.stream))
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None

@@ -1,0 +1,51 @@
+"""The run configuration: plain data that round-trips to JSON and that a UI can render."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class RunConfig:
+    """Everything that decides a run. Strategy-specific knobs live in `settings` (see each strategy's Settings)."""
+
+    source: str = "synth-digits"
+    target: str = "digits"
+    backbone: str = "small_cnn"
+    weights: str = "source"  # random | imagenet | source | file:PATH
+    strategy: str = "fine-tune"
+    freeze: int = 1  # number of leading layer groups frozen
+    labels_per_class: int | None = 10  # None: every labelled target image
+    epochs: int = 5
+    batch_size: int = 64
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    img_size: int = 32
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda | mps
+    settings: dict[str, Any] = field(default_factory=dict)
+    pretrain_epochs: int = 4  # epochs on the source task when weights == "source"
+    snapshot_every: int = 1  # take a feature snapshot every N epochs (and at the end); 0: only at the end
+    snapshot_size: int = 1000  # images per domain in each feature snapshot; 0 disables snapshots
+    name: str = ""  # a label shown in the UI
+    group: str = ""  # sweeps and lessons tag their runs with a group id
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "RunConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    @classmethod
+    def from_json(cls, text: str) -> "RunConfig":
+        return cls.from_dict(json.loads(text))
+
+    def replace(self, **changes: Any) -> "RunConfig":
+        return dataclasses.replace(self, **changes)

@@ -1,0 +1,31 @@
+"""The network every strategy trains: a timm backbone (pooled features) and a new linear head."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class TransferModel(nn.Module):
+    """`backbone` maps images to penultimate features; `head` maps features to class logits.
+
+    Inputs may be uint8 images (N×3×H×W, 0..255): they are scaled and normalised here with the backbone's
+    mean and std, so callers never repeat that step.
+    """
+
+    def __init__(self, backbone: nn.Module, num_classes: int, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)):
+        super().__init__()
+        self.backbone = backbone
+        self.head = nn.Linear(backbone.num_features, num_classes)
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1), persistent=False)
+
+    def normalise(self, images: torch.Tensor) -> torch.Tensor:
+        if images.dtype == torch.uint8:
+            return (images.float().div_(255.0) - self.mean) / self.std
+        return images
+
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        return self.backbone(self.normalise(images))
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(images))

@@ -1,0 +1,64 @@
+"""`--weights source`: pretrain the backbone on the source task with the same loop, once, and cache it.
+
+This is "learn task A on lots of data, transfer to task B" with no download at all. The checkpoint is keyed by
+everything that shapes it, so a second run with the same backbone and source reuses it in well under a second.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from tl_core.backbones import create_backbone
+from tl_core.config import RunConfig
+from tl_core.data import load_domain
+from tl_core.model import TransferModel
+from tl_core.paths import data_dir
+from tl_core.strategies import build_strategy
+from tl_core.train.events import StageStarted
+from tl_core.train.loop import FitContext, fit
+from tl_core.train.task import build_task
+
+_FORMAT = 1
+_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def checkpoint_path(config: RunConfig) -> Path:
+    key = {k: getattr(config, k) for k in ("backbone", "source", "img_size", "pretrain_epochs", "batch_size",
+                                           "lr", "weight_decay", "seed")}
+    digest = hashlib.sha1(json.dumps({**key, "format": _FORMAT}, sort_keys=True).encode()).hexdigest()[:10]
+    name = f"{config.backbone}-{config.source.replace(':', '_').replace('/', '_')}-{config.img_size}px-{digest}"
+    return data_dir() / "checkpoints" / f"{name}.safetensors"
+
+
+def source_pretrained_state(config: RunConfig, device: torch.device, ctx: FitContext) -> dict[str, torch.Tensor]:
+    """The full source model's weights (`backbone.*` and `head.*`), trained now or read from the cache."""
+    path = checkpoint_path(config)
+    with _locks_guard:
+        lock = _locks.setdefault(str(path), threading.Lock())
+    with lock:
+        if not path.exists():
+            _pretrain(config, device, ctx, path)
+        return load_file(str(path))
+
+
+def _pretrain(config: RunConfig, device: torch.device, ctx: FitContext, path: Path) -> None:
+    ctx.emit(StageStarted(ctx.run_id, "pretrain",
+                          f"Pretraining {config.backbone} on {config.source} for {config.pretrain_epochs} epochs "
+                          "(task A; cached for later runs)."))
+    source = load_domain(config.source, config.img_size)
+    model = TransferModel(create_backbone(config.backbone, "random", config.img_size), source.num_classes).to(device)
+    task = build_task(source, source, "target", None, config.seed, device)
+    fit(model, task, build_strategy("scratch"), epochs=config.pretrain_epochs, batch_size=config.batch_size,
+        lr=config.lr, weight_decay=config.weight_decay, seed=config.seed, device=device,
+        ctx=FitContext(ctx.run_id, "pretrain", ctx.emit, ctx.stop))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    save_file({k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}, str(tmp))
+    os.replace(tmp, path)

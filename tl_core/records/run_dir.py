@@ -1,0 +1,107 @@
+"""One run's directory: config.json, metrics.jsonl, summary.json, model.safetensors, snapshots/, error.txt.
+
+Every whole-file write goes through a temporary file and `os.replace`, so a run that dies never leaves a
+half-written file; metrics are appended one complete JSON line at a time.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from tl_core.config import RunConfig
+
+
+def new_run_id(config: RunConfig) -> str:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return f"{stamp}-{config.strategy}-{secrets.token_hex(3)}"
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def write_json(path: Path, value: Any) -> None:
+    write_atomic(path, json.dumps(value, indent=2, sort_keys=True, default=float).encode())
+
+
+@dataclass(frozen=True)
+class RunDir:
+    path: Path
+
+    @property
+    def run_id(self) -> str:
+        return self.path.name
+
+    @classmethod
+    def create(cls, runs_dir: Path, config: RunConfig, run_id: str | None = None) -> "RunDir":
+        path = Path(runs_dir) / (run_id or new_run_id(config))
+        path.mkdir(parents=True, exist_ok=False)
+        run = cls(path)
+        run.write_config(config)
+        return run
+
+    @property
+    def weights_path(self) -> Path:
+        return self.path / "model.safetensors"
+
+    @property
+    def snapshots_dir(self) -> Path:
+        return self.path / "snapshots"
+
+    def write_config(self, config: RunConfig) -> None:
+        write_json(self.path / "config.json", config.to_dict())
+
+    def read_config(self) -> RunConfig:
+        return RunConfig.from_dict(json.loads((self.path / "config.json").read_text()))
+
+    def append_metrics(self, row: dict[str, Any]) -> None:
+        with open(self.path / "metrics.jsonl", "a") as f:
+            f.write(json.dumps(row, sort_keys=True, default=float) + "\n")
+
+    def read_metrics(self) -> list[dict[str, Any]]:
+        path = self.path / "metrics.jsonl"
+        if not path.exists():
+            return []
+        rows = []
+        for line in path.read_text().splitlines():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                break  # a line cut off by a killed process ends the readable history
+        return rows
+
+    def write_summary(self, summary: dict[str, Any]) -> None:
+        write_json(self.path / "summary.json", summary)
+
+    def read_summary(self) -> dict[str, Any]:
+        path = self.path / "summary.json"
+        return json.loads(path.read_text()) if path.exists() else {"status": "unknown"}
+
+    def write_json(self, name: str, value: Any) -> None:
+        write_json(self.path / name, value)
+
+    def read_json(self, name: str) -> Any:
+        path = self.path / name
+        return json.loads(path.read_text()) if path.exists() else None
+
+    def save_weights(self, model: torch.nn.Module) -> None:
+        state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+        tmp = self.path / ".model.safetensors.tmp"
+        save_file(state, str(tmp))
+        os.replace(tmp, self.weights_path)
+
+    def load_weights(self) -> dict[str, torch.Tensor]:
+        return load_file(str(self.weights_path))
+
+    def write_error(self, text: str) -> None:
+        write_atomic(self.path / "error.txt", text.encode())

@@ -1,0 +1,185 @@
+"""Run a configuration end to end: build data, model and strategy; fit; evaluate; record how it ended.
+
+`prepare_run` creates the run record (status "queued") so a waiting run is visible; `execute_run` trains it.
+Whatever happens inside, the run ends with a summary that says how and why; the process survives.
+"""
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import numpy as np
+import torch
+
+from tl_core.analysis import confusion_matrix, misclassified_indices, misclassified_to_records, per_class_accuracy
+from tl_core.backbones import count_params, create_backbone, layer_groups, load_state_into
+from tl_core.config import RunConfig
+from tl_core.data import load_domain
+from tl_core.device import device_name, pick_device
+from tl_core.errors import UserError
+from tl_core.model import TransferModel
+from tl_core.paths import runs_dir as default_runs_dir
+from tl_core.pretrain import source_pretrained_state
+from tl_core.records.run_dir import RunDir
+from tl_core.records.store import RunStore
+from tl_core.strategies import build_strategy
+from tl_core.strategies.param_groups import parameters_by_layer_group
+from tl_core.train.events import EpochEnd, Event, RunEnded, RunStarted, Snapshot, publish
+from tl_core.train.loop import Diverged, FitContext, RunStopped, fit, predict
+from tl_core.train.snapshots import SnapshotTaker, snapshot_path
+from tl_core.train.task import build_task
+from tl_core.validation import validate_config
+
+Subscriber = Callable[[Event], None]
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def build_model(config: RunConfig, num_classes: int, device: torch.device, ctx: FitContext) -> TransferModel:
+    """The backbone with the requested weights and a new head for `num_classes`."""
+    if config.weights == "source":
+        backbone = create_backbone(config.backbone, "random", config.img_size)
+        load_state_into(backbone, source_pretrained_state(config, device, ctx), origin=f"pretrained on {config.source}")
+    else:
+        backbone = create_backbone(config.backbone, config.weights, config.img_size)
+    cfg = getattr(backbone, "pretrained_cfg", {}) or {}
+    imagenet = config.weights == "imagenet"
+    mean = cfg.get("mean", (0.5,) * 3) if imagenet else (0.5,) * 3
+    std = cfg.get("std", (0.5,) * 3) if imagenet else (0.5,) * 3
+    return TransferModel(backbone, num_classes, mean, std).to(device)
+
+
+def prepare_run(config: RunConfig, runs_dir: str | os.PathLike | None = None, owner: str = "") -> RunDir:
+    """Validate (raising ConfigError) and create the run record with status 'queued'."""
+    effective = validate_config(config)
+    store = RunStore(default_runs_dir(runs_dir))
+    run = RunDir.create(store.runs_dir, effective)
+    summary = {"status": "queued", "run_id": run.run_id, "run_dir": str(run.path), "created": time.time(),
+               "pid": os.getpid()}
+    run.write_summary(summary)
+    store.upsert(run.run_id, effective, summary, owner=owner)
+    return run
+
+
+def _final_evaluation(strategy, model, task, config, device, run: RunDir) -> dict[str, Any]:
+    preds = predict(strategy, model, task.test, config.batch_size * 4, device).cpu().numpy()
+    labels = task.test.y.cpu().numpy()
+    per_class = per_class_accuracy(preds, labels, task.num_classes)
+    evaluation = {
+        "classes": list(task.target.classes),
+        "per_class_acc": [None if np.isnan(a) else float(a) for a in per_class.acc],
+        "per_class_count": [int(c) for c in per_class.count],
+        "confusion": confusion_matrix(preds, labels, task.num_classes).tolist(),
+        "misclassified": misclassified_to_records(misclassified_indices(preds, labels, task.num_classes)),
+    }
+    run.write_json("evaluation.json", evaluation)
+    return evaluation
+
+
+def execute_run(run: RunDir, subscribers: Iterable[Subscriber] = (), stop: threading.Event | None = None,
+                store: RunStore | None = None) -> dict[str, Any]:
+    """Train the run recorded in `run`; returns its summary (also written to summary.json and the index)."""
+    subscribers = list(subscribers)
+    config = run.read_config()
+    store = store or RunStore(run.path.parent)
+    started = time.perf_counter()
+    summary: dict[str, Any] = {**run.read_summary(), "status": "running", "pid": os.getpid(),
+                               "started": time.time()}
+    run.write_summary(summary)
+    store.upsert(run.run_id, config, summary)
+
+    def emit(event: Event) -> None:
+        if isinstance(event, EpochEnd) and event.stage == "train":
+            run.append_metrics({"epoch": event.epoch, "train_loss": event.train_loss, "train_acc": event.train_acc,
+                                "val_acc": event.val_acc, "target_acc": event.target_acc, "lr": event.lr,
+                                "seconds": event.seconds, "images_per_s": event.images_per_s, **event.extra})
+        publish(subscribers, event)
+
+    status, reason, hint = "finished", "", ""
+    model = None
+    try:
+        device = pick_device(config.device)
+        summary.update(device=str(device), device_name=device_name(device))
+        seed_everything(config.seed)
+        strategy = build_strategy(config.strategy, config.settings)
+        source = load_domain(config.source, config.img_size)
+        target = load_domain(config.target, config.img_size)
+        ctx = FitContext(run.run_id, "train", emit, stop)
+        model = build_model(config, target.num_classes, device, ctx)
+        seed_everything(config.seed)
+        task = build_task(source, target, strategy.labelled_domain, config.labels_per_class, config.seed, device)
+        strategy.prepare(model, task, config)
+        trainable, frozen = count_params(model)
+        groups = [{"name": g.name, "param_count": g.param_count, "frozen": bool(params) and not any(
+                   p.requires_grad for p in params)}
+                  for g, params in zip(layer_groups(model.backbone), parameters_by_layer_group(model.backbone))]
+        summary.update(trainable_params=trainable, frozen_params=frozen, labelled_examples=len(task.labelled))
+        emit(RunStarted(run.run_id, config.to_dict(), str(device), summary["device_name"], trainable, frozen, groups))
+
+        snapshots = (SnapshotTaker(source, target, config.snapshot_size, config.seed, device, config.batch_size * 4)
+                     if config.snapshot_size > 0 else None)
+
+        def after_epoch(epoch: int) -> dict[str, float]:
+            due = snapshots is not None and (epoch == config.epochs or (
+                config.snapshot_every > 0 and epoch % config.snapshot_every == 0))
+            if not due:
+                return {}
+            path = snapshot_path(run.snapshots_dir, epoch)
+            metrics = snapshots.take(model, path)
+            emit(Snapshot(run.run_id, epoch, str(path)))
+            return metrics
+
+        if snapshots is not None:  # epoch 0: the transferred starting point, before any training on this task
+            snapshots.take(model, snapshot_path(run.snapshots_dir, 0))
+            emit(Snapshot(run.run_id, 0, str(snapshot_path(run.snapshots_dir, 0))))
+        ctx.after_epoch = after_epoch
+        history = fit(model, task, strategy, epochs=config.epochs, batch_size=config.batch_size, lr=config.lr,
+                      weight_decay=config.weight_decay, seed=config.seed, device=device, ctx=ctx)
+        last = history[-1]
+        summary.update({k: last[k] for k in ("train_acc", "val_acc", "target_acc", "images_per_s")})
+        for key in ("domain_confusion_acc", "a_distance"):
+            if key in last:
+                summary[key] = last[key]
+        summary["epochs_done"] = len(history)
+        summary["best_target_acc"] = max(r["target_acc"] for r in history)
+        _final_evaluation(strategy, model, task, config, device, run)
+    except RunStopped:
+        status, reason, hint = "stopped", "Stopped by the user.", ""
+    except Diverged as err:
+        status, reason = "diverged", str(err)
+        hint = f"Lower the learning rate (it was {err.lr:.2g}) or use fewer unfrozen layers."
+    except torch.cuda.OutOfMemoryError:
+        status, reason = "out_of_memory", "The GPU ran out of memory."
+        hint = "Lower the batch size or the image size, or freeze more layers."
+        torch.cuda.empty_cache()
+    except UserError as err:
+        status, reason, hint = "failed", str(err), ""
+        summary["error_kind"] = "user"
+    except Exception as err:  # a run's crash must not take the process (or the dashboard) with it
+        status, reason = "failed", f"{type(err).__name__}: {err}"
+        hint = "The full traceback is in error.txt in the run directory."
+        run.write_error(traceback.format_exc())
+    if model is not None and status in ("finished", "stopped"):
+        run.save_weights(model)
+    summary.update(status=status, reason=reason, hint=hint, seconds=time.perf_counter() - started,
+                   run_id=run.run_id, run_dir=str(run.path))
+    summary.setdefault("epochs_done", len(run.read_metrics()))
+    run.write_summary(summary)
+    store.upsert(run.run_id, config, summary)
+    publish(subscribers, RunEnded(run.run_id, status, reason, hint, summary))
+    return summary
+
+
+def run_config(config: RunConfig, runs_dir: str | os.PathLike | None = None,
+               subscribers: Iterable[Subscriber] = (), stop: threading.Event | None = None) -> dict[str, Any]:
+    """Validate, record and train `config` in this thread; returns the summary."""
+    return execute_run(prepare_run(config, runs_dir), subscribers, stop)

@@ -1,0 +1,6 @@
+"""Transfer strategies, one module each, registered by name."""
+from tl_core.strategies import fine_tune, linear_probe, scratch  # noqa: F401  (registration)
+from tl_core.strategies.base import Strategy, StepOutput
+from tl_core.strategies.registry import build_strategy, register, strategy_class, strategy_names
+
+__all__ = ["Strategy", "StepOutput", "build_strategy", "register", "strategy_class", "strategy_names"]

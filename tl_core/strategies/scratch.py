@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from tl_core.strategies.base import Strategy
+from tl_core.strategies.registry import register
+
+
+@register("scratch")
+class Scratch(Strategy):
+    """The 'without transfer' baseline: random weights, every layer trains."""
+
+    summary = "No transfer: random weights, every layer trains on the target labels alone."
+
+    def effective_config(self, config):
+        return config.replace(weights="random", freeze=0)

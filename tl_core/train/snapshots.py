@@ -1,0 +1,48 @@
+"""Feature snapshots: penultimate features of a fixed, class-stratified sample of source and target test images,
+saved with the run and turned into the domain-confusion accuracy of that moment."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from tl_core.analysis import domain_confusion, stratified_sample_indices
+from tl_core.data import Domain
+from tl_core.train.task import Examples, encode
+
+
+class SnapshotTaker:
+    def __init__(self, source: Domain, target: Domain, size: int, seed: int, device: torch.device, batch_size: int):
+        self.source_index = stratified_sample_indices(source.test.labels.numpy(), size, seed)
+        self.target_index = stratified_sample_indices(target.test.labels.numpy(), size, seed)
+        self.source = Examples(source.test.images[self.source_index].to(device), source.test.labels[self.source_index])
+        self.target = Examples(target.test.images[self.target_index].to(device), target.test.labels[self.target_index])
+        self.seed = seed
+        self.batch_size = batch_size
+
+    def features(self, model) -> tuple[np.ndarray, np.ndarray]:
+        source = encode(model, self.source, self.batch_size).x.cpu().numpy()
+        target = encode(model, self.target, self.batch_size).x.cpu().numpy()
+        return source, target
+
+    def take(self, model, path: Path) -> dict[str, float]:
+        """Save the snapshot to `path` (.npz) and return its domain-confusion accuracy and proxy A-distance."""
+        source, target = self.features(model)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.stem}.tmp.npz")
+        np.savez_compressed(tmp, source_feats=source.astype(np.float32), target_feats=target.astype(np.float32),
+                            source_labels=self.source.y.numpy(), target_labels=self.target.y.numpy(),
+                            source_index=self.source_index, target_index=self.target_index)
+        tmp.replace(path)
+        confusion = domain_confusion(source, target, seed=self.seed)
+        return {"domain_confusion_acc": confusion.acc, "a_distance": confusion.a_distance}
+
+
+def snapshot_path(snapshots_dir: Path, epoch: int) -> Path:
+    return snapshots_dir / f"epoch_{epoch:03d}.npz"
+
+
+def read_snapshot(path: Path) -> dict[str, np.ndarray]:
+    with np.load(path) as data:
+        return {k: data[k] for k in data.files}
