@@ -4,6 +4,16 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from tl_core.backbones import feature_dim
+
+
+def normalisation(backbone: nn.Module, weights: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Mean and std of the inputs: the published ones for ImageNet weights, else 0.5 (our own training)."""
+    cfg = getattr(backbone, "pretrained_cfg", None) or {}
+    if weights == "imagenet" and "mean" in cfg:
+        return tuple(cfg["mean"]), tuple(cfg["std"])
+    return (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)
+
 
 class TransferModel(nn.Module):
     """`backbone` maps images to penultimate features; `head` maps features to class logits.
@@ -15,7 +25,8 @@ class TransferModel(nn.Module):
     def __init__(self, backbone: nn.Module, num_classes: int, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)):
         super().__init__()
         self.backbone = backbone
-        self.head = nn.Linear(backbone.num_features, num_classes)
+        self.feature_dim = feature_dim(backbone)
+        self.head = nn.Linear(self.feature_dim, num_classes)
         self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1), persistent=False)
 

@@ -22,7 +22,7 @@ from tl_core.config import RunConfig
 from tl_core.data import load_domain
 from tl_core.device import device_name, pick_device
 from tl_core.errors import UserError
-from tl_core.model import TransferModel
+from tl_core.model import TransferModel, normalisation
 from tl_core.paths import runs_dir as default_runs_dir
 from tl_core.pretrain import source_pretrained_state
 from tl_core.records.run_dir import RunDir
@@ -51,11 +51,7 @@ def build_model(config: RunConfig, num_classes: int, device: torch.device, ctx: 
         load_state_into(backbone, source_pretrained_state(config, device, ctx), origin=f"pretrained on {config.source}")
     else:
         backbone = create_backbone(config.backbone, config.weights, config.img_size)
-    cfg = getattr(backbone, "pretrained_cfg", {}) or {}
-    imagenet = config.weights == "imagenet"
-    mean = cfg.get("mean", (0.5,) * 3) if imagenet else (0.5,) * 3
-    std = cfg.get("std", (0.5,) * 3) if imagenet else (0.5,) * 3
-    return TransferModel(backbone, num_classes, mean, std).to(device)
+    return TransferModel(backbone, num_classes, *normalisation(backbone, config.weights)).to(device)
 
 
 def prepare_run(config: RunConfig, runs_dir: str | os.PathLike | None = None, owner: str = "") -> RunDir:
@@ -142,8 +138,11 @@ def execute_run(run: RunDir, subscribers: Iterable[Subscriber] = (), stop: threa
             snapshots.take(model, snapshot_path(run.snapshots_dir, 0))
             emit(Snapshot(run.run_id, 0, str(snapshot_path(run.snapshots_dir, 0))))
         ctx.after_epoch = after_epoch
-        history = fit(model, task, strategy, epochs=config.epochs, batch_size=config.batch_size, lr=config.lr,
-                      weight_decay=config.weight_decay, seed=config.seed, device=device, ctx=ctx)
+        try:
+            history = fit(model, task, strategy, epochs=config.epochs, batch_size=config.batch_size, lr=config.lr,
+                          weight_decay=config.weight_decay, seed=config.seed, device=device, ctx=ctx)
+        finally:
+            strategy.finish(model)
         last = history[-1]
         summary.update({k: last[k] for k in ("train_acc", "val_acc", "target_acc", "images_per_s")})
         for key in ("domain_confusion_acc", "a_distance"):

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from tl_core.backbones import describe_backbone
 from tl_core.config import RunConfig
-from tl_core.data import dataset_names
+from tl_core.data.catalog import dataset_names
 from tl_core.device import CHOICES
 from tl_core.errors import ConfigError
 from tl_core.strategies import build_strategy

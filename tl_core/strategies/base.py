@@ -74,6 +74,9 @@ class Strategy:
     def predict(self, model: "TransferModel", x: torch.Tensor) -> torch.Tensor:
         return model(x)
 
+    def finish(self, model: "TransferModel") -> None:
+        """Called once training ends (finished or stopped), before the final evaluation and saving."""
+
     def epoch_metrics(self) -> dict[str, float]:
         """Metrics of the strategy's own (e.g. the domain head's accuracy), reset each epoch."""
         return {}

@@ -65,7 +65,7 @@ def encode(model, examples: Examples, batch_size: int) -> Examples:
     """The backbone's features of every example (the model is put in eval mode)."""
     model.eval()
     chunks = [model.features(examples.x[i:i + batch_size]).float() for i in range(0, len(examples), batch_size)]
-    return Examples(torch.cat(chunks) if chunks else examples.x.new_zeros((0, model.backbone.num_features)).float(),
+    return Examples(torch.cat(chunks) if chunks else torch.zeros((0, model.feature_dim)),
                     examples.y)
 
 

@@ -1,0 +1,114 @@
+"""Embeddings: a run's feature maps with and without transfer side by side, walked through epoch by epoch."""
+import numpy as np
+import streamlit as st
+
+from tl_ui import charts, maps, state
+from tl_ui.images import thumbnail_grid
+from tl_ui.pickers import comparison_for, map_runs
+from tl_ui.views import run_view
+from tl_ui.widgets import chart, run_label
+
+manager = state.manager()
+who = state.owner()
+
+st.title("Embeddings")
+st.caption("Where the network puts each image: every point is one test image, coloured by its class; "
+           "● source, ◇ target. Transfer should make the classes form clusters, and the two domains share them.")
+
+rows = map_runs(manager)
+if not rows:
+    st.info("No run has feature snapshots yet. Start one on the Experiment page (snapshot size above 0).")
+    st.page_link("pages/experiment.py", label="Go to Experiment", icon=":material/science:")
+    st.stop()
+
+labels = {r["run_id"]: run_label(r) for r in rows}
+ids = list(labels)
+watch = state.watched() or {}
+default = watch.get("run") if watch.get("run") in labels else ids[0]
+pick, other, method_col = st.columns([2, 2, 1.4])
+run_id = pick.selectbox("Run", ids, index=ids.index(default), format_func=labels.get, key="emb-run",
+                        help="Runs with feature snapshots, newest first.")
+partner = comparison_for(manager, run_id, rows)
+choices = [""] + [i for i in ids if i != run_id]
+if st.session_state.get("emb-partner-for") != run_id:  # a new run: propose its own 'without transfer' run
+    st.session_state["emb-partner-for"] = run_id
+    st.session_state["emb-partner"] = partner if partner in choices else ""
+partner_id = other.selectbox("Side by side with", choices, key="emb-partner",
+                             format_func=lambda rid: labels.get(rid, "nothing (one map)"),
+                             help="By default the run's own 'without transfer' twin, when it has one.")
+with method_col:
+    ready = state.umap_ready()
+    methods = ["UMAP", "PCA", "t-SNE"]
+    st.session_state.setdefault("emb-method", "UMAP" if ready else "PCA")
+    method = st.segmented_control("Method", methods, key="emb-method",
+                                  help="UMAP: clusters (a few seconds per map). PCA: instant, linear. "
+                                       "t-SNE: clusters, slowest, no shared frame.") or "PCA"
+    if method == "UMAP" and not ready:
+        st.caption("UMAP is still warming up (once per server): showing PCA meanwhile.")
+        method = "PCA"
+n_neighbors, min_dist = 15, 0.1
+if method == "UMAP":
+    with st.popover("UMAP settings", icon=":material/tune:"):
+        n_neighbors = st.slider("n_neighbors", 2, 100, 15, key="emb-nn",
+                                help="How many neighbours shape the layout: small = local detail, large = global shape.")
+        min_dist = st.slider("min_dist", 0.0, 0.99, 0.1, 0.05, key="emb-md",
+                             help="How tightly points may pack together: small = dense clusters.")
+
+main, base = run_view(manager, run_id), (run_view(manager, partner_id) if partner_id else None)
+method_key = {"UMAP": "umap", "PCA": "pca", "t-SNE": "tsne"}[method]
+runs = [(main, "With transfer" if partner_id else "This run")]
+if base is not None and base["snapshots"]:
+    runs.append((base, "Without transfer" if base["config"].get("strategy") == "scratch" else "Comparison"))
+
+per_run = []
+with st.spinner(f"Computing {method} maps (cached afterwards)…"):
+    for view, title in runs:
+        snapshots = view["snapshots"][-1:] if method_key == "tsne" else view["snapshots"]
+        paths = [p for _, p in snapshots]
+        epochs = [e for e, _ in snapshots]
+        try:
+            coords = maps.shared_maps(paths, method_key, n_neighbors, min_dist)
+        except (OSError, ValueError) as err:
+            st.warning(f"The snapshots of {labels.get(view['run_id'], view['run_id'])} cannot be mapped: {err}")
+            st.stop()
+        per_run.append((view, title, dict(zip(epochs, zip(paths, coords)))))
+
+# One frame per epoch that every run has (a run with fewer snapshots shows its nearest earlier one).
+all_epochs = sorted({e for _, _, by_epoch in per_run for e in by_epoch})
+
+
+def panels_at(epoch: int):
+    out = []
+    for view, title, by_epoch in per_run:
+        have = [e for e in by_epoch if e <= epoch] or [min(by_epoch)]
+        e = max(have)
+        path, coords = by_epoch[e]
+        out.append(maps.panel(f"{title} · {'before training' if e == 0 else f'epoch {e}'}", path, coords))
+    return out
+
+
+classes = list(maps.class_names(main["config"]["target"], int(main["config"]["img_size"])))
+frames = [("before" if e == 0 else str(e), panels_at(e)) for e in all_epochs]
+fig = charts.embedding_figure(frames[-1][1], classes, height=520, frames=frames if len(frames) > 1 else (),
+                              uirevision=f"emb-{run_id}-{partner_id}-{method_key}")
+event = chart(fig, key="emb-maps", download="embeddings", on_select="rerun", selection_mode=("points", "box", "lasso"))
+st.caption("▶ Play walks through the epochs in one frame of reference (fitted on the last snapshot), so points "
+           "move instead of reshuffling. Hover a point for its class; click, box- or lasso-select points to see "
+           "their images below.")
+
+points = (event.selection.get("points") if event and event.selection else None) or []
+picked = [p["customdata"] for p in points if p.get("customdata")][:60]
+if picked:
+    config = main["config"]
+    by_domain = {"source": [], "target": []}
+    for domain, index, _name in picked:
+        by_domain[domain].append(int(index))
+    cols = st.columns(2)
+    for col, domain in zip(cols, ("source", "target")):
+        if not by_domain[domain]:
+            continue
+        images = maps.test_images(config[domain], int(config["img_size"]))
+        idx = np.asarray(by_domain[domain])
+        idx = idx[idx < len(images)]
+        col.markdown(f"**{len(idx)} selected {domain} images** ({config[domain]})")
+        col.image(thumbnail_grid([images[i] for i in idx], columns=12, scale=2), clamp=True)

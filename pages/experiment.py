@@ -1,0 +1,29 @@
+"""Experiment: choose data, network, weights, freeze depth and strategy; Train runs it next to the same network
+without transfer; the right-hand side shows the three pictures live."""
+import streamlit as st
+
+from tl_core.errors import UserError
+from tl_ui import form, live, state
+from tl_ui.widgets import error
+
+manager = state.manager()
+who = state.owner()
+live.restore(manager, who)
+
+st.title("Experiment")
+st.caption("Transfer what a network learned on a source task (A) to a target task (B) — and see what it buys.")
+
+left, right = st.columns([1, 2.2], gap="large")
+with left:
+    with st.container(border=True):
+        result = form.controls(manager)
+        if st.button("Train", type="primary", width="stretch", icon=":material/play_arrow:", key="train"):
+            if result.problem:
+                error(result.problem)
+            else:
+                try:
+                    live.submit(manager, result.config, who, result.twin, result.compare_with)
+                except UserError as err:
+                    error(err)
+with right:
+    live.view()

@@ -1,0 +1,288 @@
+"""The feasibility check: the pipeline end to end on a generated ImageFolder zip (tiny epochs), the fold views,
+the sweep's planning and aggregation, the label-curve extrapolation on synthetic numbers, and the
+recommendation's grid cell and numbers for constructed inputs."""
+import dataclasses
+import math
+import re
+
+import numpy as np
+import pytest
+
+from tl_core.config import RunConfig
+from tl_core.feasibility.demo_data import write_shapes_folder, zip_folder
+from tl_core.feasibility.label_curve import (budgets_for, extrapolate, plan_label_curve, summarise_label_curve,
+                                             train_images_per_class)
+from tl_core.feasibility.recommend import recommend
+from tl_core.feasibility.results import RunResult, Score
+from tl_core.feasibility.sweep import (FINETUNE, PROBE, Candidate, SettingScore, SweepReport, SweepSettings,
+                                       finetune_depths, plan_finetune_stage, plan_probe_stage, summarise)
+
+TINY = SweepSettings(img_size=32, probe_epochs=2, finetune_epochs=1, scratch_epochs=2, finetune_depths=1, folds=2,
+                     batch_size=32, pretrain_epochs=1, device="cpu", group="test")
+SOURCE = Candidate("small_cnn", "source", "digits")  # 1,797 images: pretrains in seconds, unlike synth-digits
+
+
+# ---------------------------------------------------------------- label-curve extrapolation (pure)
+
+
+def test_extrapolation_recovers_a_power_law():
+    n = np.array([1, 2, 5, 10, 20, 40], dtype=float)
+    truth = lambda x: 0.95 - 0.6 * np.power(x, -0.7)  # noqa: E731
+    e = extrapolate(n, truth(n))
+    assert e.method == "power law"
+    assert e.params == pytest.approx((0.95, 0.6, 0.7), abs=1e-3)
+    assert e.current_labels == 40
+    assert e.predicted_2x == pytest.approx(truth(80), abs=1e-4)
+    assert e.predicted_4x == pytest.approx(truth(160), abs=1e-4)
+    assert e.still_paying_off and e.gain_per_doubling == pytest.approx(truth(80) - truth(40), abs=1e-4)
+
+
+def test_extrapolation_with_folds_and_noise_is_deterministic():
+    rng = np.random.default_rng(0)
+    n = np.repeat([1, 2, 5, 10, 20], 3).astype(float)
+    acc = 0.9 - 0.5 * n ** -0.5 + rng.normal(0, 0.02, n.size)
+    first, second = extrapolate(n, acc), extrapolate(n, acc)
+    assert first == second
+    assert 0 <= first.current_acc <= first.predicted_2x <= first.predicted_4x <= 1
+
+
+def test_a_flat_curve_is_not_paying_off():
+    e = extrapolate([1, 2, 5, 10, 20], [0.8, 0.8, 0.8, 0.8, 0.8])
+    assert not e.still_paying_off and e.gain_per_doubling == pytest.approx(0, abs=1e-3)
+
+
+def test_few_budgets_fall_back_to_log_linear_and_predictions_stay_in_range():
+    e = extrapolate([5, 20], [0.7, 0.98])
+    assert e.method == "log-linear"
+    assert e.predicted_2x <= 1.0 and e.predicted_4x == 1.0  # clipped
+    assert e.still_paying_off
+    one = extrapolate([20, 20], [0.5, 0.6])
+    assert one.method == "none" and not one.still_paying_off and one.current_acc == pytest.approx(0.55)
+    assert extrapolate([], []).method == "none"
+    assert extrapolate([1, 2, float("nan"), 5], [0.2, 0.3, 0.4, float("nan")]).method == "log-linear"
+
+
+def test_budgets_are_only_those_the_data_allows():
+    assert budgets_for(35) == [1, 2, 5, 10, 20, None]
+    assert budgets_for(14) == [1, 2, 5, 10, None]
+    assert budgets_for(2) == [1, None]
+    assert budgets_for(1) == [None]
+    assert train_images_per_class(50) == 35 and train_images_per_class(20) == 14
+
+
+# ---------------------------------------------------------------- recommendation (constructed inputs)
+
+
+def setting(stage, candidate, strategy, accs, labels=20.0, freeze=4, confusion=None) -> SettingScore:
+    accs = tuple(accs)
+    mean, sd = float(np.mean(accs)), float(np.std(accs, ddof=1)) if len(accs) > 1 else 0.0
+    score = Score(mean, sd, accs, len(accs), 0, (), 1.0, ("a", "b"), (mean, mean), ((5, 1), (1, 5)), labels)
+    return SettingScore(stage, candidate, strategy, freeze, 4, ("stem", "block 1", "block 2", "head"), score,
+                        confusion)
+
+
+def sweep_of(transfer_accs, random_accs, finetune_accs=None, labels=20.0, freeze=2, confusion=None) -> SweepReport:
+    transfer = Candidate("small_cnn", "source", "synth-digits")
+    probe = [setting(PROBE, transfer, "linear-probe", transfer_accs, labels, confusion=confusion)]
+    if random_accs is not None:
+        probe.append(setting(PROBE, Candidate("small_cnn", "random"), "linear-probe", random_accs, labels))
+    probe.sort(key=lambda s: -s.score.target_acc_mean)
+    finetune = [setting(FINETUNE, transfer, "fine-tune", finetune_accs, labels, freeze)] if finetune_accs else []
+    return SweepReport(tuple(probe), tuple(finetune), 0, 12.0)
+
+
+def test_small_similar_reads_the_measured_numbers():
+    sweep = sweep_of([0.84, 0.87, 0.90], [0.55, 0.60, 0.65], [0.88, 0.91, 0.94])
+    r = recommend(sweep)
+    assert r.cell == "small-similar"
+    assert r.headline.startswith("Feature extraction with small_cnn (synth-digits weights) reaches 0.87 ± 0.03 "
+                                 "with 20 images per class; fine-tuning the last two layer groups (block 2, head) "
+                                 "adds 4 points")
+    assert "linear head" in r.advice
+    assert "beat random ones by 27 points" in r.text
+    assert "Here the measurements favour fine-tuning" in r.advice  # measurement wins over the grid
+    assert r.best["strategy"] == "fine-tune" and r.best["freeze"] == 2
+
+
+@pytest.mark.parametrize("transfer, random_, labels, cell", [
+    ([0.80, 0.82], [0.60, 0.62], 150.0, "large-similar"),
+    ([0.61, 0.63], [0.60, 0.62], 20.0, "small-different"),
+    ([0.61, 0.63], [0.60, 0.62], 300.0, "large-different"),
+    ([0.50, 0.52], [0.70, 0.72], 10.0, "small-different"),  # negative transfer
+])
+def test_grid_cells_come_from_the_evidence(transfer, random_, labels, cell):
+    r = recommend(sweep_of(transfer, random_, labels=labels))
+    assert r.cell == cell
+    assert f"{labels:.0f} labelled images per class" in r.text
+
+
+def test_negative_transfer_says_trail():
+    r = recommend(sweep_of([0.50, 0.52], [0.70, 0.72]))
+    assert "trail random ones by 20 points" in r.text
+
+
+def test_domain_confusion_decides_when_there_is_no_random_baseline():
+    assert recommend(sweep_of([0.8, 0.8], None, confusion=0.62)).similarity == "similar"
+    r = recommend(sweep_of([0.8, 0.8], None, confusion=0.97))
+    assert r.similarity == "different" and "0.97" in r.text
+    assert recommend(sweep_of([0.8, 0.8], None)).similarity == "unknown"
+
+
+def test_fine_tuning_that_loses_or_ties_is_said_so_and_curve_is_quoted():
+    from tl_core.feasibility.label_curve import CurvePoint, LabelCurve
+
+    loses = recommend(sweep_of([0.80, 0.82], [0.5, 0.5], [0.70, 0.72], freeze=3))
+    assert "fine-tuning the last layer group (head) loses 10 points" in loses.headline
+    ties = recommend(sweep_of([0.80, 0.82], [0.5, 0.5], [0.805, 0.82], freeze=0))
+    assert "fine-tuning the whole network makes no difference" in ties.headline
+    e = extrapolate([1, 2, 5, 10, 20], [0.3, 0.45, 0.6, 0.7, 0.78])
+    curve = LabelCurve((), (), e, e)
+    r = recommend(sweep_of([0.80, 0.82], [0.5, 0.5]), curve)
+    gain = round(e.gain_per_doubling * 100)
+    assert f"more labels are still paying off (about +{gain} points predicted at 40 per class" in r.headline
+    assert recommend(SweepReport((), (), 3, 0.0)) is None
+
+
+def test_finetune_depths_follow_the_grid():
+    assert finetune_depths(4, small=True, similar=True) == [3, 2]
+    assert finetune_depths(4, small=False, similar=True) == [2, 0]
+    assert finetune_depths(4, small=False, similar=False) == [2, 0]
+    assert finetune_depths(4, small=True, similar=False, count=3) == [2, 3]
+    assert all(0 <= d < 5 for d in finetune_depths(5, small=True, similar=None, count=3))
+
+
+# ---------------------------------------------------------------- planning and aggregation
+
+
+def fake_result(config: RunConfig, acc: float | None, classes=("a", "b"), labelled=40) -> RunResult:
+    if acc is None:
+        return RunResult(config, {"status": "failed", "reason": "boom", "seconds": 0.5})
+    summary = {"status": "finished", "target_acc": acc, "seconds": 2.0, "labelled_examples": labelled}
+    evaluation = {"classes": list(classes), "per_class_acc": [acc, acc], "per_class_count": [5, 5],
+                  "confusion": [[4, 1], [1, 4]], "misclassified": []}
+    return RunResult(config, summary, evaluation)
+
+
+def test_plans_are_valid_configs_and_partial_results_aggregate(tmp_path):
+    views = [f"folder:{write_shapes_folder(tmp_path / f'f{k}', 2, 5, seed=k)}" for k in range(2)]
+    candidates = [SOURCE, Candidate("small_cnn", "random")]
+    probe = plan_probe_stage(views, candidates, TINY)
+    assert len(probe) == 4 and {c.group for c in probe} == {"test/probe"}
+    assert all(c.strategy == "linear-probe" and c.labels_per_class is None for c in probe)
+    assert probe[0].snapshot_size > 0 and all(c.snapshot_size == 0 for c in probe[1:])
+    assert probe[1].source == views[0]  # random weights: the source is never used, so no extra dataset loads
+    from tl_core.validation import validate_config
+
+    for config in probe:
+        validate_config(config)
+
+    results = [fake_result(probe[0], 0.9), fake_result(probe[1], 0.6)]  # fold 1 has not arrived
+    partial = summarise(results, planned=probe)
+    assert partial.pending == 2 and partial.best.candidate == SOURCE
+    assert partial.transfer_gain == pytest.approx(0.3)
+    results += [fake_result(probe[2], 0.8), fake_result(probe[3], None)]
+    full = summarise(results, planned=probe)
+    assert full.pending == 0
+    best = full.best_transfer_probe
+    assert best.score.fold_accs == (0.9, 0.8) and best.score.target_acc_mean == pytest.approx(0.85)
+    assert best.score.confusion == ((8, 2), (2, 8)) and best.score.labels_per_class == 20
+    assert full.random_probe.score.failed == 1 and "boom" in full.random_probe.score.failures[0]
+
+    finetune = plan_finetune_stage(results, views, dataclasses.replace(TINY, finetune_depths=2))
+    assert {(c.backbone, c.weights, c.source) for c in finetune} == {("small_cnn", "source", "digits")}
+    assert sorted({c.freeze for c in finetune}) == [2, 3] and len(finetune) == 4
+    for config in finetune:
+        validate_config(config)
+
+    curve = plan_label_curve(views, SOURCE, TINY, [2, None])
+    assert len(curve) == 8 and {c.strategy for c in curve} == {"linear-probe", "scratch"}
+    assert {c.labels_per_class for c in curve} == {2, None}
+    points = summarise_label_curve([fake_result(c, 0.5 if c.labels_per_class == 2 else 0.8,
+                                                labelled=4 if c.labels_per_class == 2 else 10) for c in curve])
+    assert [p.labels_per_class for p in points.transfer] == [2, 5]
+    assert points.extrapolation.method == "log-linear"
+
+
+def test_fold_views_have_disjoint_test_sets(tmp_path):
+    import torch
+
+    from tl_core.data import load_domain
+    from tl_core.feasibility.prepare import prepare_dataset
+    from tl_core.feasibility.validate import validate_folder
+
+    report = validate_folder(write_shapes_folder(tmp_path / "shapes", num_classes=3, per_class=15))
+    prepared = prepare_dataset(report, tmp_path / "session", folds=3)
+    assert prepared.folds == 3 and prepare_dataset(report, tmp_path / "session", folds=3) == prepared
+    domains = [load_domain(view, 16) for view in prepared.views]
+    pools = [torch.cat([d.train.images, d.val.images, d.test.images]) for d in domains]
+    assert all(sorted(map(bytes, p.numpy())) == sorted(map(bytes, pools[0].numpy())) for p in pools)
+    tests = [{bytes(x) for x in d.test.images.numpy()} for d in domains]
+    assert all(len(t) == 9 for t in tests)
+    assert not (tests[0] & tests[1]) and not (tests[0] & tests[2]) and not (tests[1] & tests[2])
+
+
+# ---------------------------------------------------------------- end to end
+
+
+def test_pipeline_end_to_end_on_a_generated_zip(tmp_path, runs_dir):
+    from tl_core.feasibility.pipeline import run_feasibility
+
+    data = zip_folder(write_shapes_folder(tmp_path / "shapes", num_classes=3, per_class=20), prefix="shapes/")
+    seen = []
+    result = run_feasibility(data, tmp_path / "session", TINY, candidates=[SOURCE, Candidate("small_cnn", "random")],
+                             budgets=(2, None), curve_folds=1, runs_dir=runs_dir,
+                             on_result=lambda stage, r: seen.append((stage, r.summary["status"])))
+    assert result.validation.counts == {"circle": 20, "square": 20, "triangle": 20}
+    assert all(status == "finished" for _, status in seen), seen
+    assert [s for s, _ in seen].count("probe") == 4 and [s for s, _ in seen].count("fine-tune") == 2
+    assert [s for s, _ in seen].count("curve") == 4
+
+    sweep = result.sweep
+    assert sweep.pending == 0 and len(sweep.probe) == 2 and len(sweep.finetune) == 1
+    best = sweep.best_transfer_probe
+    assert best.score.runs == 2 and 0 <= best.score.target_acc_mean <= 1
+    assert best.score.classes == ("circle", "square", "triangle")
+    assert sum(map(sum, best.score.confusion)) == 2 * 3 * 4  # two folds × three classes × four test images
+    assert best.domain_confusion_acc is not None and 0 <= best.domain_confusion_acc <= 1
+
+    r = result.recommendation
+    assert r is not None and r.size == "small" and r.similarity in ("similar", "different")
+    assert f"{best.score.target_acc_mean:.2f} ± {best.score.target_acc_sd:.2f}" in r.headline
+    assert "with 14 images per class" in r.headline  # 70 % of 20 train images per class
+    ft = sweep.best_finetune
+    delta = round(abs(ft.score.target_acc_mean - best.score.target_acc_mean) * 100)
+    assert f"{ft.score.target_acc_mean:.2f} ± {ft.score.target_acc_sd:.2f}" in r.headline
+    assert (f"{delta} point" in r.headline) or "makes no difference" in r.headline
+
+    curve = result.curve
+    assert [p.budget for p in curve.transfer] == [2, None] and [p.budget for p in curve.scratch] == [2, None]
+    assert curve.transfer[0].labels_per_class == 2 and curve.transfer[1].labels_per_class == 14
+
+    md, page = result.write_report(tmp_path / "out")
+    text = md.read_text()
+    assert r.headline in text and "| circle | 20 |" in text and "## How many labels?" in text
+    html = page.read_text()
+    assert html.count("Plotly.newPlot") >= 4 and 'src="https://cdn' not in html
+    assert len(re.findall(r"<script type=\"text/javascript\">/\*\*", html)) <= 1  # plotly.js inlined once
+    assert result.seconds["total"] > 0 and math.isfinite(sweep.seconds)
+
+
+def test_probe_stage_through_the_job_manager_gives_partial_results(tmp_path, runs_dir):
+    from tl_core.feasibility.prepare import prepare_dataset
+    from tl_core.feasibility.results import results_from_jobs
+    from tl_core.feasibility.validate import validate_folder
+    from tl_core.jobs import JobManager
+
+    report = validate_folder(write_shapes_folder(tmp_path / "shapes", num_classes=2, per_class=10))
+    prepared = prepare_dataset(report, tmp_path / "session", folds=2)
+    configs = plan_probe_stage(prepared.views, [Candidate("small_cnn", "random")], TINY)
+    manager = JobManager(runs_dir, slots=1)
+    ids = [manager.submit(c, owner="test") for c in configs]
+    results, pending = results_from_jobs(manager, ids)
+    assert len(results) + pending == 2
+    for run_id in ids:
+        manager.wait(run_id, timeout_s=120)
+    results, pending = results_from_jobs(manager, ids)
+    assert pending == 0 and all(r.ok and r.evaluation for r in results)
+    sweep = summarise(results, planned=configs)
+    assert sweep.pending == 0 and sweep.best.score.runs == 2

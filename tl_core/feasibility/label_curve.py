@@ -1,0 +1,197 @@
+"""How many labels do I need? Target accuracy against labels per class, with and without transfer, and what
+more labels would buy.
+
+Learning curves of classifiers flatten like a power law, so the transfer arm is fitted with
+
+    acc(n) = a − b · n^(−c),   0 ≤ a ≤ 1,  b ≥ 0,  0 < c ≤ 2
+
+(a: the accuracy more labels approach; c: how fast). With fewer than four distinct budgets, or when the fit
+fails, a straight line in log n is used instead (acc = α + β ln n, which says "each doubling adds β ln 2").
+Predictions are clipped to [0, 1]. More labels are "still paying off" when one more doubling is predicted to
+add at least PAYING_OFF_GAIN.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import asdict, dataclass
+from typing import Sequence
+
+import numpy as np
+
+from tl_core.config import RunConfig
+from tl_core.feasibility.results import RunResult, Score, score
+from tl_core.feasibility.sweep import Candidate, SweepSettings, base_config
+
+DEFAULT_BUDGETS = (1, 2, 5, 10, 20, None)  # labels per class; None: every training image
+PAYING_OFF_GAIN = 0.01  # one accuracy point per doubling of the labels
+ARMS = ("transfer", "scratch")
+
+
+# ---------------------------------------------------------------- the pure part: fit and extrapolate
+
+
+@dataclass(frozen=True)
+class Extrapolation:
+    method: str  # "power law" | "log-linear" | "none"
+    params: tuple[float, ...]  # (a, b, c) or (alpha, beta)
+    current_labels: float  # labels per class of the largest measured budget
+    current_acc: float  # the fitted accuracy there
+    predicted_2x: float
+    predicted_4x: float
+    gain_per_doubling: float  # predicted_2x − current_acc
+    still_paying_off: bool
+
+    def predict(self, n) -> np.ndarray:
+        return predict(self.method, self.params, n)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def power_law(n, a, b, c):
+    return a - b * np.power(n, -c)
+
+
+def predict(method: str, params: Sequence[float], n) -> np.ndarray:
+    n = np.asarray(n, dtype=np.float64)
+    if method == "power law":
+        values = power_law(n, *params)
+    elif method == "log-linear":
+        values = params[0] + params[1] * np.log(n)
+    else:
+        values = np.full_like(n, np.nan)
+    return np.clip(values, 0.0, 1.0)
+
+
+def _fit_power_law(n: np.ndarray, acc: np.ndarray) -> tuple[float, float, float] | None:
+    from scipy.optimize import OptimizeWarning, curve_fit
+
+    top = float(acc.max())
+    p0 = (min(1.0, top + 0.05), max(top - float(acc.min()), 0.05), 0.5)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", OptimizeWarning)
+            params, _ = curve_fit(power_law, n, acc, p0=p0, bounds=([0.0, 0.0, 1e-3], [1.0, 10.0, 2.0]),
+                                  maxfev=20_000)
+    except (RuntimeError, ValueError):
+        return None
+    if not np.all(np.isfinite(params)):
+        return None
+    return tuple(float(p) for p in params)
+
+
+def extrapolate(labels_per_class: Sequence[float], acc: Sequence[float],
+                paying_off_gain: float = PAYING_OFF_GAIN) -> Extrapolation:
+    """Fit accuracy (fractions) against labels per class and predict 2× and 4× the largest budget.
+
+    Points may repeat a budget (folds); NaNs are dropped. Deterministic: no randomness is involved.
+    """
+    n = np.asarray(labels_per_class, dtype=np.float64)
+    y = np.asarray(acc, dtype=np.float64)
+    keep = np.isfinite(n) & np.isfinite(y) & (n > 0)
+    n, y = n[keep], np.clip(y[keep], 0.0, 1.0)
+    if n.size == 0:
+        return Extrapolation("none", (), float("nan"), float("nan"), float("nan"), float("nan"), float("nan"), False)
+    current = float(n.max())
+    distinct = np.unique(n)
+    method, params = "none", ()
+    if distinct.size >= 4:
+        fitted = _fit_power_law(n, y)
+        if fitted is not None:
+            method, params = "power law", fitted
+    if method == "none" and distinct.size >= 2:
+        beta, alpha = np.polyfit(np.log(n), y, 1)
+        method, params = "log-linear", (float(alpha), float(beta))
+    if method == "none":  # one budget only: nothing to extrapolate from
+        level = float(y.mean())
+        return Extrapolation("none", (), current, level, float("nan"), float("nan"), float("nan"), False)
+    now, twice, four = (float(v) for v in predict(method, params, [current, 2 * current, 4 * current]))
+    gain = twice - now
+    return Extrapolation(method, params, current, now, twice, four, gain, bool(gain >= paying_off_gain))
+
+
+# ---------------------------------------------------------------- planning the runs
+
+
+def budgets_for(train_per_class: int, budgets: Sequence[int | None] = DEFAULT_BUDGETS) -> list[int | None]:
+    """The budgets the data allows: those below the smallest class's training images, then None (all)."""
+    allowed = sorted({b for b in budgets if b is not None and 1 <= b < train_per_class})
+    return [*allowed, None]
+
+
+def train_images_per_class(images_per_class: int) -> int:
+    """Training images of a class with `images_per_class` images under the engine's fixed 70/10/20 split."""
+    fractions = np.cumsum((0.7, 0.1, 0.2))
+    return int(np.round(fractions[0] * images_per_class))
+
+
+def plan_label_curve(views: Sequence[str], transfer: Candidate, settings: SweepSettings,
+                     budgets: Sequence[int | None], transfer_strategy: str = "linear-probe",
+                     transfer_freeze: int | None = None, folds: int | None = None) -> list[RunConfig]:
+    """For each budget and fold: the transfer arm (by default a linear probe of `transfer`) and the scratch arm
+    (a randomly initialised small_cnn... of the same backbone, trained whole)."""
+    configs = []
+    for k, view in enumerate(list(views)[: folds or len(views)]):
+        for budget in budgets:
+            label = "all" if budget is None else f"{budget}"
+            arm = base_config(settings, view, transfer, transfer_strategy, stage="curve",
+                              freeze=transfer_freeze, fold=k)
+            configs.append(arm.replace(labels_per_class=budget, name=f"{arm.name} · {label}/class"))
+            scratch = base_config(settings, view, Candidate(transfer.backbone, "random"), "scratch", stage="curve",
+                                  freeze=0, fold=k)
+            configs.append(scratch.replace(labels_per_class=budget, epochs=settings.scratch_epochs,
+                                           name=f"{scratch.name} · {label}/class"))
+    return configs
+
+
+# ---------------------------------------------------------------- aggregating the runs
+
+
+@dataclass(frozen=True)
+class CurvePoint:
+    budget: int | None  # requested labels per class (None: all)
+    labels_per_class: float | None  # what the runs really had, on average
+    score: Score
+
+
+@dataclass(frozen=True)
+class LabelCurve:
+    transfer: tuple[CurvePoint, ...]
+    scratch: tuple[CurvePoint, ...]
+    extrapolation: Extrapolation  # of the transfer arm
+    scratch_extrapolation: Extrapolation
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _arm(result: RunResult) -> str:
+    return "scratch" if result.config.strategy == "scratch" else "transfer"
+
+
+def _points(results: list[RunResult]) -> tuple[CurvePoint, ...]:
+    by_budget: dict[int | None, list[RunResult]] = {}
+    for r in results:
+        by_budget.setdefault(r.config.labels_per_class, []).append(r)
+    order = sorted(by_budget, key=lambda b: math.inf if b is None else b)
+    return tuple(CurvePoint(b, score(by_budget[b]).labels_per_class, score(by_budget[b])) for b in order)
+
+
+def _fit(points: tuple[CurvePoint, ...], paying_off_gain: float) -> Extrapolation:
+    n, y = [], []
+    for p in points:
+        if p.labels_per_class is None:
+            continue
+        n += [p.labels_per_class] * len(p.score.fold_accs)
+        y += list(p.score.fold_accs)
+    return extrapolate(n, y, paying_off_gain)
+
+
+def summarise_label_curve(results: Sequence[RunResult], paying_off_gain: float = PAYING_OFF_GAIN) -> LabelCurve:
+    """Mean ± sd per budget and arm, and the extrapolations; any subset of the planned runs will do."""
+    curve = [r for r in results if r.config.group.endswith(":curve") or r.config.name.startswith("curve")]
+    curve = curve or list(results)
+    transfer = _points([r for r in curve if _arm(r) == "transfer"])
+    scratch = _points([r for r in curve if _arm(r) == "scratch"])
+    return LabelCurve(transfer, scratch, _fit(transfer, paying_off_gain), _fit(scratch, paying_off_gain))

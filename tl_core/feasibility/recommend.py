@@ -1,0 +1,172 @@
+"""A recommendation in plain words, placed on the lectures' grid of four cases:
+
+                     similar to the source                 different from the source
+    small target     keep the transferred features frozen  keep most of it frozen; retrain only the last
+                     and train a linear head on them       layers (or read features from earlier layers)
+    large target     fine-tune through the whole network   fine-tune everything; transferred weights are still
+                     from the transferred weights          a better start than random ones, if only a little
+
+Both axes are measured, not asked:
+- small/large: labelled training images per class, below SMALL_PER_CLASS (100) is small. Fine-tuning a whole
+  network on fewer than ~100 images a class tends to memorise them; the lab's CPU datasets sit below it.
+- similar/different: a linear probe on transferred features against the same probe on random features of the
+  same backbone; a gain of SIMILAR_MIN_GAIN (5 points) or more means the source taught features this target can
+  use. Without that pair, the source-vs-target domain confusion accuracy decides (at most
+  SIMILAR_MAX_CONFUSION_ACC: the domains overlap), else the case is left open.
+Every number in the text comes from the results it is given; what was measured wins over the grid's advice.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from tl_core.feasibility.label_curve import LabelCurve
+from tl_core.feasibility.sweep import SIMILAR_MIN_GAIN, SMALL_PER_CLASS, SettingScore, SweepReport
+
+SIMILAR_MAX_CONFUSION_ACC = 0.75  # a linear classifier tells the domains apart at most this well: "similar"
+SAME_WITHIN_POINTS = 1.0  # differences below one accuracy point are "about the same"
+
+CELLS = {
+    ("small", "similar"): "Small target, similar to the source: use the network as a fixed feature extractor and "
+                          "train only a new linear head; fine-tuning risks overfitting the few labels.",
+    ("large", "similar"): "Large target, similar to the source: there is enough data to fine-tune through the "
+                          "whole network, starting from the transferred weights with small learning rates.",
+    ("small", "different"): "Small target, different from the source: keep most of the network frozen and "
+                            "retrain only its last layers (or train the head on earlier-layer features); expect "
+                            "modest gains and consider collecting more labels.",
+    ("large", "different"): "Large target, different from the source: fine-tune the whole network; starting from "
+                            "transferred weights usually still beats random ones, and training from scratch "
+                            "becomes an option.",
+}
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    size: str  # "small" | "large"
+    similarity: str  # "similar" | "different" | "unknown"
+    headline: str  # the one measured sentence
+    advice: str  # what the grid cell says, in the lab's words
+    evidence: tuple[str, ...]  # how both axes were decided, with the numbers
+    strategy: str  # what to use: "linear-probe" | "fine-tune" | "scratch"
+    best: dict = field(default_factory=dict)  # the best setting measured: label, strategy, freeze, acc mean/sd
+
+    @property
+    def cell(self) -> str:
+        return f"{self.size}-{self.similarity}"
+
+    @property
+    def text(self) -> str:
+        return " ".join([self.headline, self.advice, *self.evidence])
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "cell": self.cell, "text": self.text}
+
+
+def _pm(s: SettingScore) -> str:
+    return f"{s.score.target_acc_mean:.2f} ± {s.score.target_acc_sd:.2f}"
+
+
+def _points(delta: float) -> str:
+    n = round(abs(delta) * 100)
+    return f"{n} point{'s' if n != 1 else ''}"
+
+
+def _per_class_phrase(labels: float | None) -> str:
+    return "" if labels is None else f" with {labels:.0f} images per class"
+
+
+def size_of(labels_per_class: float | None, small_below: float = SMALL_PER_CLASS) -> str:
+    return "small" if labels_per_class is None or labels_per_class < small_below else "large"
+
+
+def _size_evidence(labels: float | None, size: str) -> str:
+    if labels is None:
+        return "The number of labelled images per class is unknown, so the target is treated as small."
+    if size == "small":
+        return (f"{labels:.0f} labelled images per class is below {SMALL_PER_CLASS}, so the target counts as small.")
+    return f"{labels:.0f} labelled images per class is at least {SMALL_PER_CLASS}, so the target counts as large."
+
+
+def similarity_of(transfer_gain: float | None, confusion_acc: float | None) -> tuple[str, str]:
+    """('similar' | 'different' | 'unknown', the evidence in words)."""
+    if transfer_gain is not None:
+        verdict = "similar" if transfer_gain >= SIMILAR_MIN_GAIN else "different"
+        sign = "beat" if transfer_gain >= 0 else "trail"
+        return verdict, (f"Transferred features {sign} random ones by {_points(transfer_gain)} in a linear probe "
+                         f"({'at least' if verdict == 'similar' else 'less than'} {_points(SIMILAR_MIN_GAIN)}), so "
+                         f"the target counts as {verdict} to the source.")
+    if confusion_acc is not None:
+        verdict = "similar" if confusion_acc <= SIMILAR_MAX_CONFUSION_ACC else "different"
+        return verdict, (f"A linear classifier tells source from target features apart with accuracy "
+                         f"{confusion_acc:.2f} (0.5 would mean indistinguishable), so the target counts as {verdict}.")
+    return "unknown", "Transferred and random features were not both measured, so similarity is unknown."
+
+
+def _curve_phrase(curve: LabelCurve | None) -> str:
+    if curve is None or curve.extrapolation.method == "none":
+        return ""
+    e = curve.extrapolation
+    if e.still_paying_off:
+        return (f"more labels are still paying off (about +{_points(e.gain_per_doubling)} predicted at "
+                f"{2 * e.current_labels:.0f} per class, {e.predicted_2x:.2f})")
+    return (f"more labels would add little (+{_points(max(e.gain_per_doubling, 0.0))} predicted at "
+            f"{2 * e.current_labels:.0f} per class)")
+
+
+def recommend(sweep: SweepReport, curve: LabelCurve | None = None, labels_per_class: float | None = None,
+              domain_confusion_acc: float | None = None) -> Recommendation | None:
+    """The recommendation from what was measured; None until at least one probe has finished.
+
+    `labels_per_class` defaults to what the best probe really trained on; `domain_confusion_acc` to what the
+    sweep measured (source-vs-target features of the best transferring candidate).
+    """
+    probe = sweep.best_transfer_probe or sweep.best_probe
+    if probe is None or not probe.score.runs:
+        return None
+    labels = labels_per_class if labels_per_class is not None else probe.score.labels_per_class
+    size = size_of(labels)
+    confusion = domain_confusion_acc if domain_confusion_acc is not None else sweep.domain_confusion_acc
+    similarity, why_similar = similarity_of(sweep.transfer_gain, confusion)
+    evidence = [why_similar]
+    if sweep.transfer_gain is not None and confusion is not None:
+        evidence.append(f"Source and target features are told apart with accuracy {confusion:.2f} "
+                        "(0.5: indistinguishable).")
+    evidence.append(_size_evidence(labels, size))
+
+    what = "Feature extraction" if probe.candidate.transfers else "A linear probe on random features"
+    parts = [f"{what} with {probe.candidate.label} reaches {_pm(probe)}{_per_class_phrase(labels)}"]
+    finetune = sweep.best_finetune
+    best = sweep.best
+    if finetune is not None and finetune.score.runs:
+        delta = finetune.score.target_acc_mean - probe.score.target_acc_mean
+        how = f"fine-tuning {_trained(finetune)}"
+        if abs(delta) * 100 < SAME_WITHIN_POINTS:
+            parts.append(f"{how} makes no difference ({_pm(finetune)})")
+        elif delta > 0:
+            parts.append(f"{how} adds {_points(delta)} ({_pm(finetune)})")
+        else:
+            parts.append(f"{how} loses {_points(delta)} ({_pm(finetune)})")
+    curve_text = _curve_phrase(curve)
+    if curve_text:
+        parts.append(curve_text)
+    headline = "; ".join(parts) + "."
+
+    advice = CELLS.get((size, similarity)) or CELLS[(size, "different")].replace(
+        "different from the source", "similarity unknown")
+    grid_strategy = "linear-probe" if (size, similarity) == ("small", "similar") else "fine-tune"
+    measured = best.strategy if best is not None else grid_strategy
+    if best is not None and measured != grid_strategy and measured in ("linear-probe", "fine-tune"):
+        advice += (f" Here the measurements favour {'feature extraction' if measured == 'linear-probe' else 'fine-tuning'}"
+                   f" ({best.label}: {_pm(best)}), so prefer that.")
+    elif best is not None:
+        advice += f" The measurements agree: the best setting was {best.label} ({_pm(best)})."
+    best_info = {} if best is None else {
+        "label": best.label, "backbone": best.candidate.backbone, "weights": best.candidate.weights,
+        "source": best.candidate.source, "strategy": best.strategy, "freeze": best.freeze,
+        "target_acc_mean": best.score.target_acc_mean, "target_acc_sd": best.score.target_acc_sd}
+    return Recommendation(size, similarity, headline, advice, tuple(evidence), measured, best_info)
+
+
+def _trained(s: SettingScore) -> str:
+    from tl_core.feasibility.sweep import trained_groups_phrase
+
+    return trained_groups_phrase(s.freeze, s.num_groups, s.group_names)

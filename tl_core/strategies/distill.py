@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch.nn import functional as F
+
+from tl_core.errors import ConfigError
+from tl_core.strategies.base import StepOutput, Strategy
+from tl_core.strategies.registry import register
+from tl_core.strategies.teacher import load_teacher, teacher_record
+
+
+@dataclass
+class DistillSettings:
+    teacher: str = ""  # the run id of a finished run whose model teaches
+    temperature: float = 4.0  # T: softens both distributions so the teacher's "dark knowledge" shows
+    alpha: float = 0.7  # weight of the soft (teacher) loss; 1 − alpha weights the hard-label loss
+
+
+def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float) -> torch.Tensor:
+    """T² · KL(softmax(teacher/T) ‖ softmax(student/T)), Hinton et al. 2015 (T² keeps gradients comparable)."""
+    log_student = F.log_softmax(student_logits.float() / temperature, dim=1)
+    log_teacher = F.log_softmax(teacher_logits.float() / temperature, dim=1)
+    return F.kl_div(log_student, log_teacher, log_target=True, reduction="batchmean") * temperature ** 2
+
+
+@register("distill")
+class Distill(Strategy):
+    """Knowledge distillation (Hinton, Vinyals & Dean 2015): a student matches a teacher's softened outputs.
+
+    The teacher labels the labelled and the unlabelled target images; the student learns from those soft
+    targets and from the hard labels it has: L = α·T²·KL(p_teacher^T ‖ p_student^T) + (1 − α)·CE(y, student).
+    """
+
+    summary = "Distillation: a small student learns from a finished run's softened predictions plus the labels."
+    Settings = DistillSettings
+    uses_unlabelled_target = True
+
+    def __init__(self, settings=None):
+        super().__init__(settings)
+        self.teacher = None
+        self._kl_sum, self._kl_batches = 0.0, 0
+
+    def check_settings(self) -> None:
+        if self.settings.temperature <= 0 or not 0 <= self.settings.alpha <= 1:
+            raise ConfigError("distill needs temperature > 0 and alpha in [0, 1].")
+
+    def check_config(self, config) -> None:
+        if not self.settings.teacher:
+            raise ConfigError("distill needs a teacher: pass the run id of a finished run (--set teacher=RUN_ID).")
+        teacher_config, summary = teacher_record(self.settings.teacher)
+        if summary.get("status") != "finished":
+            raise ConfigError(f"The teacher run {self.settings.teacher} has not finished: pick a finished run.")
+        if teacher_config.target != config.target:
+            raise ConfigError(f"The teacher was trained for {teacher_config.target}, not {config.target}: "
+                              "pick a teacher run with the same target.")
+
+    def prepare(self, model, task, config):
+        super().prepare(model, task, config)
+        self.teacher = load_teacher(self.settings.teacher, next(model.head.parameters()).device)
+
+    def epoch_started(self, model, epoch):
+        self._kl_sum, self._kl_batches = 0.0, 0
+        return False
+
+    def loss(self, model, batch, progress):
+        images = batch.x if batch.x_unlabelled is None else torch.cat([batch.x, batch.x_unlabelled])
+        student = model(images)
+        with torch.no_grad():
+            teacher = self.teacher(images)
+        soft = distillation_loss(student, teacher, self.settings.temperature)
+        logits = student[:len(batch.x)]
+        hard = F.cross_entropy(logits, batch.y)
+        self._kl_sum += soft.item() / self.settings.temperature ** 2
+        self._kl_batches += 1
+        return StepOutput(self.settings.alpha * soft + (1 - self.settings.alpha) * hard, logits)
+
+    def epoch_metrics(self):
+        return {"distill_kl": self._kl_sum / self._kl_batches} if self._kl_batches else {}

@@ -1,0 +1,47 @@
+"""Load a finished run's model as a frozen teacher."""
+from __future__ import annotations
+
+import torch
+from torch.nn import functional as F
+
+from tl_core.backbones import create_backbone
+from tl_core.config import RunConfig
+from tl_core.errors import ConfigError
+from tl_core.model import TransferModel, normalisation
+from tl_core.paths import runs_dir
+from tl_core.records.run_dir import RunDir
+
+
+def teacher_record(run_id: str) -> tuple[RunConfig, dict]:
+    run = RunDir(runs_dir() / run_id)
+    if not (run.path / "config.json").exists():
+        raise ConfigError(f"No run called '{run_id}' in {runs_dir()}: pick a teacher from the Runs page or "
+                          "`python -m tl_core runs`.")
+    return run.read_config(), run.read_summary()
+
+
+class Teacher(torch.nn.Module):
+    """A frozen model in eval mode that resizes inputs to the size it was trained at."""
+
+    def __init__(self, model: TransferModel, img_size: int):
+        super().__init__()
+        self.model = model.eval().requires_grad_(False)
+        self.img_size = img_size
+
+    @torch.no_grad()
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        x = self.model.normalise(images)
+        if x.shape[-1] != self.img_size:
+            x = F.interpolate(x, size=(self.img_size, self.img_size), mode="bilinear", align_corners=False)
+        return self.model.head(self.model.backbone(x))
+
+
+def load_teacher(run_id: str, device: torch.device) -> Teacher:
+    config, _ = teacher_record(run_id)
+    run = RunDir(runs_dir() / run_id)
+    state = run.load_weights()
+    num_classes = state["head.weight"].shape[0]
+    backbone = create_backbone(config.backbone, "random", config.img_size)
+    model = TransferModel(backbone, num_classes, *normalisation(backbone, config.weights))
+    model.load_state_dict({k: v for k, v in state.items() if not k.startswith("domain_head.")}, strict=True)
+    return Teacher(model.to(device), config.img_size)

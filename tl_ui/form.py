@@ -1,0 +1,286 @@
+"""The Experiment page's controls: widgets → a RunConfig, each control with a one-sentence help text.
+
+Every widget keeps its value under a fixed key in `st.session_state` (prefix `x_`), initialised once from
+RunConfig's defaults. That is what lets "load these settings" (a config file, or a run on the Runs page)
+fill the form: `prefill(config)` writes the keys, the widgets pick them up on the next run.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import streamlit as st
+
+from tl_core.config import RunConfig
+from tl_core.errors import UserError
+from tl_ui import fmt
+from tl_ui.forms import settings_fields
+from tl_ui.strips import freeze_strip_html
+from tl_ui.widgets import error, run_label, settings_inputs
+
+FOLDER = "folder:"
+LABEL_CHOICES = [1, 2, 5, 10, 20, 50, 100, "all"]
+WEIGHT_LABELS = {
+    "source": "Pretrained on the source (task A)",
+    "imagenet": "ImageNet (timm's published weights)",
+    "random": "Random — no transfer",
+    "file": "From a weights file",
+}
+HELP = {
+    "source": "Task A: the dataset the network learns first (used for pretraining and by adaptation strategies).",
+    "target": "Task B: the dataset the network is adapted to; target accuracy is measured on its test split.",
+    "folder": "A folder on this server with one sub-folder of images per class.",
+    "labels": "How many labelled target images per class the run may use; fewer labels make transfer matter more.",
+    "backbone": "The network that turns images into features; small_cnn is fast on a CPU.",
+    "weights": "Where the backbone's starting weights come from: this is what gets transferred.",
+    "weights_file": "A .safetensors or .pt state dict on this server.",
+    "freeze": "How many of the backbone's layer groups (from the input side) keep their transferred weights fixed.",
+    "strategy": "How the network is trained on the target.",
+    "epochs": "Passes over the labelled data; each epoch adds a point to the curves.",
+    "lr": "The step size of the optimiser; lower it if the loss explodes.",
+    "batch_size": "Images per training step.",
+    "img_size": "Images are resized to this many pixels square; small sizes train fast on a CPU.",
+    "seed": "Fixes data order and initialisation, so a run can be repeated exactly.",
+    "pretrain_epochs": "Epochs on the source task when the weights are 'pretrained on the source' (cached afterwards).",
+    "snapshot_every": "Save the features of a fixed image sample every N epochs (0: only at the end), for the maps.",
+    "snapshot_size": "Images per domain in each feature snapshot; 0 turns maps and domain confusion off.",
+    "name": "A label shown in the charts and on the Runs page.",
+    "twin": "Train the same network from random weights on the same labels, to see what transfer buys.",
+    "compare": "A finished run whose curves are drawn dashed next to this one.",
+    "config_file": "A config.json from the Runs page or a run directory: fills in every control above.",
+}
+
+
+def _defaults() -> dict:
+    c = RunConfig()
+    return {
+        "x_source": c.source, "x_target": c.target, "x_source_folder": "", "x_target_folder": "",
+        "x_labels": c.labels_per_class if c.labels_per_class is not None else "all", "x_backbone": c.backbone,
+        "x_weights": c.weights, "x_weights_file": "", "x_freeze": c.freeze, "x_strategy": c.strategy,
+        "x_epochs": c.epochs, "x_lr": c.lr, "x_batch_size": c.batch_size, "x_img_size": c.img_size,
+        "x_seed": c.seed, "x_pretrain_epochs": c.pretrain_epochs, "x_snapshot_every": c.snapshot_every,
+        "x_snapshot_size": c.snapshot_size, "x_name": c.name, "x_twin": True, "x_compare": "",
+    }
+
+
+def init_state() -> None:
+    for key, value in _defaults().items():
+        st.session_state.setdefault(key, value)
+
+
+def prefill(config: RunConfig) -> None:
+    """Write a config into the form's widget keys (call before the widgets are drawn, e.g. in a callback)."""
+    s = st.session_state
+    for role in ("source", "target"):
+        name = getattr(config, role)
+        if name.startswith(FOLDER):
+            s[f"x_{role}"], s[f"x_{role}_folder"] = FOLDER, name[len(FOLDER):]
+        else:
+            s[f"x_{role}"] = name
+    s["x_labels"] = config.labels_per_class if config.labels_per_class in LABEL_CHOICES else (
+        "all" if config.labels_per_class is None else config.labels_per_class)
+    s["x_backbone"] = config.backbone
+    if config.weights.startswith("file:"):
+        s["x_weights"], s["x_weights_file"] = "file", config.weights[len("file:"):]
+    else:
+        s["x_weights"] = config.weights
+    s["x_freeze"] = config.freeze
+    s["x_strategy"] = config.strategy
+    for key in ("epochs", "batch_size", "img_size", "seed", "pretrain_epochs", "snapshot_every", "snapshot_size"):
+        s[f"x_{key}"] = int(getattr(config, key))
+    s["x_lr"], s["x_name"] = float(config.lr), str(config.name)
+    _prefill_settings(config)
+    s["x_twin"] = config.strategy != "scratch"
+
+
+def _prefill_settings(config: RunConfig) -> None:
+    from tl_core.strategies import strategy_class, strategy_names
+
+    if config.strategy not in strategy_names():
+        return
+    cast = {"bool": bool, "int": int, "float": float, "str": str}
+    for spec in settings_fields(strategy_class(config.strategy).Settings):
+        value = (config.settings or {}).get(spec.name, spec.default)
+        st.session_state[f"x_set-{config.strategy}-{spec.name}"] = cast[spec.kind](value)
+
+
+@dataclass
+class FormResult:
+    config: RunConfig
+    twin: bool  # also train the matching "without transfer" run
+    compare_with: str  # or draw an earlier run dashed next to it ("" for none)
+    problem: str = ""  # something the form already knows cannot work (shown instead of training)
+
+
+def _dataset_picker(role: str, datasets) -> str:
+    names = [d.name for d in datasets]
+    info = {d.name: d for d in datasets}
+    options = names + [FOLDER]
+    if st.session_state[f"x_{role}"] not in options:
+        options.append(st.session_state[f"x_{role}"])
+
+    def label(name: str) -> str:
+        if name == FOLDER:
+            return "Your own folder…"
+        d = info.get(name)
+        return f"{name} (download needed)" if d is not None and not d.offline else name
+
+    choice = st.selectbox(f"{role.capitalize()} dataset", options, key=f"x_{role}", format_func=label,
+                          help=HELP[role])
+    if choice == FOLDER:
+        path = st.text_input(f"{role.capitalize()} folder", key=f"x_{role}_folder", help=HELP["folder"],
+                             placeholder="/path/to/images (one sub-folder per class)")
+        return f"{FOLDER}{path.strip()}"
+    if choice in info:
+        st.caption(info[choice].description)
+    return choice
+
+
+def _teacher_rows(manager, target: str):
+    return lambda: [r for r in manager.store.list(status="finished", limit=200) if r["target"] == target]
+
+
+def controls(manager) -> FormResult:
+    """Draw the controls; return the config they describe (nothing is validated or submitted here)."""
+    from tl_core.backbones import CURATED, describe_backbone
+    from tl_core.data import list_datasets
+    from tl_core.strategies import strategy_class, strategy_names
+
+    init_state()
+    s = st.session_state
+    problem = ""
+
+    st.markdown("**1 · Data**")
+    datasets = list_datasets()
+    source = _dataset_picker("source", datasets)
+    target = _dataset_picker("target", datasets)
+    labels = st.select_slider("Labelled target images per class", LABEL_CHOICES, key="x_labels", help=HELP["labels"])
+
+    st.markdown("**2 · Network**")
+    backbones = list(CURATED) + ([s.x_backbone] if s.x_backbone not in CURATED else [])
+    backbone = st.selectbox("Backbone", backbones, key="x_backbone", help=HELP["backbone"])
+    img_size = int(s.x_img_size)
+    try:
+        info = describe_backbone(backbone, img_size)
+    except (UserError, ValueError, RuntimeError) as err:
+        error(err)
+        info = None
+    weight_options = ["source"] + (["imagenet"] if info is None or info.has_imagenet else []) + ["random", "file"]
+    if s.x_weights not in weight_options:
+        s.x_weights = "source"
+    weights = st.radio("Starting weights", weight_options, key="x_weights", format_func=WEIGHT_LABELS.get,
+                       help=HELP["weights"])
+    if weights == "imagenet" and info is not None and not info.imagenet_cached:
+        from tl_core.network import is_online
+
+        if not is_online():
+            problem = (f"ImageNet weights for {backbone} are not on this disk and this machine is offline: "
+                       "choose 'Pretrained on the source' or connect to the internet.")
+            st.warning(problem, icon="📡")
+        else:
+            st.caption(f"{backbone}'s ImageNet weights will be downloaded on first use.")
+    if weights == "file":
+        path = st.text_input("Weights file", key="x_weights_file", help=HELP["weights_file"])
+        weights = f"file:{path.strip()}"
+
+    strategy = s.x_strategy
+    groups = list(info.groups) if info is not None else []
+    freeze_fixed = strategy in ("scratch", "linear-probe")
+    if s.x_freeze > len(groups):
+        s.x_freeze = len(groups)
+    freeze = st.slider("Freeze depth (layer groups kept fixed)", 0, max(1, len(groups)), key="x_freeze",
+                       help=HELP["freeze"], disabled=freeze_fixed or not groups)
+    if groups:
+        shown = 0 if strategy == "scratch" else freeze
+        st.html(freeze_strip_html([(g.name, g.param_count) for g in groups], shown,
+                                  trains_anything=strategy != "linear-probe"))
+        if strategy == "scratch":
+            st.caption("Scratch ignores the weights and the freeze depth: everything trains from random weights.")
+        elif strategy == "linear-probe":
+            st.caption("A linear probe freezes the whole backbone: only the new head trains.")
+
+    st.markdown("**3 · Strategy**")
+    names = strategy_names()
+    st.selectbox("Strategy", names, key="x_strategy", help=HELP["strategy"])
+    cls = strategy_class(s.x_strategy)
+    st.caption(cls.summary)
+    settings = {}
+    if settings_fields(cls.Settings):
+        with st.expander(f"{s.x_strategy} settings"):
+            settings = settings_inputs(s.x_strategy, "x_set", _teacher_rows(manager, target))
+
+    st.markdown("**4 · Training**")
+    epochs = st.number_input("Epochs", min_value=1, max_value=500, step=1, key="x_epochs", help=HELP["epochs"])
+    with st.expander("More training settings"):
+        c1, c2 = st.columns(2)
+        lr = c1.number_input("Learning rate", min_value=1e-6, max_value=10.0, key="x_lr", format="%g", step=1e-3,
+                             help=HELP["lr"])
+        batch_size = c2.number_input("Batch size", min_value=1, max_value=4096, step=8, key="x_batch_size",
+                                     help=HELP["batch_size"])
+        img = c1.number_input("Image size (px)", min_value=16, max_value=512, step=8, key="x_img_size",
+                              help=HELP["img_size"])
+        seed = c2.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="x_seed", help=HELP["seed"])
+        pretrain = c1.number_input("Pretraining epochs", min_value=1, max_value=200, step=1,
+                                   key="x_pretrain_epochs", help=HELP["pretrain_epochs"])
+        snap_every = c2.number_input("Snapshot every (epochs)", min_value=0, max_value=1000, step=1,
+                                     key="x_snapshot_every", help=HELP["snapshot_every"])
+        snap_size = c1.number_input("Snapshot size (images per domain)", min_value=0, max_value=5000, step=100,
+                                    key="x_snapshot_size", help=HELP["snapshot_size"])
+        name = c2.text_input("Run name", key="x_name", help=HELP["name"], placeholder="optional")
+        st.file_uploader("Start from a saved config (config.json)", type=["json"], key="x_config_file",
+                         help=HELP["config_file"], on_change=_load_config_file)
+        if s.get("x_config_error"):
+            error(s.x_config_error)
+
+    st.markdown("**5 · Compare**")
+    is_scratch = s.x_strategy == "scratch"
+    twin = st.checkbox("Also train it without transfer (dashed curves)", key="x_twin", help=HELP["twin"],
+                       disabled=is_scratch)
+    compare = ""
+    if is_scratch:
+        st.caption("This run is already the 'without transfer' case.")
+    elif not twin:
+        rows = [r for r in manager.store.list(status="finished", limit=200) if r["target"] == target]
+        labels_of = {r["run_id"]: run_label(r) for r in rows}
+        if s.x_compare not in labels_of:
+            s.x_compare = ""
+        compare = st.selectbox("…or compare with an earlier run", [""] + list(labels_of), key="x_compare",
+                               format_func=lambda rid: labels_of.get(rid, "no comparison"), help=HELP["compare"])
+
+    config = RunConfig(
+        source=source, target=target, backbone=backbone, weights=weights, strategy=s.x_strategy,
+        freeze=int(freeze), labels_per_class=None if labels == "all" else int(labels), epochs=int(epochs),
+        batch_size=int(batch_size), lr=float(lr), img_size=int(img), seed=int(seed), settings=settings,
+        pretrain_epochs=int(pretrain), snapshot_every=int(snap_every), snapshot_size=int(snap_size),
+        name=name.strip())
+    return FormResult(config, bool(twin) and not is_scratch, compare, problem)
+
+
+def _load_config_file() -> None:
+    """Callback of the config uploader: validate the file, then fill the form with it (or say what is wrong)."""
+    from tl_core.validation import validate_config
+
+    upload = st.session_state.get("x_config_file")
+    st.session_state.x_config_error = ""
+    if upload is None:
+        return
+    try:
+        data = json.loads(upload.getvalue().decode("utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        config = RunConfig.from_dict(data)
+        validate_config(config)
+    except (ValueError, TypeError, UnicodeDecodeError) as err:
+        st.session_state.x_config_error = (f"{upload.name} is not a run config ({err}): upload the config.json "
+                                           "of a run.")
+        return
+    except UserError as err:
+        st.session_state.x_config_error = f"{upload.name} cannot run as it is: {err}"
+        return
+    prefill(config)
+
+
+def describe(config: RunConfig) -> str:
+    """One line about a run for captions: 'fine-tune small_cnn · synth-digits → digits · 10/class'."""
+    return (f"{config.strategy} {config.backbone} · {config.source} → {config.target} · "
+            f"{fmt.labels(config.labels_per_class)}")

@@ -1,0 +1,205 @@
+"""The Experiment page's live view: progress, learning curves with and without transfer, the two embeddings
+side by side, and domain confusion — polled from the job manager once a second while a run is active.
+
+How it stays live without blocking: training runs on the job manager's worker threads; this view is a
+`st.fragment(run_every=1)` that reads `manager.progress(run_id)` (plain data) and redraws. When every watched
+run has ended it asks for one full rerun (guarded, once per experiment) and is then drawn without a timer.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from tl_core.baselines import without_transfer
+from tl_core.config import RunConfig
+from tl_ui import charts, fmt, maps, state
+from tl_ui.views import is_active, run_view, status_line
+from tl_ui.widgets import STATUS_ICON, chart
+
+
+def submit(manager, config: RunConfig, who: str, twin: bool, compare_with: str) -> dict:
+    """Queue the run (and its 'without transfer' twin first: it is quick, so its curve shows early).
+    Raises ConfigError before anything is queued when the config cannot work."""
+    from tl_core.validation import validate_config
+
+    validate_config(config)
+    if twin:
+        group = state.new_pair_group()
+        config = config.replace(group=group)
+        baseline_config = without_transfer(config)
+        validate_config(baseline_config)
+        baseline = manager.submit(baseline_config, owner=who)
+        run = manager.submit(config, owner=who)
+    else:
+        baseline = compare_with or None
+        if baseline:
+            config = config.replace(group=f"{state.VERSUS_PREFIX}{baseline}")
+        run = manager.submit(config, owner=who)
+    state.watch(run, baseline)
+    st.session_state.pop("live_settled", None)
+    return {"run": run, "baseline": baseline}
+
+
+def restore(manager, who: str) -> None:
+    """A reloaded tab (empty session) watches this owner's newest experiment again."""
+    if state.watched() is None:
+        found = state.latest_experiment(manager.store.list(limit=200), who)
+        if found:
+            state.watch(found["run"], found["baseline"])
+
+
+def view() -> None:
+    manager = state.manager()
+    watch = state.watched()
+    if not watch:
+        _empty()
+        return
+    views = _views(manager, watch)
+    if views[0] is None:
+        st.info("The run this tab was showing has been deleted. Press Train to start a new one.")
+        return
+    if any(is_active(v) for v in views if v is not None):
+        st.fragment(run_every=1)(_live)()
+    else:
+        _draw(manager, watch, views)
+
+
+def _views(manager, watch):
+    return run_view(manager, watch["run"]), (run_view(manager, watch["baseline"]) if watch.get("baseline") else None)
+
+
+def _live() -> None:
+    manager = state.manager()
+    watch = state.watched()
+    if not watch:
+        return
+    views = _views(manager, watch)
+    if views[0] is None:
+        return
+    _draw(manager, watch, views)
+    key = (watch["run"], watch.get("baseline"))
+    if not any(is_active(v) for v in views if v is not None) and st.session_state.get("live_settled") != key:
+        st.session_state.live_settled = key  # once per experiment: redraw the page without the timer
+        st.rerun()
+
+
+def _empty() -> None:
+    st.subheader("What you will see")
+    st.markdown(
+        "Press **Train** to start the run and the same network **without transfer**. While they train, this "
+        "side shows, live:\n\n"
+        "1. **Learning curves** — loss and accuracy per epoch; with transfer solid blue, without dashed orange.\n"
+        "2. **Embeddings** — where the network puts source (●) and target (◇) images, coloured by class, "
+        "with and without transfer side by side.\n"
+        "3. **Domain confusion** — how well a linear classifier tells source from target features; "
+        "0.5 means the two domains look the same to the network.\n\n"
+        "With the defaults (synth-digits → digits, small_cnn) this takes about a minute on a laptop CPU; "
+        "the very first run also pretrains on the source once (cached for later runs).")
+
+
+def _labels(views) -> tuple[str, str]:
+    baseline = views[1]
+    if baseline is None:
+        return "with transfer", ""
+    twin = baseline["config"].get("strategy") == "scratch"
+    return "with transfer", "without transfer" if twin else "comparison"
+
+
+def _draw(manager, watch, views) -> None:
+    main, baseline = views
+    main_label, base_label = _labels(views)
+    cols = st.columns(2 if baseline is not None else 1, gap="medium")
+    _status(manager, cols[0], main, main_label, "main", baseline)
+    if baseline is not None:
+        _status(manager, cols[1], baseline, base_label, "base", None)
+    epochs = max(int(main.get("epochs") or 1), int((baseline or {}).get("epochs") or 1))
+
+    curves = [charts.with_transfer(main["history"], main_label)]
+    if baseline is not None:
+        curves.append(charts.without_transfer(baseline["history"], base_label))
+    chart(charts.learning_curves(curves, epochs=epochs, uirevision=f"curves-{watch['run']}"), key="live-curves")
+    _maps(main, baseline, main_label, base_label, active=any(is_active(v) for v in views if v))
+    dc_col, text_col = st.columns([1.6, 1], vertical_alignment="center")
+    with dc_col:
+        chart(charts.domain_confusion_chart(curves, epochs=epochs, height=330, uirevision=f"dc-{watch['run']}",
+                                            title="Domain confusion"), key="live-domain-confusion")
+    with text_col:
+        st.markdown("**Can the network tell the domains apart?** After each epoch a linear classifier tries to "
+                    "tell source features from target features. **0.5** means it cannot: the network sees the two "
+                    "domains alike. Strategy **dann** pushes this line down on purpose.")
+
+
+def _last(view, key: str):
+    summary = view.get("summary") or {}
+    if view["status"] == "finished" and summary.get(key) is not None:
+        return summary[key]
+    return view["history"][-1].get(key) if view["history"] else None
+
+
+def _status(manager, col, view, label: str, key: str, other) -> None:
+    with col, st.container(border=True):
+        text, done = status_line(view)
+        icon = STATUS_ICON.get(view["status"], "")
+        acc = _last(view, "target_acc")
+        delta = None
+        if other is not None and acc is not None and _last(other, "target_acc") is not None:
+            delta = f"{100 * (acc - _last(other, 'target_acc')):+.1f} points vs {'without' if label == 'with transfer' else 'the comparison'}"
+        head, stop = st.columns([3, 1], vertical_alignment="top")
+        head.metric(f"{icon} {label.capitalize()} — target accuracy", fmt.pct(acc) if acc is not None else "–",
+                    delta=delta)
+        if is_active(view):
+            if stop.button("Stop", key=f"stop-{key}", icon=":material/stop:",
+                           help="Stops within one batch; a queued run leaves the queue.", width="stretch"):
+                manager.stop(view["run_id"])
+                st.toast(f"Stopping the {label} run…")
+            st.progress(done, text=text)
+        elif view["status"] == "finished":
+            st.caption(text)
+        else:
+            st.warning(text, icon=icon or None)
+
+
+def _maps(main, baseline, main_label, base_label, active: bool) -> None:
+    method = "pca"
+    options = ["PCA", "UMAP"]
+    if state.umap_ready():
+        picked = st.segmented_control("Map", options, default="PCA", key="live-map-method",
+                                      help="PCA is instant; UMAP shows clusters better (a few seconds per map).",
+                                      label_visibility="collapsed")
+        method = (picked or "PCA").lower()
+    panels = []
+    for view, label in ((main, main_label), (baseline, base_label)):
+        if view is None or not view["snapshots"]:
+            continue
+        epoch, path = view["snapshots"][-1]
+        try:
+            with st.spinner(f"Computing the {method.upper()} map…") if method != "pca" else _nullcontext():
+                coords = maps.single_map(path, method)
+        except (OSError, ValueError) as err:
+            st.caption(f"The {label} snapshot of epoch {epoch} cannot be read yet ({err}).")
+            continue
+        title = f"{label.capitalize()} · {'before training' if epoch == 0 else f'epoch {epoch}'}"
+        panels.append(maps.panel(title, path, coords))
+    classes = _classes(main)
+    fig = charts.embedding_figure(panels, classes, height=430, uirevision=f"maps-{main['run_id']}-{method}")
+    fig.update_layout(title=dict(text=f"Embeddings ({method.upper()}) — colour: class, ● source, ◇ target",
+                                 x=0, font=dict(size=16)), margin=dict(t=70))
+    chart(fig, key="live-maps")
+    if active and method == "pca":
+        st.caption("Maps refresh at every feature snapshot. For UMAP, t-SNE and the epoch-by-epoch "
+                   "animation, open the Embeddings page.")
+
+
+class _nullcontext:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _classes(view) -> list[str]:
+    config = view["config"]
+    try:
+        return list(maps.class_names(config["target"], int(config["img_size"])))
+    except Exception:  # a folder that has gone away: class ids still colour the map
+        return [str(i) for i in range(10)]

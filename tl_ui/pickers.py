@@ -1,0 +1,38 @@
+"""Which runs a page offers, and which run belongs next to which (no Streamlit)."""
+from __future__ import annotations
+
+from tl_ui import state
+from tl_ui.views import snapshots_on_disk
+
+
+def all_runs(manager, limit: int = 500) -> list[dict]:
+    return manager.store.list(limit=limit)
+
+
+def mine_first(rows: list[dict], who: str) -> list[dict]:
+    """This user's runs first (each group newest first): in a classroom everyone sees their own on top."""
+    return [r for r in rows if r.get("owner") == who] + [r for r in rows if r.get("owner") != who]
+
+
+def map_runs(manager) -> list[dict]:
+    """Runs that have at least one feature snapshot on disk, newest first."""
+    return [r for r in all_runs(manager) if snapshots_on_disk(manager.store.run_dir(r["run_id"]).snapshots_dir)]
+
+
+def comparison_for(manager, run_id: str, rows: list[dict]) -> str | None:
+    """The run recorded as this run's 'without transfer' partner; else the newest finished scratch run on the
+    same target, backbone and label budget (None when there is none)."""
+    row = next((r for r in rows if r["run_id"] == run_id), None) or manager.store.get(run_id)
+    if row is None:
+        return None
+    recorded = state.baseline_of(row, rows)
+    if recorded:
+        return recorded
+    if row["strategy"] == "scratch":
+        return None
+    for other in rows:
+        if (other["run_id"] != run_id and other["strategy"] == "scratch" and other["target"] == row["target"]
+                and other["backbone"] == row["backbone"] and other["labels_per_class"] == row["labels_per_class"]
+                and other["status"] == "finished"):
+            return other["run_id"]
+    return None

@@ -1,0 +1,131 @@
+"""Process-wide resources (the job manager, the UMAP warm-up) and per-tab state (who I am, what I watch).
+
+Runs live in the job manager and the run store, never in `st.session_state`: a tab keeps only run ids, and
+a reloaded tab finds its runs again through the owner id it carries in the URL (`?me=…`).
+"""
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import streamlit as st
+
+from tl_core.paths import runs_dir
+
+_OWNER = re.compile(r"^[a-z0-9]{4,16}$")
+PAIR_PREFIX, VERSUS_PREFIX = "exp-", "vs-"
+
+
+@st.cache_resource(show_spinner="Opening the run history…")
+def _manager(path: str):
+    from tl_core.jobs import JobManager
+
+    return JobManager(path)
+
+
+def manager():
+    """The one JobManager of this server process, for the runs directory in use ($TL_RUNS_DIR, else runs/)."""
+    return _manager(str(Path(runs_dir()).resolve()))
+
+
+@dataclass
+class Warmup:
+    """UMAP's first use compiles for ~25 s; do it once, off the script thread, when the server starts."""
+
+    done: threading.Event = field(default_factory=threading.Event)
+    started: float = field(default_factory=time.time)
+    seconds: float | None = None
+    error: str = ""
+
+    def run(self) -> None:
+        try:
+            from tl_core.analysis import warm_up_umap
+
+            self.seconds = warm_up_umap()
+        except Exception as err:  # UMAP is optional: the pages fall back to PCA
+            self.error = f"{type(err).__name__}: {err}"
+        finally:
+            self.done.set()
+
+
+@st.cache_resource(show_spinner=False)
+def umap_warmup() -> Warmup:
+    warmup = Warmup()
+    if os.environ.get("TL_WARM_UMAP", "1") == "0":  # tests switch it off: they never draw UMAP
+        warmup.error = "warm-up switched off (TL_WARM_UMAP=0)"
+        warmup.done.set()
+    else:
+        threading.Thread(target=warmup.run, name="tl-umap-warmup", daemon=True).start()
+    return warmup
+
+
+def umap_ready() -> bool:
+    warmup = umap_warmup()
+    return warmup.done.is_set() and not warmup.error
+
+
+def owner() -> str:
+    """A short id for this browser tab's user, kept in the URL so a reload finds the same runs."""
+    state = st.session_state
+    if "owner" not in state:
+        asked = st.query_params.get("me", "")
+        state.owner = asked if _OWNER.match(asked or "") else secrets.token_hex(3)
+    if st.query_params.get("me") != state.owner:
+        st.query_params["me"] = state.owner
+    return state.owner
+
+
+def watched() -> dict | None:
+    """The experiment this tab shows on the Experiment page: {'run': id, 'baseline': id or None}."""
+    return st.session_state.get("watch")
+
+
+def watch(run_id: str, baseline_id: str | None) -> None:
+    st.session_state.watch = {"run": run_id, "baseline": baseline_id}
+    mine = st.session_state.setdefault("my_runs", [])
+    for rid in (run_id, baseline_id):
+        if rid and rid not in mine:
+            mine.insert(0, rid)
+
+
+def baseline_of(row: dict, rows: list[dict]) -> str | None:
+    """The 'without transfer' run recorded with a run: its twin in the same experiment, or the run it was
+    compared with ('vs-<run id>')."""
+    group = row.get("grp") or ""
+    if group.startswith(VERSUS_PREFIX):
+        return group[len(VERSUS_PREFIX):]
+    if group.startswith(PAIR_PREFIX):
+        for other in rows:
+            if other["run_id"] != row["run_id"] and other.get("grp") == group:
+                return other["run_id"]
+    return None
+
+
+def is_twin(row: dict) -> bool:
+    """True for the automatic 'without transfer' twin of an experiment (not a run of its own)."""
+    return (row.get("grp") or "").startswith(PAIR_PREFIX) and row.get("strategy") == "scratch" and \
+        (row.get("name") or "").startswith("without transfer")
+
+
+def latest_experiment(rows: list[dict], who: str) -> dict | None:
+    """This owner's newest experiment (the main run, not a twin), as a watch dict."""
+    for row in rows:
+        if row.get("owner") == who and not is_twin(row):
+            return {"run": row["run_id"], "baseline": baseline_of(row, rows)}
+    return None
+
+
+def new_pair_group() -> str:
+    return f"{PAIR_PREFIX}{secrets.token_hex(4)}"
+
+
+def keep_widget_values(prefix: str = "x_", skip: tuple[str, ...] = ("x_config_file",)) -> None:
+    """Streamlit forgets a widget's value when a page without that widget runs; re-assigning the values on
+    every run keeps the Experiment form as the user left it while they visit other pages."""
+    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(prefix) and k not in skip]:
+        st.session_state[key] = st.session_state[key]

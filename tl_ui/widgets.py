@@ -1,0 +1,127 @@
+"""Streamlit pieces the pages share: the sidebar, run pickers, strategy settings, charts with downloads."""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from tl_ui import fmt, state
+from tl_ui.charts import figure_html
+from tl_ui.forms import FieldSpec, changed_settings, settings_fields
+
+CHART_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"],
+                "toImageButtonOptions": {"format": "png", "scale": 2}}
+STATUS_ICON = {"queued": ":material/hourglass_top:", "running": ":material/play_circle:",
+               "finished": ":material/check_circle:", "stopped": ":material/stop_circle:", "failed": ":material/error:",
+               "diverged": ":material/trending_up:", "out_of_memory": ":material/memory:",
+               "interrupted": ":material/warning:"}
+
+
+@st.cache_resource(show_spinner=False)
+def _device_text() -> tuple[str, bool]:
+    from tl_core.device import device_name, pick_device
+
+    device = pick_device("auto")
+    return device_name(device), device.type != "cpu"
+
+
+def sidebar() -> None:
+    """Device, queue and the UMAP warm-up: what a shared server's users need to know at a glance."""
+    name, accelerated = _device_text()
+    with st.sidebar:
+        if accelerated:
+            st.success(f"**Device:** {name}", icon=":material/bolt:")
+        else:
+            st.info("**CPU — training will be slower.**  \nThe defaults still finish in about a minute.", icon=":material/memory:")
+        _queue_box()
+
+
+@st.fragment(run_every=3)
+def _queue_box() -> None:
+    manager = state.manager()
+    views = [manager.progress(rid) for rid in manager.active_ids()]
+    running = sum(1 for v in views if v and v["status"] == "running")
+    queued = sum(1 for v in views if v and v["status"] == "queued")
+    me = st.session_state.get("owner")
+    mine = sum(1 for v in views if v and v.get("owner") == me)
+    slots = manager.slots
+    text = f"**Queue:** {running} running · {queued} waiting  \n{slots} run{'s' if slots != 1 else ''} at a time"
+    if mine:
+        text += f" · {mine} of them yours"
+    st.caption(text)
+    warm = state.umap_warmup()
+    if not warm.done.is_set():
+        st.caption("UMAP is warming up (about 25 s, once); maps use PCA until then.")
+
+
+def error(err: Exception | str) -> None:
+    """A user error as one short message saying what to do — never a traceback."""
+    st.error(str(err), icon=":material/error:")
+
+
+def chart(fig: go.Figure, key: str, *, download: str | None = None, **kwargs) -> Any:
+    """A plotly chart with a stable key (and an optional HTML download; plotly's modebar gives the PNG)."""
+    event = st.plotly_chart(fig, key=key, width="stretch", config=CHART_CONFIG, **kwargs)
+    if download:
+        st.download_button("⬇ Chart as HTML", data=lambda: figure_html(fig, download), file_name=f"{download}.html",
+                           mime="text/html", key=f"{key}-html", on_click="ignore", type="tertiary")
+    return event
+
+
+def run_label(row: dict) -> str:
+    """'14:03 · fine-tune · synth-digits → digits · 83.1%' — enough to tell runs apart in a picker."""
+    acc = row.get("target_acc")
+    parts = [fmt.when(row.get("created")), row.get("name") or row.get("strategy"),
+             f"{row.get('source')} → {row.get('target')}", row.get("backbone")]
+    status = row.get("status")
+    parts.append(fmt.pct(acc) if status == "finished" and acc is not None else status)
+    return " · ".join(str(p) for p in parts if p)
+
+
+def settings_inputs(strategy: str, key: str, teacher_rows: Callable[[], list[dict]] | None = None) -> dict:
+    """Widgets for a strategy's Settings dataclass (help texts from its source comments); returns the
+    settings that differ from the defaults."""
+    from tl_core.strategies import strategy_class
+
+    specs = settings_fields(strategy_class(strategy).Settings)
+    values = {}
+    for spec in specs:
+        values[spec.name] = _setting_input(spec, f"{key}-{strategy}-{spec.name}", teacher_rows)
+    return changed_settings(specs, values)
+
+
+def _setting_input(spec: FieldSpec, key: str, teacher_rows) -> Any:
+    st.session_state.setdefault(key, spec.default)  # the value lives under the key (prefill can set it)
+    if spec.name == "teacher" and teacher_rows is not None:
+        rows = teacher_rows()
+        options = [""] + [r["run_id"] for r in rows]
+        labels = {r["run_id"]: run_label(r) for r in rows}
+        return st.selectbox("Teacher run", options, key=key, help=spec.help or "A finished run whose model teaches.",
+                            format_func=lambda rid: labels.get(rid, "choose a finished run…"))
+    if spec.kind == "bool":
+        return st.checkbox(spec.label, key=key, help=spec.help)
+    if spec.kind == "int":
+        return int(st.number_input(spec.label, step=1, key=key, help=spec.help))
+    if spec.kind == "float":
+        return float(st.number_input(spec.label, key=key, help=spec.help,
+                                     format="%g", step=_float_step(spec.default)))
+    return st.text_input(spec.label, key=key, help=spec.help)
+
+
+def _float_step(default: float) -> float:
+    return 10 ** (len(str(int(abs(default)))) - 2) if abs(default) >= 1 else 0.05
+
+
+def json_bytes(value: Any) -> bytes:
+    return json.dumps(value, indent=2, sort_keys=True, default=str).encode()
+
+
+def pick_runs(rows: Sequence[dict], label: str, key: str, default: Sequence[str] = (), help: str | None = None,
+              max_selections: int | None = None) -> list[str]:
+    labels = {r["run_id"]: run_label(r) for r in rows}
+    default = [d for d in default if d in labels]
+    return st.multiselect(label, list(labels), default=default, key=key, help=help,
+                          format_func=lambda rid: labels.get(rid, rid), max_selections=max_selections)
