@@ -5,7 +5,7 @@ import streamlit as st
 from tl_ui import charts, fmt, state
 from tl_ui.pickers import all_runs, comparison_for, mine_first
 from tl_ui.theme import run_color
-from tl_ui.views import run_view
+from tl_ui.views import is_active, run_view
 from tl_ui.widgets import chart, pick_runs
 
 manager = state.manager()
@@ -39,46 +39,53 @@ if not chosen:
     st.info("Pick one or more runs above.")
     st.stop()
 
-views = [v for v in (run_view(manager, rid) for rid in chosen) if v is not None]
-labels = {r["run_id"]: r.get("name") or r["strategy"] for r in rows}
-seen: dict[str, int] = {}
-curves = []
-for i, view in enumerate(views):
-    label = labels.get(view["run_id"], view["run_id"])
-    seen[label] = seen.get(label, 0) + 1
-    if seen[label] > 1:
-        label = f"{label} ({seen[label]})"
-    curves.append(charts.Curve(label, view["history"], run_color(i)))
 
-if not any(c.series("domain_confusion_acc")[0] for c in curves):
-    st.warning("These runs recorded no domain confusion: it is measured on feature snapshots, so give the run a "
-               "snapshot size above 0.")
 
-left, right = st.columns(2)
-with left:
-    chart(charts.domain_confusion_chart(curves, height=380, uirevision="ds-dc"), key="ds-dc", download="domain-confusion")
-with right:
-    chart(charts.a_distance_chart(curves, height=380, uirevision="ds-ad"), key="ds-ad", download="a-distance")
+def draw() -> None:
+    views = [v for v in (run_view(manager, rid) for rid in chosen) if v is not None]
+    labels = {r["run_id"]: r.get("name") or r["strategy"] for r in rows}
+    seen: dict[str, int] = {}
+    curves = []
+    for i, view in enumerate(views):
+        label = labels.get(view["run_id"], view["run_id"])
+        seen[label] = seen.get(label, 0) + 1
+        if seen[label] > 1:
+            label = f"{label} ({seen[label]})"
+        curves.append(charts.Curve(label, view["history"], run_color(i)))
 
-if any(c.series("domain_head_acc")[0] for c in curves):
+    if not any(c.series("domain_confusion_acc")[0] for c in curves):
+        st.warning("These runs recorded no domain confusion: it is measured on feature snapshots, so give the run a "
+                   "snapshot size above 0.")
+
     left, right = st.columns(2)
     with left:
-        chart(charts.metric_chart([c for c in curves if c.series("domain_head_acc")[0]], "domain_head_acc",
-                                  height=340, chance=0.5, chance_text="0.5: the domain head is fooled",
-                                  y_range=[0.3, 1.02], title="DANN's own domain head (during training)"),
-              key="ds-head", download="dann-domain-head")
+        chart(charts.domain_confusion_chart(curves, height=380, uirevision="ds-dc"), key="ds-dc", download="domain-confusion")
     with right:
-        st.markdown("**DANN's domain head** is the discriminator inside training, behind the gradient reversal "
-                    "layer. The features *fight* it, so its accuracy heads for 0.5 as λ ramps up; the held-out "
-                    "classifier on the left is the independent check.")
+        chart(charts.a_distance_chart(curves, height=380, uirevision="ds-ad"), key="ds-ad", download="a-distance")
 
-table = pd.DataFrame([{
-    "run": c.label, "strategy": v["config"].get("strategy"),
-    "domains": f"{v['config'].get('source')} → {v['config'].get('target')}",
-    "target accuracy": fmt.pct((v["history"][-1] if v["history"] else {}).get("target_acc")),
-    "domain confusion": fmt.pct((v["history"][-1] if v["history"] else {}).get("domain_confusion_acc")),
-    "A-distance": f"{v['history'][-1]['a_distance']:.2f}" if v["history"] and "a_distance" in v["history"][-1]
-    else "–",
-    "status": v["status"],
-} for c, v in zip(curves, views)])
-st.dataframe(table, hide_index=True, width="stretch")
+    if any(c.series("domain_head_acc")[0] for c in curves):
+        left, right = st.columns(2)
+        with left:
+            chart(charts.metric_chart([c for c in curves if c.series("domain_head_acc")[0]], "domain_head_acc",
+                                      height=340, chance=0.5, chance_text="0.5: the domain head is fooled",
+                                      y_range=[0.3, 1.02], title="DANN's own domain head (during training)"),
+                  key="ds-head", download="dann-domain-head")
+        with right:
+            st.markdown("**DANN's domain head** is the discriminator inside training, behind the gradient reversal "
+                        "layer. The features *fight* it, so its accuracy heads for 0.5 as λ ramps up; the held-out "
+                        "classifier on the left is the independent check.")
+
+    table = pd.DataFrame([{
+        "run": c.label, "strategy": v["config"].get("strategy"),
+        "domains": f"{v['config'].get('source')} → {v['config'].get('target')}",
+        "target accuracy": fmt.pct((v["history"][-1] if v["history"] else {}).get("target_acc")),
+        "domain confusion": fmt.pct((v["history"][-1] if v["history"] else {}).get("domain_confusion_acc")),
+        "A-distance": f"{v['history'][-1]['a_distance']:.2f}" if v["history"] and "a_distance" in v["history"][-1]
+        else "–",
+        "status": v["status"],
+    } for c, v in zip(curves, views)])
+    st.dataframe(table, hide_index=True, width="stretch")
+
+
+live = any(is_active(run_view(manager, rid)) for rid in chosen)
+(st.fragment(run_every=2)(draw) if live else draw)()

@@ -14,10 +14,16 @@ st.title("Experiment")
 st.caption("Transfer what a network learned on a source task (A) to a target task (B) — and see what it buys.")
 
 left, right = st.columns([1, 2.2], gap="large")
-with left:
-    with st.container(border=True):
-        result = form.controls(manager)
-        if st.button("Train", type="primary", width="stretch", icon=":material/play_arrow:", key="train"):
+with left, st.container(border=True):
+    # The button comes first so it is visible without scrolling; it acts once the form below has been read.
+    train = st.button("Train", type="primary", width="stretch", icon=":material/play_arrow:", key="train",
+                      help="Starts the run with the settings below (the defaults work offline in about a minute).")
+    compare_box, message = st.container(), st.container()
+    result = form.controls(manager)
+    with compare_box:
+        result = form.compare_controls(manager, result)
+    if train:
+        with message:
             if result.problem:
                 error(result.problem)
             else:

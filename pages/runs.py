@@ -66,8 +66,11 @@ event = st.dataframe(
         "run id": st.column_config.TextColumn("run id", width="small"),
     })
 selected = [shown[i]["run_id"] for i in (event.selection.rows if event else []) if i < len(shown)]
+if not selected and shown:  # nothing picked yet: show the newest run rather than an empty page
+    selected = [shown[0]["run_id"]]
+    st.caption("Showing the newest run — select rows in the table to compare several.")
 if not selected:
-    st.info("Select one or more runs in the table to overlay their curves, see per-class results and download them.")
+    st.info("No run matches these filters.")
     st.stop()
 
 by_id = {r["run_id"]: r for r in rows}

@@ -225,7 +225,8 @@ def test_list_datasets():
     infos = list_datasets()
     assert all(isinstance(i, DatasetInfo) for i in infos)
     by_name = {i.name: i for i in infos}
-    assert set(by_name) == {"digits", "synth-digits", "digits-m", *SETS}
+    assert set(by_name) == {*builtin.BUILTINS, *SETS} >= {"digits", "synth-digits", "digits-m"}
+    assert all(by_name[name].offline and by_name[name].kind == "built-in" for name in builtin.BUILTINS)
     assert by_name["digits"].offline and by_name["digits"].kind == "built-in"
     assert not by_name["cifar10"].offline and by_name["cifar10"].kind == "torchvision"
 

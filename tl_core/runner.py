@@ -118,7 +118,9 @@ def execute_run(run: RunDir, subscribers: Iterable[Subscriber] = (), stop: threa
         groups = [{"name": g.name, "param_count": g.param_count, "frozen": bool(params) and not any(
                    p.requires_grad for p in params)}
                   for g, params in zip(layer_groups(model.backbone), parameters_by_layer_group(model.backbone))]
-        summary.update(trainable_params=trainable, frozen_params=frozen, labelled_examples=len(task.labelled))
+        model_params = sum(p.numel() for m in (model.backbone, model.head) for p in m.parameters())
+        summary.update(trainable_params=trainable, frozen_params=frozen, model_params=model_params,
+                       labelled_examples=len(task.labelled))
         emit(RunStarted(run.run_id, config.to_dict(), str(device), summary["device_name"], trainable, frozen, groups))
 
         snapshots = (SnapshotTaker(source, target, config.snapshot_size, config.seed, device, config.batch_size * 4)

@@ -171,6 +171,12 @@ def a_distance_chart(curves: Sequence[Curve], *, epochs: int | None = None, heig
 # ---------------------------------------------------------------------------------------------- embeddings
 
 
+def empty_panel(title: str) -> "MapPanel":
+    """A panel that holds no points yet (keeps a side-by-side layout stable while a run waits)."""
+    none = np.zeros((0, 2), dtype=np.float32)
+    return MapPanel(title, none, none, np.zeros(0, int), np.zeros(0, int))
+
+
 @dataclass(frozen=True)
 class MapPanel:
     """One 2-D map: coordinates of the source and target samples with their class ids and test-split indices."""
@@ -236,6 +242,12 @@ def embedding_figure(panels: Sequence[MapPanel], classes: Sequence[str], *, heig
         fig.update_layout({f"yaxis{suffix}": dict(scaleanchor=f"x{suffix}", scaleratio=1)})
     if not panels:
         _waiting(fig, "No feature snapshot yet.")
+    for col, panel in enumerate(panels, start=1):
+        if len(panel.source_xy) + len(panel.target_xy) == 0:
+            suffix = "" if col == 1 else str(col)
+            fig.add_annotation(text="waiting for the first feature snapshot", showarrow=False, x=0.5, y=0.5,
+                               xref=f"x{suffix} domain", yref=f"y{suffix} domain",
+                               font=dict(size=14, color=theme.CHANCE_COLOR))
     if frames:
         _add_frames(fig, panels, classes, frames, max_points)
     return fig

@@ -232,13 +232,25 @@ def controls(manager) -> FormResult:
         if s.get("x_config_error"):
             error(s.x_config_error)
 
-    st.markdown("**5 · Compare**")
-    is_scratch = s.x_strategy == "scratch"
+    config = RunConfig(
+        source=source, target=target, backbone=backbone, weights=weights, strategy=s.x_strategy,
+        freeze=int(freeze), labels_per_class=None if labels == "all" else int(labels), epochs=int(epochs),
+        batch_size=int(batch_size), lr=float(lr), img_size=int(img), seed=int(seed), settings=settings,
+        pretrain_epochs=int(pretrain), snapshot_every=int(snap_every), snapshot_size=int(snap_size),
+        name=name.strip())
+    return FormResult(config, False, "", problem)
+
+
+def compare_controls(manager, result: FormResult) -> FormResult:
+    """The 'without transfer' choice, drawn under the Train button; completes `result`."""
+    s = st.session_state
+    target = result.config.target
+    is_scratch = result.config.strategy == "scratch"
     twin = st.checkbox("Also train it without transfer (dashed curves)", key="x_twin", help=HELP["twin"],
                        disabled=is_scratch)
     compare = ""
     if is_scratch:
-        st.caption("This run is already the 'without transfer' case.")
+        st.caption("Scratch is already the 'without transfer' case.")
     elif not twin:
         rows = [r for r in manager.store.list(status="finished", limit=200) if r["target"] == target]
         labels_of = {r["run_id"]: run_label(r) for r in rows}
@@ -246,14 +258,8 @@ def controls(manager) -> FormResult:
             s.x_compare = ""
         compare = st.selectbox("…or compare with an earlier run", [""] + list(labels_of), key="x_compare",
                                format_func=lambda rid: labels_of.get(rid, "no comparison"), help=HELP["compare"])
-
-    config = RunConfig(
-        source=source, target=target, backbone=backbone, weights=weights, strategy=s.x_strategy,
-        freeze=int(freeze), labels_per_class=None if labels == "all" else int(labels), epochs=int(epochs),
-        batch_size=int(batch_size), lr=float(lr), img_size=int(img), seed=int(seed), settings=settings,
-        pretrain_epochs=int(pretrain), snapshot_every=int(snap_every), snapshot_size=int(snap_size),
-        name=name.strip())
-    return FormResult(config, bool(twin) and not is_scratch, compare, problem)
+    result.twin, result.compare_with = bool(twin) and not is_scratch, compare
+    return result
 
 
 def _load_config_file() -> None:

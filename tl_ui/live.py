@@ -51,7 +51,7 @@ def view() -> None:
     manager = state.manager()
     watch = state.watched()
     if not watch:
-        _empty()
+        _empty(manager)
         return
     views = _views(manager, watch)
     if views[0] is None:
@@ -82,7 +82,8 @@ def _live() -> None:
         st.rerun()
 
 
-def _empty() -> None:
+def _empty(manager) -> None:
+    _recent(manager)
     st.subheader("What you will see")
     st.markdown(
         "Press **Train** to start the run and the same network **without transfer**. While they train, this "
@@ -94,6 +95,25 @@ def _empty() -> None:
         "0.5 means the two domains look the same to the network.\n\n"
         "With the defaults (synth-digits → digits, small_cnn) this takes about a minute on a laptop CPU; "
         "the very first run also pretrains on the source once (cached for later runs).")
+
+
+def _recent(manager) -> None:
+    """Runs on this server a new tab may want to watch: the ones in progress, then the newest finished."""
+    from tl_ui.widgets import run_label
+
+    rows = [r for r in manager.store.list(limit=30) if not state.is_twin(r)]
+    active = [r for r in rows if r["status"] in ("queued", "running")]
+    pick = (active + [r for r in rows if r["status"] == "finished"])[:4]
+    if not pick:
+        return
+    with st.container(border=True):
+        st.markdown("**Watch a run**" + (" — in progress on this server" if active else " — recent"))
+        for row in pick:
+            text, go = st.columns([5, 1], vertical_alignment="center")
+            text.caption(run_label(row))
+            if go.button("Show", key=f"show-{row['run_id']}", type="tertiary"):
+                state.watch(row["run_id"], state.baseline_of(row, manager.store.list(limit=200)))
+                st.rerun()
 
 
 def _labels(views) -> tuple[str, str]:
@@ -143,15 +163,15 @@ def _status(manager, col, view, label: str, key: str, other) -> None:
         delta = None
         if other is not None and acc is not None and _last(other, "target_acc") is not None:
             delta = f"{100 * (acc - _last(other, 'target_acc')):+.1f} points vs {'without' if label == 'with transfer' else 'the comparison'}"
-        head, stop = st.columns([3, 1], vertical_alignment="top")
-        head.metric(f"{icon} {label.capitalize()} — target accuracy", fmt.pct(acc) if acc is not None else "–",
-                    delta=delta)
+        st.metric(f"{icon} {label.capitalize()} — target accuracy", fmt.pct(acc) if acc is not None else "–",
+                  delta=delta, help="Accuracy on the target's test split after the latest epoch.")
         if is_active(view):
-            if stop.button("Stop", key=f"stop-{key}", icon=":material/stop:",
-                           help="Stops within one batch; a queued run leaves the queue.", width="stretch"):
+            bar, stop = st.columns([4, 1], vertical_alignment="bottom")
+            bar.progress(done, text=text)
+            if stop.button("Stop", key=f"stop-{key}", type="secondary",
+                           help=f"Stop the {label} run (within one batch; a queued run leaves the queue)."):
                 manager.stop(view["run_id"])
                 st.toast(f"Stopping the {label} run…")
-            st.progress(done, text=text)
         elif view["status"] == "finished":
             st.caption(text)
         else:
@@ -168,7 +188,10 @@ def _maps(main, baseline, main_label, base_label, active: bool) -> None:
         method = (picked or "PCA").lower()
     panels = []
     for view, label in ((main, main_label), (baseline, base_label)):
-        if view is None or not view["snapshots"]:
+        if view is None:
+            continue
+        if not view["snapshots"]:
+            panels.append(charts.empty_panel(label.capitalize()))
             continue
         epoch, path = view["snapshots"][-1]
         try:
@@ -176,6 +199,7 @@ def _maps(main, baseline, main_label, base_label, active: bool) -> None:
                 coords = maps.single_map(path, method)
         except (OSError, ValueError) as err:
             st.caption(f"The {label} snapshot of epoch {epoch} cannot be read yet ({err}).")
+            panels.append(charts.empty_panel(label.capitalize()))
             continue
         title = f"{label.capitalize()} · {'before training' if epoch == 0 else f'epoch {epoch}'}"
         panels.append(maps.panel(title, path, coords))

@@ -83,8 +83,10 @@ def test_images(dataset: str, img_size: int):
     return load_domain(dataset, img_size).test.images
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
+@st.cache_data(max_entries=32, show_spinner=False, ttl=60)
 def class_names(dataset: str, img_size: int) -> tuple[str, ...]:
+    """Class names without building the dataset where the catalogue knows them."""
     from tl_core.data import load_domain
+    from tl_core.data.catalog import dataset_classes
 
-    return tuple(load_domain(dataset, img_size).classes)
+    return tuple(dataset_classes(dataset) or load_domain(dataset, img_size).classes)

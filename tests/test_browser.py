@@ -1,0 +1,175 @@
+"""The dashboard in a real browser: `streamlit run app.py` on a loopback port, Debian's Chromium via Playwright.
+
+Skipped when /usr/bin/chromium is missing, unless CI=true (then it fails: CI must run it). Screenshots go to
+test-artifacts/ (gitignored).
+"""
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+SLOW = 420_000  # ms: generous for a busy 2-core machine; an idle one needs a fraction of it
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{CHROMIUM} is missing: CI must run the browser tests (apt-get install chromium)",
+                    pytrace=False)
+    pytest.skip(f"{CHROMIUM} is not installed", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, data_dir):
+    """One dashboard server for the module, with its own runs folder; stopped (with its runs) at the end."""
+    port = _free_port()
+    runs = tmp_path_factory.mktemp("browser-runs")
+    env = {**os.environ, "TL_RUNS_DIR": str(runs), "TL_DATA_DIR": str(data_dir), "TL_OFFLINE": "1",
+           "TL_WARM_UMAP": "0"}  # the maps fall back to PCA: no 25-s UMAP compile competing with training
+    log = open(tmp_path_factory.mktemp("browser-log") / "streamlit.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while True:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.time() > deadline:
+            proc.kill()
+            pytest.fail(f"streamlit did not start: see {log.name}")
+        time.sleep(0.3)
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def open_page(browser, url: str):
+    context = browser.new_context(viewport={"width": 1500, "height": 1800})
+    page = context.new_page()
+    page.goto(url)
+    page.get_by_role("button", name="Train", exact=True).wait_for(timeout=SLOW)
+    return page
+
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def no_exceptions(page) -> None:
+    assert page.locator("[data-testid='stException']").count() == 0, "the page shows a traceback"
+
+
+def max_points(page, trace_name_part: str) -> int:
+    """The longest trace whose name contains `trace_name_part`, read from plotly's own chart objects."""
+    return page.evaluate("""(part) => {
+        let best = 0;
+        for (const el of document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot')) {
+            for (const t of (el.data || [])) {
+                if ((t.name || '').includes(part) && t.x) best = Math.max(best, t.x.filter(v => v !== null).length);
+            }
+        }
+        return best;
+    }""", trace_name_part)
+
+
+def set_number(page, label: str, value: int) -> None:
+    box = page.get_by_label(label, exact=True)
+    box.fill(str(value))
+    box.press("Enter")
+    page.wait_for_timeout(600)
+
+
+def test_train_with_the_defaults_then_see_the_maps(server, browser):
+    page = open_page(browser, server)
+    shot(page, "01-experiment-empty")
+    page.get_by_role("button", name="Train", exact=True).click()
+    # the learning curve fills in live (without transfer starts first: it needs no pretraining)
+    page.wait_for_function("""() => [...document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot')]
+        .some(el => (el.data || []).some(t => (t.name || '').includes('· target') && t.x && t.x.length >= 2))""",
+                           timeout=SLOW)
+    no_exceptions(page)
+    assert max_points(page, "· target") >= 2
+    assert page.get_by_text("Without transfer — target accuracy").count() == 1
+    shot(page, "02-experiment-training")
+
+    page.get_by_role("link", name="Embeddings").click()
+    page.get_by_text("Side by side with").wait_for(timeout=SLOW)
+    page.wait_for_function("""() => [...document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot')]
+        .some(el => (el.data || []).some(t => t.mode === 'markers' && t.x && t.x.length > 50))""", timeout=SLOW)
+    no_exceptions(page)
+    assert max_points(page, "source") > 50
+    shot(page, "03-embeddings")
+
+    # back on the Experiment page the tab still shows its runs; Stop ends them (the next test wants the queue)
+    page.get_by_role("link", name="Experiment").click()
+    page.get_by_text("With transfer — target accuracy").wait_for(timeout=SLOW)
+    stop = page.get_by_role("button", name="Stop", exact=True)
+    deadline = time.time() + 120
+    while stop.count() and time.time() < deadline:
+        try:
+            stop.first.click(timeout=5000)
+        except sync_api.Error:
+            pass  # the live view redrew under the click: try again
+        page.wait_for_timeout(2000)
+    assert stop.count() == 0, "the runs did not stop"
+    no_exceptions(page)
+    page.context.close()
+
+
+def test_a_second_session_queues_while_the_first_trains(server, browser):
+    def quick_run(page) -> None:
+        page.get_by_text("Also train it without transfer", exact=False).click()  # one run each
+        page.get_by_text("Random — no transfer").click()
+        page.wait_for_timeout(500)
+        set_number(page, "Epochs", 3)
+        page.get_by_text("More training settings").click()
+        set_number(page, "Snapshot size (images per domain)", 200)
+        page.get_by_role("button", name="Train", exact=True).click()
+
+    first, second = open_page(browser, server), open_page(browser, server)
+    quick_run(first)
+    first.get_by_text("With transfer — target accuracy").wait_for(timeout=SLOW)
+    quick_run(second)
+    second.get_by_text("position 1 in the queue", exact=False).wait_for(timeout=SLOW)  # queued behind the first
+    shot(second, "04-second-session-queued")
+    no_exceptions(second)
+    for page in (first, second):
+        page.get_by_text("Finished — target accuracy", exact=False).wait_for(timeout=SLOW)
+        no_exceptions(page)
+    assert max_points(second, "with transfer · target") == 3
+    shot(second, "05-second-session-finished")
+    first.context.close()
+    second.context.close()

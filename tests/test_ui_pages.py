@@ -1,0 +1,174 @@
+"""Every page under Streamlit's AppTest: renders without an exception, trains a tiny run from the Experiment
+page, and answers bad input with a message instead of a traceback."""
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import streamlit as st
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+PAGES = ["pages/experiment.py", "pages/embeddings.py", "pages/domain_shift.py", "pages/runs.py"]
+TIMEOUT = 180  # the first script run imports torch, timm and sklearn (slow on a busy 2-core machine)
+
+
+@pytest.fixture
+def app_env(runs_dir, monkeypatch):
+    """A fresh job manager per test (st.cache_resource is process-wide), runs in a temporary folder."""
+    monkeypatch.setenv("TL_WARM_UMAP", "0")  # no test draws UMAP: skip its 25-s JIT warm-up
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield runs_dir
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+def open_app(page: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    if page:
+        at.switch_page(page).run()
+    return at
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def charts(at: AppTest) -> list[dict]:
+    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+
+
+def trace(figures: list[dict], name: str) -> dict:
+    for fig in figures:
+        for t in fig["data"]:
+            if t.get("name") == name:
+                return t
+    raise AssertionError(f"no trace {name!r} in {[t.get('name') for f in figures for t in f['data']]}")
+
+
+def record_runs(runs_dir: Path) -> dict:
+    """A finished with/without-transfer pair and a DANN run, recorded the way the CLI records them."""
+    from tl_core.baselines import without_transfer
+    from tl_core.config import RunConfig
+    from tl_core.runner import run_config
+
+    tiny = RunConfig(source="digits", target="digits-m", backbone="small_cnn", weights="source", freeze=1,
+                     labels_per_class=10, epochs=2, pretrain_epochs=1, snapshot_size=60, device="cpu",
+                     group="exp-test0001")
+    ids = {}
+    for key, config in (("with", tiny), ("without", without_transfer(tiny)),
+                        ("dann", tiny.replace(strategy="dann", group="", epochs=1))):
+        summary = run_config(config, runs_dir)
+        assert summary["status"] == "finished", summary.get("reason")
+        ids[key] = summary["run_id"]
+    return ids
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_with_no_runs(app_env, page):
+    at = open_app(page)
+    assert_clean(at)
+    assert not at.error
+
+
+def test_every_page_renders_with_recorded_runs(app_env):
+    ids = record_runs(app_env)
+    at = open_app()
+    for page in PAGES:
+        at.switch_page(page).run()
+        assert_clean(at)
+        assert not at.error, [e.value for e in at.error]
+    # the Runs page shows the newest run in detail: curves, per-class accuracy, confusion matrix, downloads
+    figures = charts(at)
+    assert any(f["data"][0].get("type") == "heatmap" for f in figures)
+    assert {b.label for b in at.get("download_button")} >= {"Metrics (CSV)", "Config (JSON)", "Weights (.safetensors)"}
+    # Embeddings: the run next to its own 'without transfer' twin, one animation frame per snapshot
+    at.switch_page("pages/embeddings.py").run()
+    at.selectbox(key="emb-run").set_value(ids["with"]).run()
+    assert_clean(at)
+    assert at.selectbox(key="emb-partner").value == ids["without"]
+    maps = [f for f in charts(at) if f.get("frames")]
+    assert maps and [fr["name"] for fr in maps[0]["frames"]] == ["before", "1", "2"]
+
+
+def test_a_tiny_run_from_the_experiment_page_completes_with_its_curves(app_env):
+    at = open_app()
+    at.selectbox(key="x_source").set_value("digits")
+    at.selectbox(key="x_target").set_value("digits-m")
+    at.number_input(key="x_epochs").set_value(2)
+    at.number_input(key="x_pretrain_epochs").set_value(1)
+    at.number_input(key="x_snapshot_size").set_value(60)
+    at.run()
+    at.button(key="train").click().run()
+    assert_clean(at)
+    assert not at.error, [e.value for e in at.error]
+    watch = at.session_state["watch"]
+    assert watch["run"] and watch["baseline"]
+    deadline = time.time() + 400
+    while time.time() < deadline:
+        at.run()  # AppTest does not fire run_every timers: each run() is one poll
+        assert_clean(at)
+        if sum("Finished" in c.value for c in at.caption) == 2:
+            break
+        time.sleep(1)
+    else:
+        pytest.fail(f"the runs did not finish: {[c.value for c in at.caption]}")
+    figures = charts(at)
+    with_target = trace(figures, "with transfer · target")
+    without_target = trace(figures, "without transfer · target")
+    assert with_target["x"] == [1, 2] and len(without_target["y"]) == 2
+    assert all(0.0 <= y <= 1.0 for y in with_target["y"])
+    assert trace(figures, "without transfer · target")["line"]["dash"] == "dash"
+    assert len(trace(figures, "with transfer")["y"]) == 2  # domain-confusion accuracy per epoch
+    # a reloaded tab (fresh session, same owner in the URL) finds the same runs again
+    again = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    again.query_params["me"] = at.session_state["owner"]
+    again.run()
+    assert again.session_state["watch"]["run"] == watch["run"]
+
+
+def _folder(root: Path, classes: list[str]) -> Path:
+    rng = np.random.default_rng(0)
+    for name in classes:
+        (root / name).mkdir(parents=True)
+        for i in range(4):
+            Image.fromarray(rng.integers(0, 255, (12, 12, 3), dtype=np.uint8)).save(root / name / f"{i}.png")
+    return root
+
+
+def test_dann_with_a_target_whose_classes_the_source_lacks_shows_an_error(app_env, tmp_path):
+    folder = _folder(tmp_path / "pets", ["cat", "dog"])
+    at = open_app()
+    at.selectbox(key="x_target").set_value("folder:").run()
+    at.text_input(key="x_target_folder").input(str(folder))
+    at.selectbox(key="x_strategy").set_value("dann").run()
+    at.button(key="train").click().run()
+    assert_clean(at)
+    assert any("lacks" in e.value and "cat" in e.value for e in at.error), [e.value for e in at.error]
+    assert "watch" not in at.session_state  # nothing was queued
+
+
+def test_a_missing_folder_shows_an_error(app_env, tmp_path):
+    at = open_app()
+    at.selectbox(key="x_source").set_value("folder:").run()
+    at.text_input(key="x_source_folder").input(str(tmp_path / "nowhere")).run()
+    at.button(key="train").click().run()
+    assert_clean(at)
+    assert any("does not exist" in e.value for e in at.error)
+
+
+def test_a_config_with_a_freeze_depth_beyond_the_backbone_shows_an_error(app_env):
+    from tl_core.config import RunConfig
+
+    at = open_app()
+    bad = RunConfig(backbone="small_cnn", freeze=9).to_json().encode()
+    at.file_uploader(key="x_config_file").set_value(("config.json", bad, "application/json")).run()
+    assert_clean(at)
+    assert any("Freeze depth 9 is beyond small_cnn" in e.value for e in at.error), [e.value for e in at.error]
+    good = RunConfig(backbone="small_cnn", freeze=2, epochs=7, strategy="linear-probe").to_json().encode()
+    at.file_uploader(key="x_config_file").set_value(("config.json", good, "application/json")).run()
+    assert_clean(at)
+    assert at.number_input(key="x_epochs").value == 7 and at.selectbox(key="x_strategy").value == "linear-probe"

@@ -1,0 +1,287 @@
+"""Classroom lessons: each one a short explanation, the runs that demonstrate it, and a measured verdict.
+
+A lesson plans plain RunConfigs (tagged with one group id, so they show together on the Runs page and go
+through the same job queue); `table(lesson, runs)` turns finished runs into the rows its picture is drawn
+from, and `verdict` compares what was measured with what the lecture predicts. No Streamlit here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from tl_core.config import RunConfig
+
+Run = dict[str, Any]  # {"config": RunConfig dict, "summary": dict, "metrics": [per-epoch rows]}
+
+
+@dataclass(frozen=True)
+class Lesson:
+    key: str
+    title: str
+    explanation: str  # markdown, a few sentences
+    expectation: str  # the picture the lecture predicts, in one sentence
+    picture: str  # how the page draws it: curves | labels | freeze | domain | distill | negative
+    minutes_on_cpu: float  # about how long its runs take with the defaults on a 2-core CPU
+    stages: tuple[Callable[[bool, list[Run]], list[RunConfig]], ...]
+    formula: str = ""  # LaTeX shown under the explanation
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _base(quick: bool, **changes) -> RunConfig:
+    """The lessons' common setting: synth-digits (task A) → the real digits (task B), small_cnn, CPU-sized."""
+    config = RunConfig(source="synth-digits", target="digits", backbone="small_cnn", weights="source",
+                       strategy="fine-tune", freeze=1, labels_per_class=10, epochs=8, snapshot_size=500,
+                       snapshot_every=2)
+    if quick:
+        config = config.replace(source="digits-m", epochs=2, pretrain_epochs=1, snapshot_size=60, snapshot_every=0)
+    return config.replace(**changes)
+
+
+def _why_transfer(quick: bool, _: list[Run]) -> list[RunConfig]:
+    return [
+        _base(quick, strategy="scratch", weights="random", freeze=0, name="scratch"),
+        _base(quick, strategy="linear-probe", name="linear probe"),
+        _base(quick, strategy="fine-tune", name="fine-tune"),
+    ]
+
+
+LABEL_BUDGETS = (1, 5, 10, 50, None)
+
+
+def _how_many_labels(quick: bool, _: list[Run]) -> list[RunConfig]:
+    budgets = (1, 10) if quick else LABEL_BUDGETS
+    configs = []
+    for budget in budgets:
+        tag = "all" if budget is None else str(budget)
+        configs.append(_base(quick, labels_per_class=budget, epochs=6 if not quick else 2, snapshot_size=0,
+                             name=f"with transfer, {tag} per class"))
+        configs.append(_base(quick, strategy="scratch", weights="random", freeze=0, labels_per_class=budget,
+                             epochs=6 if not quick else 2, snapshot_size=0, name=f"without transfer, {tag} per class"))
+    return configs
+
+
+FREEZE_DEPTHS = (0, 1, 2, 3, 4)
+
+
+def _which_layers(quick: bool, _: list[Run]) -> list[RunConfig]:
+    depths = (0, 4) if quick else FREEZE_DEPTHS
+    configs = [_base(quick, freeze=k, labels_per_class=20, epochs=6 if not quick else 2, snapshot_size=0,
+                     name=f"freeze {k}") for k in depths]
+    configs.append(_base(quick, strategy="scratch", weights="random", freeze=0, labels_per_class=20,
+                         epochs=6 if not quick else 2, snapshot_size=0, name="scratch"))
+    return configs
+
+
+def _domain_shift(quick: bool, _: list[Run]) -> list[RunConfig]:
+    common = dict(source="synth-digits", target="digits", weights="random", freeze=0, labels_per_class=None,
+                  epochs=10, lr=1e-3, snapshot_every=2, snapshot_size=500)
+    if quick:
+        common.update(source="digits", target="digits-m", epochs=2, snapshot_every=1, snapshot_size=60)
+    return [_base(quick, strategy="source-only", name="source only", **common),
+            _base(quick, strategy="dann", name="DANN", **common)]
+
+
+def _distill_teacher(quick: bool, _: list[Run]) -> list[RunConfig]:
+    teacher = "small_cnn" if quick else "resnet18"
+    return [_base(quick, backbone=teacher, strategy="target-only", weights="random", freeze=0,
+                  labels_per_class=None, epochs=8 if not quick else 1, snapshot_size=0, name=f"teacher ({teacher})")]
+
+
+def _distill_students(quick: bool, previous: list[Run]) -> list[RunConfig]:
+    teacher = next(r for r in previous if r["config"]["name"].startswith("teacher"))
+    common = dict(weights="random", freeze=0, labels_per_class=10, epochs=8 if not quick else 1, snapshot_size=0)
+    return [
+        _base(quick, strategy="distill", settings={"teacher": teacher["summary"]["run_id"]}, name="student, distilled",
+              **common),
+        _base(quick, strategy="scratch", name="student, labels only", **common),
+    ]
+
+
+def _negative_transfer(quick: bool, _: list[Run]) -> list[RunConfig]:
+    common = dict(source="shapes" if not quick else "digits-m", labels_per_class=None, snapshot_size=0,
+                  epochs=6 if not quick else 1)
+    return [
+        _base(quick, freeze=3, name="transfer from shapes, 3 of 4 groups frozen", **common),
+        _base(quick, freeze=0, name="transfer from shapes, all layers fine-tuned", **common),
+        _base(quick, strategy="scratch", weights="random", freeze=0, name="scratch", **common),
+    ]
+
+
+LESSONS: tuple[Lesson, ...] = (
+    Lesson(
+        key="why-transfer",
+        title="1 · Why transfer?",
+        explanation=(
+            "A network first learns task A (12,000 font-rendered digits), then meets task B: real handwritten "
+            "digits with only **10 labelled images per class**. We compare three ways to use those 100 images: "
+            "train a fresh network (*scratch*), keep the task-A network fixed and train only a new last layer "
+            "(*linear probe*), or keep training the task-A network on task B (*fine-tune*)."),
+        expectation="With transfer the curve starts higher, climbs faster and ends higher than from scratch.",
+        picture="curves",
+        minutes_on_cpu=1.0,
+        stages=(_why_transfer,),
+    ),
+    Lesson(
+        key="how-many-labels",
+        title="2 · How many labels do I need?",
+        explanation=(
+            "The same transfer, repeated with 1, 5, 10, 50 and all labelled images per class, each beside a "
+            "network trained from scratch on the same labels. Transfer matters most when labels are scarce; "
+            "with plenty of labels the two meet."),
+        expectation="The gap between the two lines is widest on the left (few labels) and narrows to the right.",
+        picture="labels",
+        minutes_on_cpu=2.5,
+        stages=(_how_many_labels,),
+    ),
+    Lesson(
+        key="which-layers",
+        title="3 · Which layers transfer?",
+        explanation=(
+            "Freeze the first K layer groups of the task-A network and fine-tune the rest on task B. Early "
+            "layers detect edges and strokes that suit any image, so freezing them costs little; late layers "
+            "are specific to task A, so freezing them too removes what task B needs to adapt "
+            "(Yosinski et al., 2014)."),
+        expectation="Accuracy holds while only early layers are frozen and falls as the specific late layers are frozen too.",
+        picture="freeze",
+        minutes_on_cpu=2.0,
+        stages=(_which_layers,),
+    ),
+    Lesson(
+        key="domain-shift",
+        title="4 · Domain shift and DANN",
+        explanation=(
+            "Same digits, different look: a network trained on labelled font digits is tested on real "
+            "handwriting, whose labels it never sees. *Source only* ignores the shift. *DANN* adds a domain "
+            "classifier that tries to tell source features from target features, and a gradient reversal layer "
+            "that trains the feature extractor to defeat it, so the features stop encoding which domain an "
+            "image came from while still predicting the digit (Ganin & Lempitsky, 2015). We measure the shift "
+            "as the accuracy of a separate linear classifier that tells the domains apart: 0.5 means it cannot."),
+        formula=(r"E(\theta_f,\theta_y,\theta_d)=\sum_{i\in S} L_y^i(\theta_f,\theta_y)"
+                 r"-\lambda\sum_{i\in S\cup T} L_d^i(\theta_f,\theta_d)\\"
+                 r"\theta_f \leftarrow \theta_f-\mu\left(\tfrac{\partial L_y}{\partial\theta_f}"
+                 r"-\lambda\tfrac{\partial L_d}{\partial\theta_f}\right),\quad"
+                 r"\theta_y \leftarrow \theta_y-\mu\tfrac{\partial L_y}{\partial\theta_y},\quad"
+                 r"\theta_d \leftarrow \theta_d-\mu\tfrac{\partial L_d}{\partial\theta_d}\\"
+                 r"\lambda_p=\frac{2}{1+e^{-10p}}-1,\qquad \mu_p=\frac{\mu_0}{(1+10p)^{0.75}}"),
+        expectation="DANN reaches a higher target accuracy, and its domain-confusion accuracy falls toward 0.5.",
+        picture="domain",
+        minutes_on_cpu=4.0,
+        stages=(_domain_shift,),
+    ),
+    Lesson(
+        key="distillation",
+        title="5 · Distillation",
+        explanation=(
+            "A large network (the *teacher*, ResNet-18) is trained on all labelled digits. A small network (the "
+            "*student*) then learns from only 10 labels per class plus the teacher's softened predictions on "
+            "every training image. Temperature T spreads the teacher's probabilities so the student also learns "
+            "which wrong answers are nearly right (Hinton et al., 2015)."),
+        formula=(r"L=\alpha\,T^2\,\mathrm{KL}\!\left(\sigma(z_t/T)\,\|\,\sigma(z_s/T)\right)"
+                 r"+(1-\alpha)\,\mathrm{CE}(y,\sigma(z_s))"),
+        expectation="The distilled student beats the same student trained on its labels alone, at a fraction of the teacher's size.",
+        picture="distill",
+        minutes_on_cpu=3.0,
+        stages=(_distill_teacher, _distill_students),
+    ),
+    Lesson(
+        key="negative-transfer",
+        title="6 · Negative transfer",
+        explanation=(
+            "Transfer is not free. Here task A is *shapes* (circles, stars, crosses), unrelated to digits. With "
+            "most layers frozen the digit classifier must make do with shape detectors; fine-tuning every layer, "
+            "or starting from scratch, lets the network learn what digits need."),
+        expectation="Frozen transfer from an unrelated task ends below training from scratch.",
+        picture="negative",
+        minutes_on_cpu=3.0,
+        stages=(_negative_transfer,),
+    ),
+)
+
+
+def lesson(key: str) -> Lesson:
+    for item in LESSONS:
+        if item.key == key:
+            return item
+    raise KeyError(f"No lesson called {key!r}: choose one of {', '.join(l.key for l in LESSONS)}.")
+
+
+def collect(run_ids: list[str], store) -> list[Run]:
+    """The lesson's runs as `Run` dicts, read from the run store (unfinished ones included)."""
+    runs = []
+    for run_id in run_ids:
+        row = store.get(run_id)
+        if row is not None:
+            runs.append({"config": row["config"], "summary": row["summary"],
+                         "metrics": store.run_dir(run_id).read_metrics()})
+    return runs
+
+
+def _by_name(runs: list[Run]) -> dict[str, Run]:
+    return {r["config"]["name"]: r for r in runs if r["summary"].get("status") == "finished"}
+
+
+def _acc(run: Run | None) -> float | None:
+    return None if run is None else run["summary"].get("target_acc")
+
+
+def verdict(key: str, runs: list[Run]) -> tuple[bool | None, str]:
+    """(met, sentence): whether the measured runs show the lecture's claim, with the figures. None: too few runs."""
+    named = _by_name(runs)
+    if key == "why-transfer":
+        scratch, fine = named.get("scratch"), named.get("fine-tune")
+        if not scratch or not fine or not scratch["metrics"] or not fine["metrics"]:
+            return None, "Waiting for the scratch and fine-tune runs."
+        start = fine["metrics"][0]["target_acc"] - scratch["metrics"][0]["target_acc"]
+        end = _acc(fine) - _acc(scratch)
+        probe = named.get("linear probe")
+        probe_text = f", the linear probe {_acc(probe):.2f}" if probe else ""
+        return start > 0 and end > 0, (
+            f"After one epoch fine-tuning is {start:+.2f} ahead of scratch; at the end it reaches {_acc(fine):.2f} "
+            f"against {_acc(scratch):.2f}{probe_text}.")
+    if key == "how-many-labels":
+        gaps = []
+        for budget in LABEL_BUDGETS:
+            tag = "all" if budget is None else str(budget)
+            with_t, without = named.get(f"with transfer, {tag} per class"), named.get(f"without transfer, {tag} per class")
+            if with_t and without:
+                gaps.append((tag, _acc(with_t) - _acc(without)))
+        if len(gaps) < 2:
+            return None, "Waiting for at least two label budgets."
+        text = "; ".join(f"{tag} per class: {gap:+.2f}" for tag, gap in gaps)
+        return gaps[0][1] > gaps[-1][1], f"Transfer gain by labels per class — {text}."
+    if key == "which-layers":
+        depths = [(int(n.split()[1]), _acc(r)) for n, r in named.items() if n.startswith("freeze ")]
+        if len(depths) < 2:
+            return None, "Waiting for at least two freeze depths."
+        depths.sort()
+        best = max(a for _, a in depths)
+        text = ", ".join(f"K={k}: {a:.2f}" for k, a in depths)
+        return depths[-1][1] < best, f"Target accuracy by frozen groups — {text}."
+    if key == "domain-shift":
+        source, dann = named.get("source only"), named.get("DANN")
+        if not source or not dann:
+            return None, "Waiting for the source-only and DANN runs."
+        sc, dc = source["summary"].get("domain_confusion_acc"), dann["summary"].get("domain_confusion_acc")
+        confusion = f"; domain confusion {sc:.2f} → {dc:.2f}" if sc is not None and dc is not None else ""
+        met = _acc(dann) > _acc(source) and (sc is None or dc is None or dc < sc)
+        return met, f"Target accuracy {_acc(source):.2f} (source only) → {_acc(dann):.2f} (DANN){confusion}."
+    if key == "distillation":
+        teacher = next((r for n, r in named.items() if n.startswith("teacher")), None)
+        distilled, alone = named.get("student, distilled"), named.get("student, labels only")
+        if not teacher or not distilled or not alone:
+            return None, "Waiting for the teacher and both students."
+        ratio = teacher["summary"].get("model_params", 0) / max(distilled["summary"].get("model_params", 1), 1)
+        return _acc(distilled) > _acc(alone), (
+            f"Teacher {_acc(teacher):.2f}; student with distillation {_acc(distilled):.2f} against "
+            f"{_acc(alone):.2f} on labels alone, with {ratio:.0f}× fewer parameters than the teacher.")
+    if key == "negative-transfer":
+        frozen = next((r for n, r in named.items() if "frozen" in n), None)
+        scratch = named.get("scratch")
+        if not frozen or not scratch:
+            return None, "Waiting for the frozen-transfer and scratch runs."
+        tuned = next((r for n, r in named.items() if "fine-tuned" in n), None)
+        tuned_text = f", fine-tuning every layer {_acc(tuned):.2f}" if tuned else ""
+        return _acc(frozen) < _acc(scratch), (
+            f"Frozen transfer from shapes {_acc(frozen):.2f} against scratch {_acc(scratch):.2f}{tuned_text}.")
+    raise KeyError(key)
+
