@@ -17,7 +17,7 @@ from tl_core.feasibility.results import RunResult, Score
 from tl_core.feasibility.sweep import (FINETUNE, PROBE, Candidate, SettingScore, SweepReport, SweepSettings,
                                        finetune_depths, plan_finetune_stage, plan_probe_stage, summarise)
 
-TINY = SweepSettings(img_size=32, probe_epochs=2, finetune_epochs=1, scratch_epochs=2, finetune_depths=1, folds=2,
+TINY = SweepSettings(img_size=16, probe_epochs=2, finetune_epochs=1, scratch_epochs=1, finetune_depths=1, folds=2,
                      batch_size=32, pretrain_epochs=1, device="cpu", group="test")
 SOURCE = Candidate("small_cnn", "source", "digits")  # 1,797 images: pretrains in seconds, unlike synth-digits
 
@@ -116,9 +116,13 @@ def test_grid_cells_come_from_the_evidence(transfer, random_, labels, cell):
     assert f"{labels:.0f} labelled images per class" in r.text
 
 
-def test_negative_transfer_says_trail():
-    r = recommend(sweep_of([0.50, 0.52], [0.70, 0.72]))
+def test_negative_transfer_says_trail_and_recommends_scratch():
+    r = recommend(sweep_of([0.50, 0.52], [0.70, 0.72], [0.60, 0.62], freeze=0))
     assert "trail random ones by 20 points" in r.text
+    assert r.headline.startswith("Feature extraction with small_cnn (synth-digits weights) reaches 0.51 ± 0.01")
+    assert "fine-tuning the whole network adds 10 points (0.61 ± 0.01)" in r.headline
+    assert r.strategy == "scratch" and "no transferred setting beat random weights" in r.advice
+    assert "linear probe · small_cnn (random weights), 0.71 ± 0.01" in r.advice
 
 
 def test_domain_confusion_decides_when_there_is_no_random_baseline():
@@ -239,6 +243,7 @@ def test_pipeline_end_to_end_on_a_generated_zip(tmp_path, runs_dir):
 
     sweep = result.sweep
     assert sweep.pending == 0 and len(sweep.probe) == 2 and len(sweep.finetune) == 1
+    assert sweep.finetune[0].candidate == SOURCE  # stage 2 fine-tunes transferred weights, whichever probed best
     best = sweep.best_transfer_probe
     assert best.score.runs == 2 and 0 <= best.score.target_acc_mean <= 1
     assert best.score.classes == ("circle", "square", "triangle")

@@ -134,7 +134,7 @@ def recommend(sweep: SweepReport, curve: LabelCurve | None = None, labels_per_cl
 
     what = "Feature extraction" if probe.candidate.transfers else "A linear probe on random features"
     parts = [f"{what} with {probe.candidate.label} reaches {_pm(probe)}{_per_class_phrase(labels)}"]
-    finetune = sweep.best_finetune
+    finetune = next((s for s in sweep.finetune if s.candidate == probe.candidate and s.score.runs), None)
     best = sweep.best
     if finetune is not None and finetune.score.runs:
         delta = finetune.score.target_acc_mean - probe.score.target_acc_mean
@@ -154,7 +154,11 @@ def recommend(sweep: SweepReport, curve: LabelCurve | None = None, labels_per_cl
         "different from the source", "similarity unknown")
     grid_strategy = "linear-probe" if (size, similarity) == ("small", "similar") else "fine-tune"
     measured = best.strategy if best is not None else grid_strategy
-    if best is not None and measured != grid_strategy and measured in ("linear-probe", "fine-tune"):
+    if best is not None and not best.candidate.transfers and any(s.candidate.transfers for s in sweep.probe):
+        measured = "scratch"
+        advice += (f" Here no transferred setting beat random weights (best: {best.label}, {_pm(best)}): this "
+                   "source does not help these images, so train from scratch or try a source closer to them.")
+    elif best is not None and measured != grid_strategy and measured in ("linear-probe", "fine-tune"):
         advice += (f" Here the measurements favour {'feature extraction' if measured == 'linear-probe' else 'fine-tuning'}"
                    f" ({best.label}: {_pm(best)}), so prefer that.")
     elif best is not None:

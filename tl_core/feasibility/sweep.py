@@ -313,8 +313,8 @@ def finetune_depths(num_groups: int, small: bool, similar: bool | None, count: i
 def plan_finetune_stage(probe_results: Sequence[RunResult], views: Sequence[str],
                         settings: SweepSettings = SweepSettings(), candidate: Candidate | None = None,
                         depths: Sequence[int] | None = None) -> list[RunConfig]:
-    """Fine-tune the best probed candidate (transferring ones preferred when they are within one standard
-    deviation of the best) at the most promising freeze depths, in every fold. [] when no probe finished."""
+    """Fine-tune the best probed transferring candidate (see `_stage2_candidate`) at the most promising freeze
+    depths, in every fold. [] when no probe has finished."""
     report = summarise(probe_results)
     best = _stage2_candidate(report) if candidate is None else None
     if candidate is None:
@@ -338,11 +338,8 @@ SIMILAR_MIN_GAIN = 0.05  # transferred features beat random ones by 5 points in 
 
 
 def _stage2_candidate(report: SweepReport) -> SettingScore | None:
+    """The best transferring candidate, even when random features probed better: fine-tuning is what may still
+    rescue transferred weights (the grid's "different" cases), while training random weights is the label
+    curve's scratch arm. Without any transferring candidate, the best one."""
     scored = [s for s in report.probe if s.score.runs]
-    if not scored:
-        return None
-    top = scored[0]
-    for s in scored:
-        if s.candidate.transfers and s.score.target_acc_mean >= top.score.target_acc_mean - max(top.score.target_acc_sd, 0.01):
-            return s
-    return top
+    return next((s for s in scored if s.candidate.transfers), scored[0] if scored else None)
