@@ -5,8 +5,10 @@ import streamlit as st
 from tl_ui import charts, maps, state
 from tl_ui.images import thumbnail_grid
 from tl_ui.pickers import comparison_for, map_runs
-from tl_ui.views import run_view
+from tl_ui.views import is_active, run_view
 from tl_ui.widgets import chart, run_label
+
+METHODS = {"UMAP": "umap", "PCA": "pca", "t-SNE": "tsne"}
 
 manager = state.manager()
 who = state.owner()
@@ -15,7 +17,8 @@ st.title("Embeddings")
 st.caption("Where the network puts each image: every point is one test image, coloured by its class; "
            "● source, ◇ target. Transfer should make the classes form clusters, and the two domains share them.")
 
-rows = map_runs(manager)
+watch = state.watched() or {}
+rows = map_runs(manager, also=[watch.get("run"), watch.get("baseline")])
 if not rows:
     st.info("No run has feature snapshots yet. Start one on the Experiment page (snapshot size above 0).")
     st.page_link("pages/experiment.py", label="Go to Experiment", icon=":material/science:")
@@ -23,7 +26,6 @@ if not rows:
 
 labels = {r["run_id"]: run_label(r) for r in rows}
 ids = list(labels)
-watch = state.watched() or {}
 default = watch.get("run") if watch.get("run") in labels else ids[0]
 pick, other, method_col = st.columns([2, 2, 1.4])
 run_id = pick.selectbox("Run", ids, index=ids.index(default), format_func=labels.get, key="emb-run",
@@ -38,13 +40,12 @@ partner_id = other.selectbox("Side by side with", choices, key="emb-partner",
                              help="By default the run's own 'without transfer' twin, when it has one.")
 with method_col:
     ready = state.umap_ready()
-    methods = ["UMAP", "PCA", "t-SNE"]
     st.session_state.setdefault("emb-method", "UMAP" if ready else "PCA")
-    method = st.segmented_control("Method", methods, key="emb-method",
+    method = st.segmented_control("Method", list(METHODS), key="emb-method",
                                   help="UMAP: clusters (a few seconds per map). PCA: instant, linear. "
-                                       "t-SNE: clusters, slowest, no shared frame.") or "PCA"
+                                       "t-SNE: clusters, slowest (last snapshot only).") or "PCA"
     if method == "UMAP" and not ready:
-        st.caption("UMAP is still warming up (once per server): showing PCA meanwhile.")
+        st.caption("UMAP is still warming up (once per server): PCA meanwhile.")
         method = "PCA"
 n_neighbors, min_dist = 15, 0.1
 if method == "UMAP":
@@ -54,61 +55,88 @@ if method == "UMAP":
         min_dist = st.slider("min_dist", 0.0, 0.99, 0.1, 0.05, key="emb-md",
                              help="How tightly points may pack together: small = dense clusters.")
 
-main, base = run_view(manager, run_id), (run_view(manager, partner_id) if partner_id else None)
-method_key = {"UMAP": "umap", "PCA": "pca", "t-SNE": "tsne"}[method]
-runs = [(main, "With transfer" if partner_id else "This run")]
-if base is not None and base["snapshots"]:
-    runs.append((base, "Without transfer" if base["config"].get("strategy") == "scratch" else "Comparison"))
 
-per_run = []
-with st.spinner(f"Computing {method} maps (cached afterwards)…"):
-    for view, title in runs:
-        snapshots = view["snapshots"][-1:] if method_key == "tsne" else view["snapshots"]
-        paths = [p for _, p in snapshots]
-        epochs = [e for e, _ in snapshots]
-        try:
-            coords = maps.shared_maps(paths, method_key, n_neighbors, min_dist)
-        except (OSError, ValueError) as err:
-            st.warning(f"The snapshots of {labels.get(view['run_id'], view['run_id'])} cannot be mapped: {err}")
-            st.stop()
-        per_run.append((view, title, dict(zip(epochs, zip(paths, coords)))))
-
-# One frame per epoch that every run has (a run with fewer snapshots shows its nearest earlier one).
-all_epochs = sorted({e for _, _, by_epoch in per_run for e in by_epoch})
+def title_of(view) -> str:
+    config = view["config"]
+    if config.get("strategy") == "scratch" or config.get("weights") == "random":
+        return "Without transfer"
+    return "With transfer"
 
 
-def panels_at(epoch: int):
-    out = []
-    for view, title, by_epoch in per_run:
-        have = [e for e in by_epoch if e <= epoch] or [min(by_epoch)]
-        e = max(have)
-        path, coords = by_epoch[e]
-        out.append(maps.panel(f"{title} · {'before training' if e == 0 else f'epoch {e}'}", path, coords))
-    return out
+def draw() -> None:
+    main = run_view(manager, run_id)
+    base = run_view(manager, partner_id) if partner_id else None
+    views = [v for v in (main, base) if v is not None]
+    if len(views) == 2 and title_of(views[0]) == title_of(views[1]):
+        titles = [labels.get(v["run_id"], v["run_id"]).split(" · ")[1] for v in views]  # name or strategy
+    else:
+        titles = [title_of(v) for v in views]
+    if len(views) == 2 and titles[0] == "Without transfer":  # with transfer on the left, always
+        views, titles = views[::-1], titles[::-1]
+    method_key = METHODS[method]
+
+    per_run = []
+    with st.spinner(f"Computing {method} maps (cached afterwards)…"):
+        for view, title in zip(views, titles):
+            snapshots = view["snapshots"][-1:] if method_key == "tsne" else view["snapshots"]
+            if not snapshots:
+                per_run.append((view, title, {}))
+                continue
+            paths = [p for _, p in snapshots]
+            try:
+                coords = maps.shared_maps(paths, method_key, n_neighbors, min_dist)
+            except (OSError, ValueError) as err:
+                st.warning(f"The snapshots of {labels.get(view['run_id'], view['run_id'])} cannot be mapped: {err}")
+                return
+            per_run.append((view, title, dict(zip([e for e, _ in snapshots], zip(paths, coords)))))
+
+    all_epochs = sorted({e for _, _, by_epoch in per_run for e in by_epoch})
+
+    def panels_at(epoch: int):
+        out = []
+        for _view, title, by_epoch in per_run:
+            if not by_epoch:
+                out.append(charts.empty_panel(title))
+                continue
+            e = max([e for e in by_epoch if e <= epoch] or [min(by_epoch)])  # nearest earlier snapshot
+            path, coords = by_epoch[e]
+            out.append(maps.panel(f"{title} · {'before training' if e == 0 else f'epoch {e}'}", path, coords))
+        return out
+
+    classes = list(maps.class_names(main["config"]["target"], int(main["config"]["img_size"])))
+    frames = [("before" if e == 0 else str(e), panels_at(e)) for e in all_epochs]
+    shown = frames[-1][1] if frames else [charts.empty_panel(t) for t in titles]
+    fig = charts.embedding_figure(shown, classes, height=540, frames=frames if len(frames) > 1 else (),
+                                  uirevision=f"emb-{run_id}-{partner_id}-{method_key}")
+    event = chart(fig, key="emb-maps", download="embeddings", on_select="rerun",
+                  selection_mode=("points", "box", "lasso"))
+    hint = "Hover a point for its class; click, box- or lasso-select points to see their images below."
+    if len(frames) > 1:
+        hint = ("▶ Play walks through the epochs in one frame of reference (fitted on the last snapshot), so points "
+                "move instead of reshuffling. " + hint)
+    st.caption(hint)
+    _thumbnails(event, views)
 
 
-classes = list(maps.class_names(main["config"]["target"], int(main["config"]["img_size"])))
-frames = [("before" if e == 0 else str(e), panels_at(e)) for e in all_epochs]
-fig = charts.embedding_figure(frames[-1][1], classes, height=520, frames=frames if len(frames) > 1 else (),
-                              uirevision=f"emb-{run_id}-{partner_id}-{method_key}")
-event = chart(fig, key="emb-maps", download="embeddings", on_select="rerun", selection_mode=("points", "box", "lasso"))
-st.caption("▶ Play walks through the epochs in one frame of reference (fitted on the last snapshot), so points "
-           "move instead of reshuffling. Hover a point for its class; click, box- or lasso-select points to see "
-           "their images below.")
-
-points = (event.selection.get("points") if event and event.selection else None) or []
-picked = [p["customdata"] for p in points if p.get("customdata")][:60]
-if picked:
-    config = main["config"]
+def _thumbnails(event, views) -> None:
+    points = (event.selection.get("points") if event and event.selection else None) or []
+    picked = [p["customdata"] for p in points if p.get("customdata")][:120]
+    if not picked:
+        return
+    config = views[0]["config"]
     by_domain = {"source": [], "target": []}
     for domain, index, _name in picked:
-        by_domain[domain].append(int(index))
+        if int(index) not in by_domain[domain]:
+            by_domain[domain].append(int(index))
     cols = st.columns(2)
     for col, domain in zip(cols, ("source", "target")):
         if not by_domain[domain]:
             continue
         images = maps.test_images(config[domain], int(config["img_size"]))
-        idx = np.asarray(by_domain[domain])
-        idx = idx[idx < len(images)]
+        idx = [i for i in by_domain[domain] if i < len(images)]
         col.markdown(f"**{len(idx)} selected {domain} images** ({config[domain]})")
         col.image(thumbnail_grid([images[i] for i in idx], columns=12, scale=2), clamp=True)
+
+
+live = any(is_active(run_view(manager, rid)) for rid in (run_id, partner_id) if rid)
+(st.fragment(run_every=3)(draw) if live else draw)()

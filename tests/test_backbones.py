@@ -31,9 +31,8 @@ def offline(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     # huggingface_hub reads HF_HOME once, at import
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hf" / "hub"))
-    is_online.cache_clear()
-    yield tmp_path / "hf" / "hub"
-    is_online.cache_clear()
+    assert not is_online()
+    return tmp_path / "hf" / "hub"
 
 
 def images(n: int = 8, size: int = 32) -> torch.Tensor:

@@ -291,3 +291,28 @@ def test_probe_stage_through_the_job_manager_gives_partial_results(tmp_path, run
     assert pending == 0 and all(r.ok and r.evaluation for r in results)
     sweep = summarise(results, planned=configs)
     assert sweep.pending == 0 and sweep.best.score.runs == 2
+
+
+def test_next_stage_walks_probe_fine_tune_curve_then_done(tmp_path):
+    """The page's loop without training: submit what next_stage returns, feed results back, assemble."""
+    from tl_core.feasibility.pipeline import Plan, assemble, next_stage
+    from tl_core.feasibility.prepare import prepare_dataset
+    from tl_core.feasibility.validate import validate_folder
+
+    prepared = prepare_dataset(validate_folder(write_shapes_folder(tmp_path / "s", 2, 10)), tmp_path / "session", 2)
+    plan = Plan(TINY, (SOURCE, Candidate("small_cnn", "random")), budgets=(2, 5, 50, None), curve_folds=1)
+    stages, results = [], []
+    accs = {"probe": 0.8, "fine-tune": 0.85, "curve": 0.7}
+    while True:
+        stage, configs = next_stage(prepared, plan, results)
+        stages.append((stage, len(configs)))
+        if stage == "done":
+            break
+        results += [fake_result(c, accs[stage] - 0.2 * (c.weights == "random"), labelled=4 * (c.labels_per_class or 7))
+                    for c in configs]
+    assert stages == [("probe", 4), ("fine-tune", 2), ("curve", 6), ("done", 0)]  # budget 50 > 7 train images
+    sweep, curve, recommendation = assemble(results)
+    assert sweep.best.stage == "fine-tune" and [p.budget for p in curve.transfer] == [2, 5, None]
+    assert recommendation.similarity == "similar" and "0.85 ± 0.00" in recommendation.headline
+    partial_sweep, no_curve, early = assemble(results[:1], planned=[r.config for r in results])
+    assert partial_sweep.pending == 5 and no_curve is None and early is not None

@@ -135,7 +135,8 @@ def _backbones() -> int:
     for name in CURATED:
         info = describe_backbone(name)
         groups = ", ".join(f"{g.name} ({g.param_count:,})" for g in info.groups)
-        weights = "imagenet cached" if info.imagenet_cached else "imagenet needs a download"
+        weights = ("no published weights" if not info.has_imagenet else
+                   "imagenet cached" if info.imagenet_cached else "imagenet needs a download")
         print(f"{name:22} {info.param_count:>10,} params  {len(info.groups)} groups: {groups}  [{weights}]")
     print("Any other timm model name works too (random, imagenet or file: weights).")
     return 0

@@ -2,6 +2,7 @@
 import functools
 import os
 import socket
+import threading
 
 
 def is_online(host: str = "huggingface.co", port: int = 443, timeout_s: float = 1.0) -> bool:
@@ -16,8 +17,17 @@ def is_online(host: str = "huggingface.co", port: int = 443, timeout_s: float = 
 
 @functools.lru_cache(maxsize=None)
 def _reachable(host: str, port: int, timeout_s: float) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=timeout_s):
-            return True
-    except OSError:
-        return False
+    """The name lookup has no timeout of its own, so the whole probe runs in a thread we stop waiting for."""
+    result: list[bool] = []
+
+    def probe() -> None:
+        try:
+            with socket.create_connection((host, port), timeout=timeout_s):
+                result.append(True)
+        except OSError:
+            result.append(False)
+
+    worker = threading.Thread(target=probe, daemon=True)
+    worker.start()
+    worker.join(timeout_s + 0.5)
+    return bool(result and result[0])

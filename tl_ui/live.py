@@ -166,10 +166,9 @@ def _status(manager, col, view, label: str, key: str, other) -> None:
         st.metric(f"{icon} {label.capitalize()} — target accuracy", fmt.pct(acc) if acc is not None else "–",
                   delta=delta, help="Accuracy on the target's test split after the latest epoch.")
         if is_active(view):
-            bar, stop = st.columns([4, 1], vertical_alignment="bottom")
-            bar.progress(done, text=text)
-            if stop.button("Stop", key=f"stop-{key}", type="secondary",
-                           help=f"Stop the {label} run (within one batch; a queued run leaves the queue)."):
+            st.progress(done, text=text)
+            if st.button("Stop", key=f"stop-{key}", type="secondary",
+                         help=f"Stop the {label} run (within one batch; a queued run leaves the queue)."):
                 manager.stop(view["run_id"])
                 st.toast(f"Stopping the {label} run…")
         elif view["status"] == "finished":

@@ -14,9 +14,11 @@ def mine_first(rows: list[dict], who: str) -> list[dict]:
     return [r for r in rows if r.get("owner") == who] + [r for r in rows if r.get("owner") != who]
 
 
-def map_runs(manager) -> list[dict]:
-    """Runs that have at least one feature snapshot on disk, newest first."""
-    return [r for r in all_runs(manager) if snapshots_on_disk(manager.store.run_dir(r["run_id"]).snapshots_dir)]
+def map_runs(manager, also=()) -> list[dict]:
+    """Runs that have at least one feature snapshot on disk, newest first — plus the runs in `also` (e.g. the
+    ones this tab watches, which may still wait for their first snapshot)."""
+    return [r for r in all_runs(manager)
+            if r["run_id"] in also or snapshots_on_disk(manager.store.run_dir(r["run_id"]).snapshots_dir)]
 
 
 def comparison_for(manager, run_id: str, rows: list[dict]) -> str | None:

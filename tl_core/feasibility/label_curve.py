@@ -21,7 +21,7 @@ import numpy as np
 
 from tl_core.config import RunConfig
 from tl_core.feasibility.results import RunResult, Score, score
-from tl_core.feasibility.sweep import Candidate, SweepSettings, base_config
+from tl_core.feasibility.sweep import CURVE, Candidate, SweepSettings, base_config, stage_of
 
 DEFAULT_BUDGETS = (1, 2, 5, 10, 20, None)  # labels per class; None: every training image
 PAYING_OFF_GAIN = 0.01  # one accuracy point per doubling of the labels
@@ -129,16 +129,16 @@ def train_images_per_class(images_per_class: int) -> int:
 def plan_label_curve(views: Sequence[str], transfer: Candidate, settings: SweepSettings,
                      budgets: Sequence[int | None], transfer_strategy: str = "linear-probe",
                      transfer_freeze: int | None = None, folds: int | None = None) -> list[RunConfig]:
-    """For each budget and fold: the transfer arm (by default a linear probe of `transfer`) and the scratch arm
-    (a randomly initialised small_cnn... of the same backbone, trained whole)."""
+    """For each budget and fold (the first `folds` of `views`): the transfer arm (by default a linear probe of
+    `transfer`) and the scratch arm (the same backbone from random weights, trained whole)."""
     configs = []
     for k, view in enumerate(list(views)[: folds or len(views)]):
         for budget in budgets:
             label = "all" if budget is None else f"{budget}"
-            arm = base_config(settings, view, transfer, transfer_strategy, stage="curve",
+            arm = base_config(settings, view, transfer, transfer_strategy, stage=CURVE,
                               freeze=transfer_freeze, fold=k)
             configs.append(arm.replace(labels_per_class=budget, name=f"{arm.name} · {label}/class"))
-            scratch = base_config(settings, view, Candidate(transfer.backbone, "random"), "scratch", stage="curve",
+            scratch = base_config(settings, view, Candidate(transfer.backbone, "random"), "scratch", stage=CURVE,
                                   freeze=0, fold=k)
             configs.append(scratch.replace(labels_per_class=budget, epochs=settings.scratch_epochs,
                                            name=f"{scratch.name} · {label}/class"))
@@ -190,8 +190,7 @@ def _fit(points: tuple[CurvePoint, ...], paying_off_gain: float) -> Extrapolatio
 
 def summarise_label_curve(results: Sequence[RunResult], paying_off_gain: float = PAYING_OFF_GAIN) -> LabelCurve:
     """Mean ± sd per budget and arm, and the extrapolations; any subset of the planned runs will do."""
-    curve = [r for r in results if r.config.group.endswith(":curve") or r.config.name.startswith("curve")]
-    curve = curve or list(results)
+    curve = [r for r in results if stage_of(r.config) == CURVE] or list(results)  # untagged: take them all
     transfer = _points([r for r in curve if _arm(r) == "transfer"])
     scratch = _points([r for r in curve if _arm(r) == "scratch"])
     return LabelCurve(transfer, scratch, _fit(transfer, paying_off_gain), _fit(scratch, paying_off_gain))

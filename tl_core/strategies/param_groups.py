@@ -8,20 +8,9 @@ from tl_core.train.schedules import discriminative_lr_scales
 
 
 def parameters_by_layer_group(backbone: nn.Module) -> list[list[nn.Parameter]]:
-    """Each layer group's parameters, input side first; a parameter belongs to the group of its longest module prefix."""
-    owner: dict[str, int] = {}
-    for group in layer_groups(backbone):
-        for module_name in group.module_names:
-            owner[module_name] = group.index
-    buckets: list[list[nn.Parameter]] = [[] for _ in layer_groups(backbone)]
-    for param_name, param in backbone.named_parameters():
-        parts = param_name.split(".")
-        for cut in range(len(parts) - 1, -1, -1):
-            prefix = ".".join(parts[:cut])
-            if prefix in owner:
-                buckets[owner[prefix]].append(param)
-                break
-    return buckets
+    """Each layer group's parameters, input side first (timm's own grouping, by parameter name)."""
+    params = dict(backbone.named_parameters())
+    return [[params[name] for name in group.param_names if name in params] for group in layer_groups(backbone)]
 
 
 def discriminative_param_groups(model: nn.Module, lr: float, decay: float) -> list[dict]:
