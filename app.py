@@ -34,6 +34,8 @@ st.set_page_config(page_title="Transfer Lab", page_icon=":material/science:", la
 page = st.navigation(navigation())
 state.owner()
 state.keep_widget_values()
+state.configure_threads()
 state.umap_warmup()
 widgets.sidebar()
+state.enter_page()
 page.run()

@@ -8,6 +8,7 @@ from tl_ui.theme import run_color
 from tl_ui.views import is_active, run_view
 from tl_ui.widgets import chart, pick_runs
 
+state.page_guard(__file__)
 manager = state.manager()
 who = state.owner()
 

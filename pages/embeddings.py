@@ -10,6 +10,7 @@ from tl_ui.widgets import chart, run_label
 
 METHODS = {"UMAP": "umap", "PCA": "pca", "t-SNE": "tsne"}
 
+state.page_guard(__file__)
 manager = state.manager()
 who = state.owner()
 
@@ -56,23 +57,22 @@ if method == "UMAP":
                              help="How tightly points may pack together: small = dense clusters.")
 
 
-def title_of(view) -> str:
+def name_of(view) -> str:
     config = view["config"]
-    if config.get("strategy") == "scratch" or config.get("weights") == "random":
-        return "Without transfer"
-    return "With transfer"
+    return config.get("name") or config.get("strategy") or view["run_id"]
 
 
 def draw() -> None:
     main = run_view(manager, run_id)
     base = run_view(manager, partner_id) if partner_id else None
     views = [v for v in (main, base) if v is not None]
-    if len(views) == 2 and title_of(views[0]) == title_of(views[1]):
-        titles = [labels.get(v["run_id"], v["run_id"]).split(" · ")[1] for v in views]  # name or strategy
+    scratch = [v["config"].get("strategy") == "scratch" for v in views]
+    if len(views) == 2 and scratch.count(True) == 1:  # a run and its 'without transfer' partner
+        if scratch[0]:
+            views = views[::-1]  # with transfer on the left, always
+        titles = ["With transfer", "Without transfer"]
     else:
-        titles = [title_of(v) for v in views]
-    if len(views) == 2 and titles[0] == "Without transfer":  # with transfer on the left, always
-        views, titles = views[::-1], titles[::-1]
+        titles = [name_of(v) for v in views]
     method_key = METHODS[method]
 
     per_run = []

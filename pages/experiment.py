@@ -6,6 +6,7 @@ from tl_core.errors import UserError
 from tl_ui import form, live, state
 from tl_ui.widgets import error
 
+state.page_guard(__file__)
 manager = state.manager()
 who = state.owner()
 live.restore(manager, who)

@@ -10,6 +10,7 @@ from tl_ui.theme import run_color
 from tl_ui.views import ACTIVE, run_view
 from tl_ui.widgets import chart, json_bytes, run_label
 
+state.page_guard(__file__)
 manager = state.manager()
 who = state.owner()
 

@@ -92,17 +92,20 @@ def no_exceptions(page) -> None:
     assert page.locator("[data-testid='stException']").count() == 0, "the page shows a traceback"
 
 
-def max_points(page, trace_name_part: str) -> int:
-    """The longest trace whose name contains `trace_name_part`, read from plotly's own chart objects."""
-    return page.evaluate("""(part) => {
+CURVES = ("with transfer · target", "without transfer · target")  # the learning curves' target-accuracy traces
+POINTS_OVER = """(args) => [...document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot')]
+    .some(el => (el.data || []).some(t => args.names.includes(t.name) && t.x && t.x.length >= args.n))"""
+
+
+def points(page, name: str) -> int:
+    """How many points the trace called `name` has, read from plotly's own chart objects in the page."""
+    return page.evaluate("""(name) => {
         let best = 0;
         for (const el of document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot')) {
-            for (const t of (el.data || [])) {
-                if ((t.name || '').includes(part) && t.x) best = Math.max(best, t.x.filter(v => v !== null).length);
-            }
+            for (const t of (el.data || [])) if (t.name === name && t.x) best = Math.max(best, t.x.length);
         }
         return best;
-    }""", trace_name_part)
+    }""", name)
 
 
 def set_number(page, label: str, value: int) -> None:
@@ -117,20 +120,18 @@ def test_train_with_the_defaults_then_see_the_maps(server, browser):
     shot(page, "01-experiment-empty")
     page.get_by_role("button", name="Train", exact=True).click()
     # the learning curve fills in live (without transfer starts first: it needs no pretraining)
-    page.wait_for_function("""() => [...document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot')]
-        .some(el => (el.data || []).some(t => (t.name || '').includes('· target') && t.x && t.x.length >= 2))""",
-                           timeout=SLOW)
+    page.wait_for_function(POINTS_OVER, arg={"names": list(CURVES), "n": 2}, timeout=SLOW)
     no_exceptions(page)
-    assert max_points(page, "· target") >= 2
+    assert max(points(page, name) for name in CURVES) >= 2
     assert page.get_by_text("Without transfer — target accuracy").count() == 1
     shot(page, "02-experiment-training")
 
     page.get_by_role("link", name="Embeddings").click()
     page.get_by_text("Side by side with").wait_for(timeout=SLOW)
     page.wait_for_function("""() => [...document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot')]
-        .some(el => (el.data || []).some(t => t.mode === 'markers' && t.x && t.x.length > 50))""", timeout=SLOW)
+        .some(el => (el.data || []).some(t => (t.name || '').endsWith(' · source') && t.x && t.x.length > 50))""",
+                           timeout=SLOW)
     no_exceptions(page)
-    assert max_points(page, "source") > 50
     shot(page, "03-embeddings")
 
     # back on the Experiment page the tab still shows its runs; Stop ends them (the next test wants the queue)
@@ -169,7 +170,7 @@ def test_a_second_session_queues_while_the_first_trains(server, browser):
     for page in (first, second):
         page.get_by_text("Finished — target accuracy", exact=False).wait_for(timeout=SLOW)
         no_exceptions(page)
-    assert max_points(second, "with transfer · target") == 3
+    assert points(second, "with transfer · target") == 3
     shot(second, "05-second-session-finished")
     first.context.close()
     second.context.close()

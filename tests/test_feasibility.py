@@ -22,6 +22,11 @@ TINY = SweepSettings(img_size=16, probe_epochs=2, finetune_epochs=1, scratch_epo
 SOURCE = Candidate("small_cnn", "source", "digits")  # 1,797 images: pretrains in seconds, unlike synth-digits
 
 
+@pytest.fixture(autouse=True)
+def offline(monkeypatch):
+    monkeypatch.setenv("TL_OFFLINE", "1")
+
+
 # ---------------------------------------------------------------- label-curve extrapolation (pure)
 
 
@@ -121,8 +126,25 @@ def test_negative_transfer_says_trail_and_recommends_scratch():
     assert "trail random ones by 20 points" in r.text
     assert r.headline.startswith("Feature extraction with small_cnn (synth-digits weights) reaches 0.51 ± 0.01")
     assert "fine-tuning the whole network adds 10 points (0.61 ± 0.01)" in r.headline
-    assert r.strategy == "scratch" and "no transferred setting beat random weights" in r.advice
-    assert "linear probe · small_cnn (random weights), 0.71 ± 0.01" in r.advice
+    assert r.strategy == "scratch" and "no transferred setting beat learning without transfer" in r.advice
+    assert "(best: linear probe · small_cnn (random weights), 0.71 ± 0.01, against 0.61 ± 0.01" in r.advice
+
+
+def test_scratch_from_the_label_curve_can_win():
+    from tl_core.feasibility.label_curve import CurvePoint, LabelCurve
+
+    sweep = sweep_of([0.80, 0.82], [0.79, 0.81], [0.83, 0.85], labels=35.0)
+    scratch_all = setting(PROBE, Candidate("small_cnn", "random"), "scratch", [0.95, 0.97], 35.0).score
+    scratch_few = setting(PROBE, Candidate("small_cnn", "random"), "scratch", [0.5, 0.5], 5.0).score
+    e = extrapolate([5, 35], [0.7, 0.81])
+    curve = LabelCurve((), (CurvePoint(5, 5.0, scratch_few), CurvePoint(None, 35.0, scratch_all)), e, e)
+    r = recommend(sweep, curve)
+    assert "; but training from scratch reaches 0.96 ± 0.01;" in r.headline
+    assert r.strategy == "scratch" and r.best["label"] == "training from scratch with every label"
+    assert "Without transfer, training small_cnn from scratch with every label reaches 0.96 ± 0.01." in r.evidence
+    close = LabelCurve((), (CurvePoint(None, 35.0, setting(PROBE, Candidate("small_cnn", "random"), "scratch",
+                                                                  [0.84, 0.84]).score),), e, e)
+    assert recommend(sweep, close).strategy == "fine-tune"
 
 
 def test_domain_confusion_decides_when_there_is_no_random_baseline():
@@ -142,8 +164,8 @@ def test_fine_tuning_that_loses_or_ties_is_said_so_and_curve_is_quoted():
     e = extrapolate([1, 2, 5, 10, 20], [0.3, 0.45, 0.6, 0.7, 0.78])
     curve = LabelCurve((), (), e, e)
     r = recommend(sweep_of([0.80, 0.82], [0.5, 0.5]), curve)
-    gain = round(e.gain_per_doubling * 100)
-    assert f"more labels are still paying off (about +{gain} points predicted at 40 per class" in r.headline
+    gain = e.gain_per_doubling * 100
+    assert f"more labels are still paying off (about +{gain:.1f} points predicted at 40 per class" in r.headline
     assert recommend(SweepReport((), (), 3, 0.0)) is None
 
 
@@ -167,7 +189,7 @@ def fake_result(config: RunConfig, acc: float | None, classes=("a", "b"), labell
     return RunResult(config, summary, evaluation)
 
 
-def test_plans_are_valid_configs_and_partial_results_aggregate(tmp_path):
+def test_plans_are_valid_configs_and_partial_results_aggregate(tmp_path, runs_dir):
     views = [f"folder:{write_shapes_folder(tmp_path / f'f{k}', 2, 5, seed=k)}" for k in range(2)]
     candidates = [SOURCE, Candidate("small_cnn", "random")]
     probe = plan_probe_stage(views, candidates, TINY)
@@ -316,3 +338,24 @@ def test_next_stage_walks_probe_fine_tune_curve_then_done(tmp_path):
     assert recommendation.similarity == "similar" and "0.85 ± 0.00" in recommendation.headline
     partial_sweep, no_curve, early = assemble(results[:1], planned=[r.config for r in results])
     assert partial_sweep.pending == 5 and no_curve is None and early is not None
+
+
+def text_file_named_zip(tmp):
+    (tmp / "x.zip").write_bytes(b"not a zip")
+    return tmp / "x.zip"
+
+
+@pytest.mark.parametrize("make, words", [
+    (text_file_named_zip, "not a zip archive"),
+    (lambda tmp: write_shapes_folder(tmp / "one", num_classes=1, per_class=5), "at least two classes"),
+    (lambda tmp: tmp / "missing", "is not a folder"),
+])
+def test_cli_bad_input_exits_2_with_one_line(tmp_path, runs_dir, capsys, make, words):
+    from tl_core.feasibility.cli import main
+
+    path = make(tmp_path)
+    code = main([str(path), "--out", str(tmp_path / "out"), "--session-dir", str(tmp_path / "session"),
+                 "--runs-dir", str(runs_dir)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and err.startswith("error: ") and words in err
+    assert not (tmp_path / "out").exists()

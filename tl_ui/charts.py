@@ -269,7 +269,7 @@ def _add_frames(fig: go.Figure, panels, classes, frames, max_points) -> None:
     fig.update_layout(
         height=fig.layout.height + 90,
         margin=dict(l=10, r=10, t=40, b=90),
-        sliders=[dict(active=len(frames) - 1, steps=steps, x=0.08, len=0.82, y=-0.04, yanchor="top",
+        sliders=[dict(active=len(frames) - 1, steps=steps, x=0.1, len=0.8, y=-0.04, yanchor="top",
                       currentvalue=dict(prefix="epoch ", font=dict(size=14)), pad=dict(t=10, b=0))],
         updatemenus=[dict(type="buttons", showactive=False, x=0.0, y=-0.04, xanchor="left", yanchor="top",
                           pad=dict(t=18, r=10), direction="left",

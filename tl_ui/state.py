@@ -129,3 +129,39 @@ def keep_widget_values(prefix: str = "x_", skip: tuple[str, ...] = ("x_config_fi
     every run keeps the Experiment form as the user left it while they visit other pages."""
     for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(prefix) and k not in skip]:
         st.session_state[key] = st.session_state[key]
+
+
+@st.cache_resource(show_spinner=False)
+def configure_threads() -> int:
+    """Torch threads for the training workers of this server: $TL_TORCH_THREADS, else half the cores (at least 1).
+
+    Measured on the 2-core lab machines while other processes ran: one thread trained small_cnn ~4× faster than
+    two, because OpenMP threads spin-wait for cores the script thread and other processes also need. Left
+    alone when OMP_NUM_THREADS is set.
+    """
+    import torch
+
+    if os.environ.get("OMP_NUM_THREADS") and not os.environ.get("TL_TORCH_THREADS"):
+        return torch.get_num_threads()
+    threads = int(os.environ.get("TL_TORCH_THREADS") or max(1, (os.cpu_count() or 2) // 2))
+    torch.set_num_threads(threads)
+    return threads
+
+
+def enter_page() -> None:
+    """app.py marks each script run that goes through its navigation (see `page_guard`)."""
+    st.session_state["_via_app"] = True
+    link = st.session_state.pop("_deep_link", None)
+    if link:
+        st.switch_page(link)
+
+
+def page_guard(page_file: str) -> None:
+    """Call first in every page. Streamlit serves a page straight from `pages/` (its legacy multipage mode, with
+    an automatic menu) until some session has run app.py's `st.navigation`: a fresh server whose first visitor
+    follows a deep link (e.g. /runs) would get the page without the app's menu, sidebar and layout. Such a run
+    goes through app.py instead and then lands on the page that was asked for."""
+    if st.session_state.pop("_via_app", False):
+        return
+    st.session_state["_deep_link"] = f"pages/{Path(page_file).name}"
+    st.switch_page("app.py")

@@ -161,6 +161,8 @@ class LabelCurve:
     scratch: tuple[CurvePoint, ...]
     extrapolation: Extrapolation  # of the transfer arm
     scratch_extrapolation: Extrapolation
+    transfer_label: str = "with transfer"
+    scratch_label: str = "without transfer (scratch)"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -191,6 +193,14 @@ def _fit(points: tuple[CurvePoint, ...], paying_off_gain: float) -> Extrapolatio
 def summarise_label_curve(results: Sequence[RunResult], paying_off_gain: float = PAYING_OFF_GAIN) -> LabelCurve:
     """Mean ± sd per budget and arm, and the extrapolations; any subset of the planned runs will do."""
     curve = [r for r in results if stage_of(r.config) == CURVE] or list(results)  # untagged: take them all
-    transfer = _points([r for r in curve if _arm(r) == "transfer"])
-    scratch = _points([r for r in curve if _arm(r) == "scratch"])
-    return LabelCurve(transfer, scratch, _fit(transfer, paying_off_gain), _fit(scratch, paying_off_gain))
+    transfer_runs = [r for r in curve if _arm(r) == "transfer"]
+    scratch_runs = [r for r in curve if _arm(r) == "scratch"]
+    transfer, scratch = _points(transfer_runs), _points(scratch_runs)
+    labels = {}
+    if transfer_runs:
+        c = transfer_runs[0].config
+        how = "linear probe" if c.strategy == "linear-probe" else c.strategy
+        labels["transfer_label"] = f"with transfer ({how}, {Candidate.of(c).label})"
+    if scratch_runs:
+        labels["scratch_label"] = f"without transfer ({scratch_runs[0].config.backbone} from scratch)"
+    return LabelCurve(transfer, scratch, _fit(transfer, paying_off_gain), _fit(scratch, paying_off_gain), **labels)

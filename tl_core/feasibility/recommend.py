@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from tl_core.feasibility.label_curve import LabelCurve
+from tl_core.feasibility.results import Score
 from tl_core.feasibility.sweep import SIMILAR_MIN_GAIN, SMALL_PER_CLASS, SettingScore, SweepReport
 
 SIMILAR_MAX_CONFUSION_ACC = 0.75  # a linear classifier tells the domains apart at most this well: "similar"
@@ -62,7 +63,7 @@ class Recommendation:
 
 
 def _pm(s: SettingScore) -> str:
-    return f"{s.score.target_acc_mean:.2f} ± {s.score.target_acc_sd:.2f}"
+    return _pm_score(s.score)
 
 
 def _points(delta: float) -> str:
@@ -105,11 +106,10 @@ def _curve_phrase(curve: LabelCurve | None) -> str:
     if curve is None or curve.extrapolation.method == "none":
         return ""
     e = curve.extrapolation
+    gain = f"+{max(e.gain_per_doubling, 0.0) * 100:.1f} points predicted at {2 * e.current_labels:.0f} per class"
     if e.still_paying_off:
-        return (f"more labels are still paying off (about +{_points(e.gain_per_doubling)} predicted at "
-                f"{2 * e.current_labels:.0f} per class, {e.predicted_2x:.2f})")
-    return (f"more labels would add little (+{_points(max(e.gain_per_doubling, 0.0))} predicted at "
-            f"{2 * e.current_labels:.0f} per class)")
+        return f"more labels are still paying off (about {gain}, {e.predicted_2x:.2f})"
+    return f"more labels would add little ({gain})"
 
 
 def recommend(sweep: SweepReport, curve: LabelCurve | None = None, labels_per_class: float | None = None,
@@ -135,7 +135,6 @@ def recommend(sweep: SweepReport, curve: LabelCurve | None = None, labels_per_cl
     what = "Feature extraction" if probe.candidate.transfers else "A linear probe on random features"
     parts = [f"{what} with {probe.candidate.label} reaches {_pm(probe)}{_per_class_phrase(labels)}"]
     finetune = next((s for s in sweep.finetune if s.candidate == probe.candidate and s.score.runs), None)
-    best = sweep.best
     if finetune is not None and finetune.score.runs:
         delta = finetune.score.target_acc_mean - probe.score.target_acc_mean
         how = f"fine-tuning {_trained(finetune)}"
@@ -145,6 +144,12 @@ def recommend(sweep: SweepReport, curve: LabelCurve | None = None, labels_per_cl
             parts.append(f"{how} adds {_points(delta)} ({_pm(finetune)})")
         else:
             parts.append(f"{how} loses {_points(delta)} ({_pm(finetune)})")
+    scratch = _scratch_all(curve)
+    best_transfer = max((s for s in (*sweep.probe, *sweep.finetune) if s.candidate.transfers and s.score.runs),
+                        key=lambda s: s.score.target_acc_mean, default=None)
+    if scratch is not None and best_transfer is not None and \
+            (scratch.target_acc_mean - best_transfer.score.target_acc_mean) * 100 >= SAME_WITHIN_POINTS:
+        parts.append(f"but training from scratch reaches {_pm_score(scratch)}")
     curve_text = _curve_phrase(curve)
     if curve_text:
         parts.append(curve_text)
@@ -153,21 +158,47 @@ def recommend(sweep: SweepReport, curve: LabelCurve | None = None, labels_per_cl
     advice = CELLS.get((size, similarity)) or CELLS[(size, "different")].replace(
         "different from the source", "similarity unknown")
     grid_strategy = "linear-probe" if (size, similarity) == ("small", "similar") else "fine-tune"
+    baselines = [(s.label, s.score, s) for s in sweep.probe if not s.candidate.transfers and s.score.runs]
+    if scratch is not None:
+        baselines.append(("training from scratch with every label", scratch, None))
+        evidence.append(f"Without transfer, training {probe.candidate.backbone} from scratch with every label reaches "
+                        f"{_pm_score(scratch)}.")
+    baseline = max(baselines, key=lambda b: b[1].target_acc_mean, default=None)
+    best: SettingScore | None = best_transfer or sweep.best
     measured = best.strategy if best is not None else grid_strategy
-    if best is not None and not best.candidate.transfers and any(s.candidate.transfers for s in sweep.probe):
+    if best_transfer is not None and baseline is not None and \
+            (baseline[1].target_acc_mean - best_transfer.score.target_acc_mean) * 100 >= SAME_WITHIN_POINTS:
         measured = "scratch"
-        advice += (f" Here no transferred setting beat random weights (best: {best.label}, {_pm(best)}): this "
-                   "source does not help these images, so train from scratch or try a source closer to them.")
+        advice += (f" Here no transferred setting beat learning without transfer (best: {baseline[0]}, "
+                   f"{_pm_score(baseline[1])}, against {_pm(best_transfer)} for {best_transfer.label}): this source "
+                   "does not help these images, so train from scratch or try a source closer to them.")
+        best = baseline[2]
     elif best is not None and measured != grid_strategy and measured in ("linear-probe", "fine-tune"):
         advice += (f" Here the measurements favour {'feature extraction' if measured == 'linear-probe' else 'fine-tuning'}"
                    f" ({best.label}: {_pm(best)}), so prefer that.")
     elif best is not None:
         advice += f" The measurements agree: the best setting was {best.label} ({_pm(best)})."
-    best_info = {} if best is None else {
-        "label": best.label, "backbone": best.candidate.backbone, "weights": best.candidate.weights,
-        "source": best.candidate.source, "strategy": best.strategy, "freeze": best.freeze,
-        "target_acc_mean": best.score.target_acc_mean, "target_acc_sd": best.score.target_acc_sd}
+    if measured == "scratch" and best is None and scratch is not None:
+        best_info = {"label": "training from scratch with every label", "strategy": "scratch", "freeze": 0,
+                     "target_acc_mean": scratch.target_acc_mean, "target_acc_sd": scratch.target_acc_sd}
+    else:
+        best_info = {} if best is None else {
+            "label": best.label, "backbone": best.candidate.backbone, "weights": best.candidate.weights,
+            "source": best.candidate.source, "strategy": best.strategy, "freeze": best.freeze,
+            "target_acc_mean": best.score.target_acc_mean, "target_acc_sd": best.score.target_acc_sd}
     return Recommendation(size, similarity, headline, advice, tuple(evidence), measured, best_info)
+
+
+def _pm_score(score: Score) -> str:
+    return f"{score.target_acc_mean:.2f} ± {score.target_acc_sd:.2f}"
+
+
+def _scratch_all(curve: LabelCurve | None) -> Score | None:
+    """The no-transfer arm at the largest budget (every label), when it has finished runs."""
+    if curve is None:
+        return None
+    done = [p for p in curve.scratch if p.score.runs]  # sorted by budget, None (all) last
+    return done[-1].score if done else None
 
 
 def _trained(s: SettingScore) -> str:

@@ -59,8 +59,8 @@ def sweep_figure(sweep: SweepReport) -> go.Figure:
 
 def label_curve_figure(curve: LabelCurve) -> go.Figure:
     fig = go.Figure()
-    for arm, points, colour in (("with transfer", curve.transfer, "#636efa"),
-                                ("without transfer (scratch)", curve.scratch, "#ef553b")):
+    for arm, points, colour in ((curve.transfer_label, curve.transfer, "#636efa"),
+                                (curve.scratch_label, curve.scratch, "#ef553b")):
         rows = [p for p in points if p.labels_per_class and p.score.runs]
         if rows:
             fig.add_scatter(x=[p.labels_per_class for p in rows], y=[p.score.target_acc_mean for p in rows],
@@ -164,14 +164,14 @@ def _sweep_md(sweep: SweepReport) -> list[str]:
 
 def _curve_md(curve: LabelCurve) -> list[str]:
     lines = ["## How many labels?", ""]
-    scratch = {p.budget: p for p in curve.scratch}
+    transfer, scratch = {p.budget: p for p in curve.transfer}, {p.budget: p for p in curve.scratch}
     rows = []
-    for p in curve.transfer:
-        s = scratch.get(p.budget)
-        rows.append(("all" if p.budget is None else p.budget,
-                     "–" if p.labels_per_class is None else f"{p.labels_per_class:.1f}", _pm(p.score),
-                     _pm(s.score) if s else "–"))
-    lines += _table(["budget per class", "labels per class used", "with transfer", "without transfer"], rows)
+    for budget in sorted({*transfer, *scratch}, key=lambda b: math.inf if b is None else b):
+        t, s = transfer.get(budget), scratch.get(budget)
+        used = next((p.labels_per_class for p in (t, s) if p is not None and p.labels_per_class is not None), None)
+        rows.append(("all" if budget is None else budget, "–" if used is None else f"{used:.1f}",
+                     _pm(t.score) if t else "–", _pm(s.score) if s else "–"))
+    lines += _table(["budget per class", "labels per class used", curve.transfer_label, curve.scratch_label], rows)
     e = curve.extrapolation
     if e.method != "none":
         lines.append(f"Extrapolation ({e.method}): {e.predicted_2x:.3f} predicted at {2 * e.current_labels:.0f} labels "

@@ -26,6 +26,7 @@ from tl_core.feasibility.results import RunResult, Score, score
 PROBE, FINETUNE, CURVE = "probe", "fine-tune", "curve"
 BUILTIN_SOURCE = "synth-digits"  # rendered digits: built offline in seconds, the lab's default task A
 SMALL_PER_CLASS = 100  # below this many labelled images per class a dataset counts as small (see recommend.py)
+SIMILAR_MIN_GAIN = 0.05  # transferred features beat random ones by 5 points in a linear probe: "similar"
 
 
 @dataclass(frozen=True)
@@ -333,8 +334,6 @@ def plan_finetune_stage(probe_results: Sequence[RunResult], views: Sequence[str]
     return [base_config(settings, view, candidate, "fine-tune", FINETUNE, freeze=d, fold=k)
             for d in depths for k, view in enumerate(views)]
 
-
-SIMILAR_MIN_GAIN = 0.05  # transferred features beat random ones by 5 points in a linear probe: "similar"
 
 
 def _stage2_candidate(report: SweepReport) -> SettingScore | None:

@@ -1,0 +1,269 @@
+"""Feasibility check: will transfer learning work on your images, how, and with how many labels?
+
+Data in (a zip, a folder under the server's data root, or a generated example) → a validation report before
+anything trains → a quick sweep through the shared job queue (linear probes, then fine-tuning) → the label-budget
+curve → a recommendation on the lectures' 2×2 grid, with the report to download. Uploads land in this tab's own
+session folder; the stages are driven by the process-wide chain runner, so the check goes on while you look at
+other pages."""
+import secrets
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from tl_core.errors import UserError
+from tl_core.feasibility.label_curve import DEFAULT_BUDGETS
+from tl_core.feasibility.pipeline import Plan, assemble, next_stage
+from tl_core.feasibility.prepare import prepare_dataset
+from tl_core.feasibility.report import render_html, render_markdown
+from tl_core.feasibility.results import results_from_jobs
+from tl_core.feasibility.sweep import SweepSettings, default_candidates
+from tl_core.feasibility.uploads import list_server_folders, new_session_dir, upload_root
+from tl_ui import chains, feasibility_views as fv, state
+from tl_ui.widgets import chart, error
+
+manager = state.manager()
+who = state.owner()
+runner = chains.runner()
+PREFIX = "feasibility:"
+SOURCES = ("Upload a .zip", "A folder on the server", "Try an example")
+
+st.title("Feasibility check")
+st.caption("Will transfer learning work on your images, with which strategy, and how many labels do you need? "
+           "Bring a folder of class folders; the check answers within minutes on this server.")
+
+
+def session_dir() -> Path:
+    """This tab's own folder for uploads and prepared data (created on first use)."""
+    if "fz_session" not in st.session_state:
+        st.session_state.fz_session = str(new_session_dir())
+    return Path(st.session_state.fz_session)
+
+
+def data_input(role: str, name: str) -> fv.DataIn | None:
+    """One dataset in (role 'target' or 'source'): widgets, then the read result, kept until the input changes."""
+    kind = st.segmented_control("Where is it?", SOURCES if role == "target" else SOURCES[:2], key=f"fz-{role}-kind",
+                                default=SOURCES[0], label_visibility="collapsed")
+    ident, read = None, None
+    if kind == SOURCES[0]:
+        upload = st.file_uploader("A .zip with one folder of images per class (e.g. cats/…, dogs/…)", type=["zip"],
+                                  key=f"fz-{role}-upload")
+        if upload is not None:
+            ident = ("upload", upload.file_id)
+            read = lambda: fv.read_upload(upload.name, upload.getvalue(), session_dir(), name=name)  # noqa: E731
+    elif kind == SOURCES[1]:
+        root = upload_root()
+        folders = list_server_folders(root)
+        folder = st.text_input(f"Folder name under the data root `{root.resolve()}`", key=f"fz-{role}-folder",
+                               placeholder=folders[0] if folders else "e.g. flowers",
+                               help="Only folders inside the data root can be read (set TL_UPLOAD_ROOT to move it).")
+        st.caption(f"Folders there: {', '.join(folders[:12])}{' …' if len(folders) > 12 else ''}" if folders
+                   else "The data root holds no folders yet: copy one there (one sub-folder per class).")
+        if folder.strip():
+            ident = ("folder", folder.strip())
+            read = lambda: fv.read_server_folder(folder.strip(), root)  # noqa: E731
+    elif kind == SOURCES[2]:
+        st.caption("Four kinds of shapes, 30 generated images each: the check runs on it like on your own data.")
+        ident = ("example",)
+        read = lambda: fv.read_example(session_dir() / "example")  # noqa: E731
+    if ident is None:
+        st.session_state.pop(f"fz-{role}-in", None)
+        return None
+    kept = st.session_state.get(f"fz-{role}-in")
+    if kept is None or kept[0] != ident:
+        with st.spinner("Reading every file…"):
+            kept = (ident, read())
+        st.session_state[f"fz-{role}-in"] = kept
+    return kept[1]
+
+
+def show_report(data: fv.DataIn, compact: bool = False) -> None:
+    """The validation report: what will train, what was skipped and why — also for a dataset that cannot train."""
+    if data.error:
+        error(data.error)
+    report = data.report
+    if report is None:
+        return
+    skipped = len(report.skipped)
+    a, b, c, d = st.columns(4)
+    a.metric("Classes that will train", len(report.classes))
+    b.metric("Usable images", report.num_images)
+    c.metric("Smallest class", report.images_per_class)
+    d.metric("Files skipped", skipped)
+    for message in report.messages():
+        if not data.error or message != data.error:
+            st.warning(message, icon=":material/warning:")
+    if report.counts and not compact:
+        left, right = st.columns([1.6, 1], gap="large")
+        with left:
+            chart(fv.counts_figure(report), key=f"fz-counts-{data.label}")
+        with right:
+            st.markdown("**Images**  \n" + (fv.image_facts(report) or "–"))
+            st.dataframe(pd.DataFrame(fv.class_rows(report)), hide_index=True, width="stretch", height=200)
+    elif report.counts:
+        st.caption(", ".join(f"{k}: {n}" for k, n in report.counts.items()) + " · " + fv.image_facts(report))
+    if skipped:
+        with st.expander(f"Skipped files ({skipped})", expanded=not report.usable):
+            st.dataframe(pd.DataFrame(fv.skipped_rows(report)), hide_index=True, width="stretch")
+    for group in fv.cross_class_duplicates(report)[:5]:
+        st.caption("Same image in several classes (left out): " + ", ".join(group))
+
+
+def start_check(target: fv.DataIn, source: fv.DataIn | None, folds: int, img_size: int, curve: bool) -> str:
+    key = f"{PREFIX}{secrets.token_hex(4)}"
+    settings = SweepSettings(img_size=img_size, folds=folds, group=key)
+    prepared = prepare_dataset(target.report, session_dir(), folds=folds, seed=settings.seed)
+    candidates = None
+    if source is not None and source.ok:
+        view = prepare_dataset(source.report, session_dir() / "source-prepared", folds=1).views[0]
+        candidates = tuple(default_candidates(img_size, source=view))
+    plan = Plan(settings, candidates, DEFAULT_BUDGETS if curve else None, curve_folds=1)
+
+    def plan_next(run_ids: list[str]):
+        results, _ = results_from_jobs(manager, run_ids)
+        return next_stage(prepared, plan, results)
+
+    runner.start(key, who, plan_next, context={"validation": target.report, "label": target.label,
+                                               "source": source.label if source else "synth-digits (built in)"})
+    return key
+
+
+def draw_check(key: str) -> None:
+    chain = runner.get(key)
+    if chain is None:
+        return
+    results, _ = results_from_jobs(manager, chain.ids)
+    sweep, curve, recommendation = assemble(results, chain.planned)
+    positions, running = [], 0
+    for run_id in chain.ids:
+        view = manager.progress(run_id)
+        if view and view["status"] == "queued" and view["queue_position"]:
+            positions.append(view["queue_position"])
+        running += bool(view and view["status"] == "running")
+    active = not chain.done
+
+    st.subheader("3 · Quick sweep")
+    text = fv.progress_text(chain.stage, len(results), len(chain.planned), positions, running)
+    if active:
+        st.progress(len(results) / max(1, len(chain.planned)), text=text)
+        if positions and min(positions) > 1:
+            st.caption("Other users' runs are ahead in the queue: results appear here as each run finishes.")
+    else:
+        if chain.error:
+            error(f"The check stopped: {chain.error}")
+        elif chain.stopped:
+            st.warning("The check was stopped; what finished is shown below.")
+        st.caption(f"Done · {len(results)} runs.")
+    st.caption("Took " + fv.took_text(chain.seconds, sum(r.seconds for r in results)) + ".")
+    if sweep.best is None:
+        st.info("The first results appear as soon as a run finishes — linear probes take seconds each "
+                "(the very first one also pretrains the source network, once).")
+    else:
+        chart(fv.sweep_figure(sweep), key="fz-sweep")
+        with st.expander("Every setting", expanded=False):
+            st.dataframe(pd.DataFrame(fv.setting_rows(sweep)), hide_index=True, width="stretch")
+        left, right = st.columns(2, gap="large")
+        with left:
+            chart(fv.per_class_figure(sweep.best), key="fz-per-class")
+        with right:
+            chart(fv.confusion_figure(sweep.best), key="fz-confusion")
+        failures = sorted({f for s in (*sweep.probe, *sweep.finetune) for f in s.score.failures})
+        if failures:
+            st.warning(f"{len(failures)} kind(s) of failure: " + "; ".join(failures[:3]), icon=":material/warning:")
+
+    st.subheader("4 · How many labels?")
+    if curve is None:
+        st.caption("The label-budget curve runs after the sweep: a linear probe and a network from scratch at 1, 2, "
+                   "5, 10, 20 and all labels per class." if active else "No label-budget curve in this check.")
+    else:
+        chart(fv.label_curve_figure(curve), key="fz-curve")
+        st.markdown(fv.extrapolation_text(curve))
+
+    st.subheader("5 · Recommendation")
+    if recommendation is None:
+        st.caption("It appears with the first finished probe and sharpens as more results arrive.")
+    else:
+        st.success(recommendation.headline, icon=":material/lightbulb:")
+        left, right = st.columns([1.1, 1], gap="large")
+        with left:
+            chart(fv.grid_figure(recommendation), key="fz-grid")
+        with right:
+            st.markdown(f"**{recommendation.size.capitalize()} target × {recommendation.similarity} to the source.** "
+                        f"{recommendation.advice}")
+            st.markdown("\n".join(f"- {e}" for e in recommendation.evidence))
+        if active:
+            st.caption("Provisional: more runs are still coming.")
+    validation = chain.context.get("validation")
+    one, two, _ = st.columns([1, 1, 2])
+    one.download_button("Report (Markdown)", data=render_markdown(validation, sweep, curve, recommendation),
+                        file_name="feasibility.md", mime="text/markdown", icon=":material/download:",
+                        key="fz-md", on_click="ignore", disabled=sweep.best is None)
+    two.download_button("Report (HTML with charts)", file_name="feasibility.html", mime="text/html",
+                        data=lambda: render_html(validation, sweep, curve, recommendation),
+                        icon=":material/download:", key="fz-html", on_click="ignore", disabled=sweep.best is None)
+    if not active and st.session_state.get("fz_settled") != key and st.session_state.get("fz_live") == key:
+        st.session_state.fz_settled = key  # once per check: redraw the page without the timer
+        st.rerun()
+
+
+# ------------------------------------------------------------------------------------------------ page
+if "fz_check" not in st.session_state:  # a reloaded tab finds this user's latest check again
+    found = runner.latest(who, PREFIX)
+    if found is not None:
+        st.session_state.fz_check = found.key
+check_key = st.session_state.get("fz_check")
+chain = runner.get(check_key) if check_key else None
+checking = chain is not None and not chain.done
+
+st.subheader("1 · Your data")
+target = data_input("target", "dataset")
+with st.expander("Optional: a second dataset as the source (task A) to transfer from"):
+    st.caption("Without one, the check transfers from the built-in synth-digits network (and ImageNet backbones "
+               "whose weights are cached on this server).")
+    source = data_input("source", "source") if st.toggle("Use my own source dataset", key="fz-use-source") else None
+    if source is not None:
+        show_report(source, compact=True)
+
+st.subheader("2 · What is in it")
+if target is None:
+    st.info("Choose a .zip, a folder on the server, or the example above: the report on every file appears here "
+            "before anything trains.")
+else:
+    show_report(target)
+
+ready = target is not None and target.ok and (source is None or source.ok)
+with st.container(border=True):
+    run_col, settings_col = st.columns([1, 2.4], vertical_alignment="center")
+    with settings_col.popover("Check settings", icon=":material/tune:"):
+        folds = st.slider("Folds (repeats on different test images, for the ± spread)", 2, 5, 3, key="fz-folds")
+        img_size = st.select_slider("Image size (pixels)", [32, 48, 64], value=32, key="fz-img-size",
+                                    help="Images are resized to this square size; 32 is fastest on a CPU.")
+        curve = st.toggle("Label-budget curve", value=True, key="fz-curve-on",
+                          help="Accuracy at 1, 2, 5, 10, 20 and all labels per class, with and without transfer.")
+    run = run_col.button("Run the check", type="primary", icon=":material/play_arrow:", key="fz-run", width="stretch",
+                    disabled=not ready or checking,
+                    help="Probes every candidate network, fine-tunes the best, then measures the label curve."
+                    if not checking else "A check is running: its results fill in below.")
+    settings_col.caption("A few minutes for a folder of a few hundred small images, once it has a slot in the "
+                         "queue. Everything is queued with other users' runs and listed on the Runs page.")
+    if run and ready:
+        try:
+            with st.spinner("Preparing the folds…"):
+                check_key = st.session_state.fz_check = start_check(target, source, folds, img_size, curve)
+            chain, checking = runner.get(check_key), True
+        except UserError as err:
+            error(err)
+    if checking and chain is not None and chain.owner == who and st.button(
+            "Stop the check", icon=":material/stop:", key="fz-stop", type="tertiary"):
+        runner.stop(check_key)
+        st.toast("Stopping the check's runs…")
+
+if check_key and runner.get(check_key) is not None:
+    shown = runner.get(check_key).context.get("label")
+    if target is not None and shown != target.label:
+        st.caption(f"Results below are for **{shown}**, checked earlier in this tab.")
+    if checking:
+        st.session_state.fz_live = check_key
+        st.fragment(run_every=2)(draw_check)(check_key)
+    else:
+        draw_check(check_key)

@@ -1,0 +1,141 @@
+"""Lessons: six guided presets that reproduce the lectures' claims live — the idea in a few sentences, one button
+that queues every run it needs, the picture drawn as the runs finish, and the measured verdict beside the
+prediction. The runs go through the shared job queue (tagged `lesson:<key>:<token>`), so the Runs page shows them
+and any tab — anyone's — sees a lesson's latest results."""
+import pandas as pd
+import streamlit as st
+
+from tl_core.errors import UserError
+from tl_core.lessons import LESSONS, Lesson, collect, verdict
+from tl_ui import chains, fmt, lesson_views as lv, state
+from tl_ui.views import ACTIVE
+from tl_ui.widgets import chart, error
+
+manager = state.manager()
+who = state.owner()
+runner = chains.runner()
+
+st.title("Lessons")
+st.caption("Each lesson runs a small experiment on this server and checks the lecture's claim against what it "
+           "measures. Runs queue with everyone else's and appear on the Runs page.")
+
+by_key = {item.key: item for item in LESSONS}
+pick, body = st.columns([1, 3.4], gap="large")
+with pick:
+    key = st.radio("Lesson", list(by_key), format_func=lambda k: by_key[k].title, key="lesson-pick")
+lesson: Lesson = by_key[key]
+mine: dict[str, str] = st.session_state.setdefault("lesson_groups", {})
+
+
+def load_runs(group: str | None) -> list[dict]:
+    """The group's runs in submission order, with evaluation.json where a run has one."""
+    if not group:
+        return []
+    ids = lv.group_run_ids(manager.store.list(group=group), group)
+    runs = collect(ids, manager.store)
+    for run in runs:
+        run["evaluation"] = manager.store.run_dir(run["summary"]["run_id"]).read_json("evaluation.json")
+    return runs
+
+
+def is_active(group: str | None, runs: list[dict]) -> bool:
+    chain = runner.get(group) if group else None
+    return (chain is not None and not chain.done) or any(r["summary"].get("status") in ACTIVE for r in runs)
+
+
+def start(item: Lesson) -> str:
+    group = lv.new_group(item.key)
+
+    def plan_next(run_ids: list[str]):
+        return lv.plan_next(item, collect(run_ids, manager.store), group)
+
+    runner.start(group, who, plan_next)
+    return group
+
+
+def took(runs: list[dict]) -> float | None:
+    """Wall-clock seconds from the first submission to the last run's end (queue waits included)."""
+    created = [r["summary"].get("created") for r in runs if r["summary"].get("created")]
+    ends = [r["summary"]["started"] + r["summary"]["seconds"] for r in runs
+            if r["summary"].get("started") and r["summary"].get("seconds") is not None]
+    return max(ends) - min(created) if created and ends and len(ends) == len(runs) else None
+
+
+def draw(group: str | None) -> None:
+    runs = load_runs(group)
+    active = is_active(group, runs)
+    met, sentence = verdict(lesson.key, runs)
+    blocked = lv.blocked_reason(lesson, runs)
+    with st.container(border=True):
+        expected, measured = st.columns(2, gap="large")
+        expected.markdown(f"**The lecture predicts**  \n{lesson.expectation}")
+        if not runs:
+            text = "Not run on this server yet — press **Run this lesson**."
+        elif blocked:
+            text = f"✗ {blocked}"
+        elif met is None and not active:
+            text = f"Incomplete: {sentence} Some runs did not finish — run the lesson again."
+        elif met is None:
+            text = f"… {sentence}"
+        else:
+            text = f"{lv.verdict_mark(met)} {sentence}" + ("" if met else " — the claim did not show this time.")
+        measured.markdown(f"**We measured**  \n{text}")
+    figures = lv.lesson_figures(lesson.picture, runs)
+    columns = st.columns(len(figures)) if len(figures) > 1 else [st.container()]
+    for i, (column, fig) in enumerate(zip(columns, figures)):
+        with column:
+            chart(fig, key=f"lesson-{lesson.key}-{i}")
+    if lesson.picture == "domain":
+        st.caption("To see the two domains merge, open the Embeddings page and pick the DANN run "
+                   "(● source, ◇ target).")
+    if runs:
+        progress = {r["summary"]["run_id"]: manager.progress(r["summary"]["run_id"]) for r in runs} if active else {}
+        seconds = took(runs)
+        label = f"Runs of this lesson ({len(runs)})" + (f" · took {fmt.seconds(seconds)}" if seconds else "")
+        with st.expander(label, expanded=active):
+            st.dataframe(pd.DataFrame(lv.status_rows(runs, progress)), hide_index=True, width="stretch",
+                         column_config={"target accuracy": st.column_config.ProgressColumn(
+                             "target accuracy", min_value=0.0, max_value=1.0, format="percent")})
+    if not active and group and st.session_state.get("lesson_settled") != group and \
+            st.session_state.get("lesson_live") == group:
+        st.session_state.lesson_settled = group  # once per lesson run: redraw the page without the timer
+        st.rerun()
+
+
+with body:
+    st.subheader(lesson.title)
+    st.markdown(lesson.explanation)
+    if lesson.formula:
+        st.latex(lesson.formula)
+    group = mine.get(key) or lv.latest_group(manager.store.list(limit=2000), key)
+    runs = load_runs(group)
+    active = is_active(group, runs)
+    owner = next((r["owner"] for r in manager.store.list(group=group, limit=1)), "") if group else ""
+    action, when, stop_col = st.columns([1.3, 2.6, 1], vertical_alignment="center")
+    run = action.button("Run this lesson", type="primary", icon=":material/play_arrow:", key=f"lesson-run-{key}",
+                        disabled=active, width="stretch",
+                        help="Queues every run the lesson needs; a second stage starts by itself when the first "
+                             "has finished." if not active else "This lesson is running: its picture fills in below.")
+    note = f"Takes {lv.minutes_text(lesson.minutes_on_cpu)} once it has a slot" + (
+        " (two stages: the second starts by itself when the first has finished)." if len(lesson.stages) > 1 else ".")
+    if run:
+        try:
+            group = mine[key] = start(lesson)
+            active, owner = True, who
+        except UserError as err:
+            error(err)
+    elif runs:
+        started = min(r["summary"].get("created") or 0 for r in runs)
+        note += f"  \nShowing its latest run: started {fmt.when(started)} by {'you' if owner == who else 'another user'}."
+    when.caption(note)
+    if active and owner == who and stop_col.button("Stop", icon=":material/stop:", key=f"lesson-stop-{key}", type="tertiary",
+                                  help="Stops this lesson's runs (queued ones leave the queue)."):
+        runner.stop(group)
+        for r in runs:
+            manager.stop(r["summary"]["run_id"])
+        st.toast("Stopping the lesson's runs…")
+    if active:
+        st.session_state.lesson_live = group
+        st.fragment(run_every=2)(draw)(group)
+    else:
+        draw(group)
