@@ -107,7 +107,7 @@ def draw() -> None:
     frames = [("before" if e == 0 else str(e), panels_at(e)) for e in all_epochs]
     shown = frames[-1][1] if frames else [charts.empty_panel(t) for t in titles]
     fig = charts.embedding_figure(shown, classes, height=540, frames=frames if len(frames) > 1 else (),
-                                  uirevision=f"emb-{run_id}-{partner_id}-{method_key}")
+                                  uirevision=f"emb-{run_id}-{partner_id}-{method_key}", axis_range=1.1)
     event = chart(fig, key="emb-maps", download="embeddings", on_select="rerun",
                   selection_mode=("points", "box", "lasso"))
     hint = "Hover a point for its class; click, box- or lasso-select points to see their images below."
@@ -135,7 +135,8 @@ def _thumbnails(event, views) -> None:
         images = maps.test_images(config[domain], int(config["img_size"]))
         idx = [i for i in by_domain[domain] if i < len(images)]
         col.markdown(f"**{len(idx)} selected {domain} images** ({config[domain]})")
-        col.image(thumbnail_grid([images[i] for i in idx], columns=12, scale=2), clamp=True)
+        grid = thumbnail_grid([images[i] for i in idx], columns=12, scale=max(1, 48 // images.shape[-1]))
+        col.image(grid, width=int(grid.shape[1]))
 
 
 live = any(is_active(run_view(manager, rid)) for rid in (run_id, partner_id) if rid)

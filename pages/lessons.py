@@ -120,8 +120,8 @@ with body:
         " (two stages: the second starts by itself when the first has finished)." if len(lesson.stages) > 1 else ".")
     if run:
         try:
-            group = mine[key] = start(lesson)
-            active, owner = True, who
+            mine[key] = start(lesson)
+            st.rerun()  # redraw with the button disabled and the live picture
         except UserError as err:
             error(err)
     elif runs:

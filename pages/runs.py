@@ -94,10 +94,8 @@ with right:
         "run": c.label,
         "target acc": fmt.pct(v["summary"].get("target_acc")),
         "best target": fmt.pct(v["summary"].get("best_target_acc")),
-        "val acc": fmt.pct(v["summary"].get("val_acc")),
         "domain conf.": fmt.pct(v["summary"].get("domain_confusion_acc")),
         "time": fmt.seconds(v["summary"].get("seconds")),
-        "trainable": fmt.count(v["summary"].get("trainable_params")),
         "status": v["status"],
     } for c, v in zip(curves, views.values())])
     st.markdown("**Final metrics**")
@@ -139,10 +137,12 @@ if evaluation:
     if options:
         cell = st.selectbox(
             "Misclassified images — click a cell of the matrix, or pick it here", options, key=key,
-            format_func=lambda tp: f"true {classes[tp[0]]} → predicted {classes[tp[1]]} ({len(cells[tp])} images)")
+            format_func=lambda tp: f"true {classes[tp[0]]} → predicted {classes[tp[1]]} "
+                                   f"({len(cells[tp])} image{'s' if len(cells[tp]) != 1 else ''})")
         images = maps.test_images(row["target"], int(row["config"]["img_size"]))
         idx = [i for i in cells[cell] if i < len(images)][:80]
-        st.image(thumbnail_grid([images[i] for i in idx], columns=16, scale=2),
+        grid = thumbnail_grid([images[i] for i in idx], columns=16, scale=max(1, 64 // images.shape[-1]))
+        st.image(grid, width=int(grid.shape[1]),
                  caption=f"{len(cells[cell])} target test images of class {classes[cell[0]]} predicted as "
                          f"{classes[cell[1]]}" + (" (first 80)" if len(cells[cell]) > 80 else ""))
     else:

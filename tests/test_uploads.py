@@ -185,11 +185,13 @@ def test_encrypted_entry_is_refused(session):
 
 def test_refusal_keeps_an_earlier_dataset(session):
     first = extract_upload(make_zip(good_entries()), session)
+    before = {p: p.read_bytes() for p in first.rglob("*.png")}
     with pytest.raises(UploadError):
-        extract_upload(make_zip({**good_entries(), "../x": b"x"}), session)
-    assert tree(first) == tree(first)  # still there
+        extract_upload(make_zip({**good_entries(("ring", "cross")), "../x": b"x"}), session)
+    with pytest.raises(UploadError):
+        extract_upload(make_zip({**good_entries(("ring", "cross")), "ring/zeros.bmp": bytes(5 << 20)}), session)
     assert sorted(p.name for p in session.iterdir()) == ["dataset"]
-    assert len(list(first.rglob("*.png"))) == 8
+    assert {p: p.read_bytes() for p in first.rglob("*.png")} == before and len(before) == 8
 
 
 # ---------------------------------------------------------------- what users expect from real zips

@@ -209,11 +209,13 @@ def _domain_trace(panel: MapPanel, domain: str, classes: Sequence[str], max_poin
 
 def embedding_figure(panels: Sequence[MapPanel], classes: Sequence[str], *, height: int = 470,
                      uirevision: str = "embeddings", frames: Sequence[tuple[str, Sequence[MapPanel]]] = (),
-                     max_points: int | None = None) -> go.Figure:
+                     max_points: int | None = None, axis_range: float | None = None,
+                     legend: str = "right") -> go.Figure:
     """Maps side by side: colour = class, marker = domain (● source, ◇ target). Hover names class, domain, index.
 
     With `frames` (label, panels) — e.g. one per epoch — the figure gets plotly's own play button and slider,
     so walking through the snapshots happens in the browser without a round trip. `panels` is what shows first.
+    `axis_range` fixes both axes to [-r, r] (for maps normalised to [-1, 1]): frames then never rescale.
     """
     fig = make_subplots(rows=1, cols=max(1, len(panels)), subplot_titles=[p.title for p in panels] or [""],
                         horizontal_spacing=0.04)
@@ -223,20 +225,25 @@ def embedding_figure(panels: Sequence[MapPanel], classes: Sequence[str], *, heig
                 mode="markers", name=f"{panel.title} · {domain}", showlegend=False,
                 hovertemplate="%{customdata[2]} · %{customdata[0]} image #%{customdata[1]}<extra></extra>",
                 **_domain_trace(panel, domain, classes, max_points)), row=1, col=col)
+    compact = legend == "bottom"  # one row of classes; the title names the domain markers
     for i, name in enumerate(classes):  # legend: classes by colour, domains by marker
-        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=name, legendgroup="classes",
-                                 legendgrouptitle_text="class" if i == 0 else None,
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=name,
+                                 legendgroup=None if compact else "classes",
+                                 legendgrouptitle_text="class" if i == 0 and not compact else None,
                                  marker=dict(color=theme.class_color(i, len(classes)), size=10, symbol="square")))
-    for domain in ("source", "target"):
+    for domain in () if compact else ("source", "target"):
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=theme.DOMAIN_LABEL[domain],
                                  legendgroup="domains", legendgrouptitle_text="domain" if domain == "source" else None,
                                  marker=dict(color="#374151", size=10, symbol=theme.DOMAIN_SYMBOL[domain],
                                              line=dict(width=1.5))))
     base_layout(fig, height, uirevision, legend_below=False)
-    fig.update_layout(legend=dict(orientation="v", x=1.01, y=1, groupclick="toggleitem"), dragmode="lasso",
+    where = (dict(orientation="v", x=1.01, y=1) if legend == "right"
+             else dict(orientation="h", x=0.5, xanchor="center", y=-0.02, yanchor="top", title_text="class "))
+    fig.update_layout(legend=dict(**where, groupclick="toggleitem"), dragmode="lasso",
                       margin=dict(l=10, r=10, t=40, b=10))
-    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, title=None)
-    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, title=None)
+    fixed = dict(range=[-axis_range, axis_range], autorange=False) if axis_range else {}
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, title=None, **fixed)
+    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, title=None, **fixed)
     for col in range(1, len(panels) + 1):
         suffix = "" if col == 1 else str(col)
         fig.update_layout({f"yaxis{suffix}": dict(scaleanchor=f"x{suffix}", scaleratio=1)})
@@ -310,7 +317,7 @@ def confusion_figure(classes: Sequence[str], matrix: Sequence[Sequence[int]], *,
     names = [str(c) for c in classes]
     fig = go.Figure(go.Heatmap(
         z=share, x=names, y=names, text=counts, texttemplate="%{text}", colorscale="Blues", zmin=0, zmax=1,
-        colorbar=dict(title=dict(text="share<br>of row"), tickformat=".0%", thickness=12),
+        colorbar=dict(title=dict(text="of row", side="top"), tickformat=".0%", thickness=12),
         hovertemplate="true %{y} → predicted %{x}<br>%{text} images (%{z:.0%} of the row)<extra></extra>"))
     wrong = [(t, p) for t in range(len(names)) for p in range(len(names)) if t != p and counts[t, p] > 0]
     fig.add_trace(go.Scatter(
@@ -318,7 +325,7 @@ def confusion_figure(classes: Sequence[str], matrix: Sequence[Sequence[int]], *,
         customdata=[[t, p, int(counts[t, p])] for t, p in wrong],
         marker=dict(symbol="square", size=max(8, min(40, 300 // max(1, len(names)))), color="rgba(0,0,0,0)",
                     line=dict(width=0)),
-        hovertemplate="true %{y} → predicted %{x}<br>%{customdata[2]} images: click to see them<extra></extra>"))
+        hovertemplate="true %{y} → predicted %{x}<br>%{customdata[2]} misclassified: click to see them<extra></extra>"))
     base_layout(fig, height, uirevision)
     fig.update_layout(title=dict(text=title, x=0, font=dict(size=16)), clickmode="event+select", dragmode=False)
     fig.update_xaxes(title_text="predicted class", type="category", side="bottom", showgrid=False)

@@ -203,7 +203,8 @@ def _maps(main, baseline, main_label, base_label, active: bool) -> None:
         title = f"{label.capitalize()} · {'before training' if epoch == 0 else f'epoch {epoch}'}"
         panels.append(maps.panel(title, path, coords))
     classes = _classes(main)
-    fig = charts.embedding_figure(panels, classes, height=430, uirevision=f"maps-{main['run_id']}-{method}")
+    fig = charts.embedding_figure(panels, classes, height=440, uirevision=f"maps-{main['run_id']}-{method}",
+                                  axis_range=1.1, legend="bottom")
     fig.update_layout(title=dict(text=f"Embeddings ({method.upper()}) — colour: class, ● source, ◇ target",
                                  x=0, font=dict(size=16)), margin=dict(t=70))
     chart(fig, key="live-maps")

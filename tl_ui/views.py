@@ -76,7 +76,7 @@ def status_line(view: dict[str, Any]) -> tuple[str, float]:
     if status == "finished":
         acc = summary.get("target_acc")
         took = summary.get("seconds")
-        return (f"Finished — target accuracy {fmt.pct(acc)} in {fmt.seconds(took)}", 1.0)
+        return (f"Finished in {fmt.seconds(took)} — target accuracy {fmt.pct(acc)}", 1.0)
     reason = summary.get("reason") or ""
     hint = summary.get("hint") or ""
     label = {"stopped": "Stopped", "failed": "Failed", "diverged": "Diverged", "out_of_memory": "Out of memory",

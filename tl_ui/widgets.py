@@ -54,7 +54,7 @@ def _queue_box() -> None:
     st.caption(text)
     warm = state.umap_warmup()
     if not warm.done.is_set():
-        st.caption("UMAP is warming up (about 25 s, once); maps use PCA until then.")
+        st.caption("UMAP is getting ready (about half a minute, once per server start); maps use PCA until then.")
 
 
 def error(err: Exception | str) -> None:

@@ -1,0 +1,351 @@
+"""The Lessons page: its pure parts (stages, groups, pictures, statuses), the chain runner that submits a second
+stage by itself, and the page under AppTest — every lesson's section renders, recorded runs (anyone's) show
+their picture and verdict, and the button runs a (shortened) lesson end to end through the job manager."""
+import json
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from tl_core import lessons
+from tl_core.config import RunConfig
+from tl_core.jobs import TERMINAL
+from tl_core.lessons import LESSONS, lesson, verdict
+from tl_core.records.run_dir import RunDir
+from tl_core.records.store import RunStore
+from tl_ui import lesson_views as lv, theme
+from tl_ui.chains import ChainRunner
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+TIMEOUT = 180  # the first script run imports torch, timm and sklearn (slow on a busy 2-core machine)
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+
+def fake_run(config: RunConfig, accs=(0.5, 0.6), status="finished", run_id=None, created=0.0, **summary) -> dict:
+    """A Run dict as `lessons.collect` returns it, without training."""
+    rid = run_id or f"run-{config.name}"
+    metrics = [{"epoch": i + 1, "target_acc": a, "domain_confusion_acc": summary.get("confusion", [None] * 9)[i]}
+               for i, a in enumerate(accs)] if status != "queued" else []
+    done = status == "finished"
+    return {"config": config.to_dict(),
+            "summary": {"run_id": rid, "status": status, "created": created, "target_acc": accs[-1] if done else None,
+                        "labelled_examples": summary.get("labelled"), "model_params": summary.get("params"),
+                        "domain_confusion_acc": (summary.get("confusion") or [None])[len(accs) - 1]
+                        if summary.get("confusion") else None, "seconds": 3.0, "started": created + 1},
+            "metrics": metrics, "evaluation": {"classes": [str(i) for i in range(10)]}}
+
+
+def record(store: RunStore, run: dict, owner: str = "someone") -> str:
+    """Write a fake run the way the engine records one (config, metrics, summary, index row)."""
+    config = RunConfig.from_dict(run["config"])
+    rid = run["summary"]["run_id"]
+    path = RunDir.create(store.runs_dir, config, run_id=rid)
+    for row in run["metrics"]:
+        path.append_metrics(row)
+    summary = {**run["summary"], "created": time.time(), "started": time.time()}
+    path.write_summary(summary)
+    path.write_json("evaluation.json", run["evaluation"])
+    store.upsert(rid, config, summary, owner=owner)
+    return rid
+
+
+def planned(key: str, previous=()) -> list[RunConfig]:
+    return lv.plan_next(lesson(key), list(previous), "lesson:x:1")[1]
+
+
+def why_transfer_runs(created: float = 0.0) -> list[dict]:
+    scratch, probe, fine = planned("why-transfer")
+    return [fake_run(scratch, (0.3, 0.5, 0.6), created=created), fake_run(probe, (0.7, 0.75, 0.8), created=created),
+            fake_run(fine, (0.75, 0.85, 0.9), created=created)]
+
+
+# ---------------------------------------------------------------------------------------------- stages, groups
+
+
+def test_stages_are_planned_in_order_and_the_second_needs_the_first():
+    item = lesson("distillation")
+    stage, teacher = lv.plan_next(item, [], "lesson:distillation:ab")
+    assert stage == "stage 1" and len(teacher) == 1 and teacher[0].group == "lesson:distillation:ab"
+    done_teacher = fake_run(teacher[0], run_id="t1", params=11_000_000)
+    stage, students = lv.plan_next(item, [done_teacher], "lesson:distillation:ab")
+    assert stage == "stage 2" and {c.name for c in students} == {"student, distilled", "student, labels only"}
+    assert next(c for c in students if c.strategy == "distill").settings["teacher"] == "t1"
+    assert all(c.group == "lesson:distillation:ab" for c in students)
+    assert lv.plan_next(item, [done_teacher, *(fake_run(c) for c in students)], "g") == ("done", [])
+    failed = fake_run(teacher[0], status="failed")
+    assert lv.plan_next(item, [failed], "g") == ("blocked", [])
+    assert "teacher (resnet18) (failed)" in lv.blocked_reason(item, [failed])
+    assert lv.blocked_reason(item, [done_teacher]) is None
+    assert lv.plan_next(lesson("why-transfer"), why_transfer_runs(), "g") == ("done", [])
+
+
+def test_latest_group_is_the_newest_run_of_that_lesson():
+    rows = [{"run_id": "a", "grp": "lesson:why-transfer:old", "created": 1},
+            {"run_id": "b", "grp": "lesson:why-transfer:new", "created": 5},
+            {"run_id": "c", "grp": "lesson:why-transfer:new", "created": 3},
+            {"run_id": "d", "grp": "lesson:which-layers:x", "created": 9}, {"run_id": "e", "grp": None, "created": 10}]
+    assert lv.latest_group(rows, "why-transfer") == "lesson:why-transfer:new"
+    assert lv.latest_group(rows, "distillation") is None
+    assert lv.group_run_ids(rows, "lesson:why-transfer:new") == ["c", "b"]  # in submission order
+    assert lv.new_group("why-transfer").startswith("lesson:why-transfer:")
+
+
+def test_status_texts_say_where_each_run_is():
+    config = planned("why-transfer")[0]
+    assert lv.status_text(fake_run(config, status="queued"), {"status": "queued", "queue_position": 3}) == \
+        "waiting — position 3 in the queue"
+    running = {"status": "running", "stage": "train", "history": [{}, {}]}
+    assert lv.status_text(fake_run(config, status="running"), running) == "training — epoch 3 of 8"
+    assert lv.status_text(fake_run(config, (0.5, 0.831))) == "finished — 83.1%"
+    failed = fake_run(config, status="failed")
+    failed["summary"]["reason"] = "boom"
+    assert lv.status_text(failed) == "failed — boom"
+    assert lv.minutes_text(1.0) == "about 1 minute on a CPU" and lv.minutes_text(2.5) == "about 2.5 minutes on a CPU"
+
+
+# ---------------------------------------------------------------------------------------------- pictures
+
+
+def test_why_transfer_draws_one_curve_per_run_in_the_lab_colours():
+    fig, = lv.lesson_figures("curves", why_transfer_runs())
+    by_name = {t.name: t for t in fig.data}
+    assert list(by_name["fine-tune"].y) == [0.75, 0.85, 0.9] and list(by_name["scratch"].x) == [1, 2, 3]
+    assert by_name["scratch"].line.color == theme.WITHOUT_COLOR and by_name["scratch"].line.dash == "dash"
+    assert by_name["fine-tune"].line.color == theme.WITH_COLOR
+    assert by_name["linear probe"].line.color == theme.HEAD_COLOR
+    empty, = lv.lesson_figures("curves", [])
+    assert "first epoch" in empty.layout.annotations[0].text
+
+
+def test_label_budgets_on_a_log_axis_with_all_labels_placed_by_what_the_run_had():
+    runs = []
+    for c in planned("how-many-labels"):
+        budget = c.labels_per_class
+        gain = 0.3 if budget in (1, 5) else 0.05
+        acc = (0.5 if budget is None else min(0.9, 0.2 + 0.05 * budget)) + (gain if c.weights != "random" else 0)
+        runs.append(fake_run(c, (acc,), labelled=1200 if budget is None else None))
+    fig, = lv.lesson_figures("labels", runs)
+    assert fig.layout.xaxis.type == "log"
+    with_t = next(t for t in fig.data if t.name == "with transfer")
+    assert list(with_t.x) == [1, 5, 10, 50, 120]  # "all" = 1,200 labelled images / 10 classes
+    assert "all (120)" in fig.layout.xaxis.ticktext
+    assert next(t for t in fig.data if t.name == "without transfer").line.dash == "dash"
+    met, text = verdict("how-many-labels", runs)
+    assert met is True and "1 per class: +0.30" in text
+
+
+def test_freeze_depths_with_scratch_as_a_dashed_line():
+    runs = [fake_run(c, (0.9 - 0.1 * c.freeze,) if c.name != "scratch" else (0.55,)) for c in planned("which-layers")]
+    fig, = lv.lesson_figures("freeze", runs)
+    line = fig.data[0]
+    assert list(line.x) == [0, 1, 2, 3, 4] and line.y[-1] == pytest.approx(0.5)
+    assert fig.layout.shapes[0].y0 == pytest.approx(0.55) and fig.layout.shapes[0].line.dash == "dash"
+    assert "scratch 55.0%" in fig.layout.annotations[0].text
+
+
+def test_domain_shift_draws_accuracy_bars_and_confusion_falling_to_half():
+    source_only, dann = planned("domain-shift")
+    runs = [fake_run(source_only, (0.4, 0.45), confusion=[0.95, 0.93]), fake_run(dann, (0.5, 0.6), confusion=[0.8, 0.6])]
+    bars, confusion = lv.lesson_figures("domain", runs)
+    assert list(bars.data[0].x) == ["source only", "DANN"] and list(bars.data[0].y) == [0.45, 0.6]
+    assert bars.data[0].marker.color == (theme.WITHOUT_COLOR, theme.WITH_COLOR)
+    assert list(next(t for t in confusion.data if t.name == "DANN").y) == [0.8, 0.6]
+    assert any(s.y0 == 0.5 for s in confusion.layout.shapes)  # the 0.5 line
+    met, text = verdict("domain-shift", runs)
+    assert met is True and "0.93 → 0.60" in text
+
+
+def test_distillation_shows_accuracy_and_size_side_by_side():
+    teacher, = planned("distillation")
+    t = fake_run(teacher, (0.95,), run_id="t", params=11_181_642)
+    students = lv.plan_next(lesson("distillation"), [t], "g")[1]
+    runs = [t] + [fake_run(c, (0.8,) if c.strategy == "distill" else (0.7,), params=52_000) for c in students]
+    fig, = lv.lesson_figures("distill", runs)
+    acc, size = fig.data
+    assert list(acc.x) == ["teacher (resnet18)", "student, distilled", "student, labels only"]
+    assert list(size.y) == [11_181_642, 52_000, 52_000] and fig.layout.yaxis2.type == "log"
+    assert list(size.text) == ["11.2M", "52.0k", "52.0k"]
+
+
+def test_negative_transfer_bars_against_scratch():
+    runs = [fake_run(c, (0.4,) if "frozen" in c.name else (0.8,)) for c in planned("negative-transfer")]
+    fig, = lv.lesson_figures("negative", runs)
+    assert len(fig.data[0].x) == 3 and "frozen" in fig.data[0].x[0] and "<br>" in fig.data[0].x[0]
+    assert fig.layout.shapes[0].y0 == pytest.approx(0.8)  # scratch as a dashed reference line
+    met, _ = verdict("negative-transfer", runs)
+    assert met is True
+
+
+def test_pictures_wait_politely_for_unfinished_runs():
+    for item in LESSONS:
+        queued = [fake_run(c, status="queued") for c in item.stages[0](False, [])]
+        for fig in lv.lesson_figures(item.picture, queued):
+            assert fig.layout.height and fig.layout.annotations, item.key  # a "fills in" note, never an error
+
+
+# ---------------------------------------------------------------------------------------------- the chain runner
+
+
+class FakeManager:
+    """Just enough of the JobManager for the chain runner: submit, progress, stop."""
+
+    def __init__(self):
+        self.status: dict[str, str] = {}
+        self.configs: dict[str, RunConfig] = {}
+        self.fail_on: str | None = None
+
+    def submit(self, config, owner=""):
+        if config.name == self.fail_on:
+            raise ValueError("bad config")
+        rid = f"r{len(self.status)}"
+        self.status[rid], self.configs[rid] = "queued", config
+        return rid
+
+    def progress(self, rid):
+        return {"status": self.status[rid]} if rid in self.status else None
+
+    def stop(self, rid):
+        self.status[rid] = "stopped"
+
+
+def test_the_chain_submits_the_second_stage_when_the_first_has_ended():
+    manager = FakeManager()
+    runner = ChainRunner(manager, poll_s=3600)  # the test ticks by hand
+    item = lesson("distillation")
+
+    def plan_next(ids):
+        runs = [fake_run(manager.configs[i], status=manager.status[i], run_id=i) for i in ids]
+        return lv.plan_next(item, runs, "lesson:distillation:t")
+
+    chain = runner.start("lesson:distillation:t", "me", plan_next)
+    assert chain.stage == "stage 1" and len(chain.ids) == 1 and not chain.done
+    runner.tick()
+    assert len(chain.ids) == 1  # the teacher is still queued
+    manager.status[chain.ids[0]] = "finished"
+    runner.tick()
+    assert chain.stage == "stage 2" and len(chain.ids) == 3 and len(chain.planned) == 3
+    for rid in chain.ids:
+        manager.status[rid] = "finished"
+    runner.tick()
+    assert chain.done and not chain.error and runner.latest("me", "lesson:") is chain
+
+
+def test_a_stage_is_submitted_whole_or_not_at_all():
+    manager = FakeManager()
+    manager.fail_on = "linear probe"
+    runner = ChainRunner(manager, poll_s=3600)
+    with pytest.raises(ValueError):
+        runner.start("g", "me", lambda ids: ("stage 1", planned("why-transfer")))
+    assert manager.status == {"r0": "stopped"} and runner.get("g") is None
+    runner.start("h", "me", lambda ids: ("stage 1", planned("why-transfer")[:1]) if not ids else
+                 (_ for _ in ()).throw(RuntimeError("planning bug")))
+    manager.status["r1"] = "finished"
+    runner.tick()
+    assert runner.get("h").done and "planning bug" in runner.get("h").error
+    runner.stop("h")
+
+
+# ---------------------------------------------------------------------------------------------- the page
+
+
+@pytest.fixture
+def app_env(runs_dir, monkeypatch):
+    """A fresh job manager and chain runner per test (st.cache_resource is process-wide)."""
+    monkeypatch.setenv("TL_WARM_UMAP", "0")
+    st.cache_resource.clear()
+    yield runs_dir
+    st.cache_resource.clear()
+
+
+def open_lessons() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.switch_page("pages/lessons.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def texts(at: AppTest) -> str:
+    return "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption])
+
+
+def charts(at: AppTest) -> list[dict]:
+    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+
+
+def test_every_lesson_section_renders_before_anything_ran(app_env):
+    at = open_lessons()
+    for item in LESSONS:
+        at.radio(key="lesson-pick").set_value(item.key).run()
+        assert not at.exception, (item.key, [e.value for e in at.exception])
+        assert at.subheader[0].value == item.title
+        page = texts(at)
+        assert item.expectation in page and "Not run on this server yet" in page
+        assert lv.minutes_text(item.minutes_on_cpu) in page
+        assert at.button(key=f"lesson-run-{item.key}").disabled is False
+        assert len(at.get("plotly_chart")) == (2 if item.picture == "domain" else 1)
+        assert bool(at.latex) == bool(item.formula)
+
+
+def test_a_lesson_run_by_someone_else_shows_its_picture_and_verdict(app_env):
+    store = RunStore(app_env)
+    old = [dict(r, summary={**r["summary"], "run_id": f"old-{i}"}) for i, r in enumerate(why_transfer_runs())]
+    for run in old:
+        run["config"]["group"] = "lesson:why-transfer:old"
+        record(store, run)
+    time.sleep(0.01)
+    for run in why_transfer_runs():
+        run["config"]["group"] = "lesson:why-transfer:new"
+        record(store, run)
+    at = open_lessons()
+    page = texts(at)
+    assert "✓ After one epoch fine-tuning is +0.45 ahead of scratch" in page
+    assert "by another user" in page
+    fig, = charts(at)
+    assert {t["name"] for t in fig["data"]} == {"scratch", "linear probe", "fine-tune"}
+    assert at.expander[0].label.startswith("Runs of this lesson (3)")
+    assert at.dataframe[0].value["run id"].tolist() == ["run-scratch", "run-linear probe", "run-fine-tune"]
+
+
+def test_an_honest_cross_when_the_claim_does_not_show(app_env):
+    store = RunStore(app_env)
+    scratch, probe, fine = planned("why-transfer")
+    for config, accs in ((scratch, (0.6, 0.9)), (probe, (0.5, 0.6)), (fine, (0.5, 0.7))):
+        record(store, fake_run(config.replace(group="lesson:why-transfer:bad"), accs))
+    page = texts(open_lessons())
+    assert "✗ After one epoch fine-tuning is -0.10 ahead of scratch" in page
+    assert "the claim did not show this time" in page
+
+
+def test_the_button_runs_a_shortened_lesson_end_to_end(app_env, monkeypatch):
+    """Press Run on distillation (made tiny): the teacher trains, the students follow by themselves, and the
+    page draws the picture and the verdict from the finished runs."""
+    base = lessons._base
+    monkeypatch.setattr(lessons, "_base", lambda quick, **changes: base(True, **changes).replace(
+        source="digits", target="digits-m", device="cpu"))
+    at = open_lessons()
+    at.radio(key="lesson-pick").set_value("distillation").run()
+    at.button(key="lesson-run-distillation").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.button(key="lesson-run-distillation").disabled  # running: no second copy
+    group = at.session_state["lesson_groups"]["distillation"]
+    store = RunStore(app_env)
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        rows = store.list(group=group)
+        if len(rows) == 3 and all(r["status"] in TERMINAL for r in rows):
+            break
+        time.sleep(0.5)
+    rows = store.list(group=group)
+    assert len(rows) == 3 and {r["status"] for r in rows} == {"finished"}, [(r["name"], r["status"]) for r in rows]
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    page = texts(at)
+    assert "Teacher " in page and "fewer parameters than the teacher" in page
+    fig, = charts(at)
+    assert len(fig["data"][0]["x"]) == 3
+    assert at.button(key="lesson-run-distillation").disabled is False
