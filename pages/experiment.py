@@ -23,6 +23,7 @@ with left, st.container(border=True):
     result = form.controls(manager)
     with compare_box:
         result = form.compare_controls(manager, result)
+    form.save()
     if train:
         with message:
             if result.problem:

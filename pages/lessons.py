@@ -93,6 +93,7 @@ def draw(group: str | None) -> None:
         seconds = took(runs)
         label = f"Runs of this lesson ({len(runs)})" + (f" · took {fmt.seconds(seconds)}" if seconds else "")
         with st.expander(label, expanded=active):
+            st.caption(f"On the Runs page, search for `{group}` to see these runs together.")
             st.dataframe(pd.DataFrame(lv.status_rows(runs, progress)), hide_index=True, width="stretch",
                          column_config={"target accuracy": st.column_config.ProgressColumn(
                              "target accuracy", min_value=0.0, max_value=1.0, format="percent")})

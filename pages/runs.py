@@ -96,7 +96,6 @@ with right:
         "best target": fmt.pct(v["summary"].get("best_target_acc")),
         "domain conf.": fmt.pct(v["summary"].get("domain_confusion_acc")),
         "time": fmt.seconds(v["summary"].get("seconds")),
-        "status": v["status"],
     } for c, v in zip(curves, views.values())])
     st.markdown("**Final metrics**")
     st.dataframe(final, hide_index=True, width="stretch")

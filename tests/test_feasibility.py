@@ -359,3 +359,23 @@ def test_cli_bad_input_exits_2_with_one_line(tmp_path, runs_dir, capsys, make, w
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1 and err.startswith("error: ") and words in err
     assert not (tmp_path / "out").exists()
+
+
+def test_differences_within_the_spread_do_not_flip_the_advice():
+    from tl_core.feasibility.label_curve import CurvePoint, LabelCurve
+
+    noisy = sweep_of([0.78, 1.0], [0.40, 0.50], [0.80, 1.0])  # small-similar; fine-tune +1 point, sd 0.15
+    r = recommend(noisy)
+    assert r.cell == "small-similar" and r.strategy == "linear-probe"
+    assert "cannot tell them apart" in r.advice
+    scratch = setting(PROBE, Candidate("small_cnn", "random"), "scratch", [0.94, 0.94]).score
+    e = extrapolate([5, 14], [0.7, 0.9])
+    r = recommend(noisy, LabelCurve((), (CurvePoint(None, 14.0, scratch),), e, e))
+    assert r.strategy == "linear-probe" and "but training from scratch" not in r.headline
+    assert "from scratch with every label reaches 0.94 ± 0.00" in r.text
+
+
+def test_partial_sweep_says_what_is_not_measured_yet():
+    r = recommend(sweep_of([0.80, 0.82], [0.79, 0.81], labels=150.0))  # large-different, no fine-tune yet
+    assert r.cell == "large-different" and r.strategy == "fine-tune"
+    assert "Fine-tuning has not been measured yet; so far the best setting is linear probe" in r.advice

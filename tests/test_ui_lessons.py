@@ -10,13 +10,12 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from tl_core import lessons
 from tl_core.config import RunConfig
 from tl_core.jobs import TERMINAL
 from tl_core.lessons import LESSONS, lesson, verdict
 from tl_core.records.run_dir import RunDir
 from tl_core.records.store import RunStore
-from tl_ui import lesson_views as lv, theme
+from tl_ui import chains, lesson_views as lv, theme
 from tl_ui.chains import ChainRunner
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -255,10 +254,18 @@ def test_a_stage_is_submitted_whole_or_not_at_all():
 
 @pytest.fixture
 def app_env(runs_dir, monkeypatch):
-    """A fresh job manager and chain runner per test (st.cache_resource is process-wide)."""
+    """A fresh job manager and chain runner per test (st.cache_resource is process-wide); whatever a test left
+    running is stopped before the next one starts."""
+    from tl_ui import state
+
     monkeypatch.setenv("TL_WARM_UMAP", "0")
     st.cache_resource.clear()
     yield runs_dir
+    manager = state.manager()
+    chains.runner().stop_all()
+    for run_id in manager.active_ids():
+        manager.stop(run_id)
+        manager.wait(run_id, timeout_s=120)
     st.cache_resource.clear()
 
 
@@ -293,10 +300,8 @@ def test_every_lesson_section_renders_before_anything_ran(app_env):
 
 def test_a_lesson_run_by_someone_else_shows_its_picture_and_verdict(app_env):
     store = RunStore(app_env)
-    old = [dict(r, summary={**r["summary"], "run_id": f"old-{i}"}) for i, r in enumerate(why_transfer_runs())]
-    for run in old:
-        run["config"]["group"] = "lesson:why-transfer:old"
-        record(store, run)
+    for i, config in enumerate(planned("why-transfer")):  # an older run of the lesson, which the page must not show
+        record(store, fake_run(config.replace(group="lesson:why-transfer:old"), (0.5, 0.5), run_id=f"old-{i}"))
     time.sleep(0.01)
     for run in why_transfer_runs():
         run["config"]["group"] = "lesson:why-transfer:new"
@@ -308,7 +313,7 @@ def test_a_lesson_run_by_someone_else_shows_its_picture_and_verdict(app_env):
     fig, = charts(at)
     assert {t["name"] for t in fig["data"]} == {"scratch", "linear probe", "fine-tune"}
     assert at.expander[0].label.startswith("Runs of this lesson (3)")
-    assert at.dataframe[0].value["run id"].tolist() == ["run-scratch", "run-linear probe", "run-fine-tune"]
+    assert at.dataframe[0].value["run"].tolist() == ["scratch", "linear probe", "fine-tune"]
 
 
 def test_an_honest_cross_when_the_claim_does_not_show(app_env):
@@ -324,9 +329,8 @@ def test_an_honest_cross_when_the_claim_does_not_show(app_env):
 def test_the_button_runs_a_shortened_lesson_end_to_end(app_env, monkeypatch):
     """Press Run on distillation (made tiny): the teacher trains, the students follow by themselves, and the
     page draws the picture and the verdict from the finished runs."""
-    base = lessons._base
-    monkeypatch.setattr(lessons, "_base", lambda quick, **changes: base(True, **changes).replace(
-        source="digits", target="digits-m", device="cpu"))
+    plan = lv.plan_next
+    monkeypatch.setattr(lv, "plan_next", lambda item, runs, group: plan(item, runs, group, quick=True))
     at = open_lessons()
     at.radio(key="lesson-pick").set_value("distillation").run()
     at.button(key="lesson-run-distillation").click().run()
@@ -337,7 +341,7 @@ def test_the_button_runs_a_shortened_lesson_end_to_end(app_env, monkeypatch):
     deadline = time.time() + 240
     while time.time() < deadline:
         rows = store.list(group=group)
-        if len(rows) == 3 and all(r["status"] in TERMINAL for r in rows):
+        if len(rows) == 3 and all(r["status"] in TERMINAL for r in rows) and chains.runner().get(group).done:
             break
         time.sleep(0.5)
     rows = store.list(group=group)

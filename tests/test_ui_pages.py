@@ -10,7 +10,8 @@ import streamlit as st
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
 PAGES = ["pages/experiment.py", "pages/embeddings.py", "pages/domain_shift.py", "pages/runs.py"]
 TIMEOUT = 180  # the first script run imports torch, timm and sklearn (slow on a busy 2-core machine)
 
@@ -27,10 +28,18 @@ def app_env(runs_dir, monkeypatch):
 
 
 def open_app(page: str | None = None) -> AppTest:
+    """The app through app.py's navigation (then, optionally, another page)."""
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     if page:
         at.switch_page(page).run()
     return at
+
+
+def open_page(page: str) -> AppTest:
+    """One page as the script, for tests that touch widgets. (AppTest forgets between runs that app.py called
+    st.navigation, so its reruns run a page straight from pages/, where tl_ui.state.page_guard draws the same
+    frame; widget ids differ between those two kinds of run, which would reset the widgets on the first click.)"""
+    return AppTest.from_file(str(ROOT / page), default_timeout=TIMEOUT).run()
 
 
 def assert_clean(at: AppTest) -> None:
@@ -82,11 +91,13 @@ def test_every_page_renders_with_recorded_runs(app_env):
         assert_clean(at)
         assert not at.error, [e.value for e in at.error]
     # the Runs page shows the newest run in detail: curves, per-class accuracy, confusion matrix, downloads
+    at = open_page("pages/runs.py")
+    assert_clean(at)
     figures = charts(at)
     assert any(f["data"][0].get("type") == "heatmap" for f in figures)
     assert {b.label for b in at.get("download_button")} >= {"Metrics (CSV)", "Config (JSON)", "Weights (.safetensors)"}
     # Embeddings: the run next to its own 'without transfer' twin, one animation frame per snapshot
-    at.switch_page("pages/embeddings.py").run()
+    at = open_page("pages/embeddings.py")
     at.selectbox(key="emb-run").set_value(ids["with"]).run()
     assert_clean(at)
     assert at.selectbox(key="emb-partner").value == ids["without"]
@@ -95,7 +106,7 @@ def test_every_page_renders_with_recorded_runs(app_env):
 
 
 def test_a_tiny_run_from_the_experiment_page_completes_with_its_curves(app_env):
-    at = open_app()
+    at = open_page("pages/experiment.py")
     at.selectbox(key="x_source").set_value("digits")
     at.selectbox(key="x_target").set_value("digits-m")
     at.number_input(key="x_epochs").set_value(2)
@@ -124,7 +135,7 @@ def test_a_tiny_run_from_the_experiment_page_completes_with_its_curves(app_env):
     assert trace(figures, "without transfer · target")["line"]["dash"] == "dash"
     assert len(trace(figures, "with transfer")["y"]) == 2  # domain-confusion accuracy per epoch
     # a reloaded tab (fresh session, same owner in the URL) finds the same runs again
-    again = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    again = AppTest.from_file(str(ROOT / "pages/experiment.py"), default_timeout=TIMEOUT)
     again.query_params["me"] = at.session_state["owner"]
     again.run()
     assert again.session_state["watch"]["run"] == watch["run"]
@@ -141,7 +152,7 @@ def _folder(root: Path, classes: list[str]) -> Path:
 
 def test_dann_with_a_target_whose_classes_the_source_lacks_shows_an_error(app_env, tmp_path):
     folder = _folder(tmp_path / "pets", ["cat", "dog"])
-    at = open_app()
+    at = open_page("pages/experiment.py")
     at.selectbox(key="x_target").set_value("folder:").run()
     at.text_input(key="x_target_folder").input(str(folder))
     at.selectbox(key="x_strategy").set_value("dann").run()
@@ -152,7 +163,7 @@ def test_dann_with_a_target_whose_classes_the_source_lacks_shows_an_error(app_en
 
 
 def test_a_missing_folder_shows_an_error(app_env, tmp_path):
-    at = open_app()
+    at = open_page("pages/experiment.py")
     at.selectbox(key="x_source").set_value("folder:").run()
     at.text_input(key="x_source_folder").input(str(tmp_path / "nowhere")).run()
     at.button(key="train").click().run()
@@ -163,7 +174,7 @@ def test_a_missing_folder_shows_an_error(app_env, tmp_path):
 def test_a_config_with_a_freeze_depth_beyond_the_backbone_shows_an_error(app_env):
     from tl_core.config import RunConfig
 
-    at = open_app()
+    at = open_page("pages/experiment.py")
     bad = RunConfig(backbone="small_cnn", freeze=9).to_json().encode()
     at.file_uploader(key="x_config_file").set_value(("config.json", bad, "application/json")).run()
     assert_clean(at)

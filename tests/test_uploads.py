@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from tl_core.errors import DatasetError, UserError
 from tl_core.feasibility.demo_data import shape_image, write_shapes_folder, zip_folder
@@ -275,7 +274,8 @@ def test_corrupt_and_truncated_images_are_skipped(session):
     entries = {**good_entries(), "circle/cut.png": png[: len(png) // 2], "square/cut.jpg": jpeg[: len(jpeg) // 2],
                "square/garbled.png": bytes(garbled)}
     report = extract_and_validate(entries, session)
-    assert skipped(report) == {"circle/cut.png": "corrupt", "square/cut.jpg": "corrupt", "square/garbled.png": "corrupt"}
+    assert skipped(report) == {"circle/cut.png": "corrupt", "square/cut.jpg": "corrupt",
+                               "square/garbled.png": "corrupt"}
     assert all("re-export or remove" in s.detail for s in report.skipped)
 
 

@@ -92,6 +92,12 @@ class ChainRunner:
         for run_id in ids:
             self.manager.stop(run_id)
 
+    def stop_all(self) -> None:
+        with self._lock:
+            keys = [k for k, c in self._chains.items() if not c.done]
+        for key in keys:
+            self.stop(key)
+
     def tick(self) -> None:
         """Advance every chain whose current stage has ended (the thread calls this; tests may too)."""
         with self._lock:

@@ -108,7 +108,8 @@ def image_facts(report: ValidationReport) -> str:
         parts.append(f"{axis}s {span}")
     parts.append("modes " + ", ".join(f"{k} {n}" for k, n in sorted(report.modes.items(), key=lambda kv: -kv[1])))
     parts.append("formats " + ", ".join(f"{k} {n}" for k, n in sorted(report.formats.items(), key=lambda kv: -kv[1])))
-    return " · ".join(parts).capitalize()
+    text = " · ".join(parts)
+    return text[0].upper() + text[1:]
 
 
 def cross_class_duplicates(report: ValidationReport) -> list[list[str]]:

@@ -13,7 +13,7 @@ import streamlit as st
 
 from tl_core.config import RunConfig
 from tl_core.errors import UserError
-from tl_ui import fmt
+from tl_ui import fmt, state
 from tl_ui.forms import settings_fields
 from tl_ui.strips import freeze_strip_html
 from tl_ui.widgets import error, run_label, settings_inputs
@@ -65,7 +65,7 @@ def _defaults() -> dict:
 
 def init_state() -> None:
     for key, value in _defaults().items():
-        st.session_state.setdefault(key, value)
+        state.restore_widget(key, value)
 
 
 def prefill(config: RunConfig) -> None:
@@ -239,6 +239,11 @@ def controls(manager) -> FormResult:
         pretrain_epochs=int(pretrain), snapshot_every=int(snap_every), snapshot_size=int(snap_size),
         name=name.strip())
     return FormResult(config, False, "", problem)
+
+
+def save() -> None:
+    """Call after the whole form is drawn: keeps its values while the user visits other pages."""
+    state.save_widgets("x_", skip=("x_config_file", "x_config_error"))
 
 
 def compare_controls(manager, result: FormResult) -> FormResult:

@@ -121,11 +121,10 @@ def status_rows(runs: Sequence[Run], progress: dict[str, dict | None] | None = N
     progress = progress or {}
     rows = []
     for run in runs:
-        run_id = run["summary"].get("run_id", "")
         rows.append({"run": run["config"].get("name") or run["config"].get("strategy"),
-                     "status": status_text(run, progress.get(run_id)),
+                     "status": status_text(run, progress.get(run["summary"].get("run_id", ""))),
                      "target accuracy": run["summary"].get("target_acc"),
-                     "time": fmt.seconds(run["summary"].get("seconds")), "run id": run_id})
+                     "time": fmt.seconds(run["summary"].get("seconds"))})
     return rows
 
 
@@ -173,6 +172,7 @@ def curves_figure(runs: Sequence[Run], *, height: int = 400) -> go.Figure:
     epochs = max([r["config"].get("epochs") or 1 for r in runs] or [1])
     fig = charts.metric_chart(curves, "target_acc", epochs=epochs, height=height, uirevision="lesson-curves",
                               title="Target accuracy per epoch", y_range=[0, 1.02])
+    fig.update_layout(showlegend=True)  # named from the first point on, so the colours are never a riddle
     return fig
 
 

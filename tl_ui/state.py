@@ -124,13 +124,22 @@ def new_pair_group() -> str:
     return f"{PAIR_PREFIX}{secrets.token_hex(4)}"
 
 
-def keep_widget_values(prefix: str = "x_", skip: tuple[str, ...] = ("x_config_file",)) -> None:
-    """Streamlit forgets a widget's value when a page without that widget runs; re-assigning the values on
-    every run keeps the Experiment form as the user left it while they visit other pages."""
-    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(prefix) and k not in skip]:
-        st.session_state[key] = st.session_state[key]
+FORM_BACKUP = "form_backup"
 
 
+def restore_widget(key: str, default) -> None:
+    """Give a form widget its value before it is drawn: the one saved by `save_widgets` (Streamlit forgets widget
+    values while the user visits another page), else `default`."""
+    if key not in st.session_state:
+        st.session_state[key] = st.session_state.get(FORM_BACKUP, {}).get(key, default)
+
+
+def save_widgets(prefix: str, skip: tuple[str, ...] = ()) -> None:
+    """Copy the values of the widgets whose keys start with `prefix` into plain session state."""
+    backup = st.session_state.setdefault(FORM_BACKUP, {})
+    for key in list(st.session_state):
+        if isinstance(key, str) and key.startswith(prefix) and key not in skip:
+            backup[key] = st.session_state[key]
 @st.cache_resource(show_spinner=False)
 def configure_threads() -> int:
     """Torch threads for the training workers of this server: $TL_TORCH_THREADS, else half the cores (at least 1).
@@ -151,17 +160,15 @@ def configure_threads() -> int:
 def enter_page() -> None:
     """app.py marks each script run that goes through its navigation (see `page_guard`)."""
     st.session_state["_via_app"] = True
-    link = st.session_state.pop("_deep_link", None)
-    if link:
-        st.switch_page(link)
 
 
 def page_guard(page_file: str) -> None:
-    """Call first in every page. Streamlit serves a page straight from `pages/` (its legacy multipage mode, with
-    an automatic menu) until some session has run app.py's `st.navigation`: a fresh server whose first visitor
-    follows a deep link (e.g. /runs) would get the page without the app's menu, sidebar and layout. Such a run
-    goes through app.py instead and then lands on the page that was asked for."""
+    """Call first in every page. Streamlit runs a page straight from `pages/` (its legacy multipage mode) until
+    some session has run app.py's `st.navigation` — on a fresh server whose first visitor follows a deep link
+    (e.g. /runs), and on every rerun under AppTest. Such a run draws the app's frame here (page config, menu,
+    sidebar) and goes on with the page, so nothing differs from a run through app.py."""
     if st.session_state.pop("_via_app", False):
         return
-    st.session_state["_deep_link"] = f"pages/{Path(page_file).name}"
-    st.switch_page("app.py")
+    from tl_ui import nav
+
+    nav.frame()

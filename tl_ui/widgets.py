@@ -94,7 +94,7 @@ def settings_inputs(strategy: str, key: str, teacher_rows: Callable[[], list[dic
 
 
 def _setting_input(spec: FieldSpec, key: str, teacher_rows) -> Any:
-    st.session_state.setdefault(key, spec.default)  # the value lives under the key (prefill can set it)
+    state.restore_widget(key, spec.default)  # the value lives under the key (prefill can set it)
     if spec.name == "teacher" and teacher_rows is not None:
         rows = teacher_rows()
         options = [""] + [r["run_id"] for r in rows]

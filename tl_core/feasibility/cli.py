@@ -7,6 +7,7 @@ prints one line starting with "error:" and exits 2, like the rest of the CLI.
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import threading
 
@@ -53,13 +54,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{stage}] {result.config.name}: {s.get('status')}{acc} ({result.seconds:.1f} s)", flush=True)
 
     stop = threading.Event()
+    session = args.session_dir or new_session_dir()
     try:
         candidates = default_candidates(args.img_size, args.source, [b for b in args.backbones.split(",") if b])
-        session = args.session_dir or new_session_dir()
         result = run_feasibility(args.path, session, settings, candidates,
                                  budgets=None if args.no_curve else (1, 2, 5, 10, 20, None),
                                  curve_folds=args.curve_folds, runs_dir=args.runs_dir, on_result=progress, stop=stop)
     except UserError as err:
+        if not args.session_dir:  # a session folder made for this command leaves no trace of a refusal
+            shutil.rmtree(session, ignore_errors=True)
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -82,7 +82,8 @@ def write_digits_folder(root: str | os.PathLike, per_class: int = 50, img_size: 
         picks = rng.permutation(np.flatnonzero(data.target == digit))[:per_class]
         for i, index in enumerate(picks):
             pixels = (data.images[index] * (255 / 16)).astype(np.uint8)
-            Image.fromarray(pixels).resize((img_size, img_size), Image.BILINEAR).save(root / str(digit) / f"{i:03d}.png")
+            image = Image.fromarray(pixels).resize((img_size, img_size), Image.BILINEAR)
+            image.save(root / str(digit) / f"{i:03d}.png")
     return root
 
 

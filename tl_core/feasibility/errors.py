@@ -15,7 +15,9 @@ class UploadError(DatasetError):
 
     def __init__(self, message: str, kind: str):
         super().__init__(message)
-        self.kind = kind  # not_zip | encrypted | unsafe_path | link | too_many_entries | too_large | ratio | empty | ...
+        # not_zip | encrypted | unsafe_path | link | too_many_entries | too_large | ratio | empty | duplicate_entry
+        # | write_failed | not_found
+        self.kind = kind
 
 
 class UnusableDatasetError(DatasetError):

@@ -147,8 +147,7 @@ def recommend(sweep: SweepReport, curve: LabelCurve | None = None, labels_per_cl
     scratch = _scratch_all(curve)
     best_transfer = max((s for s in (*sweep.probe, *sweep.finetune) if s.candidate.transfers and s.score.runs),
                         key=lambda s: s.score.target_acc_mean, default=None)
-    if scratch is not None and best_transfer is not None and \
-            (scratch.target_acc_mean - best_transfer.score.target_acc_mean) * 100 >= SAME_WITHIN_POINTS:
+    if scratch is not None and best_transfer is not None and clearly_better(scratch, best_transfer.score):
         parts.append(f"but training from scratch reaches {_pm_score(scratch)}")
     curve_text = _curve_phrase(curve)
     if curve_text:
@@ -165,18 +164,28 @@ def recommend(sweep: SweepReport, curve: LabelCurve | None = None, labels_per_cl
                         f"{_pm_score(scratch)}.")
     baseline = max(baselines, key=lambda b: b[1].target_acc_mean, default=None)
     best: SettingScore | None = best_transfer or sweep.best
-    measured = best.strategy if best is not None else grid_strategy
-    if best_transfer is not None and baseline is not None and \
-            (baseline[1].target_acc_mean - best_transfer.score.target_acc_mean) * 100 >= SAME_WITHIN_POINTS:
+    grid_best = _best_of(sweep, probe.candidate, grid_strategy)
+    measured = grid_strategy
+    if best_transfer is not None and baseline is not None and clearly_better(baseline[1], best_transfer.score):
         measured = "scratch"
         advice += (f" Here no transferred setting beat learning without transfer (best: {baseline[0]}, "
                    f"{_pm_score(baseline[1])}, against {_pm(best_transfer)} for {best_transfer.label}): this source "
                    "does not help these images, so train from scratch or try a source closer to them.")
         best = baseline[2]
-    elif best is not None and measured != grid_strategy and measured in ("linear-probe", "fine-tune"):
-        advice += (f" Here the measurements favour {'feature extraction' if measured == 'linear-probe' else 'fine-tuning'}"
-                   f" ({best.label}: {_pm(best)}), so prefer that.")
+    elif best is not None and best.strategy != grid_strategy and grid_best is not None:
+        if clearly_better(best.score, grid_best.score):
+            measured = best.strategy
+            favoured = "feature extraction" if measured == "linear-probe" else "fine-tuning"
+            advice += (f" Here the measurements favour {favoured} ({best.label}: {_pm(best)}, against "
+                       f"{_pm(grid_best)}), so prefer that.")
+        else:
+            advice += (f" The measurements cannot tell them apart: {best.label} ({_pm(best)}) is within the "
+                       f"fold-to-fold spread of {grid_best.label} ({_pm(grid_best)}).")
+    elif best is not None and best.strategy != grid_strategy:
+        advice += (f" {'Fine-tuning' if grid_strategy == 'fine-tune' else 'Feature extraction'} has not been "
+                   f"measured yet; so far the best setting is {best.label} ({_pm(best)}).")
     elif best is not None:
+        measured = best.strategy
         advice += f" The measurements agree: the best setting was {best.label} ({_pm(best)})."
     if measured == "scratch" and best is None and scratch is not None:
         best_info = {"label": "training from scratch with every label", "strategy": "scratch", "freeze": 0,
@@ -187,6 +196,19 @@ def recommend(sweep: SweepReport, curve: LabelCurve | None = None, labels_per_cl
             "source": best.candidate.source, "strategy": best.strategy, "freeze": best.freeze,
             "target_acc_mean": best.score.target_acc_mean, "target_acc_sd": best.score.target_acc_sd}
     return Recommendation(size, similarity, headline, advice, tuple(evidence), measured, best_info)
+
+
+def clearly_better(a: Score, b: Score) -> bool:
+    """Whether `a` beats `b` by at least SAME_WITHIN_POINTS and by more than the larger fold-to-fold spread, so a
+    lucky fold does not flip the advice."""
+    diff = a.target_acc_mean - b.target_acc_mean
+    return diff * 100 >= SAME_WITHIN_POINTS and diff > max(a.target_acc_sd, b.target_acc_sd)
+
+
+def _best_of(sweep: SweepReport, candidate, strategy: str) -> SettingScore | None:
+    settings = [s for s in (*sweep.probe, *sweep.finetune)
+                if s.candidate == candidate and s.strategy == strategy and s.score.runs]
+    return max(settings, key=lambda s: s.score.target_acc_mean, default=None)
 
 
 def _pm_score(score: Score) -> str:

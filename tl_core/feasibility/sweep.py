@@ -17,7 +17,7 @@ The spread comes from the folds, not from seeds, for the same reason.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Sequence
 
 from tl_core.config import RunConfig

@@ -257,7 +257,8 @@ def validate_folder(folder: str | os.PathLike, min_per_class: int = MIN_PER_CLAS
     skipped += dup_skipped
 
     counts = Counter(i.label for i in images)
-    class_dirs = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.is_symlink() and not is_hidden((p.name,)))
+    class_dirs = sorted(p.name for p in root.iterdir()
+                        if p.is_dir() and not p.is_symlink() and not is_hidden((p.name,)))
     excluded = {}
     for name in class_dirs:
         n = counts.get(name, 0)

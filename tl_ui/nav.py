@@ -1,0 +1,43 @@
+"""The app's menu and the frame around every page (page config, navigation, sidebar).
+
+Adding a page: write `pages/<name>.py` (starting with `state.page_guard(__file__)`) and add one line to PAGES.
+Entries whose file does not exist yet are left out, so a page appears in the menu as soon as its file lands.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# (section, file, title, icon) in menu order; the first page is the home page.
+PAGES = [
+    ("Lab", "pages/experiment.py", "Experiment", ":material/science:"),
+    ("Lab", "pages/embeddings.py", "Embeddings", ":material/scatter_plot:"),
+    ("Lab", "pages/domain_shift.py", "Domain shift", ":material/compare_arrows:"),
+    ("Lab", "pages/runs.py", "Runs", ":material/history:"),
+    ("Learn", "pages/lessons.py", "Lessons", ":material/school:"),
+    ("Your data", "pages/feasibility.py", "Feasibility check", ":material/fact_check:"),
+]
+
+
+def sections() -> dict[str, list]:
+    out: dict[str, list] = {}
+    for i, (section, file, title, icon) in enumerate(PAGES):
+        if (ROOT / file).is_file():
+            out.setdefault(section, []).append(st.Page(str(ROOT / file), title=title, icon=icon, default=i == 0))
+    return out
+
+
+def frame():
+    """Page config, menu, sidebar and process-wide set-up; returns the page the URL asks for."""
+    from tl_ui import state, widgets
+
+    st.set_page_config(page_title="Transfer Lab", page_icon=":material/science:", layout="wide")
+    page = st.navigation(sections())
+    state.owner()
+    state.configure_threads()
+    state.umap_warmup()
+    widgets.sidebar()
+    return page
