@@ -22,6 +22,7 @@ from tl_core.feasibility.uploads import list_server_folders, new_session_dir, up
 from tl_ui import chains, feasibility_views as fv, state
 from tl_ui.widgets import chart, error
 
+state.page_guard(__file__)
 manager = state.manager()
 who = state.owner()
 runner = chains.runner()
@@ -42,8 +43,11 @@ def session_dir() -> Path:
 
 def data_input(role: str, name: str) -> fv.DataIn | None:
     """One dataset in (role 'target' or 'source'): widgets, then the read result, kept until the input changes."""
+    kept_key = f"fz_{role}_in"
+    kept = st.session_state.get(kept_key)
+    state.restore_widget(f"fz-{role}-kind", SOURCES[0])
     kind = st.segmented_control("Where is it?", SOURCES if role == "target" else SOURCES[:2], key=f"fz-{role}-kind",
-                                default=SOURCES[0], label_visibility="collapsed")
+                                label_visibility="collapsed")
     ident, read = None, None
     if kind == SOURCES[0]:
         upload = st.file_uploader("A .zip with one folder of images per class (e.g. cats/…, dogs/…)", type=["zip"],
@@ -51,9 +55,13 @@ def data_input(role: str, name: str) -> fv.DataIn | None:
         if upload is not None:
             ident = ("upload", upload.file_id)
             read = lambda: fv.read_upload(upload.name, upload.getvalue(), session_dir(), name=name)  # noqa: E731
+        elif kept is not None and kept[0][0] == "upload":  # back from another page: the uploader forgot the file
+            st.caption(f"Showing **{kept[1].label}**, uploaded earlier in this tab; choose a file to replace it.")
+            return kept[1]
     elif kind == SOURCES[1]:
         root = upload_root()
         folders = list_server_folders(root)
+        state.restore_widget(f"fz-{role}-folder", "")
         folder = st.text_input(f"Folder name under the data root `{root.resolve()}`", key=f"fz-{role}-folder",
                                placeholder=folders[0] if folders else "e.g. flowers",
                                help="Only folders inside the data root can be read (set TL_UPLOAD_ROOT to move it).")
@@ -67,13 +75,12 @@ def data_input(role: str, name: str) -> fv.DataIn | None:
         ident = ("example",)
         read = lambda: fv.read_example(session_dir() / "example")  # noqa: E731
     if ident is None:
-        st.session_state.pop(f"fz-{role}-in", None)
+        st.session_state.pop(kept_key, None)
         return None
-    kept = st.session_state.get(f"fz-{role}-in")
     if kept is None or kept[0] != ident:
         with st.spinner("Reading every file…"):
             kept = (ident, read())
-        st.session_state[f"fz-{role}-in"] = kept
+        st.session_state[kept_key] = kept
     return kept[1]
 
 
@@ -90,9 +97,9 @@ def show_report(data: fv.DataIn, compact: bool = False) -> None:
     b.metric("Usable images", report.num_images)
     c.metric("Smallest class", report.images_per_class)
     d.metric("Files skipped", skipped)
-    for message in report.messages():
-        if not data.error or message != data.error:
-            st.warning(message, icon=":material/warning:")
+    notes = [m for m in report.messages() if m != data.error]
+    if notes:
+        st.warning("\n".join(f"- {m}" for m in notes), icon=":material/warning:")
     if report.counts and not compact:
         left, right = st.columns([1.6, 1], gap="large")
         with left:
@@ -105,8 +112,6 @@ def show_report(data: fv.DataIn, compact: bool = False) -> None:
     if skipped:
         with st.expander(f"Skipped files ({skipped})", expanded=not report.usable):
             st.dataframe(pd.DataFrame(fv.skipped_rows(report)), hide_index=True, width="stretch")
-    for group in fv.cross_class_duplicates(report)[:5]:
-        st.caption("Same image in several classes (left out): " + ", ".join(group))
 
 
 def start_check(target: fv.DataIn, source: fv.DataIn | None, folds: int, img_size: int, curve: bool) -> str:
@@ -220,6 +225,7 @@ target = data_input("target", "dataset")
 with st.expander("Optional: a second dataset as the source (task A) to transfer from"):
     st.caption("Without one, the check transfers from the built-in synth-digits network (and ImageNet backbones "
                "whose weights are cached on this server).")
+    state.restore_widget("fz-use-source", False)
     source = data_input("source", "source") if st.toggle("Use my own source dataset", key="fz-use-source") else None
     if source is not None:
         show_report(source, compact=True)
@@ -235,22 +241,24 @@ ready = target is not None and target.ok and (source is None or source.ok)
 with st.container(border=True):
     run_col, settings_col = st.columns([1, 2.4], vertical_alignment="center")
     with settings_col.popover("Check settings", icon=":material/tune:"):
-        folds = st.slider("Folds (repeats on different test images, for the ± spread)", 2, 5, 3, key="fz-folds")
-        img_size = st.select_slider("Image size (pixels)", [32, 48, 64], value=32, key="fz-img-size",
+        for widget, default in (("fz-folds", 3), ("fz-img-size", 32), ("fz-curve-on", True)):
+            state.restore_widget(widget, default)
+        folds = st.slider("Folds (repeats on different test images, for the ± spread)", 2, 5, key="fz-folds")
+        img_size = st.select_slider("Image size (pixels)", [32, 48, 64], key="fz-img-size",
                                     help="Images are resized to this square size; 32 is fastest on a CPU.")
-        curve = st.toggle("Label-budget curve", value=True, key="fz-curve-on",
+        curve = st.toggle("Label-budget curve", key="fz-curve-on",
                           help="Accuracy at 1, 2, 5, 10, 20 and all labels per class, with and without transfer.")
     run = run_col.button("Run the check", type="primary", icon=":material/play_arrow:", key="fz-run", width="stretch",
-                    disabled=not ready or checking,
-                    help="Probes every candidate network, fine-tunes the best, then measures the label curve."
-                    if not checking else "A check is running: its results fill in below.")
+                         disabled=not ready or checking,
+                         help="Probes every candidate network, fine-tunes the best, then measures the label curve."
+                         if not checking else "A check is running: its results fill in below.")
     settings_col.caption("A few minutes for a folder of a few hundred small images, once it has a slot in the "
                          "queue. Everything is queued with other users' runs and listed on the Runs page.")
     if run and ready:
         try:
             with st.spinner("Preparing the folds…"):
-                check_key = st.session_state.fz_check = start_check(target, source, folds, img_size, curve)
-            chain, checking = runner.get(check_key), True
+                st.session_state.fz_check = start_check(target, source, folds, img_size, curve)
+            st.rerun()  # redraw with the button disabled and the live results below
         except UserError as err:
             error(err)
     if checking and chain is not None and chain.owner == who and st.button(
@@ -267,3 +275,5 @@ if check_key and runner.get(check_key) is not None:
         st.fragment(run_every=2)(draw_check)(check_key)
     else:
         draw_check(check_key)
+
+state.save_widgets("fz-", skip=("fz-target-upload", "fz-source-upload", "fz-run", "fz-stop", "fz-md", "fz-html"))

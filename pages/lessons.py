@@ -11,6 +11,7 @@ from tl_ui import chains, fmt, lesson_views as lv, state
 from tl_ui.views import ACTIVE
 from tl_ui.widgets import chart, error
 
+state.page_guard(__file__)
 manager = state.manager()
 who = state.owner()
 runner = chains.runner()
@@ -22,7 +23,9 @@ st.caption("Each lesson runs a small experiment on this server and checks the le
 by_key = {item.key: item for item in LESSONS}
 pick, body = st.columns([1, 3.4], gap="large")
 with pick:
+    state.restore_widget("lesson-pick", LESSONS[0].key)  # kept while the user visits other pages
     key = st.radio("Lesson", list(by_key), format_func=lambda k: by_key[k].title, key="lesson-pick")
+    state.save_widgets("lesson-pick")
 lesson: Lesson = by_key[key]
 mine: dict[str, str] = st.session_state.setdefault("lesson_groups", {})
 

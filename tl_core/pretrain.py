@@ -29,9 +29,16 @@ _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
 
 
+def _architecture(config: RunConfig) -> list:
+    """The backbone's parameter names and shapes: a changed architecture must not reuse an old checkpoint."""
+    backbone = create_backbone(config.backbone, "random", config.img_size)
+    return sorted((name, list(t.shape)) for name, t in backbone.state_dict().items())
+
+
 def checkpoint_path(config: RunConfig) -> Path:
     key = {k: getattr(config, k) for k in ("backbone", "source", "img_size", "pretrain_epochs", "batch_size",
                                            "lr", "weight_decay", "seed")}
+    key["architecture"] = _architecture(config)
     digest = hashlib.sha1(json.dumps({**key, "format": _FORMAT}, sort_keys=True).encode()).hexdigest()[:10]
     name = f"{config.backbone}-{config.source.replace(':', '_').replace('/', '_')}-{config.img_size}px-{digest}"
     return data_dir() / "checkpoints" / f"{name}.safetensors"

@@ -63,9 +63,17 @@ def _defaults() -> dict:
     }
 
 
+D = _defaults()
+
+
 def init_state() -> None:
-    for key, value in _defaults().items():
-        state.restore_widget(key, value)
+    """Bring back the form as the user left it before visiting another page (Streamlit forgets widget values
+    of pages not shown). The widgets themselves always get RunConfig's defaults as their default parameter, so
+    the browser and the server agree on a value even when the first script run is cut short by a click."""
+    backup = st.session_state.get(state.FORM_BACKUP, {})
+    for key in D:
+        if key not in st.session_state and key in backup:
+            st.session_state[key] = backup[key]
 
 
 def prefill(config: RunConfig) -> None:
@@ -77,8 +85,9 @@ def prefill(config: RunConfig) -> None:
             s[f"x_{role}"], s[f"x_{role}_folder"] = FOLDER, name[len(FOLDER):]
         else:
             s[f"x_{role}"] = name
-    s["x_labels"] = config.labels_per_class if config.labels_per_class in LABEL_CHOICES else (
-        "all" if config.labels_per_class is None else config.labels_per_class)
+    numbers = [c for c in LABEL_CHOICES if c != "all"]
+    s["x_labels"] = "all" if config.labels_per_class is None else min(
+        numbers, key=lambda c: abs(c - config.labels_per_class))  # the nearest choice the slider offers
     s["x_backbone"] = config.backbone
     if config.weights.startswith("file:"):
         s["x_weights"], s["x_weights_file"] = "file", config.weights[len("file:"):]
@@ -116,8 +125,9 @@ def _dataset_picker(role: str, datasets) -> str:
     names = [d.name for d in datasets]
     info = {d.name: d for d in datasets}
     options = names + [FOLDER]
-    if st.session_state[f"x_{role}"] not in options:
-        options.append(st.session_state[f"x_{role}"])
+    current = st.session_state.get(f"x_{role}")
+    if current is not None and current not in options:
+        options.append(current)
 
     def label(name: str) -> str:
         if name == FOLDER:
@@ -125,10 +135,11 @@ def _dataset_picker(role: str, datasets) -> str:
         d = info.get(name)
         return f"{name} (download needed)" if d is not None and not d.offline else name
 
+    default = D[f"x_{role}"]
     choice = st.selectbox(f"{role.capitalize()} dataset", options, key=f"x_{role}", format_func=label,
-                          help=HELP[role])
+                          help=HELP[role], index=options.index(default) if default in options else 0)
     if choice == FOLDER:
-        path = st.text_input(f"{role.capitalize()} folder", key=f"x_{role}_folder", help=HELP["folder"],
+        path = st.text_input(f"{role.capitalize()} folder", "", key=f"x_{role}_folder", help=HELP["folder"],
                              placeholder="/path/to/images (one sub-folder per class)")
         return f"{FOLDER}{path.strip()}"
     if choice in info:
@@ -154,42 +165,47 @@ def controls(manager) -> FormResult:
     datasets = list_datasets()
     source = _dataset_picker("source", datasets)
     target = _dataset_picker("target", datasets)
-    labels = st.select_slider("Labelled target images per class", LABEL_CHOICES, key="x_labels", help=HELP["labels"])
+    labels = st.select_slider("Labelled target images per class", LABEL_CHOICES, value=D["x_labels"], key="x_labels",
+                              help=HELP["labels"])
 
     st.markdown("**2 · Network**")
-    backbones = list(CURATED) + ([s.x_backbone] if s.x_backbone not in CURATED else [])
-    backbone = st.selectbox("Backbone", backbones, key="x_backbone", help=HELP["backbone"])
-    img_size = int(s.x_img_size)
+    current = s.get("x_backbone", D["x_backbone"])
+    backbones = list(CURATED) + ([current] if current not in CURATED else [])
+    backbone = st.selectbox("Backbone", backbones, key="x_backbone", help=HELP["backbone"],
+                            index=backbones.index(D["x_backbone"]))
+    img_size = int(s.get("x_img_size", D["x_img_size"]))
     try:
         info = describe_backbone(backbone, img_size)
     except (UserError, ValueError, RuntimeError) as err:
         error(err)
         info = None
-    weight_options = ["source"] + (["imagenet"] if info is None or info.has_imagenet else []) + ["random", "file"]
-    if s.x_weights not in weight_options:
-        s.x_weights = "source"
+    weight_options = list(WEIGHT_LABELS)
     weights = st.radio("Starting weights", weight_options, key="x_weights", format_func=WEIGHT_LABELS.get,
-                       help=HELP["weights"])
-    if weights == "imagenet" and info is not None and not info.imagenet_cached:
+                       help=HELP["weights"], index=weight_options.index(D["x_weights"]))
+    if weights == "imagenet" and info is not None and not info.has_imagenet:
+        problem = f"timm publishes no ImageNet weights for {backbone}: choose another backbone or other weights."
+        st.warning(problem, icon=":material/info:")
+    elif weights == "imagenet" and info is not None and not info.imagenet_cached:
         from tl_core.network import is_online
 
         if not is_online():
             problem = (f"ImageNet weights for {backbone} are not on this disk and this machine is offline: "
                        "choose 'Pretrained on the source' or connect to the internet.")
-            st.warning(problem, icon="📡")
+            st.warning(problem, icon=":material/wifi_off:")
         else:
             st.caption(f"{backbone}'s ImageNet weights will be downloaded on first use.")
     if weights == "file":
-        path = st.text_input("Weights file", key="x_weights_file", help=HELP["weights_file"])
+        path = st.text_input("Weights file", "", key="x_weights_file", help=HELP["weights_file"])
         weights = f"file:{path.strip()}"
 
-    strategy = s.x_strategy
+    strategy = s.get("x_strategy", D["x_strategy"])
     groups = list(info.groups) if info is not None else []
     freeze_fixed = strategy in ("scratch", "linear-probe")
-    if s.x_freeze > len(groups):
+    if s.get("x_freeze", 0) > len(groups):
         s.x_freeze = len(groups)
-    freeze = st.slider("Freeze depth (layer groups kept fixed)", 0, max(1, len(groups)), key="x_freeze",
-                       help=HELP["freeze"], disabled=freeze_fixed or not groups)
+    freeze = st.slider("Freeze depth (layer groups kept fixed)", 0, max(1, len(groups)),
+                       min(D["x_freeze"], max(1, len(groups))), key="x_freeze", help=HELP["freeze"],
+                       disabled=freeze_fixed or not groups)
     if groups:
         shown = 0 if strategy == "scratch" else freeze
         st.html(freeze_strip_html([(g.name, g.param_count) for g in groups], shown,
@@ -201,7 +217,7 @@ def controls(manager) -> FormResult:
 
     st.markdown("**3 · Strategy**")
     names = strategy_names()
-    st.selectbox("Strategy", names, key="x_strategy", help=HELP["strategy"])
+    st.selectbox("Strategy", names, key="x_strategy", help=HELP["strategy"], index=names.index(D["x_strategy"]))
     cls = strategy_class(s.x_strategy)
     st.caption(cls.summary)
     settings = {}
@@ -210,23 +226,23 @@ def controls(manager) -> FormResult:
             settings = settings_inputs(s.x_strategy, "x_set", _teacher_rows(manager, target))
 
     st.markdown("**4 · Training**")
-    epochs = st.number_input("Epochs", min_value=1, max_value=500, step=1, key="x_epochs", help=HELP["epochs"])
+    epochs = st.number_input("Epochs", 1, 500, D["x_epochs"], step=1, key="x_epochs", help=HELP["epochs"])
     with st.expander("More training settings"):
         c1, c2 = st.columns(2)
-        lr = c1.number_input("Learning rate", min_value=1e-6, max_value=10.0, key="x_lr", format="%g", step=1e-3,
+        lr = c1.number_input("Learning rate", 1e-6, 10.0, D["x_lr"], key="x_lr", format="%g", step=1e-3,
                              help=HELP["lr"])
-        batch_size = c2.number_input("Batch size", min_value=1, max_value=4096, step=8, key="x_batch_size",
+        batch_size = c2.number_input("Batch size", 1, 4096, D["x_batch_size"], step=8, key="x_batch_size",
                                      help=HELP["batch_size"])
-        img = c1.number_input("Image size (px)", min_value=16, max_value=512, step=8, key="x_img_size",
+        img = c1.number_input("Image size (px)", 16, 512, D["x_img_size"], step=8, key="x_img_size",
                               help=HELP["img_size"])
-        seed = c2.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="x_seed", help=HELP["seed"])
-        pretrain = c1.number_input("Pretraining epochs", min_value=1, max_value=200, step=1,
+        seed = c2.number_input("Seed", 0, 2**31 - 1, D["x_seed"], step=1, key="x_seed", help=HELP["seed"])
+        pretrain = c1.number_input("Pretraining epochs", 1, 200, D["x_pretrain_epochs"], step=1,
                                    key="x_pretrain_epochs", help=HELP["pretrain_epochs"])
-        snap_every = c2.number_input("Snapshot every (epochs)", min_value=0, max_value=1000, step=1,
+        snap_every = c2.number_input("Snapshot every (epochs)", 0, 1000, D["x_snapshot_every"], step=1,
                                      key="x_snapshot_every", help=HELP["snapshot_every"])
-        snap_size = c1.number_input("Snapshot size (images per domain)", min_value=0, max_value=5000, step=100,
+        snap_size = c1.number_input("Snapshot size (images per domain)", 0, 5000, D["x_snapshot_size"], step=100,
                                     key="x_snapshot_size", help=HELP["snapshot_size"])
-        name = c2.text_input("Run name", key="x_name", help=HELP["name"], placeholder="optional")
+        name = c2.text_input("Run name", D["x_name"], key="x_name", help=HELP["name"], placeholder="optional")
         st.file_uploader("Start from a saved config (config.json)", type=["json"], key="x_config_file",
                          help=HELP["config_file"], on_change=_load_config_file)
         if s.get("x_config_error"):
@@ -251,7 +267,7 @@ def compare_controls(manager, result: FormResult) -> FormResult:
     s = st.session_state
     target = result.config.target
     is_scratch = result.config.strategy == "scratch"
-    twin = st.checkbox("Also train it without transfer (dashed curves)", key="x_twin", help=HELP["twin"],
+    twin = st.checkbox("Also train it without transfer (dashed curves)", D["x_twin"], key="x_twin", help=HELP["twin"],
                        disabled=is_scratch)
     compare = ""
     if is_scratch:
@@ -259,7 +275,7 @@ def compare_controls(manager, result: FormResult) -> FormResult:
     elif not twin:
         rows = [r for r in manager.store.list(status="finished", limit=200) if r["target"] == target]
         labels_of = {r["run_id"]: run_label(r) for r in rows}
-        if s.x_compare not in labels_of:
+        if s.get("x_compare", "") not in labels_of:
             s.x_compare = ""
         compare = st.selectbox("…or compare with an earlier run", [""] + list(labels_of), key="x_compare",
                                format_func=lambda rid: labels_of.get(rid, "no comparison"), help=HELP["compare"])

@@ -94,21 +94,23 @@ def settings_inputs(strategy: str, key: str, teacher_rows: Callable[[], list[dic
 
 
 def _setting_input(spec: FieldSpec, key: str, teacher_rows) -> Any:
-    state.restore_widget(key, spec.default)  # the value lives under the key (prefill can set it)
+    backup = st.session_state.get(state.FORM_BACKUP, {})
+    if key not in st.session_state and key in backup:  # back from another page
+        st.session_state[key] = backup[key]
     if spec.name == "teacher" and teacher_rows is not None:
         rows = teacher_rows()
         options = [""] + [r["run_id"] for r in rows]
         labels = {r["run_id"]: run_label(r) for r in rows}
-        return st.selectbox("Teacher run", options, key=key, help=spec.help or "A finished run whose model teaches.",
+        return st.selectbox("Teacher run", options, index=0, key=key, help=spec.help or "A finished run whose model teaches.",
                             format_func=lambda rid: labels.get(rid, "choose a finished run…"))
     if spec.kind == "bool":
-        return st.checkbox(spec.label, key=key, help=spec.help)
+        return st.checkbox(spec.label, bool(spec.default), key=key, help=spec.help)
     if spec.kind == "int":
-        return int(st.number_input(spec.label, step=1, key=key, help=spec.help))
+        return int(st.number_input(spec.label, value=int(spec.default), step=1, key=key, help=spec.help))
     if spec.kind == "float":
-        return float(st.number_input(spec.label, key=key, help=spec.help,
+        return float(st.number_input(spec.label, value=float(spec.default), key=key, help=spec.help,
                                      format="%g", step=_float_step(spec.default)))
-    return st.text_input(spec.label, key=key, help=spec.help)
+    return st.text_input(spec.label, str(spec.default), key=key, help=spec.help)
 
 
 def _float_step(default: float) -> float:

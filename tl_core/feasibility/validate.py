@@ -101,7 +101,7 @@ class ValidationReport:
             out.append(f"{n} file{'s' if n != 1 else ''} skipped: {REASONS[reason]}.")
         across = [g for g in self.duplicate_groups if len({p.split('/')[0] for p in g}) > 1]
         if across:
-            out.append(f"{len(across)} image{'s' if len(across) != 1 else ''} appear in more than one class; "
+            out.append(f"{len(across)} image{'s appear' if len(across) != 1 else ' appears'} in more than one class; "
                        "every copy was left out, since its label is ambiguous.")
         return out
 

@@ -1,0 +1,100 @@
+"""What the benchmarks share: command-line flags, threads, a throwaway runs folder, clocks and plain tables.
+
+Run a bench from the repository root (`python bench/engine.py`); this module puts the root on `sys.path`.
+Absolute times depend on the machine and on what else runs on it, so every bench prints the load average
+and both clocks (wall and this process's CPU time); ratios measured side by side in one run are the figures.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+os.environ.setdefault("TL_OFFLINE", "1")  # benches never touch the network
+
+
+def parse_args(description: str, extra=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help="a smoke run: fewer repeats, seeds and epochs")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="torch CPU threads (0: torch's default). 1 is steadier on a busy machine")
+    parser.add_argument("--device", default="cpu", help="cpu (default), cuda, mps or auto")
+    if extra is not None:
+        extra(parser)
+    args = parser.parse_args()
+    import torch
+
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    return args
+
+
+def machine_line(device: str = "cpu") -> str:
+    import torch
+
+    from tl_core.device import device_name, pick_device
+
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (f"{device_name(pick_device(device))}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
+            f"Python {platform.python_version()}; load average at start {load}")
+
+
+def load_now() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+@contextmanager
+def bench_runs_dir(prefix: str):
+    """A temporary runs folder (bench runs never mix with the user's); removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as path:
+        yield Path(path)
+
+
+class Clock:
+    """Wall time and this process's CPU time since creation."""
+
+    def __init__(self):
+        self.wall0, self.cpu0 = time.perf_counter(), time.process_time()
+
+    @property
+    def wall_s(self) -> float:
+        return time.perf_counter() - self.wall0
+
+    @property
+    def cpu_s(self) -> float:
+        return time.process_time() - self.cpu0
+
+    def __str__(self) -> str:
+        return f"{self.wall_s:.0f} s wall, {self.cpu_s:.0f} s CPU"
+
+
+def median(values) -> float:
+    return float(statistics.median(values))
+
+
+def pm(mean: float, sd: float, digits: int = 3) -> str:
+    return f"{mean:.{digits}f} ± {sd:.{digits}f}"
+
+
+def table(headers: list[str], rows: list[list], title: str = "") -> str:
+    """A plain-text table (also valid Markdown), columns padded to their widest cell."""
+    cells = [[str(h) for h in headers]] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    line = lambda r: "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |"  # noqa: E731
+    out = [title] if title else []
+    out += [line(cells[0]), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, cells[1:])]
+    return "\n".join(out)
+
+
+def say(*parts) -> None:
+    print(*parts, flush=True)
