@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from tl_ui import charts, fmt, state
+from tl_ui import charts, fmt, nav, state
 from tl_ui.pickers import all_runs, comparison_for, mine_first
 from tl_ui.theme import run_color
 from tl_ui.views import is_active, run_view
@@ -22,7 +22,7 @@ st.markdown(
 rows = [r for r in mine_first(all_runs(manager), who) if r["status"] != "queued"]
 if not rows:
     st.info("No runs yet. Start one on the Experiment page — try strategy **dann** against **source-only**.")
-    st.page_link("pages/experiment.py", label="Go to Experiment", icon=":material/science:")
+    st.page_link(nav.page("pages/experiment.py"), label="Go to Experiment", icon=":material/science:")
     st.stop()
 
 watch = state.watched() or {}

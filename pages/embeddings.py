@@ -2,7 +2,7 @@
 import numpy as np
 import streamlit as st
 
-from tl_ui import charts, maps, state
+from tl_ui import charts, maps, nav, state
 from tl_ui.images import thumbnail_grid
 from tl_ui.pickers import comparison_for, map_runs
 from tl_ui.views import is_active, run_view
@@ -22,7 +22,7 @@ watch = state.watched() or {}
 rows = map_runs(manager, also=[watch.get("run"), watch.get("baseline")])
 if not rows:
     st.info("No run has feature snapshots yet. Start one on the Experiment page (snapshot size above 0).")
-    st.page_link("pages/experiment.py", label="Go to Experiment", icon=":material/science:")
+    st.page_link(nav.page("pages/experiment.py"), label="Go to Experiment", icon=":material/science:")
     st.stop()
 
 labels = {r["run_id"]: run_label(r) for r in rows}

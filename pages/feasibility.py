@@ -114,26 +114,31 @@ def show_report(data: fv.DataIn, compact: bool = False) -> None:
             st.dataframe(pd.DataFrame(fv.skipped_rows(report)), hide_index=True, width="stretch")
 
 
-def start_check(target: fv.DataIn, source: fv.DataIn | None, folds: int, img_size: int, curve: bool) -> str:
+def start_check(target: fv.DataIn, source: fv.DataIn | None) -> None:
+    """The button's callback (it runs before the script, so the page that follows already shows the check):
+    write the fold views, then queue the first stage; the chain runner queues the others."""
+    folds, img_size, curve = st.session_state["fz-folds"], st.session_state["fz-img-size"], st.session_state["fz-curve-on"]
     key = f"{PREFIX}{secrets.token_hex(4)}"
     settings = SweepSettings(img_size=img_size, folds=folds, group=key)
-    prepared = prepare_dataset(target.report, session_dir(), folds=folds, seed=settings.seed)
-    candidates = None
-    if source is not None and source.ok:
-        view = prepare_dataset(source.report, session_dir() / "source-prepared", folds=1).views[0]
-        candidates = tuple(default_candidates(img_size, source=view))
-    plan = Plan(settings, candidates, DEFAULT_BUDGETS if curve else None, curve_folds=1)
+    try:
+        prepared = prepare_dataset(target.report, session_dir(), folds=folds, seed=settings.seed)
+        candidates = None
+        if source is not None and source.ok:
+            view = prepare_dataset(source.report, session_dir() / "source-prepared", folds=1).views[0]
+            candidates = tuple(default_candidates(img_size, source=view))
+        plan = Plan(settings, candidates, DEFAULT_BUDGETS if curve else None, curve_folds=1)
 
-    def plan_next(run_ids: list[str]):
-        results, _ = results_from_jobs(manager, run_ids)
-        return next_stage(prepared, plan, results)
+        def plan_next(run_ids: list[str]):
+            results, _ = results_from_jobs(manager, run_ids)
+            return next_stage(prepared, plan, results)
 
-    runner.start(key, who, plan_next, context={"validation": target.report, "label": target.label,
-                                               "source": source.label if source else "synth-digits (built in)"})
-    return key
+        runner.start(key, who, plan_next, context={"validation": target.report, "label": target.label})
+        st.session_state.fz_check = key
+    except (UserError, OSError) as err:
+        st.session_state.fz_error = f"The check could not start: {err}"
 
 
-def draw_check(key: str) -> None:
+def draw_check(key: str, live: bool = False) -> None:
     chain = runner.get(key)
     if chain is None:
         return
@@ -206,8 +211,8 @@ def draw_check(key: str) -> None:
     two.download_button("Report (HTML with charts)", file_name="feasibility.html", mime="text/html",
                         data=lambda: render_html(validation, sweep, curve, recommendation),
                         icon=":material/download:", key="fz-html", on_click="ignore", disabled=sweep.best is None)
-    if not active and st.session_state.get("fz_settled") != key and st.session_state.get("fz_live") == key:
-        st.session_state.fz_settled = key  # once per check: redraw the page without the timer
+    if live and not active and st.session_state.get("fz_settled") != key:
+        st.session_state.fz_settled = key  # once per check: redraw the whole page without the timer
         st.rerun()
 
 
@@ -248,19 +253,14 @@ with st.container(border=True):
                                     help="Images are resized to this square size; 32 is fastest on a CPU.")
         curve = st.toggle("Label-budget curve", key="fz-curve-on",
                           help="Accuracy at 1, 2, 5, 10, 20 and all labels per class, with and without transfer.")
-    run = run_col.button("Run the check", type="primary", icon=":material/play_arrow:", key="fz-run", width="stretch",
-                         disabled=not ready or checking,
-                         help="Probes every candidate network, fine-tunes the best, then measures the label curve."
-                         if not checking else "A check is running: its results fill in below.")
+    run_col.button("Run the check", type="primary", icon=":material/play_arrow:", key="fz-run", width="stretch",
+                   disabled=not ready or checking, on_click=start_check, args=(target, source),
+                   help="Probes every candidate network, fine-tunes the best, then measures the label curve."
+                   if not checking else "A check is running: its results fill in below.")
     settings_col.caption("A few minutes for a folder of a few hundred small images, once it has a slot in the "
                          "queue. Everything is queued with other users' runs and listed on the Runs page.")
-    if run and ready:
-        try:
-            with st.spinner("Preparing the folds…"):
-                st.session_state.fz_check = start_check(target, source, folds, img_size, curve)
-            st.rerun()  # redraw with the button disabled and the live results below
-        except UserError as err:
-            error(err)
+    if "fz_error" in st.session_state:
+        error(st.session_state.pop("fz_error"))
     if checking and chain is not None and chain.owner == who and st.button(
             "Stop the check", icon=":material/stop:", key="fz-stop", type="tertiary"):
         runner.stop(check_key)
@@ -271,8 +271,7 @@ if check_key and runner.get(check_key) is not None:
     if target is not None and shown != target.label:
         st.caption(f"Results below are for **{shown}**, checked earlier in this tab.")
     if checking:
-        st.session_state.fz_live = check_key
-        st.fragment(run_every=2)(draw_check)(check_key)
+        st.fragment(run_every=2)(draw_check)(check_key, live=True)
     else:
         draw_check(check_key)
 

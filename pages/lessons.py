@@ -46,14 +46,19 @@ def is_active(group: str | None, runs: list[dict]) -> bool:
     return (chain is not None and not chain.done) or any(r["summary"].get("status") in ACTIVE for r in runs)
 
 
-def start(item: Lesson) -> str:
+def start(item: Lesson) -> None:
+    """The button's callback: queue the lesson's first stage (the chain runner queues the rest). Runs before the
+    script, so the page that follows already shows the lesson running."""
     group = lv.new_group(item.key)
 
     def plan_next(run_ids: list[str]):
         return lv.plan_next(item, collect(run_ids, manager.store), group)
 
-    runner.start(group, who, plan_next)
-    return group
+    try:
+        runner.start(group, who, plan_next)
+        mine[item.key] = group
+    except UserError as err:
+        st.session_state.lesson_error = str(err)
 
 
 def took(runs: list[dict]) -> float | None:
@@ -64,7 +69,7 @@ def took(runs: list[dict]) -> float | None:
     return max(ends) - min(created) if created and ends and len(ends) == len(runs) else None
 
 
-def draw(group: str | None) -> None:
+def draw(group: str | None, live: bool = False) -> None:
     runs = load_runs(group)
     active = is_active(group, runs)
     met, sentence = verdict(lesson.key, runs)
@@ -75,13 +80,11 @@ def draw(group: str | None) -> None:
         if not runs:
             text = "Not run on this server yet — press **Run this lesson**."
         elif blocked:
-            text = f"✗ {blocked}"
+            text = f"{lv.verdict_mark(False)} {blocked}"
         elif met is None and not active:
-            text = f"Incomplete: {sentence} Some runs did not finish — run the lesson again."
-        elif met is None:
-            text = f"… {sentence}"
+            text = "Incomplete — some runs were stopped or failed (see below): run the lesson again."
         else:
-            text = f"{lv.verdict_mark(met)} {sentence}" + ("" if met else " — the claim did not show this time.")
+            text = f"{lv.verdict_mark(met)} {sentence}"
         measured.markdown(f"**We measured**  \n{text}")
     figures = lv.lesson_figures(lesson.picture, runs)
     columns = st.columns(len(figures)) if len(figures) > 1 else [st.container()]
@@ -100,9 +103,8 @@ def draw(group: str | None) -> None:
             st.dataframe(pd.DataFrame(lv.status_rows(runs, progress)), hide_index=True, width="stretch",
                          column_config={"target accuracy": st.column_config.ProgressColumn(
                              "target accuracy", min_value=0.0, max_value=1.0, format="percent")})
-    if not active and group and st.session_state.get("lesson_settled") != group and \
-            st.session_state.get("lesson_live") == group:
-        st.session_state.lesson_settled = group  # once per lesson run: redraw the page without the timer
+    if live and not active and st.session_state.get("lesson_settled") != group:
+        st.session_state.lesson_settled = group  # once per lesson run: redraw the whole page without the timer
         st.rerun()
 
 
@@ -111,35 +113,31 @@ with body:
     st.markdown(lesson.explanation)
     if lesson.formula:
         st.latex(lesson.formula)
-    group = mine.get(key) or lv.latest_group(manager.store.list(limit=2000), key)
+    group = lv.latest_group(manager.store.list(limit=2000), key)  # anyone's latest run of it, this tab's included
     runs = load_runs(group)
     active = is_active(group, runs)
     owner = next((r["owner"] for r in manager.store.list(group=group, limit=1)), "") if group else ""
     action, when, stop_col = st.columns([1.3, 2.6, 1], vertical_alignment="center")
-    run = action.button("Run this lesson", type="primary", icon=":material/play_arrow:", key=f"lesson-run-{key}",
-                        disabled=active, width="stretch",
-                        help="Queues every run the lesson needs; a second stage starts by itself when the first "
-                             "has finished." if not active else "This lesson is running: its picture fills in below.")
+    action.button("Run this lesson", type="primary", icon=":material/play_arrow:", key=f"lesson-run-{key}",
+                  disabled=active, width="stretch", on_click=start, args=(lesson,),
+                  help="Queues every run the lesson needs; a second stage starts by itself when the first has "
+                       "finished." if not active else "This lesson is running: its picture fills in below.")
     note = f"Takes {lv.minutes_text(lesson.minutes_on_cpu)} once it has a slot" + (
         " (two stages: the second starts by itself when the first has finished)." if len(lesson.stages) > 1 else ".")
-    if run:
-        try:
-            mine[key] = start(lesson)
-            st.rerun()  # redraw with the button disabled and the live picture
-        except UserError as err:
-            error(err)
-    elif runs:
+    if "lesson_error" in st.session_state:
+        error(st.session_state.pop("lesson_error"))
+    if runs:
         started = min(r["summary"].get("created") or 0 for r in runs)
         note += f"  \nShowing its latest run: started {fmt.when(started)} by {'you' if owner == who else 'another user'}."
     when.caption(note)
-    if active and owner == who and stop_col.button("Stop", icon=":material/stop:", key=f"lesson-stop-{key}", type="tertiary",
-                                  help="Stops this lesson's runs (queued ones leave the queue)."):
+    if active and owner == who and stop_col.button("Stop", icon=":material/stop:", key=f"lesson-stop-{key}",
+                                                   type="tertiary", help="Stops this lesson's runs (queued ones "
+                                                                         "leave the queue)."):
         runner.stop(group)
         for r in runs:
             manager.stop(r["summary"]["run_id"])
         st.toast("Stopping the lesson's runs…")
     if active:
-        st.session_state.lesson_live = group
-        st.fragment(run_every=2)(draw)(group)
+        st.fragment(run_every=2)(draw)(group, live=True)
     else:
         draw(group)

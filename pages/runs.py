@@ -3,7 +3,7 @@ import pandas as pd
 import streamlit as st
 
 from tl_core.config import RunConfig
-from tl_ui import charts, fmt, form, maps, state
+from tl_ui import charts, fmt, form, maps, nav, state
 from tl_ui.images import thumbnail_grid
 from tl_ui.pickers import all_runs, mine_first
 from tl_ui.theme import run_color
@@ -20,7 +20,7 @@ st.caption("Every run recorded in this lab — started here or with `python -m t
 rows = mine_first(all_runs(manager), who)
 if not rows:
     st.info("No runs recorded yet. Start one on the Experiment page.")
-    st.page_link("pages/experiment.py", label="Go to Experiment", icon=":material/science:")
+    st.page_link(nav.page("pages/experiment.py"), label="Go to Experiment", icon=":material/science:")
     st.stop()
 
 # ------------------------------------------------------------------------------------------------ filters
@@ -174,15 +174,18 @@ a1, a2, a3 = st.columns([1, 1, 2])
 
 
 def open_in_experiment(config: dict) -> None:
-    form.init_state()
     form.prefill(RunConfig.from_dict(config))
-    state.watch(run_id, state.baseline_of(row, rows))
+    partner = state.baseline_of(row, rows)
+    if state.is_twin(row) and partner:  # a 'without transfer' twin: show the experiment it belongs to
+        state.watch(partner, run_id)
+    else:
+        state.watch(run_id, partner)
 
 
 if a1.button("Open in Experiment", icon=":material/science:", key="runs-open",
              help="Show this run on the Experiment page, with its settings filled in to train it again."):
     open_in_experiment(row["config"])
-    st.switch_page("pages/experiment.py")
+    st.switch_page(nav.page("pages/experiment.py"))
 
 
 @st.dialog("Delete runs")

@@ -155,3 +155,18 @@ def test_formatting():
     assert fmt.seconds(12.4) == "12 s" and fmt.seconds(75) == "1 min 15 s" and fmt.seconds(None) == "–"
     assert fmt.pct(0.8312) == "83.1%" and fmt.pct(None) == "–"
     assert fmt.labels(None) == "all labels" and fmt.labels(10) == "10/class"
+
+
+def test_every_strategy_settings_form_renders():
+    """Each strategy's Settings as widgets (a float field with an int-looking step once crashed the page)."""
+    from streamlit.testing.v1 import AppTest
+
+    script = """
+import streamlit as st
+from tl_core.strategies import strategy_names
+from tl_ui.widgets import settings_inputs
+for name in strategy_names():
+    st.write(name, settings_inputs(name, "t", teacher_rows=lambda: []))
+"""
+    at = AppTest.from_string(script, default_timeout=60).run()
+    assert not at.exception, [e.value for e in at.exception]

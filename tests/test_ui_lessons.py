@@ -308,7 +308,7 @@ def test_a_lesson_run_by_someone_else_shows_its_picture_and_verdict(app_env):
         record(store, run)
     at = open_lessons()
     page = texts(at)
-    assert "✓ After one epoch fine-tuning is +0.45 ahead of scratch" in page
+    assert "✓ as predicted] After one epoch fine-tuning is +0.45 ahead of scratch" in page
     assert "by another user" in page
     fig, = charts(at)
     assert {t["name"] for t in fig["data"]} == {"scratch", "linear probe", "fine-tune"}
@@ -322,8 +322,7 @@ def test_an_honest_cross_when_the_claim_does_not_show(app_env):
     for config, accs in ((scratch, (0.6, 0.9)), (probe, (0.5, 0.6)), (fine, (0.5, 0.7))):
         record(store, fake_run(config.replace(group="lesson:why-transfer:bad"), accs))
     page = texts(open_lessons())
-    assert "✗ After one epoch fine-tuning is -0.10 ahead of scratch" in page
-    assert "the claim did not show this time" in page
+    assert ":red-badge[✗ not this time] After one epoch fine-tuning is -0.10 ahead of scratch" in page
 
 
 def test_the_button_runs_a_shortened_lesson_end_to_end(app_env, monkeypatch):

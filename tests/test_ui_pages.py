@@ -96,6 +96,12 @@ def test_every_page_renders_with_recorded_runs(app_env):
     figures = charts(at)
     assert any(f["data"][0].get("type") == "heatmap" for f in figures)
     assert {b.label for b in at.get("download_button")} >= {"Metrics (CSV)", "Config (JSON)", "Weights (.safetensors)"}
+    # "Open in Experiment" watches the newest run (DANN) and fills the form with its settings (AppTest does
+    # not follow st.switch_page when a page is the main script; the browser check does)
+    at.button(key="runs-open").click().run()
+    assert_clean(at)
+    assert at.session_state["watch"]["run"] == ids["dann"]
+    assert at.session_state["x_strategy"] == "dann" and at.session_state["x_epochs"] == 1
     # Embeddings: the run next to its own 'without transfer' twin, one animation frame per snapshot
     at = open_page("pages/embeddings.py")
     at.selectbox(key="emb-run").set_value(ids["with"]).run()

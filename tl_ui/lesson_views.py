@@ -96,7 +96,9 @@ def minutes_text(minutes: float) -> str:
 
 
 def verdict_mark(met: bool | None) -> str:
-    return {True: "✓", False: "✗", None: "…"}[met]
+    """A coloured badge for Streamlit markdown: the claim showed, did not show, or the runs are not in yet."""
+    return {True: ":green-badge[✓ as predicted]", False: ":red-badge[✗ not this time]",
+            None: ":gray-badge[… waiting]"}[met]
 
 
 def status_text(run: Run, progress: dict | None = None) -> str:

@@ -40,11 +40,19 @@ def submit(manager, config: RunConfig, who: str, twin: bool, compare_with: str) 
 
 
 def restore(manager, who: str) -> None:
-    """A reloaded tab (empty session) watches this owner's newest experiment again."""
+    """A reloaded tab (empty session) watches again the run named in its URL (`?run=`), else this owner's newest
+    experiment; the URL always names the run shown, so a reload or a shared link shows the same."""
     if state.watched() is None:
-        found = state.latest_experiment(manager.store.list(limit=200), who)
+        rows = manager.store.list(limit=500)
+        asked = st.query_params.get("run")
+        row = next((r for r in rows if r["run_id"] == asked), None) if asked else None
+        found = {"run": row["run_id"], "baseline": state.baseline_of(row, rows)} if row else \
+            state.latest_experiment(rows, who)
         if found:
             state.watch(found["run"], found["baseline"])
+    watch = state.watched()
+    if watch and st.query_params.get("run") != watch["run"]:
+        st.query_params["run"] = watch["run"]
 
 
 def view() -> None:
@@ -117,11 +125,13 @@ def _recent(manager) -> None:
 
 
 def _labels(views) -> tuple[str, str]:
-    baseline = views[1]
+    """'with transfer' / 'without transfer' (a scratch run), else 'comparison' for a picked earlier run."""
+    main, baseline = views
+    main_label = "without transfer" if main["config"].get("strategy") == "scratch" else "with transfer"
     if baseline is None:
-        return "with transfer", ""
-    twin = baseline["config"].get("strategy") == "scratch"
-    return "with transfer", "without transfer" if twin else "comparison"
+        return main_label, ""
+    scratch = baseline["config"].get("strategy") == "scratch"
+    return main_label, "without transfer" if scratch and main_label != "without transfer" else "comparison"
 
 
 def _draw(manager, watch, views) -> None:

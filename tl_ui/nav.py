@@ -30,6 +30,15 @@ def sections() -> dict[str, list]:
     return out
 
 
+def page(file: str):
+    """The menu entry of `file` (e.g. "pages/runs.py") for st.switch_page and st.page_link: an absolute path, so
+    it resolves the same whichever script Streamlit runs as the main one."""
+    for i, (_section, path, title, icon) in enumerate(PAGES):
+        if path == file:
+            return st.Page(str(ROOT / path), title=title, icon=icon, default=i == 0)
+    raise KeyError(f"{file} is not in tl_ui.nav.PAGES")
+
+
 def frame():
     """Page config, menu, sidebar and process-wide set-up; returns the page the URL asks for."""
     from tl_ui import state, widgets

@@ -87,6 +87,7 @@ def watched() -> dict | None:
 
 def watch(run_id: str, baseline_id: str | None) -> None:
     st.session_state.watch = {"run": run_id, "baseline": baseline_id}
+    st.query_params["run"] = run_id  # a reload (or a shared link) shows the same run
     mine = st.session_state.setdefault("my_runs", [])
     for rid in (run_id, baseline_id):
         if rid and rid not in mine:

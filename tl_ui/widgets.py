@@ -114,7 +114,8 @@ def _setting_input(spec: FieldSpec, key: str, teacher_rows) -> Any:
 
 
 def _float_step(default: float) -> float:
-    return 10 ** (len(str(int(abs(default)))) - 2) if abs(default) >= 1 else 0.05
+    """A step one digit below the default's leading digit (10.0 → 1.0, 256.0 → 10.0), 0.05 below 1."""
+    return float(10 ** (len(str(int(abs(default)))) - 2)) if abs(default) >= 1 else 0.05
 
 
 def json_bytes(value: Any) -> bytes:

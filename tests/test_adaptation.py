@@ -1,0 +1,115 @@
+"""Domain adaptation and distillation end to end on tiny built-in data (CPU, seeded, a few seconds per run):
+DANN mixes the domains' features, reports its domain head every epoch and refuses classes the source lacks;
+distillation pulls the student toward its teacher; source-only and target-only are the documented references."""
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+from torch.nn import functional as F
+
+from tl_core.config import RunConfig
+from tl_core.data import load_domain
+from tl_core.errors import ConfigError
+from tl_core.records.run_dir import RunDir
+from tl_core.runner import run_config
+from tl_core.strategies.teacher import load_teacher
+from tl_core.validation import validate_config
+
+
+def finished(config, runs_dir) -> dict:
+    summary = run_config(config, runs_dir)
+    assert summary["status"] == "finished", summary["reason"]
+    return summary
+
+
+def metrics(summary) -> list[dict]:
+    return RunDir(Path(summary["run_dir"])).read_metrics()
+
+
+# --- DANN -----------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dann_pair(tmp_path_factory, data_dir):
+    """digits → digits-m (real digits, then the same digits over photo patches), trained once for the module:
+    source-only and DANN from the same seed and random init, with a feature snapshot of 150 + 150 test images."""
+    runs = tmp_path_factory.mktemp("dann-runs")
+    base = RunConfig(source="digits", target="digits-m", backbone="small_cnn", weights="random", freeze=0,
+                     labels_per_class=None, epochs=4, batch_size=64, lr=1e-3, snapshot_every=0, snapshot_size=150,
+                     seed=0, device="cpu")
+    return {name: finished(base.replace(strategy=name), runs) for name in ("source-only", "dann")}
+
+
+def test_dann_lowers_domain_confusion_relative_to_source_only(dann_pair):
+    source_only, dann = dann_pair["source-only"]["domain_confusion_acc"], dann_pair["dann"]["domain_confusion_acc"]
+    assert source_only > 0.9  # a linear classifier tells these domains apart from source-only features
+    assert dann < source_only - 0.1, (dann, source_only)
+    assert dann_pair["dann"]["a_distance"] < dann_pair["source-only"]["a_distance"]
+
+
+def test_dann_reports_its_domain_head_accuracy_every_epoch(dann_pair):
+    rows = metrics(dann_pair["dann"])
+    assert [r["epoch"] for r in rows] == [1, 2, 3, 4]
+    assert all(0.0 <= r["domain_head_acc"] <= 1.0 for r in rows)
+    lambdas = [r["dann_lambda"] for r in rows]
+    assert lambdas == sorted(lambdas) and 0.0 < lambdas[0] < lambdas[-1] < 1.0
+    assert "domain_head_acc" not in metrics(dann_pair["source-only"])[0]
+
+
+def _class_folder(root: Path, classes: list[str], per_class: int = 3) -> Path:
+    for i, name in enumerate(classes):
+        (root / name).mkdir(parents=True)
+        for j in range(per_class):
+            Image.new("RGB", (12, 12), (40 * i, 20 * j, 200)).save(root / name / f"{j}.png")
+    return root
+
+
+@pytest.mark.parametrize("strategy", ["dann", "source-only"])
+def test_a_target_with_classes_the_source_lacks_is_refused(tmp_path, runs_dir, strategy):
+    pets = _class_folder(tmp_path / "pets", ["cat", "dog"])
+    config = RunConfig(source="digits", target=f"folder:{pets}", weights="random", freeze=0, strategy=strategy)
+    with pytest.raises(ConfigError, match="lacks cat, dog"):
+        validate_config(config)
+    validate_config(config.replace(target="digits-m"))  # the same run on a target with the source's classes is fine
+
+
+# --- distillation ---------------------------------------------------------------------------------------------
+
+
+def _kl_to(teacher_run: str, student_run: str, images: torch.Tensor) -> float:
+    """Mean KL(teacher ‖ student) of the two runs' saved models on `images` (temperature 1)."""
+    teacher, student = load_teacher(teacher_run, torch.device("cpu")), load_teacher(student_run, torch.device("cpu"))
+    log_t, log_s = F.log_softmax(teacher(images), 1), F.log_softmax(student(images), 1)
+    return F.kl_div(log_s, log_t, log_target=True, reduction="batchmean").item()
+
+
+def test_distillation_moves_the_student_toward_the_teacher(tiny, runs_dir):
+    base = tiny.replace(source="digits", target="digits", snapshot_size=0)
+    teacher = finished(base.replace(strategy="scratch", labels_per_class=None, epochs=3), runs_dir)
+    student_config = base.replace(labels_per_class=5, epochs=3)
+    student = finished(student_config.replace(strategy="distill", settings={"teacher": teacher["run_id"]}), runs_dir)
+    alone = finished(student_config.replace(strategy="scratch"), runs_dir)
+
+    kl = [r["distill_kl"] for r in metrics(student)]
+    assert kl[-1] < kl[0], kl  # the distillation term itself falls during training
+    test_images = load_domain("digits", tiny.img_size).test.images
+    assert _kl_to(teacher["run_id"], student["run_id"], test_images) < 0.7 * _kl_to(
+        teacher["run_id"], alone["run_id"], test_images)  # closer to the teacher than a student without it
+
+
+# --- the references of every adaptation table -----------------------------------------------------------------
+
+
+def test_source_only_learns_from_the_source_labels_and_tests_on_the_target(tiny, runs_dir):
+    summary = finished(tiny.replace(strategy="source-only", epochs=1, snapshot_size=0), runs_dir)
+    source, target = load_domain("digits", tiny.img_size), load_domain("digits-m", tiny.img_size)
+    assert summary["labelled_examples"] == len(source.train.labels)  # the label budget concerns the target only
+    evaluation = RunDir(Path(summary["run_dir"])).read_json("evaluation.json")
+    assert sum(evaluation["per_class_count"]) == len(target.test.labels)
+
+
+def test_target_only_uses_every_target_label(tiny, runs_dir):
+    summary = finished(tiny.replace(strategy="target-only", labels_per_class=5, epochs=1, snapshot_size=0), runs_dir)
+    assert summary["labelled_examples"] == len(load_domain("digits-m", tiny.img_size).train.labels)
+    assert RunDir(Path(summary["run_dir"])).read_config().labels_per_class is None  # recorded as it really ran
