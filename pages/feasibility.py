@@ -106,7 +106,8 @@ def show_report(data: fv.DataIn, compact: bool = False) -> None:
             chart(fv.counts_figure(report), key=f"fz-counts-{data.label}")
         with right:
             st.markdown("**Images**  \n" + (fv.image_facts(report) or "–"))
-            st.dataframe(pd.DataFrame(fv.class_rows(report)), hide_index=True, width="stretch", height=200)
+            rows = fv.class_rows(report)
+            st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", height=min(320, 38 + 35 * len(rows)))
     elif report.counts:
         st.caption(", ".join(f"{k}: {n}" for k, n in report.counts.items()) + " · " + fv.image_facts(report))
     if skipped:

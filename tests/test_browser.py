@@ -162,15 +162,16 @@ def test_a_second_session_queues_while_the_first_trains(server, browser):
 
     first, second = open_page(browser, server), open_page(browser, server)
     quick_run(first)
-    first.get_by_text("With transfer — target accuracy").wait_for(timeout=SLOW)
+    first.get_by_text("This run — target accuracy").wait_for(timeout=SLOW)
     quick_run(second)
     second.get_by_text("position 1 in the queue", exact=False).wait_for(timeout=SLOW)  # queued behind the first
     shot(second, "04-second-session-queued")
     no_exceptions(second)
     for page in (first, second):
         page.get_by_text("Finished in", exact=False).wait_for(timeout=SLOW)
+        page.get_by_role("button", name="Stop", exact=True).wait_for(state="detached", timeout=SLOW)
         no_exceptions(page)
-    assert points(second, "with transfer · target") == 2
+    assert points(second, "this run · target") == 2
     shot(second, "05-second-session-finished")
     first.context.close()
     second.context.close()

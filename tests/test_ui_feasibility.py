@@ -129,7 +129,7 @@ def test_a_good_zip_with_bad_files_inside_gives_the_report(tmp_path):
     assert {r["reason"] for r in fv.skipped_rows(report)} >= {"not an image file", "too large"}
     assert fv.cross_class_duplicates(report) == [["circle/00.png", "square/copy.png"]]
     rows = {r["class"]: r for r in fv.class_rows(report)}
-    assert rows["tiny"]["usable images"] is None and "fewer than the 3 needed" in rows["tiny"]["note"]
+    assert rows["tiny"]["usable images"] is None and "fewer than the 3 needed" in rows["tiny"]["will not train"]
     assert fv.image_facts(report) == "Widths 16 px · heights 16 px · modes RGB 14 · formats PNG 14"
 
 

@@ -10,7 +10,6 @@ import random
 import threading
 import time
 import traceback
-from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import numpy as np

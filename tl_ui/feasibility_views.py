@@ -86,8 +86,11 @@ def read_example(folder: str | os.PathLike, num_classes: int = 4, per_class: int
 
 
 def class_rows(report: ValidationReport) -> list[dict]:
-    rows = [{"class": c, "usable images": n, "note": ""} for c, n in report.counts.items()]
-    rows += [{"class": c, "usable images": None, "note": why} for c, why in report.excluded_classes.items()]
+    """One row per class folder; a 'will not train' column only when some class will not."""
+    if not report.excluded_classes:
+        return [{"class": c, "usable images": n} for c, n in report.counts.items()]
+    rows = [{"class": c, "usable images": n, "will not train": ""} for c, n in report.counts.items()]
+    rows += [{"class": c, "usable images": None, "will not train": why} for c, why in report.excluded_classes.items()]
     return rows
 
 
@@ -272,8 +275,10 @@ def per_class_figure(setting: SettingScore) -> go.Figure:
 
 
 def confusion_figure(setting: SettingScore) -> go.Figure:
-    return charts.confusion_figure(setting.score.classes, setting.score.confusion, height=400,
-                                   uirevision="fz-confusion", title="Confusion matrix (test images of all folds)")
+    fig = charts.confusion_figure(setting.score.classes, setting.score.confusion, height=400,
+                                  uirevision="fz-confusion", title="Confusion matrix (test images of all folds)")
+    fig.data = fig.data[:1]  # the heatmap only: its clickable cell markers lead to images this page does not show
+    return fig
 
 
 # ---------------------------------------------------------------------------------------------- progress

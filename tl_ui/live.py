@@ -127,7 +127,13 @@ def _recent(manager) -> None:
 def _labels(views) -> tuple[str, str]:
     """'with transfer' / 'without transfer' (a scratch run), else 'comparison' for a picked earlier run."""
     main, baseline = views
-    main_label = "without transfer" if main["config"].get("strategy") == "scratch" else "with transfer"
+    config = main["config"]
+    if config.get("strategy") == "scratch":
+        main_label = "without transfer"
+    elif config.get("weights") == "random" and config.get("strategy") in ("fine-tune", "linear-probe", "target-only"):
+        main_label = "this run"  # nothing is transferred into random weights
+    else:
+        main_label = "with transfer"
     if baseline is None:
         return main_label, ""
     scratch = baseline["config"].get("strategy") == "scratch"

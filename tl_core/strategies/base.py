@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, ClassVar
 import torch
 from torch.nn import functional as F
 
-from tl_core.backbones import freeze_first, layer_groups
+from tl_core.backbones import freeze_first
 from tl_core.train.schedules import cosine_factor
 
 if TYPE_CHECKING:
