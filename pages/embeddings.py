@@ -1,5 +1,4 @@
 """Embeddings: a run's feature maps with and without transfer side by side, walked through epoch by epoch."""
-import numpy as np
 import streamlit as st
 
 from tl_ui import charts, maps, nav, state

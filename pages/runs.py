@@ -175,11 +175,7 @@ a1, a2, a3 = st.columns([1, 1, 2])
 
 def open_in_experiment(config: dict) -> None:
     form.prefill(RunConfig.from_dict(config))
-    partner = state.baseline_of(row, rows)
-    if state.is_twin(row) and partner:  # a 'without transfer' twin: show the experiment it belongs to
-        state.watch(partner, run_id)
-    else:
-        state.watch(run_id, partner)
+    state.watch(**state.experiment_of(row, rows))  # a 'without transfer' twin shows its experiment
 
 
 if a1.button("Open in Experiment", icon=":material/science:", key="runs-open",

@@ -170,3 +170,29 @@ for name in strategy_names():
 """
     at = AppTest.from_string(script, default_timeout=60).run()
     assert not at.exception, [e.value for e in at.exception]
+
+
+def _view(**changes):
+    view = {"run_id": "r", "status": "running", "queue_position": None, "stage": "train", "message": "", "step": 10,
+            "total_steps": 100, "epoch": 1, "epochs": 5, "history": [], "snapshots": [], "summary": {},
+            "eta_seconds": 2790.0, "config": {"epochs": 5}}
+    return {**view, **changes}
+
+
+def test_status_lines_say_where_a_run_is():
+    from tl_ui.views import status_line
+
+    assert status_line(_view(status="queued", queue_position=2)) == (
+        "Waiting — position 2 in the queue; it starts when a slot is free.", 0.0)
+    text, done = status_line(_view(stage="pretrain", step=30, total_steps=120))
+    assert text.startswith("Pretraining on the source") and done == 0.25
+    # no ETA before the first epoch ends (the job's estimate then still counts the pretraining time)
+    assert status_line(_view()) == ("Training — epoch 1 of 5", 0.1)
+    text, _ = status_line(_view(history=[{"epoch": 1}], epoch=2, eta_seconds=75.0))
+    assert text == "Training — epoch 2 of 5 · about 1 min 15 s left"
+    assert status_line(_view(step=480, total_steps=480, epoch=4))[0] == "Starting to train on the target…"
+    text, done = status_line(_view(status="finished", summary={"target_acc": 0.85, "seconds": 299}))
+    assert text == "Finished in 4 min 59 s — target accuracy 85.0%" and done == 1.0
+    text, _ = status_line(_view(status="diverged", summary={"reason": "The loss became nan at step 3.",
+                                                           "hint": "Lower the learning rate."}))
+    assert text == "Diverged — The loss became nan at step 3. Lower the learning rate."

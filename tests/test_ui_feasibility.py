@@ -128,8 +128,8 @@ def test_a_good_zip_with_bad_files_inside_gives_the_report(tmp_path):
     assert reasons["ring/broken.png"] == "corrupt" and reasons["mydata.PNG"] == "outside_class"
     assert {r["reason"] for r in fv.skipped_rows(report)} >= {"not an image file", "too large"}
     assert fv.cross_class_duplicates(report) == [["circle/00.png", "square/copy.png"]]
-    rows = {r["class"]: r for r in fv.class_rows(report)}
-    assert rows["tiny"]["usable images"] is None and "fewer than the 3 needed" in rows["tiny"]["will not train"]
+    assert fv.class_rows(report)[0] == {"class": "circle", "usable images": 4}
+    assert any("Class 'tiny' will not train" in m and "fewer than the 3 needed" in m for m in report.messages())
     assert fv.image_facts(report) == "Widths 16 px · heights 16 px · modes RGB 14 · formats PNG 14"
 
 
@@ -185,6 +185,7 @@ def test_sweep_bars_best_on_top_coloured_by_what_they_transfer():
     assert finetune.x == (pytest.approx(0.91),) and finetune.error_x.array == (pytest.approx(0.03),)
     assert list(fig.layout.yaxis.categoryarray)[-1] == finetune.y[0]  # best at the top
     assert fv.setting_rows(SWEEP)[0]["target accuracy"] == "0.870 ± 0.030"
+    assert len(fv.confusion_figure(SWEEP.best).data) == 1 and fv.per_class_figure(SWEEP.best).data[0].y == (0.91, 0.91)
     empty = fv.sweep_figure(SweepReport((), (), 4, 0.0))
     assert "as soon as a run finishes" in empty.layout.annotations[0].text
 

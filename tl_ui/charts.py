@@ -239,7 +239,7 @@ def embedding_figure(panels: Sequence[MapPanel], classes: Sequence[str], *, heig
     base_layout(fig, height, uirevision, legend_below=False)
     where = (dict(orientation="v", x=1.01, y=1) if legend == "right"
              else dict(orientation="h", x=0.5, xanchor="center", y=-0.02, yanchor="top", title_text="class "))
-    fig.update_layout(legend=dict(**where, groupclick="toggleitem"), dragmode="lasso",
+    fig.update_layout(legend=dict(**where, groupclick="toggleitem"), dragmode="lasso", clickmode="event+select",
                       margin=dict(l=10, r=10, t=40, b=10))
     fixed = dict(range=[-axis_range, axis_range], autorange=False) if axis_range else {}
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, title=None, **fixed)

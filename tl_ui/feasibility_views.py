@@ -86,12 +86,8 @@ def read_example(folder: str | os.PathLike, num_classes: int = 4, per_class: int
 
 
 def class_rows(report: ValidationReport) -> list[dict]:
-    """One row per class folder; a 'will not train' column only when some class will not."""
-    if not report.excluded_classes:
-        return [{"class": c, "usable images": n} for c, n in report.counts.items()]
-    rows = [{"class": c, "usable images": n, "will not train": ""} for c, n in report.counts.items()]
-    rows += [{"class": c, "usable images": None, "will not train": why} for c, why in report.excluded_classes.items()]
-    return rows
+    """The classes that will train (the report's messages say why any other class folder will not)."""
+    return [{"class": c, "usable images": n} for c, n in report.counts.items()]
 
 
 def skipped_rows(report: ValidationReport, limit: int = 500) -> list[dict]:
@@ -185,7 +181,7 @@ def sweep_figure(sweep: SweepReport, *, height: int | None = None) -> go.Figure:
             marker_color=[_setting_color(s) for s in rows],
             error_x=dict(type="data", array=[s.score.target_acc_sd for s in rows], color="#374151", thickness=1.5),
             text=[f"{s.score.target_acc_mean:.2f} ± {s.score.target_acc_sd:.2f}" for s in rows],
-            textposition="inside", insidetextanchor="end",
+            textposition="inside", insidetextanchor="start",
             customdata=[[s.score.runs, s.score.seconds] for s in rows],
             hovertemplate="%{y}<br>accuracy %{x:.3f}<br>%{customdata[0]} folds · %{customdata[1]:.0f} s"
                           "<extra></extra>"))

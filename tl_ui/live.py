@@ -46,8 +46,7 @@ def restore(manager, who: str) -> None:
         rows = manager.store.list(limit=500)
         asked = st.query_params.get("run")
         row = next((r for r in rows if r["run_id"] == asked), None) if asked else None
-        found = {"run": row["run_id"], "baseline": state.baseline_of(row, rows)} if row else \
-            state.latest_experiment(rows, who)
+        found = state.experiment_of(row, rows) if row else state.latest_experiment(rows, who)
         if found:
             state.watch(found["run"], found["baseline"])
     watch = state.watched()
@@ -120,7 +119,7 @@ def _recent(manager) -> None:
             text, go = st.columns([5, 1], vertical_alignment="center")
             text.caption(run_label(row))
             if go.button("Show", key=f"show-{row['run_id']}", type="tertiary"):
-                state.watch(row["run_id"], state.baseline_of(row, manager.store.list(limit=200)))
+                state.watch(**state.experiment_of(row, manager.store.list(limit=500)))
                 st.rerun()
 
 

@@ -85,11 +85,11 @@ def watched() -> dict | None:
     return st.session_state.get("watch")
 
 
-def watch(run_id: str, baseline_id: str | None) -> None:
-    st.session_state.watch = {"run": run_id, "baseline": baseline_id}
-    st.query_params["run"] = run_id  # a reload (or a shared link) shows the same run
+def watch(run: str, baseline: str | None) -> None:
+    st.session_state.watch = {"run": run, "baseline": baseline}
+    st.query_params["run"] = run  # a reload (or a shared link) shows the same run
     mine = st.session_state.setdefault("my_runs", [])
-    for rid in (run_id, baseline_id):
+    for rid in (run, baseline):
         if rid and rid not in mine:
             mine.insert(0, rid)
 
@@ -111,6 +111,14 @@ def is_twin(row: dict) -> bool:
     """True for the automatic 'without transfer' twin of an experiment (not a run of its own)."""
     return (row.get("grp") or "").startswith(PAIR_PREFIX) and row.get("strategy") == "scratch" and \
         (row.get("name") or "").startswith("without transfer")
+
+
+def experiment_of(row: dict, rows: list[dict]) -> dict:
+    """The watch dict that shows `row`: a 'without transfer' twin shows the experiment it belongs to."""
+    partner = baseline_of(row, rows)
+    if is_twin(row) and partner:
+        return {"run": partner, "baseline": row["run_id"]}
+    return {"run": row["run_id"], "baseline": partner}
 
 
 def latest_experiment(rows: list[dict], who: str) -> dict | None:

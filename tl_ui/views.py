@@ -62,15 +62,17 @@ def status_line(view: dict[str, Any]) -> tuple[str, float]:
         where = f"position {position} in the queue" if position else "in the queue"
         return f"Waiting — {where}; it starts when a slot is free.", 0.0
     if status == "running":
-        if view.get("stage") == "pretrain" or (view.get("message", "").startswith("Pretraining")
-                                              and view.get("stage") != "train"):
+        if view.get("stage") == "pretrain":
             done = view["step"] / view["total_steps"] if view.get("total_steps") else 0.0
-            return f"Pretraining on the source (task A, cached for later runs) — {done:.0%}", 0.0
+            return f"Pretraining on the source (task A, once; cached for later runs) — {done:.0%}", min(1.0, done)
         if not view.get("total_steps"):
             return "Preparing data and model…", 0.0
+        if not view.get("history") and view["step"] >= view["total_steps"]:  # still the pretraining's counters
+            return "Starting to train on the target…", 0.0
         done = view["step"] / view["total_steps"]
         eta = view.get("eta_seconds")
-        eta_text = f" · about {fmt.seconds(eta)} left" if eta is not None else ""
+        # Before the first epoch ends the job manager's estimate also counts the pretraining time: not shown.
+        eta_text = f" · about {fmt.seconds(eta)} left" if eta is not None and view.get("history") else ""
         return f"Training — epoch {max(1, view['epoch'])} of {epochs}{eta_text}", min(1.0, done)
     summary = view.get("summary") or {}
     if status == "finished":

@@ -64,7 +64,10 @@ def error(err: Exception | str) -> None:
 
 def chart(fig: go.Figure, key: str, *, download: str | None = None, **kwargs) -> Any:
     """A plotly chart with a stable key (and an optional HTML download; plotly's modebar gives the PNG)."""
-    event = st.plotly_chart(fig, key=key, width="stretch", config=CHART_CONFIG, **kwargs)
+    config = CHART_CONFIG
+    if "box" in kwargs.get("selection_mode", ()) or "lasso" in kwargs.get("selection_mode", ()):
+        config = {**CHART_CONFIG, "modeBarButtonsToRemove": ["autoScale2d"]}  # keep the box and lasso tools
+    event = st.plotly_chart(fig, key=key, width="stretch", config=config, **kwargs)
     if download:
         st.download_button("⬇ Chart as HTML", data=lambda: figure_html(fig, download), file_name=f"{download}.html",
                            mime="text/html", key=f"{key}-html", on_click="ignore", type="tertiary")
