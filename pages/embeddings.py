@@ -109,7 +109,7 @@ def draw() -> None:
                                   uirevision=f"emb-{run_id}-{partner_id}-{method_key}", axis_range=1.1)
     event = chart(fig, key="emb-maps", download="embeddings", on_select="rerun",
                   selection_mode=("points", "box", "lasso"))
-    hint = "Hover a point for its class; click, box- or lasso-select points to see their images below."
+    hint = "Hover a point for its class and image number; drag a lasso around points to see their images below."
     if len(frames) > 1:
         hint = ("▶ Play walks through the epochs in one frame of reference (fitted on the last snapshot), so points "
                 "move instead of reshuffling. " + hint)

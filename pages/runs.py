@@ -140,7 +140,7 @@ if evaluation:
                                    f"({len(cells[tp])} image{'s' if len(cells[tp]) != 1 else ''})")
         images = maps.test_images(row["target"], int(row["config"]["img_size"]))
         idx = [i for i in cells[cell] if i < len(images)][:80]
-        grid = thumbnail_grid([images[i] for i in idx], columns=16, scale=max(1, 64 // images.shape[-1]))
+        grid = thumbnail_grid([images[i] for i in idx], columns=12, scale=max(1, 64 // images.shape[-1]))
         st.image(grid, width=int(grid.shape[1]),
                  caption=f"{len(cells[cell])} target test images of class {classes[cell[0]]} predicted as "
                          f"{classes[cell[1]]}" + (" (first 80)" if len(cells[cell]) > 80 else ""))

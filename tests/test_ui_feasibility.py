@@ -15,11 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import streamlit as st
-from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from tl_core.feasibility import label_curve, sweep
-from tl_core.feasibility.demo_data import shape_image, write_shapes_folder, zip_folder
+from tl_core.feasibility.demo_data import shape_image, write_shapes_folder
 from tl_core.feasibility.label_curve import CurvePoint, LabelCurve, extrapolate
 from tl_core.feasibility.recommend import recommend
 from tl_core.feasibility.results import Score
@@ -127,7 +126,7 @@ def test_a_good_zip_with_bad_files_inside_gives_the_report(tmp_path):
     assert reasons["circle/notes.txt"] == "not_an_image" and reasons["square/bomb.png"] == "too_large"
     assert reasons["ring/broken.png"] == "corrupt" and reasons["mydata.PNG"] == "outside_class"
     assert {r["reason"] for r in fv.skipped_rows(report)} >= {"not an image file", "too large"}
-    assert fv.cross_class_duplicates(report) == [["circle/00.png", "square/copy.png"]]
+    assert report.duplicate_groups == [["circle/00.png", "square/copy.png"]]
     assert fv.class_rows(report)[0] == {"class": "circle", "usable images": 4}
     assert any("Class 'tiny' will not train" in m and "fewer than the 3 needed" in m for m in report.messages())
     assert fv.image_facts(report) == "Widths 16 px · heights 16 px · modes RGB 14 · formats PNG 14"
@@ -196,6 +195,7 @@ def test_label_curve_carries_the_fit_on_to_four_times_the_labels():
     assert fig.layout.xaxis.type == "log"
     names = [t.name for t in fig.data]
     assert names[:2] == ["with transfer", "without transfer (scratch)"] and "extrapolated (power law)" in names
+    assert list(fig.layout.xaxis.tickvals) == [1, 2, 5, 10, 20, 40]
     predicted = fig.data[-1]
     assert list(predicted.x) == [20, 40] and predicted.text[0] == f"2×: {c.extrapolation.predicted_2x:.2f}"
     text = fv.extrapolation_text(c)

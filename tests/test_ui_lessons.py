@@ -2,7 +2,6 @@
 stage by itself, and the page under AppTest — every lesson's section renders, recorded runs (anyone's) show
 their picture and verdict, and the button runs a (shortened) lesson end to end through the job manager."""
 import json
-import threading
 import time
 from pathlib import Path
 

@@ -112,6 +112,7 @@ def learning_curves(curves: Sequence[Curve], *, epochs: int | None = None, heigh
                 hovertemplate=(f"{curve.label}<br>epoch %{{x}}<br>{METRIC_LABELS.get(metric, metric)} "
                                "%{y:.1%}<extra></extra>")), row=1, col=2)
     base_layout(fig, height, uirevision)
+    fig.update_layout(margin=dict(t=58))  # room for the subplot titles under plotly's toolbar
     xrange = _epoch_range(curves, epochs)
     fig.update_xaxes(title_text="epoch", range=xrange, dtick=1 if xrange[1] <= 15 else None)
     fig.update_yaxes(title_text="loss", rangemode="tozero", row=1, col=1)

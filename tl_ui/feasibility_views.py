@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 
 from tl_core.errors import UserError
 from tl_core.feasibility.demo_data import write_shapes_folder
-from tl_core.feasibility.errors import UnusableDatasetError, UploadError
+from tl_core.feasibility.errors import UnusableDatasetError
 from tl_core.feasibility.label_curve import LabelCurve
 from tl_core.feasibility.recommend import Recommendation
 from tl_core.feasibility.sweep import SettingScore, SweepReport
@@ -46,18 +46,14 @@ class DataIn:
 def _validate(label: str, folder: Path) -> DataIn:
     try:
         return DataIn(label, folder, validate_folder(folder))
-    except UnusableDatasetError as err:
+    except UnusableDatasetError as err:  # keeps its report: the page still lists what was skipped and why
         return DataIn(label, folder, err.report, str(err), err.kind)
-    except UserError as err:
-        return DataIn(label, folder, None, str(err), getattr(err, "kind", "dataset"))
 
 
 def _guarded(label: str, read) -> DataIn:
     try:
         return read()
-    except UploadError as err:
-        return DataIn(label, error=str(err), kind=err.kind)
-    except UserError as err:
+    except UserError as err:  # UploadError and the other DatasetErrors: a message that says what to do
         return DataIn(label, error=str(err), kind=getattr(err, "kind", "dataset"))
     except Exception as err:  # whatever else goes wrong with one user's data must not break the page
         return DataIn(label, error=f"The data could not be read ({type(err).__name__}: {err}). Check the files "
@@ -109,10 +105,6 @@ def image_facts(report: ValidationReport) -> str:
     parts.append("formats " + ", ".join(f"{k} {n}" for k, n in sorted(report.formats.items(), key=lambda kv: -kv[1])))
     text = " · ".join(parts)
     return text[0].upper() + text[1:]
-
-
-def cross_class_duplicates(report: ValidationReport) -> list[list[str]]:
-    return [g for g in report.duplicate_groups if len({p.split("/")[0] for p in g}) > 1]
 
 
 def setting_rows(sweep: SweepReport) -> list[dict]:
@@ -188,7 +180,7 @@ def sweep_figure(sweep: SweepReport, *, height: int | None = None) -> go.Figure:
     charts.base_layout(fig, height or max(260, 90 + 46 * len(scored)), "fz-sweep")
     fig.update_layout(title=dict(text="Target accuracy per setting (mean ± sd over folds)", x=0, font=dict(size=16)),
                       barmode="overlay")
-    fig.update_xaxes(range=[0, 1.02], tickformat=".0%", title_text="held-out target accuracy")
+    fig.update_xaxes(range=[0, 1.02], tickformat=".0%")  # no axis title: the legend sits there
     fig.update_yaxes(type="category", categoryorder="array", categoryarray=[s.label for s in scored],
                      automargin=True)
     if not scored:
@@ -209,8 +201,10 @@ def label_curve_figure(curve: LabelCurve, *, height: int = 400) -> go.Figure:
             mode="lines+markers", line=dict(color=color, width=3, dash=dash), marker=dict(size=9),
             error_y=dict(type="data", array=[p.score.target_acc_sd for p in rows], thickness=1.5),
             hovertemplate=f"{arm}<br>%{{x:.0f}} labels per class<br>accuracy %{{y:.3f}}<extra></extra>"))
+    ticks = {p.labels_per_class for p in (*curve.transfer, *curve.scratch) if p.labels_per_class and p.score.runs}
     e = curve.extrapolation
     if e.method != "none" and math.isfinite(e.current_labels):
+        ticks |= {2 * e.current_labels, 4 * e.current_labels}
         xs = [e.current_labels * 2 ** (i / 10) for i in range(21)]
         fig.add_trace(go.Scatter(x=xs, y=list(e.predict(xs)), mode="lines", name=f"extrapolated ({e.method})",
                                  line=dict(color=theme.WITH_COLOR, width=2, dash="dot"), hoverinfo="skip"))
@@ -221,7 +215,8 @@ def label_curve_figure(curve: LabelCurve, *, height: int = 400) -> go.Figure:
             showlegend=False, hovertemplate="predicted %{y:.3f} with %{x:.0f} labels per class<extra></extra>"))
     charts.base_layout(fig, height, "fz-curve")
     fig.update_layout(title=dict(text="How many labels? Accuracy against labels per class", x=0, font=dict(size=16)))
-    fig.update_xaxes(type="log", title_text="labelled images per class (log scale)")
+    fig.update_xaxes(type="log", title_text="labelled images per class (log scale)", tickvals=sorted(ticks) or None,
+                     ticktext=[f"{t:.0f}" for t in sorted(ticks)] or None)  # the budgets, not log-axis clutter
     fig.update_yaxes(range=[0, 1.05], tickformat=".0%", title_text="held-out target accuracy")
     return fig
 
@@ -267,7 +262,7 @@ def grid_figure(recommendation: Recommendation | None, *, height: int = 340) -> 
 def per_class_figure(setting: SettingScore) -> go.Figure:
     counts = [sum(row) for row in setting.score.confusion] or [0] * len(setting.score.classes)
     return charts.per_class_figure(setting.score.classes, setting.score.per_class_acc, counts, height=340,
-                                   uirevision="fz-per-class", title=f"Per-class accuracy — {setting.label}")
+                                   uirevision="fz-per-class", title="Per-class accuracy (best setting)")
 
 
 def confusion_figure(setting: SettingScore) -> go.Figure:

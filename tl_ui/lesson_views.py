@@ -18,6 +18,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from tl_core.config import RunConfig
+from tl_core.jobs import TERMINAL
 from tl_core.lessons import Lesson
 from tl_ui import charts, fmt, theme
 
@@ -80,8 +81,7 @@ def blocked_reason(lesson: Lesson, runs: Sequence[Run]) -> str | None:
     first = len(lesson.stages[0](False, []))
     if len(runs) != first or len(runs) == 0:
         return None
-    unfinished = [r for r in runs if r["summary"].get("status") in ("stopped", "failed", "diverged",
-                                                                     "out_of_memory", "interrupted")]
+    unfinished = [r for r in runs if r["summary"].get("status") in TERMINAL and r["summary"]["status"] != "finished"]
     if not unfinished:
         return None
     names = ", ".join(f"{r['config'].get('name')} ({r['summary'].get('status')})" for r in unfinished)

@@ -43,7 +43,8 @@ def frame():
     """Page config, menu, sidebar and process-wide set-up; returns the page the URL asks for."""
     from tl_ui import state, widgets
 
-    st.set_page_config(page_title="Transfer Lab", page_icon=":material/science:", layout="wide")
+    icon = ROOT / "assets" / "favicon.png"  # a local file: a material-icon favicon is fetched from Google's CDN
+    st.set_page_config(page_title="Transfer Lab", page_icon=str(icon) if icon.is_file() else None, layout="wide")
     page = st.navigation(sections())
     state.owner()
     state.configure_threads()

@@ -24,8 +24,7 @@ def freeze_strip_html(groups: Sequence[tuple[str, int]], freeze: int, *, trains_
         boxes.append(
             f'<div title="{html.escape(name)}: {params:,} parameters, {state}" style="flex:1 1 0;min-width:0;'
             f'background:{bg};color:{fg};border-radius:6px;padding:6px 4px;text-align:center;line-height:1.25;">'
-            f'<div style="font-weight:600;font-size:0.86rem;white-space:nowrap;overflow:hidden;'
-            f'text-overflow:ellipsis">{html.escape(name)}</div>'
+            f'<div style="font-weight:600;font-size:0.84rem;overflow-wrap:anywhere">{html.escape(name)}</div>'
             f'<div style="font-size:0.78rem">{fmt.count(params)}</div>'
             f'<div style="font-size:0.72rem;opacity:0.9">{state}</div></div>')
     boxes.append(
