@@ -89,4 +89,4 @@ def draw() -> None:
 
 
 live = any(is_active(run_view(manager, rid)) for rid in chosen)
-(st.fragment(run_every=2)(draw) if live else draw)()
+st.fragment(run_every=2 if live else None)(draw)()  # one element tree whether live or not

@@ -139,4 +139,4 @@ def _thumbnails(event, views) -> None:
 
 
 live = any(is_active(run_view(manager, rid)) for rid in (run_id, partner_id) if rid)
-(st.fragment(run_every=3)(draw) if live else draw)()
+st.fragment(run_every=3 if live else None)(draw)()  # one element tree whether live or not

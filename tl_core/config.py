@@ -17,7 +17,7 @@ class RunConfig:
     weights: str = "source"  # random | imagenet | source | file:PATH
     strategy: str = "fine-tune"
     freeze: int = 1  # number of leading layer groups frozen
-    labels_per_class: int | None = 10  # None: every labelled target image
+    labels_per_class: int | None = 5  # None: every labelled target image
     epochs: int = 5
     batch_size: int = 64
     lr: float = 3e-3

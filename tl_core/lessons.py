@@ -30,7 +30,7 @@ class Lesson:
 def _base(quick: bool, **changes) -> RunConfig:
     """The lessons' common setting: synth-digits (task A) → the real digits (task B), small_cnn, CPU-sized."""
     config = RunConfig(source="synth-digits", target="digits", backbone="small_cnn", weights="source",
-                       strategy="fine-tune", freeze=1, labels_per_class=10, epochs=8, snapshot_size=500,
+                       strategy="fine-tune", freeze=1, labels_per_class=5, epochs=8, snapshot_size=500,
                        snapshot_every=2)
     if quick:
         config = config.replace(source="digits-m", epochs=2, pretrain_epochs=1, snapshot_size=60, snapshot_every=0)
@@ -113,7 +113,7 @@ LESSONS: tuple[Lesson, ...] = (
         title="1 · Why transfer?",
         explanation=(
             "A network first learns task A (12,000 font-rendered digits), then meets task B: real handwritten "
-            "digits with only **10 labelled images per class**. We compare three ways to use those 100 images: "
+            "digits with only **5 labelled images per class**. We compare three ways to use those 50 images: "
             "train a fresh network (*scratch*), keep the task-A network fixed and train only a new last layer "
             "(*linear probe*), or keep training the task-A network on task B (*fine-tune*)."),
         expectation="With transfer the curve starts higher, climbs faster and ends higher than from scratch.",

@@ -64,17 +64,17 @@ def view() -> None:
     if views[0] is None:
         st.info("The run this tab was showing has been deleted. Press Train to start a new one.")
         return
-    if any(is_active(v) for v in views if v is not None):
-        st.fragment(run_every=1)(_live)()
-    else:
-        _draw(manager, watch, views)
+    # Always a fragment, timed only while a run is active: the page keeps one element tree either way, so the
+    # switch from live to settled replaces elements in place instead of mixing old and new layouts.
+    active = any(is_active(v) for v in views if v is not None)
+    st.fragment(run_every=1 if active else None)(_live)(active)
 
 
 def _views(manager, watch):
     return run_view(manager, watch["run"]), (run_view(manager, watch["baseline"]) if watch.get("baseline") else None)
 
 
-def _live() -> None:
+def _live(polling: bool) -> None:
     manager = state.manager()
     watch = state.watched()
     if not watch:
@@ -84,7 +84,8 @@ def _live() -> None:
         return
     _draw(manager, watch, views)
     key = (watch["run"], watch.get("baseline"))
-    if not any(is_active(v) for v in views if v is not None) and st.session_state.get("live_settled") != key:
+    if polling and not any(is_active(v) for v in views if v is not None) and \
+            st.session_state.get("live_settled") != key:
         st.session_state.live_settled = key  # once per experiment: redraw the page without the timer
         st.rerun()
 

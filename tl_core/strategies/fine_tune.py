@@ -13,7 +13,7 @@ from tl_core.strategies.registry import register
 
 @dataclass
 class FineTuneSettings:
-    lr_decay: float = 0.3  # each earlier layer group learns this many times slower than the next
+    lr_decay: float = 0.6  # each earlier layer group learns this many times slower than the next
     head_epochs: int = 0  # two-stage recipe: train only the head for this many epochs first
     stage2_lr_factor: float = 0.1  # after the head-only stage, the whole network continues at this fraction
 
