@@ -18,7 +18,7 @@ left, right = st.columns([1, 2.2], gap="large")
 with left, st.container(border=True):
     # The button comes first so it is visible without scrolling; it acts once the form below has been read.
     train = st.button("Train", type="primary", width="stretch", icon=":material/play_arrow:", key="train",
-                      help="Starts the run with the settings below (the defaults work offline in about a minute).")
+                      help="Starts the run with the settings below; the defaults work offline on a CPU.")
     compare_box, message = st.container(), st.container()
     result = form.controls(manager)
     with compare_box:

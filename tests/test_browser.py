@@ -117,6 +117,8 @@ def set_number(page, label: str, value: int) -> None:
 
 def test_train_with_the_defaults_then_see_the_maps(server, browser):
     page = open_page(browser, server)
+    page.get_by_text("What you will see").wait_for(timeout=SLOW)
+    no_exceptions(page)
     shot(page, "01-experiment-empty")
     page.get_by_role("button", name="Train", exact=True).click()
     # the learning curve fills in live (without transfer starts first: it needs no pretraining)

@@ -46,14 +46,17 @@ class Job:
     summary: dict[str, Any] = field(default_factory=dict)
     submitted_at: float = field(default_factory=time.time)
     started_at: float | None = None
+    train_started_at: float | None = None
     updated_at: float = field(default_factory=time.time)
 
     def on_event(self, event: Event) -> None:
         self.updated_at = time.time()
         if isinstance(event, StageStarted):
             self.stage, self.message = event.stage, event.message
-        elif isinstance(event, RunStarted):
+        elif isinstance(event, RunStarted):  # pretraining (if any) is over: count the run's own steps from here
             self.stage, self.message = "train", f"Training on {event.device_name}"
+            self.step, self.total_steps, self.epoch = 0, 0, 0
+            self.train_started_at = time.time()
             self.started = {"device_name": event.device_name, "trainable_params": event.trainable_params,
                             "frozen_params": event.frozen_params, "groups": event.groups}
         elif isinstance(event, Step):
@@ -69,11 +72,11 @@ class Job:
             self.status, self.summary = event.status, event.summary
 
     def eta_seconds(self) -> float | None:
-        if self.status != "running" or self.stage != "train" or not self.step or not self.started_at:
+        """Time left in the run proper, from its own pace so far (pretraining excluded)."""
+        if self.status != "running" or self.stage != "train" or not self.step or not self.train_started_at:
             return None
-        elapsed = sum(r["seconds"] for r in self.history) or (time.time() - self.started_at)
-        done_steps = max(self.step, 1)
-        return max(0.0, elapsed / done_steps * (self.total_steps - self.step))
+        elapsed = time.time() - self.train_started_at
+        return max(0.0, elapsed / self.step * (self.total_steps - self.step))
 
 
 class JobManager:

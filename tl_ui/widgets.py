@@ -35,7 +35,8 @@ def sidebar() -> None:
         if accelerated:
             st.success(f"**Device:** {name}", icon=":material/bolt:")
         else:
-            st.info("**CPU — training will be slower.**  \nThe defaults still finish in about a minute.", icon=":material/memory:")
+            st.info("**CPU — training will be slower.**  \nThe defaults take a minute or two.",
+                    icon=":material/memory:")
         _queue_box()
 
 
