@@ -137,3 +137,28 @@ def test_cli_bad_values_exit_2_with_one_line(runs_dir, capsys, args, words):
     assert len(err.splitlines()) == 1 and words in err
     assert not any(runs_dir.glob("*/config.json"))
 
+
+
+
+
+def _open_store_after(barrier, path: str, errors) -> None:
+    barrier.wait()
+    try:
+        RunStore(path).list()
+    except Exception as err:  # noqa: BLE001  (reported to the test)
+        errors.put(repr(err))
+
+
+def test_processes_opening_a_new_run_index_at_once_all_succeed(tmp_path):
+    """Parallel workers (bench, CLI next to the dashboard) may create the SQLite index at the same moment."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    barrier, errors = ctx.Barrier(8), ctx.Queue()
+    procs = [ctx.Process(target=_open_store_after, args=(barrier, str(tmp_path / "runs"), errors)) for _ in range(8)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    assert errors.empty()
+    assert [p.exitcode for p in procs] == [0] * 8

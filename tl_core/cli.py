@@ -54,7 +54,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="labelled target images per class, or 'all'")
     train.add_argument("--epochs", type=int, default=DEFAULTS.epochs)
     train.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size)
-    train.add_argument("--lr", type=float, default=DEFAULTS.lr)
+    train.add_argument("--lr", type=float, default=None,
+                       help="default: the strategy's own (see `python -m tl_core strategies`)")
     train.add_argument("--weight-decay", type=float, default=DEFAULTS.weight_decay)
     train.add_argument("--img-size", type=int, default=DEFAULTS.img_size)
     train.add_argument("--seed", type=int, default=DEFAULTS.seed)
@@ -79,10 +80,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _config(args: argparse.Namespace) -> RunConfig:
+    from tl_core.strategies import suggested_lr
+
+    lr = args.lr if args.lr is not None else suggested_lr(args.strategy)
     return RunConfig(
         source=args.source, target=args.target, backbone=args.backbone, weights=args.weights,
         strategy=args.strategy, freeze=args.freeze, labels_per_class=args.labels_per_class, epochs=args.epochs,
-        batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay, img_size=args.img_size,
+        batch_size=args.batch_size, lr=lr, weight_decay=args.weight_decay, img_size=args.img_size,
         seed=args.seed, device=args.device, settings=dict(args.settings), pretrain_epochs=args.pretrain_epochs,
         snapshot_every=args.snapshot_every, snapshot_size=args.snapshot_size, name=args.name)
 
@@ -147,12 +151,12 @@ def _backbones() -> int:
 def _strategies() -> int:
     import dataclasses
 
-    from tl_core.strategies import strategy_class, strategy_names
+    from tl_core.strategies import strategy_class, strategy_names, suggested_lr
 
     for name in strategy_names():
         cls = strategy_class(name)
         settings = ", ".join(f"{f.name}={f.default}" for f in dataclasses.fields(cls.Settings)) or "no settings"
-        print(f"{name:14} {cls.summary}  [{settings}]")
+        print(f"{name:14} {cls.summary}  [lr={suggested_lr(name)}; {settings}]")
     return 0
 
 

@@ -19,7 +19,7 @@ from tl_core.config import RunConfig
 from tl_core.data import load_domain
 from tl_core.model import TransferModel
 from tl_core.paths import data_dir
-from tl_core.strategies import build_strategy
+from tl_core.strategies import build_strategy, suggested_lr
 from tl_core.train.events import StageStarted
 from tl_core.train.loop import FitContext, fit
 from tl_core.train.task import build_task
@@ -37,7 +37,7 @@ def _architecture(config: RunConfig) -> list:
 
 def checkpoint_path(config: RunConfig) -> Path:
     key = {k: getattr(config, k) for k in ("backbone", "source", "img_size", "pretrain_epochs", "batch_size",
-                                           "lr", "weight_decay", "seed")}
+                                           "weight_decay", "seed")}
     key["architecture"] = _architecture(config)
     digest = hashlib.sha1(json.dumps({**key, "format": _FORMAT}, sort_keys=True).encode()).hexdigest()[:10]
     name = f"{config.backbone}-{config.source.replace(':', '_').replace('/', '_')}-{config.img_size}px-{digest}"
@@ -56,6 +56,8 @@ def source_pretrained_state(config: RunConfig, device: torch.device, ctx: FitCon
 
 
 def _pretrain(config: RunConfig, device: torch.device, ctx: FitContext, path: Path) -> None:
+    """Task A trains as `scratch` at scratch's own learning rate: the run's `lr` is for task B, so runs that
+    differ only in strategy or learning rate (source-only at 3e-3 and DANN at 0.01) share one source network."""
     ctx.emit(StageStarted(ctx.run_id, "pretrain",
                           f"Pretraining {config.backbone} on {config.source} for {config.pretrain_epochs} epochs "
                           "(task A; cached for later runs)."))
@@ -63,7 +65,7 @@ def _pretrain(config: RunConfig, device: torch.device, ctx: FitContext, path: Pa
     model = TransferModel(create_backbone(config.backbone, "random", config.img_size), source.num_classes).to(device)
     task = build_task(source, source, "target", None, config.seed, device)
     fit(model, task, build_strategy("scratch"), epochs=config.pretrain_epochs, batch_size=config.batch_size,
-        lr=config.lr, weight_decay=config.weight_decay, seed=config.seed, device=device,
+        lr=suggested_lr("scratch"), weight_decay=config.weight_decay, seed=config.seed, device=device,
         ctx=FitContext(ctx.run_id, "pretrain", ctx.emit, ctx.stop))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

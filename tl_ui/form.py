@@ -217,9 +217,13 @@ def controls(manager) -> FormResult:
 
     st.markdown("**3 · Strategy**")
     names = strategy_names()
-    st.selectbox("Strategy", names, key="x_strategy", help=HELP["strategy"], index=names.index(D["x_strategy"]))
+    st.selectbox("Strategy", names, key="x_strategy", help=HELP["strategy"], index=names.index(D["x_strategy"]),
+                 on_change=_use_strategy_lr)
     cls = strategy_class(s.x_strategy)
     st.caption(cls.summary)
+    if cls.default_lr is not None:
+        st.caption(f"{s.x_strategy} trains with {cls.optimizer_name}; the learning rate under *More training "
+                   f"settings* was set to {cls.default_lr:g}, which suits it.")
     settings = {}
     if settings_fields(cls.Settings):
         with st.expander(f"{s.x_strategy} settings"):
@@ -255,6 +259,13 @@ def controls(manager) -> FormResult:
         pretrain_epochs=int(pretrain), snapshot_every=int(snap_every), snapshot_size=int(snap_size),
         name=name.strip())
     return FormResult(config, False, "", problem)
+
+
+def _use_strategy_lr() -> None:
+    """A new strategy brings its own learning rate (DANN's SGD wants a larger one than AdamW)."""
+    from tl_core.strategies import suggested_lr
+
+    st.session_state["x_lr"] = float(suggested_lr(st.session_state["x_strategy"]))
 
 
 def save() -> None:

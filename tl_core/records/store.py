@@ -51,9 +51,23 @@ class RunStore:
         self.runs_dir = Path(runs_dir)
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         self.db_path = self.runs_dir / "index.sqlite"
-        with closing(self._connect()) as db, db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(_SCHEMA)
+        self._create()
+
+    def _create(self, patience_s: float = 30.0) -> None:
+        """Switch to WAL and create the tables. Two processes opening a new index at the same moment can get
+        "database is locked" at once (SQLite does not wait on its busy timeout for a journal-mode change), so
+        this retries for up to `patience_s`."""
+        deadline = time.monotonic() + patience_s
+        while True:
+            try:
+                with closing(self._connect()) as db, db:
+                    db.execute("PRAGMA journal_mode=WAL")
+                    db.executescript(_SCHEMA)
+                return
+            except sqlite3.OperationalError as err:
+                if "locked" not in str(err) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.db_path, timeout=30)

@@ -39,6 +39,8 @@ class Strategy:
     labelled_domain: ClassVar[str] = "target"  # whose labels train the model: "target" or "source"
     uses_unlabelled_target: ClassVar[bool] = False
     needs_pretrained_weights: ClassVar[bool] = False
+    optimizer_name: ClassVar[str] = "AdamW"  # what make_optimizer builds, in words
+    default_lr: ClassVar[float | None] = None  # a learning rate that suits this strategy's optimiser (None: RunConfig's)
 
     def __init__(self, settings=None):
         self.settings = settings if settings is not None else self.Settings()
@@ -59,6 +61,10 @@ class Strategy:
     def param_groups(self, model: "TransferModel", lr: float) -> list[dict]:
         params = [p for p in model.parameters() if p.requires_grad]
         return [{"params": params, "lr": lr, "lr_scale": 1.0}]
+
+    def make_optimizer(self, groups: list[dict], lr: float, weight_decay: float) -> torch.optim.Optimizer:
+        """AdamW over `groups`; a strategy whose recipe names another optimiser (DANN: SGD) overrides this."""
+        return torch.optim.AdamW(groups, lr=lr, weight_decay=weight_decay)
 
     def lr_factor(self, progress: float) -> float:
         return cosine_factor(progress)

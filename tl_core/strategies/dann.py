@@ -3,6 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+from torch import nn
 from torch.nn import functional as F
 
 from tl_core.errors import ConfigError
@@ -17,8 +18,12 @@ from tl_core.train.schedules import dann_lambda, dann_lr_factor
 @dataclass
 class DannSettings:
     gamma: float = 10.0  # steepness of the λ(p) ramp: λ = 2/(1+exp(-γp)) − 1
-    domain_weight: float = 1.0  # weight of the domain loss in the total loss
-    hidden: int = 256  # hidden units of the domain discriminator
+    domain_weight: float = 0.3  # weight of the domain loss in the total loss (above ~1 the run can diverge)
+    hidden: int = 1024  # hidden units in each of the domain discriminator's two layers (Ganin et al. 2016: 1024)
+    dropout: float = 0.5  # dropout after each hidden layer of the domain discriminator
+    domain_lr_scale: float = 30.0  # the domain discriminator learns this many times faster than the features
+    standardize: bool = True  # the discriminator sees each feature standardised over the batch, as the confusion probe
+    momentum: float = 0.9  # SGD momentum; the learning rate is μ0 (Ganin: 0.01; 0.03 suits small_cnn from scratch)
     lr_decay: float = 1.0  # discriminative rates for the backbone's groups (1: all the same)
 
 
@@ -33,7 +38,17 @@ class Dann(Strategy):
         E(θf, θy, θd) = Σ_source L_y(θf, θy) − λ Σ_all L_d(θf, θd)
         θf ← θf − μ(∂L_y/∂θf − λ ∂L_d/∂θf),  θy ← θy − μ ∂L_y/∂θy,  θd ← θd − μ ∂L_d/∂θd
 
-    with λ(p) = 2/(1+exp(−10p)) − 1 and μ(p) = μ0/(1+10p)^0.75 of training progress p.
+    with λ(p) = 2/(1+exp(−10p)) − 1 and μ(p) = μ0/(1+10p)^0.75 of training progress p, plain SGD with momentum
+    0.9 as in the paper (the run's learning rate is μ0), and both domains in one batch (one forward pass, so
+    BatchNorm sees the mixed batch).
+
+    The discriminator must keep up with the features. When it lags, the reversed gradient "wins" by pushing each
+    domain to the other side of the current decision boundary rather than mixing them: the domain head's accuracy
+    sits near or below 0.5 while a fresh linear classifier still tells the domains apart (domain-confusion
+    accuracy ≈ 1). Measured on digits → digits-m with small_cnn, 400–800 steps: a head of 256 units at the
+    features' rate (and AdamW for everything) left the confusion accuracy at 0.97–0.99. Hence the defaults: the
+    discriminator sees features standardised over the batch (what the confusion probe sees), learns
+    `domain_lr_scale` times faster, and the features feel a gentler `domain_weight`; confusion fell to 0.84–0.88.
     """
 
     summary = "Domain-adversarial: learn from labelled source images while a reversed domain head makes the " \
@@ -41,6 +56,8 @@ class Dann(Strategy):
     Settings = DannSettings
     labelled_domain = "source"
     uses_unlabelled_target = True
+    optimizer_name = "SGD with momentum (Ganin et al.)"
+    default_lr = 0.01  # μ0 of SGD with momentum, as in Ganin et al.
 
     def __init__(self, settings=None):
         super().__init__(settings)
@@ -53,9 +70,12 @@ class Dann(Strategy):
         self._lambda = 0.0
 
     def check_settings(self) -> None:
-        if self.settings.gamma <= 0 or self.settings.domain_weight < 0 or self.settings.hidden < 1:
-            raise ConfigError("DANN needs gamma > 0, domain_weight ≥ 0 and hidden ≥ 1.")
-        if not 0 < self.settings.lr_decay <= 1:
+        s = self.settings
+        if s.gamma <= 0 or s.domain_weight < 0 or s.hidden < 1 or s.domain_lr_scale <= 0:
+            raise ConfigError("DANN needs gamma > 0, domain_weight ≥ 0, hidden ≥ 1 and domain_lr_scale > 0.")
+        if not 0 <= s.dropout < 1 or not 0 <= s.momentum < 1:
+            raise ConfigError("DANN's dropout and momentum must be in [0, 1).")
+        if not 0 < s.lr_decay <= 1:
             raise ConfigError("lr_decay must be in (0, 1].")
 
     def check_config(self, config) -> None:
@@ -63,12 +83,18 @@ class Dann(Strategy):
 
     def prepare(self, model, task, config):
         super().prepare(model, task, config)
-        model.domain_head = DomainDiscriminator(model.feature_dim, self.settings.hidden).to(
-            next(model.head.parameters()).device)
+        head = DomainDiscriminator(model.feature_dim, self.settings.hidden, self.settings.dropout)
+        if self.settings.standardize:
+            head = nn.Sequential(nn.BatchNorm1d(model.feature_dim, affine=False), head)
+        model.domain_head = head.to(next(model.head.parameters()).device)
 
     def param_groups(self, model, lr):
         groups = discriminative_param_groups(model, lr, self.settings.lr_decay)
-        return groups + [{"params": list(model.domain_head.parameters()), "lr": lr, "lr_scale": 1.0}]
+        scale = self.settings.domain_lr_scale
+        return groups + [{"params": list(model.domain_head.parameters()), "lr": lr * scale, "lr_scale": scale}]
+
+    def make_optimizer(self, groups, lr, weight_decay):
+        return torch.optim.SGD(groups, lr=lr, momentum=self.settings.momentum, weight_decay=weight_decay)
 
     def lr_factor(self, progress):
         return dann_lr_factor(progress)

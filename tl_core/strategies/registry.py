@@ -28,6 +28,14 @@ def strategy_class(name: str) -> type:
     return _STRATEGIES[name]
 
 
+def suggested_lr(name: str) -> float:
+    """The learning rate a new run of strategy `name` starts from: its own `default_lr`, else RunConfig's."""
+    from tl_core.config import RunConfig
+
+    cls = _STRATEGIES.get(name)
+    return cls.default_lr if cls is not None and cls.default_lr is not None else RunConfig.lr
+
+
 def build_strategy(name: str, settings: dict[str, Any] | None = None):
     """Instantiate a strategy with its Settings dataclass filled from `settings` (unknown keys are an error)."""
     cls = strategy_class(name)

@@ -67,7 +67,7 @@ def _optimizer(strategy, model, lr: float, weight_decay: float) -> torch.optim.O
     groups = strategy.param_groups(model, lr)
     if not any(g["params"] for g in groups):
         raise ValueError("Nothing is left to train: every parameter is frozen.")
-    optimizer = torch.optim.AdamW(groups, lr=lr, weight_decay=weight_decay)
+    optimizer = strategy.make_optimizer(groups, lr, weight_decay)
     for group in optimizer.param_groups:
         group["base_lr"] = group["lr"]
     return optimizer
