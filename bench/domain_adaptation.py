@@ -47,7 +47,7 @@ class Recipe:
     pretrain_epochs: int = 4
 
 
-FULL = Recipe(steps={PAIRS[0]: 260, PAIRS[1]: 600}, seeds=(0, 1, 2), snapshot_size=500)
+FULL = Recipe(steps={PAIRS[0]: 390, PAIRS[1]: 900}, seeds=(0, 1, 2), snapshot_size=500)
 QUICK = Recipe(steps={PAIRS[0]: 130, PAIRS[1]: 300}, seeds=(0,), snapshot_size=200)
 
 

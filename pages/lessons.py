@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from tl_core.errors import UserError
-from tl_core.lessons import LESSONS, Lesson, collect, verdict
+from tl_core.lessons import LESSONS, Lesson, collect, needs_pretraining, verdict
 from tl_ui import chains, fmt, lesson_views as lv, state
 from tl_ui.views import ACTIVE
 from tl_ui.widgets import chart, error
@@ -124,6 +124,8 @@ with body:
                        "finished." if not active else "This lesson is running: its picture fills in below.")
     note = f"Takes {lv.minutes_text(lesson.minutes_on_cpu)} once it has a slot" + (
         " (two stages: the second starts by itself when the first has finished)." if len(lesson.stages) > 1 else ".")
+    if not active and needs_pretraining(lesson):
+        note += " The first time, add about a minute to pretrain the network on the source task."
     if "lesson_error" in st.session_state:
         error(st.session_state.pop("lesson_error"))
     if runs:

@@ -120,6 +120,25 @@ def test_cli_train_prints_a_summary_json_line(tiny, runs_dir, capsys):
     assert summary["status"] == "finished"
 
 
+def test_runs_differing_only_in_learning_rate_share_one_source_network(tiny):
+    """Task A is pretrained at scratch's rate whatever the run's lr, so DANN (SGD, 0.01) and source-only (AdamW,
+    3e-3) start from the same network."""
+    from tl_core.pretrain import checkpoint_path
+
+    config = tiny.replace(weights="source")
+    assert checkpoint_path(config) == checkpoint_path(config.replace(lr=0.01, strategy="dann"))
+    assert checkpoint_path(config) != checkpoint_path(config.replace(pretrain_epochs=config.pretrain_epochs + 1))
+
+
+def test_cli_learning_rate_defaults_to_the_strategys_own():
+    from tl_core.cli import _config, _parser
+    from tl_core.strategies import strategy_class
+
+    assert _config(_parser().parse_args(["train", "--strategy", "dann"])).lr == strategy_class("dann").default_lr
+    assert _config(_parser().parse_args(["train", "--strategy", "scratch"])).lr == RunConfig().lr
+    assert _config(_parser().parse_args(["train", "--strategy", "dann", "--lr", "0.2"])).lr == 0.2
+
+
 @pytest.mark.parametrize("args, words", [
     (["--source", "nope"], "Unknown source dataset"),
     (["--freeze", "99"], "Freeze depth 99"),

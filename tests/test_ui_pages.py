@@ -168,6 +168,19 @@ def test_dann_with_a_target_whose_classes_the_source_lacks_shows_an_error(app_en
     assert "watch" not in at.session_state  # nothing was queued
 
 
+def test_choosing_dann_brings_its_own_learning_rate_and_back(app_env):
+    from tl_core.config import RunConfig
+    from tl_core.strategies import strategy_class
+
+    at = open_page("pages/experiment.py")
+    at.selectbox(key="x_strategy").set_value("dann").run()
+    assert at.number_input(key="x_lr").value == strategy_class("dann").default_lr
+    assert any("SGD" in c.value for c in at.caption)
+    at.selectbox(key="x_strategy").set_value("fine-tune").run()
+    assert at.number_input(key="x_lr").value == RunConfig().lr
+    assert_clean(at)
+
+
 def test_a_missing_folder_shows_an_error(app_env, tmp_path):
     at = open_page("pages/experiment.py")
     at.selectbox(key="x_source").set_value("folder:").run()

@@ -21,7 +21,7 @@ class Lesson:
     explanation: str  # markdown, a few sentences
     expectation: str  # the picture the lecture predicts, in one sentence
     picture: str  # how the page draws it: curves | labels | freeze | domain | distill | negative
-    minutes_on_cpu: float  # estimated time for its runs on an idle 2-core CPU
+    minutes_on_cpu: float  # its runs on an idle 2-core CPU with the source network cached, measured and rounded up
     stages: tuple[Callable[[bool, list[Run]], list[RunConfig]], ...]
     formula: str = ""  # LaTeX shown under the explanation
     notes: tuple[str, ...] = field(default_factory=tuple)
@@ -122,7 +122,7 @@ LESSONS: tuple[Lesson, ...] = (
             "(*linear probe*), or keep training the task-A network on task B (*fine-tune*)."),
         expectation="With transfer the curve starts higher, climbs faster and ends higher than from scratch.",
         picture="curves",
-        minutes_on_cpu=4.0,
+        minutes_on_cpu=1.0,
         stages=(_why_transfer,),
     ),
     Lesson(
@@ -134,7 +134,7 @@ LESSONS: tuple[Lesson, ...] = (
             "with plenty of labels the two meet."),
         expectation="The gap between the two lines is widest on the left (few labels) and narrows to the right.",
         picture="labels",
-        minutes_on_cpu=8.0,
+        minutes_on_cpu=1.0,
         stages=(_how_many_labels,),
     ),
     Lesson(
@@ -147,7 +147,7 @@ LESSONS: tuple[Lesson, ...] = (
             "(Yosinski et al., 2014)."),
         expectation="Accuracy holds while only early layers are frozen and falls as the specific late layers are frozen too.",
         picture="freeze",
-        minutes_on_cpu=5.0,
+        minutes_on_cpu=1.0,
         stages=(_which_layers,),
     ),
     Lesson(
@@ -170,7 +170,7 @@ LESSONS: tuple[Lesson, ...] = (
                  r"\lambda_p=\frac{2}{1+e^{-10p}}-1,\qquad \mu_p=\frac{\mu_0}{(1+10p)^{0.75}}"),
         expectation="DANN reaches a higher target accuracy, and its domain-confusion accuracy falls toward 0.5.",
         picture="domain",
-        minutes_on_cpu=8.0,
+        minutes_on_cpu=1.0,
         stages=(_domain_shift,),
     ),
     Lesson(
@@ -185,7 +185,7 @@ LESSONS: tuple[Lesson, ...] = (
                  r"+(1-\alpha)\,\mathrm{CE}(y,\sigma(z_s))"),
         expectation="The distilled student beats the same student trained on its labels alone, at a fraction of the teacher's size.",
         picture="distill",
-        minutes_on_cpu=8.0,
+        minutes_on_cpu=2.0,
         stages=(_distill_teacher, _distill_students),
     ),
     Lesson(
@@ -197,7 +197,7 @@ LESSONS: tuple[Lesson, ...] = (
             "or starting from scratch, lets the network learn what digits need."),
         expectation="Frozen transfer from an unrelated task ends below training from scratch.",
         picture="negative",
-        minutes_on_cpu=6.0,
+        minutes_on_cpu=1.0,
         stages=(_negative_transfer,),
     ),
 )
@@ -208,6 +208,13 @@ def lesson(key: str) -> Lesson:
         if item.key == key:
             return item
     raise KeyError(f"No lesson called {key!r}: choose one of {', '.join(l.key for l in LESSONS)}.")
+
+
+def needs_pretraining(lesson: Lesson) -> bool:
+    """Whether its first runs will pretrain a source network first (not cached yet: adds about a minute)."""
+    from tl_core.pretrain import checkpoint_path
+
+    return any(c.weights == "source" and not checkpoint_path(c).exists() for c in lesson.stages[0](False, []))
 
 
 def collect(run_ids: list[str], store) -> list[Run]:

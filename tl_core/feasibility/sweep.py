@@ -103,7 +103,8 @@ def base_config(settings: SweepSettings, view: str, candidate: Candidate, strate
     """A run of the sweep. The target is the user's data; with other than `source` weights the source is the
     target itself (never used, and already loaded)."""
     epochs = settings.probe_epochs if strategy == "linear-probe" else settings.finetune_epochs
-    what = "probe" if strategy == "linear-probe" else strategy
+    what = "linear probe" if strategy == "linear-probe" else strategy
+    what = f"label curve · {what}" if stage == CURVE else what  # in the sweep the strategy names the stage
     depth = "" if freeze is None or strategy != "fine-tune" else f" freeze {freeze}"
     return RunConfig(
         source=candidate.source if candidate.weights == "source" else view,
@@ -124,7 +125,7 @@ def base_config(settings: SweepSettings, view: str, candidate: Candidate, strate
         pretrain_epochs=settings.pretrain_epochs,
         snapshot_every=0,
         snapshot_size=0,
-        name=f"{stage} · {what}{depth} · {candidate.label} · fold {fold + 1}",
+        name=f"{what}{depth} · {candidate.label} · fold {fold + 1}",
         group=f"{settings.group}/{stage}",
     )
 
