@@ -21,6 +21,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 os.environ.setdefault("TL_OFFLINE", "1")  # benches never touch the network
+os.environ.setdefault("TL_DATA_DIR", str(ROOT / "data"))  # the dashboard's dataset cache, from whatever folder
 
 
 def parse_args(description: str, extra=None) -> argparse.Namespace:
