@@ -17,6 +17,7 @@ each; a small CNN uses two cores better as two runs than as one run with two thr
 """
 from __future__ import annotations
 
+import multiprocessing
 import os
 import resource
 from concurrent.futures import ProcessPoolExecutor
@@ -131,7 +132,8 @@ def main() -> None:
             say(f"  {source} → {target}, {strategy}: {c.epochs} epochs at lr {c.lr:g}")
 
     with bench_runs_dir("tl-bench-da-") as runs_dir, \
-            ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init, initargs=(threads,)) as pool:
+            ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init, initargs=(threads,),
+                                mp_context=multiprocessing.get_context("spawn")) as pool:  # CUDA cannot fork
         rest = pretrain_first(todo, pool, str(runs_dir))
         for config, result in zip(rest, pool.map(_run, rest, [str(runs_dir)] * len(rest))):
             _record(config, result)

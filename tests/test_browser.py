@@ -139,6 +139,13 @@ def test_train_with_the_defaults_then_see_the_maps(server, browser):
     # back on the Experiment page the tab still shows its runs; Stop ends them (the next test wants the queue)
     page.get_by_role("link", name="Experiment").click()
     page.get_by_text("With transfer — target accuracy").wait_for(timeout=SLOW)
+    stop_all(page)
+    no_exceptions(page)
+    page.context.close()
+
+
+def stop_all(page) -> None:
+    """Click Stop until no run of this tab is left (the live view may redraw under a click)."""
     stop = page.get_by_role("button", name="Stop", exact=True)
     deadline = time.time() + 120
     while stop.count() and time.time() < deadline:
@@ -148,30 +155,29 @@ def test_train_with_the_defaults_then_see_the_maps(server, browser):
             pass  # the live view redrew under the click: try again
         page.wait_for_timeout(2000)
     assert stop.count() == 0, "the runs did not stop"
-    no_exceptions(page)
-    page.context.close()
 
 
 def test_a_second_session_queues_while_the_first_trains(server, browser):
-    def quick_run(page) -> None:
+    def quick_run(page, epochs: int) -> None:
         page.get_by_text("Also train it without transfer", exact=False).click()  # one run each
         page.get_by_text("Random — no transfer").click()
         page.wait_for_timeout(500)
-        set_number(page, "Epochs", 2)
+        set_number(page, "Epochs", epochs)
         page.get_by_text("More training settings").click()
         set_number(page, "Snapshot size (images per domain)", 100)
         page.get_by_role("button", name="Train", exact=True).click()
 
     first, second = open_page(browser, server), open_page(browser, server)
-    quick_run(first)
+    quick_run(first, 200)  # long enough to still be training when the second arrives, even on an idle machine
     first.get_by_text("This run — target accuracy").wait_for(timeout=SLOW)
-    quick_run(second)
+    quick_run(second, 2)
     second.get_by_text("position 1 in the queue", exact=False).wait_for(timeout=SLOW)  # queued behind the first
     shot(second, "04-second-session-queued")
     no_exceptions(second)
+    stop_all(first)  # the first tab's Stop ends only its own run: the second one starts
+    second.get_by_text("Finished in", exact=False).wait_for(timeout=SLOW)
+    second.get_by_role("button", name="Stop", exact=True).wait_for(state="detached", timeout=SLOW)
     for page in (first, second):
-        page.get_by_text("Finished in", exact=False).wait_for(timeout=SLOW)
-        page.get_by_role("button", name="Stop", exact=True).wait_for(state="detached", timeout=SLOW)
         no_exceptions(page)
     assert points(second, "this run · target") == 2
     shot(second, "05-second-session-finished")

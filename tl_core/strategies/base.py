@@ -5,7 +5,7 @@ predict; the loop owns everything else (batches, devices, precision, events, rec
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 import torch
@@ -29,7 +29,6 @@ class NoSettings:
 class StepOutput:
     loss: torch.Tensor
     logits: torch.Tensor  # logits of the labelled part of the batch, for the running train accuracy
-    logs: dict[str, float] = field(default_factory=dict)
 
 
 class Strategy:

@@ -113,12 +113,11 @@ class Dann(Strategy):
         is_source = torch.zeros(len(features), device=features.device)
         is_source[:n_source] = 1.0
         domain_loss = F.binary_cross_entropy_with_logits(domain_logits, is_source)
-        self._domain_correct += ((domain_logits > 0).float() == is_source).sum().item()
+        self._domain_correct += ((domain_logits > 0).float() == is_source).sum()  # a tensor: no GPU sync per step
         self._domain_seen += len(features)
-        return StepOutput(label_loss + self.settings.domain_weight * domain_loss, logits,
-                          {"domain_loss": domain_loss.item(), "dann_lambda": self._lambda})
+        return StepOutput(label_loss + self.settings.domain_weight * domain_loss, logits)
 
     def epoch_metrics(self):
         if not self._domain_seen:
             return {}
-        return {"domain_head_acc": self._domain_correct / self._domain_seen, "dann_lambda": self._lambda}
+        return {"domain_head_acc": float(self._domain_correct) / self._domain_seen, "dann_lambda": self._lambda}

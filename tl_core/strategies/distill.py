@@ -72,9 +72,9 @@ class Distill(Strategy):
         soft = distillation_loss(student, teacher, self.settings.temperature)
         logits = student[:len(batch.x)]
         hard = F.cross_entropy(logits, batch.y)
-        self._kl_sum += soft.item() / self.settings.temperature ** 2
+        self._kl_sum += soft.detach() / self.settings.temperature ** 2  # a tensor: no GPU sync per step
         self._kl_batches += 1
         return StepOutput(self.settings.alpha * soft + (1 - self.settings.alpha) * hard, logits)
 
     def epoch_metrics(self):
-        return {"distill_kl": self._kl_sum / self._kl_batches} if self._kl_batches else {}
+        return {"distill_kl": float(self._kl_sum) / self._kl_batches} if self._kl_batches else {}

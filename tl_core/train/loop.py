@@ -16,6 +16,7 @@ from tl_core.train.events import EpochEnd, Event, Step
 from tl_core.train.task import Batch, Examples, Task, index_batches
 
 MIN_STEPS_PER_EPOCH = 20  # with a few labels per class an epoch still means enough batches to see a curve
+ACCELERATOR_SYNC_EVERY = 16  # on a GPU, read the loss (a host sync) only every this many steps
 
 
 class RunStopped(Exception):
@@ -24,7 +25,7 @@ class RunStopped(Exception):
 
 class Diverged(Exception):
     def __init__(self, step: int, loss: float, lr: float):
-        super().__init__(f"The loss became {loss} at step {step}.")
+        super().__init__(f"The loss became {loss} by step {step}.")
         self.step, self.loss, self.lr = step, loss, lr
 
 
@@ -82,6 +83,7 @@ def fit(model, task: Task, strategy, *, epochs: int, batch_size: int, lr: float,
     per_epoch = steps_per_epoch(len(task.labelled), batch_size)
     total = epochs * per_epoch
     use_unlabelled = strategy.uses_unlabelled_target and task.unlabelled is not None and len(task.unlabelled) > 0
+    sync_every = 1 if device.type == "cpu" else ACCELERATOR_SYNC_EVERY  # a CPU has nothing to wait for
     history, step = [], 0
     for epoch in range(1, epochs + 1):
         if strategy.epoch_started(model, epoch):
@@ -90,7 +92,9 @@ def fit(model, task: Task, strategy, *, epochs: int, batch_size: int, lr: float,
         model.train()
         labelled_idx = index_batches(len(task.labelled), batch_size, per_epoch, generator)
         unlabelled_idx = index_batches(len(task.unlabelled), batch_size, per_epoch, generator) if use_unlabelled else None
-        loss_sum, correct, seen = 0.0, 0, 0
+        loss_sum = torch.zeros((), device=device)  # running sums stay on the device: no sync per step
+        correct = torch.zeros((), dtype=torch.long, device=device)
+        seen = 0
         for i, idx in enumerate(labelled_idx):
             if ctx.stop is not None and ctx.stop.is_set():
                 raise RunStopped()
@@ -103,23 +107,26 @@ def fit(model, task: Task, strategy, *, epochs: int, batch_size: int, lr: float,
                           task.unlabelled[unlabelled_idx[i].to(device)] if use_unlabelled else None)
             with _autocast(device):
                 out = strategy.loss(model, batch, progress)
-            loss_value = out.loss.item()
-            if not math.isfinite(loss_value):
-                raise Diverged(step, loss_value, optimizer.param_groups[-1]["lr"])
+            report = i == 0 or (i + 1) % sync_every == 0 or i + 1 == len(labelled_idx)
+            if report:
+                loss_value = out.loss.item()
+                if not math.isfinite(loss_value):
+                    raise Diverged(step, loss_value, optimizer.param_groups[-1]["lr"])
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(out.loss).backward()
             scaler.step(optimizer)
             scaler.update()
-            loss_sum += loss_value * len(idx)
-            correct += (out.logits.argmax(1) == batch.y).sum().item()
+            loss_sum += out.loss.detach().float() * len(idx)
+            correct += (out.logits.argmax(1) == batch.y).sum()
             seen += len(idx)
             step += 1
-            ctx.emit(Step(ctx.run_id, ctx.stage, epoch, step, total, loss_value))
+            if report:
+                ctx.emit(Step(ctx.run_id, ctx.stage, epoch, step, total, loss_value))
         train_seconds = time.perf_counter() - started
         row = {
             "epoch": epoch,
-            "train_loss": loss_sum / seen,
-            "train_acc": correct / seen,
+            "train_loss": loss_sum.item() / seen,
+            "train_acc": correct.item() / seen,
             "val_acc": accuracy_on(strategy, model, task.val, batch_size * 4, device),
             "target_acc": accuracy_on(strategy, model, task.test, batch_size * 4, device),
             "lr": optimizer.param_groups[-1]["lr"],
