@@ -185,7 +185,7 @@ LESSONS: tuple[Lesson, ...] = (
                  r"+(1-\alpha)\,\mathrm{CE}(y,\sigma(z_s))"),
         expectation="The distilled student beats the same student trained on its labels alone, at a fraction of the teacher's size.",
         picture="distill",
-        minutes_on_cpu=2.0,
+        minutes_on_cpu=3.0,
         stages=(_distill_teacher, _distill_students),
     ),
     Lesson(
