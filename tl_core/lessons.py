@@ -78,9 +78,9 @@ def _domain_shift(quick: bool, _: list[Run]) -> list[RunConfig]:
     from tl_core.strategies import suggested_lr
 
     common = dict(source="synth-digits", target="digits", weights="source", freeze=0, labels_per_class=None,
-                  epochs=2, snapshot_every=1, snapshot_size=500)
+                  epochs=6, snapshot_every=2, snapshot_size=500)
     if quick:
-        common.update(source="digits", target="digits-m", snapshot_size=60)
+        common.update(source="digits", target="digits-m", epochs=2, snapshot_every=1, snapshot_size=60)
     return [_base(quick, strategy=s, name=name, lr=suggested_lr(s), **common)
             for s, name in (("source-only", "source only"), ("dann", "DANN"))]
 
@@ -170,7 +170,7 @@ LESSONS: tuple[Lesson, ...] = (
                  r"\lambda_p=\frac{2}{1+e^{-10p}}-1,\qquad \mu_p=\frac{\mu_0}{(1+10p)^{0.75}}"),
         expectation="DANN reaches a higher target accuracy, and its domain-confusion accuracy falls toward 0.5.",
         picture="domain",
-        minutes_on_cpu=1.0,
+        minutes_on_cpu=2.0,
         stages=(_domain_shift,),
     ),
     Lesson(
