@@ -57,7 +57,7 @@ def source_pretrained_state(config: RunConfig, device: torch.device, ctx: FitCon
 
 def _pretrain(config: RunConfig, device: torch.device, ctx: FitContext, path: Path) -> None:
     """Task A trains as `scratch` at scratch's own learning rate: the run's `lr` is for task B, so runs that
-    differ only in strategy or learning rate (source-only at 3e-3 and DANN at 0.01) share one source network."""
+    differ only in strategy or learning rate (source-only at 3e-3 and DANN at 0.03) share one source network."""
     ctx.emit(StageStarted(ctx.run_id, "pretrain",
                           f"Pretraining {config.backbone} on {config.source} for {config.pretrain_epochs} epochs "
                           "(task A; cached for later runs)."))
