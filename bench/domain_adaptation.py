@@ -74,18 +74,16 @@ def configs(recipe: Recipe, device: str) -> list[RunConfig]:
     return out
 
 
-def pretrain_first(todo: list[RunConfig], pool: ProcessPoolExecutor, runs_dir: str) -> list[RunConfig]:
-    """Start one run per distinct source network and wait for it, so that parallel workers never pretrain the
-    same network twice; returns the runs still to do."""
+def run_all(todo: list[RunConfig], pool: ProcessPoolExecutor, runs_dir: str):
+    """Yield (config, summary) of every run. One run per distinct source network goes first, and the rest wait
+    for those, so that parallel workers never pretrain the same network twice."""
     from tl_core.pretrain import checkpoint_path
 
     first: dict = {}
     for config in todo:
         first.setdefault(checkpoint_path(config), config)
-    done = list(first.values())
-    for config, result in zip(done, pool.map(_run, done, [runs_dir] * len(done))):
-        _record(config, result)
-    return [c for c in todo if c not in done]
+    for batch in (list(first.values()), [c for c in todo if c not in first.values()]):
+        yield from zip(batch, pool.map(_run, batch, [runs_dir] * len(batch)))
 
 
 def _worker_init(threads: int) -> None:
@@ -102,25 +100,13 @@ def _run(config: RunConfig, runs_dir: str) -> dict:
                                         "seconds", "images_per_s")}
 
 
-RESULTS: dict[tuple[str, str, str], list[dict]] = {}
-CLOCK = Clock()
-
-
-def _record(config: RunConfig, result: dict) -> None:
-    if result["status"] != "finished":
-        raise SystemExit(f"{config.name} ended {result['status']}: {result['reason']}")
-    RESULTS.setdefault((config.source, config.target, config.strategy), []).append(result)
-    say(f"  {config.name}: target_acc {result['target_acc']:.3f}, domain confusion "
-        f"{result['domain_confusion_acc']:.3f}, {result['seconds']:.0f} s  [{CLOCK.wall_s:.0f} s]")
-
-
 def main() -> None:
     args = parse_args(__doc__.splitlines()[0], extra=lambda p: p.add_argument(
         "--jobs", type=int, default=0, help="parallel runs (0: one per CPU core on a CPU, 1 on a GPU)"))
     recipe = QUICK if args.quick else FULL
     threads = args.threads or 1
     jobs = args.jobs or (1 if args.device not in ("cpu",) else os.cpu_count() or 1)
-    clock = CLOCK
+    clock = Clock()
     say(f"bench/domain_adaptation.py{' --quick' if args.quick else ''} on {machine_line(args.device)}")
     say(f"{jobs} parallel runs × {threads} torch thread(s)")
     todo = configs(recipe, args.device)
@@ -134,17 +120,21 @@ def main() -> None:
     with bench_runs_dir("tl-bench-da-") as runs_dir, \
             ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init, initargs=(threads,),
                                 mp_context=multiprocessing.get_context("spawn")) as pool:  # CUDA cannot fork
-        rest = pretrain_first(todo, pool, str(runs_dir))
-        for config, result in zip(rest, pool.map(_run, rest, [str(runs_dir)] * len(rest))):
-            _record(config, result)
+        results: dict[tuple[str, str, str], list[dict]] = {}
+        for config, result in run_all(todo, pool, str(runs_dir)):
+            if result["status"] != "finished":
+                raise SystemExit(f"{config.name} ended {result['status']}: {result['reason']}")
+            results.setdefault((config.source, config.target, config.strategy), []).append(result)
+            say(f"  {config.name}: target_acc {result['target_acc']:.3f}, domain confusion "
+                f"{result['domain_confusion_acc']:.3f}, {result['seconds']:.0f} s  [{clock.wall_s:.0f} s]")
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu_s = clock.cpu_s + children.ru_utime + children.ru_stime
 
     rows, gaps = [], []
     for source, target in PAIRS:
-        acc = {s: mean_sd([r["target_acc"] for r in RESULTS[(source, target, s)]]) for s in ROWS}
-        conf = {s: mean_sd([r["domain_confusion_acc"] for r in RESULTS[(source, target, s)]]) for s in ROWS}
-        dist = {s: mean_sd([r["a_distance"] for r in RESULTS[(source, target, s)]]) for s in ROWS}
+        acc = {s: mean_sd([r["target_acc"] for r in results[(source, target, s)]]) for s in ROWS}
+        conf = {s: mean_sd([r["domain_confusion_acc"] for r in results[(source, target, s)]]) for s in ROWS}
+        dist = {s: mean_sd([r["a_distance"] for r in results[(source, target, s)]]) for s in ROWS}
         closed = gap_closed(acc["source-only"][0], acc["dann"][0], acc["target-only"][0])
         gaps.append(closed)
         for s in ROWS:

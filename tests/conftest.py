@@ -29,3 +29,22 @@ def tiny(runs_dir):
     return RunConfig(source="digits", target="digits-m", backbone="small_cnn", weights="random",
                      strategy="fine-tune", freeze=0, labels_per_class=20, epochs=2, batch_size=64, lr=3e-3,
                      pretrain_epochs=1, snapshot_size=100, device="cpu")
+
+
+@pytest.fixture
+def dashboard(runs_dir, monkeypatch):
+    """A fresh job manager and chain runner per test (st.cache_resource is process-wide), runs in a temporary
+    folder, no UMAP warm-up; whatever the test left running is stopped before the next one starts."""
+    import streamlit as st
+
+    from tl_ui import chains, state
+
+    monkeypatch.setenv("TL_WARM_UMAP", "0")
+    st.cache_resource.clear()
+    yield runs_dir
+    chains.runner().stop_all()
+    manager = state.manager()
+    for run_id in manager.active_ids():
+        manager.stop(run_id)
+        manager.wait(run_id, timeout_s=120)
+    st.cache_resource.clear()

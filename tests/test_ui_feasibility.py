@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from tl_core.feasibility import label_curve, sweep
@@ -225,21 +224,12 @@ def test_progress_and_time_in_words():
 
 
 @pytest.fixture
-def app_env(runs_dir, tmp_path, monkeypatch):
-    from tl_ui import chains, state
-
-    monkeypatch.setenv("TL_WARM_UMAP", "0")
+def app_env(dashboard, tmp_path, monkeypatch):
+    """The dashboard with a data root holding a usable folder of 3 classes and a folder of one class."""
     monkeypatch.setenv("TL_UPLOAD_ROOT", str(tmp_path / "root"))
     write_shapes_folder(tmp_path / "root" / "shapes", num_classes=3, per_class=8)
     write_shapes_folder(tmp_path / "root" / "one-class", num_classes=1, per_class=8)
-    st.cache_resource.clear()
-    yield tmp_path / "root"
-    chains.runner().stop_all()
-    manager = state.manager()
-    for run_id in manager.active_ids():
-        manager.stop(run_id)
-        manager.wait(run_id, timeout_s=120)
-    st.cache_resource.clear()
+    return tmp_path / "root"
 
 
 def open_page() -> AppTest:

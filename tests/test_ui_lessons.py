@@ -6,7 +6,6 @@ import time
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from tl_core.config import RunConfig
@@ -251,23 +250,6 @@ def test_a_stage_is_submitted_whole_or_not_at_all():
 # ---------------------------------------------------------------------------------------------- the page
 
 
-@pytest.fixture
-def app_env(runs_dir, monkeypatch):
-    """A fresh job manager and chain runner per test (st.cache_resource is process-wide); whatever a test left
-    running is stopped before the next one starts."""
-    from tl_ui import state
-
-    monkeypatch.setenv("TL_WARM_UMAP", "0")
-    st.cache_resource.clear()
-    yield runs_dir
-    manager = state.manager()
-    chains.runner().stop_all()
-    for run_id in manager.active_ids():
-        manager.stop(run_id)
-        manager.wait(run_id, timeout_s=120)
-    st.cache_resource.clear()
-
-
 def open_lessons() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     at.switch_page("pages/lessons.py").run()
@@ -283,7 +265,7 @@ def charts(at: AppTest) -> list[dict]:
     return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
 
 
-def test_every_lesson_section_renders_before_anything_ran(app_env):
+def test_every_lesson_section_renders_before_anything_ran(dashboard):
     at = open_lessons()
     for item in LESSONS:
         at.radio(key="lesson-pick").set_value(item.key).run()
@@ -297,8 +279,8 @@ def test_every_lesson_section_renders_before_anything_ran(app_env):
         assert bool(at.latex) == bool(item.formula)
 
 
-def test_a_lesson_run_by_someone_else_shows_its_picture_and_verdict(app_env):
-    store = RunStore(app_env)
+def test_a_lesson_run_by_someone_else_shows_its_picture_and_verdict(dashboard):
+    store = RunStore(dashboard)
     for i, config in enumerate(planned("why-transfer")):  # an older run of the lesson, which the page must not show
         record(store, fake_run(config.replace(group="lesson:why-transfer:old"), (0.5, 0.5), run_id=f"old-{i}"))
     time.sleep(0.01)
@@ -315,8 +297,8 @@ def test_a_lesson_run_by_someone_else_shows_its_picture_and_verdict(app_env):
     assert at.dataframe[0].value["run"].tolist() == ["scratch", "linear probe", "fine-tune"]
 
 
-def test_an_honest_cross_when_the_claim_does_not_show(app_env):
-    store = RunStore(app_env)
+def test_an_honest_cross_when_the_claim_does_not_show(dashboard):
+    store = RunStore(dashboard)
     scratch, probe, fine = planned("why-transfer")
     for config, accs in ((scratch, (0.6, 0.9)), (probe, (0.5, 0.6)), (fine, (0.5, 0.7))):
         record(store, fake_run(config.replace(group="lesson:why-transfer:bad"), accs))
@@ -324,7 +306,7 @@ def test_an_honest_cross_when_the_claim_does_not_show(app_env):
     assert ":red-badge[✗ not this time] After one epoch fine-tuning is -0.10 ahead of scratch" in page
 
 
-def test_the_button_runs_a_shortened_lesson_end_to_end(app_env, monkeypatch):
+def test_the_button_runs_a_shortened_lesson_end_to_end(dashboard, monkeypatch):
     """Press Run on distillation (made tiny): the teacher trains, the students follow by themselves, and the
     page draws the picture and the verdict from the finished runs."""
     plan = lv.plan_next
@@ -335,7 +317,7 @@ def test_the_button_runs_a_shortened_lesson_end_to_end(app_env, monkeypatch):
     assert not at.exception, [e.value for e in at.exception]
     assert at.button(key="lesson-run-distillation").disabled  # running: no second copy
     group = at.session_state["lesson_groups"]["distillation"]
-    store = RunStore(app_env)
+    store = RunStore(dashboard)
     deadline = time.time() + 240
     while time.time() < deadline:
         rows = store.list(group=group)

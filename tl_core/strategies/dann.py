@@ -23,7 +23,7 @@ class DannSettings:
     dropout: float = 0.5  # dropout after each hidden layer of the domain discriminator
     domain_lr_scale: float = 10.0  # the domain discriminator learns this many times faster than the features
     standardize: bool = True  # the discriminator sees each feature standardised over the batch, as the confusion probe
-    momentum: float = 0.9  # SGD momentum; the run's learning rate is μ0 (Ganin: 0.01; 0.03 suits small_cnn)
+    momentum: float = 0.9  # SGD momentum (the run's learning rate is μ0)
     lr_decay: float = 1.0  # discriminative rates for the backbone's groups (1: all the same)
 
 
