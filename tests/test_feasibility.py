@@ -155,7 +155,7 @@ def test_domain_confusion_decides_when_there_is_no_random_baseline():
 
 
 def test_fine_tuning_that_loses_or_ties_is_said_so_and_curve_is_quoted():
-    from tl_core.feasibility.label_curve import CurvePoint, LabelCurve
+    from tl_core.feasibility.label_curve import LabelCurve
 
     loses = recommend(sweep_of([0.80, 0.82], [0.5, 0.5], [0.70, 0.72], freeze=3))
     assert "fine-tuning the last layer group (head) loses 10 points" in loses.headline
