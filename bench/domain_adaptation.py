@@ -27,6 +27,7 @@ import common  # noqa: F401  (puts the repository root on sys.path)
 from common import Clock, bench_runs_dir, load_now, machine_line, parse_args, pm, say, table
 
 from tl_core.analysis import gap_closed, mean_sd
+from tl_core import identity
 from tl_core.config import RunConfig
 
 PAIRS = [("synth-digits", "digits"), ("digits", "digits-m")]
@@ -70,7 +71,7 @@ def configs(recipe: Recipe, device: str) -> list[RunConfig]:
                     img_size=32, seed=seed, device=device, pretrain_epochs=recipe.pretrain_epochs,
                     settings={"lr_decay": 1.0} if strategy != "dann" else {}, snapshot_every=0,
                     snapshot_size=recipe.snapshot_size, name=f"{source}→{target} {strategy} seed {seed}",
-                    group="bench-domain-adaptation"))
+                    role="bench", experiment=identity.bench("domain-adaptation")))
     return out
 
 

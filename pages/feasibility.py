@@ -120,7 +120,7 @@ def start_check(target: fv.DataIn, source: fv.DataIn | None) -> None:
     write the fold views, then queue the first stage; the chain runner queues the others."""
     folds, img_size, curve = st.session_state["fz-folds"], st.session_state["fz-img-size"], st.session_state["fz-curve-on"]
     key = f"{PREFIX}{secrets.token_hex(4)}"
-    settings = SweepSettings(img_size=img_size, folds=folds, group=key)
+    settings = SweepSettings(img_size=img_size, folds=folds, check_id=key)
     try:
         prepared = prepare_dataset(target.report, session_dir(), folds=folds, seed=settings.seed)
         candidates = None

@@ -5,10 +5,11 @@ and any tab — anyone's — sees a lesson's latest results."""
 import pandas as pd
 import streamlit as st
 
+from tl_core import identity
 from tl_core.errors import UserError
 from tl_core.lessons import LESSONS, Lesson, collect, needs_pretraining, verdict
+from tl_core.status import Status
 from tl_ui import chains, fmt, lesson_views as lv, state
-from tl_ui.views import ACTIVE
 from tl_ui.widgets import chart, error
 
 state.page_guard(__file__)
@@ -34,7 +35,7 @@ def load_runs(group: str | None) -> list[dict]:
     """The group's runs in submission order, with evaluation.json where a run has one."""
     if not group:
         return []
-    ids = lv.group_run_ids(manager.store.list(group=group), group)
+    ids = lv.experiment_run_ids(manager.store.list(experiment=group), group)
     runs = collect(ids, manager.store)
     for run in runs:
         run["evaluation"] = manager.store.run_dir(run["summary"]["run_id"]).read_json("evaluation.json")
@@ -43,13 +44,13 @@ def load_runs(group: str | None) -> list[dict]:
 
 def is_active(group: str | None, runs: list[dict]) -> bool:
     chain = runner.get(group) if group else None
-    return (chain is not None and not chain.done) or any(r["summary"].get("status") in ACTIVE for r in runs)
+    return (chain is not None and not chain.done) or any(Status.of(r["summary"].get("status")).active for r in runs)
 
 
 def start(item: Lesson) -> None:
     """The button's callback: queue the lesson's first stage (the chain runner queues the rest). Runs before the
     script, so the page that follows already shows the lesson running."""
-    group = lv.new_group(item.key)
+    group = identity.new_lesson(item.key)
 
     def plan_next(run_ids: list[str]):
         return lv.plan_next(item, collect(run_ids, manager.store), group)
@@ -113,10 +114,10 @@ with body:
     st.markdown(lesson.explanation)
     if lesson.formula:
         st.latex(lesson.formula)
-    group = lv.latest_group(manager.store.list(limit=2000), key)  # anyone's latest run of it, this tab's included
+    group = lv.latest_experiment(manager.store.list(experiment_prefix=identity.lesson_prefix(key), limit=2000), key)  # anyone's latest run of it, this tab's included
     runs = load_runs(group)
     active = is_active(group, runs)
-    owner = next((r["owner"] for r in manager.store.list(group=group, limit=1)), "") if group else ""
+    owner = next((r["owner"] for r in manager.store.list(experiment=group, limit=1)), "") if group else ""
     action, when, stop_col = st.columns([1.3, 2.6, 1], vertical_alignment="center")
     action.button("Run this lesson", type="primary", icon=":material/play_arrow:", key=f"lesson-run-{key}",
                   disabled=active, width="stretch", on_click=start, args=(lesson,),

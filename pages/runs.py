@@ -35,7 +35,7 @@ if f5.button("Refresh", icon=":material/refresh:", key="runs-refresh", type="ter
 
 
 def keep(r: dict) -> bool:
-    haystack = " ".join(str(r.get(k) or "") for k in ("name", "backbone", "run_id", "source", "target", "grp"))
+    haystack = " ".join(str(r.get(k) or "") for k in ("name", "backbone", "run_id", "source", "target", "experiment", "role"))
     return ((not statuses or r["status"] in statuses) and (not strategies or r["strategy"] in strategies)
             and (not targets or r["target"] in targets) and (not text or text.lower() in haystack.lower())
             and (not only_mine or r.get("owner") == who))

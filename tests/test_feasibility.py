@@ -18,7 +18,7 @@ from tl_core.feasibility.sweep import (FINETUNE, PROBE, Candidate, SettingScore,
                                        finetune_depths, plan_finetune_stage, plan_probe_stage, summarise)
 
 TINY = SweepSettings(img_size=16, probe_epochs=2, finetune_epochs=1, scratch_epochs=1, finetune_depths=1, folds=2,
-                     batch_size=32, pretrain_epochs=1, device="cpu", group="test")
+                     batch_size=32, pretrain_epochs=1, device="cpu", check_id="test")
 SOURCE = Candidate("small_cnn", "source", "digits")  # 1,797 images: pretrains in seconds, unlike synth-digits
 
 
@@ -193,7 +193,7 @@ def test_plans_are_valid_configs_and_partial_results_aggregate(tmp_path, runs_di
     views = [f"folder:{write_shapes_folder(tmp_path / f'f{k}', 2, 5, seed=k)}" for k in range(2)]
     candidates = [SOURCE, Candidate("small_cnn", "random")]
     probe = plan_probe_stage(views, candidates, TINY)
-    assert len(probe) == 4 and {c.group for c in probe} == {"test/probe"}
+    assert len(probe) == 4 and {(c.experiment, c.role, c.arm) for c in probe} == {("feasibility:test", "feasibility", "probe")}
     assert all(c.strategy == "linear-probe" and c.labels_per_class is None for c in probe)
     assert probe[0].snapshot_size > 0 and all(c.snapshot_size == 0 for c in probe[1:])
     assert probe[1].source == views[0]  # random weights: the source is never used, so no extra dataset loads

@@ -67,12 +67,12 @@ def why_transfer_runs(created: float = 0.0) -> list[dict]:
 def test_stages_are_planned_in_order_and_the_second_needs_the_first():
     item = lesson("distillation")
     stage, teacher = lv.plan_next(item, [], "lesson:distillation:ab")
-    assert stage == "stage 1" and len(teacher) == 1 and teacher[0].group == "lesson:distillation:ab"
+    assert stage == "stage 1" and len(teacher) == 1 and teacher[0].experiment == "lesson:distillation:ab" and teacher[0].role == "teacher"
     done_teacher = fake_run(teacher[0], run_id="t1", params=11_000_000)
     stage, students = lv.plan_next(item, [done_teacher], "lesson:distillation:ab")
     assert stage == "stage 2" and {c.name for c in students} == {"student, distilled", "student, labels only"}
     assert next(c for c in students if c.strategy == "distill").settings["teacher"] == "t1"
-    assert all(c.group == "lesson:distillation:ab" for c in students)
+    assert all(c.experiment == "lesson:distillation:ab" and c.role == "student" for c in students)
     assert lv.plan_next(item, [done_teacher, *(fake_run(c) for c in students)], "g") == ("done", [])
     failed = fake_run(teacher[0], status="failed")
     assert lv.plan_next(item, [failed], "g") == ("blocked", [])
@@ -81,15 +81,15 @@ def test_stages_are_planned_in_order_and_the_second_needs_the_first():
     assert lv.plan_next(lesson("why-transfer"), why_transfer_runs(), "g") == ("done", [])
 
 
-def test_latest_group_is_the_newest_run_of_that_lesson():
-    rows = [{"run_id": "a", "grp": "lesson:why-transfer:old", "created": 1},
-            {"run_id": "b", "grp": "lesson:why-transfer:new", "created": 5},
-            {"run_id": "c", "grp": "lesson:why-transfer:new", "created": 3},
-            {"run_id": "d", "grp": "lesson:which-layers:x", "created": 9}, {"run_id": "e", "grp": None, "created": 10}]
-    assert lv.latest_group(rows, "why-transfer") == "lesson:why-transfer:new"
-    assert lv.latest_group(rows, "distillation") is None
-    assert lv.group_run_ids(rows, "lesson:why-transfer:new") == ["c", "b"]  # in submission order
-    assert lv.new_group("why-transfer").startswith("lesson:why-transfer:")
+def test_latest_experiment_is_the_newest_run_of_that_lesson():
+    rows = [{"run_id": "a", "experiment": "lesson:why-transfer:old", "created": 1},
+            {"run_id": "b", "experiment": "lesson:why-transfer:new", "created": 5},
+            {"run_id": "c", "experiment": "lesson:why-transfer:new", "created": 3},
+            {"run_id": "d", "experiment": "lesson:which-layers:x", "created": 9},
+            {"run_id": "e", "experiment": "", "created": 10}]
+    assert lv.latest_experiment(rows, "why-transfer") == "lesson:why-transfer:new"
+    assert lv.latest_experiment(rows, "distillation") is None
+    assert lv.experiment_run_ids(rows, "lesson:why-transfer:new") == ["c", "b"]  # in submission order
 
 
 def test_status_texts_say_where_each_run_is():
@@ -282,10 +282,10 @@ def test_every_lesson_section_renders_before_anything_ran(dashboard):
 def test_a_lesson_run_by_someone_else_shows_its_picture_and_verdict(dashboard):
     store = RunStore(dashboard)
     for i, config in enumerate(planned("why-transfer")):  # an older run of the lesson, which the page must not show
-        record(store, fake_run(config.replace(group="lesson:why-transfer:old"), (0.5, 0.5), run_id=f"old-{i}"))
+        record(store, fake_run(config.replace(experiment="lesson:why-transfer:old"), (0.5, 0.5), run_id=f"old-{i}"))
     time.sleep(0.01)
     for run in why_transfer_runs():
-        run["config"]["group"] = "lesson:why-transfer:new"
+        run["config"]["experiment"] = "lesson:why-transfer:new"
         record(store, run)
     at = open_lessons()
     page = texts(at)
@@ -301,7 +301,7 @@ def test_an_honest_cross_when_the_claim_does_not_show(dashboard):
     store = RunStore(dashboard)
     scratch, probe, fine = planned("why-transfer")
     for config, accs in ((scratch, (0.6, 0.9)), (probe, (0.5, 0.6)), (fine, (0.5, 0.7))):
-        record(store, fake_run(config.replace(group="lesson:why-transfer:bad"), accs))
+        record(store, fake_run(config.replace(experiment="lesson:why-transfer:bad"), accs))
     page = texts(open_lessons())
     assert ":red-badge[✗ not this time] After one epoch fine-tuning is -0.10 ahead of scratch" in page
 
@@ -320,11 +320,11 @@ def test_the_button_runs_a_shortened_lesson_end_to_end(dashboard, monkeypatch):
     store = RunStore(dashboard)
     deadline = time.time() + 240
     while time.time() < deadline:
-        rows = store.list(group=group)
+        rows = store.list(experiment=group)
         if len(rows) == 3 and all(r["status"] in TERMINAL for r in rows) and chains.runner().get(group).done:
             break
         time.sleep(0.5)
-    rows = store.list(group=group)
+    rows = store.list(experiment=group)
     assert len(rows) == 3 and {r["status"] for r in rows} == {"finished"}, [(r["name"], r["status"]) for r in rows]
     at.run()
     assert not at.exception, [e.value for e in at.exception]

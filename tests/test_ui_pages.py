@@ -66,10 +66,10 @@ def record_runs(runs_dir: Path) -> dict:
 
     tiny = RunConfig(source="digits", target="digits-m", backbone="small_cnn", weights="source", freeze=1,
                      labels_per_class=10, epochs=2, pretrain_epochs=1, snapshot_size=60, device="cpu",
-                     group="exp-test0001")
+                     role="main", experiment="pair:test0001")
     ids = {}
     for key, config in (("with", tiny), ("without", without_transfer(tiny)),
-                        ("dann", tiny.replace(strategy="dann", group="", epochs=1))):
+                        ("dann", tiny.replace(strategy="dann", experiment="", epochs=1))):
         summary = run_config(config, runs_dir)
         assert summary["status"] == "finished", summary.get("reason")
         ids[key] = summary["run_id"]

@@ -7,6 +7,8 @@ from tqdm import tqdm
 
 from tl_core.train.events import EpochEnd, Event, RunStarted, StageStarted, Step
 
+_SHOWN = {"epoch", "train_loss", "train_acc", "val_acc", "target_acc", "images_per_s", "lr", "seconds"}
+
 
 class ProgressPrinter:
     def __init__(self, stream=sys.stderr):
@@ -28,10 +30,11 @@ class ProgressPrinter:
             self.bar.update(event.step - self.bar.n)
             self.bar.set_postfix(epoch=event.epoch, loss=f"{event.loss:.3f}", refresh=False)
         elif isinstance(event, EpochEnd):
-            extra = "".join(f"  {k} {v:.3f}" for k, v in event.extra.items())
-            line = (f"[{event.stage}] epoch {event.epoch}/{event.epochs}  loss {event.train_loss:.3f}  "
-                    f"train {event.train_acc:.3f}  val {event.val_acc:.3f}  target {event.target_acc:.3f}  "
-                    f"{event.images_per_s:,.0f} img/s{extra}")
+            m = event.metrics
+            extra = "".join(f"  {k} {v:.3f}" for k, v in m.items() if k not in _SHOWN)
+            line = (f"[{event.stage}] epoch {event.epoch}/{event.epochs}  loss {m['train_loss']:.3f}  "
+                    f"train {m['train_acc']:.3f}  val {m['val_acc']:.3f}  target {m['target_acc']:.3f}  "
+                    f"{m['images_per_s']:,.0f} img/s{extra}")
             (self.bar.write(line, file=self.stream) if self.bar else print(line, file=self.stream))
 
     def close(self) -> None:

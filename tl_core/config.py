@@ -29,8 +29,10 @@ class RunConfig:
     pretrain_epochs: int = 4  # epochs on the source task when weights == "source"
     snapshot_every: int = 1  # take a feature snapshot every N epochs (and at the end); 0: only at the end
     snapshot_size: int = 1000  # images per domain in each feature snapshot; 0 disables snapshots
-    name: str = ""  # a label shown in the UI
-    group: str = ""  # sweeps and lessons tag their runs with a group id
+    name: str = ""  # a label for people only: nothing pairs, plans or judges runs by it
+    role: str = "main"  # what the run is for (tl_core.identity.Role)
+    experiment: str = ""  # the experiment it belongs to, built and parsed by tl_core.identity ("" = a lone run)
+    arm: str = ""  # which arm of that experiment (chosen by the experiment's planner)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -40,6 +42,13 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "RunConfig":
+        """From a dict written by `to_dict`, now or before roles existed (their `group` is upgraded once, here)."""
+        if not isinstance(data, dict):
+            raise ValueError(f"A run configuration must be a JSON object, not {type(data).__name__}.")
+        if "role" not in data:
+            from tl_core.identity import upgrade_legacy
+
+            data = upgrade_legacy(data)
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 
@@ -49,3 +58,11 @@ class RunConfig:
 
     def replace(self, **changes: Any) -> "RunConfig":
         return dataclasses.replace(self, **changes)
+
+    @property
+    def transfers(self) -> bool:
+        """Does this run start from, or learn from, knowledge gained elsewhere (pretrained weights, the source
+        task's labels, a teacher)? The one answer every colour, label and comparison reads."""
+        from tl_core.strategies import strategy_class
+
+        return self.weights != "random" or strategy_class(self.strategy).transfers_knowledge

@@ -1,7 +1,7 @@
 """The process-wide job manager: runs wait in one queue and execute on worker threads, a few at a time.
 
-No Streamlit here. A page submits a config, keeps the run id, and polls `progress(run_id)` for a plain-data
-copy of what the run has emitted so far; runs outlive the browser tab that started them.
+No Streamlit here. A page submits a config, keeps the run id, and polls `view(run_id)` for a copy of what the
+run has emitted so far (a `RunView`, the same type a recorded run is read as); runs outlive the browser tab that started them.
 """
 from __future__ import annotations
 
@@ -9,18 +9,16 @@ import os
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-import torch
 
 from tl_core.config import RunConfig
+from tl_core.records.run_view import RunView, snapshots_on_disk
 from tl_core.records.store import RunStore
 from tl_core.runner import execute_run, prepare_run
+from tl_core.status import Status
 from tl_core.train.events import EpochEnd, Event, RunEnded, RunStarted, Snapshot, StageStarted, Step
-
-TERMINAL = ("finished", "stopped", "failed", "diverged", "out_of_memory", "interrupted")
-
 
 def default_slots() -> int:
     """Runs at a time: `$TL_MAX_RUNS`, else 1 (one GPU, or two CPU cores, is busy enough with one run)."""
@@ -29,54 +27,50 @@ def default_slots() -> int:
 
 @dataclass
 class Job:
-    run_id: str
-    owner: str
-    config: RunConfig
-    status: str = "queued"
+    """A run this server executes: its live view, updated from the events, and the flag that stops it."""
+
+    view: RunView
     stop: threading.Event = field(default_factory=threading.Event)
-    stage: str = ""
-    message: str = ""
-    step: int = 0
-    total_steps: int = 0
-    epoch: int = 0
-    history: list[dict[str, Any]] = field(default_factory=list)
-    pretrain_history: list[dict[str, Any]] = field(default_factory=list)
-    snapshots: list[tuple[int, str]] = field(default_factory=list)
-    started: dict[str, Any] = field(default_factory=dict)
-    summary: dict[str, Any] = field(default_factory=dict)
     submitted_at: float = field(default_factory=time.time)
     started_at: float | None = None
     train_started_at: float | None = None
     updated_at: float = field(default_factory=time.time)
 
+    @property
+    def run_id(self) -> str:
+        return self.view.run_id
+
+    @property
+    def status(self) -> Status:
+        return self.view.status
+
     def on_event(self, event: Event) -> None:
+        view = self.view
         self.updated_at = time.time()
         if isinstance(event, StageStarted):
-            self.stage, self.message = event.stage, event.message
+            view.stage, view.message = event.stage, event.message
         elif isinstance(event, RunStarted):  # pretraining (if any) is over: count the run's own steps from here
-            self.stage, self.message = "train", f"Training on {event.device_name}"
-            self.step, self.total_steps, self.epoch = 0, 0, 0
+            view.stage, view.message = "train", f"Training on {event.device_name}"
+            view.step, view.total_steps, view.epoch = 0, 0, 0
             self.train_started_at = time.time()
-            self.started = {"device_name": event.device_name, "trainable_params": event.trainable_params,
+            view.started = {"device_name": event.device_name, "trainable_params": event.trainable_params,
                             "frozen_params": event.frozen_params, "groups": event.groups}
         elif isinstance(event, Step):
-            self.stage, self.step, self.total_steps, self.epoch = event.stage, event.step, event.total_steps, event.epoch
+            view.stage, view.step, view.total_steps, view.epoch = event.stage, event.step, event.total_steps, event.epoch
         elif isinstance(event, EpochEnd):
-            row = {"epoch": event.epoch, "train_loss": event.train_loss, "train_acc": event.train_acc,
-                   "val_acc": event.val_acc, "target_acc": event.target_acc, "lr": event.lr,
-                   "seconds": event.seconds, "images_per_s": event.images_per_s, **event.extra}
-            (self.history if event.stage == "train" else self.pretrain_history).append(row)
+            (view.history if event.stage == "train" else view.pretrain_history).append(dict(event.metrics))
         elif isinstance(event, Snapshot):
-            self.snapshots.append((event.epoch, event.path))
+            view.snapshots.append((event.epoch, event.path))
         elif isinstance(event, RunEnded):
-            self.status, self.summary = event.status, event.summary
+            view.status, view.summary = Status.of(event.status), event.summary
 
     def eta_seconds(self) -> float | None:
         """Time left in the run proper, from its own pace so far (pretraining excluded)."""
-        if self.status != "running" or self.stage != "train" or not self.step or not self.train_started_at:
+        view = self.view
+        if view.status is not Status.RUNNING or view.stage != "train" or not view.step or not self.train_started_at:
             return None
         elapsed = time.time() - self.train_started_at
-        return max(0.0, elapsed / self.step * (self.total_steps - self.step))
+        return max(0.0, elapsed / view.step * (view.total_steps - view.step))
 
 
 class JobManager:
@@ -94,14 +88,10 @@ class JobManager:
         for worker in self._workers:
             worker.start()
 
-    @property
-    def device_label(self) -> str:
-        return torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU"
-
     def submit(self, config: RunConfig, owner: str = "") -> str:
         """Validate (ConfigError on bad input), record as queued, and enqueue. Returns the run id."""
         run = prepare_run(config, self.store.runs_dir, owner=owner)
-        job = Job(run.run_id, owner, run.read_config())
+        job = Job(RunView(run.run_id, run.read_config(), Status.QUEUED, owner=owner, created=time.time()))
         with self._wake:
             self._jobs[run.run_id] = job
             self._queue.append(run.run_id)
@@ -121,11 +111,11 @@ class JobManager:
 
     def _end_queued(self, job: Job) -> None:
         run = self.store.run_dir(job.run_id)
-        summary = {**run.read_summary(), "status": "stopped", "reason": "Removed from the queue before it started.",
-                   "run_id": job.run_id, "run_dir": str(run.path)}
+        summary = {**run.read_summary(), "status": Status.STOPPED,
+                   "reason": "Removed from the queue before it started.", "run_id": job.run_id, "run_dir": str(run.path)}
         run.write_summary(summary)
-        self.store.upsert(job.run_id, job.config, summary)
-        job.status, job.summary = "stopped", summary
+        self.store.upsert(job.run_id, job.view.config, summary)
+        job.view.status, job.view.summary = Status.STOPPED, summary
 
     def queue_position(self, run_id: str) -> int | None:
         """1 for the next run to start; None when the run is not waiting."""
@@ -136,33 +126,34 @@ class JobManager:
         with self._lock:
             return self._jobs.get(run_id)
 
-    def progress(self, run_id: str) -> dict[str, Any] | None:
-        """A plain-data copy of a run's live state, safe to read from any thread."""
+    def view(self, run_id: str) -> RunView | None:
+        """The run as the pages draw it: a copy of the live view of a run this server executes, else its record
+        (a CLI run, a run from before a restart); None when there is no such run. Safe from any thread."""
         with self._lock:
             job = self._jobs.get(run_id)
-            if job is None:
-                return None
-            position = self._queue.index(run_id) + 1 if run_id in self._queue else None
-            return {
-                "run_id": job.run_id, "status": job.status, "queue_position": position, "stage": job.stage,
-                "message": job.message, "step": job.step, "total_steps": job.total_steps, "epoch": job.epoch,
-                "epochs": job.config.epochs, "history": list(job.history),
-                "pretrain_history": list(job.pretrain_history), "snapshots": list(job.snapshots),
-                "started": dict(job.started), "summary": dict(job.summary), "eta_seconds": job.eta_seconds(),
-                "config": job.config.to_dict(), "owner": job.owner,
-            }
+            if job is not None:
+                view = replace(job.view, history=list(job.view.history), snapshots=list(job.view.snapshots),
+                               pretrain_history=list(job.view.pretrain_history), summary=dict(job.view.summary),
+                               queue_position=self._queue.index(run_id) + 1 if run_id in self._queue else None,
+                               eta_seconds=job.eta_seconds())
+        if job is None:
+            row = self.store.get(run_id)
+            return None if row is None else RunView.from_record(row, self.store.run_dir(run_id))
+        if view.status.terminal and not view.snapshots:
+            view.snapshots = snapshots_on_disk(self.store.run_dir(run_id).snapshots_dir)
+        return view
 
     def active_ids(self) -> list[str]:
         with self._lock:
-            return [j.run_id for j in self._jobs.values() if j.status not in TERMINAL]
+            return [j.run_id for j in self._jobs.values() if j.status.active]
 
-    def wait(self, run_id: str, timeout_s: float = 600.0) -> dict[str, Any]:
-        """Block until the run ends (for scripts and tests); returns its progress."""
+    def wait(self, run_id: str, timeout_s: float = 600.0) -> RunView | None:
+        """Block until the run ends (for scripts and tests); returns its view."""
         deadline = time.time() + timeout_s
         while time.time() < deadline:
-            state = self.progress(run_id)
-            if state is None or state["status"] in TERMINAL:
-                return state
+            view = self.view(run_id)
+            if view is None or view.status.terminal:
+                return view
             time.sleep(0.05)
         raise TimeoutError(f"Run {run_id} did not end within {timeout_s} s.")
 
@@ -172,8 +163,9 @@ class JobManager:
                 while not self._queue:
                     self._wake.wait()
                 job = self._jobs[self._queue.popleft()]
-                job.status, job.started_at = "running", time.time()
+                job.view.status, job.started_at = Status.RUNNING, time.time()
             try:
                 execute_run(self.store.run_dir(job.run_id), [job.on_event], job.stop, self.store)
             except Exception as err:  # execute_run records its own failures; this guards the worker itself
-                job.status, job.summary = "failed", {"status": "failed", "reason": f"{type(err).__name__}: {err}"}
+                job.view.status = Status.FAILED
+                job.view.summary = {"status": Status.FAILED, "reason": f"{type(err).__name__}: {err}"}

@@ -1,8 +1,9 @@
 """Classroom lessons: each one a short explanation, the runs that demonstrate it, and a measured verdict.
 
-A lesson plans plain RunConfigs (tagged with one group id, so they show together on the Runs page and go
-through the same job queue); `table(lesson, runs)` turns finished runs into the rows its picture is drawn
-from, and `verdict` compares what was measured with what the lecture predicts. No Streamlit here.
+A lesson plans plain RunConfigs, each with its role and arm (tl_core.identity) and, once submitted, the
+lesson's experiment id, so they show together on the Runs page and go through the same job queue; `verdict`
+compares what was measured with what the lecture predicts. Runs are told apart by role, arm and config values,
+never by their display names. No Streamlit here.
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from tl_core.config import RunConfig
+from tl_core.identity import Role
 
 Run = dict[str, Any]  # {"config": RunConfig dict, "summary": dict, "metrics": [per-epoch rows]}
 
@@ -31,7 +33,7 @@ def _base(quick: bool, **changes) -> RunConfig:
     """The lessons' common setting: synth-digits (task A) → the real digits (task B), small_cnn, CPU-sized."""
     config = RunConfig(source="synth-digits", target="digits", backbone="small_cnn", weights="source",
                        strategy="fine-tune", freeze=1, labels_per_class=5, epochs=8, snapshot_size=500,
-                       snapshot_every=2)
+                       snapshot_every=2, role=Role.LESSON_ARM.value)
     if quick:
         config = config.replace(source="digits-m", epochs=2, pretrain_epochs=1, snapshot_size=60, snapshot_every=0)
     return config.replace(**changes)
@@ -39,9 +41,9 @@ def _base(quick: bool, **changes) -> RunConfig:
 
 def _why_transfer(quick: bool, _: list[Run]) -> list[RunConfig]:
     return [
-        _base(quick, strategy="scratch", weights="random", freeze=0, name="scratch"),
-        _base(quick, strategy="linear-probe", name="linear probe"),
-        _base(quick, strategy="fine-tune", name="fine-tune"),
+        _base(quick, strategy="scratch", weights="random", freeze=0, name="scratch", arm="scratch"),
+        _base(quick, strategy="linear-probe", name="linear probe", arm="linear-probe"),
+        _base(quick, strategy="fine-tune", name="fine-tune", arm="fine-tune"),
     ]
 
 
@@ -54,9 +56,10 @@ def _how_many_labels(quick: bool, _: list[Run]) -> list[RunConfig]:
     for budget in budgets:
         tag = "all" if budget is None else str(budget)
         configs.append(_base(quick, labels_per_class=budget, epochs=6 if not quick else 2, snapshot_size=0,
-                             name=f"with transfer, {tag} per class"))
+                             name=f"with transfer, {tag} per class", arm="with"))
         configs.append(_base(quick, strategy="scratch", weights="random", freeze=0, labels_per_class=budget,
-                             epochs=6 if not quick else 2, snapshot_size=0, name=f"without transfer, {tag} per class"))
+                             epochs=6 if not quick else 2, snapshot_size=0, name=f"without transfer, {tag} per class",
+                             arm="without"))
     return configs
 
 
@@ -66,9 +69,9 @@ FREEZE_DEPTHS = (0, 1, 2, 3, 4)
 def _which_layers(quick: bool, _: list[Run]) -> list[RunConfig]:
     depths = (0, 4) if quick else FREEZE_DEPTHS
     configs = [_base(quick, freeze=k, labels_per_class=20, epochs=6 if not quick else 2, snapshot_size=0,
-                     name=f"freeze {k}") for k in depths]
+                     name=f"freeze {k}", arm="freeze") for k in depths]
     configs.append(_base(quick, strategy="scratch", weights="random", freeze=0, labels_per_class=20,
-                         epochs=6 if not quick else 2, snapshot_size=0, name="scratch"))
+                         epochs=6 if not quick else 2, snapshot_size=0, name="scratch", arm="scratch"))
     return configs
 
 
@@ -81,23 +84,25 @@ def _domain_shift(quick: bool, _: list[Run]) -> list[RunConfig]:
                   epochs=6, snapshot_every=2, snapshot_size=500)
     if quick:
         common.update(source="digits", target="digits-m", epochs=2, snapshot_every=1, snapshot_size=60)
-    return [_base(quick, strategy=s, name=name, lr=suggested_lr(s), **common)
+    return [_base(quick, strategy=s, name=name, arm=s, lr=suggested_lr(s), **common)
             for s, name in (("source-only", "source only"), ("dann", "DANN"))]
 
 
 def _distill_teacher(quick: bool, _: list[Run]) -> list[RunConfig]:
     teacher = "small_cnn" if quick else "resnet18"
     return [_base(quick, backbone=teacher, strategy="target-only", weights="random", freeze=0,
-                  labels_per_class=None, epochs=8 if not quick else 1, snapshot_size=0, name=f"teacher ({teacher})")]
+                  labels_per_class=None, epochs=8 if not quick else 1, snapshot_size=0, name=f"teacher ({teacher})",
+                  role=Role.TEACHER.value, arm="teacher")]
 
 
 def _distill_students(quick: bool, previous: list[Run]) -> list[RunConfig]:
-    teacher = next(r for r in previous if r["config"]["name"].startswith("teacher"))
-    common = dict(weights="random", freeze=0, labels_per_class=10, epochs=8 if not quick else 1, snapshot_size=0)
+    teacher = next(r for r in previous if r["config"]["role"] == Role.TEACHER)
+    common = dict(weights="random", freeze=0, labels_per_class=10, epochs=8 if not quick else 1, snapshot_size=0,
+                  role=Role.STUDENT.value)
     return [
         _base(quick, strategy="distill", settings={"teacher": teacher["summary"]["run_id"]}, name="student, distilled",
-              **common),
-        _base(quick, strategy="scratch", name="student, labels only", **common),
+              arm="distilled", **common),
+        _base(quick, strategy="scratch", name="student, labels only", arm="labels-only", **common),
     ]
 
 
@@ -105,9 +110,9 @@ def _negative_transfer(quick: bool, _: list[Run]) -> list[RunConfig]:
     common = dict(source="shapes" if not quick else "digits-m", labels_per_class=None, snapshot_size=0,
                   epochs=6 if not quick else 1)
     return [
-        _base(quick, freeze=3, name="transfer from shapes, 3 of 4 groups frozen", **common),
-        _base(quick, freeze=0, name="transfer from shapes, all layers fine-tuned", **common),
-        _base(quick, strategy="scratch", weights="random", freeze=0, name="scratch", **common),
+        _base(quick, freeze=3, name="transfer from shapes, 3 of 4 groups frozen", arm="frozen", **common),
+        _base(quick, freeze=0, name="transfer from shapes, all layers fine-tuned", arm="fine-tuned", **common),
+        _base(quick, strategy="scratch", weights="random", freeze=0, name="scratch", arm="scratch", **common),
     ]
 
 
@@ -228,8 +233,17 @@ def collect(run_ids: list[str], store) -> list[Run]:
     return runs
 
 
-def _by_name(runs: list[Run]) -> dict[str, Run]:
-    return {r["config"]["name"]: r for r in runs if r["summary"].get("status") == "finished"}
+def finished(runs: list[Run]) -> list[Run]:
+    return [r for r in runs if r["summary"].get("status") == "finished"]
+
+
+def by_arm(runs: list[Run]) -> dict[str, Run]:
+    """Finished runs by arm (for lessons with one run per arm)."""
+    return {r["config"]["arm"]: r for r in finished(runs)}
+
+
+def arm_runs(runs: list[Run], arm: str) -> list[Run]:
+    return [r for r in finished(runs) if r["config"]["arm"] == arm]
 
 
 def _acc(run: Run | None) -> float | None:
@@ -238,23 +252,25 @@ def _acc(run: Run | None) -> float | None:
 
 def verdict(key: str, runs: list[Run]) -> tuple[bool | None, str]:
     """(met, sentence): whether the measured runs show the lecture's claim, with the figures. None: too few runs."""
-    named = _by_name(runs)
+    named = by_arm(runs)
     if key == "why-transfer":
         scratch, fine = named.get("scratch"), named.get("fine-tune")
         if not scratch or not fine or not scratch["metrics"] or not fine["metrics"]:
             return None, "Waiting for the scratch and fine-tune runs."
         start = fine["metrics"][0]["target_acc"] - scratch["metrics"][0]["target_acc"]
         end = _acc(fine) - _acc(scratch)
-        probe = named.get("linear probe")
+        probe = named.get("linear-probe")
         probe_text = f", the linear probe {_acc(probe):.2f}" if probe else ""
         return start > 0 and end > 0, (
             f"After one epoch fine-tuning is {start:+.2f} ahead of scratch; at the end it reaches {_acc(fine):.2f} "
             f"against {_acc(scratch):.2f}{probe_text}.")
     if key == "how-many-labels":
         gaps = []
+        with_by_budget = {r["config"]["labels_per_class"]: r for r in arm_runs(runs, "with")}
+        without_by_budget = {r["config"]["labels_per_class"]: r for r in arm_runs(runs, "without")}
         for budget in LABEL_BUDGETS:
             tag = "all" if budget is None else str(budget)
-            with_t, without = named.get(f"with transfer, {tag} per class"), named.get(f"without transfer, {tag} per class")
+            with_t, without = with_by_budget.get(budget), without_by_budget.get(budget)
             if with_t and without:
                 gaps.append((tag, _acc(with_t) - _acc(without)))
         if len(gaps) < 2:
@@ -262,7 +278,7 @@ def verdict(key: str, runs: list[Run]) -> tuple[bool | None, str]:
         text = "; ".join(f"{tag} per class: {gap:+.2f}" for tag, gap in gaps)
         return gaps[0][1] > gaps[-1][1], f"Transfer gain by labels per class — {text}."
     if key == "which-layers":
-        depths = [(int(n.split()[1]), _acc(r)) for n, r in named.items() if n.startswith("freeze ")]
+        depths = [(r["config"]["freeze"], _acc(r)) for r in arm_runs(runs, "freeze")]
         if len(depths) < 2:
             return None, "Waiting for at least two freeze depths."
         depths.sort()
@@ -270,7 +286,7 @@ def verdict(key: str, runs: list[Run]) -> tuple[bool | None, str]:
         text = ", ".join(f"K={k}: {a:.2f}" for k, a in depths)
         return depths[-1][1] < best, f"Target accuracy by frozen groups — {text}."
     if key == "domain-shift":
-        source, dann = named.get("source only"), named.get("DANN")
+        source, dann = named.get("source-only"), named.get("dann")
         if not source or not dann:
             return None, "Waiting for the source-only and DANN runs."
         sc, dc = source["summary"].get("domain_confusion_acc"), dann["summary"].get("domain_confusion_acc")
@@ -278,8 +294,8 @@ def verdict(key: str, runs: list[Run]) -> tuple[bool | None, str]:
         met = _acc(dann) > _acc(source) and (sc is None or dc is None or dc < sc)
         return met, f"Target accuracy {_acc(source):.2f} (source only) → {_acc(dann):.2f} (DANN){confusion}."
     if key == "distillation":
-        teacher = next((r for n, r in named.items() if n.startswith("teacher")), None)
-        distilled, alone = named.get("student, distilled"), named.get("student, labels only")
+        teacher = named.get("teacher")
+        distilled, alone = named.get("distilled"), named.get("labels-only")
         if not teacher or not distilled or not alone:
             return None, "Waiting for the teacher and both students."
         ratio = teacher["summary"].get("model_params", 0) / max(distilled["summary"].get("model_params", 1), 1)
@@ -287,11 +303,10 @@ def verdict(key: str, runs: list[Run]) -> tuple[bool | None, str]:
             f"Teacher {_acc(teacher):.2f}; student with distillation {_acc(distilled):.2f} against "
             f"{_acc(alone):.2f} on labels alone, with {ratio:.0f}× fewer parameters than the teacher.")
     if key == "negative-transfer":
-        frozen = next((r for n, r in named.items() if "frozen" in n), None)
-        scratch = named.get("scratch")
+        frozen, scratch = named.get("frozen"), named.get("scratch")
         if not frozen or not scratch:
             return None, "Waiting for the frozen-transfer and scratch runs."
-        tuned = next((r for n, r in named.items() if "fine-tuned" in n), None)
+        tuned = named.get("fine-tuned")
         tuned_text = f", fine-tuning every layer {_acc(tuned):.2f}" if tuned else ""
         return _acc(frozen) < _acc(scratch), (
             f"Frozen transfer from shapes {_acc(frozen):.2f} against scratch {_acc(scratch):.2f}{tuned_text}.")

@@ -10,7 +10,7 @@ import random
 import threading
 import time
 import traceback
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 import numpy as np
 import torch
@@ -28,14 +28,11 @@ from tl_core.records.run_dir import RunDir
 from tl_core.records.store import RunStore
 from tl_core.strategies import build_strategy
 from tl_core.strategies.param_groups import parameters_by_layer_group
-from tl_core.train.events import EpochEnd, Event, RunEnded, RunStarted, Snapshot, publish
+from tl_core.train.events import EpochEnd, Event, RunEnded, RunStarted, Snapshot, Subscriber, publish
 from tl_core.train.loop import Diverged, FitContext, RunStopped, fit, predict
 from tl_core.train.snapshots import SnapshotTaker, snapshot_path
 from tl_core.train.task import build_task
 from tl_core.validation import validate_config
-
-Subscriber = Callable[[Event], None]
-
 
 def seed_everything(seed: int) -> None:
     random.seed(seed)
@@ -94,9 +91,7 @@ def execute_run(run: RunDir, subscribers: Iterable[Subscriber] = (), stop: threa
 
     def emit(event: Event) -> None:
         if isinstance(event, EpochEnd) and event.stage == "train":
-            run.append_metrics({"epoch": event.epoch, "train_loss": event.train_loss, "train_acc": event.train_acc,
-                                "val_acc": event.val_acc, "target_acc": event.target_acc, "lr": event.lr,
-                                "seconds": event.seconds, "images_per_s": event.images_per_s, **event.extra})
+            run.append_metrics(event.metrics)
         publish(subscribers, event)
 
     status, reason, hint = "finished", "", ""

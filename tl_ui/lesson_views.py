@@ -1,8 +1,9 @@
 """The Lessons page's pure parts: which runs belong to a lesson, what its next stage is, and its picture.
 
 No Streamlit here. A run is the dict `tl_core.lessons.collect` returns ({"config", "summary", "metrics"}), plus
-"evaluation" (evaluation.json) where the page could read it. Runs of one lesson share the group
-`lesson:<key>:<token>`, so the Runs page shows them together and any tab finds a lesson's latest runs again.
+"evaluation" (evaluation.json) where the page could read it. Runs of one lesson share one experiment id
+(`tl_core.identity.new_lesson`), so the Runs page shows them together and any tab finds a lesson's latest runs
+again; each run's arm says what it is in the picture. Names are only drawn, never matched.
 
 Every figure builder takes whatever runs exist — queued, half-trained, finished — and draws what they have:
 curves grow epoch by epoch, bars appear as runs finish.
@@ -10,20 +11,19 @@ curves grow epoch by epoch, bars appear as runs finish.
 from __future__ import annotations
 
 import math
-import secrets
 from collections.abc import Sequence
 from typing import Any
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from tl_core import identity
 from tl_core.config import RunConfig
-from tl_core.jobs import TERMINAL
+from tl_core.status import Status
 from tl_core.lessons import Lesson
 from tl_ui import charts, fmt, theme
 
 Run = dict[str, Any]
-PREFIX = "lesson"
 TEACHER_COLOR = "#4b5563"
 WAITING_TEXT = "The picture fills in as the runs finish."
 
@@ -31,35 +31,27 @@ WAITING_TEXT = "The picture fills in as the runs finish."
 # ---------------------------------------------------------------------------------------------- groups
 
 
-def group_prefix(key: str) -> str:
-    return f"{PREFIX}:{key}:"
+def latest_experiment(rows: Sequence[dict], key: str) -> str | None:
+    """The experiment id of the newest recorded run of this lesson (`rows` as `RunStore.list` gives them)."""
+    newest = max((r for r in rows if identity.lesson_key(r.get("experiment") or "") == key),
+                 key=lambda r: r.get("created") or 0, default=None)
+    return newest["experiment"] if newest else None
 
 
-def new_group(key: str) -> str:
-    return f"{group_prefix(key)}{secrets.token_hex(4)}"
-
-
-def latest_group(rows: Sequence[dict], key: str) -> str | None:
-    """The group of the newest recorded run of this lesson (`rows` as `RunStore.list` gives them, newest first)."""
-    prefix = group_prefix(key)
-    newest = max((r for r in rows if (r.get("grp") or "").startswith(prefix)), key=lambda r: r.get("created") or 0,
-                 default=None)
-    return newest["grp"] if newest else None
-
-
-def group_run_ids(rows: Sequence[dict], group: str) -> list[str]:
-    """The group's run ids in the order they were submitted."""
-    return [r["run_id"] for r in sorted((r for r in rows if r.get("grp") == group),
+def experiment_run_ids(rows: Sequence[dict], experiment: str) -> list[str]:
+    """The experiment's run ids in the order they were submitted."""
+    return [r["run_id"] for r in sorted((r for r in rows if r.get("experiment") == experiment),
                                         key=lambda r: (r.get("created") or 0, r["run_id"]))]
 
 
 # ---------------------------------------------------------------------------------------------- stages
 
 
-def plan_next(lesson: Lesson, runs: Sequence[Run], group: str, quick: bool = False) -> tuple[str, list[RunConfig]]:
+def plan_next(lesson: Lesson, runs: Sequence[Run], experiment: str,
+              quick: bool = False) -> tuple[str, list[RunConfig]]:
     """The next stage to submit, given the lesson's runs so far in submission order (all of them ended).
 
-    ("stage N", configs) — the configs tagged with `group`; ("done", []) when every stage has its runs;
+    ("stage N", configs) — the configs tagged with `experiment`; ("done", []) when every stage has its runs;
     ("blocked", []) when a later stage needs runs of an earlier one that did not finish (e.g. no teacher).
     """
     submitted = 0
@@ -69,7 +61,7 @@ def plan_next(lesson: Lesson, runs: Sequence[Run], group: str, quick: bool = Fal
             return "blocked", []
         configs = stage(quick, previous)
         if len(runs) <= submitted:
-            return f"stage {i + 1}", [c.replace(group=group) for c in configs]
+            return f"stage {i + 1}", [c.replace(experiment=experiment) for c in configs]
         submitted += len(configs)
     return "done", []
 
@@ -81,7 +73,8 @@ def blocked_reason(lesson: Lesson, runs: Sequence[Run]) -> str | None:
     first = len(lesson.stages[0](False, []))
     if len(runs) != first or len(runs) == 0:
         return None
-    unfinished = [r for r in runs if r["summary"].get("status") in TERMINAL and r["summary"]["status"] != "finished"]
+    unfinished = [r for r in runs if Status.of(r["summary"].get("status")).terminal
+                  and r["summary"]["status"] != Status.FINISHED]
     if not unfinished:
         return None
     names = ", ".join(f"{r['config'].get('name')} ({r['summary'].get('status')})" for r in unfinished)
@@ -138,7 +131,12 @@ def _finished(runs: Sequence[Run]) -> list[Run]:
 
 
 def _name(run: Run) -> str:
+    """The label drawn for a run (never used to tell runs apart: that is `_arm`)."""
     return run["config"].get("name") or run["config"].get("strategy", "")
+
+
+def _arm(run: Run) -> str:
+    return run["config"].get("arm", "")
 
 
 def _acc(run: Run) -> float:
@@ -157,10 +155,10 @@ def _title(fig: go.Figure, text: str) -> None:
 def _run_color(run: Run) -> tuple[str, str]:
     """(colour, dash): without transfer orange dashed, a linear probe (only the head trains) green, with
     transfer blue — the colours of the Experiment page."""
-    config = run["config"]
-    if config.get("weights") == "random" and config.get("strategy") != "distill":
+    config = RunConfig.from_dict(run["config"])
+    if not config.transfers:
         return theme.WITHOUT_COLOR, "dash"
-    if config.get("strategy") == "linear-probe":
+    if config.strategy == "linear-probe":
         return theme.HEAD_COLOR, "solid"
     return theme.WITH_COLOR, "solid"
 
@@ -191,11 +189,11 @@ def labels_figure(runs: Sequence[Run], *, height: int = 400) -> go.Figure:
     """How many labels: target accuracy against labelled images per class (log x), with and without transfer."""
     fig = go.Figure()
     ticks: dict[float, str] = {}
-    for arm, color, dash in (("with transfer", theme.WITH_COLOR, "solid"),
-                             ("without transfer", theme.WITHOUT_COLOR, "dash")):
+    for arm, label, color, dash in (("with", "with transfer", theme.WITH_COLOR, "solid"),
+                                    ("without", "without transfer", theme.WITHOUT_COLOR, "dash")):
         points = []
         for run in _finished(runs):
-            if not _name(run).startswith(arm):
+            if _arm(run) != arm:
                 continue
             x = _labels_per_class(run)
             if x is None:
@@ -205,9 +203,9 @@ def labels_figure(runs: Sequence[Run], *, height: int = 400) -> go.Figure:
             ticks[x] = f"all ({x:.0f})" if all_labels else f"{x:g}"
         points.sort()
         fig.add_trace(go.Scatter(
-            x=[p[0] for p in points], y=[p[1] for p in points], name=arm, mode="lines+markers",
+            x=[p[0] for p in points], y=[p[1] for p in points], name=label, mode="lines+markers",
             line=dict(color=color, width=3, dash=dash), marker=dict(size=9),
-            hovertemplate=f"{arm}<br>%{{x:.0f}} labels per class<br>target accuracy %{{y:.1%}}<extra></extra>"))
+            hovertemplate=f"{label}<br>%{{x:.0f}} labels per class<br>target accuracy %{{y:.1%}}<extra></extra>"))
     charts.base_layout(fig, height, "lesson-labels")
     _title(fig, "Target accuracy against labels per class")
     fig.update_xaxes(type="log", title_text="labelled images per class (log scale)",
@@ -221,19 +219,19 @@ def labels_figure(runs: Sequence[Run], *, height: int = 400) -> go.Figure:
 def freeze_figure(runs: Sequence[Run], *, height: int = 400) -> go.Figure:
     """Which layers: target accuracy against the number of frozen layer groups; scratch as a dashed line."""
     done = _finished(runs)
-    frozen = sorted((int(r["config"].get("freeze", 0)), _acc(r)) for r in done if _name(r).startswith("freeze "))
+    frozen = sorted((int(r["config"].get("freeze", 0)), _acc(r)) for r in done if _arm(r) == "freeze")
     fig = go.Figure(go.Scatter(
         x=[k for k, _ in frozen], y=[a for _, a in frozen], name="transferred, first K groups frozen",
         mode="lines+markers", line=dict(color=theme.WITH_COLOR, width=3), marker=dict(size=10),
         hovertemplate="K = %{x} frozen groups<br>target accuracy %{y:.1%}<extra></extra>"))
-    scratch = next((r for r in done if _name(r) == "scratch"), None)
+    scratch = next((r for r in done if _arm(r) == "scratch"), None)
     if scratch is not None:
         fig.add_hline(y=_acc(scratch), line=dict(color=theme.WITHOUT_COLOR, width=2.5, dash="dash"),
                       annotation_text=f"scratch {fmt.pct(_acc(scratch))}", annotation_position="bottom right",
                       annotation_font=dict(color=theme.WITHOUT_COLOR, size=13))
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name="scratch (no transfer)",
                                  line=dict(color=theme.WITHOUT_COLOR, width=2.5, dash="dash")))
-    depths = sorted({int(r["config"].get("freeze", 0)) for r in runs if _name(r).startswith("freeze ")}) or [0, 4]
+    depths = sorted({int(r["config"].get("freeze", 0)) for r in runs if _arm(r) == "freeze"}) or [0, 4]
     charts.base_layout(fig, height, "lesson-freeze")
     _title(fig, "Target accuracy against frozen layer groups")
     fig.update_xaxes(title_text="layer groups frozen (K) — the rest is fine-tuned", dtick=1,
@@ -250,10 +248,10 @@ def _bars(runs: Sequence[Run], title: str, uirevision: str, height: int, colors:
     colors = colors or {}
     fig = go.Figure(go.Bar(
         x=[label(r) for r in done], y=[_acc(r) for r in done],
-        marker_color=[colors.get(_name(r)) or _run_color(r)[0] for r in done],
+        marker_color=[colors.get(_arm(r)) or _run_color(r)[0] for r in done],
         text=[fmt.pct(_acc(r)) for r in done], textposition="outside", showlegend=False,
         hovertemplate="%{x}<br>target accuracy %{y:.1%}<extra></extra>"))
-    ref = next((r for r in done if _name(r) == reference), None)
+    ref = next((r for r in done if _arm(r) == reference), None)
     if ref is not None:
         fig.add_hline(y=_acc(ref), line=dict(color=theme.WITHOUT_COLOR, width=2, dash="dash"))
     charts.base_layout(fig, height, uirevision)
@@ -268,10 +266,10 @@ def _bars(runs: Sequence[Run], title: str, uirevision: str, height: int, colors:
 def domain_figures(runs: Sequence[Run], *, height: int = 380) -> list[go.Figure]:
     """Domain shift: target accuracy of source-only and DANN (bars), and domain-confusion accuracy per epoch
     with the 0.5 line (a separate linear classifier that tells source features from target features)."""
-    colors = {"source only": theme.WITHOUT_COLOR, "DANN": theme.WITH_COLOR}
+    colors = {"source-only": theme.WITHOUT_COLOR, "dann": theme.WITH_COLOR}
     bars = _bars(runs, "Target accuracy (target labels never seen)", "lesson-domain-acc", height, colors)
-    curves = [charts.Curve(_name(r), r.get("metrics") or [], colors.get(_name(r), theme.run_color(i)),
-                           dash="dash" if _name(r) == "source only" else "solid") for i, r in enumerate(runs)]
+    curves = [charts.Curve(_name(r), r.get("metrics") or [], colors.get(_arm(r), theme.run_color(i)),
+                           dash="dash" if _arm(r) == "source-only" else "solid") for i, r in enumerate(runs)]
     epochs = max([r["config"].get("epochs") or 1 for r in runs] or [1])
     confusion = charts.domain_confusion_chart(curves, epochs=epochs, height=height, uirevision="lesson-domain-dc",
                                               title="Domain-confusion accuracy per epoch")
@@ -281,10 +279,10 @@ def domain_figures(runs: Sequence[Run], *, height: int = 380) -> list[go.Figure]
 def distill_figure(runs: Sequence[Run], *, height: int = 400) -> go.Figure:
     """Distillation: accuracy and parameter count side by side for the teacher and the two students."""
     done = _finished(runs)
-    order = {"teacher": 0, "student, distilled": 1, "student, labels only": 2}
-    done.sort(key=lambda r: next((v for k, v in order.items() if _name(r).startswith(k)), 9))
-    colors = [TEACHER_COLOR if _name(r).startswith("teacher") else
-              theme.WITH_COLOR if "distilled" in _name(r) else theme.WITHOUT_COLOR for r in done]
+    order = {"teacher": 0, "distilled": 1, "labels-only": 2}
+    done.sort(key=lambda r: order.get(_arm(r), 9))
+    colors = [TEACHER_COLOR if _arm(r) == "teacher" else
+              theme.WITH_COLOR if _arm(r) == "distilled" else theme.WITHOUT_COLOR for r in done]
     names = [_name(r) for r in done]
     params = [r["summary"].get("model_params") for r in done]
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Target accuracy", "Parameters (log scale)"),
@@ -309,7 +307,7 @@ def distill_figure(runs: Sequence[Run], *, height: int = 400) -> go.Figure:
 def negative_figure(runs: Sequence[Run], *, height: int = 400) -> go.Figure:
     """Negative transfer: each run's target accuracy as a bar, scratch also as a dashed line to compare with."""
     done = _finished(runs)
-    colors = {n: (theme.WITH["val_acc"] if "fine-tuned" in n else theme.WITH_COLOR) for n in map(_name, done)}
+    colors = {_arm(r): (theme.WITH["val_acc"] if _arm(r) == "fine-tuned" else theme.WITH_COLOR) for r in done}
     fig = _bars(runs, "Target accuracy: transfer from an unrelated task against scratch", "lesson-negative", height,
                 colors, reference="scratch", label=lambda r: _name(r).replace(", ", ",<br>", 1))  # two lines a bar
     fig.update_xaxes(tickangle=0)

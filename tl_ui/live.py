@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from tl_core import identity
 from tl_core.baselines import without_transfer
+from tl_core.identity import Role
 from tl_core.config import RunConfig
 from tl_ui import charts, fmt, maps, state
 from tl_ui.views import is_active, run_view, status_line
@@ -23,8 +25,7 @@ def submit(manager, config: RunConfig, who: str, twin: bool, compare_with: str) 
 
     validate_config(config)
     if twin:
-        group = state.new_pair_group()
-        config = config.replace(group=group)
+        config = config.replace(role=Role.MAIN.value, experiment=identity.new_pair())
         baseline_config = without_transfer(config)
         validate_config(baseline_config)
         baseline = manager.submit(baseline_config, owner=who)
@@ -32,7 +33,7 @@ def submit(manager, config: RunConfig, who: str, twin: bool, compare_with: str) 
     else:
         baseline = compare_with or None
         if baseline:
-            config = config.replace(group=f"{state.VERSUS_PREFIX}{baseline}")
+            config = config.replace(experiment=identity.versus(baseline))
         run = manager.submit(config, owner=who)
     state.watch(run, baseline)
     st.session_state.pop("live_settled", None)

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import streamlit as st
 
+from tl_core import identity
 from tl_core.paths import runs_dir
 
 _OWNER = re.compile(r"^[a-z0-9]{4,16}$")
-PAIR_PREFIX, VERSUS_PREFIX = "exp-", "vs-"
 
 
 @st.cache_resource(show_spinner="Opening the run history…")
@@ -95,26 +95,26 @@ def watch(run: str, baseline: str | None) -> None:
 
 
 def baseline_of(row: dict, rows: list[dict]) -> str | None:
-    """The 'without transfer' run recorded with a run: its twin in the same experiment, or the run it was
-    compared with ('vs-<run id>')."""
-    group = row.get("grp") or ""
-    if group.startswith(VERSUS_PREFIX):
-        return group[len(VERSUS_PREFIX):]
-    if group.startswith(PAIR_PREFIX):
+    """The run drawn beside `row`: the baseline of its pair, or the run a 'versus' experiment compares it with."""
+    compared = identity.compared_run(row.get("experiment") or "")
+    if compared:
+        return compared
+    if (identity.parse(row.get("experiment") or "") or identity.Experiment(identity.Kind.BENCH, "")).kind \
+            is identity.Kind.PAIR:
         for other in rows:
-            if other["run_id"] != row["run_id"] and other.get("grp") == group:
+            if other["run_id"] != row["run_id"] and other.get("experiment") == row["experiment"] \
+                    and other.get("role") != row.get("role"):
                 return other["run_id"]
     return None
 
 
 def is_twin(row: dict) -> bool:
-    """True for the automatic 'without transfer' twin of an experiment (not a run of its own)."""
-    return (row.get("grp") or "").startswith(PAIR_PREFIX) and row.get("strategy") == "scratch" and \
-        (row.get("name") or "").startswith("without transfer")
+    """True for the baseline of an experiment (drawn beside its main run, not a run of its own)."""
+    return row.get("role") == identity.Role.BASELINE
 
 
 def experiment_of(row: dict, rows: list[dict]) -> dict:
-    """The watch dict that shows `row`: a 'without transfer' twin shows the experiment it belongs to."""
+    """The watch dict that shows `row`: a baseline shows the experiment it belongs to."""
     partner = baseline_of(row, rows)
     if is_twin(row) and partner:
         return {"run": partner, "baseline": row["run_id"]}
@@ -122,15 +122,11 @@ def experiment_of(row: dict, rows: list[dict]) -> dict:
 
 
 def latest_experiment(rows: list[dict], who: str) -> dict | None:
-    """This owner's newest experiment (the main run, not a twin), as a watch dict."""
+    """This owner's newest experiment (the main run, not its baseline), as a watch dict."""
     for row in rows:
         if row.get("owner") == who and not is_twin(row):
             return {"run": row["run_id"], "baseline": baseline_of(row, rows)}
     return None
-
-
-def new_pair_group() -> str:
-    return f"{PAIR_PREFIX}{secrets.token_hex(4)}"
 
 
 FORM_BACKUP = "form_backup"

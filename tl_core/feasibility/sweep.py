@@ -20,7 +20,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Sequence
 
+from tl_core import identity
 from tl_core.config import RunConfig
+from tl_core.identity import Role
 from tl_core.feasibility.results import RunResult, Score, score
 
 PROBE, FINETUNE, CURVE = "probe", "fine-tune", "curve"
@@ -69,7 +71,7 @@ class SweepSettings:
     labels_per_class: int | None = None  # None: every training image
     seed: int = 0
     device: str = "auto"
-    group: str = "feasibility"  # runs are tagged "<group>/<stage>"
+    check_id: str = "check"  # the runs' experiment is identity.feasibility(check_id); their arm is the stage
     domain_confusion_samples: int = 200  # images per domain for the source-vs-target check (0: skip it)
 
     def to_dict(self) -> dict:
@@ -95,7 +97,7 @@ def default_candidates(img_size: int = 32, source: str = BUILTIN_SOURCE,
 
 
 def stage_of(config: RunConfig) -> str:
-    return config.group.rsplit("/", 1)[-1] if "/" in config.group else ""
+    return config.arm if config.role == Role.FEASIBILITY else ""
 
 
 def base_config(settings: SweepSettings, view: str, candidate: Candidate, strategy: str, stage: str,
@@ -126,7 +128,9 @@ def base_config(settings: SweepSettings, view: str, candidate: Candidate, strate
         snapshot_every=0,
         snapshot_size=0,
         name=f"{what}{depth} · {candidate.label} · fold {fold + 1}",
-        group=f"{settings.group}/{stage}",
+        role=Role.FEASIBILITY.value,
+        experiment=identity.feasibility(settings.check_id),
+        arm=stage,
     )
 
 
@@ -283,7 +287,7 @@ def summarise(results: Sequence[RunResult], planned: Sequence[RunConfig] = ()) -
 def _comparable(config: RunConfig) -> tuple:
     """What identifies a planned run in its result (the engine may normalise other fields)."""
     return (config.target, config.backbone, config.weights, config.strategy, config.freeze if config.strategy ==
-            "fine-tune" else None, config.labels_per_class, config.group)
+            "fine-tune" else None, config.labels_per_class, config.experiment, config.arm)
 
 
 # ---------------------------------------------------------------- stage 2

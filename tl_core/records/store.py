@@ -15,8 +15,9 @@ from typing import Any
 
 from tl_core.config import RunConfig
 from tl_core.records.run_dir import RunDir
+from tl_core.status import Status
 
-ACTIVE = ("queued", "running")
+SCHEMA_VERSION = 2  # 2: role, experiment and arm columns (runs are paired by role, never by name)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -25,12 +26,14 @@ CREATE TABLE IF NOT EXISTS runs (
     status TEXT NOT NULL,
     owner TEXT NOT NULL DEFAULT '',
     pid INTEGER NOT NULL DEFAULT 0,
-    name TEXT, grp TEXT, source TEXT, target TEXT, backbone TEXT, strategy TEXT, weights TEXT,
+    name TEXT, role TEXT NOT NULL DEFAULT 'main', experiment TEXT NOT NULL DEFAULT '', arm TEXT NOT NULL DEFAULT '',
+    source TEXT, target TEXT, backbone TEXT, strategy TEXT, weights TEXT,
     freeze INTEGER, labels_per_class INTEGER, epochs INTEGER,
     target_acc REAL, val_acc REAL, seconds REAL, device TEXT,
     config TEXT NOT NULL, summary TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS runs_created ON runs (created);
+CREATE INDEX IF NOT EXISTS runs_experiment ON runs (experiment);
 """
 
 
@@ -62,7 +65,10 @@ class RunStore:
             try:
                 with closing(self._connect()) as db, db:
                     db.execute("PRAGMA journal_mode=WAL")
+                    if db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+                        db.execute("DROP TABLE IF EXISTS runs")  # an older layout: rebuilt from the run directories
                     db.executescript(_SCHEMA)
+                    db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
                 return
             except sqlite3.OperationalError as err:
                 if "locked" not in str(err) or time.monotonic() > deadline:
@@ -80,7 +86,8 @@ class RunStore:
     def upsert(self, run_id: str, config: RunConfig, summary: dict[str, Any], owner: str | None = None) -> None:
         row = {
             "run_id": run_id, "created": summary.get("created", time.time()), "status": summary.get("status", "unknown"),
-            "pid": int(summary.get("pid", 0)), "name": config.name, "grp": config.group, "source": config.source,
+            "pid": int(summary.get("pid", 0)), "name": config.name, "role": config.role, "experiment": config.experiment,
+            "arm": config.arm, "source": config.source,
             "target": config.target, "backbone": config.backbone, "strategy": config.strategy, "weights": config.weights,
             "freeze": config.freeze, "labels_per_class": config.labels_per_class, "epochs": config.epochs,
             "target_acc": summary.get("target_acc"), "val_acc": summary.get("val_acc"),
@@ -100,12 +107,19 @@ class RunStore:
             row = db.execute("SELECT * FROM runs WHERE run_id=?", (run_id,)).fetchone()
         return _row_dict(row) if row else None
 
-    def list(self, *, group: str | None = None, status: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
+    def list(self, *, experiment: str | None = None, experiment_prefix: str | None = None, role: str | None = None,
+             status: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
         """Newest first."""
         where, args = [], []
-        if group is not None:
-            where.append("grp=?")
-            args.append(group)
+        if experiment is not None:
+            where.append("experiment=?")
+            args.append(experiment)
+        if experiment_prefix is not None:
+            where.append("substr(experiment, 1, ?)=?")
+            args += [len(experiment_prefix), experiment_prefix]
+        if role is not None:
+            where.append("role=?")
+            args.append(role)
         if status is not None:
             where.append("status=?")
             args.append(status)
@@ -138,12 +152,12 @@ class RunStore:
         """Runs recorded as queued/running whose process is gone (a restart) become 'interrupted'."""
         interrupted = []
         for row in self.list(limit=1_000_000):
-            if row["status"] not in ACTIVE or row["run_id"] in keep:
+            if not Status.of(row["status"]).active or row["run_id"] in keep:
                 continue
             own = row["pid"] == os.getpid()
             if _pid_alive(row["pid"]) and not own:
                 continue
-            summary = {**row["summary"], "status": "interrupted",
+            summary = {**row["summary"], "status": Status.INTERRUPTED,
                        "reason": "The server stopped while this run was in progress.",
                        "hint": "Start it again from the Runs page or the Experiment page."}
             run = self.run_dir(row["run_id"])

@@ -37,6 +37,7 @@ class Strategy:
     Settings: ClassVar[type] = NoSettings
     labelled_domain: ClassVar[str] = "target"  # whose labels train the model: "target" or "source"
     uses_unlabelled_target: ClassVar[bool] = False
+    transfers_knowledge: ClassVar[bool] = False  # learns from the source task's labels or a teacher, whatever the weights
     needs_pretrained_weights: ClassVar[bool] = False
     optimizer_name: ClassVar[str] = "AdamW"  # what make_optimizer builds, in words
     default_lr: ClassVar[float | None] = None  # a learning rate that suits this strategy's optimiser (None: RunConfig's)

@@ -56,6 +56,7 @@ class Dann(Strategy):
               "features of source and unlabelled target images indistinguishable."
     Settings = DannSettings
     labelled_domain = "source"
+    transfers_knowledge = True
     uses_unlabelled_target = True
     optimizer_name = "SGD with momentum (Ganin et al.)"
     default_lr = 0.03  # μ0 of SGD with momentum (Ganin et al. use 0.01 on larger networks)

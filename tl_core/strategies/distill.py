@@ -36,6 +36,7 @@ class Distill(Strategy):
     summary = "Distillation: a small student learns from a finished run's softened predictions plus the labels."
     Settings = DistillSettings
     uses_unlabelled_target = True
+    transfers_knowledge = True
 
     def __init__(self, settings=None):
         super().__init__(settings)

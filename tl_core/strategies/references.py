@@ -12,6 +12,7 @@ class SourceOnly(FineTune):
 
     summary = "Lower reference: train on labelled source images only and test on the target."
     labelled_domain = "source"
+    transfers_knowledge = True
 
     def check_config(self, config) -> None:
         require_same_classes(config, "source-only")

@@ -1,8 +1,7 @@
 """The typed events the training loop emits. Subscribers are plain callables and never change training."""
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 
@@ -38,18 +37,15 @@ class Step:
 
 @dataclass(frozen=True)
 class EpochEnd:
+    """One epoch's metrics as one row: epoch, train_loss, train_acc, val_acc, target_acc, lr, seconds,
+    images_per_s, plus the strategy's and the snapshot analysis' own (domain_confusion_acc, ...). The row is
+    what metrics.jsonl records and what every chart reads, so nobody rebuilds it by hand."""
+
     run_id: str
-    stage: str
+    stage: str  # "pretrain" | "train"
     epoch: int
     epochs: int
-    train_loss: float
-    train_acc: float
-    val_acc: float
-    target_acc: float
-    lr: float
-    seconds: float
-    images_per_s: float
-    extra: dict[str, float] = field(default_factory=dict)  # strategy and analysis metrics
+    metrics: dict[str, float]
 
 
 @dataclass(frozen=True)
@@ -64,7 +60,7 @@ class Snapshot:
 @dataclass(frozen=True)
 class RunEnded:
     run_id: str
-    status: str  # finished | stopped | failed | diverged | out_of_memory
+    status: str  # a terminal tl_core.status.Status
     reason: str
     hint: str
     summary: dict[str, Any]
@@ -72,10 +68,6 @@ class RunEnded:
 
 Event = RunStarted | StageStarted | Step | EpochEnd | Snapshot | RunEnded
 Subscriber = Callable[[Event], None]
-
-
-def event_to_dict(event: Event) -> dict[str, Any]:
-    return {"kind": type(event).__name__, **dataclasses.asdict(event)}
 
 
 def publish(subscribers: list[Subscriber], event: Event) -> None:

@@ -136,6 +136,5 @@ def fit(model, task: Task, strategy, *, epochs: int, batch_size: int, lr: float,
         row["seconds"] = time.perf_counter() - started
         row.update(extra)
         history.append(row)
-        ctx.emit(EpochEnd(ctx.run_id, ctx.stage, epoch, epochs, row["train_loss"], row["train_acc"], row["val_acc"],
-                          row["target_acc"], row["lr"], row["seconds"], row["images_per_s"], extra))
+        ctx.emit(EpochEnd(ctx.run_id, ctx.stage, epoch, epochs, dict(row)))
     return history
