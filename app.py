@@ -2,8 +2,8 @@
 
 The menu lives in tl_ui/nav.py (PAGES): adding a page is one line there plus the page's file in pages/.
 """
-from tl_ui import nav, state
+from tl_ui import nav
 
 page = nav.frame()
-state.enter_page()
+nav.enter_page()
 page.run()

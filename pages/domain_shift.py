@@ -2,13 +2,14 @@
 import pandas as pd
 import streamlit as st
 
-from tl_ui import charts, fmt, nav, state
+from tl_view import charts, fmt
+from tl_ui import nav, state
 from tl_ui.pickers import all_runs, comparison_for, mine_first
-from tl_ui.theme import run_color
-from tl_ui.views import is_active, run_view
+from tl_view.theme import run_color
+from tl_view.views import is_active
 from tl_ui.widgets import chart, pick_runs
 
-state.page_guard(__file__)
+nav.page_guard(__file__)
 manager = state.manager()
 who = state.owner()
 
@@ -43,16 +44,16 @@ if not chosen:
 
 
 def draw() -> None:
-    views = [v for v in (run_view(manager, rid) for rid in chosen) if v is not None]
+    views = [v for v in map(manager.view, chosen) if v is not None]
     labels = {r["run_id"]: r.get("name") or r["strategy"] for r in rows}
     seen: dict[str, int] = {}
     curves = []
     for i, view in enumerate(views):
-        label = labels.get(view["run_id"], view["run_id"])
+        label = labels.get(view.run_id, view.run_id)
         seen[label] = seen.get(label, 0) + 1
         if seen[label] > 1:
             label = f"{label} ({seen[label]})"
-        curves.append(charts.Curve(label, view["history"], run_color(i)))
+        curves.append(charts.Curve(label, view.history, run_color(i)))
 
     if not any(c.series("domain_confusion_acc")[0] for c in curves):
         st.warning("These runs recorded no domain confusion: it is measured on feature snapshots, so give the run a "
@@ -77,16 +78,15 @@ def draw() -> None:
                         "classifier on the left is the independent check.")
 
     table = pd.DataFrame([{
-        "run": c.label, "strategy": v["config"].get("strategy"),
-        "domains": f"{v['config'].get('source')} → {v['config'].get('target')}",
-        "target accuracy": fmt.pct((v["history"][-1] if v["history"] else {}).get("target_acc")),
-        "domain confusion": fmt.pct((v["history"][-1] if v["history"] else {}).get("domain_confusion_acc")),
-        "A-distance": f"{v['history'][-1]['a_distance']:.2f}" if v["history"] and "a_distance" in v["history"][-1]
-        else "–",
-        "status": v["status"],
+        "run": c.label, "strategy": v.config.strategy,
+        "domains": f"{v.config.source} → {v.config.target}",
+        "target accuracy": fmt.pct((v.history[-1] if v.history else {}).get("target_acc")),
+        "domain confusion": fmt.pct((v.history[-1] if v.history else {}).get("domain_confusion_acc")),
+        "A-distance": f"{v.history[-1]['a_distance']:.2f}" if v.history and "a_distance" in v.history[-1] else "–",
+        "status": v.status.value,
     } for c, v in zip(curves, views)])
     st.dataframe(table, hide_index=True, width="stretch")
 
 
-live = any(is_active(run_view(manager, rid)) for rid in chosen)
+live = any(is_active(manager.view(rid)) for rid in chosen)
 st.fragment(run_every=2 if live else None)(draw)()  # one element tree whether live or not

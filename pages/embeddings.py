@@ -1,15 +1,16 @@
 """Embeddings: a run's feature maps with and without transfer side by side, walked through epoch by epoch."""
 import streamlit as st
 
-from tl_ui import charts, maps, nav, state
-from tl_ui.images import thumbnail_grid
+from tl_view import charts
+from tl_ui import maps, nav, state
+from tl_view.images import thumbnail_grid
 from tl_ui.pickers import comparison_for, map_runs
-from tl_ui.views import is_active, run_view
+from tl_view.views import is_active
 from tl_ui.widgets import chart, run_label
 
 METHODS = {"UMAP": "umap", "PCA": "pca", "t-SNE": "tsne"}
 
-state.page_guard(__file__)
+nav.page_guard(__file__)
 manager = state.manager()
 who = state.owner()
 
@@ -57,17 +58,16 @@ if method == "UMAP":
 
 
 def name_of(view) -> str:
-    config = view["config"]
-    return config.get("name") or config.get("strategy") or view["run_id"]
+    return view.config.name or view.config.strategy or view.run_id
 
 
 def draw() -> None:
-    main = run_view(manager, run_id)
-    base = run_view(manager, partner_id) if partner_id else None
+    main = manager.view(run_id)
+    base = manager.view(partner_id) if partner_id else None
     views = [v for v in (main, base) if v is not None]
-    scratch = [v["config"].get("strategy") == "scratch" for v in views]
-    if len(views) == 2 and scratch.count(True) == 1:  # a run and its 'without transfer' partner
-        if scratch[0]:
+    without = [not v.config.transfers for v in views]
+    if len(views) == 2 and without.count(True) == 1:  # a run and its 'without transfer' partner
+        if without[0]:
             views = views[::-1]  # with transfer on the left, always
         titles = ["With transfer", "Without transfer"]
     else:
@@ -77,7 +77,7 @@ def draw() -> None:
     per_run = []
     with st.spinner(f"Computing {method} maps (cached afterwards)…"):
         for view, title in zip(views, titles):
-            snapshots = view["snapshots"][-1:] if method_key == "tsne" else view["snapshots"]
+            snapshots = view.snapshots[-1:] if method_key == "tsne" else view.snapshots
             if not snapshots:
                 per_run.append((view, title, {}))
                 continue
@@ -85,7 +85,7 @@ def draw() -> None:
             try:
                 coords = maps.shared_maps(paths, method_key, n_neighbors, min_dist)
             except (OSError, ValueError) as err:
-                st.warning(f"The snapshots of {labels.get(view['run_id'], view['run_id'])} cannot be mapped: {err}")
+                st.warning(f"The snapshots of {labels.get(view.run_id, view.run_id)} cannot be mapped: {err}")
                 return
             per_run.append((view, title, dict(zip([e for e, _ in snapshots], zip(paths, coords)))))
 
@@ -102,7 +102,7 @@ def draw() -> None:
             out.append(maps.panel(f"{title} · {'before training' if e == 0 else f'epoch {e}'}", path, coords))
         return out
 
-    classes = list(maps.class_names(main["config"]["target"], int(main["config"]["img_size"])))
+    classes = list(maps.class_names(main.config.target, main.config.img_size))
     frames = [("before" if e == 0 else str(e), panels_at(e)) for e in all_epochs]
     shown = frames[-1][1] if frames else [charts.empty_panel(t) for t in titles]
     fig = charts.embedding_figure(shown, classes, height=540, frames=frames if len(frames) > 1 else (),
@@ -122,7 +122,7 @@ def _thumbnails(event, views) -> None:
     picked = [p["customdata"] for p in points if p.get("customdata")][:120]
     if not picked:
         return
-    config = views[0]["config"]
+    config = views[0].config.to_dict()
     by_domain = {"source": [], "target": []}
     for domain, index, _name in picked:
         if int(index) not in by_domain[domain]:
@@ -138,5 +138,5 @@ def _thumbnails(event, views) -> None:
         col.image(grid, width=int(grid.shape[1]))
 
 
-live = any(is_active(run_view(manager, rid)) for rid in (run_id, partner_id) if rid)
+live = any(is_active(manager.view(rid)) for rid in (run_id, partner_id) if rid)
 st.fragment(run_every=3 if live else None)(draw)()  # one element tree whether live or not

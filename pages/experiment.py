@@ -3,10 +3,10 @@ without transfer; the right-hand side shows the three pictures live."""
 import streamlit as st
 
 from tl_core.errors import UserError
-from tl_ui import form, live, state
+from tl_ui import form, live, nav, state
 from tl_ui.widgets import error
 
-state.page_guard(__file__)
+nav.page_guard(__file__)
 manager = state.manager()
 who = state.owner()
 live.restore(manager, who)

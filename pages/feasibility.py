@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from tl_core.errors import UserError
+from tl_core.status import Status
 from tl_core.feasibility.label_curve import DEFAULT_BUDGETS
 from tl_core.feasibility.pipeline import Plan, assemble, next_stage
 from tl_core.feasibility.prepare import prepare_dataset
@@ -19,13 +20,14 @@ from tl_core.feasibility.report import render_html, render_markdown
 from tl_core.feasibility.results import results_from_jobs
 from tl_core.feasibility.sweep import SweepSettings, default_candidates
 from tl_core.feasibility.uploads import list_server_folders, new_session_dir, upload_root
-from tl_ui import chains, feasibility_views as fv, state
+from tl_view import feasibility_views as fv
+from tl_ui import nav, state
 from tl_ui.widgets import chart, error
 
-state.page_guard(__file__)
+nav.page_guard(__file__)
 manager = state.manager()
 who = state.owner()
-runner = chains.runner()
+runner = state.runner()
 PREFIX = "feasibility:"
 SOURCES = ("Upload a .zip", "A folder on the server", "Try an example")
 
@@ -147,10 +149,10 @@ def draw_check(key: str, live: bool = False) -> None:
     sweep, curve, recommendation = assemble(results, chain.planned)
     positions, running = [], 0
     for run_id in chain.ids:
-        view = manager.progress(run_id)
-        if view and view["status"] == "queued" and view["queue_position"]:
-            positions.append(view["queue_position"])
-        running += bool(view and view["status"] == "running")
+        view = manager.view(run_id)
+        if view and view.status is Status.QUEUED and view.queue_position:
+            positions.append(view.queue_position)
+        running += bool(view and view.status is Status.RUNNING)
     active = not chain.done
 
     st.subheader("3 · Quick sweep")

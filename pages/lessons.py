@@ -5,17 +5,18 @@ and any tab — anyone's — sees a lesson's latest results."""
 import pandas as pd
 import streamlit as st
 
-from tl_core import identity
+from tl_core import identity, lessons
 from tl_core.errors import UserError
 from tl_core.lessons import LESSONS, Lesson, collect, needs_pretraining, verdict
 from tl_core.status import Status
-from tl_ui import chains, fmt, lesson_views as lv, state
+from tl_view import fmt, lesson_views as lv
+from tl_ui import nav, state
 from tl_ui.widgets import chart, error
 
-state.page_guard(__file__)
+nav.page_guard(__file__)
 manager = state.manager()
 who = state.owner()
-runner = chains.runner()
+runner = state.runner()
 
 st.title("Lessons")
 st.caption("Each lesson runs a small experiment on this server and checks the lecture's claim against what it "
@@ -35,7 +36,7 @@ def load_runs(group: str | None) -> list[dict]:
     """The group's runs in submission order, with evaluation.json where a run has one."""
     if not group:
         return []
-    ids = lv.experiment_run_ids(manager.store.list(experiment=group), group)
+    ids = lessons.experiment_run_ids(manager.store.list(experiment=group), group)
     runs = collect(ids, manager.store)
     for run in runs:
         run["evaluation"] = manager.store.run_dir(run["summary"]["run_id"]).read_json("evaluation.json")
@@ -53,7 +54,7 @@ def start(item: Lesson) -> None:
     group = identity.new_lesson(item.key)
 
     def plan_next(run_ids: list[str]):
-        return lv.plan_next(item, collect(run_ids, manager.store), group)
+        return lessons.plan_next(item, collect(run_ids, manager.store), group)
 
     try:
         runner.start(group, who, plan_next)
@@ -74,7 +75,7 @@ def draw(group: str | None, live: bool = False) -> None:
     runs = load_runs(group)
     active = is_active(group, runs)
     met, sentence = verdict(lesson.key, runs)
-    blocked = lv.blocked_reason(lesson, runs)
+    blocked = lessons.blocked_reason(lesson, runs)
     with st.container(border=True):
         expected, measured = st.columns(2, gap="large")
         expected.markdown(f"**The lecture predicts**  \n{lesson.expectation}")
@@ -96,12 +97,12 @@ def draw(group: str | None, live: bool = False) -> None:
         st.caption("To see the two domains merge, open the Embeddings page and pick the DANN run "
                    "(● source, ◇ target).")
     if runs:
-        progress = {r["summary"]["run_id"]: manager.progress(r["summary"]["run_id"]) for r in runs} if active else {}
+        live_views = {r["summary"]["run_id"]: manager.view(r["summary"]["run_id"]) for r in runs} if active else {}
         seconds = took(runs)
         label = f"Runs of this lesson ({len(runs)})" + (f" · took {fmt.seconds(seconds)}" if seconds else "")
         with st.expander(label, expanded=active):
             st.caption(f"On the Runs page, search for `{group}` to see these runs together.")
-            st.dataframe(pd.DataFrame(lv.status_rows(runs, progress)), hide_index=True, width="stretch",
+            st.dataframe(pd.DataFrame(lv.status_rows(runs, live_views)), hide_index=True, width="stretch",
                          column_config={"target accuracy": st.column_config.ProgressColumn(
                              "target accuracy", min_value=0.0, max_value=1.0, format="percent")})
     if live and not active and st.session_state.get("lesson_settled") != group:
@@ -114,7 +115,7 @@ with body:
     st.markdown(lesson.explanation)
     if lesson.formula:
         st.latex(lesson.formula)
-    group = lv.latest_experiment(manager.store.list(experiment_prefix=identity.lesson_prefix(key), limit=2000), key)  # anyone's latest run of it, this tab's included
+    group = lessons.latest_experiment(manager.store.list(experiment_prefix=identity.lesson_prefix(key), limit=2000), key)  # anyone's latest run of it, this tab's included
     runs = load_runs(group)
     active = is_active(group, runs)
     owner = next((r["owner"] for r in manager.store.list(experiment=group, limit=1)), "") if group else ""

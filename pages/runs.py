@@ -3,14 +3,15 @@ import pandas as pd
 import streamlit as st
 
 from tl_core.config import RunConfig
-from tl_ui import charts, fmt, form, maps, nav, state
-from tl_ui.images import thumbnail_grid
+from tl_core.status import Status
+from tl_view import charts, fmt
+from tl_ui import form, maps, nav, state
+from tl_view.images import thumbnail_grid
 from tl_ui.pickers import all_runs, mine_first
-from tl_ui.theme import run_color
-from tl_ui.views import ACTIVE, run_view
+from tl_view.theme import run_color
 from tl_ui.widgets import chart, json_bytes, run_label
 
-state.page_guard(__file__)
+nav.page_guard(__file__)
 manager = state.manager()
 who = state.owner()
 
@@ -75,7 +76,7 @@ if not selected:
     st.stop()
 
 by_id = {r["run_id"]: r for r in rows}
-views = {rid: run_view(manager, rid) for rid in selected}
+views = {rid: manager.view(rid) for rid in selected}
 views = {rid: v for rid, v in views.items() if v is not None}
 
 # ------------------------------------------------------------------------------------------------ compare
@@ -83,7 +84,7 @@ st.subheader("Compare")
 metric = st.segmented_control(
     "Metric", ["target_acc", "val_acc", "train_acc", "train_loss", "domain_confusion_acc", "a_distance"],
     default="target_acc", key="runs-metric", format_func=lambda m: charts.METRIC_LABELS.get(m, m)) or "target_acc"
-curves = [charts.Curve(f"{i + 1}. {by_id[rid].get('name') or by_id[rid]['strategy']}", v["history"], run_color(i))
+curves = [charts.Curve(f"{i + 1}. {by_id[rid].get('name') or by_id[rid]['strategy']}", v.history, run_color(i))
           for i, (rid, v) in enumerate(views.items())]
 left, right = st.columns([1.5, 1])
 with left:
@@ -92,17 +93,16 @@ with left:
 with right:
     final = pd.DataFrame([{
         "run": c.label,
-        "target acc": fmt.pct(v["summary"].get("target_acc")),
-        "best target": fmt.pct(v["summary"].get("best_target_acc")),
-        "domain conf.": fmt.pct(v["summary"].get("domain_confusion_acc")),
-        "time": fmt.seconds(v["summary"].get("seconds")),
+        "target acc": fmt.pct(v.summary.get("target_acc")),
+        "domain conf.": fmt.pct(v.summary.get("domain_confusion_acc")),
+        "time": fmt.seconds(v.summary.get("seconds")),
     } for c, v in zip(curves, views.values())])
     st.markdown("**Final metrics**")
     st.dataframe(final, hide_index=True, width="stretch")
     for c, v in zip(curves, views.values()):
-        if v["status"] not in ("finished", *ACTIVE):
-            reason = v["summary"].get("reason") or ""
-            st.warning(f"{c.label}: {v['status']} — {reason} {v['summary'].get('hint') or ''}".strip())
+        if v.status.terminal and v.status is not Status.FINISHED:
+            reason = v.summary.get("reason") or ""
+            st.warning(f"{c.label}: {v.status.label} — {reason} {v.summary.get('hint') or ''}".strip())
 
 # ------------------------------------------------------------------------------------------------ one run
 st.subheader("One run in detail")
@@ -146,7 +146,7 @@ if evaluation:
                          f"{classes[cell[1]]}" + (" (first 80)" if len(cells[cell]) > 80 else ""))
     else:
         st.success("No target test image is misclassified.")
-elif view["status"] in ACTIVE:
+elif view.active:
     st.info("Per-class accuracy and the confusion matrix appear when the run has finished.")
 else:
     st.info("This run has no evaluation (it did not finish).")
@@ -164,7 +164,7 @@ has_weights = run.weights_path.is_file()
 d3.download_button("Weights (.safetensors)", data=lambda: run.weights_path.read_bytes() if has_weights else b"",
                    file_name=f"{run_id}.safetensors", mime="application/octet-stream", disabled=not has_weights,
                    on_click="ignore", icon=":material/download:", key="dl-weights")
-d4.download_button("Summary (JSON)", data=json_bytes(view["summary"]), file_name=f"{run_id}-summary.json",
+d4.download_button("Summary (JSON)", data=json_bytes(view.summary), file_name=f"{run_id}-summary.json",
                    mime="application/json", on_click="ignore", icon=":material/summarize:", key="dl-summary")
 st.caption("Each chart has its own '⬇ Chart as HTML' link; the camera icon in a chart's toolbar saves a PNG.")
 
@@ -202,7 +202,7 @@ def confirm_delete(ids: list[str]) -> None:
         st.rerun()
 
 
-active = [rid for rid in selected if views.get(rid) and views[rid]["status"] in ACTIVE]
+active = [rid for rid in selected if views.get(rid) and views[rid].active]
 if a2.button(f"Delete {len(selected)} selected", icon=":material/delete:", key="runs-delete",
              disabled=bool(active), help="Stop running runs first." if active else "Asks for confirmation."):
     confirm_delete(selected)

@@ -37,12 +37,12 @@ def dashboard(runs_dir, monkeypatch):
     folder, no UMAP warm-up; whatever the test left running is stopped before the next one starts."""
     import streamlit as st
 
-    from tl_ui import chains, state
+    from tl_ui import nav, state
 
     monkeypatch.setenv("TL_WARM_UMAP", "0")
     st.cache_resource.clear()
     yield runs_dir
-    chains.runner().stop_all()
+    state.runner().stop_all()
     manager = state.manager()
     for run_id in manager.active_ids():
         manager.stop(run_id)

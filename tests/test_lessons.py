@@ -9,7 +9,7 @@ from tl_core.validation import validate_config
 
 @pytest.mark.parametrize("item", LESSONS, ids=lambda item: item.key)
 def test_full_lessons_plan_valid_configs(item, data_dir):
-    fake_previous = [{"config": {"name": "teacher (resnet18)"}, "summary": {"run_id": "x", "status": "finished"}}]
+    fake_previous = [{"config": {"name": "the big one", "role": "teacher"}, "summary": {"run_id": "x", "status": "finished"}}]
     for stage in item.stages:
         configs = stage(False, fake_previous)
         assert configs

@@ -5,10 +5,10 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from tl_ui import charts, fmt, theme
-from tl_ui.forms import changed_settings, field_comments, settings_fields
-from tl_ui.images import thumbnail_grid
-from tl_ui.strips import freeze_strip_html
+from tl_view import charts, fmt, theme
+from tl_view.forms import changed_settings, field_comments, settings_fields
+from tl_view.images import thumbnail_grid
+from tl_view.strips import freeze_strip_html
 
 HISTORY = [
     {"epoch": 1, "train_loss": 1.5, "train_acc": 0.5, "val_acc": 0.45, "target_acc": 0.4, "domain_confusion_acc": 0.9,
@@ -172,15 +172,17 @@ for name in strategy_names():
     assert not at.exception, [e.value for e in at.exception]
 
 
-def _view(**changes):
-    view = {"run_id": "r", "status": "running", "queue_position": None, "stage": "train", "message": "", "step": 10,
-            "total_steps": 100, "epoch": 1, "epochs": 5, "history": [], "snapshots": [], "summary": {},
-            "eta_seconds": 2790.0, "config": {"epochs": 5}}
-    return {**view, **changes}
+def _view(status="running", **changes):
+    from tl_core.config import RunConfig
+    from tl_core.records.run_view import RunView
+    from tl_core.status import Status
+
+    fields = dict(stage="train", step=10, total_steps=100, epoch=1, eta_seconds=2790.0)
+    return RunView("r", RunConfig(epochs=5), Status(status), **{**fields, **changes})
 
 
 def test_status_lines_say_where_a_run_is():
-    from tl_ui.views import status_line
+    from tl_view.views import status_line
 
     assert status_line(_view(status="queued", queue_position=2)) == (
         "Waiting — position 2 in the queue; it starts when a slot is free.", 0.0)

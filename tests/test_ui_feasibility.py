@@ -22,7 +22,7 @@ from tl_core.feasibility.label_curve import CurvePoint, LabelCurve, extrapolate
 from tl_core.feasibility.recommend import recommend
 from tl_core.feasibility.results import Score
 from tl_core.feasibility.sweep import FINETUNE, PROBE, Candidate, SettingScore, SweepReport
-from tl_ui import feasibility_views as fv, theme
+from tl_view import feasibility_views as fv, theme
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 TIMEOUT = 180
@@ -274,13 +274,13 @@ def test_a_good_folder_shows_the_report_then_a_shortened_check_reaches_a_recomme
     at.slider(key="fz-folds").set_value(2).run()
     at.button(key="fz-run").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    from tl_ui import chains
+    from tl_ui import state
 
     key = at.session_state["fz_check"]
     deadline = time.time() + 300
-    while time.time() < deadline and not chains.runner().get(key).done:
+    while time.time() < deadline and not state.runner().get(key).done:
         time.sleep(0.5)
-    chain = chains.runner().get(key)
+    chain = state.runner().get(key)
     assert chain.done and not chain.error
     assert [s for s, _ in chain.stages] == ["probe", "fine-tune", "curve"] and len(chain.ids) == 4 + 2 + 4
     at.run()

@@ -9,12 +9,15 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tl_core.config import RunConfig
-from tl_core.jobs import TERMINAL
+from tl_core.records.run_view import RunView
+from tl_core.status import Status
+from tl_core import lessons
 from tl_core.lessons import LESSONS, lesson, verdict
 from tl_core.records.run_dir import RunDir
 from tl_core.records.store import RunStore
-from tl_ui import chains, lesson_views as lv, theme
-from tl_ui.chains import ChainRunner
+from tl_view import lesson_views as lv, theme
+from tl_ui import state
+from tl_core.chains import ChainRunner
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 TIMEOUT = 180  # the first script run imports torch, timm and sklearn (slow on a busy 2-core machine)
@@ -52,7 +55,7 @@ def record(store: RunStore, run: dict, owner: str = "someone") -> str:
 
 
 def planned(key: str, previous=()) -> list[RunConfig]:
-    return lv.plan_next(lesson(key), list(previous), "lesson:x:1")[1]
+    return lessons.plan_next(lesson(key), list(previous), "lesson:x:1")[1]
 
 
 def why_transfer_runs(created: float = 0.0) -> list[dict]:
@@ -66,19 +69,19 @@ def why_transfer_runs(created: float = 0.0) -> list[dict]:
 
 def test_stages_are_planned_in_order_and_the_second_needs_the_first():
     item = lesson("distillation")
-    stage, teacher = lv.plan_next(item, [], "lesson:distillation:ab")
+    stage, teacher = lessons.plan_next(item, [], "lesson:distillation:ab")
     assert stage == "stage 1" and len(teacher) == 1 and teacher[0].experiment == "lesson:distillation:ab" and teacher[0].role == "teacher"
     done_teacher = fake_run(teacher[0], run_id="t1", params=11_000_000)
-    stage, students = lv.plan_next(item, [done_teacher], "lesson:distillation:ab")
+    stage, students = lessons.plan_next(item, [done_teacher], "lesson:distillation:ab")
     assert stage == "stage 2" and {c.name for c in students} == {"student, distilled", "student, labels only"}
     assert next(c for c in students if c.strategy == "distill").settings["teacher"] == "t1"
     assert all(c.experiment == "lesson:distillation:ab" and c.role == "student" for c in students)
-    assert lv.plan_next(item, [done_teacher, *(fake_run(c) for c in students)], "g") == ("done", [])
+    assert lessons.plan_next(item, [done_teacher, *(fake_run(c) for c in students)], "g") == ("done", [])
     failed = fake_run(teacher[0], status="failed")
-    assert lv.plan_next(item, [failed], "g") == ("blocked", [])
-    assert "teacher (resnet18) (failed)" in lv.blocked_reason(item, [failed])
-    assert lv.blocked_reason(item, [done_teacher]) is None
-    assert lv.plan_next(lesson("why-transfer"), why_transfer_runs(), "g") == ("done", [])
+    assert lessons.plan_next(item, [failed], "g") == ("blocked", [])
+    assert "teacher (resnet18) (failed)" in lessons.blocked_reason(item, [failed])
+    assert lessons.blocked_reason(item, [done_teacher]) is None
+    assert lessons.plan_next(lesson("why-transfer"), why_transfer_runs(), "g") == ("done", [])
 
 
 def test_latest_experiment_is_the_newest_run_of_that_lesson():
@@ -87,16 +90,16 @@ def test_latest_experiment_is_the_newest_run_of_that_lesson():
             {"run_id": "c", "experiment": "lesson:why-transfer:new", "created": 3},
             {"run_id": "d", "experiment": "lesson:which-layers:x", "created": 9},
             {"run_id": "e", "experiment": "", "created": 10}]
-    assert lv.latest_experiment(rows, "why-transfer") == "lesson:why-transfer:new"
-    assert lv.latest_experiment(rows, "distillation") is None
-    assert lv.experiment_run_ids(rows, "lesson:why-transfer:new") == ["c", "b"]  # in submission order
+    assert lessons.latest_experiment(rows, "why-transfer") == "lesson:why-transfer:new"
+    assert lessons.latest_experiment(rows, "distillation") is None
+    assert lessons.experiment_run_ids(rows, "lesson:why-transfer:new") == ["c", "b"]  # in submission order
 
 
 def test_status_texts_say_where_each_run_is():
     config = planned("why-transfer")[0]
-    assert lv.status_text(fake_run(config, status="queued"), {"status": "queued", "queue_position": 3}) == \
+    assert lv.status_text(fake_run(config, status="queued"), RunView("r", config, Status.QUEUED, queue_position=3)) == \
         "waiting — position 3 in the queue"
-    running = {"status": "running", "stage": "train", "history": [{}, {}]}
+    running = RunView("r", config, Status.RUNNING, stage="train", history=[{}, {}])
     assert lv.status_text(fake_run(config, status="running"), running) == "training — epoch 3 of 8"
     assert lv.status_text(fake_run(config, (0.5, 0.831))) == "finished — 83.1%"
     failed = fake_run(config, status="failed")
@@ -160,7 +163,7 @@ def test_domain_shift_draws_accuracy_bars_and_confusion_falling_to_half():
 def test_distillation_shows_accuracy_and_size_side_by_side():
     teacher, = planned("distillation")
     t = fake_run(teacher, (0.95,), run_id="t", params=11_181_642)
-    students = lv.plan_next(lesson("distillation"), [t], "g")[1]
+    students = lessons.plan_next(lesson("distillation"), [t], "g")[1]
     runs = [t] + [fake_run(c, (0.8,) if c.strategy == "distill" else (0.7,), params=52_000) for c in students]
     fig, = lv.lesson_figures("distill", runs)
     acc, size = fig.data
@@ -189,7 +192,7 @@ def test_pictures_wait_politely_for_unfinished_runs():
 
 
 class FakeManager:
-    """Just enough of the JobManager for the chain runner: submit, progress, stop."""
+    """Just enough of the JobManager for the chain runner: submit, view, stop."""
 
     def __init__(self):
         self.status: dict[str, str] = {}
@@ -203,8 +206,10 @@ class FakeManager:
         self.status[rid], self.configs[rid] = "queued", config
         return rid
 
-    def progress(self, rid):
-        return {"status": self.status[rid]} if rid in self.status else None
+    def view(self, rid):
+        if rid not in self.status:
+            return None
+        return RunView(rid, self.configs[rid], Status.of(self.status[rid]))
 
     def stop(self, rid):
         self.status[rid] = "stopped"
@@ -217,7 +222,7 @@ def test_the_chain_submits_the_second_stage_when_the_first_has_ended():
 
     def plan_next(ids):
         runs = [fake_run(manager.configs[i], status=manager.status[i], run_id=i) for i in ids]
-        return lv.plan_next(item, runs, "lesson:distillation:t")
+        return lessons.plan_next(item, runs, "lesson:distillation:t")
 
     chain = runner.start("lesson:distillation:t", "me", plan_next)
     assert chain.stage == "stage 1" and len(chain.ids) == 1 and not chain.done
@@ -309,8 +314,8 @@ def test_an_honest_cross_when_the_claim_does_not_show(dashboard):
 def test_the_button_runs_a_shortened_lesson_end_to_end(dashboard, monkeypatch):
     """Press Run on distillation (made tiny): the teacher trains, the students follow by themselves, and the
     page draws the picture and the verdict from the finished runs."""
-    plan = lv.plan_next
-    monkeypatch.setattr(lv, "plan_next", lambda item, runs, group: plan(item, runs, group, quick=True))
+    plan = lessons.plan_next
+    monkeypatch.setattr(lessons, "plan_next", lambda item, runs, group: plan(item, runs, group, quick=True))
     at = open_lessons()
     at.radio(key="lesson-pick").set_value("distillation").run()
     at.button(key="lesson-run-distillation").click().run()
@@ -321,7 +326,7 @@ def test_the_button_runs_a_shortened_lesson_end_to_end(dashboard, monkeypatch):
     deadline = time.time() + 240
     while time.time() < deadline:
         rows = store.list(experiment=group)
-        if len(rows) == 3 and all(r["status"] in TERMINAL for r in rows) and chains.runner().get(group).done:
+        if len(rows) == 3 and all(Status.of(r["status"]).terminal for r in rows) and state.runner().get(group).done:
             break
         time.sleep(0.5)
     rows = store.list(experiment=group)

@@ -37,7 +37,7 @@ def open_app(page: str | None = None) -> AppTest:
 
 def open_page(page: str) -> AppTest:
     """One page as the script, for tests that touch widgets. (AppTest forgets between runs that app.py called
-    st.navigation, so its reruns run a page straight from pages/, where tl_ui.state.page_guard draws the same
+    st.navigation, so its reruns run a page straight from pages/, where tl_ui.nav.page_guard draws the same
     frame; widget ids differ between those two kinds of run, which would reset the widgets on the first click.)"""
     return AppTest.from_file(str(ROOT / page), default_timeout=TIMEOUT).run()
 
@@ -60,7 +60,7 @@ def trace(figures: list[dict], name: str) -> dict:
 
 def record_runs(runs_dir: Path) -> dict:
     """A finished with/without-transfer pair and a DANN run, recorded the way the CLI records them."""
-    from tl_core.baselines import without_transfer
+    from tl_core.baselines import baseline_for
     from tl_core.config import RunConfig
     from tl_core.runner import run_config
 
@@ -68,7 +68,7 @@ def record_runs(runs_dir: Path) -> dict:
                      labels_per_class=10, epochs=2, pretrain_epochs=1, snapshot_size=60, device="cpu",
                      role="main", experiment="pair:test0001")
     ids = {}
-    for key, config in (("with", tiny), ("without", without_transfer(tiny)),
+    for key, config in (("with", tiny), ("without", baseline_for(tiny)),
                         ("dann", tiny.replace(strategy="dann", experiment="", epochs=1))):
         summary = run_config(config, runs_dir)
         assert summary["status"] == "finished", summary.get("reason")

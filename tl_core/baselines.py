@@ -1,12 +1,46 @@
-"""The matching 'without transfer' run of a configuration: the lecture's with/without-transfer picture."""
+"""What "without" means for each strategy: the baseline drawn beside a run, each arm at its own recipe.
+
+- fine-tune, linear probe, target-only from transferred weights: *without transfer* — scratch on the same
+  labelled target images for the same number of steps, at scratch's own learning rate (never the main run's);
+- distill: *without the teacher* — the same student trained on its labels alone, at scratch's own rate;
+- dann: *without adaptation* — the identical recipe (optimiser, rate, schedules, steps) with the adversarial
+  weight at 0, which is source-only training through the same code path;
+- scratch and source-only have no baseline of their own: they are the baselines.
+"""
 from __future__ import annotations
 
 from tl_core.config import RunConfig
 from tl_core.identity import Role
 
+ARM_LABELS = {"without-transfer": "without transfer", "without-teacher": "without the teacher",
+              "without-adaptation": "without adaptation"}
+ARM_RECIPES = {
+    "without-transfer": "scratch from random weights on the same labelled images for the same number of steps, "
+                        "at scratch's own learning rate",
+    "without-teacher": "the same student trained on its labels alone, at scratch's own learning rate",
+    "without-adaptation": "the identical DANN recipe (optimiser, learning rate, schedules, steps) with the "
+                          "adversarial weight at 0: source-only training",
+}
 
-def without_transfer(config: RunConfig) -> RunConfig:
-    """Same target, label budget, backbone, epochs and seed; random weights, nothing frozen, target labels only."""
-    name = f"without transfer ({config.name})" if config.name else "without transfer"
-    return config.replace(strategy="scratch", weights="random", freeze=0, settings={}, name=name, role=Role.BASELINE.value,
-                          arm="without-transfer")
+
+def baseline_for(config: RunConfig) -> RunConfig | None:
+    """The baseline run of `config` (role baseline; its arm says which kind), or None when it has none."""
+    from tl_core.strategies import suggested_lr
+
+    common = dict(role=Role.BASELINE.value, name=_label(config))
+    if config.strategy == "dann":
+        return config.replace(settings={**config.settings, "domain_weight": 0.0}, arm="without-adaptation", **common)
+    if config.strategy in ("scratch", "source-only"):
+        return None
+    if config.strategy == "distill":
+        return config.replace(strategy="scratch", weights="random", freeze=0, settings={}, lr=suggested_lr("scratch"),
+                              arm="without-teacher", **common)
+    if not config.transfers:
+        return None
+    return config.replace(strategy="scratch", weights="random", freeze=0, settings={}, lr=suggested_lr("scratch"),
+                          arm="without-transfer", **common)
+
+
+def _label(config: RunConfig) -> str:
+    what = "without adaptation" if config.strategy == "dann" else "without transfer"
+    return f"{what} ({config.name})" if config.name else what

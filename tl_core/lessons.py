@@ -8,10 +8,13 @@ never by their display names. No Streamlit here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any, Callable
 
+from tl_core import identity
 from tl_core.config import RunConfig
 from tl_core.identity import Role
+from tl_core.status import Status
 
 Run = dict[str, Any]  # {"config": RunConfig dict, "summary": dict, "metrics": [per-epoch rows]}
 
@@ -220,6 +223,53 @@ def needs_pretraining(lesson: Lesson) -> bool:
     from tl_core.pretrain import checkpoint_path
 
     return any(c.weights == "source" and not checkpoint_path(c).exists() for c in lesson.stages[0](False, []))
+
+
+def latest_experiment(rows: Sequence[dict], key: str) -> str | None:
+    """The experiment id of the newest recorded run of this lesson (`rows` as `RunStore.list` gives them)."""
+    newest = max((r for r in rows if identity.lesson_key(r.get("experiment") or "") == key),
+                 key=lambda r: r.get("created") or 0, default=None)
+    return newest["experiment"] if newest else None
+
+
+def experiment_run_ids(rows: Sequence[dict], experiment: str) -> list[str]:
+    """The experiment's run ids in the order they were submitted."""
+    return [r["run_id"] for r in sorted((r for r in rows if r.get("experiment") == experiment),
+                                        key=lambda r: (r.get("created") or 0, r["run_id"]))]
+
+
+def plan_next(lesson: Lesson, runs: Sequence[Run], experiment: str,
+              quick: bool = False) -> tuple[str, list[RunConfig]]:
+    """The next stage to submit, given the lesson's runs so far in submission order (all of them ended).
+
+    ("stage N", configs) — the configs tagged with `experiment`; ("done", []) when every stage has its runs;
+    ("blocked", []) when a later stage needs runs of an earlier one that did not finish (e.g. no teacher).
+    """
+    submitted = 0
+    for i, stage in enumerate(lesson.stages):
+        previous = list(runs[:submitted])
+        if i and any(r["summary"].get("status") != "finished" for r in previous):
+            return "blocked", []
+        configs = stage(quick, previous)
+        if len(runs) <= submitted:
+            return f"stage {i + 1}", [c.replace(experiment=experiment) for c in configs]
+        submitted += len(configs)
+    return "done", []
+
+
+def blocked_reason(lesson: Lesson, runs: Sequence[Run]) -> str | None:
+    """Why the lesson's later stage cannot start (None when it can, or has)."""
+    if len(lesson.stages) < 2:
+        return None
+    first = len(lesson.stages[0](False, []))
+    if len(runs) != first or len(runs) == 0:
+        return None
+    unfinished = [r for r in runs if Status.of(r["summary"].get("status")).terminal
+                  and r["summary"]["status"] != Status.FINISHED]
+    if not unfinished:
+        return None
+    names = ", ".join(f"{r['config'].get('name')} ({r['summary'].get('status')})" for r in unfinished)
+    return f"The second stage needs the first stage's runs, and these did not finish: {names}. Run the lesson again."
 
 
 def collect(run_ids: list[str], store) -> list[Run]:

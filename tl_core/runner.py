@@ -145,7 +145,6 @@ def execute_run(run: RunDir, subscribers: Iterable[Subscriber] = (), stop: threa
             if key in last:
                 summary[key] = last[key]
         summary["epochs_done"] = len(history)
-        summary["best_target_acc"] = max(r["target_acc"] for r in history)
         _final_evaluation(strategy, model, task, config, device, run)
     except RunStopped:
         status, reason, hint = "stopped", "Stopped by the user.", ""

@@ -13,9 +13,10 @@ import streamlit as st
 
 from tl_core.config import RunConfig
 from tl_core.errors import UserError
-from tl_ui import fmt, state
-from tl_ui.forms import settings_fields
-from tl_ui.strips import freeze_strip_html
+from tl_view import fmt
+from tl_ui import state
+from tl_view.forms import settings_fields
+from tl_view.strips import freeze_strip_html
 from tl_ui.widgets import error, run_label, settings_inputs
 
 FOLDER = "folder:"

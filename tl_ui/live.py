@@ -2,34 +2,41 @@
 side by side, and domain confusion — polled from the job manager once a second while a run is active.
 
 How it stays live without blocking: training runs on the job manager's worker threads; this view is a
-`st.fragment(run_every=1)` that reads `manager.progress(run_id)` (plain data) and redraws. When every watched
+`st.fragment(run_every=1)` that reads `manager.view(run_id)` (a RunView copy) and redraws. When every watched
 run has ended it asks for one full rerun (guarded, once per experiment) and is then drawn without a timer.
 """
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import streamlit as st
 
 from tl_core import identity
-from tl_core.baselines import without_transfer
+from tl_core.baselines import ARM_LABELS, ARM_RECIPES, baseline_for
 from tl_core.identity import Role
+from tl_core.records.run_view import RunView
+from tl_core.status import Status
 from tl_core.config import RunConfig
-from tl_ui import charts, fmt, maps, state
-from tl_ui.views import is_active, run_view, status_line
+from tl_view import charts, fmt
+from tl_ui import maps, state
+from tl_view.views import is_active, status_line
 from tl_ui.widgets import STATUS_ICON, chart
 
 
 def submit(manager, config: RunConfig, who: str, twin: bool, compare_with: str) -> dict:
-    """Queue the run (and its 'without transfer' twin first: it is quick, so its curve shows early).
-    Raises ConfigError before anything is queued when the config cannot work."""
+    """Queue the run, then its baseline (what 'without' means for its strategy, `tl_core.baselines`): the run
+    the user asked for is never queued behind its own baseline. Raises ConfigError before anything is queued
+    when either config cannot work."""
     from tl_core.validation import validate_config
 
     validate_config(config)
-    if twin:
+    baseline_config = baseline_for(config) if twin else None
+    if baseline_config is not None:
         config = config.replace(role=Role.MAIN.value, experiment=identity.new_pair())
-        baseline_config = without_transfer(config)
+        baseline_config = baseline_config.replace(experiment=config.experiment)
         validate_config(baseline_config)
-        baseline = manager.submit(baseline_config, owner=who)
         run = manager.submit(config, owner=who)
+        baseline = manager.submit(baseline_config, owner=who)
     else:
         baseline = compare_with or None
         if baseline:
@@ -72,7 +79,7 @@ def view() -> None:
 
 
 def _views(manager, watch):
-    return run_view(manager, watch["run"]), (run_view(manager, watch["baseline"]) if watch.get("baseline") else None)
+    return manager.view(watch["run"]), (manager.view(watch["baseline"]) if watch.get("baseline") else None)
 
 
 def _live(polling: bool) -> None:
@@ -111,8 +118,8 @@ def _recent(manager) -> None:
     from tl_ui.widgets import run_label
 
     rows = [r for r in manager.store.list(limit=30) if not state.is_twin(r)]
-    active = [r for r in rows if r["status"] in ("queued", "running")]
-    pick = (active + [r for r in rows if r["status"] == "finished"])[:4]
+    active = [r for r in rows if Status.of(r["status"]).active]
+    pick = (active + [r for r in rows if r["status"] == Status.FINISHED])[:4]
     if not pick:
         return
     with st.container(border=True):
@@ -126,19 +133,15 @@ def _recent(manager) -> None:
 
 
 def _labels(views) -> tuple[str, str]:
-    """'with transfer' / 'without transfer' (a scratch run), else 'comparison' for a picked earlier run."""
+    """The main run's label and its baseline's: the baseline says which kind it is ('without transfer', 'without
+    adaptation', ...); a run picked to compare with is 'comparison'."""
     main, baseline = views
-    config = main["config"]
-    if config.get("strategy") == "scratch":
-        main_label = "without transfer"
-    elif config.get("weights") == "random" and config.get("strategy") in ("fine-tune", "linear-probe", "target-only"):
-        main_label = "this run"  # nothing is transferred into random weights
-    else:
-        main_label = "with transfer"
+    main_label = "with transfer" if main.config.transfers else "this run"
+    if main.config.strategy == "dann":
+        main_label = "with adaptation"
     if baseline is None:
         return main_label, ""
-    scratch = baseline["config"].get("strategy") == "scratch"
-    return main_label, "without transfer" if scratch and main_label != "without transfer" else "comparison"
+    return main_label, ARM_LABELS.get(baseline.config.arm, "comparison")
 
 
 def _draw(manager, watch, views) -> None:
@@ -148,12 +151,14 @@ def _draw(manager, watch, views) -> None:
     _status(manager, cols[0], main, main_label, "main", baseline)
     if baseline is not None:
         _status(manager, cols[1], baseline, base_label, "base", None)
-    epochs = max(int(main.get("epochs") or 1), int((baseline or {}).get("epochs") or 1))
+    epochs = max(main.epochs, baseline.epochs if baseline is not None else 1)
 
-    curves = [charts.with_transfer(main["history"], main_label)]
+    curves = [charts.with_transfer(main.history, main_label)]
     if baseline is not None:
-        curves.append(charts.without_transfer(baseline["history"], base_label))
+        curves.append(charts.without_transfer(baseline.history, base_label))
     chart(charts.learning_curves(curves, epochs=epochs, uirevision=f"curves-{watch['run']}"), key="live-curves")
+    if baseline is not None and baseline.config.arm in ARM_RECIPES:
+        st.caption(f"Dashed, {base_label}: {ARM_RECIPES[baseline.config.arm]}.")
     _maps(main, baseline, main_label, base_label, active=any(is_active(v) for v in views if v))
     dc_col, text_col = st.columns([1.6, 1], vertical_alignment="center")
     with dc_col:
@@ -165,30 +170,43 @@ def _draw(manager, watch, views) -> None:
                     "domains alike. Strategy **dann** pushes this line down on purpose.")
 
 
-def _last(view, key: str):
-    summary = view.get("summary") or {}
-    if view["status"] == "finished" and summary.get(key) is not None:
-        return summary[key]
-    return view["history"][-1].get(key) if view["history"] else None
+def same_epoch_delta(view: RunView, other: RunView) -> tuple[float | None, str]:
+    """(accuracy difference, words) comparing two runs at the same epoch: the latest epoch both have reached,
+    so a run at epoch 2 is never compared with a finished run at epoch 5."""
+    common = min(len(view.history), len(other.history))
+    if common == 0:
+        return None, "waiting for the other run's first epoch" if view.history else ""
+    mine, theirs = view.history[common - 1], other.history[common - 1]
+    if mine.get("target_acc") is None or theirs.get("target_acc") is None:
+        return None, ""
+    return mine["target_acc"] - theirs["target_acc"], f"at epoch {mine.get('epoch', common)}"
 
 
-def _status(manager, col, view, label: str, key: str, other) -> None:
+def _status(manager, col, view: RunView, label: str, key: str, other: RunView | None) -> None:
     with col, st.container(border=True):
         text, done = status_line(view)
-        icon = STATUS_ICON.get(view["status"], "")
-        acc = _last(view, "target_acc")
-        delta = None
-        if other is not None and acc is not None and _last(other, "target_acc") is not None:
-            delta = f"{100 * (acc - _last(other, 'target_acc')):+.1f} points vs {'without' if label == 'with transfer' else 'the comparison'}"
+        icon = STATUS_ICON.get(view.status, "")
+        acc = view.target_acc
+        delta, caption = None, ""
+        if other is not None:
+            diff, when = same_epoch_delta(view, other)
+            versus = "the baseline" if other.config.role == Role.BASELINE else "the comparison"
+            if diff is not None:
+                delta = f"{100 * diff:+.1f} points vs {versus} {when}"
+            elif when:
+                caption = f"Comparison with {versus}: {when}."
         st.metric(f"{icon} {label.capitalize()} — target accuracy", fmt.pct(acc) if acc is not None else "–",
-                  delta=delta, help="Accuracy on the target's test split after the latest epoch.")
+                  delta=delta, help="Accuracy on the target's test split after the latest epoch. The difference "
+                                    "compares both runs at the same epoch.")
+        if caption:
+            st.caption(caption)
         if is_active(view):
             st.progress(done, text=text)
             if st.button("Stop", key=f"stop-{key}", type="secondary",
                          help=f"Stop the {label} run (within one batch; a queued run leaves the queue)."):
-                manager.stop(view["run_id"])
+                manager.stop(view.run_id)
                 st.toast(f"Stopping the {label} run…")
-        elif view["status"] == "finished":
+        elif view.status is Status.FINISHED:
             st.caption(text)
         else:
             st.warning(text, icon=icon or None)
@@ -206,12 +224,12 @@ def _maps(main, baseline, main_label, base_label, active: bool) -> None:
     for view, label in ((main, main_label), (baseline, base_label)):
         if view is None:
             continue
-        if not view["snapshots"]:
+        if not view.snapshots:
             panels.append(charts.empty_panel(label.capitalize()))
             continue
-        epoch, path = view["snapshots"][-1]
+        epoch, path = view.snapshots[-1]
         try:
-            with st.spinner(f"Computing the {method.upper()} map…") if method != "pca" else _nullcontext():
+            with st.spinner(f"Computing the {method.upper()} map…") if method != "pca" else nullcontext():
                 coords = maps.single_map(path, method)
         except (OSError, ValueError) as err:
             st.caption(f"The {label} snapshot of epoch {epoch} cannot be read yet ({err}).")
@@ -220,7 +238,7 @@ def _maps(main, baseline, main_label, base_label, active: bool) -> None:
         title = f"{label.capitalize()} · {'before training' if epoch == 0 else f'epoch {epoch}'}"
         panels.append(maps.panel(title, path, coords))
     classes = _classes(main)
-    fig = charts.embedding_figure(panels, classes, height=440, uirevision=f"maps-{main['run_id']}-{method}",
+    fig = charts.embedding_figure(panels, classes, height=440, uirevision=f"maps-{main.run_id}-{method}",
                                   axis_range=1.1, legend="bottom")
     fig.update_layout(title=dict(text=f"Embeddings ({method.upper()}) — colour: class, ● source, ◇ target",
                                  x=0, font=dict(size=16)), margin=dict(t=70))
@@ -230,17 +248,8 @@ def _maps(main, baseline, main_label, base_label, active: bool) -> None:
                    "animation, open the Embeddings page.")
 
 
-class _nullcontext:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
 def _classes(view) -> list[str]:
-    config = view["config"]
     try:
-        return list(maps.class_names(config["target"], int(config["img_size"])))
+        return list(maps.class_names(view.config.target, view.config.img_size))
     except Exception:  # a folder that has gone away: class ids still colour the map
         return [str(i) for i in range(10)]

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 import streamlit as st
 
-from tl_ui.charts import MapPanel
+from tl_view.charts import MapPanel
 
 
 def _stamp(path: str) -> int:

@@ -1,6 +1,6 @@
 """The app's menu and the frame around every page (page config, navigation, sidebar).
 
-Adding a page: write `pages/<name>.py` (starting with `state.page_guard(__file__)`) and add one line to PAGES.
+Adding a page: write `pages/<name>.py` (starting with `nav.page_guard(__file__)`) and add one line to PAGES.
 Entries whose file does not exist yet are left out, so a page appears in the menu as soon as its file lands.
 """
 from __future__ import annotations
@@ -51,3 +51,18 @@ def frame():
     state.umap_warmup()
     widgets.sidebar()
     return page
+
+
+def enter_page() -> None:
+    """app.py marks each script run that goes through its navigation (see `page_guard`)."""
+    st.session_state["_via_app"] = True
+
+
+def page_guard(page_file: str) -> None:
+    """Call first in every page. Streamlit runs a page straight from `pages/` (its legacy multipage mode) until
+    some session has run app.py's `st.navigation` — on a fresh server whose first visitor follows a deep link
+    (e.g. /runs), and on every rerun under AppTest. Such a run draws the app's frame here (page config, menu,
+    sidebar) and goes on with the page, so nothing differs from a run through app.py."""
+    if st.session_state.pop("_via_app", False):
+        return
+    frame()

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from tl_ui import state
-from tl_ui.views import snapshots_on_disk
+from tl_core.records.run_view import snapshots_on_disk
 
 
 def all_runs(manager, limit: int = 500) -> list[dict]:

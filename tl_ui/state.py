@@ -162,18 +162,13 @@ def configure_threads() -> int:
     return threads
 
 
-def enter_page() -> None:
-    """app.py marks each script run that goes through its navigation (see `page_guard`)."""
-    st.session_state["_via_app"] = True
+@st.cache_resource(show_spinner=False)
+def _runner(runs_path: str):
+    from tl_core.chains import ChainRunner
+
+    return ChainRunner(manager())
 
 
-def page_guard(page_file: str) -> None:
-    """Call first in every page. Streamlit runs a page straight from `pages/` (its legacy multipage mode) until
-    some session has run app.py's `st.navigation` — on a fresh server whose first visitor follows a deep link
-    (e.g. /runs), and on every rerun under AppTest. Such a run draws the app's frame here (page config, menu,
-    sidebar) and goes on with the page, so nothing differs from a run through app.py."""
-    if st.session_state.pop("_via_app", False):
-        return
-    from tl_ui import nav
-
-    nav.frame()
+def runner():
+    """The one ChainRunner of this server process (next to the JobManager of the same runs directory)."""
+    return _runner(str(Path(runs_dir()).resolve()))

@@ -8,16 +8,19 @@ from typing import Any
 import plotly.graph_objects as go
 import streamlit as st
 
-from tl_ui import fmt, state
-from tl_ui.charts import figure_html
-from tl_ui.forms import FieldSpec, changed_settings, settings_fields
+from tl_core.status import Status
+from tl_view import fmt
+from tl_ui import state
+from tl_view.charts import figure_html
+from tl_view.forms import FieldSpec, changed_settings, settings_fields
 
 CHART_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"],
                 "toImageButtonOptions": {"format": "png", "scale": 2}}
-STATUS_ICON = {"queued": ":material/hourglass_top:", "running": ":material/play_circle:",
-               "finished": ":material/check_circle:", "stopped": ":material/stop_circle:", "failed": ":material/error:",
-               "diverged": ":material/trending_up:", "out_of_memory": ":material/memory:",
-               "interrupted": ":material/warning:"}
+STATUS_ICON = {Status.QUEUED: ":material/hourglass_top:", Status.RUNNING: ":material/play_circle:",
+               Status.FINISHED: ":material/check_circle:", Status.STOPPED: ":material/stop_circle:",
+               Status.FAILED: ":material/error:", Status.DIVERGED: ":material/trending_up:",
+               Status.OUT_OF_MEMORY: ":material/memory:", Status.INTERRUPTED: ":material/warning:",
+               Status.UNKNOWN: ":material/help:"}
 
 
 @st.cache_resource(show_spinner=False)
@@ -43,11 +46,11 @@ def sidebar() -> None:
 @st.fragment(run_every=3)
 def _queue_box() -> None:
     manager = state.manager()
-    views = [manager.progress(rid) for rid in manager.active_ids()]
-    running = sum(1 for v in views if v and v["status"] == "running")
-    queued = sum(1 for v in views if v and v["status"] == "queued")
+    views = [v for v in map(manager.view, manager.active_ids()) if v is not None]
+    running = sum(1 for v in views if v.status is Status.RUNNING)
+    queued = sum(1 for v in views if v.status is Status.QUEUED)
     me = st.session_state.get("owner")
-    mine = sum(1 for v in views if v and v.get("owner") == me)
+    mine = sum(1 for v in views if v.owner == me)
     slots = manager.slots
     text = f"**Queue:** {running} running · {queued} waiting  \n{slots} run{'s' if slots != 1 else ''} at a time"
     if mine:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import timm
 from timm.layers import FrozenBatchNormAct2d
-from timm.models._manipulate import group_with_matcher  # the engine of timm.models.group_parameters
+from timm.models import group_parameters
 from torch import nn
 from torchvision.ops.misc import FrozenBatchNorm2d
 
@@ -20,6 +20,17 @@ from tl_core.errors import ConfigError
 
 _FROZEN_BN = (FrozenBatchNorm2d, FrozenBatchNormAct2d)
 _HEAD = "head"  # timm's name for layers its matcher leaves out (pre-logits norm, conv head, hidden linear)
+
+
+class _NamedWeights:
+    """What timm's public `group_parameters` reads (`named_parameters()`), over weights that include the frozen
+    BatchNorm buffers, so the groups do not change when a model is frozen."""
+
+    def __init__(self, weights: dict[str, object]):
+        self._weights = weights
+
+    def named_parameters(self):
+        return iter(self._weights.items())
 
 
 @dataclass(frozen=True)
@@ -38,7 +49,7 @@ def layer_groups(model: nn.Module) -> list[LayerGroup]:
     """Groups from `model.group_matcher(coarse=True)`; top-level children in order for models without one."""
     weights = dict(_named_weights(model))
     matcher = _matcher(model)
-    grouped = group_with_matcher(weights.items(), matcher)  # {group id: [weight names]}, ids in input order
+    grouped = group_parameters(_NamedWeights(weights), matcher)  # {group id: [weight names]}, ids in input order
     ordered = [param_names for _, param_names in sorted(grouped.items())]
     names = _group_names(matcher, [param_names[0] for param_names in ordered])
     return [

@@ -25,7 +25,6 @@ from tl_core.feasibility.sweep import CURVE, Candidate, SweepSettings, base_conf
 
 DEFAULT_BUDGETS = (1, 2, 5, 10, 20, None)  # labels per class; None: every training image
 PAYING_OFF_GAIN = 0.01  # one accuracy point per doubling of the labels
-ARMS = ("transfer", "scratch")
 
 
 # ---------------------------------------------------------------- the pure part: fit and extrapolate

@@ -37,9 +37,6 @@ class PreparedDataset:
     def folds(self) -> int:
         return len(self.views)
 
-    def fold_of(self, dataset_name: str) -> int | None:
-        return self.views.index(dataset_name) if dataset_name in self.views else None
-
 
 def content_key(report: ValidationReport, folds: int, seed: int) -> str:
     digest = hashlib.sha256(f"{folds}:{seed}".encode())

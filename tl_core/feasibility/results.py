@@ -55,21 +55,19 @@ class RunResult:
 
 def results_from_jobs(manager, run_ids: Iterable[str]) -> tuple[list[RunResult], int]:
     """(results of the runs that ended, how many are still queued or running), for a page that polls."""
-    from tl_core.jobs import TERMINAL
-
     results, pending = [], 0
     for run_id in run_ids:
-        state = manager.progress(run_id)
-        if state is None:
+        view = manager.view(run_id)
+        if view is None:
             continue
-        if state["status"] not in TERMINAL:
+        if view.active:
             pending += 1
             continue
-        run_dir = state["summary"].get("run_dir")
+        run_dir = view.summary.get("run_dir")
         if run_dir and Path(run_dir).is_dir():
             results.append(RunResult.from_run_dir(run_dir))
         else:
-            results.append(RunResult(RunConfig.from_dict(state["config"]), dict(state["summary"])))
+            results.append(RunResult(view.config, dict(view.summary)))
     return results, pending
 
 

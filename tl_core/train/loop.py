@@ -64,8 +64,23 @@ def accuracy_on(strategy, model, examples: Examples, batch_size: int, device: to
     return (predict(strategy, model, examples, batch_size, device) == examples.y).float().mean().item()
 
 
+def without_decay_on_biases_and_norms(groups: list[dict]) -> list[dict]:
+    """Each group split in two: weight decay for weight matrices and kernels, none for biases and normalisation
+    weights (1-D parameters), as timm's `param_groups_weight_decay` does: decaying a scale or a shift toward 0
+    only hurts."""
+    split = []
+    for group in groups:
+        matrices = [p for p in group["params"] if p.ndim > 1]
+        vectors = [p for p in group["params"] if p.ndim <= 1]
+        if matrices:
+            split.append({**group, "params": matrices})
+        if vectors:
+            split.append({**group, "params": vectors, "weight_decay": 0.0})
+    return split
+
+
 def _optimizer(strategy, model, lr: float, weight_decay: float) -> torch.optim.Optimizer:
-    groups = strategy.param_groups(model, lr)
+    groups = without_decay_on_biases_and_norms(strategy.param_groups(model, lr))
     if not any(g["params"] for g in groups):
         raise ValueError("Nothing is left to train: every parameter is frozen.")
     optimizer = strategy.make_optimizer(groups, lr, weight_decay)

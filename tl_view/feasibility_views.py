@@ -21,7 +21,7 @@ from tl_core.feasibility.recommend import Recommendation
 from tl_core.feasibility.sweep import SettingScore, SweepReport
 from tl_core.feasibility.uploads import extract_upload, resolve_server_folder
 from tl_core.feasibility.validate import REASONS, ValidationReport, validate_folder
-from tl_ui import charts, fmt, theme
+from tl_view import charts, fmt, theme
 
 # ---------------------------------------------------------------------------------------------- data in
 

@@ -13,7 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from tl_ui import theme
+from tl_view import theme
 
 METRIC_LABELS = {
     "target_acc": "target test accuracy",

@@ -17,68 +17,14 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from tl_core import identity
 from tl_core.config import RunConfig
+from tl_core.records.run_view import RunView
 from tl_core.status import Status
-from tl_core.lessons import Lesson
-from tl_ui import charts, fmt, theme
+from tl_view import charts, fmt, theme
 
 Run = dict[str, Any]
 TEACHER_COLOR = "#4b5563"
 WAITING_TEXT = "The picture fills in as the runs finish."
-
-
-# ---------------------------------------------------------------------------------------------- groups
-
-
-def latest_experiment(rows: Sequence[dict], key: str) -> str | None:
-    """The experiment id of the newest recorded run of this lesson (`rows` as `RunStore.list` gives them)."""
-    newest = max((r for r in rows if identity.lesson_key(r.get("experiment") or "") == key),
-                 key=lambda r: r.get("created") or 0, default=None)
-    return newest["experiment"] if newest else None
-
-
-def experiment_run_ids(rows: Sequence[dict], experiment: str) -> list[str]:
-    """The experiment's run ids in the order they were submitted."""
-    return [r["run_id"] for r in sorted((r for r in rows if r.get("experiment") == experiment),
-                                        key=lambda r: (r.get("created") or 0, r["run_id"]))]
-
-
-# ---------------------------------------------------------------------------------------------- stages
-
-
-def plan_next(lesson: Lesson, runs: Sequence[Run], experiment: str,
-              quick: bool = False) -> tuple[str, list[RunConfig]]:
-    """The next stage to submit, given the lesson's runs so far in submission order (all of them ended).
-
-    ("stage N", configs) — the configs tagged with `experiment`; ("done", []) when every stage has its runs;
-    ("blocked", []) when a later stage needs runs of an earlier one that did not finish (e.g. no teacher).
-    """
-    submitted = 0
-    for i, stage in enumerate(lesson.stages):
-        previous = list(runs[:submitted])
-        if i and any(r["summary"].get("status") != "finished" for r in previous):
-            return "blocked", []
-        configs = stage(quick, previous)
-        if len(runs) <= submitted:
-            return f"stage {i + 1}", [c.replace(experiment=experiment) for c in configs]
-        submitted += len(configs)
-    return "done", []
-
-
-def blocked_reason(lesson: Lesson, runs: Sequence[Run]) -> str | None:
-    """Why the lesson's later stage cannot start (None when it can, or has)."""
-    if len(lesson.stages) < 2:
-        return None
-    first = len(lesson.stages[0](False, []))
-    if len(runs) != first or len(runs) == 0:
-        return None
-    unfinished = [r for r in runs if Status.of(r["summary"].get("status")).terminal
-                  and r["summary"]["status"] != Status.FINISHED]
-    if not unfinished:
-        return None
-    names = ", ".join(f"{r['config'].get('name')} ({r['summary'].get('status')})" for r in unfinished)
-    return f"The second stage needs the first stage's runs, and these did not finish: {names}. Run the lesson again."
 
 
 # ---------------------------------------------------------------------------------------------- words
@@ -94,30 +40,30 @@ def verdict_mark(met: bool | None) -> str:
             None: ":gray-badge[… waiting]"}[met]
 
 
-def status_text(run: Run, progress: dict | None = None) -> str:
+def status_text(run: Run, live: RunView | None = None) -> str:
     """'queued — position 3', 'epoch 4 of 8', 'finished — 83.1%', 'failed — why'."""
-    status = (progress or {}).get("status") or run["summary"].get("status", "queued")
-    if status == "queued":
-        position = (progress or {}).get("queue_position")
+    status = live.status if live is not None else Status.of(run["summary"].get("status", "queued"))
+    if status is Status.QUEUED:
+        position = live.queue_position if live is not None else None
         return f"waiting — position {position} in the queue" if position else "waiting in the queue"
-    if status == "running":
+    if status is Status.RUNNING:
         epochs = run["config"].get("epochs") or 1
-        if progress and progress.get("stage") == "pretrain":
+        if live is not None and live.stage == "pretrain":
             return "pretraining on task A (cached for later runs)"
-        done = len(progress["history"]) if progress else len(run.get("metrics") or [])
+        done = len(live.history) if live is not None else len(run.get("metrics") or [])
         return f"training — epoch {min(done + 1, epochs)} of {epochs}"
-    if status == "finished":
+    if status is Status.FINISHED:
         return f"finished — {fmt.pct(run['summary'].get('target_acc'))}"
-    reason = run["summary"].get("reason") or (progress or {}).get("summary", {}).get("reason") or ""
-    return f"{status} — {reason}".rstrip(" —")
+    reason = run["summary"].get("reason") or (live.summary.get("reason") if live is not None else "") or ""
+    return f"{status.value} — {reason}".rstrip(" —")
 
 
-def status_rows(runs: Sequence[Run], progress: dict[str, dict | None] | None = None) -> list[dict]:
-    progress = progress or {}
+def status_rows(runs: Sequence[Run], live: dict[str, RunView | None] | None = None) -> list[dict]:
+    live = live or {}
     rows = []
     for run in runs:
         rows.append({"run": run["config"].get("name") or run["config"].get("strategy"),
-                     "status": status_text(run, progress.get(run["summary"].get("run_id", ""))),
+                     "status": status_text(run, live.get(run["summary"].get("run_id", ""))),
                      "target accuracy": run["summary"].get("target_acc"),
                      "time": fmt.seconds(run["summary"].get("seconds"))})
     return rows

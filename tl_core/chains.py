@@ -3,7 +3,7 @@
 A lesson's second stage needs the first stage's finished runs (distillation needs its teacher); the feasibility
 check goes probe → fine-tune → label curve. A page could submit the next stage from its polling fragment, but
 then nothing moves while the tab shows another page or is closed. So one process-wide `ChainRunner` (held in
-`st.cache_resource`, like the JobManager) owns the chains: a daemon thread looks at them about once a second,
+the dashboard's `st.cache_resource`, like the JobManager) owns the chains: a daemon thread looks at them about once a second,
 and the pages only read them. No Streamlit call happens on that thread — it talks to the JobManager only.
 
     chain = runner.start("lesson:why-transfer:ab12", owner, plan_next)   # plan_next(run ids) -> (stage, configs)
@@ -14,20 +14,16 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable
 
-import streamlit as st
-
 from tl_core.config import RunConfig
-from tl_core.jobs import TERMINAL
 
 PlanNext = Callable[[list[str]], tuple[str, list[RunConfig]]]  # (stage name, configs); [] when nothing is left
 
 
 @dataclass
 class Chain:
-    key: str  # the runs' group (lessons) or the check's id (feasibility)
+    key: str  # the runs' experiment id (lessons) or the check's id (feasibility)
     owner: str
     plan_next: PlanNext = field(repr=False)
     context: dict = field(default_factory=dict, repr=False)  # what the page needs to draw (e.g. the validation)
@@ -114,8 +110,8 @@ class ChainRunner:
     def _pending(self, chain: Chain) -> int:
         pending = 0
         for run_id in chain.ids:
-            state = self.manager.progress(run_id)
-            if state is not None and state["status"] not in TERMINAL:
+            view = self.manager.view(run_id)
+            if view is not None and view.active:
                 pending += 1
         return pending
 
@@ -149,17 +145,3 @@ class ChainRunner:
                 if all(c.done for c in self._chains.values()):
                     self._thread = None  # `start` makes a new thread when there is work again
                     return
-
-
-@st.cache_resource(show_spinner=False)
-def _runner(runs_path: str) -> ChainRunner:
-    from tl_ui import state
-
-    return ChainRunner(state.manager())
-
-
-def runner() -> ChainRunner:
-    """The one ChainRunner of this server process (next to the JobManager of the same runs directory)."""
-    from tl_core.paths import runs_dir
-
-    return _runner(str(Path(runs_dir()).resolve()))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
-from tl_ui import fmt, theme
+from tl_view import fmt, theme
 
 
 def freeze_strip_html(groups: Sequence[tuple[str, int]], freeze: int, *, trains_anything: bool = True,

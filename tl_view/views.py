@@ -1,0 +1,43 @@
+"""Words for a run's state, drawn the same way whether the job manager holds it (live) or only its record does.
+
+No Streamlit here. Runs are `tl_core.records.run_view.RunView`s from `manager.view(run_id)`.
+"""
+from __future__ import annotations
+
+from tl_core.records.run_view import RunView
+from tl_core.status import Status
+
+
+def is_active(view: RunView | None) -> bool:
+    return view is not None and view.active
+
+
+def status_line(view: RunView) -> tuple[str, float]:
+    """(one line saying where the run is, fraction done in [0, 1]) for a progress bar."""
+    from tl_view import fmt
+
+    status = view.status
+    epochs = view.epochs or 1
+    if status is Status.QUEUED:
+        where = f"position {view.queue_position} in the queue" if view.queue_position else "in the queue"
+        return f"Waiting — {where}; it starts when a slot is free.", 0.0
+    if status is Status.RUNNING:
+        if view.stage == "pretrain":
+            done = view.step / view.total_steps if view.total_steps else 0.0
+            return f"Pretraining on the source (task A, once; cached for later runs) — {done:.0%}", min(1.0, done)
+        if not view.total_steps:
+            return "Preparing data and model…", 0.0
+        if not view.history and view.step >= view.total_steps:  # still the pretraining's counters
+            return "Starting to train on the target…", 0.0
+        done = view.step / view.total_steps
+        eta = view.eta_seconds
+        # Before the first epoch ends the job manager's estimate also counts the pretraining time: not shown.
+        eta_text = f" · about {fmt.seconds(eta)} left" if eta is not None and view.history else ""
+        return f"Training — epoch {max(1, view.epoch)} of {epochs}{eta_text}", min(1.0, done)
+    summary = view.summary
+    if status is Status.FINISHED:
+        return f"Finished in {fmt.seconds(summary.get('seconds'))} — target accuracy {fmt.pct(view.target_acc)}", 1.0
+    reason = summary.get("reason") or ""
+    hint = summary.get("hint") or ""
+    done = len(view.history) / epochs
+    return f"{status.label} — {reason} {hint}".strip(), min(1.0, done)
