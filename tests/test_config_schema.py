@@ -120,6 +120,15 @@ def test_an_uploaded_config_keeps_its_values_or_says_what_is_wrong():
     assert at.number_input(key="x_epochs").value == 10_000
 
 
+def test_a_value_beyond_todays_bounds_is_moved_inside_them_and_the_form_says_so():
+    at = AppTest.from_function(_draw_form, default_timeout=180)
+    at.session_state["x_seed"] = 2**40  # e.g. an older run opened from the Runs page
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.number_input(key="x_seed").value == SCHEMA["seed"].high
+    assert any("Seed 1099511627776 is beyond the range" in w.value for w in at.warning)
+
+
 @pytest.mark.parametrize("changes, words", [
     ({"epochs": "5"}, "epochs must be a whole number, not '5'"),
     ({"epochs": 5.0}, "epochs must be a whole number, not 5.0"),

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -93,6 +94,7 @@ class RunConfig:
         return self.weights != "random" or strategy_class(self.strategy).transfers_knowledge
 
 
+@functools.cache
 def config_schema() -> dict[str, FieldSchema]:
     """{field name: its help, range, choices and unit}: what the validator, the CLI and the form read."""
     return schema_of(RunConfig)
