@@ -10,10 +10,13 @@ import signal
 import sys
 import threading
 
-from tl_core.config import RunConfig
+from tl_core.config import RunConfig, config_schema
 from tl_core.errors import UserError
+from tl_core.schema import FieldSchema, kind_noun, parse_text
 
 DEFAULTS = RunConfig()
+# settings come as --set; role, experiment and arm belong to the experiment planners (tl_core.identity)
+CONFIG_OPTIONS = [name for name in config_schema() if name not in ("settings", "role", "experiment", "arm")]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -21,52 +24,52 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see `python -m tl_core {self.prog.split()[-1]} --help`)\n")
 
 
-def _labels(text: str) -> int | None:
-    if text.lower() == "all":
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"labels per class must be a whole number or 'all', not {text!r}")
+def _typed(schema: FieldSchema):
+    """argparse's `type` for a config field: strict parsing, with the validator's wording."""
+    noun = kind_noun(schema.kind) + (" or 'all'" if schema.optional else "")
+
+    def parse(text: str):
+        if schema.optional and text.lower() == "all":
+            return None
+        try:
+            return parse_text(schema.kind, text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{schema.label} must be {noun}, not {text!r}") from None
+
+    return parse
 
 
-def _setting(text: str) -> tuple[str, object]:
+def _help(schema: FieldSchema) -> str:
+    bounds = " ".join(part for part in (schema.range_text(), schema.unit) if part)
+    return f"{schema.help.rstrip('.')} ({bounds})." if bounds else schema.help
+
+
+def _setting(text: str) -> tuple[str, str]:
     if "=" not in text:
         raise argparse.ArgumentTypeError(f"a strategy setting is KEY=VALUE, not {text!r}")
     key, value = text.split("=", 1)
-    try:
-        return key, json.loads(value)
-    except json.JSONDecodeError:
-        return key, value
+    return key, value
+
+
+def _add_config_options(parser: argparse.ArgumentParser) -> None:
+    for name in CONFIG_OPTIONS:
+        schema = config_schema()[name]
+        option = dict(default=getattr(DEFAULTS, name), help=_help(schema), choices=schema.choices)
+        if schema.kind != "str":
+            option["type"] = _typed(schema)
+        if name == "lr":
+            option.update(default=None, help=f"{option['help']} Default: the strategy's own (see `python -m "
+                                                 "tl_core strategies`).")
+        parser.add_argument(f"--{name.replace('_', '-')}", dest=name, **option)
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m tl_core", description="Transfer Lab engine.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     train = sub.add_parser("train", help="train one run and record it")
-    train.add_argument("--source", default=DEFAULTS.source, help="source dataset (task A)")
-    train.add_argument("--target", default=DEFAULTS.target, help="target dataset (task B)")
-    train.add_argument("--backbone", default=DEFAULTS.backbone, help="any timm model name, e.g. small_cnn, resnet18")
-    train.add_argument("--weights", default=DEFAULTS.weights, help="random | imagenet | source | file:PATH")
-    train.add_argument("--strategy", default=DEFAULTS.strategy, help="see `python -m tl_core strategies`")
-    train.add_argument("--freeze", type=int, default=DEFAULTS.freeze, help="number of leading layer groups frozen")
-    train.add_argument("--labels-per-class", type=_labels, default=DEFAULTS.labels_per_class,
-                       help="labelled target images per class, or 'all'")
-    train.add_argument("--epochs", type=int, default=DEFAULTS.epochs)
-    train.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size)
-    train.add_argument("--lr", type=float, default=None,
-                       help="default: the strategy's own (see `python -m tl_core strategies`)")
-    train.add_argument("--weight-decay", type=float, default=DEFAULTS.weight_decay)
-    train.add_argument("--img-size", type=int, default=DEFAULTS.img_size)
-    train.add_argument("--seed", type=int, default=DEFAULTS.seed)
-    train.add_argument("--device", default=DEFAULTS.device, help="auto | cpu | cuda | mps")
-    train.add_argument("--pretrain-epochs", type=int, default=DEFAULTS.pretrain_epochs,
-                       help="epochs on the source task for --weights source")
-    train.add_argument("--snapshot-every", type=int, default=DEFAULTS.snapshot_every)
-    train.add_argument("--snapshot-size", type=int, default=DEFAULTS.snapshot_size)
+    _add_config_options(train)
     train.add_argument("--set", dest="settings", type=_setting, action="append", default=[],
                        metavar="KEY=VALUE", help="a strategy setting, e.g. --set lr_decay=0.5 (repeatable)")
-    train.add_argument("--name", default="")
     train.add_argument("--runs-dir", default=None, help="where run records go (default $TL_RUNS_DIR, else runs/)")
     train.add_argument("--json", action="store_true", help="end with the run summary as one JSON line")
     sub.add_parser("datasets", help="list datasets and whether they work offline")
@@ -80,15 +83,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _config(args: argparse.Namespace) -> RunConfig:
-    from tl_core.strategies import suggested_lr
+    """The run the options describe; ConfigError for a strategy setting that does not parse."""
+    from tl_core.strategies import parse_settings, suggested_lr
 
-    lr = args.lr if args.lr is not None else suggested_lr(args.strategy)
-    return RunConfig(
-        source=args.source, target=args.target, backbone=args.backbone, weights=args.weights,
-        strategy=args.strategy, freeze=args.freeze, labels_per_class=args.labels_per_class, epochs=args.epochs,
-        batch_size=args.batch_size, lr=lr, weight_decay=args.weight_decay, img_size=args.img_size,
-        seed=args.seed, device=args.device, settings=dict(args.settings), pretrain_epochs=args.pretrain_epochs,
-        snapshot_every=args.snapshot_every, snapshot_size=args.snapshot_size, name=args.name)
+    values = {name: getattr(args, name) for name in CONFIG_OPTIONS}
+    if values["lr"] is None:
+        values["lr"] = suggested_lr(args.strategy)
+    return RunConfig(**values, settings=parse_settings(args.strategy, dict(args.settings)))
 
 
 def _table(rows: list[tuple[str, str]]) -> str:

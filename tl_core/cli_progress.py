@@ -11,8 +11,8 @@ _SHOWN = {"epoch", "train_loss", "train_acc", "val_acc", "target_acc", "images_p
 
 
 class ProgressPrinter:
-    def __init__(self, stream=sys.stderr):
-        self.stream = stream
+    def __init__(self, stream=None):
+        self.stream = stream if stream is not None else sys.stderr  # today's stderr, not the one at import
         self.bar: tqdm | None = None
         self.stage = ""
 

@@ -2,37 +2,63 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+
+from tl_core.schema import FieldSchema, schema_of, spec
+
+
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 
 
 @dataclass
 class RunConfig:
-    """Everything that decides a run. Strategy-specific knobs live in `settings` (see each strategy's Settings)."""
+    """Everything that decides a run. Strategy-specific knobs live in `settings` (see each strategy's Settings).
 
-    source: str = "synth-digits"
-    target: str = "digits"
-    backbone: str = "small_cnn"
-    weights: str = "source"  # random | imagenet | source | file:PATH
-    strategy: str = "fine-tune"
-    freeze: int = 1  # number of leading layer groups frozen
-    labels_per_class: int | None = 5  # None: every labelled target image
-    epochs: int = 5
-    batch_size: int = 64
-    lr: float = 3e-3
-    weight_decay: float = 1e-4
-    img_size: int = 32
-    seed: int = 0
-    device: str = "auto"  # auto | cpu | cuda | mps
-    settings: dict[str, Any] = field(default_factory=dict)
-    pretrain_epochs: int = 4  # epochs on the source task when weights == "source"
-    snapshot_every: int = 1  # take a feature snapshot every N epochs (and at the end); 0: only at the end
-    snapshot_size: int = 1000  # images per domain in each feature snapshot; 0 disables snapshots
-    name: str = ""  # a label for people only: nothing pairs, plans or judges runs by it
-    role: str = "main"  # what the run is for (tl_core.identity.Role)
-    experiment: str = ""  # the experiment it belongs to, built and parsed by tl_core.identity ("" = a lone run)
-    arm: str = ""  # which arm of that experiment (chosen by the experiment's planner)
+    Each field declares its help, range, choices and unit once (`spec`); read them with `config_schema()`.
+    """
+
+    source: str = spec("synth-digits", "Task A: the dataset the network learns first (used for pretraining and "
+                       "by adaptation strategies); a dataset name or folder:PATH.", label="source dataset")
+    target: str = spec("digits", "Task B: the dataset the network is adapted to; target accuracy is measured on "
+                       "its test split.", label="target dataset")
+    backbone: str = spec("small_cnn", "The network that turns images into features (any timm model name); "
+                         "small_cnn is fast on a CPU.")
+    weights: str = spec("source", "Where the backbone's starting weights come from (random, imagenet, source or "
+                        "file:PATH): this is what gets transferred.")
+    strategy: str = spec("fine-tune", "How the network is trained on the target (see `python -m tl_core "
+                         "strategies`).")
+    freeze: int = spec(1, "How many of the backbone's layer groups (from the input side) keep their transferred "
+                       "weights fixed.", label="freeze depth", low=0, unit="layer groups")
+    labels_per_class: int | None = spec(5, "How many labelled target images per class the run may use (all of "
+                                        "them if not given); fewer labels make transfer matter more.", low=1, high=100_000)
+    epochs: int = spec(5, "Passes over the labelled data; each epoch adds a point to the curves.", low=1,
+                       high=10_000)
+    batch_size: int = spec(64, "Images per training step.", low=1, high=8192)
+    lr: float = spec(3e-3, "The step size of the optimiser; lower it if the loss explodes.", label="learning rate",
+                     low=1e-6, high=10.0)
+    weight_decay: float = spec(1e-4, "How strongly the optimiser pulls the weights towards zero.", low=0.0,
+                               high=1.0)
+    img_size: int = spec(32, "Images are resized to this many pixels square; small sizes train fast on a CPU.",
+                         label="image size", low=16, high=512, unit="px")
+    seed: int = spec(0, "Fixes data order and initialisation, so a run can be repeated exactly.", low=0,
+                     high=2**31 - 1)
+    device: str = spec("auto", "Where to train (auto: cuda, else mps, else cpu).", choices=DEVICE_CHOICES)
+    settings: dict[str, Any] = spec(help="The strategy's own settings (see its Settings).", default_factory=dict)
+    pretrain_epochs: int = spec(4, "Epochs on the source task when the weights are 'source' (cached afterwards).",
+                                label="pretraining epochs", low=1, high=1000)
+    snapshot_every: int = spec(1, "Save the features of a fixed image sample every N epochs (0: only at the end), "
+                               "for the maps.", low=0, high=10_000, unit="epochs")
+    snapshot_size: int = spec(1000, "Images per domain in each feature snapshot; 0 turns maps and domain "
+                              "confusion off.", low=0, high=20_000, unit="images per domain")
+    name: str = spec("", "A label for people only, shown in the charts and on the Runs page: nothing pairs, plans "
+                     "or judges runs by it.", label="run name")
+    role: str = spec("main", "What the run is for (tl_core.identity.Role).")
+    experiment: str = spec("", "The experiment it belongs to, built and parsed by tl_core.identity (\"\" = a lone "
+                           "run).")
+    arm: str = spec("", "Which arm of that experiment (chosen by the experiment's planner).")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -66,3 +92,9 @@ class RunConfig:
         from tl_core.strategies import strategy_class
 
         return self.weights != "random" or strategy_class(self.strategy).transfers_knowledge
+
+
+@functools.cache
+def config_schema() -> dict[str, FieldSchema]:
+    """{field name: its help, range, choices and unit}: what the validator, the CLI and the form read."""
+    return schema_of(RunConfig)

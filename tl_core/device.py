@@ -5,9 +5,8 @@ import os
 
 import torch
 
+from tl_core.config import DEVICE_CHOICES as CHOICES
 from tl_core.errors import ConfigError
-
-CHOICES = ("auto", "cpu", "cuda", "mps")
 
 
 def _mps_available() -> bool:

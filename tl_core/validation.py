@@ -4,9 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from tl_core.backbones import describe_backbone
-from tl_core.config import RunConfig
+from tl_core.config import RunConfig, config_schema
 from tl_core.data.catalog import dataset_names
-from tl_core.device import CHOICES
 from tl_core.errors import ConfigError
 from tl_core.strategies import build_strategy
 
@@ -24,27 +23,15 @@ def _check_dataset(name: str, role: str) -> None:
                           "or folder:PATH.")
 
 
-def _check_range(value, low, high, what: str) -> None:
-    if value is None or not (low <= value <= high):
-        raise ConfigError(f"{what} must be between {low} and {high}, not {value}.")
+def check_fields(config: RunConfig) -> None:
+    """Each field's type, range and choices, as its schema declares them (see RunConfig)."""
+    for name, schema in config_schema().items():
+        schema.check(getattr(config, name))
 
 
 def validate_config(config: RunConfig) -> RunConfig:
     """The config the run will really use (a strategy may fix some values), or ConfigError saying what to change."""
-    _check_range(config.epochs, 1, 10_000, "epochs")
-    _check_range(config.batch_size, 1, 8192, "batch size")
-    _check_range(config.img_size, 16, 512, "image size")
-    _check_range(config.pretrain_epochs, 1, 1000, "pretrain epochs")
-    _check_range(config.snapshot_size, 0, 20_000, "snapshot size")
-    _check_range(config.snapshot_every, 0, 10_000, "snapshot every")
-    if not config.lr > 0 or config.lr > 10:
-        raise ConfigError(f"learning rate must be above 0 (and at most 10), not {config.lr}.")
-    if config.weight_decay < 0:
-        raise ConfigError("weight decay must be 0 or more.")
-    if config.labels_per_class is not None and config.labels_per_class < 1:
-        raise ConfigError("labels per class must be 1 or more (or leave it empty for all labels).")
-    if config.device not in CHOICES:
-        raise ConfigError(f"Unknown device '{config.device}': choose one of {', '.join(CHOICES)}.")
+    check_fields(config)
     _check_dataset(config.source, "source")
     _check_dataset(config.target, "target")
     strategy = build_strategy(config.strategy, config.settings)

@@ -13,39 +13,25 @@ import streamlit as st
 
 from tl_core.config import RunConfig
 from tl_core.errors import UserError
-from tl_view import fmt
 from tl_ui import state
+from tl_view import fmt
+from tl_view.config_widgets import choices_of, clamped, freeze_bounds, help_of, label_of, label_options, number_widget
 from tl_view.forms import settings_fields
 from tl_view.strips import freeze_strip_html
 from tl_ui.widgets import error, run_label, settings_inputs
 
 FOLDER = "folder:"
-LABEL_CHOICES = [1, 2, 5, 10, 20, 50, 100, "all"]
+NUMBERS = ("epochs", "lr", "weight_decay", "batch_size", "img_size", "seed", "pretrain_epochs", "snapshot_every",
+           "snapshot_size")
 WEIGHT_LABELS = {
     "source": "Pretrained on the source (task A)",
     "imagenet": "ImageNet (timm's published weights)",
     "random": "Random — no transfer",
     "file": "From a weights file",
 }
-HELP = {
-    "source": "Task A: the dataset the network learns first (used for pretraining and by adaptation strategies).",
-    "target": "Task B: the dataset the network is adapted to; target accuracy is measured on its test split.",
+HELP = {  # controls that are no RunConfig field (those take their help from RunConfig's schema)
     "folder": "A folder on this server with one sub-folder of images per class.",
-    "labels": "How many labelled target images per class the run may use; fewer labels make transfer matter more.",
-    "backbone": "The network that turns images into features; small_cnn is fast on a CPU.",
-    "weights": "Where the backbone's starting weights come from: this is what gets transferred.",
     "weights_file": "A .safetensors or .pt state dict on this server.",
-    "freeze": "How many of the backbone's layer groups (from the input side) keep their transferred weights fixed.",
-    "strategy": "How the network is trained on the target.",
-    "epochs": "Passes over the labelled data; each epoch adds a point to the curves.",
-    "lr": "The step size of the optimiser; lower it if the loss explodes.",
-    "batch_size": "Images per training step.",
-    "img_size": "Images are resized to this many pixels square; small sizes train fast on a CPU.",
-    "seed": "Fixes data order and initialisation, so a run can be repeated exactly.",
-    "pretrain_epochs": "Epochs on the source task when the weights are 'pretrained on the source' (cached afterwards).",
-    "snapshot_every": "Save the features of a fixed image sample every N epochs (0: only at the end), for the maps.",
-    "snapshot_size": "Images per domain in each feature snapshot; 0 turns maps and domain confusion off.",
-    "name": "A label shown in the charts and on the Runs page.",
     "twin": "Train the same network from random weights on the same labels, to see what transfer buys.",
     "compare": "A finished run whose curves are drawn dashed next to this one.",
     "config_file": "A config.json from the Runs page or a run directory: fills in every control above.",
@@ -58,9 +44,8 @@ def _defaults() -> dict:
         "x_source": c.source, "x_target": c.target, "x_source_folder": "", "x_target_folder": "",
         "x_labels": c.labels_per_class if c.labels_per_class is not None else "all", "x_backbone": c.backbone,
         "x_weights": c.weights, "x_weights_file": "", "x_freeze": c.freeze, "x_strategy": c.strategy,
-        "x_epochs": c.epochs, "x_lr": c.lr, "x_batch_size": c.batch_size, "x_img_size": c.img_size,
-        "x_seed": c.seed, "x_pretrain_epochs": c.pretrain_epochs, "x_snapshot_every": c.snapshot_every,
-        "x_snapshot_size": c.snapshot_size, "x_name": c.name, "x_twin": True, "x_compare": "",
+        **{f"x_{key}": getattr(c, key) for key in NUMBERS}, "x_device": c.device, "x_name": c.name,
+        "x_twin": True, "x_compare": "",
     }
 
 
@@ -86,9 +71,7 @@ def prefill(config: RunConfig) -> None:
             s[f"x_{role}"], s[f"x_{role}_folder"] = FOLDER, name[len(FOLDER):]
         else:
             s[f"x_{role}"] = name
-    numbers = [c for c in LABEL_CHOICES if c != "all"]
-    s["x_labels"] = "all" if config.labels_per_class is None else min(
-        numbers, key=lambda c: abs(c - config.labels_per_class))  # the nearest choice the slider offers
+    s["x_labels"] = "all" if config.labels_per_class is None else config.labels_per_class
     s["x_backbone"] = config.backbone
     if config.weights.startswith("file:"):
         s["x_weights"], s["x_weights_file"] = "file", config.weights[len("file:"):]
@@ -96,9 +79,10 @@ def prefill(config: RunConfig) -> None:
         s["x_weights"] = config.weights
     s["x_freeze"] = config.freeze
     s["x_strategy"] = config.strategy
-    for key in ("epochs", "batch_size", "img_size", "seed", "pretrain_epochs", "snapshot_every", "snapshot_size"):
-        s[f"x_{key}"] = int(getattr(config, key))
-    s["x_lr"], s["x_name"] = float(config.lr), str(config.name)
+    for key in NUMBERS:
+        s[f"x_{key}"] = getattr(config, key)
+    s["x_lr"], s["x_weight_decay"] = float(config.lr), float(config.weight_decay)
+    s["x_device"], s["x_name"] = config.device, config.name
     _prefill_settings(config)
     s["x_twin"] = config.strategy != "scratch"
 
@@ -137,8 +121,8 @@ def _dataset_picker(role: str, datasets) -> str:
         return f"{name} (download needed)" if d is not None and not d.offline else name
 
     default = D[f"x_{role}"]
-    choice = st.selectbox(f"{role.capitalize()} dataset", options, key=f"x_{role}", format_func=label,
-                          help=HELP[role], index=options.index(default) if default in options else 0)
+    choice = st.selectbox(label_of(role), options, key=f"x_{role}", format_func=label,
+                          help=help_of(role), index=options.index(default) if default in options else 0)
     if choice == FOLDER:
         path = st.text_input(f"{role.capitalize()} folder", "", key=f"x_{role}_folder", help=HELP["folder"],
                              placeholder="/path/to/images (one sub-folder per class)")
@@ -166,13 +150,13 @@ def controls(manager) -> FormResult:
     datasets = list_datasets()
     source = _dataset_picker("source", datasets)
     target = _dataset_picker("target", datasets)
-    labels = st.select_slider("Labelled target images per class", LABEL_CHOICES, value=D["x_labels"], key="x_labels",
-                              help=HELP["labels"])
+    labels = st.select_slider("Labelled target images per class", label_options(s.get("x_labels")),
+                              value=D["x_labels"], key="x_labels", help=help_of("labels_per_class"))
 
     st.markdown("**2 · Network**")
     current = s.get("x_backbone", D["x_backbone"])
     backbones = list(CURATED) + ([current] if current not in CURATED else [])
-    backbone = st.selectbox("Backbone", backbones, key="x_backbone", help=HELP["backbone"],
+    backbone = st.selectbox("Backbone", backbones, key="x_backbone", help=help_of("backbone"),
                             index=backbones.index(D["x_backbone"]))
     img_size = int(s.get("x_img_size", D["x_img_size"]))
     try:
@@ -182,7 +166,7 @@ def controls(manager) -> FormResult:
         info = None
     weight_options = list(WEIGHT_LABELS)
     weights = st.radio("Starting weights", weight_options, key="x_weights", format_func=WEIGHT_LABELS.get,
-                       help=HELP["weights"], index=weight_options.index(D["x_weights"]))
+                       help=help_of("weights"), index=weight_options.index(D["x_weights"]))
     if weights == "imagenet" and info is not None and not info.has_imagenet:
         problem = f"timm publishes no ImageNet weights for {backbone}: choose another backbone or other weights."
         st.warning(problem, icon=":material/info:")
@@ -204,9 +188,9 @@ def controls(manager) -> FormResult:
     freeze_fixed = strategy in ("scratch", "linear-probe")
     if s.get("x_freeze", 0) > len(groups):
         s.x_freeze = len(groups)
-    freeze = st.slider("Freeze depth (layer groups kept fixed)", 0, max(1, len(groups)),
-                       min(D["x_freeze"], max(1, len(groups))), key="x_freeze", help=HELP["freeze"],
-                       disabled=freeze_fixed or not groups)
+    low, high = freeze_bounds(len(groups))
+    freeze = st.slider("Freeze depth (layer groups kept fixed)", low, high, min(D["x_freeze"], high), key="x_freeze",
+                       help=help_of("freeze"), disabled=freeze_fixed or not groups)
     if groups:
         shown = 0 if strategy == "scratch" else freeze
         st.html(freeze_strip_html([(g.name, g.param_count) for g in groups], shown,
@@ -218,7 +202,7 @@ def controls(manager) -> FormResult:
 
     st.markdown("**3 · Strategy**")
     names = strategy_names()
-    st.selectbox("Strategy", names, key="x_strategy", help=HELP["strategy"], index=names.index(D["x_strategy"]),
+    st.selectbox("Strategy", names, key="x_strategy", help=help_of("strategy"), index=names.index(D["x_strategy"]),
                  on_change=_use_strategy_lr)
     cls = strategy_class(s.x_strategy)
     st.caption(cls.summary)
@@ -231,23 +215,21 @@ def controls(manager) -> FormResult:
             settings = settings_inputs(s.x_strategy, "x_set", _teacher_rows(manager, target))
 
     st.markdown("**4 · Training**")
-    epochs = st.number_input("Epochs", 1, 500, D["x_epochs"], step=1, key="x_epochs", help=HELP["epochs"])
+    epochs = _number(st, "epochs", step=1)
     with st.expander("More training settings"):
         c1, c2 = st.columns(2)
-        lr = c1.number_input("Learning rate", 1e-6, 10.0, D["x_lr"], key="x_lr", format="%g", step=1e-3,
-                             help=HELP["lr"])
-        batch_size = c2.number_input("Batch size", 1, 4096, D["x_batch_size"], step=8, key="x_batch_size",
-                                     help=HELP["batch_size"])
-        img = c1.number_input("Image size (px)", 16, 512, D["x_img_size"], step=8, key="x_img_size",
-                              help=HELP["img_size"])
-        seed = c2.number_input("Seed", 0, 2**31 - 1, D["x_seed"], step=1, key="x_seed", help=HELP["seed"])
-        pretrain = c1.number_input("Pretraining epochs", 1, 200, D["x_pretrain_epochs"], step=1,
-                                   key="x_pretrain_epochs", help=HELP["pretrain_epochs"])
-        snap_every = c2.number_input("Snapshot every (epochs)", 0, 1000, D["x_snapshot_every"], step=1,
-                                     key="x_snapshot_every", help=HELP["snapshot_every"])
-        snap_size = c1.number_input("Snapshot size (images per domain)", 0, 5000, D["x_snapshot_size"], step=100,
-                                    key="x_snapshot_size", help=HELP["snapshot_size"])
-        name = c2.text_input("Run name", D["x_name"], key="x_name", help=HELP["name"], placeholder="optional")
+        lr = _number(c1, "lr", format="%g", step=1e-3)
+        batch_size = _number(c2, "batch_size", step=8)
+        img = _number(c1, "img_size", step=8)
+        seed = _number(c2, "seed", step=1)
+        pretrain = _number(c1, "pretrain_epochs", step=1)
+        snap_every = _number(c2, "snapshot_every", step=1)
+        snap_size = _number(c1, "snapshot_size", step=100)
+        weight_decay = _number(c2, "weight_decay", format="%g", step=1e-4)
+        device = c1.selectbox(label_of("device"), choices_of("device"), key="x_device", help=help_of("device"),
+                              index=choices_of("device").index(D["x_device"]))
+        name = c2.text_input(label_of("name"), D["x_name"], key="x_name", help=help_of("name"),
+                             placeholder="optional")
         st.file_uploader("Start from a saved config (config.json)", type=["json"], key="x_config_file",
                          help=HELP["config_file"], on_change=_load_config_file)
         if s.get("x_config_error"):
@@ -256,10 +238,22 @@ def controls(manager) -> FormResult:
     config = RunConfig(
         source=source, target=target, backbone=backbone, weights=weights, strategy=s.x_strategy,
         freeze=int(freeze), labels_per_class=None if labels == "all" else int(labels), epochs=int(epochs),
-        batch_size=int(batch_size), lr=float(lr), img_size=int(img), seed=int(seed), settings=settings,
-        pretrain_epochs=int(pretrain), snapshot_every=int(snap_every), snapshot_size=int(snap_size),
-        name=name.strip())
+        batch_size=int(batch_size), lr=float(lr), weight_decay=float(weight_decay), img_size=int(img),
+        seed=int(seed), device=device, settings=settings, pretrain_epochs=int(pretrain),
+        snapshot_every=int(snap_every), snapshot_size=int(snap_size), name=name.strip())
     return FormResult(config, False, "", problem)
+
+
+def _number(where, name: str, **options):
+    """A number input for config field `name`, bounded and explained by RunConfig's schema. A value from an older
+    run beyond today's bounds is moved inside them, and the form says so."""
+    key, widget = f"x_{name}", number_widget(name)
+    current = st.session_state.get(key)
+    if isinstance(current, (int, float)) and clamped(name, current) != current:
+        st.session_state[key] = clamped(name, current)
+        st.warning(f"{widget['label']} {current} is beyond the range {widget['min_value']}–{widget['max_value']}: "
+                   f"set to {st.session_state[key]}.", icon=":material/info:")
+    return where.number_input(**widget, value=D[key], key=key, **options)
 
 
 def _use_strategy_lr() -> None:

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from tl_core.schema import schema_of
+
 _FIELD_LINE = re.compile(r"^\s*(\w+)\s*:[^#=]*(?:=[^#]*)?#\s*(.+?)\s*$")
 _NICE = {"lr_decay": "learning-rate decay per layer group", "alpha": "alpha (weight of the teacher)",
          "temperature": "temperature T", "gamma": "gamma (λ ramp steepness)"}
@@ -47,12 +49,10 @@ def settings_fields(settings_cls: type) -> list[FieldSpec]:
     comments = field_comments(settings_cls)
     defaults = settings_cls()
     specs = []
-    for f in dataclasses.fields(settings_cls):
-        default = getattr(defaults, f.name)
-        kind = ("bool" if isinstance(default, bool) else "int" if isinstance(default, int)
-                else "float" if isinstance(default, float) else "str")
-        label = _NICE.get(f.name, f.name.replace("_", " "))
-        specs.append(FieldSpec(f.name, label[0].upper() + label[1:], kind, default, comments.get(f.name, "")))
+    for name, schema in schema_of(settings_cls).items():  # the field types build_strategy casts by
+        label = _NICE.get(name, name.replace("_", " "))
+        specs.append(FieldSpec(name, label[0].upper() + label[1:], schema.kind, getattr(defaults, name),
+                               comments.get(name, "")))
     return specs
 
 

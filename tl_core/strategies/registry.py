@@ -1,10 +1,10 @@
 """Strategies are registered by name; the UI and the CLI list them from here."""
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from tl_core.errors import ConfigError
+from tl_core.schema import FieldSchema, fits, kind_noun, parse_text, schema_of
 
 _STRATEGIES: dict[str, type] = {}
 
@@ -36,21 +36,41 @@ def suggested_lr(name: str) -> float:
     return cls.default_lr if cls is not None and cls.default_lr is not None else RunConfig.lr
 
 
-def build_strategy(name: str, settings: dict[str, Any] | None = None):
-    """Instantiate a strategy with its Settings dataclass filled from `settings` (unknown keys are an error)."""
-    cls = strategy_class(name)
-    fields = {f.name: f for f in dataclasses.fields(cls.Settings)}
-    unknown = sorted(set(settings or {}) - set(fields))
+def _settings_schema(name: str) -> dict[str, FieldSchema]:
+    return schema_of(strategy_class(name).Settings)
+
+
+def _check_known(name: str, keys, schema: dict[str, FieldSchema]) -> None:
+    unknown = sorted(set(keys) - set(schema))
     if unknown:
-        valid = ", ".join(fields) or "none"
+        valid = ", ".join(schema) or "none"
         raise ConfigError(f"Strategy '{name}' has no setting {', '.join(unknown)}: its settings are {valid}.")
+
+
+def parse_settings(name: str, texts: dict[str, str]) -> dict[str, Any]:
+    """Command-line KEY=VALUE texts as typed settings, cast by the Settings field types ('1.5' is no int)."""
+    schema = _settings_schema(name)
+    _check_known(name, texts, schema)
     values = {}
-    for key, value in (settings or {}).items():
-        default = getattr(cls.Settings(), key)
+    for key, text in texts.items():
         try:
-            values[key] = type(default)(value) if default is not None and not isinstance(default, str) else value
-        except (TypeError, ValueError):
-            raise ConfigError(f"Setting '{key}' of '{name}' must be a {type(default).__name__}, not {value!r}.")
+            values[key] = parse_text(schema[key].kind, text)
+        except ValueError:
+            raise ConfigError(f"Setting '{key}' of '{name}' must be {kind_noun(schema[key].kind)}, not {text!r}.")
+    return values
+
+
+def build_strategy(name: str, settings: dict[str, Any] | None = None):
+    """Instantiate a strategy with its Settings dataclass filled from `settings`: unknown keys, and values not of
+    the field's type (an int for a float is fine), are an error."""
+    cls = strategy_class(name)
+    schema = _settings_schema(name)
+    settings = settings or {}
+    _check_known(name, settings, schema)
+    for key, value in settings.items():
+        if not fits(value, schema[key].kind):
+            raise ConfigError(f"Setting '{key}' of '{name}' must be {kind_noun(schema[key].kind)}, not {value!r}.")
+    values = {k: float(v) if schema[k].kind == "float" else v for k, v in settings.items()}
     instance = cls(cls.Settings(**values))
     instance.check_settings()
     return instance
