@@ -52,7 +52,7 @@ def build_model(config: RunConfig, num_classes: int, device: torch.device, ctx: 
 
 def prepare_run(config: RunConfig, runs_dir: str | os.PathLike | None = None, owner: str = "") -> RunDir:
     """Validate (raising ConfigError) and create the run record with status 'queued'."""
-    effective = validate_config(config)
+    effective = validate_config(config, default_runs_dir(runs_dir))  # nothing is written for a bad config
     store = RunStore(default_runs_dir(runs_dir))
     run = RunDir.create(store.runs_dir, effective)
     summary = {"status": "queued", "run_id": run.run_id, "run_dir": str(run.path), "created": time.time(),
@@ -100,7 +100,7 @@ def execute_run(run: RunDir, subscribers: Iterable[Subscriber] = (), stop: threa
         device = pick_device(config.device)
         summary.update(device=str(device), device_name=device_name(device))
         seed_everything(config.seed)
-        strategy = build_strategy(config.strategy, config.settings)
+        strategy = build_strategy(config.strategy, config.settings, store.runs_dir)
         source = load_domain(config.source, config.img_size)
         target = load_domain(config.target, config.img_size)
         ctx = FitContext(run.run_id, "train", emit, stop)

@@ -1,6 +1,8 @@
 """Check a run configuration before anything is built, so bad input gets one clear message."""
 from __future__ import annotations
 
+import os
+
 from pathlib import Path
 
 from tl_core.backbones import describe_backbone
@@ -29,12 +31,13 @@ def check_fields(config: RunConfig) -> None:
         schema.check(getattr(config, name))
 
 
-def validate_config(config: RunConfig) -> RunConfig:
-    """The config the run will really use (a strategy may fix some values), or ConfigError saying what to change."""
+def validate_config(config: RunConfig, runs_dir: str | os.PathLike | None = None) -> RunConfig:
+    """The config the run will really use (a strategy may fix some values), or ConfigError saying what to change.
+    `runs_dir`: the run store the run will be recorded in (where a teacher run is looked up; default: the usual)."""
     check_fields(config)
     _check_dataset(config.source, "source")
     _check_dataset(config.target, "target")
-    strategy = build_strategy(config.strategy, config.settings)
+    strategy = build_strategy(config.strategy, config.settings, runs_dir)
     effective = strategy.effective_config(config)
     weights = effective.weights
     if weights.startswith("file:"):

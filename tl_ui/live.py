@@ -29,12 +29,12 @@ def submit(manager, config: RunConfig, who: str, twin: bool, compare_with: str) 
     when either config cannot work."""
     from tl_core.validation import validate_config
 
-    validate_config(config)
+    validate_config(config, manager.store.runs_dir)
     baseline_config = baseline_for(config) if twin else None
     if baseline_config is not None:
         config = config.replace(role=Role.MAIN.value, experiment=identity.new_pair())
         baseline_config = baseline_config.replace(experiment=config.experiment)
-        validate_config(baseline_config)
+        validate_config(baseline_config, manager.store.runs_dir)
         run = manager.submit(config, owner=who)
         baseline = manager.submit(baseline_config, owner=who)
     else:

@@ -6,6 +6,7 @@ predict; the loop owns everything else (batches, devices, precision, events, rec
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 import torch
@@ -44,6 +45,7 @@ class Strategy:
 
     def __init__(self, settings=None):
         self.settings = settings if settings is not None else self.Settings()
+        self.runs_dir: Path | None = None  # the store the run is recorded in (build_strategy sets it)
 
     def check_settings(self) -> None:
         """Raise ConfigError for settings that cannot work."""

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from torch.nn import functional as F
@@ -8,6 +9,7 @@ from torch.nn import functional as F
 from tl_core.errors import ConfigError
 from tl_core.strategies.base import StepOutput, Strategy
 from tl_core.strategies.registry import register
+from tl_core.paths import runs_dir
 from tl_core.strategies.teacher import load_teacher, teacher_record
 
 
@@ -50,7 +52,7 @@ class Distill(Strategy):
     def check_config(self, config) -> None:
         if not self.settings.teacher:
             raise ConfigError("distill needs a teacher: pass the run id of a finished run (--set teacher=RUN_ID).")
-        teacher_config, summary = teacher_record(self.settings.teacher)
+        teacher_config, summary = teacher_record(self.settings.teacher, self._store())
         if summary.get("status") != "finished":
             raise ConfigError(f"The teacher run {self.settings.teacher} has not finished: pick a finished run.")
         if teacher_config.target != config.target:
@@ -59,7 +61,10 @@ class Distill(Strategy):
 
     def prepare(self, model, task, config):
         super().prepare(model, task, config)
-        self.teacher = load_teacher(self.settings.teacher, next(model.head.parameters()).device)
+        self.teacher = load_teacher(self.settings.teacher, self._store(), next(model.head.parameters()).device)
+
+    def _store(self) -> Path:
+        return self.runs_dir if self.runs_dir is not None else runs_dir()
 
     def epoch_started(self, model, epoch):
         self._kl_sum, self._kl_batches = 0.0, 0

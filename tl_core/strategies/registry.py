@@ -1,6 +1,9 @@
 """Strategies are registered by name; the UI and the CLI list them from here."""
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from typing import Any
 
 from tl_core.errors import ConfigError
@@ -60,9 +63,10 @@ def parse_settings(name: str, texts: dict[str, str]) -> dict[str, Any]:
     return values
 
 
-def build_strategy(name: str, settings: dict[str, Any] | None = None):
+def build_strategy(name: str, settings: dict[str, Any] | None = None, runs_dir: str | os.PathLike | None = None):
     """Instantiate a strategy with its Settings dataclass filled from `settings`: unknown keys, and values not of
-    the field's type (an int for a float is fine), are an error."""
+    the field's type (an int for a float is fine), are an error. `runs_dir` is the run store the run is recorded
+    in, where a strategy finds the runs its settings name (distill's teacher)."""
     cls = strategy_class(name)
     schema = _settings_schema(name)
     settings = settings or {}
@@ -72,5 +76,6 @@ def build_strategy(name: str, settings: dict[str, Any] | None = None):
             raise ConfigError(f"Setting '{key}' of '{name}' must be {kind_noun(schema[key].kind)}, not {value!r}.")
     values = {k: float(v) if schema[k].kind == "float" else v for k, v in settings.items()}
     instance = cls(cls.Settings(**values))
+    instance.runs_dir = Path(runs_dir) if runs_dir is not None else None
     instance.check_settings()
     return instance

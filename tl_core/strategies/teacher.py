@@ -1,6 +1,8 @@
 """Load a finished run's model as a frozen teacher."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 from torch.nn import functional as F
 
@@ -8,15 +10,15 @@ from tl_core.backbones import create_backbone
 from tl_core.config import RunConfig
 from tl_core.errors import ConfigError
 from tl_core.model import TransferModel, normalisation
-from tl_core.paths import runs_dir
 from tl_core.records.run_dir import RunDir
 
 
-def teacher_record(run_id: str) -> tuple[RunConfig, dict]:
-    run = RunDir(runs_dir() / run_id)
+def teacher_record(run_id: str, runs_dir: Path) -> tuple[RunConfig, dict]:
+    """The teacher's config and summary, from the store the student is recorded in."""
+    run = RunDir(Path(runs_dir) / run_id)
     if not (run.path / "config.json").exists():
-        raise ConfigError(f"No run called '{run_id}' in {runs_dir()}: pick a teacher from the Runs page or "
-                          "`python -m tl_core runs`.")
+        raise ConfigError(f"No run called '{run_id}' in {runs_dir}: pick a teacher from the Runs page or "
+                          "`python -m tl_core runs --runs-dir …` (the teacher must be in the same runs folder).")
     return run.read_config(), run.read_summary()
 
 
@@ -36,9 +38,9 @@ class Teacher(torch.nn.Module):
         return self.model.head(self.model.backbone(x))
 
 
-def load_teacher(run_id: str, device: torch.device) -> Teacher:
-    config, _ = teacher_record(run_id)
-    run = RunDir(runs_dir() / run_id)
+def load_teacher(run_id: str, runs_dir: Path, device: torch.device) -> Teacher:
+    config, _ = teacher_record(run_id, runs_dir)
+    run = RunDir(Path(runs_dir) / run_id)
     state = run.load_weights()
     num_classes = state["head.weight"].shape[0]
     backbone = create_backbone(config.backbone, "random", config.img_size)
