@@ -1,0 +1,139 @@
+"""Issue 14: hardening for a shared server — damaged files heal, dead runs end, writes fail softly, input is
+hostile."""
+import errno
+import json
+import os
+import socket
+
+import pytest
+
+from tl_core.config import RunConfig
+from tl_core.records.run_dir import RunDir
+from tl_core.records.store import RunStore, process_start_time
+from tl_core.status import Status
+
+
+def _record(store: RunStore, config: RunConfig, **summary) -> str:
+    run = RunDir.create(store.runs_dir, config)
+    summary = {"status": "finished", "created": 1.0, **summary}
+    run.write_summary(summary)
+    store.upsert(run.run_id, config, summary)
+    return run.run_id
+
+
+@pytest.mark.parametrize("damage", ["random", "truncated"])
+def test_a_damaged_index_is_moved_aside_and_rebuilt(tmp_path, damage):
+    config = RunConfig(source="digits", target="digits-m")
+    store = RunStore(tmp_path)
+    ids = {_record(store, config) for _ in range(3)}
+    db = tmp_path / "index.sqlite"
+    if damage == "random":
+        db.write_bytes(os.urandom(8192))
+    else:
+        db.write_bytes(db.read_bytes()[:1500])
+    assert {r["run_id"] for r in RunStore(tmp_path).list()} == ids
+    assert list(tmp_path.glob("index.sqlite.corrupt-*"))
+
+
+def test_a_damaged_index_heals_under_an_open_store(tmp_path):
+    config = RunConfig(source="digits", target="digits-m")
+    store = RunStore(tmp_path)
+    run_id = _record(store, config)
+    (tmp_path / "index.sqlite").write_bytes(os.urandom(8192))
+    assert store.get(run_id)["run_id"] == run_id
+
+
+@pytest.mark.parametrize("config_text, summary_text", [
+    ("[]", None),
+    ("{not json", None),
+    (None, "[1, 2]"),
+    (json.dumps(RunConfig(labels_per_class=10**20).to_dict()), None),
+])
+def test_reindex_skips_and_reports_an_unreadable_run_directory(tmp_path, config_text, summary_text):
+    store = RunStore(tmp_path)
+    good = _record(store, RunConfig())
+    bad = RunDir.create(tmp_path, RunConfig())
+    if config_text is not None:
+        (bad.path / "config.json").write_text(config_text)
+    if summary_text is not None:
+        (bad.path / "summary.json").write_text(summary_text)
+    (tmp_path / "index.sqlite").unlink()
+    result = RunStore(tmp_path).reindex()
+    assert result.added == 1 and [p for p, _ in result.skipped] == [str(bad.path)]
+    assert [r["run_id"] for r in RunStore(tmp_path).list()] == [good]
+
+
+def test_process_start_time_tells_a_reused_pid():
+    if not os.path.exists("/proc/self/stat"):
+        pytest.skip("no /proc")
+    assert process_start_time(os.getpid()) == process_start_time(os.getpid()) is not None
+    assert process_start_time(1) != process_start_time(os.getpid())
+
+
+def test_a_killed_run_is_healed_and_other_hosts_are_left_alone(tmp_path):
+    import subprocess
+
+    store = RunStore(tmp_path)
+    config = RunConfig()
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    host = socket.gethostname()
+    killed = _record(store, config, status="running", pid=dead.pid, host=host, pid_started=1)
+    reused = _record(store, config, status="running", pid=os.getpid(), host=host,
+                     pid_started=(process_start_time(os.getpid()) or 0) + 1)
+    alive = _record(store, config, status="running", pid=os.getpid(), host=host,
+                    pid_started=process_start_time(os.getpid()))
+    elsewhere = _record(store, config, status="running", pid=dead.pid, host=host + "-other", pid_started=1)
+    rows = {r["run_id"]: r for r in store.list()}
+    assert rows[killed]["status"] == rows[reused]["status"] == Status.INTERRUPTED
+    assert "process ended" in rows[killed]["summary"]["reason"]
+    assert json.loads((tmp_path / killed / "summary.json").read_text())["status"] == "interrupted"
+    assert rows[alive]["status"] == rows[elsewhere]["status"] == Status.RUNNING
+
+
+def test_a_run_records_its_host_and_process_start(tiny, runs_dir):
+    from tl_core.runner import prepare_run
+
+    run = prepare_run(tiny, runs_dir)
+    summary = run.read_summary()
+    assert summary["host"] == socket.gethostname() and summary["pid"] == os.getpid()
+    assert summary["pid_started"] == process_start_time(os.getpid())
+
+
+@pytest.mark.parametrize("failing", ["summary", "weights", "index"])
+def test_a_full_disk_at_the_end_of_a_run_is_recorded_not_raised(tiny, runs_dir, monkeypatch, failing):
+    import sqlite3
+
+    from tl_core import runner
+    from tl_core.records import run_dir as run_dir_module
+
+    run = runner.prepare_run(tiny.replace(epochs=1, snapshot_size=0), runs_dir)
+    real_fit = runner.fit
+
+    def fit_then_fill_the_disk(*args, **kwargs):
+        history = real_fit(*args, **kwargs)
+        if failing == "summary":
+            def full(path, data):
+                path.with_name(f".{path.name}.{os.getpid()}.tmp").write_bytes(data[:10])
+                raise OSError(errno.ENOSPC, "No space left on device")
+            monkeypatch.setattr(run_dir_module, "write_atomic", full)
+        elif failing == "weights":
+            def full(state, name):
+                open(name, "wb").write(b"half")
+                raise OSError(errno.ENOSPC, "No space left on device")
+            monkeypatch.setattr(run_dir_module, "save_file", full)
+        else:
+            def full(*a, **k):
+                raise sqlite3.OperationalError("database or disk is full")
+            monkeypatch.setattr(RunStore, "upsert", full)
+        return history
+
+    monkeypatch.setattr(runner, "fit", fit_then_fill_the_disk)
+    summary = runner.execute_run(run)
+    assert summary["status"] == "failed"
+    assert "Could not write the run" in summary["reason"] and str(runs_dir) in summary["reason"]
+    assert not list(run.path.glob(".*tmp"))
+    monkeypatch.undo()
+    recorded = RunStore(runs_dir).get(run.run_id) if failing != "index" else run.read_summary()
+    recorded_status = recorded["status"]
+    assert recorded_status == "failed"
