@@ -3,6 +3,7 @@ hostile."""
 import errno
 import json
 import os
+import re
 import socket
 
 import pytest
@@ -137,3 +138,45 @@ def test_a_full_disk_at_the_end_of_a_run_is_recorded_not_raised(tiny, runs_dir, 
     recorded = RunStore(runs_dir).get(run.run_id) if failing != "index" else run.read_summary()
     recorded_status = recorded["status"]
     assert recorded_status == "failed"
+
+
+HOSTILE = "cats\n<details><img src=x onerror=alert(1)>"
+
+
+def _hostile_validation(tmp_path):
+    from tl_core.feasibility.validate import SkippedFile, ValidationReport
+
+    return ValidationReport(str(tmp_path), [HOSTILE, "dogs|`x`"], {HOSTILE: 5, "dogs|`x`": 5}, {HOSTILE + "2": "why"},
+                            [SkippedFile(f"{HOSTILE}/<script>alert(2)</script>.png", "corrupt", "<b>bad</b>")],
+                            [], {}, {}, {}, [])
+
+
+def test_the_html_report_escapes_hostile_class_and_file_names(tmp_path):
+    from tl_core.feasibility.report import render_html
+
+    page = re.sub(r"<script.*?</script>", "", render_html(_hostile_validation(tmp_path)), flags=re.S)  # plotly's
+    assert "<img" not in page and not re.findall(r"<[^>]*onerror=", page)  # no tag carries the handler
+    assert "<script>alert" not in page and "<b>bad" not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert page.count("<details>") == 1  # the report's own, not the one in the class name
+
+
+def test_the_markdown_report_escapes_table_cells(tmp_path):
+    from tl_core.feasibility.report import render_markdown
+
+    text = render_markdown(_hostile_validation(tmp_path))
+    assert "<img" not in text and "<script>" not in text
+    assert "| cats &lt;details&gt;&lt;img src=x onerror=alert(1)&gt; | 5 |" in text
+    assert "| dogs\\|\\`x\\` | 5 |" in text
+
+
+def test_a_class_folder_with_a_control_character_is_refused_by_name(tmp_path):
+    from tl_core.feasibility.demo_data import write_shapes_folder
+    from tl_core.feasibility.errors import UnusableDatasetError
+    from tl_core.feasibility.validate import validate_folder
+
+    folder = write_shapes_folder(tmp_path / "shapes", num_classes=2, per_class=4)
+    first = sorted(p for p in folder.iterdir())[0]
+    first.rename(folder / "bad\nname")
+    with pytest.raises(UnusableDatasetError, match=r"'bad\\nname'.*rename"):
+        validate_folder(folder)

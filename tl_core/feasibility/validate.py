@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import statistics
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -229,6 +230,19 @@ def _resolve_duplicates(images: list[ImageFile]) -> tuple[list[ImageFile], list[
     return sorted(kept, key=lambda i: order[i.path]), skipped, groups
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _refuse_control_characters(root: Path, class_dirs: list[str], min_per_class: int) -> None:
+    """A class name ends up in tables, reports and the model's outputs: a newline or escape in it would break
+    every one of them, so the folder must be renamed first."""
+    for name in class_dirs:
+        if _CONTROL.search(name):
+            raise UnusableDatasetError(
+                f"The class folder {name!r} has a control character (newline, tab or similar) in its name: rename "
+                "it to plain text (letters, digits, spaces, '-', '_') and check again.", _empty_report(root, min_per_class))
+
+
 def validate_folder(folder: str | os.PathLike, min_per_class: int = MIN_PER_CLASS,
                     max_pixels: int = MAX_IMAGE_PIXELS, max_bytes: int = MAX_FILE_BYTES) -> ValidationReport:
     """Read every file under `folder` (one sub-folder per class; deeper folders belong to their class).
@@ -240,6 +254,9 @@ def validate_folder(folder: str | os.PathLike, min_per_class: int = MIN_PER_CLAS
     if not root.is_dir():
         raise UnusableDatasetError(f"'{folder}' is not a folder: give a folder with one sub-folder per class.",
                                    _empty_report(root, min_per_class))
+    class_dirs = sorted(p.name for p in root.iterdir()
+                        if p.is_dir() and not p.is_symlink() and not is_hidden((p.name,)))
+    _refuse_control_characters(root, class_dirs, min_per_class)
     images: list[ImageFile] = []
     skipped: list[SkippedFile] = []
     for path in _walk(root):
@@ -257,8 +274,6 @@ def validate_folder(folder: str | os.PathLike, min_per_class: int = MIN_PER_CLAS
     skipped += dup_skipped
 
     counts = Counter(i.label for i in images)
-    class_dirs = sorted(p.name for p in root.iterdir()
-                        if p.is_dir() and not p.is_symlink() and not is_hidden((p.name,)))
     excluded = {}
     for name in class_dirs:
         n = counts.get(name, 0)
