@@ -180,3 +180,49 @@ def test_a_class_folder_with_a_control_character_is_refused_by_name(tmp_path):
     first.rename(folder / "bad\nname")
     with pytest.raises(UnusableDatasetError, match=r"'bad\\nname'.*rename"):
         validate_folder(folder)
+
+
+def _png(path, size=(8, 8)):
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", size).save(path)
+
+
+def test_folder_datasets_read_images_like_the_validator(tmp_path):
+    from tl_core.data import scan_image_folder
+
+    root = tmp_path / "data"
+    for c in ("a", "b"):
+        for i in range(3):
+            _png(root / c / f"{i}.png")
+    outside = tmp_path / "secret"
+    _png(outside / "x.png")
+    (root / "a" / "link.png").symlink_to(outside / "x.png")
+    (root / "b" / "escape").symlink_to(outside, target_is_directory=True)
+    (root / "linked-class").symlink_to(outside, target_is_directory=True)
+    (root / "a" / "doc.eps").write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 8 8\nshowpage\n")
+    (root / "a" / "renamed.png").write_bytes((root / "a" / "doc.eps").read_bytes())
+    _png(root / "b" / "huge.png", (7000, 7000))  # 49 MP, a few KB
+    classes, items, skipped = scan_image_folder(root)
+    assert classes == ["a", "b"] and len(items) == 6
+    assert all(outside not in f.parents for f, _ in items)
+    why = {p.name: r for p, r in skipped}
+    assert "link" in why["link.png"] and "link" in why["linked-class"] and "escape" not in why
+    assert "not read" in why["doc.eps"] and "not an image" in why["renamed.png"]
+    assert "MP limit" in why["huge.png"]
+
+
+def test_folder_scans_stop_and_cap_the_file_count(tmp_path):
+    from tl_core.data import scan_image_folder
+    from tl_core.data.image_files import ScanStopped
+    from tl_core.errors import DatasetError
+
+    root = tmp_path / "data"
+    for c in ("a", "b"):
+        for i in range(3):
+            _png(root / c / f"{i}.png")
+    with pytest.raises(ScanStopped):
+        scan_image_folder(root, should_stop=lambda: True)
+    with pytest.raises(DatasetError, match="more than 4 files"):
+        scan_image_folder(root, max_files=4)

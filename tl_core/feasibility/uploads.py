@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
+from tl_core.data.image_files import is_hidden
 from tl_core.feasibility.errors import UploadError
 from tl_core.paths import data_dir
 
 CHUNK_BYTES = 1 << 20
-SKIPPED_NAMES = {"__macosx", "thumbs.db", "desktop.ini"}  # compared lower-case; dotfiles are skipped too
 
 
 @dataclass(frozen=True)
@@ -46,11 +46,6 @@ DEFAULT_LIMITS = ZipLimits()
 
 def _mb(n: int) -> str:
     return f"{n / (1 << 20):,.0f} MB"
-
-
-def is_hidden(parts: tuple[str, ...]) -> bool:
-    """`__MACOSX/` (Finder's resource forks), `.DS_Store`, dotfiles and dot-folders, Windows' thumbnails."""
-    return any(p.startswith(".") or p.lower() in SKIPPED_NAMES for p in parts)
 
 
 def _entry_parts(info: zipfile.ZipInfo) -> tuple[str, ...]:
