@@ -226,3 +226,17 @@ def test_folder_scans_stop_and_cap_the_file_count(tmp_path):
         scan_image_folder(root, should_stop=lambda: True)
     with pytest.raises(DatasetError, match="more than 4 files"):
         scan_image_folder(root, max_files=4)
+
+
+def test_a_truncated_source_checkpoint_is_trained_again(tiny, runs_dir, monkeypatch):
+    from tl_core import pretrain
+    from tl_core.runner import run_config
+
+    config = tiny.replace(weights="source", epochs=1, snapshot_size=0, source="digits", pretrain_epochs=1)
+    path = pretrain.checkpoint_path(config)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{\"a\"")  # a cut-off header
+    summary = run_config(config, runs_dir)
+    assert summary["status"] == "finished", summary["reason"]
+    assert path.stat().st_size > 1000 and (path.stat().st_mode & 0o777) == 0o644
+    assert (runs_dir / summary["run_id"] / "model.safetensors").stat().st_mode & 0o777 == 0o644
