@@ -240,3 +240,45 @@ def test_a_truncated_source_checkpoint_is_trained_again(tiny, runs_dir, monkeypa
     assert summary["status"] == "finished", summary["reason"]
     assert path.stat().st_size > 1000 and (path.stat().st_mode & 0o777) == 0o644
     assert (runs_dir / summary["run_id"] / "model.safetensors").stat().st_mode & 0o777 == 0o644
+
+
+def test_a_sixteen_image_folder_trains_with_default_snapshots(tmp_path, runs_dir):
+    from tl_core.analysis.domain_confusion import domain_confusion
+    from tl_core.feasibility import validate
+    from tl_core.data import image_files
+    from tl_core.runner import run_config
+
+    assert validate.MIN_PER_CLASS is image_files.MIN_PER_CLASS
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    assert 0 <= domain_confusion(rng.normal(size=(3, 4)), rng.normal(size=(3, 4))).acc <= 1
+    root = tmp_path / "small"
+    for c, name in enumerate(("a", "b")):
+        for i in range(8):
+            _png(root / name / f"{i}.png")
+    folder = f"folder:{root}"
+    config = RunConfig(source=folder, target=folder, backbone="small_cnn", weights="random", strategy="fine-tune",
+                       labels_per_class=None, epochs=1, batch_size=8, img_size=16, device="cpu")
+    summary = run_config(config, runs_dir)
+    assert summary["status"] == "finished", summary["reason"]
+
+
+def test_snapshots_stop_at_the_per_run_cap(tiny, runs_dir, monkeypatch):
+    from tl_core.runner import run_config
+
+    monkeypatch.setenv("TL_RUN_SNAPSHOT_MAX_MB", "0.01")
+    summary = run_config(tiny.replace(epochs=2), runs_dir)
+    assert summary["status"] == "finished", summary["reason"]
+    assert len(list((runs_dir / summary["run_id"] / "snapshots").glob("*.npz"))) == 1
+    assert "limit" in summary["snapshot_note"]
+
+
+def test_old_feasibility_sessions_are_removed_when_a_new_one_starts(tmp_path, monkeypatch):
+    from tl_core.feasibility.uploads import new_session_dir
+
+    old, recent = new_session_dir(tmp_path), new_session_dir(tmp_path)
+    os.utime(old, (0, 0))
+    monkeypatch.setenv("TL_SESSION_MAX_AGE_HOURS", "1")
+    new = new_session_dir(tmp_path)
+    assert not old.exists() and recent.exists() and new.exists()

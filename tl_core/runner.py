@@ -128,7 +128,8 @@ def execute_run(run: RunDir, subscribers: Iterable[Subscriber] = (), stop: threa
                 return {}
             path = snapshot_path(run.snapshots_dir, epoch)
             metrics = snapshots.take(model, path)
-            emit(Snapshot(run.run_id, epoch, str(path)))
+            if path.exists():
+                emit(Snapshot(run.run_id, epoch, str(path)))
             return metrics
 
         if snapshots is not None:  # epoch 0: the transferred starting point, before any training on this task
@@ -147,6 +148,9 @@ def execute_run(run: RunDir, subscribers: Iterable[Subscriber] = (), stop: threa
                 summary[key] = last[key]
         summary["epochs_done"] = len(history)
         summary["best_target_acc"] = max(r["target_acc"] for r in history)
+        if snapshots is not None and snapshots.capped:
+            summary["snapshot_note"] = ("Snapshots stopped: this run's snapshots reached the per-run limit "
+                                        "($TL_RUN_SNAPSHOT_MAX_MB).")
         _final_evaluation(strategy, model, task, config, device, run)
     except RunStopped:
         status, reason, hint = "stopped", "Stopped by the user.", ""

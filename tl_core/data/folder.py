@@ -9,7 +9,7 @@ from PIL import Image, ImageOps
 
 from ..errors import DatasetError
 from .domain import Domain
-from .image_files import MAX_FILES, TooManyFiles, open_image, refusal, too_many_pixels, walk_files
+from .image_files import MAX_FILES, MIN_PER_CLASS, TooManyFiles, open_image, refusal, too_many_pixels, walk_files
 from .splits import split_domain
 
 
@@ -46,9 +46,12 @@ def scan_image_folder(path: str | os.PathLike, should_stop: Callable[[], bool] |
                 skipped.append((f, reason))
             else:
                 images.append(f)
-        if images:
+        if len(images) >= MIN_PER_CLASS:
             items += [(f, len(classes)) for f in images]
             classes.append(entry.name)
+        elif images:
+            skipped.append((entry, f"class folder with {len(images)} image(s), fewer than the {MIN_PER_CLASS} "
+                                   "needed for training and testing"))
         else:
             skipped.append((entry, "class folder without images"))
     if len(classes) < 2:
