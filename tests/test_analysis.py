@@ -67,7 +67,11 @@ def test_domain_confusion_rejects_bad_input():
     with pytest.raises(ValueError):
         domain_confusion(gaussian(50, 8), gaussian(50, 9))
     with pytest.raises(ValueError):
-        domain_confusion(gaussian(3, 8), gaussian(50, 8), folds=5)
+        domain_confusion(gaussian(1, 8), gaussian(50, 8), folds=5)
+
+
+def test_domain_confusion_uses_fewer_folds_on_few_rows():
+    assert 0 <= domain_confusion(gaussian(3, 8), gaussian(50, 8), folds=5).acc <= 1
 
 
 # --- maps in one frame --------------------------------------------------------------------------------

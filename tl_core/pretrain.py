@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from tl_core.backbones import create_backbone
@@ -50,8 +51,12 @@ def source_pretrained_state(config: RunConfig, device: torch.device, ctx: FitCon
     with _locks_guard:
         lock = _locks.setdefault(str(path), threading.Lock())
     with lock:
-        if not path.exists():
-            _pretrain(config, device, ctx, path)
+        if path.exists():
+            try:
+                return load_file(str(path))
+            except (OSError, SafetensorError):
+                path.unlink(missing_ok=True)  # truncated or damaged: trained again, like a bad dataset cache
+        _pretrain(config, device, ctx, path)
         return load_file(str(path))
 
 
@@ -69,5 +74,10 @@ def _pretrain(config: RunConfig, device: torch.device, ctx: FitContext, path: Pa
         ctx=FitContext(ctx.run_id, "pretrain", ctx.emit, ctx.stop))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    save_file({k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}, str(tmp))
-    os.replace(tmp, path)
+    try:
+        save_file({k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}, str(tmp))
+        os.chmod(tmp, 0o644)  # like the dataset cache: for every user of the data folder
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import random
+import sqlite3
 import threading
 import time
 import traceback
@@ -25,7 +26,7 @@ from tl_core.model import TransferModel, normalisation
 from tl_core.paths import runs_dir as default_runs_dir
 from tl_core.pretrain import source_pretrained_state
 from tl_core.records.run_dir import RunDir
-from tl_core.records.store import RunStore
+from tl_core.records.store import RunStore, process_identity
 from tl_core.strategies import build_strategy
 from tl_core.strategies.param_groups import parameters_by_layer_group
 from tl_core.train.events import EpochEnd, Event, RunEnded, RunStarted, Snapshot, Subscriber, publish
@@ -56,7 +57,7 @@ def prepare_run(config: RunConfig, runs_dir: str | os.PathLike | None = None, ow
     store = RunStore(default_runs_dir(runs_dir))
     run = RunDir.create(store.runs_dir, effective)
     summary = {"status": "queued", "run_id": run.run_id, "run_dir": str(run.path), "created": time.time(),
-               "pid": os.getpid()}
+               **process_identity()}
     run.write_summary(summary)
     store.upsert(run.run_id, effective, summary, owner=owner)
     return run
@@ -84,7 +85,7 @@ def execute_run(run: RunDir, subscribers: Iterable[Subscriber] = (), stop: threa
     config = run.read_config()
     store = store or RunStore(run.path.parent)
     started = time.perf_counter()
-    summary: dict[str, Any] = {**run.read_summary(), "status": "running", "pid": os.getpid(),
+    summary: dict[str, Any] = {**run.read_summary(), "status": "running", **process_identity(),
                                "started": time.time()}
     run.write_summary(summary)
     store.upsert(run.run_id, config, summary)
@@ -127,7 +128,8 @@ def execute_run(run: RunDir, subscribers: Iterable[Subscriber] = (), stop: threa
                 return {}
             path = snapshot_path(run.snapshots_dir, epoch)
             metrics = snapshots.take(model, path)
-            emit(Snapshot(run.run_id, epoch, str(path)))
+            if path.exists():
+                emit(Snapshot(run.run_id, epoch, str(path)))
             return metrics
 
         if snapshots is not None:  # epoch 0: the transferred starting point, before any training on this task
@@ -145,6 +147,9 @@ def execute_run(run: RunDir, subscribers: Iterable[Subscriber] = (), stop: threa
             if key in last:
                 summary[key] = last[key]
         summary["epochs_done"] = len(history)
+        if snapshots is not None and snapshots.capped:
+            summary["snapshot_note"] = ("Snapshots stopped: this run's snapshots reached the per-run limit "
+                                        "($TL_RUN_SNAPSHOT_MAX_MB).")
         _final_evaluation(strategy, model, task, config, device, run)
     except RunStopped:
         status, reason, hint = "stopped", "Stopped by the user.", ""
@@ -161,16 +166,43 @@ def execute_run(run: RunDir, subscribers: Iterable[Subscriber] = (), stop: threa
     except Exception as err:  # a run's crash must not take the process (or the dashboard) with it
         status, reason = "failed", f"{type(err).__name__}: {err}"
         hint = "The full traceback is in error.txt in the run directory."
-        run.write_error(traceback.format_exc())
-    if model is not None and status in ("finished", "stopped"):
-        run.save_weights(model)
+        _try_write(lambda: run.write_error(traceback.format_exc()))
     summary.update(status=status, reason=reason, hint=hint, seconds=time.perf_counter() - started,
                    run_id=run.run_id, run_dir=str(run.path))
     summary.setdefault("epochs_done", len(run.read_metrics()))
-    run.write_summary(summary)
-    store.upsert(run.run_id, config, summary)
-    publish(subscribers, RunEnded(run.run_id, status, reason, hint, summary))
+    _record_end(run, store, config, summary, model if status in ("finished", "stopped") else None)
+    publish(subscribers, RunEnded(run.run_id, summary["status"], summary["reason"], summary["hint"], summary))
     return summary
+
+
+def _try_write(write) -> Exception | None:
+    """`write()`; the error instead of raising it (a full or read-only disk must not end the process)."""
+    try:
+        write()
+    except (OSError, sqlite3.Error) as err:
+        return err
+    return None
+
+
+def _record_end(run: RunDir, store: RunStore, config: RunConfig, summary: dict[str, Any],
+                model: torch.nn.Module | None) -> None:
+    """Weights, summary.json and the index row, each written as far as the disk allows. When one fails the
+    run is recorded as failed with what to do, in whichever of the two records can still be written, and no
+    temporary file is left behind."""
+    errors = [err for err in (
+        _try_write(lambda: run.save_weights(model)) if model is not None else None,
+        _try_write(lambda: run.write_summary(summary)),
+    ) if err is not None]
+    if errors:
+        summary.update(status="failed", reason=f"Could not write the run record: {errors[0]} — free disk space or "
+                                               f"check permissions on {run.path.parent}", hint="")
+        _try_write(lambda: run.write_summary(summary))
+    err = _try_write(lambda: store.upsert(run.run_id, config, summary))
+    if err is not None and not errors:
+        summary.update(status="failed", reason=f"Could not write the run to the index: {err} — free disk space or "
+                                               f"check permissions on {run.path.parent}", hint="")
+        _try_write(lambda: run.write_summary(summary))
+    run.remove_temporary_files()
 
 
 def run_config(config: RunConfig, runs_dir: str | os.PathLike | None = None,

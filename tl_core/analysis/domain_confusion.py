@@ -23,6 +23,9 @@ from .arrays import as_features, one_thread
 from .metrics import mean_sd
 
 
+MIN_ROWS = 2  # per domain: the fewest that still allow a 2-fold cross-validation
+
+
 @dataclass(frozen=True)
 class DomainConfusion:
     acc: float  # mean held-out accuracy of the source-vs-target classifier, in [0, 1]
@@ -40,6 +43,7 @@ def domain_confusion(
 ) -> DomainConfusion:
     """Cross-validated accuracy of a logistic regression that predicts the domain of a feature vector.
 
+    With fewer than ``folds`` rows per domain (at least ``MIN_ROWS``), as many folds as rows are used.
     Both domains are subsampled (``numpy.random.default_rng(seed)``) to the smaller count, so chance is 0.5.
     Each of the ``folds`` stratified, shuffled (``seed``) splits fits, on its training part only:
     standardization → PCA to ``max_dims`` dimensions when there are more → L2 logistic regression
@@ -52,8 +56,9 @@ def domain_confusion(
     if source.shape[1] != target.shape[1]:
         raise ValueError(f"source and target features differ in width: {source.shape[1]} vs {target.shape[1]}")
     n = min(len(source), len(target))
-    if n < folds:
-        raise ValueError(f"need at least {folds} rows per domain for {folds}-fold cross-validation, got {n}")
+    if n < MIN_ROWS:
+        raise ValueError(f"need at least {MIN_ROWS} rows per domain for cross-validation, got {n}")
+    folds = min(folds, n)  # a small dataset gets fewer folds rather than no measurement
     rng = np.random.default_rng(seed)
     source = source[np.sort(rng.choice(len(source), size=n, replace=False))]
     target = target[np.sort(rng.choice(len(target), size=n, replace=False))]

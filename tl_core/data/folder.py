@@ -1,5 +1,6 @@
 """`folder:PATH`: your own images, one sub-folder per class (the sub-folder's name is the class name)."""
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -8,15 +9,18 @@ from PIL import Image, ImageOps
 
 from ..errors import DatasetError
 from .domain import Domain
+from .image_files import MAX_FILES, MIN_PER_CLASS, TooManyFiles, open_image, refusal, too_many_pixels, walk_files
 from .splits import split_domain
 
 
-def scan_image_folder(path: str | os.PathLike) -> tuple[list[str], list[tuple[Path, int]], list[tuple[Path, str]]]:
+def scan_image_folder(path: str | os.PathLike, should_stop: Callable[[], bool] | None = None,
+                      max_files: int = MAX_FILES) -> tuple[list[str], list[tuple[Path, int]], list[tuple[Path, str]]]:
     """(class names, [(image file, class index)], [(skipped path, reason)]), all in sorted order.
 
-    Classes are the `class_folders` that hold at least one image (searched recursively); a file counts
-    as an image when Pillow can open and verify it. Raises DatasetError when `path` is not a folder
-    or has fewer than two classes.
+    Classes are the `class_folders` that hold at least one image (searched recursively, links not followed);
+    a file counts as an image when it has an image extension, is within the pixel cap and Pillow can open
+    and verify it. Raises DatasetError when `path` is not a folder, holds more than `max_files` files or has
+    fewer than two classes; ScanStopped when `should_stop()` turns true.
     """
     root = Path(path)
     if not root.is_dir():
@@ -25,17 +29,29 @@ def scan_image_folder(path: str | os.PathLike) -> tuple[list[str], list[tuple[Pa
     items: list[tuple[Path, int]] = []
     skipped: list[tuple[Path, str]] = []
     skipped += [(p, "not inside a class folder") for p in sorted(root.iterdir()) if p.is_file() and not _ignored(p)]
+    skipped += [(p, "a link (links are not followed)") for p in sorted(root.iterdir())
+                if p.is_symlink() and p.is_dir() and not _ignored(p)]
+    seen = 0
     for entry in class_folders(root):
         images = []
-        for f in sorted(p for p in entry.rglob("*") if p.is_file()):
-            reason = _unreadable(f)
+        try:
+            files = list(walk_files(entry, should_stop, max_files - seen))
+        except TooManyFiles as err:
+            raise DatasetError(f"{root} holds more than {max_files:,} files: use a subset (e.g. 200 images per "
+                               "class)") from err
+        seen += len(files)
+        for f in files:
+            reason = refusal(f, root) or _unreadable(f)
             if reason:
                 skipped.append((f, reason))
             else:
                 images.append(f)
-        if images:
+        if len(images) >= MIN_PER_CLASS:
             items += [(f, len(classes)) for f in images]
             classes.append(entry.name)
+        elif images:
+            skipped.append((entry, f"class folder with {len(images)} image(s), fewer than the {MIN_PER_CLASS} "
+                                   "needed for training and testing"))
         else:
             skipped.append((entry, "class folder without images"))
     if len(classes) < 2:
@@ -48,7 +64,7 @@ def scan_image_folder(path: str | os.PathLike) -> tuple[list[str], list[tuple[Pa
 
 def class_folders(root: Path) -> list[Path]:
     """The sub-folders of `root` that name classes, sorted: all but hidden ones and `__MACOSX`-style ones."""
-    return sorted(p for p in root.iterdir() if p.is_dir() and not _ignored(p))
+    return sorted(p for p in root.iterdir() if p.is_dir() and not p.is_symlink() and not _ignored(p))
 
 
 def _ignored(path: Path) -> bool:
@@ -58,7 +74,10 @@ def _ignored(path: Path) -> bool:
 def _unreadable(file: Path) -> str | None:
     """Why Pillow cannot use `file` as an image, or None when it can."""
     try:
-        with Image.open(file) as im:
+        with open_image(file) as im:
+            too_big = too_many_pixels(*im.size)
+            if too_big:
+                return too_big
             im.verify()
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
         return f"not an image ({type(e).__name__})"
@@ -67,14 +86,16 @@ def _unreadable(file: Path) -> str | None:
 
 def load_image(file: Path, img_size: int) -> np.ndarray:
     """uint8 S×S×3: upright (EXIF), RGB, centre-cropped to a square and resized, so nothing is squashed."""
-    with Image.open(file) as im:
+    with open_image(file) as im:
+        if too_many_pixels(*im.size):
+            raise ValueError(too_many_pixels(*im.size))
         im.draft("RGB", (img_size, img_size))  # JPEG decodes at a reduced scale: much faster for photos
         square = ImageOps.fit(ImageOps.exif_transpose(im).convert("RGB"), (img_size, img_size), Image.BILINEAR)
     return np.asarray(square)
 
 
-def load_folder(path: str | os.PathLike, img_size: int) -> Domain:
-    classes, items, _ = scan_image_folder(path)
+def load_folder(path: str | os.PathLike, img_size: int, should_stop: Callable[[], bool] | None = None) -> Domain:
+    classes, items, _ = scan_image_folder(path, should_stop)
     images = []
     for file, _label in items:
         try:

@@ -2,13 +2,20 @@
 
 The HTML inlines plotly.js once (about 4.5 MB), so the downloaded file opens offline. The figure builders are
 public so the dashboard page draws exactly the charts the report holds.
+
+Both formats render one list of blocks (headings, paragraphs, tables, lists, details), so text from the data
+(class folder and file names) is never parsed as markup: the HTML goes through Jinja2 with autoescaping, and the
+Markdown escapes what Markdown would interpret.
 """
 from __future__ import annotations
 
 import datetime as dt
-import html
 import math
+import re
+from dataclasses import dataclass, field
 from typing import Sequence
+
+import jinja2
 
 import plotly.graph_objects as go
 import plotly.io as pio
@@ -109,61 +116,88 @@ def figures(validation: ValidationReport | None, sweep: SweepReport | None, curv
     return out
 
 
-# ---------------------------------------------------------------- Markdown
+# ---------------------------------------------------------------- blocks
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
-    def cell(v: object) -> str:
-        return str(v).replace("|", "\\|")
-
-    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header),
-            *("| " + " | ".join(cell(v) for v in row) + " |" for row in rows), ""]
+@dataclass(frozen=True)
+class Heading:
+    level: int
+    text: str
 
 
-def _validation_md(v: ValidationReport) -> list[str]:
-    lines = ["## Data", "", f"{len(v.classes)} classes, {v.num_images} usable images "
-             f"(smallest class: {v.images_per_class})."]
+@dataclass(frozen=True)
+class Para:
+    parts: tuple[tuple[str, bool], ...]  # (text, bold)
+    headline: bool = False
+
+
+@dataclass(frozen=True)
+class Table:
+    header: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True)
+class Bullets:
+    entries: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Details:
+    summary: str
+    blocks: list = field(default_factory=list)
+
+
+def _p(*parts: str | tuple[str, bool]) -> Para:
+    return Para(tuple(p if isinstance(p, tuple) else (p, False) for p in parts))
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> Table:
+    return Table(tuple(header), tuple(tuple(str(v) for v in row) for row in rows))
+
+
+def _validation_blocks(v: ValidationReport) -> list:
+    blocks: list = [Heading(2, "Data"), _p(f"{len(v.classes)} classes, {v.num_images} usable images "
+                                           f"(smallest class: {v.images_per_class}).")]
     if v.size_stats:
         s = v.size_stats
-        lines.append(f"Image sizes: width {s['width_min']:.0f}–{s['width_max']:.0f} (median {s['width_median']:.0f}), "
-                     f"height {s['height_min']:.0f}–{s['height_max']:.0f} (median {s['height_median']:.0f}). "
-                     f"Modes: {', '.join(f'{k} {n}' for k, n in v.modes.items())}. "
-                     f"Formats: {', '.join(f'{k} {n}' for k, n in v.formats.items())}.")
-    lines.append("")
-    lines += _table(["class", "usable images"], list(v.counts.items()))
-    for message in v.messages():
-        lines.append(f"- {message}")
+        blocks.append(_p(f"Image sizes: width {s['width_min']:.0f}–{s['width_max']:.0f} (median "
+                         f"{s['width_median']:.0f}), height {s['height_min']:.0f}–{s['height_max']:.0f} (median "
+                         f"{s['height_median']:.0f}). Modes: {', '.join(f'{k} {n}' for k, n in v.modes.items())}. "
+                         f"Formats: {', '.join(f'{k} {n}' for k, n in v.formats.items())}."))
+    blocks.append(_table(["class", "usable images"], list(v.counts.items())))
+    if v.messages():
+        blocks.append(Bullets(tuple(v.messages())))
     if v.skipped:
-        lines += ["", "<details><summary>Skipped files</summary>", ""]
-        lines += _table(["file", "reason", "detail"], [(s.path, REASONS[s.reason], s.detail) for s in v.skipped[:200]])
+        details = Details("Skipped files", [_table(["file", "reason", "detail"],
+                                                   [(s.path, REASONS[s.reason], s.detail) for s in v.skipped[:200]])])
         if len(v.skipped) > 200:
-            lines.append(f"… and {len(v.skipped) - 200} more.")
-        lines += ["</details>", ""]
-    return lines + [""]
+            details.blocks.append(_p(f"… and {len(v.skipped) - 200} more."))
+        blocks.append(details)
+    return blocks
 
 
-def _sweep_md(sweep: SweepReport) -> list[str]:
-    rows = [(s.label, _pm(s.score), s.score.runs, f"{s.score.seconds:.1f}")
-            for s in (*sweep.probe, *sweep.finetune)]
-    lines = ["## Quick sweep", "", "Linear probes of each candidate, then fine-tuning of the best at the most "
-             "promising freeze depths; accuracy on held-out test images, mean ± sd over folds.", ""]
-    lines += _table(["setting", "target accuracy", "folds", "seconds"], rows)
+def _sweep_blocks(sweep: SweepReport) -> list:
+    rows = [(s.label, _pm(s.score), s.score.runs, f"{s.score.seconds:.1f}") for s in (*sweep.probe, *sweep.finetune)]
+    blocks: list = [Heading(2, "Quick sweep"), _p("Linear probes of each candidate, then fine-tuning of the best at "
+                                                  "the most promising freeze depths; accuracy on held-out test "
+                                                  "images, mean ± sd over folds."),
+                    _table(["setting", "target accuracy", "folds", "seconds"], rows)]
     if sweep.pending:
-        lines.append(f"{sweep.pending} planned runs have not finished yet.")
+        blocks.append(_p(f"{sweep.pending} planned runs have not finished yet."))
     failures = [f for s in (*sweep.probe, *sweep.finetune) for f in s.score.failures]
     if failures:
-        lines.append(f"{len(failures)} runs did not finish: {'; '.join(sorted(set(failures))[:3])}")
+        blocks.append(_p(f"{len(failures)} runs did not finish: {'; '.join(sorted(set(failures))[:3])}"))
     best = sweep.best
     if best is not None and best.score.classes:
-        lines += ["", f"Per-class accuracy of the best setting ({best.label}):", ""]
-        lines += _table(["class", "accuracy"], [(c, "–" if a is None else f"{a:.2f}")
-                                                for c, a in zip(best.score.classes, best.score.per_class_acc)])
-    lines.append(f"Training time of the sweep: {sweep.seconds:.1f} s.")
-    return lines + [""]
+        blocks += [_p(f"Per-class accuracy of the best setting ({best.label}):"),
+                   _table(["class", "accuracy"], [(c, "–" if a is None else f"{a:.2f}")
+                                                  for c, a in zip(best.score.classes, best.score.per_class_acc)])]
+    blocks.append(_p(f"Training time of the sweep: {sweep.seconds:.1f} s."))
+    return blocks
 
 
-def _curve_md(curve: LabelCurve) -> list[str]:
-    lines = ["## How many labels?", ""]
+def _curve_blocks(curve: LabelCurve) -> list:
     transfer, scratch = {p.budget: p for p in curve.transfer}, {p.budget: p for p in curve.scratch}
     rows = []
     for budget in sorted({*transfer, *scratch}, key=lambda b: math.inf if b is None else b):
@@ -171,35 +205,73 @@ def _curve_md(curve: LabelCurve) -> list[str]:
         used = next((p.labels_per_class for p in (t, s) if p is not None and p.labels_per_class is not None), None)
         rows.append(("all" if budget is None else budget, "–" if used is None else f"{used:.1f}",
                      _pm(t.score) if t else "–", _pm(s.score) if s else "–"))
-    lines += _table(["budget per class", "labels per class used", curve.transfer_label, curve.scratch_label], rows)
+    blocks: list = [Heading(2, "How many labels?"), _table(["budget per class", "labels per class used",
+                                                            curve.transfer_label, curve.scratch_label], rows)]
     e = curve.extrapolation
     if e.method != "none":
-        lines.append(f"Extrapolation ({e.method}): {e.predicted_2x:.3f} predicted at {2 * e.current_labels:.0f} labels "
-                     f"per class and {e.predicted_4x:.3f} at {4 * e.current_labels:.0f} (now {e.current_acc:.3f} at "
-                     f"{e.current_labels:.0f}); more labels are "
-                     f"{'still paying off' if e.still_paying_off else 'no longer paying off much'}.")
-    return lines + [""]
+        blocks.append(_p(f"Extrapolation ({e.method}): {e.predicted_2x:.3f} predicted at {2 * e.current_labels:.0f} "
+                         f"labels per class and {e.predicted_4x:.3f} at {4 * e.current_labels:.0f} (now "
+                         f"{e.current_acc:.3f} at {e.current_labels:.0f}); more labels are "
+                         f"{'still paying off' if e.still_paying_off else 'no longer paying off much'}."))
+    return blocks
 
 
-def _recommendation_md(r: Recommendation) -> list[str]:
-    return ["## Recommendation", "", f"**{r.headline}**", "", f"Grid cell: **{r.size} target × "
-            f"{r.similarity}** to the source. {r.advice}", "", *(f"- {e}" for e in r.evidence), ""]
+def _recommendation_blocks(r: Recommendation) -> list:
+    blocks: list = [Heading(2, "Recommendation"), Para(((r.headline, True),), headline=True),
+                    _p("Grid cell: ", (f"{r.size} target × {r.similarity}", True), f" to the source. {r.advice}")]
+    if r.evidence:
+        blocks.append(Bullets(tuple(r.evidence)))
+    return blocks
+
+
+def report_blocks(validation: ValidationReport | None = None, sweep: SweepReport | None = None,
+                  curve: LabelCurve | None = None, recommendation: Recommendation | None = None,
+                  title: str = "Feasibility check") -> list:
+    blocks: list = [Heading(1, title), _p(f"Transfer Lab, {dt.datetime.now().strftime('%Y-%m-%d %H:%M')}.")]
+    if recommendation is not None:
+        blocks += _recommendation_blocks(recommendation)
+    if validation is not None:
+        blocks += _validation_blocks(validation)
+    if sweep is not None:
+        blocks += _sweep_blocks(sweep)
+    if curve is not None:
+        blocks += _curve_blocks(curve)
+    return blocks
+
+
+# ---------------------------------------------------------------- Markdown
+
+
+def md_text(text: str) -> str:
+    """Text from the data as Markdown that renders literally: one line, no HTML, no emphasis markers."""
+    text = re.sub(r"[\x00-\x1f\x7f]+", " ", str(text))
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("*", "\\*")
+
+
+def md_cell(text: str) -> str:
+    return md_text(text).replace("|", "\\|").replace("`", "\\`")
+
+
+def _md(block) -> list[str]:
+    if isinstance(block, Heading):
+        return ["#" * block.level + " " + md_text(block.text), ""]
+    if isinstance(block, Para):
+        text = "".join(f"**{md_text(t)}**" if bold else md_text(t) for t, bold in block.parts)
+        return [text, ""]
+    if isinstance(block, Table):
+        return ["| " + " | ".join(map(md_cell, block.header)) + " |", "|" + "---|" * len(block.header),
+                *("| " + " | ".join(map(md_cell, row)) + " |" for row in block.rows), ""]
+    if isinstance(block, Bullets):
+        return [*(f"- {md_text(i)}" for i in block.entries), ""]
+    return [f"<details><summary>{md_text(block.summary)}</summary>", "",
+            *(line for b in block.blocks for line in _md(b)), "</details>", ""]
 
 
 def render_markdown(validation: ValidationReport | None = None, sweep: SweepReport | None = None,
                     curve: LabelCurve | None = None, recommendation: Recommendation | None = None,
                     title: str = "Feasibility check") -> str:
-    stamp = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
-    lines = [f"# {title}", "", f"Transfer Lab, {stamp}.", ""]
-    if recommendation is not None:
-        lines += _recommendation_md(recommendation)
-    if validation is not None:
-        lines += _validation_md(validation)
-    if sweep is not None:
-        lines += _sweep_md(sweep)
-    if curve is not None:
-        lines += _curve_md(curve)
-    return "\n".join(lines).rstrip() + "\n"
+    blocks = report_blocks(validation, sweep, curve, recommendation, title)
+    return "\n".join(line for b in blocks for line in _md(b)).rstrip() + "\n"
 
 
 # ---------------------------------------------------------------- HTML
@@ -209,58 +281,41 @@ _CSS = """body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left}
 .headline{font-size:1.15em;background:#f3f5ff;padding:.8em;border-left:4px solid #636efa}"""
 
+_PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>{{ title }}</title><style>{{ css }}</style></head>
+<body>
+{%- macro render(blocks) %}{% for b in blocks %}
+{%- if b.kind == "heading" %}<h{{ b.level }}>{{ b.text }}</h{{ b.level }}>
+{%- elif b.kind == "para" %}<p{% if b.headline %} class="headline"{% endif %}>
+{%- for text, bold in b.parts %}{% if bold %}<b>{{ text }}</b>{% else %}{{ text }}{% endif %}{% endfor %}</p>
+{%- elif b.kind == "table" %}<table><tr>{% for h in b.header %}<th>{{ h }}</th>{% endfor %}</tr>
+{%- for row in b.rows %}<tr>{% for c in row %}<td>{{ c }}</td>{% endfor %}</tr>{% endfor %}</table>
+{%- elif b.kind == "bullets" %}<ul>{% for i in b.entries %}<li>{{ i }}</li>{% endfor %}</ul>
+{%- else %}<details><summary>{{ b.summary }}</summary>{{ render(b.blocks) }}</details>
+{%- endif %}
+{% endfor %}{% endmacro %}
+{{ render(blocks) }}<h2>Charts</h2>{% for chart in charts %}{{ chart | safe }}{% endfor %}</body></html>"""
 
-def _md_table_to_html(lines: list[str]) -> str:
-    rows = [line.strip("|").split(" | ") for line in lines if not line.startswith("|---")]
-    head, body = rows[0], rows[1:]
-    cells = "".join(f"<th>{html.escape(h.strip())}</th>" for h in head)
-    trs = "".join("<tr>" + "".join(f"<td>{html.escape(c.strip())}</td>" for c in r) + "</tr>" for r in body)
-    return f"<table><tr>{cells}</tr>{trs}</table>"
+_TEMPLATE = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(_PAGE)
 
 
-def _markdown_to_html(text: str) -> str:
-    """Just enough Markdown for this report (headings, bold lines, lists, tables, details)."""
-    out, table, items = [], [], []
-
-    def flush() -> None:
-        if table:
-            out.append(_md_table_to_html(table))
-            table.clear()
-        if items:
-            out.append("<ul>" + "".join(f"<li>{html.escape(i)}</li>" for i in items) + "</ul>")
-            items.clear()
-
-    for line in text.splitlines():
-        if line.startswith("|"):
-            table.append(line)
-            continue
-        if line.startswith("- "):
-            items.append(line[2:])
-            continue
-        flush()
-        if line.startswith("#"):
-            level = len(line) - len(line.lstrip("#"))
-            out.append(f"<h{level}>{html.escape(line[level:].strip())}</h{level}>")
-        elif line.startswith(("<details>", "</details>")):
-            out.append(line.replace("<summary>", "<summary>").replace("</summary>", "</summary>"))
-        elif line.startswith("**") and line.endswith("**"):
-            out.append(f'<p class="headline">{html.escape(line.strip("*"))}</p>')
-        elif line:
-            escaped = html.escape(line)
-            while "**" in escaped:
-                escaped = escaped.replace("**", "<b>", 1).replace("**", "</b>", 1)
-            out.append(f"<p>{escaped}</p>")
-    flush()
-    return "\n".join(out)
+def _kind(block) -> dict:
+    kind = {Heading: "heading", Para: "para", Table: "table", Bullets: "bullets", Details: "details"}[type(block)]
+    data = {k: getattr(block, k) for k in block.__dataclass_fields__}
+    if isinstance(block, Para):
+        data.setdefault("headline", False)
+    if isinstance(block, Details):
+        data["blocks"] = [_kind(b) for b in block.blocks]
+    return {"kind": kind, "level": 0, "headline": False, **data}
 
 
 def render_html(validation: ValidationReport | None = None, sweep: SweepReport | None = None,
                 curve: LabelCurve | None = None, recommendation: Recommendation | None = None,
                 title: str = "Feasibility check") -> str:
-    """One self-contained page: the Markdown report as HTML, then the charts (plotly.js inlined once)."""
-    body = _markdown_to_html(render_markdown(validation, sweep, curve, recommendation, title))
-    charts = []
-    for i, fig in enumerate(figures(validation, sweep, curve).values()):
-        charts.append(pio.to_html(fig, full_html=False, include_plotlyjs=(i == 0), config={"displaylogo": False}))
-    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            f"<style>{_CSS}</style></head><body>{body}<h2>Charts</h2>{''.join(charts)}</body></html>")
+    """One self-contained page: the report's blocks as HTML, then the charts (plotly.js inlined once).
+
+    The charts are plotly's own output (data as JSON inside a script, which plotly escapes); everything else is
+    escaped by the template."""
+    blocks = [_kind(b) for b in report_blocks(validation, sweep, curve, recommendation, title)]
+    charts = [pio.to_html(fig, full_html=False, include_plotlyjs=(i == 0), config={"displaylogo": False})
+              for i, fig in enumerate(figures(validation, sweep, curve).values())]
+    return _TEMPLATE.render(title=title, css=_CSS, blocks=blocks, charts=charts)

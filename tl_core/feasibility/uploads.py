@@ -17,16 +17,17 @@ import re
 import secrets
 import shutil
 import stat
+import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
+from tl_core.data.image_files import is_hidden
 from tl_core.feasibility.errors import UploadError
 from tl_core.paths import data_dir
 
 CHUNK_BYTES = 1 << 20
-SKIPPED_NAMES = {"__macosx", "thumbs.db", "desktop.ini"}  # compared lower-case; dotfiles are skipped too
 
 
 @dataclass(frozen=True)
@@ -46,11 +47,6 @@ DEFAULT_LIMITS = ZipLimits()
 
 def _mb(n: int) -> str:
     return f"{n / (1 << 20):,.0f} MB"
-
-
-def is_hidden(parts: tuple[str, ...]) -> bool:
-    """`__MACOSX/` (Finder's resource forks), `.DS_Store`, dotfiles and dot-folders, Windows' thumbnails."""
-    return any(p.startswith(".") or p.lower() in SKIPPED_NAMES for p in parts)
 
 
 def _entry_parts(info: zipfile.ZipInfo) -> tuple[str, ...]:
@@ -271,9 +267,27 @@ def resolve_server_folder(name: str, data_root: str | os.PathLike | None = None)
     return folder
 
 
+def session_max_age_s() -> float:
+    """How long a session folder is kept: `$TL_SESSION_MAX_AGE_HOURS` (default 24)."""
+    return float(os.environ.get("TL_SESSION_MAX_AGE_HOURS", "24")) * 3600
+
+
+def remove_old_sessions(root: Path, max_age_s: float) -> list[Path]:
+    """Session folders under `root` untouched for longer than `max_age_s`, removed; returns them."""
+    if not root.is_dir():
+        return []
+    cutoff = time.time() - max_age_s
+    old = [p for p in root.iterdir() if p.is_dir() and not p.is_symlink() and p.stat().st_mtime < cutoff]
+    for path in old:
+        shutil.rmtree(path, ignore_errors=True)
+    return old
+
+
 def new_session_dir(base: str | os.PathLike | None = None) -> Path:
-    """A fresh folder for one user's uploads and prepared data: `<data dir>/sessions/<random id>`."""
+    """A fresh folder for one user's uploads and prepared data: `<data dir>/sessions/<random id>`; sessions
+    older than `session_max_age_s()` are removed first."""
     root = Path(base) if base is not None else data_dir() / "sessions"
+    remove_old_sessions(root, session_max_age_s())
     path = root / secrets.token_hex(8)
     path.mkdir(parents=True)
     return path

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import statistics
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -20,14 +21,11 @@ from pathlib import Path
 
 from PIL import Image
 
+from tl_core.data.image_files import (IMAGE_EXTENSIONS, MAX_FILES, MAX_IMAGE_PIXELS, MIN_PER_CLASS, TooManyFiles,
+                                      is_hidden, open_image, too_many_pixels, walk_files)
 from tl_core.feasibility.errors import UnusableDatasetError
-from tl_core.feasibility.uploads import is_hidden
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm")
-MAX_IMAGE_PIXELS = 40_000_000  # 40 MP: above any camera photo a user would reasonably upload for a check
 MAX_FILE_BYTES = 50 << 20
-MIN_PER_CLASS = 3  # the fixed 70/10/20 split needs 3 images for a class to appear in both train and test
-MAX_FILES = 100_000  # a folder with more is refused before it is read (a feasibility check needs far fewer)
 
 # Why a file was skipped; the page shows the text, tests and code use the key.
 REASONS = {
@@ -125,16 +123,13 @@ def _relative(path: Path, root: Path) -> str:
 
 
 def _walk(root: Path) -> list[Path]:
-    """Every visible file under `root`, sorted; hidden files and folders, `__MACOSX` and links to folders
-    are not entered."""
-    found: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if not is_hidden((d,)))
-        found.extend(Path(dirpath) / f for f in sorted(filenames) if not is_hidden((f,)))
-        if len(found) > MAX_FILES:
-            raise UnusableDatasetError(f"The folder holds more than {MAX_FILES:,} files: a feasibility check needs "
-                                       "far fewer; use a subset (e.g. 200 images per class).", _empty_report(root))
-    return found
+    """Every visible file under `root`; hidden files and folders, `__MACOSX` and links to folders are not
+    entered (but a link is listed, so it is reported)."""
+    try:
+        return list(walk_files(root))
+    except TooManyFiles as err:
+        raise UnusableDatasetError(f"The folder holds more than {MAX_FILES:,} files: a feasibility check needs "
+                                   "far fewer; use a subset (e.g. 200 images per class).", _empty_report(root)) from err
 
 
 def inspect_image(path: Path, max_pixels: int = MAX_IMAGE_PIXELS, max_bytes: int = MAX_FILE_BYTES
@@ -152,13 +147,13 @@ def inspect_image(path: Path, max_pixels: int = MAX_IMAGE_PIXELS, max_bytes: int
         if size > max_bytes:
             return None, ("too_large", f"{size / (1 << 20):.0f} MB on disk, over the {max_bytes >> 20} MB limit; "
                                        "downscale it")
-        with Image.open(path) as im:  # reads the header only
+        with open_image(path) as im:  # reads the header only
             width, height = im.size
             facts = {"width": width, "height": height, "mode": im.mode, "format": im.format or ""}
-            if width * height > max_pixels:
-                return None, ("too_large", _pixels_detail(width, height, max_pixels))
+            if too_many_pixels(width, height, max_pixels):
+                return None, ("too_large", too_many_pixels(width, height, max_pixels))
             im.verify()
-        with Image.open(path) as im:  # verify() leaves the image unusable: open again for a real decode
+        with open_image(path) as im:  # verify() leaves the image unusable: open again for a real decode
             im.draft("RGB", (256, 256))  # JPEG: decode at a reduced scale (still reads every byte, so
             im.load()                    # truncation is caught), which makes big photos several times faster
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
@@ -185,11 +180,6 @@ def _looks_like_an_image(path: Path) -> bool:
     except OSError:
         return False
     return head.startswith(_MAGIC) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")
-
-
-def _pixels_detail(width: int, height: int, max_pixels: int) -> str:
-    return (f"{width}×{height} pixels ({width * height / 1e6:.0f} MP) is over the {max_pixels / 1e6:.0f} MP limit; "
-            "downscale it")
 
 
 def _empty_report(root: Path, min_per_class: int = MIN_PER_CLASS) -> ValidationReport:
@@ -229,6 +219,19 @@ def _resolve_duplicates(images: list[ImageFile]) -> tuple[list[ImageFile], list[
     return sorted(kept, key=lambda i: order[i.path]), skipped, groups
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _refuse_control_characters(root: Path, class_dirs: list[str], min_per_class: int) -> None:
+    """A class name ends up in tables, reports and the model's outputs: a newline or escape in it would break
+    every one of them, so the folder must be renamed first."""
+    for name in class_dirs:
+        if _CONTROL.search(name):
+            raise UnusableDatasetError(
+                f"The class folder {name!r} has a control character (newline, tab or similar) in its name: rename "
+                "it to plain text (letters, digits, spaces, '-', '_') and check again.", _empty_report(root, min_per_class))
+
+
 def validate_folder(folder: str | os.PathLike, min_per_class: int = MIN_PER_CLASS,
                     max_pixels: int = MAX_IMAGE_PIXELS, max_bytes: int = MAX_FILE_BYTES) -> ValidationReport:
     """Read every file under `folder` (one sub-folder per class; deeper folders belong to their class).
@@ -240,6 +243,9 @@ def validate_folder(folder: str | os.PathLike, min_per_class: int = MIN_PER_CLAS
     if not root.is_dir():
         raise UnusableDatasetError(f"'{folder}' is not a folder: give a folder with one sub-folder per class.",
                                    _empty_report(root, min_per_class))
+    class_dirs = sorted(p.name for p in root.iterdir()
+                        if p.is_dir() and not p.is_symlink() and not is_hidden((p.name,)))
+    _refuse_control_characters(root, class_dirs, min_per_class)
     images: list[ImageFile] = []
     skipped: list[SkippedFile] = []
     for path in _walk(root):
@@ -257,8 +263,6 @@ def validate_folder(folder: str | os.PathLike, min_per_class: int = MIN_PER_CLAS
     skipped += dup_skipped
 
     counts = Counter(i.label for i in images)
-    class_dirs = sorted(p.name for p in root.iterdir()
-                        if p.is_dir() and not p.is_symlink() and not is_hidden((p.name,)))
     excluded = {}
     for name in class_dirs:
         n = counts.get(name, 0)

@@ -26,8 +26,12 @@ def new_run_id(config: RunConfig) -> str:
 
 def write_atomic(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def write_json(path: Path, value: Any) -> None:
@@ -97,8 +101,21 @@ class RunDir:
     def save_weights(self, model: torch.nn.Module) -> None:
         state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
         tmp = self.path / ".model.safetensors.tmp"
-        save_file(state, str(tmp))
-        os.replace(tmp, self.weights_path)
+        try:
+            save_file(state, str(tmp))
+            os.chmod(tmp, 0o644)  # readable by every user of the runs folder, like the datasets
+            os.replace(tmp, self.weights_path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+    def remove_temporary_files(self) -> None:
+        """Temporary files this process left (a write that failed half-way); other processes' are theirs."""
+        for tmp in (*self.path.glob(f".*.{os.getpid()}.tmp"), self.path / ".model.safetensors.tmp"):
+            try:
+                tmp.unlink(missing_ok=True)
+            except OSError:
+                pass
 
     def load_weights(self) -> dict[str, torch.Tensor]:
         return load_file(str(self.weights_path))

@@ -5,17 +5,23 @@ The directories are the truth; the index makes listing and filtering fast and ca
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
+import socket
 import sqlite3
 import time
 from contextlib import closing
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from tl_core.config import RunConfig
 from tl_core.records.run_dir import RunDir
 from tl_core.status import Status
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SCHEMA_VERSION = 2  # 2: role, experiment and arm columns (runs are paired by role, never by name)
 
@@ -37,6 +43,39 @@ CREATE INDEX IF NOT EXISTS runs_experiment ON runs (experiment);
 """
 
 
+def process_start_time(pid: int) -> int | None:
+    """When `pid` started, in clock ticks since boot (field 22 of /proc/<pid>/stat); None without /proc.
+
+    Beside the pid it tells a live run from a new process that was given the dead run's pid."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    try:
+        return int(stat.rsplit(")", 1)[1].split()[19])
+    except (IndexError, ValueError):
+        return None
+
+
+def process_identity() -> dict[str, Any]:
+    """What a run records about the process that owns it: pid, host and the pid's start time."""
+    pid = os.getpid()
+    return {"pid": pid, "host": socket.gethostname(), "pid_started": process_start_time(pid)}
+
+
+def _is_corrupt(err: sqlite3.DatabaseError) -> bool:
+    """A damaged index file, as opposed to a busy one (locked) or one that cannot be opened (permissions)."""
+    if isinstance(err, sqlite3.OperationalError):
+        return "malformed" in str(err) or "not a database" in str(err)
+    return not isinstance(err, (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError))
+
+
+@dataclass
+class Reindexed:
+    added: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (run directory, why it could not be read)
+
+
 def _pid_alive(pid: int) -> bool:
     if pid <= 0:
         return False
@@ -54,7 +93,36 @@ class RunStore:
         self.runs_dir = Path(runs_dir)
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         self.db_path = self.runs_dir / "index.sqlite"
-        self._create()
+        self._healing = False
+        self._guarded(self._create)
+
+    def _guarded(self, action: Callable[[], T]) -> T:
+        """`action()`; when the index file is damaged, it is moved aside, rebuilt from the run directories
+        (the truth) and `action` runs again."""
+        try:
+            return action()
+        except sqlite3.DatabaseError as err:
+            if self._healing or not _is_corrupt(err):
+                raise
+            self._heal(err)
+            return action()
+
+    def _heal(self, err: sqlite3.DatabaseError) -> None:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        for suffix in ("", "-wal", "-shm"):
+            path = self.db_path.with_name(self.db_path.name + suffix)
+            try:
+                os.replace(path, path.with_name(f"{self.db_path.name}.corrupt-{stamp}{suffix}"))
+            except FileNotFoundError:
+                pass  # no such file, or another process moved it first
+        log.warning("The run index %s was damaged (%s); it was moved aside and rebuilt from the run directories.",
+                    self.db_path, err)
+        self._healing = True
+        try:
+            self._create()
+            self.reindex()
+        finally:
+            self._healing = False
 
     def _create(self, patience_s: float = 30.0) -> None:
         """Switch to WAL and create the tables. Two processes opening a new index at the same moment can get
@@ -97,19 +165,32 @@ class RunStore:
         columns = ", ".join(row)
         marks = ", ".join(f":{k}" for k in row)
         updates = ", ".join(f"{k}=excluded.{k}" for k in row if k not in ("run_id", "created"))
-        with closing(self._connect()) as db, db:
-            db.execute(f"INSERT INTO runs ({columns}) VALUES ({marks}) ON CONFLICT(run_id) DO UPDATE SET {updates}", row)
-            if owner is not None:
-                db.execute("UPDATE runs SET owner=? WHERE run_id=?", (owner, run_id))
+
+        def write() -> None:
+            with closing(self._connect()) as db, db:
+                db.execute(f"INSERT INTO runs ({columns}) VALUES ({marks}) ON CONFLICT(run_id) DO UPDATE SET {updates}",
+                           row)
+                if owner is not None:
+                    db.execute("UPDATE runs SET owner=? WHERE run_id=?", (owner, run_id))
+
+        self._guarded(write)
+
+    def _select(self, sql: str, args: tuple = ()) -> list[sqlite3.Row]:
+        def read() -> list[sqlite3.Row]:
+            with closing(self._connect()) as db:
+                return db.execute(sql, args).fetchall()
+
+        return self._guarded(read)
 
     def get(self, run_id: str) -> dict[str, Any] | None:
-        with closing(self._connect()) as db:
-            row = db.execute("SELECT * FROM runs WHERE run_id=?", (run_id,)).fetchone()
-        return _row_dict(row) if row else None
+        rows = self._select("SELECT * FROM runs WHERE run_id=?", (run_id,))
+        return _row_dict(rows[0]) if rows else None
 
     def list(self, *, experiment: str | None = None, experiment_prefix: str | None = None, role: str | None = None,
-             status: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
-        """Newest first."""
+             status: str | None = None, limit: int = 500, heal: bool = True) -> list[dict[str, Any]]:
+        """Newest first. With `heal`, runs whose process died first become 'interrupted' (`heal_stale`)."""
+        if heal:
+            self.heal_stale()
         where, args = [], []
         if experiment is not None:
             where.append("experiment=?")
@@ -124,46 +205,80 @@ class RunStore:
             where.append("status=?")
             args.append(status)
         clause = f"WHERE {' AND '.join(where)}" if where else ""
-        with closing(self._connect()) as db:
-            rows = db.execute(f"SELECT * FROM runs {clause} ORDER BY created DESC LIMIT ?", (*args, limit)).fetchall()
+        rows = self._select(f"SELECT * FROM runs {clause} ORDER BY created DESC LIMIT ?", (*args, limit))
         return [_row_dict(r) for r in rows]
 
     def delete(self, run_id: str) -> None:
-        with closing(self._connect()) as db, db:
-            db.execute("DELETE FROM runs WHERE run_id=?", (run_id,))
+        def forget() -> None:
+            with closing(self._connect()) as db, db:
+                db.execute("DELETE FROM runs WHERE run_id=?", (run_id,))
+
+        self._guarded(forget)
         shutil.rmtree(self.runs_dir / run_id, ignore_errors=True)
 
-    def reindex(self) -> int:
-        """Index run directories written while the index was absent (or by an older process). Returns how many."""
-        known = {r["run_id"] for r in self.list(limit=1_000_000)}
-        added = 0
+    def reindex(self) -> Reindexed:
+        """Index run directories written while the index was absent (or by an older process). A directory that
+        cannot be read is skipped, logged and reported, never the end of the whole list."""
+        known = {r["run_id"] for r in self.list(limit=1_000_000, heal=False)}
+        result = Reindexed()
         for path in sorted(p for p in self.runs_dir.iterdir() if (p / "config.json").exists()):
             if path.name in known:
                 continue
             run = RunDir(path)
             try:
-                self.upsert(run.run_id, run.read_config(), run.read_summary())
-                added += 1
-            except (OSError, ValueError, TypeError):
+                summary = run.read_summary()
+                if not isinstance(summary, dict):
+                    raise ValueError("summary.json does not hold an object")
+                self.upsert(run.run_id, run.read_config(), summary)
+                result.added += 1
+            except (OSError, ValueError, TypeError, KeyError, OverflowError, sqlite3.IntegrityError,
+                    sqlite3.InterfaceError, sqlite3.ProgrammingError) as err:
+                why = f"{type(err).__name__}: {err}"
+                log.warning("Run directory %s was not indexed: %s", path, why)
+                result.skipped.append((str(path), why))
+        return result
+
+    def heal_stale(self) -> list[str]:
+        """Queued/running runs of this host whose process is gone (dead, or its pid now belongs to a newer
+        process) become 'interrupted', so they can be deleted. Runs of other hosts, and records without a host,
+        are left alone: their process cannot be checked from here."""
+        host = socket.gethostname()
+        healed = []
+        for row in self._select("SELECT * FROM runs WHERE status IN (?, ?)", (Status.QUEUED, Status.RUNNING)):
+            row = _row_dict(row)
+            summary, pid = row["summary"], row["pid"]
+            if summary.get("host") != host:
                 continue
-        return added
+            if _pid_alive(pid):
+                started = process_start_time(pid)
+                if summary.get("pid_started") is None or started is None or started == summary["pid_started"]:
+                    continue
+            self._interrupt(row, "Its process ended without recording how the run ended (killed, or the machine "
+                                 "restarted).", "Delete it, or start it again.")
+            healed.append(row["run_id"])
+        return healed
+
+    def _interrupt(self, row: dict[str, Any], reason: str, hint: str) -> None:
+        summary = {**row["summary"], "status": Status.INTERRUPTED, "reason": reason, "hint": hint}
+        run = self.run_dir(row["run_id"])
+        if run.path.exists():
+            try:
+                run.write_summary(summary)
+            except OSError as err:
+                log.warning("Could not write %s: %s", run.path / "summary.json", err)
+        self.upsert(row["run_id"], RunConfig.from_dict(row["config"]), summary)
 
     def mark_interrupted(self, keep: set[str] = frozenset()) -> list[str]:
         """Runs recorded as queued/running whose process is gone (a restart) become 'interrupted'."""
         interrupted = []
-        for row in self.list(limit=1_000_000):
+        for row in self.list(limit=1_000_000, heal=False):
             if not Status.of(row["status"]).active or row["run_id"] in keep:
                 continue
             own = row["pid"] == os.getpid()
             if _pid_alive(row["pid"]) and not own:
                 continue
-            summary = {**row["summary"], "status": Status.INTERRUPTED,
-                       "reason": "The server stopped while this run was in progress.",
-                       "hint": "Start it again from the Runs page or the Experiment page."}
-            run = self.run_dir(row["run_id"])
-            if run.path.exists():
-                run.write_summary(summary)
-            self.upsert(row["run_id"], RunConfig.from_dict(row["config"]), summary)
+            self._interrupt(row, "The server stopped while this run was in progress.",
+                            "Start it again from the Runs page or the Experiment page.")
             interrupted.append(row["run_id"])
         return interrupted
 

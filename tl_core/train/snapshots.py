@@ -2,18 +2,26 @@
 saved with the run and turned into the domain-confusion accuracy of that moment."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from tl_core.analysis import domain_confusion, stratified_sample_indices
+from tl_core.analysis.domain_confusion import MIN_ROWS
 from tl_core.data import Domain
 from tl_core.train.task import Examples, encode
 
 
+def max_snapshot_bytes() -> int:
+    """Disk one run's snapshots may use: `$TL_RUN_SNAPSHOT_MAX_MB` (default 500 MB)."""
+    return int(float(os.environ.get("TL_RUN_SNAPSHOT_MAX_MB", "500")) * (1 << 20))
+
+
 class SnapshotTaker:
     def __init__(self, source: Domain, target: Domain, size: int, seed: int, device: torch.device, batch_size: int):
+        self.capped = False  # the run's snapshots reached max_snapshot_bytes(): no more are taken
         self.source_index = stratified_sample_indices(source.test.labels.numpy(), size, seed)
         self.target_index = stratified_sample_indices(target.test.labels.numpy(), size, seed)
         self.source = Examples(source.test.images[self.source_index].to(device), source.test.labels[self.source_index])
@@ -27,14 +35,20 @@ class SnapshotTaker:
         return source, target
 
     def take(self, model, path: Path) -> dict[str, float]:
-        """Save the snapshot to `path` (.npz) and return its domain-confusion accuracy and proxy A-distance."""
-        source, target = self.features(model)
+        """Save the snapshot to `path` (.npz) and return its domain-confusion accuracy and proxy A-distance;
+        nothing (and `capped` set) once the run's snapshots use `max_snapshot_bytes()`."""
         path.parent.mkdir(parents=True, exist_ok=True)
+        if self.capped or sum(f.stat().st_size for f in path.parent.glob("*.npz")) >= max_snapshot_bytes():
+            self.capped = True
+            return {}
+        source, target = self.features(model)
         tmp = path.with_name(f".{path.stem}.tmp.npz")
         np.savez_compressed(tmp, source_feats=source.astype(np.float32), target_feats=target.astype(np.float32),
                             source_labels=self.source.y.numpy(), target_labels=self.target.y.numpy(),
                             source_index=self.source_index, target_index=self.target_index)
         tmp.replace(path)
+        if min(len(source), len(target)) < MIN_ROWS:
+            return {}  # too few test images to measure; the snapshot itself is still kept
         confusion = domain_confusion(source, target, seed=self.seed)
         return {"domain_confusion_acc": confusion.acc, "a_distance": confusion.a_distance}
 
