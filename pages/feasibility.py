@@ -16,7 +16,7 @@ from tl_core.status import Status
 from tl_core.feasibility.label_curve import DEFAULT_BUDGETS
 from tl_core.feasibility.pipeline import Plan, assemble, next_stage
 from tl_core.feasibility.prepare import prepare_dataset
-from tl_core.feasibility.report import render_html, render_markdown
+from tl_view.feasibility_report import render_html, render_markdown
 from tl_core.feasibility.results import results_from_jobs
 from tl_core.feasibility.sweep import SweepSettings, default_candidates
 from tl_core.feasibility.uploads import list_server_folders, new_session_dir, upload_root

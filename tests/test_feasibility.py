@@ -14,6 +14,7 @@ from tl_core.feasibility.label_curve import (budgets_for, extrapolate, plan_labe
                                              train_images_per_class)
 from tl_core.feasibility.recommend import recommend
 from tl_core.feasibility.results import RunResult, Score
+from tl_view.feasibility_report import write_report
 from tl_core.feasibility.sweep import (FINETUNE, PROBE, Candidate, SettingScore, SweepReport, SweepSettings,
                                        finetune_depths, plan_finetune_stage, plan_probe_stage, summarise)
 
@@ -285,7 +286,7 @@ def test_pipeline_end_to_end_on_a_generated_zip(tmp_path, runs_dir):
     assert [p.budget for p in curve.transfer] == [2, None] and [p.budget for p in curve.scratch] == [2, None]
     assert curve.transfer[0].labels_per_class == 2 and curve.transfer[1].labels_per_class == 14
 
-    md, page = result.write_report(tmp_path / "out")
+    md, page = write_report(result, tmp_path / "out")
     text = md.read_text()
     assert r.headline in text and "| circle | 20 |" in text and "## How many labels?" in text
     html = page.read_text()

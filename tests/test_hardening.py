@@ -152,7 +152,7 @@ def _hostile_validation(tmp_path):
 
 
 def test_the_html_report_escapes_hostile_class_and_file_names(tmp_path):
-    from tl_core.feasibility.report import render_html
+    from tl_view.feasibility_report import render_html
 
     page = re.sub(r"<script.*?</script>", "", render_html(_hostile_validation(tmp_path)), flags=re.S)  # plotly's
     assert "<img" not in page and not re.findall(r"<[^>]*onerror=", page)  # no tag carries the handler
@@ -162,7 +162,7 @@ def test_the_html_report_escapes_hostile_class_and_file_names(tmp_path):
 
 
 def test_the_markdown_report_escapes_table_cells(tmp_path):
-    from tl_core.feasibility.report import render_markdown
+    from tl_view.feasibility_report import render_markdown
 
     text = render_markdown(_hostile_validation(tmp_path))
     assert "<img" not in text and "<script>" not in text

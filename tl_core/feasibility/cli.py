@@ -12,6 +12,7 @@ import sys
 import threading
 
 from tl_core.errors import UserError
+from tl_view.feasibility_report import write_report
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"note: {message}")
     if result.recommendation is not None:
         print(result.recommendation.text)
-    md, page = result.write_report(args.out)
+    md, page = write_report(result, args.out)
     print(f"report: {md} and {page}")
     print("seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in result.seconds.items()))
     return 0

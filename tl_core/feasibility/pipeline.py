@@ -21,7 +21,6 @@ from tl_core.feasibility.label_curve import (DEFAULT_BUDGETS, LabelCurve, budget
                                              summarise_label_curve, train_images_per_class)
 from tl_core.feasibility.prepare import PreparedDataset, prepare_dataset
 from tl_core.feasibility.recommend import Recommendation, recommend
-from tl_core.feasibility.report import render_html, render_markdown
 from tl_core.feasibility.results import RunResult, run_plan
 from tl_core.feasibility.sweep import (CURVE, FINETUNE, PROBE, Candidate, SweepReport, SweepSettings,
                                        plan_finetune_stage, plan_probe_stage, stage_of, summarise)
@@ -89,20 +88,6 @@ class FeasibilityResult:
     recommendation: Recommendation | None
     results: list[RunResult] = field(repr=False, default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)  # wall-clock seconds per stage, and in total
-
-    def markdown(self) -> str:
-        return render_markdown(self.validation, self.sweep, self.curve, self.recommendation)
-
-    def html(self) -> str:
-        return render_html(self.validation, self.sweep, self.curve, self.recommendation)
-
-    def write_report(self, out_dir: str | os.PathLike) -> tuple[Path, Path]:
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        md, page = out / "feasibility.md", out / "feasibility.html"
-        md.write_text(self.markdown())
-        page.write_text(self.html())
-        return md, page
 
 
 def load_input(data: str | os.PathLike | bytes, session_dir: str | os.PathLike) -> Path:

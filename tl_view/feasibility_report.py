@@ -1,7 +1,7 @@
 """The one-page report: Markdown, or a self-contained HTML page with the charts.
 
-The HTML inlines plotly.js once (about 4.5 MB), so the downloaded file opens offline. The figure builders are
-public so the dashboard page draws exactly the charts the report holds.
+The HTML inlines plotly.js once (about 4.5 MB), so the downloaded file opens offline. Its charts are the
+Feasibility page's own (tl_view.feasibility_views), so the page and the report draw the same figures.
 
 Both formats render one list of blocks (headings, paragraphs, tables, lists, details), so text from the data
 (class folder and file names) is never parsed as markup: the HTML goes through Jinja2 with autoescaping, and the
@@ -10,9 +10,11 @@ Markdown escapes what Markdown would interpret.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import math
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Sequence
 
 import jinja2
@@ -20,86 +22,17 @@ import jinja2
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from tl_view.feasibility_views import (confusion_figure, counts_figure, label_curve_figure, per_class_figure,
+                                      sweep_figure)
+
 from tl_core.feasibility.label_curve import LabelCurve
 from tl_core.feasibility.recommend import Recommendation
 from tl_core.feasibility.results import Score
 from tl_core.feasibility.sweep import SettingScore, SweepReport
 from tl_core.feasibility.validate import REASONS, ValidationReport
 
-_HEIGHT = 380
-
-
 def _pm(score: Score) -> str:
     return "–" if not score.runs else f"{score.target_acc_mean:.3f} ± {score.target_acc_sd:.3f}"
-
-
-# ---------------------------------------------------------------- figures
-
-
-def counts_figure(validation: ValidationReport) -> go.Figure:
-    fig = go.Figure(go.Bar(x=list(validation.counts), y=list(validation.counts.values()), name="usable images"))
-    if validation.excluded_classes:
-        fig.add_bar(x=list(validation.excluded_classes), y=[0] * len(validation.excluded_classes),
-                    name="excluded (too small)")
-    fig.update_layout(title="Usable images per class", xaxis_title="class", yaxis_title="images", height=_HEIGHT,
-                      uirevision="counts")
-    return fig
-
-
-def sweep_figure(sweep: SweepReport) -> go.Figure:
-    settings = [s for s in (*sweep.probe, *sweep.finetune) if s.score.runs]
-    settings.sort(key=lambda s: s.score.target_acc_mean)
-    fig = go.Figure()
-    for stage, colour in (("probe", "#636efa"), ("fine-tune", "#ef553b")):
-        rows = [s for s in settings if s.stage == stage]
-        if rows:
-            fig.add_bar(y=[s.label for s in rows], x=[s.score.target_acc_mean for s in rows], orientation="h",
-                        error_x={"type": "data", "array": [s.score.target_acc_sd for s in rows]},
-                        name="linear probe" if stage == "probe" else "fine-tune", marker_color=colour,
-                        hovertemplate="%{y}<br>accuracy %{x:.3f}<extra></extra>")
-    fig.update_layout(title="Quick sweep: target accuracy (mean ± sd over folds)", xaxis_title="target accuracy",
-                      xaxis_range=[0, 1], height=max(_HEIGHT, 60 + 40 * len(settings)), uirevision="sweep",
-                      margin={"l": 20})
-    fig.update_yaxes(automargin=True)
-    return fig
-
-
-def label_curve_figure(curve: LabelCurve) -> go.Figure:
-    fig = go.Figure()
-    for arm, points, colour in ((curve.transfer_label, curve.transfer, "#636efa"),
-                                (curve.scratch_label, curve.scratch, "#ef553b")):
-        rows = [p for p in points if p.labels_per_class and p.score.runs]
-        if rows:
-            fig.add_scatter(x=[p.labels_per_class for p in rows], y=[p.score.target_acc_mean for p in rows],
-                            error_y={"type": "data", "array": [p.score.target_acc_sd for p in rows]},
-                            mode="lines+markers", name=arm, line_color=colour)
-    e = curve.extrapolation
-    if e.method != "none" and math.isfinite(e.current_labels):
-        xs = [e.current_labels * 2 ** (i / 10) for i in range(0, 21)]
-        fig.add_scatter(x=xs, y=list(e.predict(xs)), mode="lines", line={"dash": "dash", "color": "#636efa"},
-                        name=f"extrapolated ({e.method})")
-    fig.update_xaxes(type="log", title="labelled images per class")
-    fig.update_layout(title="How many labels? Target accuracy against labels per class", yaxis_title="target accuracy",
-                      yaxis_range=[0, 1], height=_HEIGHT, uirevision="curve")
-    return fig
-
-
-def confusion_figure(setting: SettingScore) -> go.Figure:
-    classes = list(setting.score.classes)
-    fig = go.Figure(go.Heatmap(z=[list(r) for r in setting.score.confusion], x=classes, y=classes,
-                               colorscale="Blues", hovertemplate="true %{y}<br>predicted %{x}<br>%{z} images"
-                                                                 "<extra></extra>"))
-    fig.update_layout(title=f"Confusion matrix (test images of all folds): {setting.label}", xaxis_title="predicted",
-                      yaxis_title="true", yaxis_autorange="reversed", height=_HEIGHT + 60, uirevision="confusion")
-    return fig
-
-
-def per_class_figure(setting: SettingScore) -> go.Figure:
-    fig = go.Figure(go.Bar(x=list(setting.score.classes), y=[a if a is not None else 0 for a in
-                                                              setting.score.per_class_acc]))
-    fig.update_layout(title=f"Per-class accuracy: {setting.label}", yaxis_range=[0, 1], yaxis_title="accuracy",
-                      height=_HEIGHT, uirevision="per-class")
-    return fig
 
 
 def figures(validation: ValidationReport | None, sweep: SweepReport | None, curve: LabelCurve | None
@@ -319,3 +252,14 @@ def render_html(validation: ValidationReport | None = None, sweep: SweepReport |
     charts = [pio.to_html(fig, full_html=False, include_plotlyjs=(i == 0), config={"displaylogo": False})
               for i, fig in enumerate(figures(validation, sweep, curve).values())]
     return _TEMPLATE.render(title=title, css=_CSS, blocks=blocks, charts=charts)
+
+
+def write_report(result, out_dir: str | os.PathLike) -> tuple[Path, Path]:
+    """feasibility.md and feasibility.html of a finished `FeasibilityResult`, written to `out_dir`."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    md, page = out / "feasibility.md", out / "feasibility.html"
+    report = (result.validation, result.sweep, result.curve, result.recommendation)
+    md.write_text(render_markdown(*report))
+    page.write_text(render_html(*report))
+    return md, page
