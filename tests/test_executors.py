@@ -68,6 +68,16 @@ def test_killing_the_worker_fails_that_run_and_the_next_one_runs(manager):
     assert manager.worker_pid(following) is None and manager.view(following).summary["pid"] != pid
 
 
+def test_the_threads_executor_runs_in_the_server_process(runs_dir):
+    manager = JobManager(runs_dir, slots=1, executor="threads")
+    try:
+        run_id = manager.submit(TINY, owner="test")
+        view = manager.wait(run_id, timeout_s=120)
+        assert view.status is Status.FINISHED and len(view.history) == 2 and view.summary["pid"] == os.getpid()
+    finally:
+        manager.close()
+
+
 def test_the_executor_defaults_to_processes_unless_told(monkeypatch):
     monkeypatch.delenv("TL_EXECUTOR", raising=False)
     assert default_executor() == "processes"
