@@ -13,7 +13,6 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 
 from tl_core.config import RunConfig

@@ -70,7 +70,10 @@ class ProcessSlot:
     def run(self, run_id: str, on_event: Subscriber, stop: StopSignal) -> None:
         self.start()
         self._stop.clear()
-        self._conn.send(run_id)
+        try:
+            self._conn.send(run_id)
+        except OSError:
+            raise self._lost() from None
         while True:
             if stop.is_set():
                 self._stop.set()
@@ -79,24 +82,24 @@ class ProcessSlot:
                 try:
                     message = self._conn.recv()
                 except (EOFError, OSError):
-                    self._lost()
+                    raise self._lost() from None
                 if isinstance(message, Done):
                     if message.error:
                         raise RunLost(message.error)
                     return
                 on_event(message)
             elif ready:
-                self._lost()
+                raise self._lost()
 
-    def _lost(self) -> None:
-        """The worker died mid-run: start a fresh one for the next run and report this one as lost."""
+    def _lost(self) -> RunLost:
+        """The worker died mid-run: start a fresh one for the next run; returns what to report for this one."""
         self._process.join(timeout=5)
         cause = death_cause(self._process.exitcode)
         self._conn.close()
         self.start()
-        raise RunLost(f"The worker process running this run died ({cause}) before the run ended.",
-                      "Signal 9 (SIGKILL) usually means the system ran out of memory: lower the batch size or the "
-                      "image size, or run fewer runs at a time. Other runs and the server were not affected.")
+        return RunLost(f"The worker process running this run died ({cause}) before the run ended.",
+                       "Signal 9 (SIGKILL) usually means the system ran out of memory: lower the batch size or the "
+                       "image size, or run fewer runs at a time. Other runs and the server were not affected.")
 
     def close(self) -> None:
         if self._process.is_alive():
