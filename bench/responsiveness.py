@@ -5,10 +5,10 @@ the time) and how far the shown time left was off at 25/50/75 % of the run.
 
 The server is `streamlit run bench/responsiveness_app.py` on a loopback port (the repository's .streamlit
 config applies), the tabs are Debian's Chromium via Playwright. Users' browsers run on their own machines, so
-here Chromium runs at the lowest CPU priority (nice 19): what is measured is the server's own cost of a tab. Epoch times are the run's own metrics.jsonl
-`seconds`; the first epoch (start-up, tabs opening) is left out.
+here Chromium runs at the lowest CPU priority (nice 19): what is measured is the server's own cost of a tab.
+Epoch times are the run's own metrics.jsonl `seconds`; the first epoch (start-up, tabs opening) is left out.
 
-    python bench/responsiveness.py [--epochs 6] [--tabs 0,1,4] [--executors threads,processes]
+    python bench/responsiveness.py [--epochs 4] [--tabs 0,1,4] [--executors threads,processes] [--post-script-gc]
 """
 from __future__ import annotations
 
@@ -55,14 +55,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(runs: Path, executor: str, config_json: str, log) -> tuple[subprocess.Popen, str]:
+def start_server(runs: Path, executor: str, config_json: str, post_script_gc: bool,
+                 log) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {**os.environ, "TL_RUNS_DIR": str(runs), "TL_EXECUTOR": executor, "TL_BENCH_CONFIG": config_json,
            "TL_OFFLINE": "1", "TL_WARM_UMAP": "0"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "bench/responsiveness_app.py", "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+         "--server.fileWatcherType", "none", "--runner.postScriptGC", str(post_script_gc).lower()],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while True:
@@ -98,9 +100,9 @@ def status_of(run: Path) -> str:
         return "unknown"
 
 
-def measure(browser, case: Case, config_json: str, timeout_s: float) -> Case:
+def measure(browser, case: Case, config_json: str, post_script_gc: bool, timeout_s: float) -> Case:
     with bench_runs_dir("tl-bench-tabs-") as runs, open(runs / "streamlit.log", "w") as log:
-        proc, url = start_server(runs, case.executor, config_json, log)
+        proc, url = start_server(runs, case.executor, config_json, post_script_gc, log)
         try:
             context = browser.new_context(viewport={"width": 1200, "height": 900})
             watchers = [context.new_page() for _ in range(max(0, case.tabs - 1))]
@@ -143,6 +145,8 @@ def main() -> None:
         parser.add_argument("--epochs", type=int, default=4)
         parser.add_argument("--tabs", default="0,1,4", help="comma-separated numbers of watching tabs")
         parser.add_argument("--executors", default="threads,processes")
+        parser.add_argument("--post-script-gc", action="store_true",
+                            help="Streamlit's gc.collect(2) after every script run, as before .streamlit turned it off")
         parser.add_argument("--timeout", type=float, default=150, help="seconds per case")
 
     args = parse_args(__doc__.splitlines()[0], flags)
@@ -156,13 +160,13 @@ def main() -> None:
                        epochs=epochs, device=args.device)
     say(machine_line(args.device))
     say(f"run: {config.backbone} {config.source} -> {config.target}, {epochs} epochs, img {config.img_size}, "
-        f"snapshots of {config.snapshot_size}")
+        f"snapshots of {config.snapshot_size}; Streamlit post-script GC {'on' if args.post_script_gc else 'off'}")
     cases = []
     with sync_playwright() as p, bench_runs_dir("tl-bench-chromium-") as folder:
         browser = p.chromium.launch(executable_path=niced_chromium(folder), args=CHROMIUM_ARGS)
         for executor in args.executors.split(","):
             for tabs in tab_counts:
-                case = measure(browser, Case(executor, tabs), config.to_json(), args.timeout)
+                case = measure(browser, Case(executor, tabs), config.to_json(), args.post_script_gc, args.timeout)
                 say(f"  {executor}, {tabs} tabs: {case.epoch_s:.2f} s/epoch (load {load_now()})")
                 cases.append(case)
         browser.close()
