@@ -34,12 +34,14 @@ def tiny(runs_dir):
 @pytest.fixture
 def dashboard(runs_dir, monkeypatch):
     """A fresh job manager and chain runner per test (st.cache_resource is process-wide), runs in a temporary
-    folder, no UMAP warm-up; whatever the test left running is stopped before the next one starts."""
+    folder, no UMAP warm-up; whatever the test left running is stopped before the next one starts. Runs execute
+    on threads: a fresh manager per test would otherwise spawn (and leave behind) a worker importing torch."""
     import streamlit as st
 
     from tl_ui import nav, state
 
     monkeypatch.setenv("TL_WARM_UMAP", "0")
+    monkeypatch.setenv("TL_EXECUTOR", "threads")
     st.cache_resource.clear()
     yield runs_dir
     state.runner().stop_all()

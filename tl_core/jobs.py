@@ -1,4 +1,7 @@
-"""The process-wide job manager: runs wait in one queue and execute on worker threads, a few at a time.
+"""The process-wide job manager: runs wait in one queue and execute in its slots, a few at a time.
+
+Each slot has a thread here that takes the next queued run and hands it to the executor: a worker process
+(the default) or that thread itself (see tl_core.executors).
 
 No Streamlit here. A page submits a config, keeps the run id, and polls `view(run_id)` for a copy of what the
 run has emitted so far (a `RunView`, the same type a recorded run is read as); runs outlive the browser tab that started them.
@@ -10,13 +13,13 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 
 from tl_core.config import RunConfig
+from tl_core.executors import RunLost, Slot, default_executor, make_slots
 from tl_core.records.run_view import RunView, snapshots_on_disk
 from tl_core.records.store import RunStore
-from tl_core.runner import execute_run, prepare_run
+from tl_core.runner import prepare_run
 from tl_core.status import Status
 from tl_core.train.events import EpochEnd, Event, RunEnded, RunStarted, Snapshot, StageStarted, Step
 
@@ -35,6 +38,7 @@ class Job:
     started_at: float | None = None
     train_started_at: float | None = None
     updated_at: float = field(default_factory=time.time)
+    worker_pid: int | None = None
 
     @property
     def run_id(self) -> str:
@@ -74,17 +78,20 @@ class Job:
 
 
 class JobManager:
-    def __init__(self, runs_dir: str | os.PathLike, slots: int | None = None):
+    def __init__(self, runs_dir: str | os.PathLike, slots: int | None = None, executor: str | None = None):
         self.store = RunStore(runs_dir)
         self.store.reindex()
         self.store.mark_interrupted()
         self.slots = slots or default_slots()
+        self.executor = executor or default_executor()
         self._jobs: dict[str, Job] = {}
         self._queue: deque[str] = deque()
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
-        self._workers = [threading.Thread(target=self._work, name=f"tl-worker-{i}", daemon=True)
-                         for i in range(self.slots)]
+        self._closed = False
+        self._slots = make_slots(self.executor, self.slots, self.store)
+        self._workers = [threading.Thread(target=self._work, args=(slot,), name=f"tl-worker-{i}", daemon=True)
+                         for i, slot in enumerate(self._slots)]
         for worker in self._workers:
             worker.start()
 
@@ -110,12 +117,16 @@ class JobManager:
                 self._end_queued(job)
 
     def _end_queued(self, job: Job) -> None:
+        self._record_end(job, Status.STOPPED, "Removed from the queue before it started.")
+
+    def _record_end(self, job: Job, status: Status, reason: str, hint: str = "") -> None:
+        """End a run that could not record its own ending (call with the lock held)."""
         run = self.store.run_dir(job.run_id)
-        summary = {**run.read_summary(), "status": Status.STOPPED,
-                   "reason": "Removed from the queue before it started.", "run_id": job.run_id, "run_dir": str(run.path)}
+        summary = {**run.read_summary(), "status": status, "reason": reason, "hint": hint, "run_id": job.run_id,
+                   "run_dir": str(run.path), "epochs_done": len(run.read_metrics())}
         run.write_summary(summary)
         self.store.upsert(job.run_id, job.view.config, summary)
-        job.view.status, job.view.summary = Status.STOPPED, summary
+        job.view.status, job.view.summary = status, summary
 
     def queue_position(self, run_id: str) -> int | None:
         """1 for the next run to start; None when the run is not waiting."""
@@ -143,6 +154,12 @@ class JobManager:
             view.snapshots = snapshots_on_disk(self.store.run_dir(run_id).snapshots_dir)
         return view
 
+    def worker_pid(self, run_id: str) -> int | None:
+        """The process a running run executes in (the server's own under the threads executor)."""
+        with self._lock:
+            job = self._jobs.get(run_id)
+            return job.worker_pid if job is not None and job.status is Status.RUNNING else None
+
     def active_ids(self) -> list[str]:
         with self._lock:
             return [j.run_id for j in self._jobs.values() if j.status.active]
@@ -157,15 +174,41 @@ class JobManager:
             time.sleep(0.05)
         raise TimeoutError(f"Run {run_id} did not end within {timeout_s} s.")
 
-    def _work(self) -> None:
+    def close(self) -> None:
+        """Stop every run, then the slots (for tests and scripts; a server keeps its manager until it exits)."""
+        with self._wake:
+            self._closed = True
+            while self._queue:
+                self._end_queued(self._jobs[self._queue.popleft()])
+            for job in self._jobs.values():
+                job.stop.set()
+            self._wake.notify_all()
+        for worker in self._workers:
+            worker.join(timeout=60)
+        for slot in self._slots:
+            slot.close()
+
+    def _apply(self, job: Job, event: Event) -> None:
+        with self._lock:
+            job.on_event(event)
+
+    def _work(self, slot: Slot) -> None:
         while True:
             with self._wake:
-                while not self._queue:
+                while not self._queue and not self._closed:
                     self._wake.wait()
+                if self._closed:
+                    return
                 job = self._jobs[self._queue.popleft()]
                 job.view.status, job.started_at = Status.RUNNING, time.time()
             try:
-                execute_run(self.store.run_dir(job.run_id), [job.on_event], job.stop, self.store)
-            except Exception as err:  # execute_run records its own failures; this guards the worker itself
-                job.view.status = Status.FAILED
-                job.view.summary = {"status": Status.FAILED, "reason": f"{type(err).__name__}: {err}"}
+                pid = slot.start()
+                with self._lock:
+                    job.worker_pid = pid
+                slot.run(job.run_id, lambda event: self._apply(job, event), job.stop)
+            except RunLost as lost:
+                with self._lock:
+                    self._record_end(job, Status.FAILED, lost.reason, lost.hint)
+            except Exception as err:  # execute_run records its own failures; this guards the slot itself
+                with self._lock:
+                    self._record_end(job, Status.FAILED, f"{type(err).__name__}: {err}")
