@@ -4,7 +4,8 @@ Each slot has a thread here that takes the next queued run and hands it to the e
 (the default) or that thread itself (see tl_core.executors).
 
 No Streamlit here. A page submits a config, keeps the run id, and polls `view(run_id)` for a copy of what the
-run has emitted so far (a `RunView`, the same type a recorded run is read as); runs outlive the browser tab that started them.
+run has emitted so far (a `RunView`, the same type a recorded run is read as); runs outlive the browser tab
+that started them.
 """
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ import time
 from collections import deque
 from dataclasses import dataclass, field, replace
 
-
 from tl_core.config import RunConfig
 from tl_core.executors import RunLost, Slot, default_executor, make_slots
 from tl_core.records.run_view import RunView, snapshots_on_disk
@@ -22,6 +22,7 @@ from tl_core.records.store import RunStore
 from tl_core.runner import prepare_run
 from tl_core.status import Status
 from tl_core.train.events import EpochEnd, Event, RunEnded, RunStarted, Snapshot, StageStarted, Step
+
 
 def default_slots() -> int:
     """Runs at a time: `$TL_MAX_RUNS`, else 1 (one GPU, or two CPU cores, is busy enough with one run)."""
