@@ -80,7 +80,8 @@ def _final_evaluation(strategy, model, task, config, device, run: RunDir) -> dic
 
 def execute_run(run: RunDir, subscribers: Iterable[Subscriber] = (), stop: threading.Event | None = None,
                 store: RunStore | None = None) -> dict[str, Any]:
-    """Train the run recorded in `run`; returns its summary (also written to summary.json and the index)."""
+    """Train the run recorded in `run`; returns its summary (also written to summary.json and the index).
+    Whatever happens inside, the run ends with a summary that says how and why; the process survives."""
     subscribers = list(subscribers)
     config = run.read_config()
     store = store or RunStore(run.path.parent)
@@ -95,84 +96,104 @@ def execute_run(run: RunDir, subscribers: Iterable[Subscriber] = (), stop: threa
             run.append_metrics(event.metrics)
         publish(subscribers, event)
 
-    status, reason, hint = "finished", "", ""
     model = None
     try:
-        device = pick_device(config.device)
-        summary.update(device=str(device), device_name=device_name(device))
-        seed_everything(config.seed)
-        strategy = build_strategy(config.strategy, config.settings, store.runs_dir)
-        source = load_domain(config.source, config.img_size)
-        target = load_domain(config.target, config.img_size)
-        ctx = FitContext(run.run_id, "train", emit, stop)
-        model = build_model(config, target.num_classes, device, ctx)
-        seed_everything(config.seed)
-        task = build_task(source, target, strategy.labelled_domain, config.labels_per_class, config.seed, device)
-        strategy.prepare(model, task, config)
-        trainable, frozen = count_params(model)
-        groups = [{"name": g.name, "param_count": g.param_count, "frozen": bool(params) and not any(
-                   p.requires_grad for p in params)}
-                  for g, params in zip(layer_groups(model.backbone), parameters_by_layer_group(model.backbone))]
-        model_params = sum(p.numel() for m in (model.backbone, model.head) for p in m.parameters())
-        summary.update(trainable_params=trainable, frozen_params=frozen, model_params=model_params,
-                       labelled_examples=len(task.labelled))
-        emit(RunStarted(run.run_id, config.to_dict(), str(device), summary["device_name"], trainable, frozen, groups))
-
-        snapshots = (SnapshotTaker(source, target, config.snapshot_size, config.seed, device, config.batch_size * 4)
-                     if config.snapshot_size > 0 else None)
-
-        def after_epoch(epoch: int) -> dict[str, float]:
-            due = snapshots is not None and (epoch == config.epochs or (
-                config.snapshot_every > 0 and epoch % config.snapshot_every == 0))
-            if not due:
-                return {}
-            path = snapshot_path(run.snapshots_dir, epoch)
-            metrics = snapshots.take(model, path)
-            if path.exists():
-                emit(Snapshot(run.run_id, epoch, str(path)))
-            return metrics
-
-        if snapshots is not None:  # epoch 0: the transferred starting point, before any training on this task
-            snapshots.take(model, snapshot_path(run.snapshots_dir, 0))
-            emit(Snapshot(run.run_id, 0, str(snapshot_path(run.snapshots_dir, 0))))
-        ctx.after_epoch = after_epoch
-        try:
-            history = fit(model, task, strategy, epochs=config.epochs, batch_size=config.batch_size, lr=config.lr,
-                          weight_decay=config.weight_decay, seed=config.seed, device=device, ctx=ctx)
-        finally:
-            strategy.finish(model)
-        last = history[-1]
-        summary.update({k: last[k] for k in ("train_acc", "val_acc", "target_acc", "images_per_s")})
-        for key in ("domain_confusion_acc", "a_distance"):
-            if key in last:
-                summary[key] = last[key]
-        summary["epochs_done"] = len(history)
-        if snapshots is not None and snapshots.capped:
-            summary["snapshot_note"] = ("Snapshots stopped: this run's snapshots reached the per-run limit "
-                                        "($TL_RUN_SNAPSHOT_MAX_MB).")
-        _final_evaluation(strategy, model, task, config, device, run)
-    except RunStopped:
-        status, reason, hint = "stopped", "Stopped by the user.", ""
-    except Diverged as err:
-        status, reason = "diverged", str(err)
-        hint = f"Lower the learning rate (it was {err.lr:.2g}) or use fewer unfrozen layers."
-    except torch.cuda.OutOfMemoryError:
-        status, reason = "out_of_memory", "The GPU ran out of memory."
-        hint = "Lower the batch size or the image size, or freeze more layers."
-        torch.cuda.empty_cache()
-    except UserError as err:
-        status, reason, hint = "failed", str(err), ""
-        summary["error_kind"] = "user"
+        model = _train(run, store, config, summary, FitContext(run.run_id, "train", emit, stop))
+        status, reason, hint = "finished", "", ""
     except Exception as err:  # a run's crash must not take the process (or the dashboard) with it
-        status, reason = "failed", f"{type(err).__name__}: {err}"
-        hint = "The full traceback is in error.txt in the run directory."
-        _try_write(lambda: run.write_error(traceback.format_exc()))
+        status, reason, hint = _outcome(err, run, summary)
     summary.update(status=status, reason=reason, hint=hint, seconds=time.perf_counter() - started,
                    run_id=run.run_id, run_dir=str(run.path))
     summary.setdefault("epochs_done", len(run.read_metrics()))
     _record_end(run, store, config, summary, model if status in ("finished", "stopped") else None)
     publish(subscribers, RunEnded(run.run_id, summary["status"], summary["reason"], summary["hint"], summary))
     return summary
+
+
+def _train(run: RunDir, store: RunStore, config: RunConfig, summary: dict[str, Any],
+           ctx: FitContext) -> TransferModel:
+    """Build data, model and strategy; fit; evaluate. Fills `summary`; returns the trained model."""
+    device = pick_device(config.device)
+    summary.update(device=str(device), device_name=device_name(device))
+    seed_everything(config.seed)  # the new head's initial weights
+    strategy = build_strategy(config.strategy, config.settings, store.runs_dir)
+    source = load_domain(config.source, config.img_size)
+    target = load_domain(config.target, config.img_size)
+    model = build_model(config, target.num_classes, device, ctx)
+    # Again: build_model pretrains the source network only when none is cached, which draws random numbers, so
+    # without this the label budget and the batches would differ between a first run and a cached one.
+    seed_everything(config.seed)
+    task = build_task(source, target, strategy.labelled_domain, config.labels_per_class, config.seed, device)
+    strategy.prepare(model, task, config)
+    ctx.emit(_run_started(run, model, task, summary, config, device))
+    snapshots = (SnapshotTaker(source, target, config.snapshot_size, config.seed, device, config.batch_size * 4)
+                 if config.snapshot_size > 0 else None)
+    if snapshots is not None:  # epoch 0: the transferred starting point, before any training on this task
+        _snapshot(run, snapshots, model, 0, ctx)
+    ctx.after_epoch = lambda epoch: _snapshot(run, snapshots, model, epoch, ctx) if _snapshot_due(
+        config, snapshots, epoch) else {}
+    try:
+        history = fit(model, task, strategy, epochs=config.epochs, batch_size=config.batch_size, lr=config.lr,
+                      weight_decay=config.weight_decay, seed=config.seed, device=device, ctx=ctx)
+    finally:
+        strategy.finish(model)
+    _summarise(history, summary, snapshots)
+    _final_evaluation(strategy, model, task, config, device, run)
+    return model
+
+
+def _run_started(run: RunDir, model: TransferModel, task, summary: dict[str, Any], config: RunConfig,
+                 device: torch.device) -> RunStarted:
+    trainable, frozen = count_params(model)
+    groups = [{"name": g.name, "param_count": g.param_count,
+               "frozen": bool(params) and not any(p.requires_grad for p in params)}
+              for g, params in zip(layer_groups(model.backbone), parameters_by_layer_group(model.backbone))]
+    model_params = sum(p.numel() for m in (model.backbone, model.head) for p in m.parameters())
+    summary.update(trainable_params=trainable, frozen_params=frozen, model_params=model_params,
+                   labelled_examples=len(task.labelled))
+    return RunStarted(run.run_id, config.to_dict(), str(device), summary["device_name"], trainable, frozen, groups)
+
+
+def _snapshot_due(config: RunConfig, snapshots: SnapshotTaker | None, epoch: int) -> bool:
+    return snapshots is not None and (epoch == config.epochs or (
+        config.snapshot_every > 0 and epoch % config.snapshot_every == 0))
+
+
+def _snapshot(run: RunDir, snapshots: SnapshotTaker, model: TransferModel, epoch: int,
+              ctx: FitContext) -> dict[str, float]:
+    """Take the epoch's feature snapshot (unless the per-run cap is reached); its metrics (domain confusion)."""
+    path = snapshot_path(run.snapshots_dir, epoch)
+    metrics = snapshots.take(model, path)
+    if path.exists():
+        ctx.emit(Snapshot(run.run_id, epoch, str(path)))
+    return metrics
+
+
+def _summarise(history: list[dict[str, float]], summary: dict[str, Any], snapshots: SnapshotTaker | None) -> None:
+    last = history[-1]
+    summary.update({k: last[k] for k in ("train_acc", "val_acc", "target_acc", "images_per_s")})
+    summary.update({k: last[k] for k in ("domain_confusion_acc", "a_distance") if k in last})
+    summary["epochs_done"] = len(history)
+    if snapshots is not None and snapshots.capped:
+        summary["snapshot_note"] = ("Snapshots stopped: this run's snapshots reached the per-run limit "
+                                    "($TL_RUN_SNAPSHOT_MAX_MB).")
+
+
+def _outcome(err: Exception, run: RunDir, summary: dict[str, Any]) -> tuple[str, str, str]:
+    """(status, reason, hint) of a run that raised `err`."""
+    if isinstance(err, RunStopped):
+        return "stopped", "Stopped by the user.", ""
+    if isinstance(err, Diverged):
+        return "diverged", str(err), f"Lower the learning rate (it was {err.lr:.2g}) or use fewer unfrozen layers."
+    if isinstance(err, torch.cuda.OutOfMemoryError):
+        torch.cuda.empty_cache()
+        return "out_of_memory", "The GPU ran out of memory.", \
+            "Lower the batch size or the image size, or freeze more layers."
+    if isinstance(err, UserError):
+        summary["error_kind"] = "user"
+        return "failed", str(err), ""
+    _try_write(lambda: run.write_error(traceback.format_exc()))
+    return "failed", f"{type(err).__name__}: {err}", "The full traceback is in error.txt in the run directory."
 
 
 def _try_write(write) -> Exception | None:

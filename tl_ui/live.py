@@ -75,7 +75,13 @@ def view() -> None:
     # Always a fragment, timed only while a run is active: the page keeps one element tree either way, so the
     # switch from live to settled replaces elements in place instead of mixing old and new layouts.
     active = any(is_active(v) for v in views if v is not None)
-    st.fragment(run_every=1 if active else None)(_live)(active)
+    st.fragment(run_every=poll_seconds(views) if active else None)(_live)(active)
+
+
+def poll_seconds(views) -> float:
+    """How often the live view polls: every second while a run trains, every 3 s while they only wait in the
+    queue (nothing moves then, and each poll costs the server a script run)."""
+    return 1.0 if any(v is not None and v.status is Status.RUNNING for v in views) else 3.0
 
 
 def _views(manager, watch):

@@ -1,0 +1,36 @@
+"""What "without" means per strategy: each baseline at its own recipe, the same data and steps."""
+import pytest
+
+from tl_core.baselines import ARM_LABELS, ARM_RECIPES, baseline_for
+from tl_core.config import RunConfig
+from tl_core.strategies import suggested_lr
+
+
+def test_fine_tune_is_compared_with_scratch_at_scratchs_own_rate():
+    config = RunConfig(strategy="fine-tune", weights="source", freeze=2, lr=0.03, labels_per_class=7, epochs=9)
+    base = baseline_for(config)
+    assert (base.strategy, base.weights, base.freeze) == ("scratch", "random", 0)
+    assert base.lr == suggested_lr("scratch") != config.lr  # never the main run's rate
+    assert (base.labels_per_class, base.epochs, base.batch_size, base.seed) == (7, 9, config.batch_size, config.seed)
+    assert base.role == "baseline" and base.arm == "without-transfer" and not base.transfers
+
+
+def test_dann_is_compared_with_its_own_recipe_without_the_adversary():
+    config = RunConfig(strategy="dann", source="synth-digits", target="digits", lr=suggested_lr("dann"),
+                       settings={"gamma": 5.0})
+    base = baseline_for(config)
+    assert base.strategy == "dann" and base.lr == config.lr and base.settings == {"gamma": 5.0, "domain_weight": 0.0}
+    assert base.arm == "without-adaptation" and "domain weight 0" not in ARM_LABELS[base.arm]
+    assert "adversarial weight at 0" in ARM_RECIPES[base.arm]
+
+
+def test_distillation_is_compared_with_the_student_on_its_labels():
+    base = baseline_for(RunConfig(strategy="distill", weights="random", settings={"teacher": "t"}))
+    assert base.strategy == "scratch" and base.settings == {} and base.arm == "without-teacher"
+
+
+@pytest.mark.parametrize("config", [RunConfig(strategy="scratch", weights="random"),
+                                    RunConfig(strategy="source-only"),
+                                    RunConfig(strategy="fine-tune", weights="random")])
+def test_runs_that_are_baselines_themselves_get_none(config):
+    assert baseline_for(config) is None
