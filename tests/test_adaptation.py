@@ -80,9 +80,10 @@ def test_a_target_with_classes_the_source_lacks_is_refused(tmp_path, runs_dir, s
 # --- distillation ---------------------------------------------------------------------------------------------
 
 
-def _kl_to(teacher_run: str, student_run: str, images: torch.Tensor) -> float:
+def _kl_to(teacher_run: str, student_run: str, images: torch.Tensor, runs_dir) -> float:
     """Mean KL(teacher ‖ student) of the two runs' saved models on `images` (temperature 1)."""
-    teacher, student = load_teacher(teacher_run, torch.device("cpu")), load_teacher(student_run, torch.device("cpu"))
+    cpu = torch.device("cpu")
+    teacher, student = load_teacher(teacher_run, runs_dir, cpu), load_teacher(student_run, runs_dir, cpu)
     log_t, log_s = F.log_softmax(teacher(images), 1), F.log_softmax(student(images), 1)
     return F.kl_div(log_s, log_t, log_target=True, reduction="batchmean").item()
 
@@ -97,8 +98,8 @@ def test_distillation_moves_the_student_toward_the_teacher(tiny, runs_dir):
     kl = [r["distill_kl"] for r in metrics(student)]
     assert kl[-1] < kl[0], kl  # the distillation term itself falls during training
     test_images = load_domain("digits", tiny.img_size).test.images
-    assert _kl_to(teacher["run_id"], student["run_id"], test_images) < 0.7 * _kl_to(
-        teacher["run_id"], alone["run_id"], test_images)  # closer to the teacher than a student without it
+    assert _kl_to(teacher["run_id"], student["run_id"], test_images, runs_dir) < 0.7 * _kl_to(
+        teacher["run_id"], alone["run_id"], test_images, runs_dir)  # closer to the teacher than a student without it
 
 
 # --- the references of every adaptation table -----------------------------------------------------------------
