@@ -23,6 +23,13 @@ def weights_root() -> Path:
     return Path(os.environ.get("TL_WEIGHTS_ROOT") or "data/weights")
 
 
+def name_under(path: str, root: str | os.PathLike) -> str:
+    """`path` as a name relative to `root` when it lies inside it (to fill the form from a recorded run); else
+    `path` unchanged (the form will then refuse it)."""
+    real_root, real = Path(os.path.realpath(root)), Path(os.path.realpath(path))
+    return str(real.relative_to(real_root)) if real.is_relative_to(real_root) and real != real_root else path
+
+
 def confined_folder(name: str) -> Path:
     """The class folder `name` under the data root (the Feasibility page's rule), resolved."""
     return resolve_server_folder(name)
@@ -49,4 +56,4 @@ def confined_weights_file(name: str, root: str | os.PathLike | None = None) -> P
     return path
 
 
-__all__ = ["PathRefused", "confined_folder", "confined_weights_file", "upload_root", "weights_root"]
+__all__ = ["PathRefused", "confined_folder", "confined_weights_file", "name_under", "upload_root", "weights_root"]
