@@ -78,14 +78,19 @@ def owner() -> str:
     one), so a reload finds the same runs and nobody can act as another browser by editing a URL."""
     state = st.session_state
     if "owner_secret" not in state:
-        cookie = st.context.cookies.get(COOKIE) or ""
+        cookie = _cookie()
         state.owner_secret = cookie if _SECRET.match(cookie) else secrets.token_urlsafe(32)
     state.owner = owner_id(state.owner_secret)
     if "me" in st.query_params:  # the old public owner id in the URL means nothing any more
         del st.query_params["me"]
-    if not hmac.compare_digest(st.context.cookies.get(COOKIE) or "", state.owner_secret):
+    if not hmac.compare_digest(_cookie(), state.owner_secret):
         _set_cookie(state.owner_secret)
     return state.owner
+
+
+def _cookie() -> str:
+    value = st.context.cookies.get(COOKIE)
+    return value if isinstance(value, str) else ""  # no browser (AppTest): no cookie
 
 
 def _set_cookie(secret: str) -> None:

@@ -16,7 +16,9 @@ def topic_of(row: dict) -> str:
     if key:
         return f"lesson:{key}"
     parsed = identity.parse(row.get("experiment") or "")
-    return "experiment" if parsed is not None and parsed.kind in (identity.Kind.PAIR, identity.Kind.VERSUS) else ""
+    if parsed is None:
+        return "experiment" if row.get("role") == identity.Role.MAIN else ""
+    return "experiment" if parsed.kind in (identity.Kind.PAIR, identity.Kind.VERSUS) else ""
 
 
 def student_names(rows: list[dict]) -> dict[str, str]:
