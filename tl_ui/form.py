@@ -108,10 +108,14 @@ class FormResult:
 
 
 def _confined(prefix: str, text: str, resolve) -> tuple[str, str]:
-    """(`prefix` + the resolved path, "") for a name under its root; else (the text as typed, why not)."""
+    """(`prefix` + the resolved path, "") for a name under its root; else (the text as typed, why not), the
+    reason shown under the box."""
+    if not text.strip():
+        return prefix, ""
     try:
         return f"{prefix}{resolve(text)}", ""
     except UserError as err:
+        st.warning(str(err), icon=":material/block:")
         return f"{prefix}{text.strip()}", str(err)
 
 
