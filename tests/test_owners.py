@@ -75,13 +75,23 @@ def test_the_queue_is_round_robin_across_owners():
     assert queue.remove("s2") and "s2" not in queue and len(queue) == 4
 
 
+def test_an_owner_just_served_waits_behind_owners_who_arrive_later():
+    queue = FairQueue()
+    queue.append("sweeper", "s0")
+    assert queue.popleft() == "s0"  # the queue was empty: the sweep starts at once
+    for i in range(1, 4):
+        queue.append("sweeper", f"s{i}")
+    queue.append("student", "t0")
+    assert queue.order() == ["t0", "s1", "s2", "s3"]
+
+
 def test_a_sweep_cannot_starve_another_owner(manager, tiny):
     long = tiny.replace(epochs=200)
     first = manager.submit(long, owner=ALICE)  # occupies the slot
     sweep = [manager.submit(long.replace(seed=s), owner=ALICE) for s in range(1, 5)]
     single = manager.submit(long.replace(seed=99), owner=BOB)
-    assert manager.queue_position(single) == 2
-    assert manager.queue_position(sweep[0]) in (1, 2) and manager.queue_position(sweep[-1]) == 5
+    assert manager.queue_position(single) == 1  # Alice has had a run started already
+    assert manager.queue_position(sweep[0]) == 2 and manager.queue_position(sweep[-1]) == 5
     for run_id in [first, *sweep, single]:
         manager.stop(run_id, by=Actor("", teacher=True))
 

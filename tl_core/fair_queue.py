@@ -1,24 +1,28 @@
-"""The job queue, fair across owners: runs start round-robin, one per owner in turn, so one user's sweep of
-twenty runs cannot keep a classmate's single run waiting behind all of them."""
+"""The job queue, fair across owners: the next run is the first waiting run of the owner who has had the fewest
+runs started so far (ties: whoever queued first), so one user's sweep of twenty runs cannot keep a classmate's
+single run waiting behind all of them."""
 from __future__ import annotations
 
-from collections import OrderedDict, deque
+from collections import Counter, OrderedDict, deque
 
 
 class FairQueue:
     def __init__(self):
-        self._owners: OrderedDict[str, deque[str]] = OrderedDict()  # whose turn comes first, first
+        self._owners: OrderedDict[str, deque[str]] = OrderedDict()  # owners with waiting runs, in arrival order
+        self._started: Counter[str] = Counter()
 
     def append(self, owner: str, run_id: str) -> None:
         self._owners.setdefault(owner, deque()).append(run_id)
 
+    def _next_owner(self, started: Counter, lines: dict[str, deque]) -> str:
+        return min((owner for owner in lines if lines[owner]), key=lambda owner: started[owner])
+
     def popleft(self) -> str:
-        """The next run: the first run of the owner whose turn it is; that owner goes to the back of the line."""
-        owner, runs = next(iter(self._owners.items()))
-        run_id = runs.popleft()
-        del self._owners[owner]
-        if runs:
-            self._owners[owner] = runs
+        owner = self._next_owner(self._started, self._owners)
+        run_id = self._owners[owner].popleft()
+        if not self._owners[owner]:
+            del self._owners[owner]
+        self._started[owner] += 1
         return run_id
 
     def remove(self, run_id: str) -> bool:
@@ -31,11 +35,14 @@ class FairQueue:
         return False
 
     def order(self) -> list[str]:
-        """Every waiting run in the order they will start."""
-        lines = [list(runs) for runs in self._owners.values()]
+        """Every waiting run in the order they will start (if nothing else is queued meanwhile)."""
+        started = Counter(self._started)
+        lines = OrderedDict((owner, deque(runs)) for owner, runs in self._owners.items())
         out = []
-        for turn in range(max((len(line) for line in lines), default=0)):
-            out += [line[turn] for line in lines if turn < len(line)]
+        while any(lines.values()):
+            owner = self._next_owner(started, lines)
+            out.append(lines[owner].popleft())
+            started[owner] += 1
         return out
 
     def position(self, run_id: str) -> int | None:
