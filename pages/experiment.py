@@ -3,7 +3,7 @@ without transfer; the right-hand side shows the three pictures live."""
 import streamlit as st
 
 from tl_core.errors import UserError
-from tl_ui import form, live, nav, state
+from tl_ui import form, live, nav, share, state
 from tl_ui.widgets import error
 
 nav.page_guard(__file__)
@@ -20,10 +20,20 @@ with left, st.container(border=True):
     train = st.button("Train", type="primary", width="stretch", icon=":material/play_arrow:", key="train",
                       help="Starts the run with the settings below; the defaults work offline on a CPU.")
     compare_box, message = st.container(), st.container()
+    link_problem = share.apply_link(form.prefill)
+    if link_problem:
+        with message:
+            error(link_problem)
+    share.hide_controls()
     result = form.controls(manager)
     with compare_box:
         result = form.compare_controls(manager, result)
     form.save()
+    with st.popover("Share these settings", icon=":material/link:"):
+        st.caption("Opening this link fills the form with these settings (seed included).")
+        st.code(share.settings_link(result.config), language=None)
+        st.caption("The same, with the advanced settings hidden (for a lesson):")
+        st.code(share.settings_link(result.config, hide="advanced"), language=None)
     if train:
         with message:
             if result.problem:

@@ -2,6 +2,8 @@
 that queues every run it needs, the picture drawn as the runs finish, and the measured verdict beside the
 prediction. The runs go through the shared job queue (tagged `lesson:<key>:<token>`), so the Runs page shows them
 and any tab — anyone's — sees a lesson's latest results."""
+from contextlib import suppress
+
 import pandas as pd
 import streamlit as st
 
@@ -139,7 +141,8 @@ with body:
                                                                          "leave the queue)."):
         runner.stop(group)
         for r in runs:
-            manager.stop(r["summary"]["run_id"])
+            with suppress(UserError):  # a run others share keeps going for them
+                manager.stop(r["summary"]["run_id"], by=state.actor())
         st.toast("Stopping the lesson's runs…")
     if active:
         st.fragment(run_every=2)(draw)(group, live=True)

@@ -3,9 +3,11 @@ import pandas as pd
 import streamlit as st
 
 from tl_core.config import RunConfig
+from tl_core.errors import UserError
+from tl_core.owners import describe_owner, may_act
 from tl_core.status import Status
 from tl_view import charts, fmt
-from tl_ui import form, maps, nav, state
+from tl_ui import form, maps, nav, share, state
 from tl_view.images import thumbnail_grid
 from tl_ui.pickers import all_runs, mine_first
 from tl_view.theme import run_color
@@ -56,7 +58,7 @@ table = pd.DataFrame([{
     "target acc": r["target_acc"],
     "status": r["status"],
     "time": fmt.seconds(r["seconds"]),
-    "by": "you" if r.get("owner") == who else (r.get("owner") or "CLI"),
+    "by": describe_owner(r.get("owner") or "", who),
     "run id": r["run_id"],
 } for r in shown])
 st.caption(f"{len(shown)} of {len(rows)} runs · select rows to compare them")
@@ -192,8 +194,12 @@ def confirm_delete(ids: list[str]) -> None:
         st.caption(run_label(by_id[rid]))
     c1, c2 = st.columns(2)
     if c1.button("Delete", type="primary", key="runs-delete-yes", width="stretch"):
-        for rid in ids:
-            manager.store.delete(rid)
+        try:
+            for rid in ids:
+                manager.store.delete(rid, by=state.actor())
+        except UserError as err:
+            st.error(str(err))
+            return
         if (state.watched() or {}).get("run") in ids:
             st.session_state.pop("watch", None)
         st.session_state["runs-gen"] = st.session_state.get("runs-gen", 0) + 1  # a fresh, empty selection
@@ -203,8 +209,14 @@ def confirm_delete(ids: list[str]) -> None:
 
 
 active = [rid for rid in selected if views.get(rid) and views[rid].active]
+theirs = [rid for rid in selected if not may_act(state.actor(), by_id[rid].get("owner") or "")]
 if a2.button(f"Delete {len(selected)} selected", icon=":material/delete:", key="runs-delete",
-             disabled=bool(active), help="Stop running runs first." if active else "Asks for confirmation."):
+             disabled=bool(active or theirs),
+             help="Only your own runs can be deleted." if theirs else
+             "Stop running runs first." if active else "Asks for confirmation."):
     confirm_delete(selected)
-if active:
+if theirs:
+    a3.caption("Some selected runs are another user's (or the command line's): they are read-only to you.")
+elif active:
     a3.caption("Runs still queued or running cannot be deleted: stop them on the Experiment page first.")
+a3.markdown(f"Link to this run (opens it read-only for anyone): `{share.run_link(run_id)}`")

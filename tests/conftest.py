@@ -38,6 +38,7 @@ def dashboard(runs_dir, monkeypatch):
     on threads: a fresh manager per test would otherwise spawn (and leave behind) a worker importing torch."""
     import streamlit as st
 
+    from tl_core.owners import Actor
     from tl_ui import nav, state
 
     monkeypatch.setenv("TL_WARM_UMAP", "0")
@@ -47,6 +48,6 @@ def dashboard(runs_dir, monkeypatch):
     state.runner().stop_all()
     manager = state.manager()
     for run_id in manager.active_ids():
-        manager.stop(run_id)
+        manager.stop(run_id, by=Actor("", teacher=True))
         manager.wait(run_id, timeout_s=120)
     st.cache_resource.clear()

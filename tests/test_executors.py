@@ -46,7 +46,7 @@ def test_a_run_in_a_worker_process_finishes_with_its_history(manager):
 def test_stop_reaches_the_worker(manager):
     run_id = manager.submit(LONG, owner="test")
     wait_until(lambda: manager.view(run_id).step > 0)
-    manager.stop(run_id)
+    manager.stop(run_id, by="test")
     view = manager.wait(run_id, timeout_s=60)
     assert view.status is Status.STOPPED
     assert len(view.history) < LONG.epochs

@@ -211,7 +211,7 @@ class FakeManager:
             return None
         return RunView(rid, self.configs[rid], Status.of(self.status[rid]))
 
-    def stop(self, rid):
+    def stop(self, rid, by=""):
         self.status[rid] = "stopped"
 
 

@@ -140,9 +140,9 @@ def test_a_tiny_run_from_the_experiment_page_completes_with_its_curves(app_env):
     assert all(0.0 <= y <= 1.0 for y in with_target["y"])
     assert trace(figures, "without transfer · target")["line"]["dash"] == "dash"
     assert len(trace(figures, "with transfer")["y"]) == 2  # domain-confusion accuracy per epoch
-    # a reloaded tab (fresh session, same owner in the URL) finds the same runs again
+    # a reloaded tab (fresh session, the same secret from the browser's cookie) finds the same runs again
     again = AppTest.from_file(str(ROOT / "pages/experiment.py"), default_timeout=TIMEOUT)
-    again.query_params["me"] = at.session_state["owner"]
+    again.session_state["owner_secret"] = at.session_state["owner_secret"]
     again.run()
     assert again.session_state["watch"]["run"] == watch["run"]
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from tl_core.config import RunConfig
+from tl_core.errors import UserError
 
 PlanNext = Callable[[list[str]], tuple[str, list[RunConfig]]]  # (stage name, configs); [] when nothing is left
 
@@ -86,7 +87,10 @@ class ChainRunner:
             chain.ended_at = chain.ended_at or time.time()
             ids = list(chain.ids)
         for run_id in ids:
-            self.manager.stop(run_id)
+            try:
+                self.manager.stop(run_id, by=chain.owner)
+            except UserError:
+                pass  # a run others share keeps going for them
 
     def stop_all(self) -> None:
         with self._lock:
@@ -126,7 +130,7 @@ class ChainRunner:
                 ids.append(self.manager.submit(config, owner=chain.owner))
         except Exception:
             for run_id in ids:  # all or nothing: a half-submitted stage would confuse the next plan
-                self.manager.stop(run_id)
+                self.manager.stop(run_id, by=chain.owner)
             raise
         chain.ids += ids
         chain.stages.append((stage, ids))

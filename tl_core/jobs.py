@@ -6,17 +6,26 @@ Each slot has a thread here that takes the next queued run and hands it to the e
 No Streamlit here. A page submits a config, keeps the run id, and polls `view(run_id)` for a copy of what the
 run has emitted so far (a `RunView`, the same type a recorded run is read as); runs outlive the browser tab
 that started them.
+
+Identical runs are computed once (`tl_core.fingerprint`): a submission identical to a finished run is filled
+from its record at once; one identical to a run in flight follows it (single flight) and gets its record when
+it ends. Different runs wait in a queue that is fair across owners (`FairQueue`). Only a run's owner, or the
+teacher, may stop it (`tl_core.owners`).
 """
 from __future__ import annotations
 
 import os
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass, field, replace
 
 from tl_core.config import RunConfig
+from tl_core.errors import UserError
 from tl_core.executors import RunLost, Slot, default_executor, make_slots
+from tl_core.fair_queue import FairQueue
+from tl_core.fingerprint import fingerprint
+from tl_core.owners import CLI, Actor, as_actor, check_may_act
+from tl_core.records.shared import fill_from
 from tl_core.records.run_view import RunView, snapshots_on_disk
 from tl_core.records.store import RunStore
 from tl_core.runner import prepare_run
@@ -40,6 +49,9 @@ class Job:
     train_started_at: float | None = None
     updated_at: float = field(default_factory=time.time)
     worker_pid: int | None = None
+    fingerprint: str = ""
+    leader: Job | None = None  # the identical run this one follows instead of computing
+    followers: list[Job] = field(default_factory=list)
 
     @property
     def run_id(self) -> str:
@@ -86,7 +98,9 @@ class JobManager:
         self.slots = slots or default_slots()
         self.executor = executor or default_executor()
         self._jobs: dict[str, Job] = {}
-        self._queue: deque[str] = deque()
+        self._queue = FairQueue()
+        self._leaders: dict[str, Job] = {}  # fingerprint → the run in flight that computes it
+        self.computations = 0  # runs handed to a slot (shared ones are not counted again)
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._closed = False
@@ -96,26 +110,71 @@ class JobManager:
         for worker in self._workers:
             worker.start()
 
-    def submit(self, config: RunConfig, owner: str = "") -> str:
-        """Validate (ConfigError on bad input), record as queued, and enqueue. Returns the run id."""
+    def submit(self, config: RunConfig, owner: str = CLI) -> str:
+        """Validate (ConfigError on bad input), record as queued, and enqueue — unless an identical run finished
+        (its result is shared at once) or is in flight (this run follows it). Returns the run id."""
         run = prepare_run(config, self.store.runs_dir, owner=owner)
-        job = Job(RunView(run.run_id, run.read_config(), Status.QUEUED, owner=owner, created=time.time()))
+        config = run.read_config()
+        identity = fingerprint(config)
+        summary = {**run.read_summary(), "fingerprint": identity}
+        run.write_summary(summary)
+        self.store.upsert(run.run_id, config, summary)
+        job = Job(RunView(run.run_id, config, Status.QUEUED, owner=owner, created=time.time(), summary=summary),
+                  fingerprint=identity)
+        finished = self.store.find_finished(identity)
         with self._wake:
             self._jobs[run.run_id] = job
-            self._queue.append(run.run_id)
-            self._wake.notify()
+            leader = self._leaders.get(identity)
+            if leader is not None and leader.status.active:
+                job.leader = leader
+                leader.followers.append(job)
+            elif finished is not None:
+                self._share(job, self.store.run_dir(finished["run_id"]))
+            else:
+                self._leaders[identity] = job
+                self._queue.append(owner, run.run_id)
+                self._wake.notify()
         return run.run_id
 
-    def stop(self, run_id: str) -> None:
-        """A running run stops within one batch; a queued one is taken out of the queue."""
+    def stop(self, run_id: str, by: str | Actor = CLI) -> None:
+        """A running run stops within one batch; a queued one is taken out of the queue; a run that follows an
+        identical one stops following it. NotOwner unless `by` owns the run or is the teacher; a run others
+        follow is stopped only by the teacher (it keeps going for them)."""
+        actor = as_actor(by)
         with self._wake:
             job = self._jobs.get(run_id)
             if job is None:
                 return
+            check_may_act(actor, job.view.owner, "stop", run_id)
+            if job.leader is not None:
+                if job.status.active:
+                    job.leader.followers.remove(job)
+                    self._record_end(job, Status.STOPPED, "You stopped following the identical run it shared.")
+                return
+            live = [f for f in job.followers if f.status.active]
+            if live and not actor.teacher:
+                raise UserError(f"Run {run_id} is shared with {len(live)} other session(s) that submitted the same "
+                                "run: it keeps going for them (only the teacher can stop it).")
             job.stop.set()
-            if run_id in self._queue:
-                self._queue.remove(run_id)
+            if self._queue.remove(run_id):
                 self._end_queued(job)
+                self._settle_followers(job)
+
+    def _share(self, job: Job, origin) -> None:
+        """Fill `job`'s record from `origin`'s (an identical run that ended); call with the lock held."""
+        run = self.store.run_dir(job.run_id)
+        summary = fill_from(run, origin)
+        self.store.upsert(job.run_id, job.view.config, summary)
+        job.view.status, job.view.summary = Status.of(summary["status"]), summary
+
+    def _settle_followers(self, job: Job) -> None:
+        """The leader ended: each run that followed it gets its record (call with the lock held)."""
+        if self._leaders.get(job.fingerprint) is job:
+            del self._leaders[job.fingerprint]
+        origin = self.store.run_dir(job.run_id)
+        for follower in job.followers:
+            if follower.status.active:
+                self._share(follower, origin)
 
     def _end_queued(self, job: Job) -> None:
         self._record_end(job, Status.STOPPED, "Removed from the queue before it started.")
@@ -132,7 +191,9 @@ class JobManager:
     def queue_position(self, run_id: str) -> int | None:
         """1 for the next run to start; None when the run is not waiting."""
         with self._lock:
-            return self._queue.index(run_id) + 1 if run_id in self._queue else None
+            job = self._jobs.get(run_id)
+            followed = job.leader.run_id if job is not None and job.leader is not None else run_id
+            return self._queue.position(followed)
 
     def job(self, run_id: str) -> Job | None:
         with self._lock:
@@ -144,10 +205,13 @@ class JobManager:
         with self._lock:
             job = self._jobs.get(run_id)
             if job is not None:
-                view = replace(job.view, history=list(job.view.history), snapshots=list(job.view.snapshots),
-                               pretrain_history=list(job.view.pretrain_history), summary=dict(job.view.summary),
-                               queue_position=self._queue.index(run_id) + 1 if run_id in self._queue else None,
-                               eta_seconds=job.eta_seconds())
+                live = job.leader if job.leader is not None and job.status.active else job
+                view = replace(live.view, run_id=run_id, config=job.view.config, owner=job.view.owner,
+                               created=job.view.created, status=job.view.status if live is job else live.status,
+                               history=list(live.view.history), snapshots=list(live.view.snapshots),
+                               pretrain_history=list(live.view.pretrain_history),
+                               summary=dict(job.view.summary if live is job else live.view.summary),
+                               queue_position=self._queue.position(live.run_id), eta_seconds=live.eta_seconds())
         if job is None:
             row = self.store.get(run_id)
             return None if row is None else RunView.from_record(row, self.store.run_dir(run_id))
@@ -179,8 +243,10 @@ class JobManager:
         """Stop every run, then the slots (for tests and scripts; a server keeps its manager until it exits)."""
         with self._wake:
             self._closed = True
-            while self._queue:
-                self._end_queued(self._jobs[self._queue.popleft()])
+            while len(self._queue):
+                job = self._jobs[self._queue.popleft()]
+                self._end_queued(job)
+                self._settle_followers(job)
             for job in self._jobs.values():
                 job.stop.set()
             self._wake.notify_all()
@@ -196,12 +262,13 @@ class JobManager:
     def _work(self, slot: Slot) -> None:
         while True:
             with self._wake:
-                while not self._queue and not self._closed:
+                while not len(self._queue) and not self._closed:
                     self._wake.wait()
                 if self._closed:
                     return
                 job = self._jobs[self._queue.popleft()]
                 job.view.status, job.started_at = Status.RUNNING, time.time()
+                self.computations += 1
             try:
                 pid = slot.start()
                 with self._lock:
@@ -213,3 +280,5 @@ class JobManager:
             except Exception as err:  # execute_run records its own failures; this guards the slot itself
                 with self._lock:
                     self._record_end(job, Status.FAILED, f"{type(err).__name__}: {err}")
+            with self._lock:
+                self._settle_followers(job)

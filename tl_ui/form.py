@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from tl_core.confine import confined_folder, confined_weights_file, name_under, upload_root, weights_root
 from tl_core.config import RunConfig
 from tl_core.errors import UserError
 from tl_ui import state
@@ -30,8 +31,8 @@ WEIGHT_LABELS = {
     "file": "From a weights file",
 }
 HELP = {  # controls that are no RunConfig field (those take their help from RunConfig's schema)
-    "folder": "A folder on this server with one sub-folder of images per class.",
-    "weights_file": "A .safetensors or .pt state dict on this server.",
+    "folder": "A folder under the server's data root ($TL_DATA_ROOT) with one sub-folder of images per class.",
+    "weights_file": "A .safetensors or .pt state dict under the server's weights root ($TL_WEIGHTS_ROOT).",
     "twin": "Train the same network from random weights on the same labels, to see what transfer buys.",
     "compare": "A finished run whose curves are drawn dashed next to this one.",
     "config_file": "A config.json from the Runs page or a run directory: fills in every control above.",
@@ -68,13 +69,13 @@ def prefill(config: RunConfig) -> None:
     for role in ("source", "target"):
         name = getattr(config, role)
         if name.startswith(FOLDER):
-            s[f"x_{role}"], s[f"x_{role}_folder"] = FOLDER, name[len(FOLDER):]
+            s[f"x_{role}"], s[f"x_{role}_folder"] = FOLDER, name_under(name[len(FOLDER):], upload_root())
         else:
             s[f"x_{role}"] = name
     s["x_labels"] = "all" if config.labels_per_class is None else config.labels_per_class
     s["x_backbone"] = config.backbone
     if config.weights.startswith("file:"):
-        s["x_weights"], s["x_weights_file"] = "file", config.weights[len("file:"):]
+        s["x_weights"], s["x_weights_file"] = "file", name_under(config.weights[len("file:"):], weights_root())
     else:
         s["x_weights"] = config.weights
     s["x_freeze"] = config.freeze
@@ -106,7 +107,19 @@ class FormResult:
     problem: str = ""  # something the form already knows cannot work (shown instead of training)
 
 
-def _dataset_picker(role: str, datasets) -> str:
+def _confined(prefix: str, text: str, resolve) -> tuple[str, str]:
+    """(`prefix` + the resolved path, "") for a name under its root; else (the text as typed, why not), the
+    reason shown under the box."""
+    if not text.strip():
+        return prefix, ""
+    try:
+        return f"{prefix}{resolve(text)}", ""
+    except UserError as err:
+        st.warning(str(err), icon=":material/block:")
+        return f"{prefix}{text.strip()}", str(err)
+
+
+def _dataset_picker(role: str, datasets) -> tuple[str, str]:
     names = [d.name for d in datasets]
     info = {d.name: d for d in datasets}
     options = names + [FOLDER]
@@ -125,11 +138,11 @@ def _dataset_picker(role: str, datasets) -> str:
                           help=help_of(role), index=options.index(default) if default in options else 0)
     if choice == FOLDER:
         path = st.text_input(f"{role.capitalize()} folder", "", key=f"x_{role}_folder", help=HELP["folder"],
-                             placeholder="/path/to/images (one sub-folder per class)")
-        return f"{FOLDER}{path.strip()}"
+                             placeholder="flowers (a folder under the data root)")
+        return _confined(FOLDER, path, confined_folder)
     if choice in info:
         st.caption(info[choice].description)
-    return choice
+    return choice, ""
 
 
 def _teacher_rows(manager, target: str):
@@ -148,8 +161,9 @@ def controls(manager) -> FormResult:
 
     st.markdown("**1 · Data**")
     datasets = list_datasets()
-    source = _dataset_picker("source", datasets)
-    target = _dataset_picker("target", datasets)
+    source, source_problem = _dataset_picker("source", datasets)
+    target, target_problem = _dataset_picker("target", datasets)
+    problem = source_problem or target_problem
     labels = st.select_slider("Labelled target images per class", label_options(s.get("x_labels")),
                               value=D["x_labels"], key="x_labels", help=help_of("labels_per_class"))
 
@@ -181,7 +195,8 @@ def controls(manager) -> FormResult:
             st.caption(f"{backbone}'s ImageNet weights will be downloaded on first use.")
     if weights == "file":
         path = st.text_input("Weights file", "", key="x_weights_file", help=HELP["weights_file"])
-        weights = f"file:{path.strip()}"
+        weights, refused = _confined("file:", path, confined_weights_file)
+        problem = problem or refused
 
     strategy = s.get("x_strategy", D["x_strategy"])
     groups = list(info.groups) if info is not None else []
@@ -211,12 +226,12 @@ def controls(manager) -> FormResult:
                    f"settings* was set to {cls.default_lr:g}, which suits it.")
     settings = {}
     if settings_fields(cls.Settings):
-        with st.expander(f"{s.x_strategy} settings"):
+        with st.container(key="x-advanced-strategy"), st.expander(f"{s.x_strategy} settings"):
             settings = settings_inputs(s.x_strategy, "x_set", _teacher_rows(manager, target))
 
     st.markdown("**4 · Training**")
     epochs = _number(st, "epochs", step=1)
-    with st.expander("More training settings"):
+    with st.container(key="x-advanced-training"), st.expander("More training settings"):
         c1, c2 = st.columns(2)
         lr = _number(c1, "lr", format="%g", step=1e-3)
         batch_size = _number(c2, "batch_size", step=8)

@@ -17,6 +17,8 @@ from tl_core.identity import Role
 from tl_core.records.run_view import RunView
 from tl_core.status import Status
 from tl_core.config import RunConfig
+from tl_core.errors import UserError
+from tl_core.owners import may_act
 from tl_view import charts, fmt
 from tl_ui import maps, state
 from tl_view.views import is_active, status_line
@@ -208,10 +210,17 @@ def _status(manager, col, view: RunView, label: str, key: str, other: RunView | 
             st.caption(caption)
         if is_active(view):
             st.progress(done, text=text)
-            if st.button("Stop", key=f"stop-{key}", type="secondary",
-                         help=f"Stop the {label} run (within one batch; a queued run leaves the queue)."):
-                manager.stop(view.run_id)
-                st.toast(f"Stopping the {label} run…")
+            if not may_act(state.actor(), view.owner):
+                st.caption("Read-only: another user's run.")
+            elif st.button("Stop", key=f"stop-{key}", type="secondary",
+                           help=f"Stop the {label} run (within one batch; a queued run leaves the queue)."):
+                try:
+                    manager.stop(view.run_id, by=state.actor())
+                    st.toast(f"Stopping the {label} run…")
+                except UserError as err:
+                    st.warning(str(err), icon=":material/group:")
+        if view.summary.get("shared_from"):
+            st.caption("Shared: an identical run was computed once for everyone who asked for it.")
         elif view.status is Status.FINISHED:
             st.caption(text)
         else:

@@ -19,6 +19,7 @@ PAGES = [
     ("Lab", "pages/runs.py", "Runs", ":material/history:"),
     ("Learn", "pages/lessons.py", "Lessons", ":material/school:"),
     ("Your data", "pages/feasibility.py", "Feasibility check", ":material/fact_check:"),
+    ("Teach", "pages/class_view.py", "Class view", ":material/groups:"),
 ]
 
 
@@ -41,7 +42,7 @@ def page(file: str):
 
 def frame():
     """Page config, menu, sidebar and process-wide set-up; returns the page the URL asks for."""
-    from tl_ui import state, widgets
+    from tl_ui import state, teacher_box, widgets
 
     icon = ROOT / "assets" / "favicon.png"  # a local file: a material-icon favicon is fetched from Google's CDN
     st.set_page_config(page_title="Transfer Lab", page_icon=str(icon) if icon.is_file() else None, layout="wide")
@@ -50,6 +51,7 @@ def frame():
     state.configure_threads()
     state.umap_warmup()
     widgets.sidebar()
+    teacher_box.sidebar_box()
     return page
 
 

@@ -1,11 +1,12 @@
 """Process-wide resources (the job manager, the UMAP warm-up) and per-tab state (who I am, what I watch).
 
 Runs live in the job manager and the run store, never in `st.session_state`: a tab keeps only run ids, and
-a reloaded tab finds its runs again through the owner id it carries in the URL (`?me=…`).
+a reloaded tab finds its runs again through the browser's secret kept in a cookie (`owner`).
 """
 from __future__ import annotations
 
 import os
+import hmac
 import re
 import secrets
 import threading
@@ -16,9 +17,12 @@ from pathlib import Path
 import streamlit as st
 
 from tl_core import identity
+from tl_core.owners import Actor, is_teacher_token, owner_id, teacher_token
 from tl_core.paths import runs_dir
 
-_OWNER = re.compile(r"^[a-z0-9]{4,16}$")
+_SECRET = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
+COOKIE = "tl_owner"
+COOKIE_MAX_AGE_S = 400 * 24 * 3600
 
 
 @st.cache_resource(show_spinner="Opening the run history…")
@@ -70,14 +74,55 @@ def umap_ready() -> bool:
 
 
 def owner() -> str:
-    """A short id for this browser tab's user, kept in the URL so a reload finds the same runs."""
+    """This browser's owner id: derived from a secret the browser keeps in a cookie (a new browser gets a new
+    one), so a reload finds the same runs and nobody can act as another browser by editing a URL."""
     state = st.session_state
-    if "owner" not in state:
-        asked = st.query_params.get("me", "")
-        state.owner = asked if _OWNER.match(asked or "") else secrets.token_hex(3)
-    if st.query_params.get("me") != state.owner:
-        st.query_params["me"] = state.owner
+    if "owner_secret" not in state:
+        cookie = _cookie()
+        state.owner_secret = cookie if _SECRET.match(cookie) else secrets.token_urlsafe(32)
+    state.owner = owner_id(state.owner_secret)
+    if "me" in st.query_params:  # the old public owner id in the URL means nothing any more
+        del st.query_params["me"]
+    if not hmac.compare_digest(_cookie(), state.owner_secret):
+        _set_cookie(state.owner_secret)
     return state.owner
+
+
+def _cookie() -> str:
+    value = st.context.cookies.get(COOKIE)
+    return value if isinstance(value, str) else ""  # no browser (AppTest): no cookie
+
+
+def _set_cookie(secret: str) -> None:
+    """Streamlit sets no cookies itself: a zero-height component (a same-origin iframe) writes it for the app's
+    origin, drawn on every script run until the server sees the cookie (on the next page load)."""
+    from streamlit.components.v1 import html
+
+    with st.sidebar:
+        html(f"<script>document.cookie = '{COOKIE}={secret}; path=/; max-age={COOKIE_MAX_AGE_S}; "
+             "SameSite=Strict';</script>", height=0)
+
+
+def is_teacher() -> bool:
+    return bool(st.session_state.get("teacher"))
+
+
+def unlock_teacher(entered: str) -> bool:
+    """Teacher mode for this session when `entered` is the token the server was started with."""
+    st.session_state.teacher = is_teacher_token(entered, teacher_token(_secrets()))
+    return st.session_state.teacher
+
+
+def _secrets() -> dict:
+    try:
+        return {"teacher_token": st.secrets.get("teacher_token", "")}
+    except (FileNotFoundError, KeyError, OSError, ValueError):  # no secrets.toml
+        return {}
+
+
+def actor() -> Actor:
+    """Who this session acts as when it stops or deletes a run."""
+    return Actor(owner(), teacher=is_teacher())
 
 
 def watched() -> dict | None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 from tl_core.config import RunConfig
+from tl_core.owners import CLI, Actor, check_may_act
 from tl_core.records.run_dir import RunDir
 from tl_core.status import Status
 
@@ -208,7 +209,19 @@ class RunStore:
         rows = self._select(f"SELECT * FROM runs {clause} ORDER BY created DESC LIMIT ?", (*args, limit))
         return [_row_dict(r) for r in rows]
 
-    def delete(self, run_id: str) -> None:
+    def find_finished(self, fingerprint: str) -> dict[str, Any] | None:
+        """The oldest finished run with this identity (`tl_core.fingerprint`) that computed its own result."""
+        rows = self._select("SELECT * FROM runs WHERE status=? AND json_extract(summary, '$.fingerprint')=? "
+                            "AND json_extract(summary, '$.shared_from') IS NULL ORDER BY created LIMIT 1",
+                            (Status.FINISHED, fingerprint))
+        return _row_dict(rows[0]) if rows else None
+
+    def delete(self, run_id: str, by: "str | Actor" = CLI) -> None:
+        """Remove the run's record and directory; NotOwner unless `by` owns it (or is the teacher)."""
+        row = self.get(run_id)
+        if row is not None:
+            check_may_act(by, row.get("owner") or CLI, "delete", run_id)
+
         def forget() -> None:
             with closing(self._connect()) as db, db:
                 db.execute("DELETE FROM runs WHERE run_id=?", (run_id,))

@@ -1,0 +1,144 @@
+"""Owners in a real browser: two Chromium contexts are two students. B cannot stop or delete A's run nor learn
+A's identity from any page; the teacher (a third context with the server's token) can stop it and sees both
+students in the Class view; paths typed into the form stay under their roots."""
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from tl_core.config import RunConfig
+from tl_core.owners import owner_id
+from tl_view.share_link import encode_config
+
+from test_browser import CHROMIUM_ARGS, CHROMIUM, ROOT, SLOW, _free_port, no_exceptions, shot  # noqa: F401
+
+sync_api = pytest.importorskip("playwright.sync_api")
+TOKEN = "class-token-4f1c"
+LONG = RunConfig(source="digits", target="digits-m", backbone="small_cnn", weights="random", strategy="fine-tune",
+                 freeze=0, labels_per_class=20, epochs=200, batch_size=64, img_size=16, snapshot_size=0, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, data_dir):
+    port, base = _free_port(), tmp_path_factory.mktemp("owners")
+    (base / "data-root" / "mine" / "a").mkdir(parents=True)
+    (base / "weights-root").mkdir()
+    (base / "outside" / "theirs").mkdir(parents=True)
+    os.symlink(base / "outside" / "theirs", base / "data-root" / "escape")
+    env = {**os.environ, "TL_RUNS_DIR": str(base / "runs"), "TL_DATA_DIR": str(data_dir), "TL_OFFLINE": "1",
+           "TL_WARM_UMAP": "0", "TL_TEACHER_TOKEN": TOKEN, "TL_DATA_ROOT": str(base / "data-root"),
+           "TL_WEIGHTS_ROOT": str(base / "weights-root"), "TL_MAX_RUNS": "1"}
+    log = open(base / "streamlit.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while True:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            pass
+        assert proc.poll() is None and time.time() < deadline, f"streamlit did not start: see {log.name}"
+        time.sleep(0.3)
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def student(browser, url: str):
+    context = browser.new_context(viewport={"width": 1500, "height": 1600})
+    page = context.new_page()
+    page.goto(url)
+    page.get_by_role("button", name="Train", exact=True).wait_for(timeout=SLOW)
+    return context, page
+
+
+def secret_of(context) -> str:
+    return next(c["value"] for c in context.cookies() if c["name"] == "tl_owner")
+
+
+def shows_nothing_of(page, secrets: list[str]) -> None:
+    html = page.content() + "".join(frame.content() for frame in page.frames[1:])
+    for secret in secrets:
+        assert secret not in html
+
+
+def unlock_teacher(page) -> None:
+    page.get_by_text("Teacher", exact=True).click()
+    page.get_by_label("Teacher token", exact=True).fill(TOKEN)
+    page.get_by_role("button", name="Unlock").click()
+
+
+def train(page) -> str:
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.get_by_role("button", name="Stop", exact=True).first.wait_for(timeout=SLOW)
+    page.wait_for_function("() => location.search.includes('run=')", timeout=SLOW)
+    return re.search(r"run=([^&]+)", page.url).group(1)
+
+
+def test_another_student_cannot_stop_delete_or_identify_a_run_the_teacher_can(server, browser):
+    ctx_a, alice = student(browser, f"{server}/?cfg={encode_config(LONG)}")
+    run_id = train(alice)
+    a_secret = secret_of(ctx_a)
+    a_marks = [a_secret, owner_id(a_secret)]
+
+    ctx_b, bob = student(browser, f"{server}/?run={run_id}")
+    bob.get_by_text("Read-only: another user's run.").first.wait_for(timeout=SLOW)
+    assert bob.get_by_role("button", name="Stop", exact=True).count() == 0
+    shows_nothing_of(bob, a_marks)
+    shot(bob, "owners-b-sees-a-run-read-only")
+    bob.goto(f"{server}/runs")
+    bob.get_by_text("they are read-only to you").wait_for(timeout=SLOW)
+    assert bob.get_by_role("button", name=re.compile("Delete 1 selected")).is_disabled()
+    shows_nothing_of(bob, a_marks)
+    shot(bob, "owners-b-runs-page")
+    no_exceptions(bob)
+
+    bob.goto(f"{server}/?cfg={encode_config(LONG.replace(seed=7))}")
+    bob_run = train(bob)
+    assert bob_run != run_id
+
+    _, teacher = student(browser, f"{server}/?run={run_id}")
+    unlock_teacher(teacher)
+    teacher.get_by_text("Teacher mode: you can stop any run").wait_for(timeout=SLOW)
+    teacher.get_by_role("button", name="Stop", exact=True).first.click()
+    alice.get_by_text("Stopped").first.wait_for(timeout=SLOW)
+    teacher.goto(f"{server}/class_view")
+    unlock_teacher(teacher)
+    teacher.get_by_text(re.compile(r"runs by 2 students")).wait_for(timeout=SLOW)
+    shot(teacher, "owners-teacher-class-view")
+    no_exceptions(teacher)
+
+
+@pytest.mark.parametrize("config, message", [
+    (LONG.replace(weights="file:/etc/shadow"), "is not a file name under the weights root"),
+    (LONG.replace(target="folder:/etc"), "is not a folder name under the data root"),
+    (LONG.replace(target="folder:escape"), "leads outside the data root (through a link)"),
+])
+def test_paths_from_the_form_stay_under_their_roots(server, browser, config, message):
+    _, page = student(browser, f"{server}/?cfg={encode_config(config)}")
+    page.get_by_text(message).first.wait_for(timeout=SLOW)
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.wait_for_timeout(1500)
+    assert page.get_by_role("button", name="Stop", exact=True).count() == 0
+    no_exceptions(page)
+    shot(page, f"owners-path-{config.weights[5:] and 'weights' or config.target.split(':')[1]}")

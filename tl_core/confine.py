@@ -1,0 +1,59 @@
+"""Paths typed in the browser are names under configured roots, never free paths (those stay a CLI privilege).
+
+One rule for every page: a relative name, no '..', resolved with links and kept inside its root; an absolute
+path is refused before anything on disk is looked at, so the answer never reveals whether it exists.
+Folders live under the data root the Feasibility page uses; weights files under `$TL_WEIGHTS_ROOT`.
+"""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path, PurePosixPath
+
+from tl_core.errors import UserError
+from tl_core.feasibility.uploads import resolve_server_folder, upload_root
+
+
+class PathRefused(UserError):
+    """A path from the browser that is not a name under its root."""
+
+
+def weights_root() -> Path:
+    """Where weights files a browser may name live: `$TL_WEIGHTS_ROOT`, else `data/weights`."""
+    return Path(os.environ.get("TL_WEIGHTS_ROOT") or "data/weights")
+
+
+def name_under(path: str, root: str | os.PathLike) -> str:
+    """`path` as a name relative to `root` when it lies inside it (to fill the form from a recorded run); else
+    `path` unchanged (the form will then refuse it)."""
+    real_root, real = Path(os.path.realpath(root)), Path(os.path.realpath(path))
+    return str(real.relative_to(real_root)) if real.is_relative_to(real_root) and real != real_root else path
+
+
+def confined_folder(name: str) -> Path:
+    """The class folder `name` under the data root (the Feasibility page's rule), resolved."""
+    return resolve_server_folder(name)
+
+
+def confined_weights_file(name: str, root: str | os.PathLike | None = None) -> Path:
+    """The weights file `name` under the weights root, resolved; links leading out of the root are refused."""
+    root = Path(root) if root is not None else weights_root()
+    text = (name or "").strip()
+    if not text:
+        raise PathRefused(f"Name a weights file under the weights root {root} (e.g. 'resnet18-mine.safetensors').")
+    if "\x00" in text or text.startswith(("/", "\\", "~")) or re.match(r"^[A-Za-z]:", text):
+        raise PathRefused(f"'{name}' is not a file name under the weights root: give a name relative to {root}, "
+                          "not a full path.")
+    parts = PurePosixPath(text.replace("\\", "/")).parts
+    if ".." in parts:
+        raise PathRefused(f"'{name}' points outside the weights root ('..'): give a file inside {root}.")
+    real_root = Path(os.path.realpath(root))
+    path = Path(os.path.realpath(root.joinpath(*parts)))
+    if not path.is_relative_to(real_root):
+        raise PathRefused(f"'{name}' leads outside the weights root (through a link): copy the file into {root}.")
+    if not path.is_file():
+        raise PathRefused(f"There is no weights file '{name}' under {root}.")
+    return path
+
+
+__all__ = ["PathRefused", "confined_folder", "confined_weights_file", "name_under", "upload_root", "weights_root"]

@@ -1,0 +1,65 @@
+"""Who may act on a run: its owner, or the teacher. The CLI is the owner "" (the local user).
+
+A browser proves who it is with a secret (kept in a cookie); the owner id recorded on its runs is a hash of that
+secret, so an owner id seen anywhere cannot be used to act as its owner.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from dataclasses import dataclass
+
+from tl_core.errors import UserError
+
+CLI = ""  # the owner of runs started from the command line
+
+
+class NotOwner(UserError):
+    """An action on a run that belongs to someone else."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who asks: an owner id, and whether this session unlocked teacher mode."""
+
+    owner: str
+    teacher: bool = False
+
+
+def as_actor(by: str | Actor) -> Actor:
+    return by if isinstance(by, Actor) else Actor(by)
+
+
+def owner_id(secret: str) -> str:
+    """The owner id recorded on a browser's runs: derived from its secret, and useless without it."""
+    return hashlib.sha256(f"transfer-lab-owner:{secret}".encode()).hexdigest()[:16]
+
+
+def may_act(by: str | Actor, run_owner: str) -> bool:
+    actor = as_actor(by)
+    return actor.teacher or hmac.compare_digest(actor.owner, run_owner or CLI)
+
+
+def check_may_act(by: str | Actor, run_owner: str, action: str, run_id: str) -> None:
+    """Raise NotOwner unless `by` may `action` (e.g. "stop") the run."""
+    if not may_act(by, run_owner):
+        whose = "the command line's" if (run_owner or CLI) == CLI else "another user's"
+        raise NotOwner(f"Run {run_id} is {whose}: only its owner (or the teacher) can {action} it.")
+
+
+def describe_owner(run_owner: str, viewer: str) -> str:
+    """What the pages show in a 'by' column: never another user's id."""
+    if (run_owner or CLI) == CLI:
+        return "command line"
+    return "you" if hmac.compare_digest(run_owner, viewer) else "another user"
+
+
+def teacher_token(secrets: dict | None = None) -> str:
+    """The token that unlocks teacher mode: `$TL_TEACHER_TOKEN`, else `teacher_token` in the given secrets
+    (the dashboard passes .streamlit/secrets.toml); "" means nobody is teacher."""
+    return os.environ.get("TL_TEACHER_TOKEN") or str((secrets or {}).get("teacher_token") or "")
+
+
+def is_teacher_token(entered: str, token: str) -> bool:
+    return bool(token) and bool(entered) and hmac.compare_digest(entered.encode(), token.encode())
