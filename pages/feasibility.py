@@ -20,7 +20,7 @@ from tl_view.feasibility_report import render_html, render_markdown
 from tl_core.feasibility.results import results_from_jobs
 from tl_core.feasibility.sweep import SweepSettings, default_candidates
 from tl_core.feasibility.uploads import list_server_folders, new_session_dir, upload_root
-from tl_view import feasibility_views as fv
+from tl_view import feasibility_views as fv, glossary
 from tl_ui import nav, state
 from tl_ui.widgets import chart, error
 
@@ -117,10 +117,22 @@ def show_report(data: fv.DataIn, compact: bool = False) -> None:
             st.dataframe(pd.DataFrame(fv.skipped_rows(report)), hide_index=True, width="stretch")
 
 
+SETTING_KEYS = {"folds": "fz-folds", "img_size": "fz-img-size", "curve": "fz-curve-on"}
+
+
+def check_settings() -> dict:
+    """The check's settings as the user left them, in plain session state (never cleaned up by Streamlit)."""
+    return st.session_state.setdefault("fz_settings", {"folds": 3, "img_size": 32, "curve": True})
+
+
+def keep_setting(name: str) -> None:
+    check_settings()[name] = st.session_state[SETTING_KEYS[name]]
+
+
 def start_check(target: fv.DataIn, source: fv.DataIn | None) -> None:
     """The button's callback (it runs before the script, so the page that follows already shows the check):
     write the fold views, then queue the first stage; the chain runner queues the others."""
-    folds, img_size, curve = st.session_state["fz-folds"], st.session_state["fz-img-size"], st.session_state["fz-curve-on"]
+    folds, img_size, curve = (check_settings()[k] for k in ("folds", "img_size", "curve"))
     key = f"{PREFIX}{secrets.token_hex(4)}"
     settings = SweepSettings(img_size=img_size, folds=folds, check_id=key)
     try:
@@ -251,14 +263,18 @@ else:
 ready = target is not None and target.ok and (source is None or source.ok)
 with st.container(border=True):
     run_col, settings_col = st.columns([1, 2.4], vertical_alignment="center")
+    chosen = check_settings()
     with settings_col.popover("Check settings", icon=":material/tune:"):
-        for widget, default in (("fz-folds", 3), ("fz-img-size", 32), ("fz-curve-on", True)):
-            state.restore_widget(widget, default)
-        folds = st.slider("Folds (repeats on different test images, for the ± spread)", 2, 5, key="fz-folds")
-        img_size = st.select_slider("Image size (pixels)", [32, 48, 64], key="fz-img-size",
-                                    help="Images are resized to this square size; 32 is fastest on a CPU.")
-        curve = st.toggle("Label-budget curve", key="fz-curve-on",
-                          help="Accuracy at 1, 2, 5, 10, 20 and all labels per class, with and without transfer.")
+        # Each widget starts from the kept choice and writes it back on change: a widget the browser has not drawn
+        # yet (a closed popover) sends no value, and must not fall back to its own default after an upload.
+        st.slider("Folds (repeats on different test images, for the ± spread)", 2, 5, chosen["folds"],
+                  key="fz-folds", on_change=keep_setting, args=("folds",), help=glossary.help_for("folds"))
+        st.select_slider("Image size (pixels)", [32, 48, 64], chosen["img_size"], key="fz-img-size",
+                         on_change=keep_setting, args=("img_size",),
+                         help="Images are resized to this square size; 32 is fastest on a CPU.")
+        st.toggle("Label-budget curve", chosen["curve"], key="fz-curve-on", on_change=keep_setting, args=("curve",),
+                  help="Accuracy at 1, 2, 5, 10, 20 and all labels per class, with and without transfer.")
+    settings_col.caption(fv.settings_text(**chosen))
     run_col.button("Run the check", type="primary", icon=":material/play_arrow:", key="fz-run", width="stretch",
                    disabled=not ready or checking, on_click=start_check, args=(target, source),
                    help="Probes every candidate network, fine-tunes the best, then measures the label curve."
@@ -281,4 +297,5 @@ if check_key and runner.get(check_key) is not None:
     else:
         draw_check(check_key)
 
-state.save_widgets("fz-", skip=("fz-target-upload", "fz-source-upload", "fz-run", "fz-stop", "fz-md", "fz-html"))
+state.save_widgets("fz-", skip=("fz-target-upload", "fz-source-upload", "fz-run", "fz-stop", "fz-md", "fz-html",
+                               *SETTING_KEYS.values()))
