@@ -110,7 +110,7 @@ def pace_for(backbone: str, img_size: int, device: str, rows: list[dict] = (), w
     key = (backbone, img_size, device)
     with _lock:
         if key not in _measuring:
-            _measuring[key] = threading.Thread(target=_measure_into_cache, args=key, daemon=True,
+            _measuring[key] = threading.Thread(target=_measure_into_cache, args=key, daemon=False,
                                                name=f"tl-calibrate-{backbone}-{img_size}")
             _measuring[key].start()
         thread = _measuring[key]
