@@ -6,11 +6,13 @@ curve → a recommendation on the lectures' 2×2 grid, with the report to downlo
 session folder; the stages are driven by the process-wide chain runner, so the check goes on while you look at
 other pages."""
 import secrets
+import time
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
+from tl_core import calibration
 from tl_core.errors import UserError
 from tl_core.status import Status
 from tl_core.feasibility.label_curve import DEFAULT_BUDGETS
@@ -18,11 +20,12 @@ from tl_core.feasibility.pipeline import Plan, assemble, next_stage
 from tl_core.feasibility.prepare import prepare_dataset
 from tl_view.feasibility_report import render_html, render_markdown
 from tl_core.feasibility.results import results_from_jobs
-from tl_core.feasibility.sweep import SweepSettings, default_candidates
+from tl_core.feasibility.sweep import Candidate, SweepSettings, default_candidates
 from tl_core.feasibility.uploads import list_server_folders, new_session_dir, upload_root
 from tl_view import feasibility_views as fv, glossary
 from tl_ui import nav, state
 from tl_ui.widgets import chart, error
+from tl_view.views import estimate_text
 
 nav.page_guard(__file__)
 manager = state.manager()
@@ -33,7 +36,8 @@ SOURCES = ("Upload a .zip", "A folder on the server", "Try an example")
 
 st.title("Feasibility check")
 st.caption("Will transfer learning work on your images, with which strategy, and how many labels do you need? "
-           "Bring a folder of class folders; the check answers within minutes on this server.")
+           "Bring a folder of class folders; how long the check takes is estimated below from this server's measured "
+           "speed and queue.")
 
 
 def session_dir() -> Path:
@@ -151,6 +155,25 @@ def start_check(target: fv.DataIn, source: fv.DataIn | None) -> None:
         st.session_state.fz_check = key
     except (UserError, OSError) as err:
         st.session_state.fz_error = f"The check could not start: {err}"
+
+
+def check_estimate(target: fv.DataIn, source: fv.DataIn | None, chosen: dict) -> None:
+    """How long the check will take: its runs at this server's measured pace, plus the queue ahead."""
+    settings = SweepSettings(img_size=chosen["img_size"], folds=chosen["folds"])
+    candidates = default_candidates(settings.img_size)
+    if source is not None and source.ok:  # its own source network: pretrained like the built-in one
+        candidates[0] = Candidate("small_cnn", "source", f"folder:{source.label}")
+    configs = calibration.check_configs(settings, candidates, DEFAULT_BUDGETS if chosen["curve"] else None)
+    rows = calibration.finished_rows(manager.store)
+    estimates = calibration.estimate_check(configs, target.report.num_images, len(target.report.classes), rows,
+                                           wait=False)
+    if estimates is None:
+        st.caption("Timing a few batches on this server to estimate how long the check takes…")
+        time.sleep(1)
+        st.rerun(scope="fragment")
+    ahead = calibration.time_ahead(manager, rows)
+    st.caption(f":material/schedule: {len(configs)} runs, "
+               + estimate_text(estimates, calibration.queue_wait(ahead, manager.slots), len(ahead)) + ".")
 
 
 def draw_check(key: str, live: bool = False) -> None:
@@ -279,8 +302,9 @@ with st.container(border=True):
                    disabled=not ready or checking, on_click=start_check, args=(target, source),
                    help="Probes every candidate network, fine-tunes the best, then measures the label curve."
                    if not checking else "A check is running: its results fill in below.")
-    settings_col.caption("A few minutes for a folder of a few hundred small images, once it has a slot in the "
-                         "queue. Everything is queued with other users' runs and listed on the Runs page.")
+    if ready:
+        st.fragment(check_estimate)(target, source, chosen)
+    settings_col.caption("Everything is queued with other users' runs and listed on the Runs page.")
     if "fz_error" in st.session_state:
         error(st.session_state.pop("fz_error"))
     if checking and chain is not None and chain.owner == who and st.button(

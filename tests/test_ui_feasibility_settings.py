@@ -20,6 +20,9 @@ def test_an_upload_keeps_the_check_settings(dashboard):
     at.get("file_uploader")[0].upload("photos.zip", make_zip(good()), "application/zip").run()
     assert not at.exception, [e.value for e in at.exception]
     assert settings(at) == (3, 32, True)
+    said = " ".join(c.value for c in at.caption)
+    assert "Will run with 3 folds · 32×32 px · label-budget curve on" in said
+    assert "runs, about" in said or "Timing a few batches" in said  # the check's time, measured on this server
     at.slider(key="fz-folds").set_value(4).run()
     at.get("file_uploader")[0].upload("other.zip", make_zip(good(("a", "b", "c"))), "application/zip").run()
     assert settings(at) == (4, 32, True)

@@ -159,7 +159,8 @@ def needs_pretraining(config: RunConfig) -> bool:
     return config.weights == "source" and not checkpoint_path(config).exists()
 
 
-def estimate_run(config: RunConfig, rows: list[dict] = (), wait: bool = True) -> RunEstimate | None:
+def estimate_run(config: RunConfig, rows: list[dict] = (), wait: bool = True,
+                 sizes: tuple[int, int, int] | None = None) -> RunEstimate | None:
     """Seconds the run will train (and pretrain task A, when no cached source network exists) on this server;
     None while this server's pace is still being timed (`wait=False`) or cannot be."""
     from tl_core.data.catalog import dataset_classes
@@ -169,8 +170,11 @@ def estimate_run(config: RunConfig, rows: list[dict] = (), wait: bool = True) ->
     pace = pace_for(config.backbone, config.img_size, device, rows, wait=wait)
     if pace is None:
         return None
-    train_n, eval_n = dataset_sizes(config.target, config.img_size)
-    classes = len(dataset_classes(config.target) or range(10))
+    if sizes is not None:  # (train, val + test, classes) of a dataset not prepared yet
+        train_n, eval_n, classes = sizes
+    else:
+        train_n, eval_n = dataset_sizes(config.target, config.img_size)
+        classes = len(dataset_classes(config.target) or range(10))
     labelled = train_n if config.labels_per_class is None else min(train_n, config.labels_per_class * classes)
     steps = steps_per_epoch(labelled, config.batch_size)
     snapshot = 2 * config.snapshot_size if config.snapshot_size else 0
@@ -185,7 +189,8 @@ def estimate_run(config: RunConfig, rows: list[dict] = (), wait: bool = True) ->
     return RunEstimate(train, pretrain, pace)
 
 
-def estimate_runs(configs: list[RunConfig], rows: list[dict] = (), wait: bool = True) -> list[RunEstimate] | None:
+def estimate_runs(configs: list[RunConfig], rows: list[dict] = (), wait: bool = True,
+                  sizes: tuple[int, int, int] | None = None) -> list[RunEstimate] | None:
     """`estimate_run` for runs submitted together: a source network they share is pretrained once."""
     from dataclasses import replace
 
@@ -193,7 +198,7 @@ def estimate_runs(configs: list[RunConfig], rows: list[dict] = (), wait: bool = 
 
     estimates, pretrained = [], set()
     for config in configs:
-        estimate = estimate_run(config, rows, wait=wait)
+        estimate = estimate_run(config, rows, wait=wait, sizes=sizes)
         if estimate is None:
             return None
         if estimate.pretrain_s:
@@ -203,6 +208,32 @@ def estimate_runs(configs: list[RunConfig], rows: list[dict] = (), wait: bool = 
             pretrained.add(path)
         estimates.append(estimate)
     return estimates
+
+
+def check_configs(settings, candidates, budgets, curve_folds: int = 1) -> list[RunConfig]:
+    """Every run a feasibility check will queue, as far as it can be known before it starts: the probes, the
+    fine-tuning of the first transferring candidate at `finetune_depths` depths, and the label curve."""
+    from tl_core.feasibility.label_curve import plan_label_curve
+    from tl_core.feasibility.sweep import FINETUNE, base_config, plan_probe_stage
+
+    views = [f"fold-{k}" for k in range(settings.folds)]
+    configs = plan_probe_stage(views, candidates, settings)
+    transfer = next((c for c in candidates if c.weights != "random"), candidates[0])
+    configs += [base_config(settings, view, transfer, "fine-tune", FINETUNE, freeze=1, fold=k)
+                for k, view in enumerate(views) for _ in range(settings.finetune_depths)]
+    if budgets:
+        configs += plan_label_curve(views, transfer, settings, budgets, folds=curve_folds)
+    return configs
+
+
+def estimate_check(configs: list[RunConfig], num_images: int, num_classes: int, rows: list[dict] = (),
+                   wait: bool = True) -> list[RunEstimate] | None:
+    """The runs of a feasibility check on a folder of `num_images` images not split yet (its runs' configs name
+    folds that do not exist until the check starts)."""
+    from tl_core.data.splits import TRAIN_VAL_TEST
+
+    train = round(num_images * TRAIN_VAL_TEST[0])
+    return estimate_runs(configs, rows, wait=wait, sizes=(train, num_images - train, num_classes))
 
 
 def queue_wait(ahead_s: list[float], slots: int) -> float:
