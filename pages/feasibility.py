@@ -18,7 +18,7 @@ from tl_core.status import Status
 from tl_core.feasibility.label_curve import DEFAULT_BUDGETS
 from tl_core.feasibility.pipeline import Plan, assemble, next_stage
 from tl_core.feasibility.prepare import prepare_dataset
-from tl_view.feasibility_report import render_html, render_markdown
+from tl_view.feasibility_report import check_facts, render_html, render_markdown
 from tl_core.feasibility.results import results_from_jobs
 from tl_core.feasibility.sweep import Candidate, SweepSettings, default_candidates
 from tl_core.feasibility.uploads import list_server_folders, new_session_dir, upload_root
@@ -151,7 +151,8 @@ def start_check(target: fv.DataIn, source: fv.DataIn | None) -> None:
             results, _ = results_from_jobs(manager, run_ids)
             return next_stage(prepared, plan, results)
 
-        runner.start(key, who, plan_next, context={"validation": target.report, "label": target.label})
+        runner.start(key, who, plan_next, context={"validation": target.report, "label": target.label,
+                                                   "folds": folds, "img_size": img_size, "curve": curve})
         st.session_state.fz_check = key
     except (UserError, OSError) as err:
         st.session_state.fz_error = f"The check could not start: {err}"
@@ -242,15 +243,20 @@ def draw_check(key: str, live: bool = False) -> None:
             st.markdown(f"**{recommendation.size.capitalize()} target × {recommendation.similarity} to the source.** "
                         f"{recommendation.advice}")
             st.markdown("\n".join(f"- {e}" for e in recommendation.evidence))
+        if recommendation.caveat:
+            st.warning(recommendation.caveat, icon=":material/travel_explore:")
         if active:
             st.caption("Provisional: more runs are still coming.")
     validation = chain.context.get("validation")
+    context = chain.context
+    facts = check_facts(context["label"], context["folds"], context["img_size"], context["curve"],
+                        [(s, len(ids)) for s, ids in chain.stages], not active, chain.stopped, chain.error or "")
     one, two, _ = st.columns([1, 1, 2])
-    one.download_button("Report (Markdown)", data=render_markdown(validation, sweep, curve, recommendation),
+    one.download_button("Report (Markdown)", data=render_markdown(validation, sweep, curve, recommendation, facts=facts),
                         file_name="feasibility.md", mime="text/markdown", icon=":material/download:",
                         key="fz-md", on_click="ignore", disabled=sweep.best is None)
     two.download_button("Report (HTML with charts)", file_name="feasibility.html", mime="text/html",
-                        data=lambda: render_html(validation, sweep, curve, recommendation),
+                        data=lambda: render_html(validation, sweep, curve, recommendation, facts=facts),
                         icon=":material/download:", key="fz-html", on_click="ignore", disabled=sweep.best is None)
     if live and not active and st.session_state.get("fz_settled") != key:
         st.session_state.fz_settled = key  # once per check: redraw the whole page without the timer
