@@ -6,13 +6,13 @@ curve → a recommendation on the lectures' 2×2 grid, with the report to downlo
 session folder; the stages are driven by the process-wide chain runner, so the check goes on while you look at
 other pages."""
 import secrets
-import time
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
 from tl_core import calibration
+from tl_core.device import pick_device
 from tl_core.errors import UserError
 from tl_core.status import Status
 from tl_core.feasibility.label_curve import DEFAULT_BUDGETS
@@ -170,8 +170,7 @@ def check_estimate(target: fv.DataIn, source: fv.DataIn | None, chosen: dict) ->
                                            wait=False)
     if estimates is None:
         st.caption("Timing a few batches on this server to estimate how long the check takes…")
-        time.sleep(1)
-        st.rerun(scope="fragment")
+        return
     ahead = calibration.time_ahead(manager, rows)
     st.caption(f":material/schedule: {len(configs)} runs, "
                + estimate_text(estimates, calibration.queue_wait(ahead, manager.slots), len(ahead)) + ".")
@@ -308,8 +307,9 @@ with st.container(border=True):
                    disabled=not ready or checking, on_click=start_check, args=(target, source),
                    help="Probes every candidate network, fine-tunes the best, then measures the label curve."
                    if not checking else "A check is running: its results fill in below.")
-    if ready:
-        st.fragment(check_estimate)(target, source, chosen)
+    if ready:  # redrawn every 2 s while this server's pace is still being timed
+        timing = calibration.pace_for("small_cnn", chosen["img_size"], pick_device("auto").type, wait=False) is None
+        st.fragment(run_every=2 if timing else None)(check_estimate)(target, source, chosen)
     settings_col.caption("Everything is queued with other users' runs and listed on the Runs page.")
     if "fz_error" in st.session_state:
         error(st.session_state.pop("fz_error"))
