@@ -15,7 +15,12 @@ from tl_view.views import estimate_text
 nav.page_guard(__file__)
 manager = state.manager()
 who = state.owner()
+fresh_tab = "x_strategy" not in st.session_state and not st.session_state.get(state.FORM_BACKUP)
 live.restore(manager, who)
+if fresh_tab and state.watched():  # a new tab shows a run: its form shows that run's settings, not the defaults
+    shown = manager.view(state.watched()["run"])
+    if shown is not None:
+        form.prefill(shown.config)
 
 
 

@@ -22,7 +22,7 @@ def app_env(runs_dir, monkeypatch):
     st.cache_resource.clear()
 
 
-def finished_pair(runs_dir: Path, owner: str, accs=(0.8, 0.6)) -> tuple[str, str]:
+def finished_pair(runs_dir: Path, owner: str, accs=(0.8, 0.6), strategy: str = "fine-tune") -> tuple[str, str]:
     """A finished main run and its baseline with saved (untrained) networks, recorded without training."""
     from tl_core.backbones import create_backbone
     from tl_core.baselines import baseline_for
@@ -31,15 +31,17 @@ def finished_pair(runs_dir: Path, owner: str, accs=(0.8, 0.6)) -> tuple[str, str
     from tl_core.records.store import RunStore
     from tl_core.runner import prepare_run
 
-    main = RunConfig(source="digits", target="digits", weights="source", strategy="fine-tune", freeze=0,
-                     epochs=1, snapshot_size=0, role="main", experiment=f"pair:{owner}01",
+    main = RunConfig(source="digits", target="digits", weights="source", strategy=strategy, freeze=0,
+                     epochs=1, snapshot_size=0, role="main", experiment=f"pair:{owner}{strategy[:2]}",
                      name="fine-tune small_cnn · a name long enough to be truncated in a narrow table column")
     store, ids = RunStore(runs_dir), []
     for config, acc in ((main, accs[0]), (baseline_for(main).replace(experiment=main.experiment), accs[1])):
         run = prepare_run(config, runs_dir, owner=owner)
         torch_model = TransferModel(create_backbone("small_cnn", "random", 32), 10)
         run.save_weights(torch_model)
-        run.write_json("evaluation.json", {"classes": [str(d) for d in range(10)]})
+        run.write_json("evaluation.json", {"classes": [str(d) for d in range(10)], "per_class_acc": [acc] * 10,
+                                           "per_class_count": [5] * 10, "misclassified": [],
+                                           "confusion": np.diag([5] * 10).tolist()})
         summary = {**run.read_summary(), "status": "finished", "target_acc": acc, "seconds": 75.0,
                    "created": time.time()}
         run.write_summary(summary)
@@ -73,3 +75,43 @@ def test_try_your_own_image_shows_both_networks_probabilities(app_env):
     assert any("with transfer: **" in m.value and "without transfer: **" in m.value for m in at.markdown)
     at.file_uploader(key="try-upload").upload("notes.png", b"not an image", "image/png").run()
     assert not at.exception and at.error and "cannot be read as an image" in at.error[0].value
+
+
+def test_a_new_tab_opens_embeddings_on_the_user_s_latest_experiment_with_its_baseline(app_env):
+    main, baseline = finished_pair(app_env, "abcd1234")
+    at = AppTest.from_file(str(ROOT / "pages/embeddings.py"), default_timeout=TIMEOUT)
+    at.query_params["me"] = "abcd1234"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="emb-run").value == main and at.selectbox(key="emb-partner").value == baseline
+
+
+def test_a_new_tab_showing_a_dann_run_fills_the_form_with_its_settings(app_env):
+    finished_pair(app_env, "abcd1234", strategy="dann")
+    at = AppTest.from_file(str(ROOT / "pages/experiment.py"), default_timeout=TIMEOUT)
+    at.query_params["me"] = "abcd1234"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["x_strategy"] == "dann" and at.selectbox(key="x_strategy").value == "dann"
+    assert at.session_state["x_epochs"] == 1
+
+
+def test_the_runs_table_leads_with_time_owner_id_and_full_names_never_another_user_s_id(app_env):
+    from tl_view.views import runs_table_rows
+
+    mine, _ = finished_pair(app_env, "abcd1234")
+    theirs, _ = finished_pair(app_env, "zzzz9999")
+    at = AppTest.from_file(str(ROOT / "pages/runs.py"), default_timeout=TIMEOUT)
+    at.query_params["me"] = "abcd1234"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = at.dataframe[0].value
+    assert list(table.columns[:7]) == ["started", "name", "status", "target acc", "time", "by", "run id"]
+    by = dict(zip(table["run id"], table["by"]))
+    assert by[mine] == "you" and by[theirs] == "someone else"
+    assert "zzzz9999" not in table.to_string()
+    assert table["name"].str.endswith("truncated in a narrow table column").any() and "1 min 15 s" in set(table["time"])
+    assert runs_table_rows([{"created": 0, "name": "", "status": "finished",
+                             "target_acc": None, "seconds": None, "owner": "", "run_id": "r", "strategy": "scratch",
+                             "backbone": "small_cnn", "source": "a", "target": "b", "weights": "random", "freeze": 0,
+                             "labels_per_class": None, "epochs": 1}], "abcd1234")[0]["by"] == "command line"

@@ -9,6 +9,11 @@ from collections.abc import Sequence
 
 from tl_view import fmt, theme
 
+# Boxes keep a readable width and wrap onto a second row for backbones with many groups (mobilenet 8, ViT 13);
+# a name never breaks mid-word: one too long for its box ends in an ellipsis, and its tooltip names it in full.
+BOX = "flex:1 0 4.6rem;min-width:4.6rem;"
+NAME = "white-space:nowrap;overflow:hidden;text-overflow:ellipsis;"
+
 
 def freeze_strip_html(groups: Sequence[tuple[str, int]], freeze: int, *, trains_anything: bool = True,
                       head: str = "new head") -> str:
@@ -22,20 +27,21 @@ def freeze_strip_html(groups: Sequence[tuple[str, int]], freeze: int, *, trains_
         bg, fg = (theme.FROZEN_COLOR, "#4b5563") if frozen else (theme.TRAINABLE_COLOR, "#ffffff")
         state = "frozen" if frozen else "trains"
         boxes.append(
-            f'<div title="{html.escape(name)}: {params:,} parameters, {state}" style="flex:1 1 0;min-width:0;'
+            f'<div title="{html.escape(name)}: {params:,} parameters, {state}" style="{BOX}'
             f'background:{bg};color:{fg};border-radius:6px;padding:6px 4px;text-align:center;line-height:1.25;">'
-            f'<div style="font-weight:600;font-size:0.84rem;overflow-wrap:anywhere">{html.escape(name)}</div>'
+            f'<div style="{NAME}font-weight:600;font-size:0.84rem">{html.escape(name)}</div>'
             f'<div style="font-size:0.78rem">{fmt.count(params)}</div>'
             f'<div style="font-size:0.72rem;opacity:0.9">{state}</div></div>')
     boxes.append(
-        f'<div title="a new linear head for the target classes: always trains" style="flex:0.8 1 0;min-width:0;'
+        f'<div title="a new linear head for the target classes: always trains" style="{BOX}'
         f'background:{theme.HEAD_COLOR};color:#fff;border-radius:6px;padding:6px 4px;text-align:center;'
-        f'line-height:1.25;"><div style="font-weight:600;font-size:0.86rem">{html.escape(head)}</div>'
+        f'line-height:1.25;"><div style="{NAME}font-weight:600;font-size:0.86rem">{html.escape(head)}</div>'
         f'<div style="font-size:0.78rem">&nbsp;</div><div style="font-size:0.72rem">trains</div></div>')
     total = sum(p for _, p in groups)
     frozen_params = sum(p for i, (_, p) in enumerate(groups) if i < freeze or not trains_anything)
     share = frozen_params / total if total else 0.0
     caption = (f"input → output · {min(freeze, len(groups)) if trains_anything else len(groups)} of {len(groups)} "
                f"groups frozen: {frozen_params:,} of {total:,} backbone parameters ({share:.0%}) stay fixed")
-    return (f'<div style="display:flex;gap:4px;align-items:stretch;margin:2px 0 4px 0">{"".join(boxes)}</div>'
+    return (f'<div style="display:flex;flex-wrap:wrap;gap:4px;align-items:stretch;margin:2px 0 4px 0">'
+            f'{"".join(boxes)}</div>'
             f'<div style="font-size:0.8rem;color:#6b7280;margin-bottom:6px">{html.escape(caption)}</div>')

@@ -66,3 +66,33 @@ def estimate_text(estimates, wait_s: float, runs_ahead: int) -> str:
     if runs_ahead:
         parts.append(f"{rough(wait_s)} waiting for {runs_ahead} run{'s' if runs_ahead != 1 else ''} ahead")
     return f"about {rough(train + pretrain + wait_s)}: " + " + ".join(parts)
+
+
+def owner_word(owner: str | None, who: str) -> str:
+    """Whose run it is, never another user's id: 'you', 'someone else', or 'command line' (no owner)."""
+    if not owner:
+        return "command line"
+    return "you" if owner == who else "someone else"
+
+
+def runs_table_rows(rows, who: str) -> list[dict]:
+    """The Runs page's table: what tells runs apart first (when, full name, status, result, time, whose, id),
+    then the settings."""
+    from tl_view import fmt
+
+    return [{
+        "started": fmt.when(r["created"]),
+        "name": r["name"] or f"{r['strategy']} {r['backbone']}",
+        "status": r["status"],
+        "target acc": r["target_acc"],
+        "time": fmt.seconds(r["seconds"]),
+        "by": owner_word(r.get("owner"), who),
+        "run id": r["run_id"],
+        "strategy": r["strategy"],
+        "source → target": f"{r['source']} → {r['target']}",
+        "backbone": r["backbone"],
+        "weights": r["weights"],
+        "freeze": r["freeze"],
+        "labels": fmt.labels(r["labels_per_class"]),
+        "epochs": r["epochs"],
+    } for r in rows]
