@@ -1,7 +1,7 @@
 """Embeddings: a run's feature maps with and without transfer side by side, walked through epoch by epoch."""
 import streamlit as st
 
-from tl_view import charts
+from tl_view import charts, glossary
 from tl_ui import live, maps, nav, state
 from tl_view.images import thumbnail_grid
 from tl_ui.pickers import comparison_for, map_runs
@@ -17,6 +17,10 @@ who = state.owner()
 st.title("Embeddings")
 st.caption("Where the network puts each image: every point is one test image, coloured by its class; "
            "● source, ◇ target. Transfer should make the classes form clusters, and the two domains share them.")
+with st.expander("What the words mean", icon=":material/menu_book:"):
+    st.markdown(glossary.glossary_markdown((
+        'embedding', 'source', 'target', 'domain shift', 'transfer'
+    )))
 
 live.restore(manager, who)  # a new tab opens on the run in its URL, else this user's latest experiment
 watch = state.watched() or {}

@@ -9,7 +9,7 @@ from tl_core.predict import predict_image
 from tl_core.status import Status
 from tl_ui import form, live, nav, state
 from tl_ui.widgets import chart, error
-from tl_view import try_image
+from tl_view import glossary, try_image
 from tl_view.views import estimate_text
 
 nav.page_guard(__file__)
@@ -106,3 +106,10 @@ with left, st.container(border=True):
 with right:
     live.view()
     try_your_own_image(manager)
+
+with st.expander("What the words mean", icon=":material/menu_book:"):
+    st.markdown(glossary.glossary_markdown((
+        'source', 'target', 'validation', 'transfer', 'backbone', 'layer group', 'stem', 'freeze depth',
+        'head', 'linear probe', 'fine-tune', 'scratch', 'dann', 'λ ramp steepness', 'distillation',
+        'embedding', 'domain confusion', 'epoch'
+    )))

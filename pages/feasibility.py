@@ -251,7 +251,8 @@ def draw_check(key: str, live: bool = False) -> None:
     facts = check_facts(context["label"], context["folds"], context["img_size"], context["curve"],
                         [(s, len(ids)) for s, ids in chain.stages], not active, chain.stopped, chain.error or "")
     one, two, _ = st.columns([1, 1, 2])
-    one.download_button("Report (Markdown)", data=render_markdown(validation, sweep, curve, recommendation, facts=facts),
+    one.download_button("Report (Markdown)",
+                        data=render_markdown(validation, sweep, curve, recommendation, facts=facts),
                         file_name="feasibility.md", mime="text/markdown", icon=":material/download:",
                         key="fz-md", on_click="ignore", disabled=sweep.best is None)
     two.download_button("Report (HTML with charts)", file_name="feasibility.html", mime="text/html",
@@ -329,3 +330,8 @@ if check_key and runner.get(check_key) is not None:
 
 state.save_widgets("fz-", skip=("fz-target-upload", "fz-source-upload", "fz-run", "fz-stop", "fz-md", "fz-html",
                                *SETTING_KEYS.values()))
+
+with st.expander("What the words mean", icon=":material/menu_book:"):
+    st.markdown(glossary.glossary_markdown((
+        'folds', 'linear probe', 'fine-tune', 'scratch', 'label budget', 'validation', 'transfer'
+    )))

@@ -9,7 +9,7 @@ from tl_core import calibration, identity, lessons
 from tl_core.errors import UserError
 from tl_core.lessons import LESSONS, Lesson, collect, verdict
 from tl_core.status import Status
-from tl_view import fmt, lesson_views as lv
+from tl_view import fmt, glossary, lesson_views as lv
 from tl_ui import nav, state
 from tl_ui.widgets import chart, error
 from tl_view.views import estimate_text
@@ -154,3 +154,9 @@ with body:
         st.fragment(run_every=2)(draw)(group, live=True)
     else:
         draw(group)
+
+with st.expander("What the words mean", icon=":material/menu_book:"):
+    st.markdown(glossary.glossary_markdown((
+        'transfer', 'label budget', 'layer group', 'freeze depth', 'domain shift', 'dann', 'distillation',
+        'negative transfer', 'validation'
+    )))

@@ -115,3 +115,15 @@ def test_the_runs_table_leads_with_time_owner_id_and_full_names_never_another_us
                              "target_acc": None, "seconds": None, "owner": "", "run_id": "r", "strategy": "scratch",
                              "backbone": "small_cnn", "source": "a", "target": "b", "weights": "random", "freeze": 0,
                              "labels_per_class": None, "epochs": 1}], "abcd1234")[0]["by"] == "command line"
+
+
+def test_every_term_the_issue_found_unexplained_has_its_line_and_each_page_a_glossary(app_env):
+    from tl_view import glossary
+
+    for term in ("validation", "target", "proxy A-distance", "λ ramp steepness", "stem", "folds"):
+        assert len(glossary.help_for(term)) > 20
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
+    for page in ("pages/experiment.py", "pages/domain_shift.py", "pages/lessons.py", "pages/feasibility.py"):
+        at.switch_page(page).run()
+        assert not at.exception, (page, [e.value for e in at.exception])
+        assert "What the words mean" in [e.label for e in at.expander], page
