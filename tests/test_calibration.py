@@ -114,3 +114,9 @@ def test_the_live_eta_follows_the_run_s_own_pace_and_ignores_pretraining(monkeyp
         spent += eval_s
         job.on_event(EpochEnd("r1", "train", epoch, epochs, {"epoch": epoch}))
     assert checked == (epochs - 1) * steps
+
+
+def test_snapshots_are_counted_as_the_run_takes_them():
+    assert calibration.snapshot_count(8, 2) == 1 + 4  # before training, then epochs 2, 4, 6, 8
+    assert calibration.snapshot_count(5, 2) == 1 + 3  # 2, 4 and the last
+    assert calibration.snapshot_count(5, 0) == 2  # before and at the end

@@ -25,3 +25,8 @@ def test_play_walks_every_frame_from_before_training_without_a_transition():
     names, options = play.args
     assert list(names) == ["before", "1", "2"] and options["fromcurrent"] is False
     assert options["transition"]["duration"] == 0 and options["frame"]["redraw"] is True
+
+
+def test_a_few_groups_share_one_row():
+    html = freeze_strip_html([("stem", 464), ("block 1", 4700), ("block 2", 18600), ("head", 8300)], 1)
+    assert "min-width:4.6rem" not in html and html.count("flex:1 1 0;min-width:0;") == 5

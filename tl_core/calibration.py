@@ -153,6 +153,12 @@ def epoch_seconds(steps: int, batch_size: int, eval_images: int, snapshot_images
     return train + evaluation + (DOMAIN_CONFUSION_S if snapshot_images else 0.0)
 
 
+def snapshot_count(epochs: int, every: int) -> int:
+    """Feature snapshots a run takes: before training, every `every` epochs (0: none between), and at the end."""
+    between = {e for e in range(1, epochs + 1) if every > 0 and e % every == 0}
+    return 1 + len(between | {epochs})
+
+
 def needs_pretraining(config: RunConfig) -> bool:
     from tl_core.pretrain import checkpoint_path
 
@@ -177,9 +183,11 @@ def estimate_run(config: RunConfig, rows: list[dict] = (), wait: bool = True,
         classes = len(dataset_classes(config.target) or range(10))
     labelled = train_n if config.labels_per_class is None else min(train_n, config.labels_per_class * classes)
     steps = steps_per_epoch(labelled, config.batch_size)
-    snapshot = 2 * config.snapshot_size if config.snapshot_size else 0
     cost = LINEAR_PROBE_COST if config.strategy == "linear-probe" else STEP_COST.get(config.strategy, 1.0)
-    train = config.epochs * epoch_seconds(steps, config.batch_size, eval_n, snapshot, pace, cost)
+    train = config.epochs * epoch_seconds(steps, config.batch_size, eval_n, 0, pace, cost)
+    if pace.epoch_overhead_s is None and config.snapshot_size:  # measured overheads already include snapshots
+        train += snapshot_count(config.epochs, config.snapshot_every) * epoch_seconds(
+            0, config.batch_size, 0, 2 * config.snapshot_size, pace)
     pretrain = 0.0
     if needs_pretraining(config):
         source_train, source_eval = dataset_sizes(config.source, config.img_size)

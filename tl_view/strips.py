@@ -9,9 +9,10 @@ from collections.abc import Sequence
 
 from tl_view import fmt, theme
 
-# Boxes keep a readable width and wrap onto a second row for backbones with many groups (mobilenet 8, ViT 13);
-# a name never breaks mid-word: one too long for its box ends in an ellipsis, and its tooltip names it in full.
-BOX = "flex:1 0 4.6rem;min-width:4.6rem;"
+# With many groups (mobilenet 8, ViT 13) boxes keep a readable width and wrap onto more rows; a name never breaks
+# mid-word: one too long for its box ends in an ellipsis, and its tooltip names it in full.
+FEW_GROUPS = 5
+BOX, NARROW_BOX = "flex:1 0 4.6rem;min-width:4.6rem;", "flex:1 1 0;min-width:0;"
 NAME = "white-space:nowrap;overflow:hidden;text-overflow:ellipsis;"
 
 
@@ -21,19 +22,20 @@ def freeze_strip_html(groups: Sequence[tuple[str, int]], freeze: int, *, trains_
 
     `trains_anything=False` greys every group (e.g. a linear probe freezes the whole backbone).
     """
+    box = NARROW_BOX if len(groups) < FEW_GROUPS else BOX
     boxes = []
     for i, (name, params) in enumerate(groups):
         frozen = i < freeze or not trains_anything
         bg, fg = (theme.FROZEN_COLOR, "#4b5563") if frozen else (theme.TRAINABLE_COLOR, "#ffffff")
         state = "frozen" if frozen else "trains"
         boxes.append(
-            f'<div title="{html.escape(name)}: {params:,} parameters, {state}" style="{BOX}'
+            f'<div title="{html.escape(name)}: {params:,} parameters, {state}" style="{box}'
             f'background:{bg};color:{fg};border-radius:6px;padding:6px 4px;text-align:center;line-height:1.25;">'
             f'<div style="{NAME}font-weight:600;font-size:0.84rem">{html.escape(name)}</div>'
             f'<div style="font-size:0.78rem">{fmt.count(params)}</div>'
             f'<div style="font-size:0.72rem;opacity:0.9">{state}</div></div>')
     boxes.append(
-        f'<div title="a new linear head for the target classes: always trains" style="{BOX}'
+        f'<div title="a new linear head for the target classes: always trains" style="{box}'
         f'background:{theme.HEAD_COLOR};color:#fff;border-radius:6px;padding:6px 4px;text-align:center;'
         f'line-height:1.25;"><div style="{NAME}font-weight:600;font-size:0.86rem">{html.escape(head)}</div>'
         f'<div style="font-size:0.78rem">&nbsp;</div><div style="font-size:0.72rem">trains</div></div>')
