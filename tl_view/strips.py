@@ -9,11 +9,11 @@ from collections.abc import Sequence
 
 from tl_view import fmt, theme
 
-# With many groups (mobilenet 8, ViT 13) boxes keep a readable width and wrap onto more rows; a name never breaks
-# mid-word: one too long for its box ends in an ellipsis, and its tooltip names it in full.
+# With many groups (mobilenet 8, ViT 13) boxes keep a readable width and wrap onto more rows; a name wraps between
+# words ("new / head"), never inside one, and its tooltip names it in full.
 FEW_GROUPS = 5
 BOX, NARROW_BOX = "flex:1 0 4.6rem;min-width:4.6rem;", "flex:1 1 0;min-width:0;"
-NAME = "white-space:nowrap;overflow:hidden;text-overflow:ellipsis;"
+NAME = "overflow-wrap:normal;word-break:normal;hyphens:none;overflow:hidden;"
 
 
 def freeze_strip_html(groups: Sequence[tuple[str, int]], freeze: int, *, trains_anything: bool = True,
