@@ -7,15 +7,22 @@ PORT ?= 8501
 
 .PHONY: install run test browser bench
 
+# Install says what it is doing and how long each step took (torch alone is a large download: minutes).
 $(STAMP): requirements.txt requirements-dev.txt
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -r requirements.txt -r requirements-dev.txt
-	touch $(STAMP)
+	@echo "[1/3] creating the virtual environment in $(VENV)…"
+	@start=$$(date +%s); $(PYTHON) -m venv $(VENV) && echo "      done in $$(( $$(date +%s) - start )) s"
+	@echo "[2/3] upgrading pip…"
+	@start=$$(date +%s); $(BIN)/python -m pip install --upgrade pip && \
+		echo "      done in $$(( $$(date +%s) - start )) s"
+	@echo "[3/3] installing the packages (torch, timm, streamlit, …; several minutes on a fresh machine)…"
+	@start=$$(date +%s); $(BIN)/python -m pip install -r requirements.txt -r requirements-dev.txt && \
+		echo "      done in $$(( $$(date +%s) - start )) s"
+	@touch $(STAMP)
 
 install: $(STAMP)
 
 run: install
+	@echo "Starting the dashboard on http://localhost:$(PORT) (the first page load imports torch: a few seconds)…"
 	$(BIN)/python -m streamlit run app.py --server.port $(PORT)
 
 # The browser tests drive Debian's Chromium through Playwright (Playwright's own browser download needs internet).

@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from tl_view import charts, fmt
+from tl_view import charts, fmt, glossary
 from tl_ui import nav, state
 from tl_ui.pickers import all_runs, comparison_for, mine_first
 from tl_view.theme import run_color
@@ -19,6 +19,10 @@ st.markdown(
     "its held-out accuracy is the *domain-confusion accuracy*. Near **0.5** the network represents both domains "
     "alike (what DANN aims for); near 1 they stay apart, and the proxy **A-distance** 2(1 − 2·error) says the "
     "same on a 0–2 scale.")
+with st.expander("What the words mean", icon=":material/menu_book:"):
+    st.markdown(glossary.glossary_markdown((
+        'domain shift', 'domain confusion', 'proxy A-distance', 'dann', 'λ ramp steepness'
+    )))
 
 rows = [r for r in mine_first(all_runs(manager), who) if r["status"] != "queued"]
 if not rows:

@@ -1,8 +1,8 @@
 """Embeddings: a run's feature maps with and without transfer side by side, walked through epoch by epoch."""
 import streamlit as st
 
-from tl_view import charts
-from tl_ui import maps, nav, state
+from tl_view import charts, glossary
+from tl_ui import live, maps, nav, state
 from tl_view.images import thumbnail_grid
 from tl_ui.pickers import comparison_for, map_runs
 from tl_view.views import is_active
@@ -17,7 +17,12 @@ who = state.owner()
 st.title("Embeddings")
 st.caption("Where the network puts each image: every point is one test image, coloured by its class; "
            "● source, ◇ target. Transfer should make the classes form clusters, and the two domains share them.")
+with st.expander("What the words mean", icon=":material/menu_book:"):
+    st.markdown(glossary.glossary_markdown((
+        'embedding', 'source', 'target', 'domain shift', 'transfer'
+    )))
 
+live.restore(manager, who)  # a new tab opens on the run in its URL, else this user's latest experiment
 watch = state.watched() or {}
 rows = map_runs(manager, also=[watch.get("run"), watch.get("baseline")])
 if not rows:
@@ -27,7 +32,8 @@ if not rows:
 
 labels = {r["run_id"]: run_label(r) for r in rows}
 ids = list(labels)
-default = watch.get("run") if watch.get("run") in labels else ids[0]
+mains = [i for i, r in zip(ids, rows) if not state.is_twin(r)]  # a baseline is shown beside its main run
+default = watch.get("run") if watch.get("run") in labels else (mains or ids)[0]
 pick, other, method_col = st.columns([2, 2, 1.4])
 run_id = pick.selectbox("Run", ids, index=ids.index(default), format_func=labels.get, key="emb-run",
                         help="Runs with feature snapshots, newest first.")

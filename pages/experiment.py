@@ -2,14 +2,86 @@
 without transfer; the right-hand side shows the three pictures live."""
 import streamlit as st
 
+from tl_core import calibration
+from tl_core.baselines import baseline_for
 from tl_core.errors import UserError
+<<<<<<< HEAD
 from tl_ui import form, live, nav, share, state
 from tl_ui.widgets import error
+=======
+from tl_core.predict import predict_image
+from tl_core.status import Status
+from tl_ui import form, live, nav, state
+from tl_ui.widgets import chart, error
+from tl_view import glossary, try_image
+from tl_view.views import estimate_text
+>>>>>>> promises
 
 nav.page_guard(__file__)
 manager = state.manager()
 who = state.owner()
+fresh_tab = "x_strategy" not in st.session_state and not st.session_state.get(state.FORM_BACKUP)
 live.restore(manager, who)
+if fresh_tab and state.watched():  # a new tab shows a run: its form shows that run's settings, not the defaults
+    shown = manager.view(state.watched()["run"])
+    if shown is not None:
+        form.prefill(shown.config)
+
+
+
+def time_estimate(manager, config, twin: bool) -> None:
+    """How long Train will take, from this server's measured pace; polls while the pace is being timed."""
+    rows = calibration.finished_rows(manager.store)
+    configs = [config] + ([baseline_for(config)] if twin and baseline_for(config) is not None else [])
+    try:
+        estimates = calibration.estimate_runs(configs, rows, wait=False)
+    except UserError:
+        return  # a config that cannot run: Train says why
+    if estimates is None:
+        st.caption("Timing a few batches on this server to estimate how long this takes…")
+        return
+    ahead = calibration.time_ahead(manager, rows)
+    wait_s = calibration.queue_wait(ahead, manager.slots)
+    st.caption(":material/schedule: " + estimate_text(estimates, wait_s, len(ahead)).capitalize() + ".",
+               help="Images per second measured on this server (a few timed batches, then the finished runs); the "
+                    "wait shares the runs ahead over the server's slots. The run's own pace takes over once it "
+                    "trains.")
+
+
+def try_your_own_image(manager) -> None:
+    """Upload or photograph an image and see what the finished run and its twin make of it (nothing trains)."""
+    watch = state.watched()
+    views = [manager.view(watch[k]) for k in ("run", "baseline") if watch and watch.get(k)] if watch else []
+    finished = [v for v in views if v is not None and v.status is Status.FINISHED]
+    with st.expander("Try your own image", icon=":material/add_a_photo:", expanded=False):
+        if not finished:
+            st.caption("When the run has finished, upload or photograph an image here to see what the network with "
+                       "transfer and the one without make of it.")
+            return
+        upload, camera = st.tabs(["Upload", "Camera"])
+        image = upload.file_uploader("An image (PNG or JPEG)", type=["png", "jpg", "jpeg"], key="try-upload",
+                                     help="Resized and centre-cropped to the run's image size, as its images were.")
+        photo = camera.camera_input("Take a picture", key="try-camera")
+        invert = st.toggle("Invert colours", key="try-invert",
+                           help="The built-in digits are light strokes on a dark background; a digit written on "
+                                "paper is the opposite.")
+        chosen = image or photo
+        if chosen is None:
+            return
+        labels = {views[0].run_id: "with transfer" if views[0].config.transfers else "this run"}
+        if len(views) > 1 and views[1] is not None:
+            labels[views[1].run_id] = "without transfer"
+        columns = []
+        try:
+            for view in finished:
+                columns.append((labels.get(view.run_id, view.run_id),
+                                predict_image(manager.store.run_dir(view.run_id).path, chosen.getvalue(), invert)))
+        except UserError as err:
+            error(err)
+            return
+        st.markdown(try_image.verdict_text(columns))
+        chart(try_image.probability_figure(columns), key="try-probabilities")
+
 
 st.title("Experiment")
 st.caption("Transfer what a network learned on a source task (A) to a target task (B) — and see what it buys.")
@@ -28,6 +100,9 @@ with left, st.container(border=True):
     result = form.controls(manager)
     with compare_box:
         result = form.compare_controls(manager, result)
+        if not result.problem:  # redrawn every 2 s while this server's pace is still being timed
+            timing = calibration.estimate_run(result.config, wait=False) is None
+            st.fragment(run_every=2 if timing else None)(time_estimate)(manager, result.config, result.twin)
     form.save()
     with st.popover("Share these settings", icon=":material/link:"):
         st.caption("Opening this link fills the form with these settings (seed included).")
@@ -45,3 +120,11 @@ with left, st.container(border=True):
                     error(err)
 with right:
     live.view()
+    try_your_own_image(manager)
+
+with st.expander("What the words mean", icon=":material/menu_book:"):
+    st.markdown(glossary.glossary_markdown((
+        'source', 'target', 'validation', 'transfer', 'backbone', 'layer group', 'stem', 'freeze depth',
+        'head', 'linear probe', 'fine-tune', 'scratch', 'dann', 'λ ramp steepness', 'distillation',
+        'embedding', 'domain confusion', 'epoch'
+    )))

@@ -11,18 +11,21 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from tl_core import calibration
+from tl_core.device import pick_device
 from tl_core.errors import UserError
 from tl_core.status import Status
 from tl_core.feasibility.label_curve import DEFAULT_BUDGETS
 from tl_core.feasibility.pipeline import Plan, assemble, next_stage
 from tl_core.feasibility.prepare import prepare_dataset
-from tl_view.feasibility_report import render_html, render_markdown
+from tl_view.feasibility_report import check_facts, render_html, render_markdown
 from tl_core.feasibility.results import results_from_jobs
-from tl_core.feasibility.sweep import SweepSettings, default_candidates
+from tl_core.feasibility.sweep import Candidate, SweepSettings, default_candidates
 from tl_core.feasibility.uploads import list_server_folders, new_session_dir, upload_root
-from tl_view import feasibility_views as fv
+from tl_view import feasibility_views as fv, glossary
 from tl_ui import nav, state
 from tl_ui.widgets import chart, error
+from tl_view.views import estimate_text
 
 nav.page_guard(__file__)
 manager = state.manager()
@@ -33,7 +36,8 @@ SOURCES = ("Upload a .zip", "A folder on the server", "Try an example")
 
 st.title("Feasibility check")
 st.caption("Will transfer learning work on your images, with which strategy, and how many labels do you need? "
-           "Bring a folder of class folders; the check answers within minutes on this server.")
+           "Bring a folder of class folders; how long the check takes is estimated below from this server's measured "
+           "speed and queue.")
 
 
 def session_dir() -> Path:
@@ -117,10 +121,22 @@ def show_report(data: fv.DataIn, compact: bool = False) -> None:
             st.dataframe(pd.DataFrame(fv.skipped_rows(report)), hide_index=True, width="stretch")
 
 
+SETTING_KEYS = {"folds": "fz-folds", "img_size": "fz-img-size", "curve": "fz-curve-on"}
+
+
+def check_settings() -> dict:
+    """The check's settings as the user left them, in plain session state (never cleaned up by Streamlit)."""
+    return st.session_state.setdefault("fz_settings", {"folds": 3, "img_size": 32, "curve": True})
+
+
+def keep_setting(name: str) -> None:
+    check_settings()[name] = st.session_state[SETTING_KEYS[name]]
+
+
 def start_check(target: fv.DataIn, source: fv.DataIn | None) -> None:
     """The button's callback (it runs before the script, so the page that follows already shows the check):
     write the fold views, then queue the first stage; the chain runner queues the others."""
-    folds, img_size, curve = st.session_state["fz-folds"], st.session_state["fz-img-size"], st.session_state["fz-curve-on"]
+    folds, img_size, curve = (check_settings()[k] for k in ("folds", "img_size", "curve"))
     key = f"{PREFIX}{secrets.token_hex(4)}"
     settings = SweepSettings(img_size=img_size, folds=folds, check_id=key)
     try:
@@ -135,10 +151,29 @@ def start_check(target: fv.DataIn, source: fv.DataIn | None) -> None:
             results, _ = results_from_jobs(manager, run_ids)
             return next_stage(prepared, plan, results)
 
-        runner.start(key, who, plan_next, context={"validation": target.report, "label": target.label})
+        runner.start(key, who, plan_next, context={"validation": target.report, "label": target.label,
+                                                   "folds": folds, "img_size": img_size, "curve": curve})
         st.session_state.fz_check = key
     except (UserError, OSError) as err:
         st.session_state.fz_error = f"The check could not start: {err}"
+
+
+def check_estimate(target: fv.DataIn, source: fv.DataIn | None, chosen: dict) -> None:
+    """How long the check will take: its runs at this server's measured pace, plus the queue ahead."""
+    settings = SweepSettings(img_size=chosen["img_size"], folds=chosen["folds"])
+    candidates = default_candidates(settings.img_size)
+    if source is not None and source.ok:  # its own source network: pretrained like the built-in one
+        candidates[0] = Candidate("small_cnn", "source", f"folder:{source.label}")
+    configs = calibration.check_configs(settings, candidates, DEFAULT_BUDGETS if chosen["curve"] else None)
+    rows = calibration.finished_rows(manager.store)
+    estimates = calibration.estimate_check(configs, target.report.num_images, len(target.report.classes), rows,
+                                           wait=False)
+    if estimates is None:
+        st.caption("Timing a few batches on this server to estimate how long the check takes…")
+        return
+    ahead = calibration.time_ahead(manager, rows)
+    st.caption(f":material/schedule: {len(configs)} runs, "
+               + estimate_text(estimates, calibration.queue_wait(ahead, manager.slots), len(ahead)) + ".")
 
 
 def draw_check(key: str, live: bool = False) -> None:
@@ -207,15 +242,21 @@ def draw_check(key: str, live: bool = False) -> None:
             st.markdown(f"**{recommendation.size.capitalize()} target × {recommendation.similarity} to the source.** "
                         f"{recommendation.advice}")
             st.markdown("\n".join(f"- {e}" for e in recommendation.evidence))
+        if recommendation.caveat:
+            st.warning(recommendation.caveat, icon=":material/travel_explore:")
         if active:
             st.caption("Provisional: more runs are still coming.")
     validation = chain.context.get("validation")
+    context = chain.context
+    facts = check_facts(context["label"], context["folds"], context["img_size"], context["curve"],
+                        [(s, len(ids)) for s, ids in chain.stages], not active, chain.stopped, chain.error or "")
     one, two, _ = st.columns([1, 1, 2])
-    one.download_button("Report (Markdown)", data=render_markdown(validation, sweep, curve, recommendation),
+    one.download_button("Report (Markdown)",
+                        data=render_markdown(validation, sweep, curve, recommendation, facts=facts),
                         file_name="feasibility.md", mime="text/markdown", icon=":material/download:",
                         key="fz-md", on_click="ignore", disabled=sweep.best is None)
     two.download_button("Report (HTML with charts)", file_name="feasibility.html", mime="text/html",
-                        data=lambda: render_html(validation, sweep, curve, recommendation),
+                        data=lambda: render_html(validation, sweep, curve, recommendation, facts=facts),
                         icon=":material/download:", key="fz-html", on_click="ignore", disabled=sweep.best is None)
     if live and not active and st.session_state.get("fz_settled") != key:
         st.session_state.fz_settled = key  # once per check: redraw the whole page without the timer
@@ -251,20 +292,26 @@ else:
 ready = target is not None and target.ok and (source is None or source.ok)
 with st.container(border=True):
     run_col, settings_col = st.columns([1, 2.4], vertical_alignment="center")
+    chosen = check_settings()
     with settings_col.popover("Check settings", icon=":material/tune:"):
-        for widget, default in (("fz-folds", 3), ("fz-img-size", 32), ("fz-curve-on", True)):
-            state.restore_widget(widget, default)
-        folds = st.slider("Folds (repeats on different test images, for the ± spread)", 2, 5, key="fz-folds")
-        img_size = st.select_slider("Image size (pixels)", [32, 48, 64], key="fz-img-size",
-                                    help="Images are resized to this square size; 32 is fastest on a CPU.")
-        curve = st.toggle("Label-budget curve", key="fz-curve-on",
-                          help="Accuracy at 1, 2, 5, 10, 20 and all labels per class, with and without transfer.")
+        # Each widget starts from the kept choice and writes it back on change: a widget the browser has not drawn
+        # yet (a closed popover) sends no value, and must not fall back to its own default after an upload.
+        st.slider("Folds (repeats on different test images, for the ± spread)", 2, 5, chosen["folds"],
+                  key="fz-folds", on_change=keep_setting, args=("folds",), help=glossary.help_for("folds"))
+        st.select_slider("Image size (pixels)", [32, 48, 64], chosen["img_size"], key="fz-img-size",
+                         on_change=keep_setting, args=("img_size",),
+                         help="Images are resized to this square size; 32 is fastest on a CPU.")
+        st.toggle("Label-budget curve", chosen["curve"], key="fz-curve-on", on_change=keep_setting, args=("curve",),
+                  help="Accuracy at 1, 2, 5, 10, 20 and all labels per class, with and without transfer.")
+    settings_col.caption(fv.settings_text(**chosen))
     run_col.button("Run the check", type="primary", icon=":material/play_arrow:", key="fz-run", width="stretch",
                    disabled=not ready or checking, on_click=start_check, args=(target, source),
                    help="Probes every candidate network, fine-tunes the best, then measures the label curve."
                    if not checking else "A check is running: its results fill in below.")
-    settings_col.caption("A few minutes for a folder of a few hundred small images, once it has a slot in the "
-                         "queue. Everything is queued with other users' runs and listed on the Runs page.")
+    if ready:  # redrawn every 2 s while this server's pace is still being timed
+        timing = calibration.pace_for("small_cnn", chosen["img_size"], pick_device("auto").type, wait=False) is None
+        st.fragment(run_every=2 if timing else None)(check_estimate)(target, source, chosen)
+    settings_col.caption("Everything is queued with other users' runs and listed on the Runs page.")
     if "fz_error" in st.session_state:
         error(st.session_state.pop("fz_error"))
     if checking and chain is not None and chain.owner == who and st.button(
@@ -281,4 +328,10 @@ if check_key and runner.get(check_key) is not None:
     else:
         draw_check(check_key)
 
-state.save_widgets("fz-", skip=("fz-target-upload", "fz-source-upload", "fz-run", "fz-stop", "fz-md", "fz-html"))
+state.save_widgets("fz-", skip=("fz-target-upload", "fz-source-upload", "fz-run", "fz-stop", "fz-md", "fz-html",
+                               *SETTING_KEYS.values()))
+
+with st.expander("What the words mean", icon=":material/menu_book:"):
+    st.markdown(glossary.glossary_markdown((
+        'folds', 'linear probe', 'fine-tune', 'scratch', 'label budget', 'validation', 'transfer'
+    )))

@@ -7,13 +7,14 @@ from contextlib import suppress
 import pandas as pd
 import streamlit as st
 
-from tl_core import identity, lessons
+from tl_core import calibration, identity, lessons
 from tl_core.errors import UserError
-from tl_core.lessons import LESSONS, Lesson, collect, needs_pretraining, verdict
+from tl_core.lessons import LESSONS, Lesson, collect, verdict
 from tl_core.status import Status
-from tl_view import fmt, lesson_views as lv
+from tl_view import fmt, glossary, lesson_views as lv
 from tl_ui import nav, state
 from tl_ui.widgets import chart, error
+from tl_view.views import estimate_text
 
 nav.page_guard(__file__)
 manager = state.manager()
@@ -112,6 +113,16 @@ def draw(group: str | None, live: bool = False) -> None:
         st.rerun()
 
 
+def lesson_estimate(lesson) -> str:
+    """How long the lesson's runs take on this server, from its measured pace and the queue ahead."""
+    rows = calibration.finished_rows(manager.store)
+    estimates = calibration.estimate_runs(lesson.stages[0](False, []), rows, wait=False)
+    if estimates is None:
+        return "Timing a few batches on this server to estimate how long it takes; reload in a few seconds"
+    ahead = calibration.time_ahead(manager, rows)
+    return "Takes " + estimate_text(estimates, calibration.queue_wait(ahead, manager.slots), len(ahead))
+
+
 with body:
     st.subheader(lesson.title)
     st.markdown(lesson.explanation)
@@ -126,10 +137,8 @@ with body:
                   disabled=active, width="stretch", on_click=start, args=(lesson,),
                   help="Queues every run the lesson needs; a second stage starts by itself when the first has "
                        "finished." if not active else "This lesson is running: its picture fills in below.")
-    note = f"Takes {lv.minutes_text(lesson.minutes_on_cpu)} once it has a slot" + (
-        " (two stages: the second starts by itself when the first has finished)." if len(lesson.stages) > 1 else ".")
-    if not active and needs_pretraining(lesson):
-        note += " The first time, add about a minute to pretrain the network on the source task."
+    note = lesson_estimate(lesson) + (
+        " (first stage; the second starts by itself when it has finished)." if len(lesson.stages) > 1 else ".")
     if "lesson_error" in st.session_state:
         error(st.session_state.pop("lesson_error"))
     if runs:
@@ -148,3 +157,9 @@ with body:
         st.fragment(run_every=2)(draw)(group, live=True)
     else:
         draw(group)
+
+with st.expander("What the words mean", icon=":material/menu_book:"):
+    st.markdown(glossary.glossary_markdown((
+        'transfer', 'label budget', 'layer group', 'freeze depth', 'domain shift', 'dann', 'distillation',
+        'negative transfer', 'validation'
+    )))

@@ -6,7 +6,8 @@ from tl_core.config import RunConfig
 from tl_core.errors import UserError
 from tl_core.owners import describe_owner, may_act
 from tl_core.status import Status
-from tl_view import charts, fmt
+from tl_view import charts, fmt, glossary
+from tl_view.views import runs_table_rows
 from tl_ui import form, maps, nav, share, state
 from tl_view.images import thumbnail_grid
 from tl_ui.pickers import all_runs, mine_first
@@ -45,29 +46,19 @@ def keep(r: dict) -> bool:
 
 
 shown = [r for r in rows if keep(r)]
-table = pd.DataFrame([{
-    "started": fmt.when(r["created"]),
-    "name": r["name"] or "",
-    "strategy": r["strategy"],
-    "source → target": f"{r['source']} → {r['target']}",
-    "backbone": r["backbone"],
-    "weights": r["weights"],
-    "freeze": r["freeze"],
-    "labels": fmt.labels(r["labels_per_class"]),
-    "epochs": r["epochs"],
-    "target acc": r["target_acc"],
-    "status": r["status"],
-    "time": fmt.seconds(r["seconds"]),
-    "by": describe_owner(r.get("owner") or "", who),
-    "run id": r["run_id"],
-} for r in shown])
+table = pd.DataFrame(runs_table_rows(shown, who))
 st.caption(f"{len(shown)} of {len(rows)} runs · select rows to compare them")
 event = st.dataframe(
     table, key=f"runs-table-{st.session_state.get('runs-gen', 0)}", on_select="rerun", selection_mode="multi-row", hide_index=True, width="stretch",
     height=min(420, 38 + 35 * max(1, len(shown))),
     column_config={
         "target acc": st.column_config.ProgressColumn("target acc", min_value=0.0, max_value=1.0, format="percent"),
-        "run id": st.column_config.TextColumn("run id", width="small"),
+        "name": st.column_config.TextColumn("name", width="large", help="The run's full name (hover for all of it)."),
+        "time": st.column_config.TextColumn("time", help="How long the run took, pretraining included."),
+        "by": st.column_config.TextColumn("by", help="Whose run: you, another user on this server, or the "
+                                                     "command line."),
+        "run id": st.column_config.TextColumn("run id", width="medium"),
+        "freeze": st.column_config.NumberColumn("freeze", help=glossary.help_for("freeze depth")),
     })
 selected = [shown[i]["run_id"] for i in (event.selection.rows if event else []) if i < len(shown)]
 if not selected and shown:  # nothing picked yet: show the newest run rather than an empty page

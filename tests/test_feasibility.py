@@ -125,7 +125,8 @@ def test_grid_cells_come_from_the_evidence(transfer, random_, labels, cell):
 def test_negative_transfer_says_trail_and_recommends_scratch():
     r = recommend(sweep_of([0.50, 0.52], [0.70, 0.72], [0.60, 0.62], freeze=0))
     assert "trail random ones by 20 points" in r.text
-    assert r.headline.startswith("Feature extraction with small_cnn (synth-digits weights) reaches 0.51 ± 0.01")
+    assert r.headline.startswith("No pretrained network in this check clearly helps these images: feature "
+                                 "extraction with small_cnn (synth-digits weights) reaches 0.51 ± 0.01")
     assert "fine-tuning the whole network adds 10 points (0.61 ± 0.01)" in r.headline
     assert r.strategy == "scratch" and "no transferred setting beat learning without transfer" in r.advice
     assert "(best: linear probe · small_cnn (random weights), 0.71 ± 0.01, against 0.61 ± 0.01" in r.advice
@@ -134,7 +135,7 @@ def test_negative_transfer_says_trail_and_recommends_scratch():
 def test_scratch_from_the_label_curve_can_win():
     from tl_core.feasibility.label_curve import CurvePoint, LabelCurve
 
-    sweep = sweep_of([0.80, 0.82], [0.79, 0.81], [0.83, 0.85], labels=35.0)
+    sweep = sweep_of([0.80, 0.82], [0.70, 0.72], [0.83, 0.85], labels=35.0)
     scratch_all = setting(PROBE, Candidate("small_cnn", "random"), "scratch", [0.95, 0.97], 35.0).score
     scratch_few = setting(PROBE, Candidate("small_cnn", "random"), "scratch", [0.5, 0.5], 5.0).score
     e = extrapolate([5, 35], [0.7, 0.81])
@@ -153,6 +154,23 @@ def test_domain_confusion_decides_when_there_is_no_random_baseline():
     r = recommend(sweep_of([0.8, 0.8], None, confusion=0.97))
     assert r.similarity == "different" and "0.97" in r.text
     assert recommend(sweep_of([0.8, 0.8], None)).similarity == "unknown"
+
+
+def test_a_source_that_barely_beats_random_weights_is_not_recommended_and_the_missing_imagenet_is_said():
+    """The issue's case: a digits network on photos probes 0.81 against 0.79 for random weights."""
+    r = recommend(sweep_of([0.79, 0.81, 0.83], [0.77, 0.79, 0.81], labels=30.0))
+    assert r.headline.startswith("No pretrained network in this check clearly helps these images")
+    assert "is not recommended" in r.headline and r.strategy == "scratch"
+    assert r.best["weights"] == "random"
+    assert "No ImageNet-pretrained backbone was tried" in r.caveat and "synth-digits" in r.caveat
+    assert "--weights imagenet" in r.caveat and "weights file" in r.caveat and r.caveat in r.text
+    clear = recommend(sweep_of([0.90, 0.91, 0.92], [0.77, 0.79, 0.81], labels=30.0))
+    assert clear.headline.startswith("Feature extraction with small_cnn (synth-digits weights) reaches 0.91")
+    assert "No ImageNet-pretrained backbone was tried" in clear.caveat  # still only a digits source
+    imagenet = Candidate("resnet18", "imagenet")
+    with_imagenet = SweepReport((setting(PROBE, imagenet, "linear-probe", [0.9, 0.92]),
+                                 setting(PROBE, Candidate("resnet18", "random"), "linear-probe", [0.5, 0.52])), (), 0, 1.0)
+    assert recommend(with_imagenet).caveat == ""
 
 
 def test_fine_tuning_that_loses_or_ties_is_said_so_and_curve_is_quoted():

@@ -105,7 +105,6 @@ def test_status_texts_say_where_each_run_is():
     failed = fake_run(config, status="failed")
     failed["summary"]["reason"] = "boom"
     assert lv.status_text(failed) == "failed — boom"
-    assert lv.minutes_text(1.0) == "about 1 minute on a CPU" and lv.minutes_text(2.5) == "about 2.5 minutes on a CPU"
 
 
 # ---------------------------------------------------------------------------------------------- pictures
@@ -278,7 +277,7 @@ def test_every_lesson_section_renders_before_anything_ran(dashboard):
         assert at.subheader[0].value == item.title
         page = texts(at)
         assert item.expectation in page and "Not run on this server yet" in page
-        assert lv.minutes_text(item.minutes_on_cpu) in page
+        assert "Takes about" in page or "Timing a few batches on this server" in page  # measured here, not promised
         assert at.button(key=f"lesson-run-{item.key}").disabled is False
         assert len(at.get("plotly_chart")) == (2 if item.picture == "domain" else 1)
         assert bool(at.latex) == bool(item.formula)

@@ -52,6 +52,8 @@ class Job:
     fingerprint: str = ""
     leader: Job | None = None  # the identical run this one follows instead of computing
     followers: list[Job] = field(default_factory=list)
+    last_step_at: float | None = None
+    epoch_end_seconds: list[float] = field(default_factory=list)  # evaluation and snapshots after each epoch
 
     @property
     def run_id(self) -> str:
@@ -74,7 +76,10 @@ class Job:
                             "frozen_params": event.frozen_params, "groups": event.groups}
         elif isinstance(event, Step):
             view.stage, view.step, view.total_steps, view.epoch = event.stage, event.step, event.total_steps, event.epoch
+            self.last_step_at = self.updated_at
         elif isinstance(event, EpochEnd):
+            if event.stage == "train" and self.last_step_at is not None:
+                self.epoch_end_seconds.append(self.updated_at - self.last_step_at)
             (view.history if event.stage == "train" else view.pretrain_history).append(dict(event.metrics))
         elif isinstance(event, Snapshot):
             view.snapshots.append((event.epoch, event.path))
@@ -82,12 +87,16 @@ class Job:
             view.status, view.summary = Status.of(event.status), event.summary
 
     def eta_seconds(self) -> float | None:
-        """Time left in the run proper, from its own pace so far (pretraining excluded)."""
+        """Time left in the run proper, from its own pace so far (pretraining excluded): its steps at the pace of
+        its steps, then each remaining epoch's evaluation as long as the finished ones took."""
         view = self.view
         if view.status is not Status.RUNNING or view.stage != "train" or not view.step or not self.train_started_at:
             return None
-        elapsed = time.time() - self.train_started_at
-        return max(0.0, elapsed / view.step * (view.total_steps - view.step))
+        ends = self.epoch_end_seconds
+        stepping = time.time() - self.train_started_at - sum(ends)
+        epoch_end = sum(ends) / len(ends) if ends else 0.0
+        return max(0.0, stepping / view.step * (view.total_steps - view.step)
+                   + epoch_end * max(0, (view.epochs or 1) - len(ends)))
 
 
 class JobManager:

@@ -117,8 +117,8 @@ def _empty(manager) -> None:
         "with and without transfer side by side.\n"
         "3. **Domain confusion** — how well a linear classifier tells source from target features; "
         "0.5 means the two domains look the same to the network.\n\n"
-        "With the defaults (synth-digits → digits, small_cnn) this takes a minute or two on a laptop CPU; "
-        "the very first run also builds the datasets and pretrains on the source once (both cached).")
+        "How long it takes is estimated under **Train** from this server's measured speed, including any "
+        "pretraining on the source (once, then cached) and the runs of other users ahead in the queue.")
 
 
 def _recent(manager) -> None:

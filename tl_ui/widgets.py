@@ -38,7 +38,8 @@ def sidebar() -> None:
         if accelerated:
             st.success(f"**Device:** {name}", icon=":material/bolt:")
         else:
-            st.info("**CPU — training will be slower.**  \nThe defaults take a minute or two.",
+            st.info("**CPU — training will be slower.**  \nEach page estimates its runs' time from this server's "
+                    "measured speed.",
                     icon=":material/memory:")
         _queue_box()
 

@@ -281,9 +281,12 @@ def _add_frames(fig: go.Figure, panels, classes, frames, max_points) -> None:
                       currentvalue=dict(prefix="epoch ", font=dict(size=14)), pad=dict(t=10, b=0))],
         updatemenus=[dict(type="buttons", showactive=False, x=0.0, y=-0.04, xanchor="left", yanchor="top",
                           pad=dict(t=18, r=10), direction="left",
+                          # every frame named, the first ("before training") included, and no transition:
+                          # with `None` and a 300 ms transition the first press showed nothing of the first frame
                           buttons=[dict(label="▶ Play", method="animate",
-                                        args=[None, dict(frame=dict(duration=900, redraw=True), fromcurrent=False,
-                                                         transition=dict(duration=300), mode="immediate")])])],
+                                        args=[[label for label, _ in frames],
+                                              dict(frame=dict(duration=900, redraw=True), fromcurrent=False,
+                                                   transition=dict(duration=0), mode="immediate")])])],
     )
 
 

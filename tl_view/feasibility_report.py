@@ -154,13 +154,25 @@ def _recommendation_blocks(r: Recommendation) -> list:
                     _p("Grid cell: ", (f"{r.size} target × {r.similarity}", True), f" to the source. {r.advice}")]
     if r.evidence:
         blocks.append(Bullets(tuple(r.evidence)))
+    if r.caveat:
+        blocks.append(_p(("What this check could not try: ", True), r.caveat))
     return blocks
+
+
+def _facts_blocks(facts: dict) -> list:
+    """The dataset, the settings and every stage: ran, still running, or skipped and why."""
+    return [Heading(2, "What was checked"),
+            _p("Dataset: ", (str(facts["dataset"]), True), f" · {facts['folds']} folds · images resized to "
+               f"{facts['img_size']}×{facts['img_size']} px."),
+            Bullets(tuple(f"{stage}: {what}" for stage, what in facts["stages"]))]
 
 
 def report_blocks(validation: ValidationReport | None = None, sweep: SweepReport | None = None,
                   curve: LabelCurve | None = None, recommendation: Recommendation | None = None,
-                  title: str = "Feasibility check") -> list:
+                  title: str = "Feasibility check", facts: dict | None = None) -> list:
     blocks: list = [Heading(1, title), _p(f"Transfer Lab, {dt.datetime.now().strftime('%Y-%m-%d %H:%M')}.")]
+    if facts is not None:
+        blocks += _facts_blocks(facts)
     if recommendation is not None:
         blocks += _recommendation_blocks(recommendation)
     if validation is not None:
@@ -202,8 +214,9 @@ def _md(block) -> list[str]:
 
 def render_markdown(validation: ValidationReport | None = None, sweep: SweepReport | None = None,
                     curve: LabelCurve | None = None, recommendation: Recommendation | None = None,
-                    title: str = "Feasibility check") -> str:
-    blocks = report_blocks(validation, sweep, curve, recommendation, title)
+                    title: str = "Feasibility check", facts: dict | None = None) -> str:
+    """`facts`: {'dataset', 'folds', 'img_size', 'stages': [(stage, what happened)]} (see `check_facts`)."""
+    blocks = report_blocks(validation, sweep, curve, recommendation, title, facts)
     return "\n".join(line for b in blocks for line in _md(b)).rstrip() + "\n"
 
 
@@ -243,12 +256,12 @@ def _kind(block) -> dict:
 
 def render_html(validation: ValidationReport | None = None, sweep: SweepReport | None = None,
                 curve: LabelCurve | None = None, recommendation: Recommendation | None = None,
-                title: str = "Feasibility check") -> str:
+                title: str = "Feasibility check", facts: dict | None = None) -> str:
     """One self-contained page: the report's blocks as HTML, then the charts (plotly.js inlined once).
 
     The charts are plotly's own output (data as JSON inside a script, which plotly escapes); everything else is
     escaped by the template."""
-    blocks = [_kind(b) for b in report_blocks(validation, sweep, curve, recommendation, title)]
+    blocks = [_kind(b) for b in report_blocks(validation, sweep, curve, recommendation, title, facts)]
     charts = [pio.to_html(fig, full_html=False, include_plotlyjs=(i == 0), config={"displaylogo": False})
               for i, fig in enumerate(figures(validation, sweep, curve).values())]
     return _TEMPLATE.render(title=title, css=_CSS, blocks=blocks, charts=charts)
@@ -263,3 +276,29 @@ def write_report(result, out_dir: str | os.PathLike) -> tuple[Path, Path]:
     md.write_text(render_markdown(*report))
     page.write_text(render_html(*report))
     return md, page
+
+
+STAGES = (("probe", "Linear probes of every candidate"), ("fine-tune", "Fine-tuning of the most promising one"),
+          ("curve", "Label-budget curve"))
+
+
+def check_facts(dataset: str, folds: int, img_size: int, curve_on: bool, stages: Sequence[tuple[str, int]],
+                done: bool, stopped: bool = False, error: str = "") -> dict:
+    """What the report says about the check itself; `stages` are (stage, runs queued) as the chain ran them."""
+    ran = dict(stages)
+    lines = []
+    for stage, title in STAGES:
+        if stage in ran:
+            what = f"ran ({ran[stage]} runs)"
+        elif stage == "curve" and not curve_on:
+            what = "skipped: switched off in the check's settings"
+        elif not done:
+            what = "not started yet (it follows the stage before)"
+        elif stopped:
+            what = "skipped: the check was stopped"
+        elif error:
+            what = f"skipped: {error}"
+        else:
+            what = "skipped: no transferring candidate finished the stage before"
+        lines.append((title, what))
+    return {"dataset": dataset, "folds": folds, "img_size": img_size, "stages": lines}

@@ -289,3 +289,9 @@ def progress_text(stage: str, done: int, planned: int, positions: Sequence[int],
 
 def took_text(wall_s: float, train_s: float) -> str:
     return f"{fmt.seconds(wall_s)} since the start ({fmt.seconds(train_s)} of training)"
+
+
+def settings_text(folds: int, img_size: int, curve: bool) -> str:
+    """What the check will run with, always in sight (the settings themselves sit in a popover)."""
+    return (f"Will run with {folds} folds · {img_size}×{img_size} px · label-budget curve "
+            f"{'on' if curve else 'off'}.")

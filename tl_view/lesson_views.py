@@ -30,10 +30,6 @@ WAITING_TEXT = "The picture fills in as the runs finish."
 # ---------------------------------------------------------------------------------------------- words
 
 
-def minutes_text(minutes: float) -> str:
-    return f"about {minutes:g} minute{'s' if minutes != 1 else ''} on a CPU"
-
-
 def verdict_mark(met: bool | None) -> str:
     """A coloured badge for Streamlit markdown: the claim showed, did not show, or the runs are not in yet."""
     return {True: ":green-badge[✓ as predicted]", False: ":red-badge[✗ not this time]",

@@ -5,6 +5,7 @@ No Streamlit here. Runs are `tl_core.records.run_view.RunView`s from `manager.vi
 from __future__ import annotations
 
 from tl_core.records.run_view import RunView
+from tl_core.owners import describe_owner
 from tl_core.status import Status
 
 
@@ -41,3 +42,51 @@ def status_line(view: RunView) -> tuple[str, float]:
     hint = summary.get("hint") or ""
     done = len(view.history) / epochs
     return f"{status.label} — {reason} {hint}".strip(), min(1.0, done)
+
+
+def rough(seconds: float) -> str:
+    """An estimate in words no more precise than it is: '40 s', '3 min', '1 h 10 min'."""
+    if seconds < 60:
+        return f"{max(10, round(seconds / 10) * 10):.0f} s"
+    if seconds < 3600:
+        return f"{round(seconds / 60):.0f} min"
+    return f"{int(seconds // 3600)} h {round(seconds % 3600 / 60):02.0f} min"
+
+
+def estimate_text(estimates, wait_s: float, runs_ahead: int) -> str:
+    """'about 3 min: 1 min training measured on this server + 1 min pretraining task A (once) + 1 min waiting for
+    2 runs ahead' — every part from `tl_core.calibration`, each said where it comes from."""
+    train = sum(e.train_s for e in estimates)
+    pretrain = sum(e.pretrain_s for e in estimates)
+    runs = max(e.pace.runs for e in estimates)
+    basis = (f"at the pace of {runs} finished run{'s' if runs != 1 else ''} on this server" if runs
+             else "measured on this server")
+    parts = [f"{rough(train)} training {basis}"]
+    if pretrain:
+        parts.append(f"{rough(pretrain)} pretraining task A (once; cached afterwards)")
+    if runs_ahead:
+        parts.append(f"{rough(wait_s)} waiting for {runs_ahead} run{'s' if runs_ahead != 1 else ''} ahead")
+    return f"about {rough(train + pretrain + wait_s)}: " + " + ".join(parts)
+
+
+def runs_table_rows(rows, who: str) -> list[dict]:
+    """The Runs page's table: what tells runs apart first (when, full name, status, result, time, whose, id),
+    then the settings."""
+    from tl_view import fmt
+
+    return [{
+        "started": fmt.when(r["created"]),
+        "name": r["name"] or f"{r['strategy']} {r['backbone']}",
+        "status": r["status"],
+        "target acc": r["target_acc"],
+        "time": fmt.seconds(r["seconds"]),
+        "by": describe_owner(r.get("owner") or "", who),
+        "run id": r["run_id"],
+        "strategy": r["strategy"],
+        "source → target": f"{r['source']} → {r['target']}",
+        "backbone": r["backbone"],
+        "weights": r["weights"],
+        "freeze": r["freeze"],
+        "labels": fmt.labels(r["labels_per_class"]),
+        "epochs": r["epochs"],
+    } for r in rows]

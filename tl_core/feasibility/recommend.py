@@ -49,6 +49,7 @@ class Recommendation:
     evidence: tuple[str, ...]  # how both axes were decided, with the numbers
     strategy: str  # what to use: "linear-probe" | "fine-tune" | "scratch"
     best: dict = field(default_factory=dict)  # the best setting measured: label, strategy, freeze, acc mean/sd
+    caveat: str = ""  # what the check could not try, and what to do about it
 
     @property
     def cell(self) -> str:
@@ -56,7 +57,7 @@ class Recommendation:
 
     @property
     def text(self) -> str:
-        return " ".join([self.headline, self.advice, *self.evidence])
+        return " ".join([self.headline, self.advice, *self.evidence, *([self.caveat] if self.caveat else [])])
 
     def to_dict(self) -> dict:
         return {**asdict(self), "cell": self.cell, "text": self.text}
@@ -132,8 +133,16 @@ def recommend(sweep: SweepReport, curve: LabelCurve | None = None, labels_per_cl
                         "(0.5: indistinguishable).")
     evidence.append(_size_evidence(labels, size))
 
+    random_probe = sweep.random_probe
+    useless = (probe.candidate.transfers and random_probe is not None and random_probe.score.runs
+               and not clearly_better(probe.score, random_probe.score))
     what = "Feature extraction" if probe.candidate.transfers else "A linear probe on random features"
     parts = [f"{what} with {probe.candidate.label} reaches {_pm(probe)}{_per_class_phrase(labels)}"]
+    if useless:
+        parts = [f"No pretrained network in this check clearly helps these images: feature extraction with "
+                 f"{probe.candidate.label} reaches {_pm(probe)}{_per_class_phrase(labels)}, random weights "
+                 f"{_pm(random_probe)} — not better by more than the fold-to-fold spread, so transferring from it "
+                 "is not recommended"]
     finetune = next((s for s in sweep.finetune if s.candidate == probe.candidate and s.score.runs), None)
     if finetune is not None and finetune.score.runs:
         delta = finetune.score.target_acc_mean - probe.score.target_acc_mean
@@ -187,6 +196,8 @@ def recommend(sweep: SweepReport, curve: LabelCurve | None = None, labels_per_cl
     elif best is not None:
         measured = best.strategy
         advice += f" The measurements agree: the best setting was {best.label} ({_pm(best)})."
+    if useless:
+        measured, best = "scratch", baseline[2] if baseline is not None else random_probe
     if measured == "scratch" and best is None and scratch is not None:
         best_info = {"label": "training from scratch with every label", "strategy": "scratch", "freeze": 0,
                      "target_acc_mean": scratch.target_acc_mean, "target_acc_sd": scratch.target_acc_sd}
@@ -195,7 +206,24 @@ def recommend(sweep: SweepReport, curve: LabelCurve | None = None, labels_per_cl
             "label": best.label, "backbone": best.candidate.backbone, "weights": best.candidate.weights,
             "source": best.candidate.source, "strategy": best.strategy, "freeze": best.freeze,
             "target_acc_mean": best.score.target_acc_mean, "target_acc_sd": best.score.target_acc_sd}
-    return Recommendation(size, similarity, headline, advice, tuple(evidence), measured, best_info)
+    return Recommendation(size, similarity, headline, advice, tuple(evidence), measured, best_info,
+                          missing_pretrained(sweep, useless))
+
+
+def missing_pretrained(sweep: SweepReport, useless: bool) -> str:
+    """What the check could not try when no broadly pretrained (ImageNet or user-supplied) network was in it."""
+    candidates = {s.candidate for s in (*sweep.probe, *sweep.finetune)}
+    if any(c.weights == "imagenet" or c.weights.startswith("file:") for c in candidates):
+        return ""
+    sources = sorted({c.source for c in candidates if c.weights == "source"})
+    only = f"a network pretrained on {', '.join(sources)} " if sources else "no pretrained network "
+    verdict = ("which does not help here" if useless else
+               "which suits digit-like images; for photos it says little about what transfer could do")
+    return (f"No ImageNet-pretrained backbone was tried: none has its weights cached on this server and the check "
+            f"never downloads, so the only source was {only}({verdict}). To try one, connect this server to the "
+            "internet once and run `python -m tl_core train --backbone resnet18 --weights imagenet --epochs 1` "
+            "(resnet18's weights are then cached and the next check includes them), or supply a weights file "
+            "(.safetensors) as the starting weights.")
 
 
 def clearly_better(a: Score, b: Score) -> bool:

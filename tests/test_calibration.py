@@ -1,0 +1,122 @@
+"""Time promises come from this server: the pace of finished runs (or batches timed here), pretraining counted
+only when no cached source network exists, the queue ahead shared over the slots, the words saying so; and the
+live ETA follows the run's own pace, pretraining excluded."""
+import pytest
+
+from tl_core import calibration, jobs
+from tl_core.calibration import Pace, RunEstimate
+from tl_core.config import RunConfig
+from tl_core.records.run_view import RunView
+from tl_core.status import Status
+from tl_core.train.events import EpochEnd, RunStarted, StageStarted, Step
+from tl_view.views import estimate_text, rough
+
+
+def finished(backbone="small_cnn", img_size=32, images_per_s=500.0, seconds=6.0, labelled=50, batch_size=64,
+             strategy="fine-tune", device="cpu"):
+    config = RunConfig(backbone=backbone, img_size=img_size, batch_size=batch_size, strategy=strategy).to_dict()
+    return {"status": "finished", "device": device, "config": config, "summary": {"labelled_examples": labelled},
+            "metrics": [{"epoch": e, "images_per_s": images_per_s, "seconds": seconds} for e in (1, 2)]}
+
+
+def test_the_pace_of_finished_runs_of_the_same_backbone_size_and_device():
+    rows = [finished(images_per_s=400.0), finished(images_per_s=600.0), finished(images_per_s=500.0),
+            finished(backbone="resnet18", images_per_s=5.0), finished(img_size=64, images_per_s=5.0),
+            finished(strategy="dann", images_per_s=5.0), finished(device="cuda", images_per_s=5.0)]
+    pace = calibration.pace_from_runs(rows, "small_cnn", 32, "cpu")
+    assert pace.runs == 3 and pace.images_per_s == 500.0
+    # 20 steps of 64 images at 500 images/s is 2.56 s of an epoch of 6 s: the rest is evaluation and snapshots
+    assert pace.epoch_overhead_s == pytest.approx(6.0 - 20 * 64 / 500)
+    assert calibration.pace_from_runs(rows, "convnext_atto", 32, "cpu") is None
+
+
+def test_an_estimate_scales_with_epochs_and_counts_pretraining_only_without_a_cached_source(data_dir):
+    rows = [finished(images_per_s=640.0, seconds=4.0)]
+    config = RunConfig(source="digits", target="digits", labels_per_class=5, epochs=4, batch_size=64)
+    estimate = calibration.estimate_run(config, rows)
+    assert estimate.train_s == pytest.approx(4 * 4.0)  # same steps per epoch as the finished run: its epoch time
+    assert estimate.pretrain_s > 0 and calibration.needs_pretraining(config)
+    twice = calibration.estimate_run(config.replace(epochs=8), rows)
+    assert twice.train_s == pytest.approx(2 * estimate.train_s)
+    assert calibration.estimate_run(config.replace(weights="random"), rows).pretrain_s == 0.0
+    from tl_core.pretrain import checkpoint_path
+
+    path = checkpoint_path(config)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"cached")
+    try:
+        assert calibration.estimate_run(config, rows).pretrain_s == 0.0
+    finally:
+        path.unlink()
+
+
+def test_runs_submitted_together_pretrain_their_shared_source_once(data_dir):
+    rows = [finished()]
+    config = RunConfig(source="digits", target="digits", weights="source")
+    first, second = calibration.estimate_runs([config, config.replace(seed=config.seed, lr=0.03)], rows)
+    assert first.pretrain_s > 0 and second.pretrain_s == 0.0
+
+
+def test_batches_timed_on_this_server_give_a_pace():
+    pace = calibration.measure_pace("small_cnn", 16, "cpu", batches=1, batch_size=4)
+    assert pace.images_per_s > 0 and pace.runs == 0 and pace.epoch_overhead_s is None
+
+
+def test_the_wait_shares_the_runs_ahead_over_the_slots():
+    assert calibration.queue_wait([], 1) == 0.0
+    assert calibration.queue_wait([60.0, 120.0], 1) == 180.0
+    assert calibration.queue_wait([60.0, 120.0], 2) == 90.0
+
+
+def test_the_estimate_says_where_each_part_comes_from():
+    measured = Pace(500.0, None, 0)
+    text = estimate_text([RunEstimate(60.0, 0.0, measured)], wait_s=62.0, runs_ahead=2)
+    assert text == "about 2 min: 1 min training measured on this server + 1 min waiting for 2 runs ahead"
+    text = estimate_text([RunEstimate(40.0, 300.0, Pace(500.0, 2.0, 3)), RunEstimate(40.0, 0.0, measured)], 0.0, 0)
+    assert text == ("about 6 min: 1 min training at the pace of 3 finished runs on this server + "
+                    "5 min pretraining task A (once; cached afterwards)")
+    assert rough(3 * 3600 + 30 * 60) == "3 h 30 min" and rough(4) == "10 s"
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_the_live_eta_follows_the_run_s_own_pace_and_ignores_pretraining(monkeypatch):
+    """A synthetic pace: 300 s of pretraining, then 5 epochs of 20 one-second steps plus 5 s of evaluation each.
+    From the end of the first epoch on, the ETA stays within 25% of the time really left."""
+    clock = Clock()
+    monkeypatch.setattr(jobs.time, "time", clock)
+    job = jobs.Job(RunView("r1", RunConfig(epochs=5), Status.RUNNING))
+    job.on_event(StageStarted("r1", "pretrain", "Pretraining"))
+    for step in range(1, 301):
+        clock.now += 1.0
+        job.on_event(Step("r1", "pretrain", 1, step, 300, 1.0))
+    job.on_event(RunStarted("r1", {}, "cpu", "CPU", 1, 0, []))
+    epochs, steps, step_s, eval_s = 5, 20, 1.0, 5.0
+    total = epochs * (steps * step_s + eval_s)
+    spent, checked = 0.0, 0
+    for epoch in range(1, epochs + 1):
+        for i in range(1, steps + 1):
+            clock.now += step_s
+            spent += step_s
+            step = (epoch - 1) * steps + i
+            job.on_event(Step("r1", "train", epoch, step, epochs * steps, 1.0))
+            if epoch > 1:
+                left = total - spent
+                assert abs(job.eta_seconds() - left) <= 0.25 * left, (epoch, i, job.eta_seconds(), left)
+                checked += 1
+        clock.now += eval_s
+        spent += eval_s
+        job.on_event(EpochEnd("r1", "train", epoch, epochs, {"epoch": epoch}))
+    assert checked == (epochs - 1) * steps
+
+
+def test_snapshots_are_counted_as_the_run_takes_them():
+    assert calibration.snapshot_count(8, 2) == 1 + 4  # before training, then epochs 2, 4, 6, 8
+    assert calibration.snapshot_count(5, 2) == 1 + 3  # 2, 4 and the last
+    assert calibration.snapshot_count(5, 0) == 2  # before and at the end

@@ -1,0 +1,52 @@
+"""Try your own image: a finished run's saved network gives class probabilities for one image file, the same
+network the run evaluated; unreadable files and unfinished runs get a message."""
+import io
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from tl_core.data import load_domain
+from tl_core.errors import UserError
+from tl_core.predict import image_tensor, load_run_model, predict_image
+from tl_core.runner import run_config
+
+
+def png_of(pixels: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_a_finished_run_classifies_images_as_its_evaluation_did(tiny):
+    summary = run_config(tiny.replace(target="digits", epochs=2, labels_per_class=None, snapshot_size=0))
+    test = load_domain("digits", tiny.img_size).test
+    model, classes, _ = load_run_model(summary["run_dir"])
+    with torch.no_grad():
+        predicted = model(test.images).argmax(1)
+    assert classes == tuple(str(d) for d in range(10))
+    assert (predicted == test.labels).float().mean().item() == pytest.approx(summary["target_acc"], abs=1e-6)
+    for i in range(10):  # through an image file, as the page gets it
+        probabilities = predict_image(summary["run_dir"], png_of(test.images[i].permute(1, 2, 0).numpy()))
+        assert list(probabilities) == list(classes)
+        assert sum(probabilities.values()) == pytest.approx(1.0, abs=1e-4)
+        assert max(probabilities, key=probabilities.get) == classes[int(predicted[i])]
+
+
+def test_an_image_is_read_as_the_runs_read_theirs():
+    photo = np.zeros((40, 60, 3), np.uint8)
+    photo[:, :30] = 255
+    x = image_tensor(png_of(photo), 16)
+    assert x.shape == (1, 3, 16, 16) and x.dtype.is_floating_point is False
+    assert image_tensor(png_of(photo), 16, invert=True).sum() == (255 - x.int()).sum()
+
+
+def test_bad_files_and_unfinished_runs_get_a_message(tmp_path, tiny):
+    with pytest.raises(UserError, match="cannot be read as an image"):
+        image_tensor(b"not an image", 16)
+    from tl_core.runner import prepare_run
+
+    queued = prepare_run(tiny)
+    with pytest.raises(UserError, match="saved no weights"):
+        predict_image(queued.path, png_of(np.zeros((8, 8, 3), np.uint8)))

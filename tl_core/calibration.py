@@ -1,0 +1,272 @@
+"""How long a run will take on this server, from throughput measured here: a few timed batches the first time
+a (backbone, image size, device) is asked about, then the pace of the finished runs recorded in the store.
+
+Nothing here reads a test label; an estimate is a number of seconds and the words of where it came from.
+"""
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+from dataclasses import dataclass
+
+import torch
+
+from tl_core.config import RunConfig
+from tl_core.train.loop import steps_per_epoch
+
+CALIBRATION_BATCHES = 5
+CALIBRATION_BATCH_SIZE = 32
+EVAL_SPEEDUP = 3.0  # a forward pass without gradients costs about a third of a training step per image
+DOMAIN_CONFUSION_S = 1.0  # the logistic regression on each snapshot's features
+STEP_COST = {"dann": 2.0, "distill": 1.4}  # images seen per step relative to one labelled batch
+LINEAR_PROBE_COST = 0.1  # a linear probe trains on cached features: only its head's steps
+FINISHED_RUNS_USED = 5
+BUILTIN_SIZES = {  # (train, val + test) images, for a built-in dataset not built yet
+    "digits": (1258, 539), "digits-m": (1258, 539), "shapes": (4200, 1800), "synth-digits": (8400, 3600)}
+UNKNOWN_SIZE = (1000, 400)
+
+
+@dataclass(frozen=True)
+class Pace:
+    """Training images per second, and the seconds each epoch adds beyond training (evaluation, snapshots)."""
+
+    images_per_s: float
+    epoch_overhead_s: float | None  # None: not measured, modelled from the evaluation's size
+    runs: int  # finished runs it comes from (0: timed batches on this server)
+
+
+@dataclass(frozen=True)
+class RunEstimate:
+    train_s: float
+    pretrain_s: float  # 0 when the source network is cached (or none is needed)
+    pace: Pace
+
+    @property
+    def total_s(self) -> float:
+        return self.train_s + self.pretrain_s
+
+
+_measured: dict[tuple, Pace] = {}
+_measuring: dict[tuple, threading.Thread] = {}
+_lock = threading.Lock()
+
+
+def measure_pace(backbone: str, img_size: int, device: str = "cpu", batches: int = CALIBRATION_BATCHES,
+                 batch_size: int = CALIBRATION_BATCH_SIZE) -> Pace:
+    """Time `batches` training steps of the backbone on random images (after one untimed warm-up step)."""
+    from tl_core.backbones import create_backbone
+    from tl_core.model import TransferModel
+
+    generator = torch.Generator().manual_seed(0)
+    model = TransferModel(create_backbone(backbone, "random", img_size), 10).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    images = torch.randint(0, 256, (batch_size, 3, img_size, img_size), dtype=torch.uint8, generator=generator)
+    labels = torch.randint(0, 10, (batch_size,), generator=generator)
+    images, labels = images.to(device), labels.to(device)
+    model.train()
+    for step in range(batches + 1):
+        if step == 1:
+            started = time.perf_counter()
+        loss = torch.nn.functional.cross_entropy(model(images), labels)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    seconds = time.perf_counter() - started
+    return Pace(batches * batch_size / max(seconds, 1e-6), None, 0)
+
+
+def pace_from_runs(rows: list[dict], backbone: str, img_size: int, device: str) -> Pace | None:
+    """The median pace of the newest finished runs of this backbone and image size on this kind of device,
+    from their metrics rows (`row["metrics"]`, one dict per epoch with images_per_s and seconds)."""
+    paces, overheads, used = [], [], 0
+    for row in rows:
+        config = row["config"]
+        if (row.get("status") != "finished" or config.get("backbone") != backbone
+                or config.get("img_size") != img_size or not str(row.get("device") or "").startswith(device)
+                or config.get("strategy") in STEP_COST or config.get("strategy") == "linear-probe"):
+            continue
+        epochs = [m for m in row.get("metrics", []) if m.get("images_per_s") and m.get("seconds")]
+        if not epochs:
+            continue
+        per_epoch = steps_per_epoch(int(row["summary"].get("labelled_examples") or 0), int(config["batch_size"]))
+        for m in epochs:
+            paces.append(m["images_per_s"])
+            overheads.append(max(0.0, m["seconds"] - per_epoch * config["batch_size"] / m["images_per_s"]))
+        used += 1
+        if used == FINISHED_RUNS_USED:
+            break
+    if not used:
+        return None
+    return Pace(statistics.median(paces), statistics.median(overheads), used)
+
+
+def pace_for(backbone: str, img_size: int, device: str, rows: list[dict] = (), wait: bool = True) -> Pace | None:
+    """Finished runs' pace when there are some, else batches timed here once per server process. With
+    `wait=False` the timing starts on a background thread and None is returned until it is done."""
+    from_runs = pace_from_runs(list(rows), backbone, img_size, device)
+    if from_runs is not None:
+        return from_runs
+    key = (backbone, img_size, device)
+    with _lock:
+        if key not in _measuring:
+            _measuring[key] = threading.Thread(target=_measure_into_cache, args=key, daemon=False,
+                                               name=f"tl-calibrate-{backbone}-{img_size}")
+            _measuring[key].start()
+        thread = _measuring[key]
+    if wait:
+        thread.join()
+    return _measured.get(key)
+
+
+def _measure_into_cache(backbone: str, img_size: int, device: str) -> None:
+    try:
+        _measured[(backbone, img_size, device)] = measure_pace(backbone, img_size, device)
+    except Exception:  # an unknown backbone or a full GPU: no estimate, and the run itself will say why
+        _measured.pop((backbone, img_size, device), None)
+
+
+def dataset_sizes(name: str, img_size: int) -> tuple[int, int]:
+    """(train images, val + test images) of a dataset, read from its cache when it is built."""
+    from tl_core.data import load_domain
+    from tl_core.data.builtin import BUILTINS
+    from tl_core.paths import data_dir
+
+    if name in BUILTINS and not (data_dir() / "builtin" / f"{name}-{img_size}.pt").exists():
+        return BUILTIN_SIZES.get(name, UNKNOWN_SIZE)
+    if name not in BUILTINS and not name.startswith("folder:"):
+        return UNKNOWN_SIZE
+    try:
+        domain = load_domain(name, img_size)
+    except Exception:  # an estimate never fails a page: the run itself will say what is wrong
+        return UNKNOWN_SIZE
+    return len(domain.train.labels), len(domain.val.labels) + len(domain.test.labels)
+
+
+def epoch_seconds(steps: int, batch_size: int, eval_images: int, snapshot_images: int, pace: Pace,
+                  step_cost: float = 1.0) -> float:
+    """One epoch: its training steps at the measured pace, then evaluation and the feature snapshot."""
+    train = steps * batch_size * step_cost / pace.images_per_s
+    if pace.epoch_overhead_s is not None:
+        return train + pace.epoch_overhead_s
+    evaluation = (eval_images + snapshot_images) / (EVAL_SPEEDUP * pace.images_per_s)
+    return train + evaluation + (DOMAIN_CONFUSION_S if snapshot_images else 0.0)
+
+
+def snapshot_count(epochs: int, every: int) -> int:
+    """Feature snapshots a run takes: before training, every `every` epochs (0: none between), and at the end."""
+    between = {e for e in range(1, epochs + 1) if every > 0 and e % every == 0}
+    return 1 + len(between | {epochs})
+
+
+def needs_pretraining(config: RunConfig) -> bool:
+    from tl_core.pretrain import checkpoint_path
+
+    return config.weights == "source" and not checkpoint_path(config).exists()
+
+
+def estimate_run(config: RunConfig, rows: list[dict] = (), wait: bool = True,
+                 sizes: tuple[int, int, int] | None = None) -> RunEstimate | None:
+    """Seconds the run will train (and pretrain task A, when no cached source network exists) on this server;
+    None while this server's pace is still being timed (`wait=False`) or cannot be."""
+    from tl_core.data.catalog import dataset_classes
+    from tl_core.device import pick_device
+
+    device = pick_device(config.device).type
+    pace = pace_for(config.backbone, config.img_size, device, rows, wait=wait)
+    if pace is None:
+        return None
+    if sizes is not None:  # (train, val + test, classes) of a dataset not prepared yet
+        train_n, eval_n, classes = sizes
+    else:
+        train_n, eval_n = dataset_sizes(config.target, config.img_size)
+        classes = len(dataset_classes(config.target) or range(10))
+    labelled = train_n if config.labels_per_class is None else min(train_n, config.labels_per_class * classes)
+    steps = steps_per_epoch(labelled, config.batch_size)
+    cost = LINEAR_PROBE_COST if config.strategy == "linear-probe" else STEP_COST.get(config.strategy, 1.0)
+    train = config.epochs * epoch_seconds(steps, config.batch_size, eval_n, 0, pace, cost)
+    if pace.epoch_overhead_s is None and config.snapshot_size:  # measured overheads already include snapshots
+        train += snapshot_count(config.epochs, config.snapshot_every) * epoch_seconds(
+            0, config.batch_size, 0, 2 * config.snapshot_size, pace)
+    pretrain = 0.0
+    if needs_pretraining(config):
+        source_train, source_eval = dataset_sizes(config.source, config.img_size)
+        source_pace = Pace(pace.images_per_s, None, pace.runs)  # pretraining evaluates the source, snapshots nothing
+        pretrain = config.pretrain_epochs * epoch_seconds(steps_per_epoch(source_train, config.batch_size),
+                                                          config.batch_size, source_eval, 0, source_pace)
+    return RunEstimate(train, pretrain, pace)
+
+
+def estimate_runs(configs: list[RunConfig], rows: list[dict] = (), wait: bool = True,
+                  sizes: tuple[int, int, int] | None = None) -> list[RunEstimate] | None:
+    """`estimate_run` for runs submitted together: a source network they share is pretrained once."""
+    from dataclasses import replace
+
+    from tl_core.pretrain import checkpoint_path
+
+    estimates, pretrained = [], set()
+    for config in configs:
+        estimate = estimate_run(config, rows, wait=wait, sizes=sizes)
+        if estimate is None:
+            return None
+        if estimate.pretrain_s:
+            path = checkpoint_path(config)
+            if path in pretrained:
+                estimate = replace(estimate, pretrain_s=0.0)
+            pretrained.add(path)
+        estimates.append(estimate)
+    return estimates
+
+
+def check_configs(settings, candidates, budgets, curve_folds: int = 1) -> list[RunConfig]:
+    """Every run a feasibility check will queue, as far as it can be known before it starts: the probes, the
+    fine-tuning of the first transferring candidate at `finetune_depths` depths, and the label curve."""
+    from tl_core.feasibility.label_curve import plan_label_curve
+    from tl_core.feasibility.sweep import FINETUNE, base_config, plan_probe_stage
+
+    views = [f"fold-{k}" for k in range(settings.folds)]
+    configs = plan_probe_stage(views, candidates, settings)
+    transfer = next((c for c in candidates if c.weights != "random"), candidates[0])
+    configs += [base_config(settings, view, transfer, "fine-tune", FINETUNE, freeze=1, fold=k)
+                for k, view in enumerate(views) for _ in range(settings.finetune_depths)]
+    if budgets:
+        configs += plan_label_curve(views, transfer, settings, budgets, folds=curve_folds)
+    return configs
+
+
+def estimate_check(configs: list[RunConfig], num_images: int, num_classes: int, rows: list[dict] = (),
+                   wait: bool = True) -> list[RunEstimate] | None:
+    """The runs of a feasibility check on a folder of `num_images` images not split yet (its runs' configs name
+    folds that do not exist until the check starts)."""
+    from tl_core.data.splits import TRAIN_VAL_TEST
+
+    train = round(num_images * TRAIN_VAL_TEST[0])
+    return estimate_runs(configs, rows, wait=wait, sizes=(train, num_images - train, num_classes))
+
+
+def queue_wait(ahead_s: list[float], slots: int) -> float:
+    """Seconds until a slot is free for a run submitted now, with `ahead_s` the time left of every run ahead
+    (running or queued) and `slots` runs at a time: the runs ahead share the slots evenly."""
+    return sum(ahead_s) / max(1, slots)
+
+
+def finished_rows(store, limit: int = 20) -> list[dict]:
+    """The newest finished runs of a RunStore, each with its metrics rows (what `pace_from_runs` reads)."""
+    rows = store.list(status="finished", limit=limit, heal=False)
+    return [{**row, "metrics": store.run_dir(row["run_id"]).read_metrics()} for row in rows]
+
+
+def time_ahead(manager, rows: list[dict]) -> list[float]:
+    """Seconds left of every run the job manager is running or holding in its queue: a running run's own ETA
+    when it has one, else its estimate (0 while that backbone's pace is still being timed)."""
+    ahead = []
+    for run_id in manager.active_ids():
+        view = manager.view(run_id)
+        if view is None or not view.active:
+            continue
+        if view.eta_seconds is not None:
+            ahead.append(view.eta_seconds)
+            continue
+        estimate = estimate_run(view.config, rows, wait=False)
+        ahead.append(estimate.total_s if estimate is not None else 0.0)
+    return ahead

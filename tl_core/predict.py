@@ -1,0 +1,49 @@
+"""One image through a finished run's network: class probabilities from its saved weights (nothing trains)."""
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from tl_core.backbones import create_backbone
+from tl_core.data.folder import load_image
+from tl_core.errors import UserError
+from tl_core.model import TransferModel, normalisation
+from tl_core.records.run_dir import RunDir
+
+
+def load_run_model(run_dir: str | os.PathLike) -> tuple[TransferModel, tuple[str, ...], int]:
+    """(the run's network in eval mode on the CPU, its class names, its image size)."""
+    run = RunDir(Path(run_dir))
+    if not run.weights_path.exists():
+        raise UserError(f"Run {run.run_id} saved no weights (it did not finish): pick a finished run.")
+    config = run.read_config()
+    classes = tuple((run.read_json("evaluation.json") or {}).get("classes") or ())
+    state = run.load_weights()
+    num_classes = state["head.weight"].shape[0]
+    backbone = create_backbone(config.backbone, "random", config.img_size)
+    model = TransferModel(backbone, num_classes, *normalisation(backbone, config.weights))
+    model.load_state_dict({k: v for k, v in state.items() if k.startswith(("backbone.", "head."))})
+    return model.eval(), classes or tuple(str(i) for i in range(num_classes)), config.img_size
+
+
+def image_tensor(image: bytes, img_size: int, invert: bool = False) -> torch.Tensor:
+    """An image file's bytes as the runs see images: uint8 1×3×S×S, upright, centre-cropped and resized."""
+    try:
+        pixels = load_image(io.BytesIO(image), img_size)
+    except (OSError, ValueError) as err:
+        raise UserError(f"That file cannot be read as an image ({err}): use a PNG or JPEG.") from err
+    if invert:
+        pixels = 255 - pixels
+    return torch.from_numpy(np.array(pixels)).permute(2, 0, 1)[None]
+
+
+@torch.no_grad()
+def predict_image(run_dir: str | os.PathLike, image: bytes, invert: bool = False) -> dict[str, float]:
+    """Class → probability for one image file, from the run's saved network."""
+    model, classes, img_size = load_run_model(run_dir)
+    probabilities = torch.softmax(model(image_tensor(image, img_size, invert)).float(), dim=1)[0]
+    return {name: float(p) for name, p in zip(classes, probabilities)}
