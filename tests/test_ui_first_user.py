@@ -10,6 +10,8 @@ import streamlit as st
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from tl_core.owners import owner_id
+
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 180
 
@@ -20,6 +22,10 @@ def app_env(runs_dir, monkeypatch):
     st.cache_resource.clear()
     yield runs_dir
     st.cache_resource.clear()
+
+
+SECRET = "a-browser-secret-of-this-test-0123456789"
+ME = owner_id(SECRET)
 
 
 def finished_pair(runs_dir: Path, owner: str, accs=(0.8, 0.6), strategy: str = "fine-tune") -> tuple[str, str]:
@@ -57,9 +63,9 @@ def png() -> bytes:
 
 
 def test_try_your_own_image_shows_both_networks_probabilities(app_env):
-    main, baseline = finished_pair(app_env, "abcd1234")
+    main, baseline = finished_pair(app_env, ME)
     at = AppTest.from_file(str(ROOT / "pages/experiment.py"), default_timeout=TIMEOUT)
-    at.query_params["me"] = "abcd1234"
+    at.session_state["owner_secret"] = SECRET  # this browser's cookie
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.session_state["watch"] == {"run": main, "baseline": baseline}
@@ -78,18 +84,18 @@ def test_try_your_own_image_shows_both_networks_probabilities(app_env):
 
 
 def test_a_new_tab_opens_embeddings_on_the_user_s_latest_experiment_with_its_baseline(app_env):
-    main, baseline = finished_pair(app_env, "abcd1234")
+    main, baseline = finished_pair(app_env, ME)
     at = AppTest.from_file(str(ROOT / "pages/embeddings.py"), default_timeout=TIMEOUT)
-    at.query_params["me"] = "abcd1234"
+    at.session_state["owner_secret"] = SECRET  # this browser's cookie
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.selectbox(key="emb-run").value == main and at.selectbox(key="emb-partner").value == baseline
 
 
 def test_a_new_tab_showing_a_dann_run_fills_the_form_with_its_settings(app_env):
-    finished_pair(app_env, "abcd1234", strategy="dann")
+    finished_pair(app_env, ME, strategy="dann")
     at = AppTest.from_file(str(ROOT / "pages/experiment.py"), default_timeout=TIMEOUT)
-    at.query_params["me"] = "abcd1234"
+    at.session_state["owner_secret"] = SECRET  # this browser's cookie
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.session_state["x_strategy"] == "dann" and at.selectbox(key="x_strategy").value == "dann"
@@ -99,10 +105,10 @@ def test_a_new_tab_showing_a_dann_run_fills_the_form_with_its_settings(app_env):
 def test_the_runs_table_leads_with_time_owner_id_and_full_names_never_another_user_s_id(app_env):
     from tl_view.views import runs_table_rows
 
-    mine, _ = finished_pair(app_env, "abcd1234")
+    mine, _ = finished_pair(app_env, ME)
     theirs, _ = finished_pair(app_env, "zzzz9999")
     at = AppTest.from_file(str(ROOT / "pages/runs.py"), default_timeout=TIMEOUT)
-    at.query_params["me"] = "abcd1234"
+    at.session_state["owner_secret"] = SECRET  # this browser's cookie
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     table = at.dataframe[0].value
@@ -114,7 +120,7 @@ def test_the_runs_table_leads_with_time_owner_id_and_full_names_never_another_us
     assert runs_table_rows([{"created": 0, "name": "", "status": "finished",
                              "target_acc": None, "seconds": None, "owner": "", "run_id": "r", "strategy": "scratch",
                              "backbone": "small_cnn", "source": "a", "target": "b", "weights": "random", "freeze": 0,
-                             "labels_per_class": None, "epochs": 1}], "abcd1234")[0]["by"] == "command line"
+                             "labels_per_class": None, "epochs": 1}], ME)[0]["by"] == "command line"
 
 
 def test_every_term_the_issue_found_unexplained_has_its_line_and_each_page_a_glossary(app_env):
