@@ -5,17 +5,12 @@ import streamlit as st
 from tl_core import calibration
 from tl_core.baselines import baseline_for
 from tl_core.errors import UserError
-<<<<<<< HEAD
-from tl_ui import form, live, nav, share, state
-from tl_ui.widgets import error
-=======
 from tl_core.predict import predict_image
 from tl_core.status import Status
-from tl_ui import form, live, nav, state
+from tl_ui import form, live, nav, share, state
 from tl_ui.widgets import chart, error
 from tl_view import glossary, try_image
 from tl_view.views import estimate_text
->>>>>>> promises
 
 nav.page_guard(__file__)
 manager = state.manager()
