@@ -27,11 +27,13 @@ from tl_core.paths import runs_dir as default_runs_dir
 from tl_core.pretrain import source_pretrained_state
 from tl_core.records.run_dir import RunDir
 from tl_core.records.store import RunStore, process_identity
+from tl_core.ssl import ROTATION_WEIGHTS, pretext_dataset, rotation_pretrained_state
 from tl_core.strategies import build_strategy
 from tl_core.strategies.param_groups import parameters_by_layer_group
 from tl_core.train.events import EpochEnd, Event, RunEnded, RunStarted, Snapshot, Subscriber, publish
 from tl_core.train.loop import Diverged, FitContext, RunStopped, fit, predict
 from tl_core.train.snapshots import SnapshotTaker, snapshot_path
+from tl_core.train.task_a_probe import TaskAProbe
 from tl_core.train.task import build_task
 from tl_core.validation import validate_config
 
@@ -46,6 +48,10 @@ def build_model(config: RunConfig, num_classes: int, device: torch.device, ctx: 
     if config.weights == "source":
         backbone = create_backbone(config.backbone, "random", config.img_size)
         load_state_into(backbone, source_pretrained_state(config, device, ctx), origin=f"pretrained on {config.source}")
+    elif config.weights in ROTATION_WEIGHTS:
+        backbone = create_backbone(config.backbone, "random", config.img_size)
+        load_state_into(backbone, rotation_pretrained_state(config, device, ctx),
+                        origin=f"rotation-pretrained on {pretext_dataset(config)}")
     else:
         backbone = create_backbone(config.backbone, config.weights, config.img_size)
     return TransferModel(backbone, num_classes, *normalisation(backbone, config.weights)).to(device)
@@ -121,16 +127,22 @@ def execute_run(run: RunDir, subscribers: Iterable[Subscriber] = (), stop: threa
         snapshots = (SnapshotTaker(source, target, config.snapshot_size, config.seed, device, config.batch_size * 4)
                      if config.snapshot_size > 0 else None)
 
+        task_a = (TaskAProbe(source_pretrained_state(config, device, ctx), source, config.seed, device,
+                             config.batch_size * 4) if config.weights == "source" else None)
+        if task_a is not None:
+            summary["source_acc_start"] = task_a(model)["source_acc"]
+
         def after_epoch(epoch: int) -> dict[str, float]:
+            forgetting = task_a(model) if task_a is not None else {}
             due = snapshots is not None and (epoch == config.epochs or (
                 config.snapshot_every > 0 and epoch % config.snapshot_every == 0))
             if not due:
-                return {}
+                return forgetting
             path = snapshot_path(run.snapshots_dir, epoch)
             metrics = snapshots.take(model, path)
             if path.exists():
                 emit(Snapshot(run.run_id, epoch, str(path)))
-            return metrics
+            return {**forgetting, **metrics}
 
         if snapshots is not None:  # epoch 0: the transferred starting point, before any training on this task
             snapshots.take(model, snapshot_path(run.snapshots_dir, 0))
@@ -143,7 +155,7 @@ def execute_run(run: RunDir, subscribers: Iterable[Subscriber] = (), stop: threa
             strategy.finish(model)
         last = history[-1]
         summary.update({k: last[k] for k in ("train_acc", "val_acc", "target_acc", "images_per_s")})
-        for key in ("domain_confusion_acc", "a_distance"):
+        for key in ("domain_confusion_acc", "a_distance", "source_acc"):
             if key in last:
                 summary[key] = last[key]
         summary["epochs_done"] = len(history)
