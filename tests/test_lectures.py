@@ -54,7 +54,7 @@ def test_rotation_pretraining_learns_its_pretext_without_labels_and_is_cached(ru
 
 def test_unknown_self_supervised_weights_are_refused():
     with pytest.raises(ConfigError, match="ssl:rotation"):
-        validate_config(_tiny(weights="ssl:jigsaw"))
+        validate_config(_tiny(weights="ssl:jigsaw", strategy="fine-tune"))
 
 
 def test_zero_shot_names_unseen_classes_and_collides_without_an_attribute(runs_dir):
@@ -75,7 +75,9 @@ def test_zero_shot_refuses_a_target_without_attributes_and_unknown_classes():
 
 
 def test_multitask_lifts_a_label_poor_task_above_training_it_alone(runs_dir):
-    common = dict(source="digits-m", target="digits", labels_per_class=2, epochs=3)
+    """The rich task here is the same images fully labelled, through its own head: what the poor head gains can
+    only come through the shared layers."""
+    common = dict(source="digits", target="digits", labels_per_class=1, epochs=3)
     alone = _finished(_tiny(**common), runs_dir)
     joint = _finished(_tiny(strategy="multitask", **common), runs_dir)
     assert joint["target_acc"] > alone["target_acc"] + 0.05, (joint["target_acc"], alone["target_acc"])
