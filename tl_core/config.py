@@ -26,8 +26,8 @@ class RunConfig:
                        "its test split.", label="target dataset")
     backbone: str = spec("small_cnn", "The network that turns images into features (any timm model name); "
                          "small_cnn is fast on a CPU.")
-    weights: str = spec("source", "Where the backbone's starting weights come from (random, imagenet, source or "
-                        "file:PATH): this is what gets transferred.")
+    weights: str = spec("source", "Where the backbone's starting weights come from (random, imagenet, source, "
+                        "ssl:rotation, ssl:rotation:target or file:PATH): this is what gets transferred.")
     strategy: str = spec("fine-tune", "How the network is trained on the target (see `python -m tl_core "
                          "strategies`).")
     freeze: int = spec(1, "How many of the backbone's layer groups (from the input side) keep their transferred "

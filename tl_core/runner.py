@@ -27,11 +27,13 @@ from tl_core.paths import runs_dir as default_runs_dir
 from tl_core.pretrain import source_pretrained_state
 from tl_core.records.run_dir import RunDir
 from tl_core.records.store import RunStore, process_identity
+from tl_core.ssl import ROTATION_WEIGHTS, pretext_dataset, rotation_pretrained_state
 from tl_core.strategies import build_strategy
 from tl_core.strategies.param_groups import parameters_by_layer_group
 from tl_core.train.events import EpochEnd, Event, RunEnded, RunStarted, Snapshot, Subscriber, publish
 from tl_core.train.loop import Diverged, FitContext, RunStopped, fit, predict
 from tl_core.train.snapshots import SnapshotTaker, snapshot_path
+from tl_core.train.task_a_probe import TaskAProbe
 from tl_core.train.task import build_task
 from tl_core.validation import validate_config
 
@@ -46,6 +48,10 @@ def build_model(config: RunConfig, num_classes: int, device: torch.device, ctx: 
     if config.weights == "source":
         backbone = create_backbone(config.backbone, "random", config.img_size)
         load_state_into(backbone, source_pretrained_state(config, device, ctx), origin=f"pretrained on {config.source}")
+    elif config.weights in ROTATION_WEIGHTS:
+        backbone = create_backbone(config.backbone, "random", config.img_size)
+        load_state_into(backbone, rotation_pretrained_state(config, device, ctx),
+                        origin=f"rotation-pretrained on {pretext_dataset(config)}")
     else:
         backbone = create_backbone(config.backbone, config.weights, config.img_size)
     return TransferModel(backbone, num_classes, *normalisation(backbone, config.weights)).to(device)
@@ -130,8 +136,17 @@ def _train(run: RunDir, store: RunStore, config: RunConfig, summary: dict[str, A
                  if config.snapshot_size > 0 else None)
     if snapshots is not None:  # epoch 0: the transferred starting point, before any training on this task
         _snapshot(run, snapshots, model, 0, ctx)
-    ctx.after_epoch = lambda epoch: _snapshot(run, snapshots, model, epoch, ctx) if _snapshot_due(
-        config, snapshots, epoch) else {}
+    task_a = (TaskAProbe(source_pretrained_state(config, device, ctx), source, config.seed, device,
+                         config.batch_size * 4) if config.weights == "source" else None)
+    if task_a is not None:  # how well the network still does task A: forgetting, epoch by epoch
+        summary["source_acc_start"] = task_a(model)["source_acc"]
+
+    def after_epoch(epoch: int) -> dict[str, float]:
+        forgetting = task_a(model) if task_a is not None else {}
+        due = _snapshot_due(config, snapshots, epoch)
+        return {**forgetting, **(_snapshot(run, snapshots, model, epoch, ctx) if due else {})}
+
+    ctx.after_epoch = after_epoch
     try:
         history = fit(model, task, strategy, epochs=config.epochs, batch_size=config.batch_size, lr=config.lr,
                       weight_decay=config.weight_decay, seed=config.seed, device=device, ctx=ctx)
@@ -172,7 +187,7 @@ def _snapshot(run: RunDir, snapshots: SnapshotTaker, model: TransferModel, epoch
 def _summarise(history: list[dict[str, float]], summary: dict[str, Any], snapshots: SnapshotTaker | None) -> None:
     last = history[-1]
     summary.update({k: last[k] for k in ("train_acc", "val_acc", "target_acc", "images_per_s")})
-    summary.update({k: last[k] for k in ("domain_confusion_acc", "a_distance") if k in last})
+    summary.update({k: last[k] for k in ("domain_confusion_acc", "a_distance", "source_acc") if k in last})
     summary["epochs_done"] = len(history)
     if snapshots is not None and snapshots.capped:
         summary["snapshot_note"] = ("Snapshots stopped: this run's snapshots reached the per-run limit "

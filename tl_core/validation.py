@@ -11,7 +11,7 @@ from tl_core.data.catalog import dataset_names
 from tl_core.errors import ConfigError
 from tl_core.strategies import build_strategy
 
-WEIGHT_CHOICES = ("random", "imagenet", "source", "file:PATH")
+WEIGHT_CHOICES = ("random", "imagenet", "source", "ssl:rotation", "ssl:rotation:target", "file:PATH")
 
 
 def _check_dataset(name: str, role: str) -> None:

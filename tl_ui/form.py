@@ -26,6 +26,8 @@ NUMBERS = ("epochs", "lr", "weight_decay", "batch_size", "img_size", "seed", "pr
            "snapshot_size")
 WEIGHT_LABELS = {
     "source": "Pretrained on the source (task A)",
+    "ssl:rotation": "Self-supervised: rotations of the source images (no labels)",
+    "ssl:rotation:target": "Self-supervised: rotations of the target's own images (no labels)",
     "imagenet": "ImageNet (timm's published weights)",
     "random": "Random — no transfer",
     "file": "From a weights file",

@@ -270,4 +270,155 @@ def lesson_figures(picture: str, runs: Sequence[Run]) -> list[go.Figure]:
         return [distill_figure(runs)]
     if picture == "negative":
         return [negative_figure(runs)]
+    if picture in LECTURE_PICTURES:
+        return LECTURE_PICTURES[picture](runs)
     raise KeyError(f"No picture kind {picture!r}")
+
+
+# ---------------------------------------------------------------------------------------------- lessons 7–10
+# Their arms repeat over seeds: a line is the mean over the seeds that reached each epoch, a bar the mean of the
+# finished seeds with each seed as a dot.
+
+ARM_STYLE = {  # arm → (legend label, colour, dash)
+    "scratch": ("scratch", theme.WITHOUT_COLOR, "dash"),
+    "rotation": ("rotation-pretrained (no labels)", theme.HEAD_COLOR, "solid"),
+    "supervised": ("supervised on task A", theme.WITH_COLOR, "solid"),
+    "alone": ("target task alone", theme.WITHOUT_COLOR, "dash"),
+    "fine-tuned": ("fine-tuned after the source task", theme.WITH_COLOR, "solid"),
+    "joint": ("both tasks jointly (multitask)", theme.HEAD_COLOR, "solid"),
+    "all-attributes": ("shape, fill and colour", theme.WITH_COLOR, "solid"),
+    "without-colour": ("shape and fill only", theme.WITHOUT_COLOR, "solid"),
+    "progressive": ("progressive network", theme.HEAD_COLOR, "solid"),
+}
+
+
+def _by_arm(runs: Sequence[Run], arms: Sequence[str]) -> dict[str, list[Run]]:
+    return {arm: [r for r in runs if _arm(r) == arm] for arm in arms}
+
+
+def mean_curve(runs: Sequence[Run], metric: str) -> tuple[list[int], list[float]]:
+    """Per epoch, the mean of `metric` over the runs that have reached that epoch."""
+    values: dict[int, list[float]] = {}
+    for run in runs:
+        for row in run.get("metrics") or []:
+            if row.get(metric) is not None:
+                values.setdefault(int(row["epoch"]), []).append(float(row[metric]))
+    epochs = sorted(values)
+    return epochs, [sum(values[e]) / len(values[e]) for e in epochs]
+
+
+def _seeds_text(runs: Sequence[Run]) -> str:
+    return f"{len(runs)} seed{'s' if len(runs) != 1 else ''}"
+
+
+def arm_curves_figure(runs: Sequence[Run], arms: Sequence[str], title: str, uirevision: str, *,
+                      height: int = 400) -> go.Figure:
+    """Target accuracy per epoch, one line per arm (mean over its seeds)."""
+    fig = go.Figure()
+    for arm, group in _by_arm(runs, arms).items():
+        label, color, dash = ARM_STYLE[arm]
+        x, y = mean_curve(group, "target_acc")
+        fig.add_trace(go.Scatter(x=x, y=y, name=f"{label} ({_seeds_text(group)})", mode="lines+markers",
+                                 line=dict(color=color, width=3, dash=dash), marker=dict(size=8),
+                                 hovertemplate=f"{label}<br>epoch %{{x}}<br>target accuracy %{{y:.1%}}<extra></extra>"))
+    epochs = max([r["config"].get("epochs") or 1 for r in runs] or [1])
+    charts.base_layout(fig, height, uirevision)
+    _title(fig, title)
+    fig.update_xaxes(title_text="epoch on the target task", range=[0.7, epochs + 0.3], dtick=1)
+    fig.update_yaxes(range=[0, 1.02], tickformat=".0%", title_text="target test accuracy (mean over seeds)")
+    if not any(r.get("metrics") for r in runs):
+        _waiting(fig)
+    return fig
+
+
+def self_supervised_figures(runs: Sequence[Run]) -> list[go.Figure]:
+    return [arm_curves_figure(runs, ("scratch", "rotation", "supervised"),
+                              "Target accuracy per epoch: 5 labels per class", "lesson-ssl")]
+
+
+def multitask_figures(runs: Sequence[Run]) -> list[go.Figure]:
+    return [arm_curves_figure(runs, ("alone", "fine-tuned", "joint"),
+                              "Label-poor task: target accuracy per epoch", "lesson-multitask")]
+
+
+def _arm_bars(fig: go.Figure, groups: dict[str, list[Run]], key: str = "target_acc", **cell) -> None:
+    """One bar per arm (mean of its finished seeds, labelled) and one dot per seed."""
+    for arm, group in groups.items():
+        label, color, _ = ARM_STYLE[arm]
+        values = [float(r["summary"][key]) for r in _finished(group) if r["summary"].get(key) is not None]
+        if not values:
+            continue
+        mean = sum(values) / len(values)
+        fig.add_trace(go.Bar(x=[label], y=[mean], marker_color=color, showlegend=False, text=[fmt.pct(mean)],
+                             textposition="outside", hovertemplate=f"{label}<br>mean %{{y:.1%}}<extra></extra>"),
+                      **cell)
+        fig.add_trace(go.Scatter(x=[label] * len(values), y=values, mode="markers", showlegend=False,
+                                 marker=dict(color="#111827", size=7, symbol="circle-open"),
+                                 hovertemplate="one seed: %{y:.1%}<extra></extra>"), **cell)
+
+
+def zero_shot_figures(runs: Sequence[Run], *, height: int = 400) -> list[go.Figure]:
+    """Accuracy on the held-out classes per attribute set, against chance and the collision cap."""
+    from tl_core.lecture_verdicts import zero_shot_setting, collision_cap
+
+    groups = _by_arm(runs, ("all-attributes", "without-colour"))
+    fig = go.Figure()
+    _arm_bars(fig, groups)
+    charts.base_layout(fig, height, "lesson-zero-shot")
+    _title(fig, "Accuracy on classes never seen in training")
+    some = next((r for r in runs if r["config"].get("target")), None)
+    if some is not None:
+        unseen, _ = zero_shot_setting(some)
+        fig.add_hline(y=1 / len(unseen), line=dict(color=theme.CHANCE_COLOR, width=2, dash="dot"),
+                      annotation_text=f"chance {fmt.pct(1 / len(unseen))}", annotation_position="top left")
+        partial = next((r for r in groups["without-colour"]), None)
+        if partial is not None:
+            cap = collision_cap(partial["config"]["target"], *zero_shot_setting(partial))
+            fig.add_hline(y=cap, line=dict(color=theme.WITHOUT_COLOR, width=2, dash="dash"),
+                          annotation_text=f"best possible without colour {fmt.pct(cap)} (signatures collide)",
+                          annotation_position="top right", annotation_font=dict(color=theme.WITHOUT_COLOR))
+    fig.update_yaxes(range=[0, 1.12], tickformat=".0%", title_text="unseen-class test accuracy")
+    fig.update_xaxes(type="category", title_text="attributes the classes are described by")
+    if not _finished(runs):
+        _waiting(fig)
+    return [fig]
+
+
+def forgetting_figures(runs: Sequence[Run], *, height: int = 400) -> list[go.Figure]:
+    """Task A's accuracy over task B's epochs (epoch 0: before B), and task B's accuracy with parameter counts."""
+    groups = _by_arm(runs, ("fine-tuned", "progressive"))
+    curves = go.Figure()
+    for arm, group in groups.items():
+        label, color, dash = ARM_STYLE[arm]
+        x, y = mean_curve(group, "source_acc")
+        starts = [float(r["summary"]["source_acc_start"]) for r in group
+                  if r["summary"].get("source_acc_start") is not None]
+        if starts:
+            x, y = [0, *x], [sum(starts) / len(starts), *y]
+        curves.add_trace(go.Scatter(x=x, y=y, name=f"{label} ({_seeds_text(group)})", mode="lines+markers",
+                                    line=dict(color=color, width=3, dash=dash), marker=dict(size=8),
+                                    hovertemplate=f"{label}<br>after epoch %{{x}} on B<br>task A accuracy "
+                                                  f"%{{y:.1%}}<extra></extra>"))
+    epochs = max([r["config"].get("epochs") or 1 for r in runs] or [1])
+    charts.base_layout(curves, height, "lesson-forgetting-a")
+    _title(curves, "Task A accuracy while learning task B")
+    curves.update_xaxes(title_text="epochs trained on task B (0: before)", range=[-0.3, epochs + 0.3], dtick=1)
+    curves.update_yaxes(range=[0, 1.02], tickformat=".0%", title_text="task A test accuracy (mean over seeds)")
+    bars = go.Figure()
+    _arm_bars(bars, groups)
+    params = {arm: next((r["summary"].get("model_params") for r in group if r["summary"].get("model_params")), None)
+              for arm, group in groups.items()}
+    bars.update_xaxes(type="category", ticktext=[f"{ARM_STYLE[a][0]}<br>{fmt.count(p)} parameters" if p else
+                                                 ARM_STYLE[a][0] for a, p in params.items()],
+                      tickvals=[ARM_STYLE[a][0] for a in params])
+    charts.base_layout(bars, height, "lesson-forgetting-b")
+    _title(bars, "Task B accuracy, and the network's size")
+    bars.update_yaxes(range=[0, 1.12], tickformat=".0%", title_text="task B test accuracy")
+    if not any(r.get("metrics") for r in runs):
+        _waiting(curves)
+        _waiting(bars)
+    return [curves, bars]
+
+
+LECTURE_PICTURES = {"self-supervised": self_supervised_figures, "zero-shot": zero_shot_figures,
+                    "multitask": multitask_figures, "forgetting": forgetting_figures}

@@ -5,6 +5,7 @@ Each is built once per image size and cached at `data_dir()/builtin/<name>-<img_
 from collections.abc import Callable
 from pathlib import Path
 
+from .attribute_shapes import build_attribute_shapes
 from .cache import cached
 from .digits import build_digits, build_digits_m
 from .domain import Domain
@@ -20,6 +21,8 @@ BUILTINS: dict[str, tuple[str, Callable[[int], Domain]]] = {
                  build_digits_m),
     "shapes": ("6,000 geometric shapes in 10 classes on noisy colour backgrounds: a task unrelated to digits",
                build_shapes),
+    "attribute-shapes": ("3,600 shapes in 12 classes, each a combination of shape, fill and colour (zero-shot "
+                         "by attributes)", build_attribute_shapes),
 }
 
 

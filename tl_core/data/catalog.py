@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .attribute_shapes import CLASSES as ATTRIBUTE_SHAPES
 from .builtin import BUILTINS
 from .shapes import CLASSES as SHAPES
 from .domain import DIGIT_CLASSES
@@ -23,6 +24,8 @@ def dataset_classes(name: str) -> tuple[str, ...] | None:
     """
     if name == "shapes":
         return SHAPES
+    if name == "attribute-shapes":
+        return ATTRIBUTE_SHAPES
     if name in BUILTINS:
         return DIGIT_CLASSES
     if name in SETS:

@@ -1,5 +1,6 @@
 """Transfer strategies, one module each, registered by name."""
-from tl_core.strategies import dann, distill, fine_tune, linear_probe, references, scratch  # noqa: F401  (registration)
+from tl_core.strategies import (dann, distill, fine_tune, linear_probe, multitask, progressive, references,  # noqa: F401
+                                scratch, zero_shot)  # (registration)
 from tl_core.strategies.base import Strategy, StepOutput
 from tl_core.strategies.registry import (build_strategy, parse_settings, register, strategy_class, strategy_names,
                                          suggested_lr)

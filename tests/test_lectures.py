@@ -1,0 +1,107 @@
+"""Lessons 7–10 in the engine: rotation pretraining learns its pretext task without labels; zero-shot by
+attributes, multitask learning and progressive networks each learn above their baseline on tiny data; their
+verdicts judge by intervals over seeds."""
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from tl_core.backbones import create_backbone
+from tl_core.config import RunConfig
+from tl_core.data import load_domain
+from tl_core.data.attributes import class_attributes
+from tl_core.errors import ConfigError
+from tl_core.model import TransferModel
+from tl_core.lecture_verdicts import call, collision_cap, mean_interval
+from tl_core.runner import run_config
+from tl_core.ssl import all_rotations, rotation_checkpoint_path
+from tl_core.validation import validate_config
+
+
+def _tiny(**changes) -> RunConfig:
+    config = RunConfig(source="digits", target="digits", backbone="small_cnn", weights="random", strategy="scratch",
+                       freeze=0, labels_per_class=None, epochs=2, img_size=16, snapshot_size=0, pretrain_epochs=2,
+                       device="cpu")
+    return config.replace(**changes)
+
+
+def _finished(config: RunConfig, runs_dir) -> dict:
+    summary = run_config(config, runs_dir)
+    assert summary["status"] == "finished", summary.get("reason")
+    return summary
+
+
+def test_rotations_label_each_image_by_its_quarter_turns():
+    images = torch.arange(2 * 3 * 4 * 4, dtype=torch.uint8).view(2, 3, 4, 4)
+    rotated = all_rotations(images, limit=10, seed=0)
+    assert rotated.y.tolist() == [0, 0, 1, 1, 2, 2, 3, 3]
+    assert torch.equal(rotated.x[2], torch.rot90(images[0], 1, dims=(1, 2)))
+    assert len(all_rotations(images, limit=1, seed=0)) == 4
+
+
+def test_rotation_pretraining_learns_its_pretext_without_labels_and_is_cached(runs_dir):
+    config = _tiny(weights="ssl:rotation:target", strategy="fine-tune", freeze=1, labels_per_class=5, epochs=1)
+    summary = _finished(config, runs_dir)
+    assert summary["target_acc"] > 0.2
+    path = rotation_checkpoint_path(config)
+    assert path.exists()  # cached like `source`: the next run reads it
+    model = TransferModel(create_backbone("small_cnn", "random", 16), 4)
+    model.load_state_dict(load_file(str(path)))
+    held_out = all_rotations(load_domain("digits", 16).val.images, 10_000, seed=0)
+    with torch.no_grad():
+        rotation_acc = (model.eval()(held_out.x).argmax(1) == held_out.y).float().mean().item()
+    assert rotation_acc > 0.25 + 0.25, rotation_acc  # chance is one in four rotations
+
+
+def test_unknown_self_supervised_weights_are_refused():
+    with pytest.raises(ConfigError, match="ssl:rotation"):
+        validate_config(_tiny(weights="ssl:jigsaw", strategy="fine-tune"))
+
+
+def test_zero_shot_names_unseen_classes_and_collides_without_an_attribute(runs_dir):
+    common = dict(target="attribute-shapes", strategy="zero-shot", epochs=3, labels_per_class=60)
+    full = _finished(_tiny(**common), runs_dir)
+    chance = 1 / len(class_attributes("attribute-shapes").unseen)
+    assert full["target_acc"] > chance + 0.25, full["target_acc"]
+    partial = _finished(_tiny(settings={"attributes": "shape,fill"}, **common), runs_dir)
+    cap = collision_cap("attribute-shapes", class_attributes("attribute-shapes").unseen, ["shape", "fill"])
+    assert cap == 0.5 and partial["target_acc"] <= cap + 1e-6
+
+
+def test_zero_shot_refuses_a_target_without_attributes_and_unknown_classes():
+    with pytest.raises(ConfigError, match="attributes"):
+        validate_config(_tiny(target="shapes", strategy="zero-shot"))
+    with pytest.raises(ConfigError, match="no class"):
+        validate_config(_tiny(strategy="zero-shot", settings={"unseen": "2,eleven"}))
+
+
+def test_multitask_lifts_a_label_poor_task_above_training_it_alone(runs_dir):
+    """The rich task here is the same images fully labelled, through its own head: what the poor head gains can
+    only come through the shared layers."""
+    common = dict(source="digits", target="digits", labels_per_class=1, epochs=3)
+    alone = _finished(_tiny(**common), runs_dir)
+    joint = _finished(_tiny(strategy="multitask", **common), runs_dir)
+    assert joint["target_acc"] > alone["target_acc"] + 0.05, (joint["target_acc"], alone["target_acc"])
+
+
+def test_progressive_network_keeps_task_a_while_fine_tuning_forgets_it(runs_dir):
+    common = dict(source="digits", target="shapes", weights="source", labels_per_class=20, epochs=3)
+    tuned = _finished(_tiny(strategy="fine-tune", settings={"lr_decay": 1.0}, **common), runs_dir)
+    progressive = _finished(_tiny(strategy="progressive", **common), runs_dir)
+    assert progressive["source_acc"] == pytest.approx(progressive["source_acc_start"], abs=1e-9)
+    assert tuned["source_acc"] < tuned["source_acc_start"] - 0.1, (tuned["source_acc"], tuned["source_acc_start"])
+    assert progressive["target_acc"] > 0.1 + 0.15  # ten shapes: it learns task B
+    assert progressive["model_params"] > 1.9 * tuned["model_params"]  # two columns and the laterals
+    assert progressive["frozen_params"] > 0
+
+
+def test_progressive_needs_small_cnn():
+    with pytest.raises(ConfigError, match="small_cnn"):
+        validate_config(_tiny(strategy="progressive", backbone="resnet18"))
+
+
+def test_intervals_say_met_not_met_or_undecided():
+    assert mean_interval([0.2]) == (0.2, 0.2, 0.2)
+    mean, low, high = mean_interval([0.1, 0.2, 0.3])
+    assert low < mean < high and low >= 0.1 and high <= 0.3
+    assert call(0.05, 0.2, 0.0, 3) == "met" and call(-0.2, -0.05, 0.0, 3) == "not met"
+    assert call(-0.1, 0.1, 0.0, 3) == "undecided" and call(0.1, 0.2, 0.0, 1) == "undecided"
