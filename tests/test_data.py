@@ -85,11 +85,11 @@ def test_builds_are_deterministic(small_synth):
 
 
 def test_load_domain_builds_synth_digits_through_the_cache(monkeypatch, data_dir):
-    description, _build = builtin.BUILTINS["synth-digits"]
-    monkeypatch.setitem(builtin.BUILTINS, "synth-digits", (description, lambda s: build_synth_digits(s, count=200)))
+    small = builtin.BUILTINS["synth-digits"]._replace(build=lambda s: build_synth_digits(s, count=200))
+    monkeypatch.setitem(builtin.BUILTINS, "synth-digits", small)
     d = load_domain("synth-digits", 24)
     check_domain(d, 24)
-    assert (data_dir / "builtin" / "synth-digits-24.pt").is_file()
+    assert (data_dir / "builtin" / f"synth-digits-24px-{builtin.builtin_fingerprint('synth-digits')}.pt").is_file()
 
 
 # --- splits and label budgets -------------------------------------------------------------------------------

@@ -1,4 +1,7 @@
-"""`synth-digits`: 0–9 rendered from every font on the machine with random shape, colour, blur and noise.
+"""`synth-digits`: 0–9 rendered from the fonts shipped in assets/fonts with random shape, colour, blur and noise.
+
+Only the shipped fonts are used, never the machine's: the dataset is byte-identical on every machine, and
+`inputs_hash` (fonts and generator version) keys its cache and the source networks trained on it.
 
 Each (font, digit, stroke width) glyph is rendered once with Pillow; every sample then warps one glyph with
 its own affine transform, all samples at once with `grid_sample`, and is coloured, blurred and noised
@@ -14,10 +17,12 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageDraw, ImageFont
 
+from .cache import content_hash
 from .domain import DIGIT_CLASSES, Domain
 from .splits import split_domain
 
-FONT_DIR = Path("/usr/share/fonts")
+FONT_DIR = Path(__file__).resolve().parents[2] / "assets" / "fonts"
+GENERATOR_VERSION = 3  # bump when the rendering changes
 STROKES = (0, 2, 4)  # stroke widths in pixels at _FONT_PX; wider fills the holes of bold fonts
 _FONT_PX = 80
 _CHUNK = 1024
@@ -27,15 +32,17 @@ _LOW_RES_P = (0.7, 0.1, 0.1, 0.1)
 _WOBBLE = 0.08  # largest standard deviation of the displacement field, in glyph half-widths
 
 
+def font_files() -> list[Path]:
+    return sorted(FONT_DIR.glob("*.ttf"))
+
+
 def fonts() -> list[ImageFont.FreeTypeFont]:
-    """Pillow's built-in font plus every readable .ttf under FONT_DIR (sorted: deterministic per machine)."""
-    found = [ImageFont.load_default(size=_FONT_PX)]
-    for path in sorted(FONT_DIR.rglob("*.ttf")):
-        try:
-            found.append(ImageFont.truetype(str(path), _FONT_PX))
-        except OSError:
-            continue
-    return found
+    return [ImageFont.truetype(str(path), _FONT_PX) for path in font_files()]
+
+
+def inputs_hash() -> str:
+    """Content hash of everything the images are made from: the generator version and every font's bytes."""
+    return content_hash(f"synth-digits {GENERATOR_VERSION}", *font_files())
 
 
 def _glyph(font: ImageFont.FreeTypeFont, text: str, stroke: int, res: int) -> np.ndarray | None:
