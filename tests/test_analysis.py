@@ -133,7 +133,8 @@ def test_pca_snapshot_map_is_its_own_fit_aligned_to_the_next():
 def test_knn_scores_read_classes_and_domains():
     _, late, labels = mixed_then_clustered()
     assert knn_class_accuracy(late, labels) == 1.0
-    assert knn_class_accuracy(np.zeros((4, 2)) + np.arange(4)[:, None], [0, 0, 1, 1], k=1) == 1.0
+    assert knn_class_accuracy(np.array([[0.0], [1.0], [10.0], [11.0]]), [0, 0, 1, 1], k=1) == 1.0
+    assert knn_class_accuracy(np.array([[0.0], [1.0], [10.0], [11.0]]), [0, 1, 0, 1], k=1) == 0.0
     apart = np.concatenate([np.zeros((20, 2)), np.full((20, 2), 100.0)]) + np.arange(40)[:, None] * 0.01
     domains = np.repeat([0, 1], 20)
     assert domain_mixing(apart, domains) == 0.0
