@@ -105,7 +105,8 @@ def test_a_published_network_is_used_without_pretraining_and_reproduces(tmp_path
     assert torch.equal(state["head.weight"], load_file(str(first))["head.weight"])
     one, two = (json.loads(p.with_suffix(".json").read_text())["metrics"] for p in (first, again))
     assert abs(one["source_val_acc"] - two["source_val_acc"]) <= 0.05
-    other = _short(seed=1)  # another key: not shipped, so it is pretrained and cached
+    assert pretrain.shipped_path(_short(seed=1, lr=0.01)) == first  # run seeds share the one source network
+    other = _short(batch_size=16)  # another key: not shipped, so it is pretrained and cached
     pretrain.source_pretrained_state(other, torch.device("cpu"), _ctx(events))
     assert any(isinstance(e, StageStarted) for e in events) and pretrain.checkpoint_path(other).exists()
 

@@ -17,7 +17,7 @@ from tl_core.schema import FieldSchema, kind_noun, parse_text
 DEFAULTS = RunConfig()
 # settings come as --set; role, experiment and arm belong to the experiment planners (tl_core.identity)
 CONFIG_OPTIONS = [name for name in config_schema() if name not in ("settings", "role", "experiment", "arm")]
-PRETRAIN_OPTIONS = ["source", "backbone", "img_size", "pretrain_epochs", "batch_size", "weight_decay", "seed", "device"]
+PRETRAIN_OPTIONS = ["source", "backbone", "img_size", "pretrain_epochs", "batch_size", "weight_decay", "device"]
 
 
 class _Parser(argparse.ArgumentParser):

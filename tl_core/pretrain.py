@@ -32,6 +32,7 @@ from tl_core.train.loop import FitContext, fit
 from tl_core.train.task import build_task
 
 _FORMAT = 2
+PRETRAIN_SEED = 0  # a source network is one fixed artefact: run seeds vary the transfer, not the network
 SHIPPED_DIR = Path(__file__).resolve().parents[1] / "assets" / "source_networks"
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
@@ -46,7 +47,8 @@ def _architecture(config: RunConfig) -> list:
 def checkpoint_key(config: RunConfig) -> dict:
     """Everything that shapes a source network; a built-in source by the content hash of its inputs."""
     key = {k: getattr(config, k) for k in ("backbone", "source", "img_size", "pretrain_epochs", "batch_size",
-                                           "weight_decay", "seed")}
+                                           "weight_decay")}
+    key["seed"] = PRETRAIN_SEED
     key["architecture"] = _architecture(config)
     key["source_inputs"] = builtin_fingerprint(config.source) if config.source in BUILTINS else ""
     return {**key, "format": _FORMAT}
@@ -96,10 +98,10 @@ def _pretrain(config: RunConfig, device: torch.device, ctx: FitContext, path: Pa
                           "(task A; cached for later runs)."))
     source = load_domain(config.source, config.img_size)
     model = TransferModel(create_backbone(config.backbone, "random", config.img_size), source.num_classes).to(device)
-    task = build_task(source, source, "target", None, config.seed, device)
+    task = build_task(source, source, "target", None, PRETRAIN_SEED, device)
     history = fit(model, task, build_strategy("scratch"), epochs=config.pretrain_epochs,
                   batch_size=config.batch_size, lr=suggested_lr("scratch"), weight_decay=config.weight_decay,
-                  seed=config.seed, device=device, ctx=FitContext(ctx.run_id, "pretrain", ctx.emit, ctx.stop))
+                  seed=PRETRAIN_SEED, device=device, ctx=FitContext(ctx.run_id, "pretrain", ctx.emit, ctx.stop))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
@@ -126,7 +128,7 @@ def publish(config: RunConfig, device: torch.device, ctx: FitContext, directory:
     record = {
         "file": path.name,
         "key": checkpoint_key(config),
-        "seed": config.seed,
+        "seed": PRETRAIN_SEED,
         "source_inputs_sha256": BUILTINS[config.source].inputs_hash() if config.source in BUILTINS else "",
         "metrics": {"source_test_acc": last["target_acc"], "source_val_acc": last["val_acc"],
                     "source_train_acc": last["train_acc"], "epochs": len(history)},
@@ -136,7 +138,7 @@ def publish(config: RunConfig, device: torch.device, ctx: FitContext, directory:
                      "numpy": numpy.__version__, "safetensors": safetensors.__version__},
         "command": "python -m tl_core pretrain --publish " + " ".join(
             f"--{k.replace('_', '-')} {getattr(config, k)}" for k in ("source", "backbone", "img_size",
-                                                                        "pretrain_epochs", "batch_size", "seed")),
+                                                                        "pretrain_epochs", "batch_size", "weight_decay")),
     }
     path.with_suffix(".json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
     return path
