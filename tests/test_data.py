@@ -156,7 +156,7 @@ def test_split_rejects_wrong_tensors():
 
 def test_cache_round_trip_is_fast_and_plain(data_dir):
     first = load_domain("digits-m", 32)
-    path = data_dir / "builtin" / "digits-m-32.pt"
+    path = data_dir / "builtin" / f"digits-m-32px-{builtin.builtin_fingerprint('digits-m')}.pt"
     assert path.is_file()
     assert isinstance(torch.load(path, weights_only=True), dict)
     start = time.perf_counter()
@@ -169,7 +169,7 @@ def test_cache_round_trip_is_fast_and_plain(data_dir):
 
 
 def test_a_damaged_cache_is_rebuilt(data_dir):
-    path = data_dir / "builtin" / "digits-16.pt"
+    path = data_dir / "builtin" / f"digits-16px-{builtin.builtin_fingerprint('digits')}.pt"
     path.parent.mkdir(parents=True)
     path.write_bytes(b"not a torch file")
     check_domain(load_domain("digits", 16), 16)

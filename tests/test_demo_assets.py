@@ -86,7 +86,7 @@ def test_the_default_run_starts_from_a_shipped_source_network_with_its_record():
 
 
 def _short(**changes) -> RunConfig:
-    return RunConfig(source="digits", target="digits", img_size=16, pretrain_epochs=1, batch_size=32, **changes)
+    return RunConfig(**{**dict(source="digits", target="digits", img_size=16, pretrain_epochs=1, batch_size=32), **changes})
 
 
 def _ctx(events: list) -> FitContext:

@@ -41,7 +41,7 @@ _locks_guard = threading.Lock()
 def _architecture(config: RunConfig) -> list:
     """The backbone's parameter names and shapes: a changed architecture must not reuse an old checkpoint."""
     backbone = create_backbone(config.backbone, "random", config.img_size)
-    return sorted((name, list(t.shape)) for name, t in backbone.state_dict().items())
+    return sorted([name, list(t.shape)] for name, t in backbone.state_dict().items())
 
 
 def checkpoint_key(config: RunConfig) -> dict:
@@ -97,6 +97,7 @@ def _pretrain(config: RunConfig, device: torch.device, ctx: FitContext, path: Pa
                           f"Pretraining {config.backbone} on {config.source} for {config.pretrain_epochs} epochs "
                           "(task A; cached for later runs)."))
     source = load_domain(config.source, config.img_size)
+    torch.manual_seed(PRETRAIN_SEED)  # the initial weights too: the same key gives the same network
     model = TransferModel(create_backbone(config.backbone, "random", config.img_size), source.num_classes).to(device)
     task = build_task(source, source, "target", None, PRETRAIN_SEED, device)
     history = fit(model, task, build_strategy("scratch"), epochs=config.pretrain_epochs,
