@@ -11,8 +11,10 @@ from tl_core.analysis import (
     align_to_reference,
     confusion_matrix,
     domain_confusion,
+    domain_mixing,
     embed_snapshots,
     gap_closed,
+    knn_class_accuracy,
     mean_sd,
     misclassified_from_records,
     misclassified_indices,
@@ -91,7 +93,7 @@ def assert_shared_frame(method, n, dims, atol):
     np.testing.assert_allclose(frame.transform(reference[shuffled]), frame.reference_[shuffled], atol=atol)
     maps = embed_snapshots([later, reference], method, reference_index=-1)
     np.testing.assert_allclose(maps[1], frame.reference_, atol=atol)
-    np.testing.assert_allclose(maps[0], once, atol=atol)
+    assert maps[0].shape == (n, 2) and np.isfinite(maps[0]).all()
 
 
 def test_pca_maps_share_one_frame():
@@ -101,6 +103,44 @@ def test_pca_maps_share_one_frame():
 def test_umap_maps_share_one_frame():
     """Runs umap-learn for real (JIT on first fit: ~15 s on 2 cores); never skipped."""
     assert_shared_frame("umap", n=300, dims=16, atol=1e-5)
+
+
+def mixed_then_clustered(n=300, dims=16):
+    """(early, late, labels): the late snapshot holds three classes apart; the early one has them mixed."""
+    rng = np.random.default_rng(0)
+    labels = np.arange(n) % 3
+    late = (rng.normal(size=(n, dims)) + 6 * np.eye(3, dims)[labels]).astype(np.float32)
+    return rng.normal(size=(n, dims)).astype(np.float32), late, labels
+
+
+@pytest.mark.parametrize("method", ["pca", "umap"])
+def test_each_snapshot_map_shows_its_own_geometry(method):
+    """An early network with mixed classes must look mixed, not be placed through the final network's clusters."""
+    early, late, labels = mixed_then_clustered()
+    maps = embed_snapshots([early, late], method, reference_index=-1)
+    assert knn_class_accuracy(maps[1], labels) > 0.9
+    assert knn_class_accuracy(maps[0], labels) < 0.5  # chance is 1/3
+    assert abs(knn_class_accuracy(maps[0], labels) - knn_class_accuracy(early, labels)) < 0.2
+
+
+def test_pca_snapshot_map_is_its_own_fit_aligned_to_the_next():
+    early, late, _ = mixed_then_clustered()
+    maps = embed_snapshots([early, late], "pca")
+    own = MapFrame("pca").fit(early).reference_
+    np.testing.assert_allclose(maps[0], align_to_reference(own, maps[1]), atol=1e-5)
+
+
+def test_knn_scores_read_classes_and_domains():
+    _, late, labels = mixed_then_clustered()
+    assert knn_class_accuracy(late, labels) == 1.0
+    assert knn_class_accuracy(np.array([[0.0], [1.0], [10.0], [11.0]]), [0, 0, 1, 1], k=1) == 1.0
+    assert knn_class_accuracy(np.array([[0.0], [1.0], [10.0], [11.0]]), [0, 1, 0, 1], k=1) == 0.0
+    apart = np.concatenate([np.zeros((20, 2)), np.full((20, 2), 100.0)]) + np.arange(40)[:, None] * 0.01
+    domains = np.repeat([0, 1], 20)
+    assert domain_mixing(apart, domains) == 0.0
+    assert domain_mixing(np.random.default_rng(0).normal(size=(400, 2)), np.arange(400) % 2) > 0.8
+    with pytest.raises(ValueError):
+        knn_class_accuracy(np.zeros((1, 2)), [0])
 
 
 def test_tsne_reference_equals_its_own_alignment():

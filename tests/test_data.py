@@ -85,11 +85,11 @@ def test_builds_are_deterministic(small_synth):
 
 
 def test_load_domain_builds_synth_digits_through_the_cache(monkeypatch, data_dir):
-    description, _build = builtin.BUILTINS["synth-digits"]
-    monkeypatch.setitem(builtin.BUILTINS, "synth-digits", (description, lambda s: build_synth_digits(s, count=200)))
+    small = builtin.BUILTINS["synth-digits"]._replace(build=lambda s: build_synth_digits(s, count=200))
+    monkeypatch.setitem(builtin.BUILTINS, "synth-digits", small)
     d = load_domain("synth-digits", 24)
     check_domain(d, 24)
-    assert (data_dir / "builtin" / "synth-digits-24.pt").is_file()
+    assert (data_dir / "builtin" / f"synth-digits-24px-{builtin.builtin_fingerprint('synth-digits')}.pt").is_file()
 
 
 # --- splits and label budgets -------------------------------------------------------------------------------
@@ -156,7 +156,7 @@ def test_split_rejects_wrong_tensors():
 
 def test_cache_round_trip_is_fast_and_plain(data_dir):
     first = load_domain("digits-m", 32)
-    path = data_dir / "builtin" / "digits-m-32.pt"
+    path = data_dir / "builtin" / f"digits-m-32px-{builtin.builtin_fingerprint('digits-m')}.pt"
     assert path.is_file()
     assert isinstance(torch.load(path, weights_only=True), dict)
     start = time.perf_counter()
@@ -169,7 +169,7 @@ def test_cache_round_trip_is_fast_and_plain(data_dir):
 
 
 def test_a_damaged_cache_is_rebuilt(data_dir):
-    path = data_dir / "builtin" / "digits-16.pt"
+    path = data_dir / "builtin" / f"digits-16px-{builtin.builtin_fingerprint('digits')}.pt"
     path.parent.mkdir(parents=True)
     path.write_bytes(b"not a torch file")
     check_domain(load_domain("digits", 16), 16)

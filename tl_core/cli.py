@@ -17,6 +17,7 @@ from tl_core.schema import FieldSchema, kind_noun, parse_text
 DEFAULTS = RunConfig()
 # settings come as --set; role, experiment and arm belong to the experiment planners (tl_core.identity)
 CONFIG_OPTIONS = [name for name in config_schema() if name not in ("settings", "role", "experiment", "arm")]
+PRETRAIN_OPTIONS = ["source", "backbone", "img_size", "pretrain_epochs", "batch_size", "weight_decay", "device"]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -51,8 +52,8 @@ def _setting(text: str) -> tuple[str, str]:
     return key, value
 
 
-def _add_config_options(parser: argparse.ArgumentParser) -> None:
-    for name in CONFIG_OPTIONS:
+def _add_config_options(parser: argparse.ArgumentParser, names: list[str] = CONFIG_OPTIONS) -> None:
+    for name in names:
         schema = config_schema()[name]
         option = dict(default=getattr(DEFAULTS, name), help=_help(schema), choices=schema.choices)
         if schema.kind != "str":
@@ -72,6 +73,10 @@ def _parser() -> argparse.ArgumentParser:
                        metavar="KEY=VALUE", help="a strategy setting, e.g. --set lr_decay=0.5 (repeatable)")
     train.add_argument("--runs-dir", default=None, help="where run records go (default $TL_RUNS_DIR, else runs/)")
     train.add_argument("--json", action="store_true", help="end with the run summary as one JSON line")
+    pretrain = sub.add_parser("pretrain", help="train a source network (task A) into the cache, or --publish it")
+    _add_config_options(pretrain, PRETRAIN_OPTIONS)
+    pretrain.add_argument("--publish", action="store_true", help="write it, with a JSON record, to "
+                          "assets/source_networks/ (shipped: runs whose key matches start from it)")
     sub.add_parser("datasets", help="list datasets and whether they work offline")
     sub.add_parser("backbones", help="list the curated backbones with their layer groups")
     sub.add_parser("strategies", help="list the strategies and their settings")
@@ -124,6 +129,29 @@ def _train(args: argparse.Namespace) -> int:
         return 130
     print(f"error: {summary['reason']} {summary.get('hint', '')}".rstrip(), file=sys.stderr)
     return 2 if summary.get("error_kind") == "user" else 1
+
+
+def _pretrain(args: argparse.Namespace) -> int:
+    from tl_core.cli_progress import ProgressPrinter
+    from tl_core.device import pick_device
+    from tl_core.pretrain import checkpoint_path, publish, source_pretrained_state
+    from tl_core.train.loop import FitContext
+    from tl_core.validation import validate_config
+
+    config = validate_config(RunConfig(**{name: getattr(args, name) for name in PRETRAIN_OPTIONS}))
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    printer = ProgressPrinter()
+    ctx = FitContext("pretrain", "pretrain", printer, stop)
+    device = pick_device(config.device)
+    if args.publish:
+        path = publish(config, device, ctx)
+    else:
+        source_pretrained_state(config, device, ctx)
+        path = checkpoint_path(config)
+    printer.close()
+    print(path)
+    return 0
 
 
 def _datasets() -> int:
@@ -189,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
             return _train(args)
         if args.command == "runs":
             return _runs(args)
+        if args.command == "pretrain":
+            return _pretrain(args)
         return {"datasets": _datasets, "backbones": _backbones, "strategies": _strategies}[args.command]()
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -22,7 +22,7 @@ class RunConfig:
 
     source: str = spec("synth-digits", "Task A: the dataset the network learns first (used for pretraining and "
                        "by adaptation strategies); a dataset name or folder:PATH.", label="source dataset")
-    target: str = spec("digits", "Task B: the dataset the network is adapted to; target accuracy is measured on "
+    target: str = spec("digits-m", "Task B: the dataset the network is adapted to; target accuracy is measured on "
                        "its test split.", label="target dataset")
     backbone: str = spec("small_cnn", "The network that turns images into features (any timm model name); "
                          "small_cnn is fast on a CPU.")
@@ -32,9 +32,9 @@ class RunConfig:
                          "strategies`).")
     freeze: int = spec(1, "How many of the backbone's layer groups (from the input side) keep their transferred "
                        "weights fixed.", label="freeze depth", low=0, unit="layer groups")
-    labels_per_class: int | None = spec(5, "How many labelled target images per class the run may use (all of "
+    labels_per_class: int | None = spec(10, "How many labelled target images per class the run may use (all of "
                                         "them if not given); fewer labels make transfer matter more.", low=1, high=100_000)
-    epochs: int = spec(5, "Passes over the labelled data; each epoch adds a point to the curves.", low=1,
+    epochs: int = spec(3, "Passes over the labelled data; each epoch adds a point to the curves.", low=1,
                        high=10_000)
     batch_size: int = spec(64, "Images per training step.", low=1, high=8192)
     lr: float = spec(3e-3, "The step size of the optimiser; lower it if the loss explodes.", label="learning rate",
@@ -47,7 +47,8 @@ class RunConfig:
                      high=2**31 - 1)
     device: str = spec("auto", "Where to train (auto: cuda, else mps, else cpu).", choices=DEVICE_CHOICES)
     settings: dict[str, Any] = spec(help="The strategy's own settings (see its Settings).", default_factory=dict)
-    pretrain_epochs: int = spec(4, "Epochs on the source task when the weights are 'source' (cached afterwards).",
+    pretrain_epochs: int = spec(20, "Epochs on the source task when the weights are 'source' (a shipped network "
+                                "when one matches, else trained once and cached).",
                                 label="pretraining epochs", low=1, high=1000)
     snapshot_every: int = spec(1, "Save the features of a fixed image sample every N epochs (0: only at the end), "
                                "for the maps.", low=0, high=10_000, unit="epochs")

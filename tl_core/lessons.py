@@ -111,7 +111,7 @@ def _distill_students(quick: bool, previous: list[Run]) -> list[RunConfig]:
 
 def _negative_transfer(quick: bool, _: list[Run]) -> list[RunConfig]:
     common = dict(source="shapes" if not quick else "digits-m", labels_per_class=None, snapshot_size=0,
-                  epochs=6 if not quick else 1)
+                  epochs=6 if not quick else 1, pretrain_epochs=4 if not quick else 1)  # no shipped shapes network
     return [
         _base(quick, freeze=3, name="transfer from shapes, 3 of 4 groups frozen", arm="frozen", **common),
         _base(quick, freeze=0, name="transfer from shapes, all layers fine-tuned", arm="fine-tuned", **common),
@@ -335,11 +335,11 @@ def lesson(key: str) -> Lesson:
 
 
 def needs_pretraining(lesson: Lesson) -> bool:
-    """Whether its first runs will pretrain a source network first (not cached yet: adds about a minute)."""
-    from tl_core.pretrain import checkpoint_path
+    """Whether its first runs will pretrain a network first (not shipped or cached: adds a minute or more)."""
+    from tl_core.pretrain import has_source_network
     from tl_core.ssl import ROTATION_WEIGHTS, rotation_checkpoint_path
 
-    return any((c.weights == "source" and not checkpoint_path(c).exists())
+    return any((c.weights == "source" and not has_source_network(c))
                or (c.weights in ROTATION_WEIGHTS and not rotation_checkpoint_path(c).exists())
                for c in lesson.stages[0](False, []))
 

@@ -117,8 +117,10 @@ def _empty(manager) -> None:
         "with and without transfer side by side.\n"
         "3. **Domain confusion** — how well a linear classifier tells source from target features; "
         "0.5 means the two domains look the same to the network.\n\n"
-        "How long it takes is estimated under **Train** from this server's measured speed, including any "
-        "pretraining on the source (once, then cached) and the runs of other users ahead in the queue.")
+        "The defaults: synth-digits → digits-m, small_cnn starting from the network shipped pretrained on "
+        "synth-digits, 10 labels per class, 3 epochs. How long it takes is estimated under **Train** from this "
+        "server's measured speed, including any pretraining on the source (once, then cached) and the runs of "
+        "other users ahead in the queue.")
 
 
 def _recent(manager) -> None:
@@ -231,14 +233,15 @@ def _maps(main, baseline, main_label, base_label, active: bool) -> None:
     method = "pca"
     options = ["PCA", "UMAP"]
     if state.umap_ready():
-        picked = st.segmented_control("Map", options, default="PCA", key="live-map-method",
+        picked = st.segmented_control("Map", options, default="UMAP", key="live-map-method",
                                       help="PCA is instant; UMAP shows clusters better (a few seconds per map).",
                                       label_visibility="collapsed")
         method = (picked or "PCA").lower()
-    panels = []
+    panels, notes = [], []
     for view, label in ((main, main_label), (baseline, base_label)):
         if view is None:
             continue
+        notes.append("")
         if not view.snapshots:
             panels.append(charts.empty_panel(label.capitalize()))
             continue
@@ -252,15 +255,30 @@ def _maps(main, baseline, main_label, base_label, active: bool) -> None:
             continue
         title = f"{label.capitalize()} · {'before training' if epoch == 0 else f'epoch {epoch}'}"
         panels.append(maps.panel(title, path, coords))
+        notes[-1] = _scores_line(label, path, method)
     classes = _classes(main)
     fig = charts.embedding_figure(panels, classes, height=440, uirevision=f"maps-{main.run_id}-{method}",
                                   axis_range=1.1, legend="bottom")
     fig.update_layout(title=dict(text=f"Embeddings ({method.upper()}) — colour: class, ● source, ◇ target",
                                  x=0, font=dict(size=16)), margin=dict(t=70))
     chart(fig, key="live-maps")
+    for col, note in zip(st.columns(len(notes)), notes):
+        col.caption(note)
     if active and method == "pca":
         st.caption("Maps refresh at every feature snapshot. For UMAP, t-SNE and the epoch-by-epoch "
                    "animation, open the Embeddings page.")
+
+
+def _scores_line(label: str, path: str, method: str) -> str:
+    """Under a panel: do this network's target features keep the classes together (kNN class accuracy), and does
+    the map keep what the features hold?"""
+    try:
+        s = maps.scores(path, method)
+    except (OSError, ValueError, KeyError):
+        return ""
+    return (f"**{label.capitalize()}** — kNN class accuracy of the target images: **{fmt.pct(s['knn_features'])}** "
+            f"in feature space, {fmt.pct(s['knn_map'])} on this map (each image's 5 nearest neighbours vote) · "
+            f"domain mixing {s['domain_mixing']:.2f} (1: source and target fully mixed)")
 
 
 def _classes(view) -> list[str]:

@@ -69,6 +69,20 @@ def shared_maps(paths: Sequence[str], method: str, n_neighbors: int = 15, min_di
     return _shared(paths, tuple(_stamp(p) for p in paths), method, int(n_neighbors), float(min_dist))
 
 
+@st.cache_data(max_entries=128, show_spinner=False)
+def _scores(path: str, stamp: int, method: str, n_neighbors: int, min_dist: float) -> dict[str, float]:
+    from tl_core.analysis import embedding_scores
+
+    snap = read(path)
+    source_xy, target_xy = _single(path, stamp, method, n_neighbors, min_dist)
+    return embedding_scores(snap["target_feats"], snap["target_labels"], source_xy, target_xy)
+
+
+def scores(path: str, method: str = "pca", n_neighbors: int = 15, min_dist: float = 0.1) -> dict[str, float]:
+    """kNN class accuracy of the snapshot's target features and of its map, and the map's domain mixing."""
+    return _scores(path, _stamp(path), method, int(n_neighbors), float(min_dist))
+
+
 def panel(title: str, path: str, coords: tuple[np.ndarray, np.ndarray]) -> MapPanel:
     snap = read(path)
     return MapPanel(title, coords[0], coords[1], snap["source_labels"], snap["target_labels"],

@@ -3,6 +3,7 @@
 Importing this package does not import umap (slow); ``MapFrame(method="umap")`` imports it on first fit.
 """
 from .domain_confusion import DomainConfusion, a_distance_from_error, domain_confusion
+from .knn import domain_mixing, embedding_scores, knn_class_accuracy
 from .embedding import METHODS, MapFrame, align_to_reference, embed_snapshots, normalize_map, warm_up_umap
 from .metrics import (
     PerClassAccuracy,
@@ -28,8 +29,11 @@ __all__ = [
     "align_to_reference",
     "confusion_matrix",
     "domain_confusion",
+    "domain_mixing",
     "embed_snapshots",
+    "embedding_scores",
     "gap_closed",
+    "knn_class_accuracy",
     "mean_sd",
     "misclassified_from_records",
     "misclassified_indices",

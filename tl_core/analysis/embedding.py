@@ -1,8 +1,10 @@
 """2-D maps of feature snapshots in one shared coordinate frame, so a run's snapshots can be animated.
 
-A ``MapFrame`` is fitted once on a reference snapshot (the first or the last of a run) and places every
-other snapshot in the reference's coordinates. Snapshots hold the same fixed sample of images
-(``stratified_sample_indices``), so row i is the same image in every snapshot.
+A ``MapFrame`` is fitted on one snapshot. ``embed_snapshots`` fits the reference snapshot (usually the last),
+then gives every other snapshot its own fit, started from its neighbour's layout and aligned to it by
+Procrustes on the shared rows: each frame shows that epoch's own geometry (an early network's mixed classes
+look mixed), not the early features placed through the final network's neighbourhoods. Snapshots hold the same
+fixed sample of images (``stratified_sample_indices``), so row i is the same image in every snapshot.
 
 - ``pca``: linear projection on the reference's top two principal components (instant).
 - ``umap``: McInnes et al., "UMAP: Uniform Manifold Approximation and Projection", 2018; later snapshots
@@ -59,6 +61,7 @@ class MapFrame:
         seed: int = 0,
         n_epochs: int | None = 200,
         perplexity: float = 30.0,
+        init: np.ndarray | None = None,
     ):
         self.method = method
         self.n_neighbors = n_neighbors  # UMAP: neighbourhood size (local vs global structure)
@@ -66,6 +69,7 @@ class MapFrame:
         self.seed = seed
         self.n_epochs = n_epochs  # UMAP fit epochs (transform runs a third); None = umap-learn's 500 below 10k rows
         self.perplexity = perplexity  # t-SNE: effective number of neighbours, capped at (N − 1) / 3
+        self.init = init  # UMAP / t-SNE: (N, 2) starting layout (default: spectral / PCA)
 
     def fit(self, features: np.ndarray) -> "MapFrame":
         if self.method not in METHODS:
@@ -85,7 +89,8 @@ class MapFrame:
                 coords = self.model_.embedding_
             else:
                 self.model_ = None
-                coords = self._tsne(z, init="pca", early_exaggeration=12.0)
+                coords = self._tsne(z, init="pca" if self.init is None else self.init,
+                                    early_exaggeration=12.0 if self.init is None else 1.0)
         self.reference_ = np.asarray(coords, dtype=np.float32).copy()
         self.reference_features_ = x
         self.row_index_ = {row.tobytes(): i for i, row in enumerate(x)}
@@ -148,6 +153,7 @@ class MapFrame:
             n_epochs=self.n_epochs,
             random_state=self.seed,
             transform_seed=self.seed,
+            init="spectral" if self.init is None else np.asarray(self.init, dtype=np.float64),
             n_jobs=1,  # a random_state forces one thread anyway; saying so silences umap's warning
             low_memory=True,
         )
@@ -208,17 +214,32 @@ def embed_snapshots(
     perplexity: float = 30.0,
     reference_index: int = -1,
 ) -> list[np.ndarray]:
-    """One (N_i, 2) float32 map per snapshot, all in the frame of ``snapshots[reference_index]``.
+    """One (N_i, 2) float32 map per snapshot, each of its own geometry, all in the frame of
+    ``snapshots[reference_index]`` (whose map is its own fit, unchanged).
 
-    The parameters are ``MapFrame``'s. Snapshots of one run should hold the same rows in the same order
-    (t-SNE requires it; for PCA and UMAP it keeps each image's trajectory meaningful).
+    Walking away from the reference, each snapshot is fitted on its own (UMAP and t-SNE start from the
+    neighbouring snapshot's layout, so an animation moves rather than reshuffles) and aligned to that neighbour
+    by ``align_to_reference``. A snapshot with other rows than its neighbour is placed through the reference's
+    ``transform`` instead. The parameters are ``MapFrame``'s.
     """
     if not snapshots:
         return []
-    frame = MapFrame(method, n_neighbors=n_neighbors, min_dist=min_dist, seed=seed, n_epochs=n_epochs,
-                     perplexity=perplexity)
-    frame.fit(snapshots[reference_index])
-    return [frame.transform(s) for s in snapshots]
+    settings = dict(n_neighbors=n_neighbors, min_dist=min_dist, seed=seed, n_epochs=n_epochs, perplexity=perplexity)
+    features = [as_features(s) for s in snapshots]
+    reference = reference_index % len(features)
+    frame = MapFrame(method, **settings).fit(features[reference])
+    maps: list[np.ndarray | None] = [None] * len(features)
+    maps[reference] = frame.reference_.copy()
+    for i in [*range(reference - 1, -1, -1), *range(reference + 1, len(features))]:
+        near = i + 1 if i < reference else i - 1
+        if features[i].shape != features[near].shape:
+            maps[i] = frame.transform(features[i])
+        elif np.array_equal(features[i], features[near]):
+            maps[i] = maps[near].copy()
+        else:
+            own = MapFrame(method, init=None if method == "pca" else maps[near], **settings).fit(features[i])
+            maps[i] = align_to_reference(own.reference_, maps[near])
+    return maps
 
 
 def normalize_map(coords: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:

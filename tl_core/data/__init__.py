@@ -21,7 +21,7 @@ MIN_IMG_SIZE, MAX_IMG_SIZE = 8, 512
 def list_datasets(data_dir: str | os.PathLike | None = None) -> list[DatasetInfo]:
     """Every named dataset; `offline` is True when it can be loaded without the internet right now."""
     root = paths.data_dir(data_dir)
-    infos = [DatasetInfo(name, description, True, "built-in") for name, (description, _build) in BUILTINS.items()]
+    infos = [DatasetInfo(name, builtin.description, True, "built-in") for name, builtin in BUILTINS.items()]
     infos += [
         DatasetInfo(name, spec.description, is_downloaded(name, root), "torchvision") for name, spec in SETS.items()
     ]

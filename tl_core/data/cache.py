@@ -1,4 +1,5 @@
 """Built domains on disk: plain tensors and class names, written atomically, read with weights_only=True."""
+import hashlib
 import os
 import pickle
 import tempfile
@@ -10,6 +11,15 @@ import torch
 from .domain import Domain, Split
 
 _SPLITS = ("train", "val", "test")
+
+
+def content_hash(*parts: str | bytes | Path) -> str:
+    """sha256 hex of the parts in order: text and bytes as given, a path by its file's bytes (not its name)."""
+    digest = hashlib.sha256()
+    for part in parts:
+        data = part.read_bytes() if isinstance(part, Path) else part.encode() if isinstance(part, str) else part
+        digest.update(hashlib.sha256(data).digest())
+    return digest.hexdigest()
 
 
 def cached(path: Path, version: int, build: Callable[[], Domain]) -> Domain:

@@ -1,9 +1,14 @@
-"""`synth-digits`: 0–9 rendered from every font on the machine with random shape, colour, blur and noise.
+"""`synth-digits`: 0–9 rendered from the fonts shipped in assets/fonts with random shape, colour, blur and noise.
+
+Only the shipped fonts are used, never the machine's: the dataset is byte-identical on every machine, and
+`inputs_hash` (fonts and generator version) keys its cache and the source networks trained on it.
 
 Each (font, digit, stroke width) glyph is rendered once with Pillow; every sample then warps one glyph with
 its own affine transform, all samples at once with `grid_sample`, and is coloured, blurred and noised
 in batches. Mostly light digits on dark backgrounds that fill most of the frame, like sklearn's digits,
-so a model trained here transfers to `digits`.
+so a model trained here transfers to `digits`; a share of the samples are drawn MNIST-M style over a
+procedural texture or colour field (`backgrounds`; never the photos `digits-m` also uses), the stroke
+inverting the background's colours, so the features learned here also carry over to `digits-m`.
 """
 import functools
 import math
@@ -14,10 +19,14 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageDraw, ImageFont
 
+from .backgrounds import BACKGROUNDS_VERSION, colour_fields, textures
+from .cache import content_hash
 from .domain import DIGIT_CLASSES, Domain
 from .splits import split_domain
 
-FONT_DIR = Path("/usr/share/fonts")
+FONT_DIR = Path(__file__).resolve().parents[2] / "assets" / "fonts"
+GENERATOR_VERSION = 4  # bump when the rendering changes
+TEXTURED = 0.4  # share of samples over a texture or colour field
 STROKES = (0, 2, 4)  # stroke widths in pixels at _FONT_PX; wider fills the holes of bold fonts
 _FONT_PX = 80
 _CHUNK = 1024
@@ -27,15 +36,17 @@ _LOW_RES_P = (0.7, 0.1, 0.1, 0.1)
 _WOBBLE = 0.08  # largest standard deviation of the displacement field, in glyph half-widths
 
 
+def font_files() -> list[Path]:
+    return sorted(FONT_DIR.glob("*.ttf"))
+
+
 def fonts() -> list[ImageFont.FreeTypeFont]:
-    """Pillow's built-in font plus every readable .ttf under FONT_DIR (sorted: deterministic per machine)."""
-    found = [ImageFont.load_default(size=_FONT_PX)]
-    for path in sorted(FONT_DIR.rglob("*.ttf")):
-        try:
-            found.append(ImageFont.truetype(str(path), _FONT_PX))
-        except OSError:
-            continue
-    return found
+    return [ImageFont.truetype(str(path), _FONT_PX) for path in font_files()]
+
+
+def inputs_hash() -> str:
+    """Content hash of everything the images are made from: the generator version and every font's bytes."""
+    return content_hash(f"synth-digits {GENERATOR_VERSION} {BACKGROUNDS_VERSION}", *font_files())
 
 
 def _glyph(font: ImageFont.FreeTypeFont, text: str, stroke: int, res: int) -> np.ndarray | None:
@@ -128,6 +139,11 @@ def render(labels: torch.Tensor, img_size: int, seed: int) -> torch.Tensor:
         "wobble": wobble,
         "noise": rng.uniform(0, 0.06, n),
     }
+    textured = rng.uniform(size=n) < TEXTURED
+    fields = rng.uniform(size=n) < 0.5
+    back = torch.zeros((n, 3, img_size, img_size))
+    for kind, make in ((textured & fields, colour_fields), (textured & ~fields, textures)):
+        back[torch.from_numpy(kind)] = make(int(kind.sum()), img_size, rng)
     out = torch.empty((n, 3, img_size, img_size), dtype=torch.uint8)
     for start in range(0, n, _CHUNK):
         sl = slice(start, min(start + _CHUNK, n))
@@ -136,7 +152,10 @@ def render(labels: torch.Tensor, img_size: int, seed: int) -> torch.Tensor:
         grid = _affine_grid(theta[sl], 2 * img_size)
         grid += F.interpolate(chunk["wobble"], size=2 * img_size, mode="bicubic", align_corners=True).permute(0, 2, 3, 1)
         mask = F.avg_pool2d(F.grid_sample(glyphs, grid, align_corners=False), 2)  # render at 2× then shrink
-        img = _paint(_soften(mask, chunk), chunk)
+        mask = _soften(mask, chunk)
+        img = _paint(mask, chunk)
+        over = torch.from_numpy(textured[sl])
+        img[over] = (back[sl][over] - mask[over]).abs()  # MNIST-M style: the stroke inverts the background
         img += torch.from_numpy(rng.standard_normal(img.shape, dtype=np.float32)) * chunk["noise"][:, None, None, None]
         out[sl] = (img * 255).round().clamp(0, 255).to(torch.uint8)
     return out
