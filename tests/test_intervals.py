@@ -63,7 +63,8 @@ def test_parts_of_a_claim_combine():
     assert all_of(["met", "met"]) == "met"
     assert all_of(["met", "undecided"]) == "undecided"
     assert all_of(["undecided", "not met"]) == "not met"
-    assert decide(Interval(0.0, 0.0, 0.0)) == "undecided"
+    assert decide(Interval(0.0, -0.01, 0.02)) == "undecided"
+    assert decide(Interval(0.0, 0.0, 0.0)) == "not met"  # two identical arms: no effect at all
 
 
 def test_the_confusion_null_band_sits_around_one_half():

@@ -182,10 +182,11 @@ def test_distillation_shows_accuracy_and_size_side_by_side():
 
 
 def test_negative_transfer_bars_against_scratch():
-    runs = [fake_run(c, (0.4,) if c.arm == "frozen" else (0.8,)) for c in planned("negative-transfer")]
+    accs = {"fine-tuned": 0.7, "related-fine-tuned": 0.8, "frozen": 0.4, "scratch": 0.8}
+    runs = [fake_run(c, (accs[c.arm],)) for c in planned("negative-transfer")]
     fig, = lv.lesson_figures("negative", runs)
-    assert len(fig.data[0].x) == 4 and "frozen" in fig.data[0].x[0] and "<br>" in fig.data[0].x[0]
-    assert "control" in fig.data[0].x[1]
+    assert len(fig.data[0].x) == 4 and "every layer" in fig.data[0].x[0] and "<br>" in fig.data[0].x[0]
+    assert "control" in fig.data[0].x[1] and "frozen" in fig.data[0].x[2]
     assert fig.layout.shapes[0].y0 == pytest.approx(0.8)  # scratch as a dashed reference line
     assert verdict("negative-transfer", runs).outcome == "met"
 

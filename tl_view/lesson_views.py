@@ -329,13 +329,13 @@ def distill_figure(runs: Sequence[Run], *, height: int = 400) -> go.Figure:
     return fig
 
 
-NEGATIVE_ORDER = ("frozen", "related-frozen", "fine-tuned", "scratch")
+NEGATIVE_ORDER = ("fine-tuned", "related-fine-tuned", "frozen", "scratch")
 
 
 def negative_figure(runs: Sequence[Run], *, height: int = 400) -> go.Figure:
     """Negative transfer: each arm's target accuracy as a bar (mean over seeds, 95% interval), scratch also as
     a dashed line to compare with."""
-    colors = {"frozen": theme.WITH_COLOR, "related-frozen": theme.HEAD_COLOR, "fine-tuned": theme.WITH["val_acc"]}
+    colors = {"fine-tuned": theme.WITH_COLOR, "related-fine-tuned": theme.HEAD_COLOR, "frozen": theme.WITH["val_acc"]}
     fig = _bars(runs, "Target accuracy: transfer from an unrelated task against scratch", "lesson-negative", height,
                 colors, reference="scratch", label=lambda p: p.label.replace(", ", ",<br>", 1),  # two lines a bar
                 order=NEGATIVE_ORDER)

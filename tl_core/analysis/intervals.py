@@ -71,10 +71,12 @@ def difference_interval(treated: np.ndarray, control: np.ndarray, **kwargs) -> I
 
 
 def decide(interval: Interval, threshold: float = 0.0) -> Outcome:
-    """"met" when the whole interval lies above `threshold`, "not met" when it lies below, else "undecided"."""
+    """For the claim "the effect exceeds `threshold`": "met" when the whole interval lies above it, "not met"
+    when none of it does (an interval pinned at the threshold, as two identical arms give, refutes it too), else
+    "undecided" (the interval straddles it)."""
     if interval.low > threshold:
         return "met"
-    if interval.high < threshold:
+    if interval.high <= threshold:
         return "not met"
     return "undecided"
 
