@@ -154,7 +154,7 @@ LESSONS: tuple[Lesson, ...] = (
             "(*linear probe*), or keep training the task-A network on task B (*fine-tune*)."),
         expectation="With transfer the curve starts higher, climbs faster and ends higher than from scratch.",
         picture="curves",
-        minutes_on_cpu=1.0,
+        minutes_on_cpu=1.5,
         stages=(_why_transfer,),
     ),
     Lesson(
@@ -166,7 +166,7 @@ LESSONS: tuple[Lesson, ...] = (
             "with plenty of labels the two meet."),
         expectation="The gap between the two lines is widest on the left (few labels) and narrows to the right.",
         picture="labels",
-        minutes_on_cpu=1.0,
+        minutes_on_cpu=2.5,
         stages=(_how_many_labels,),
     ),
     Lesson(
@@ -181,7 +181,7 @@ LESSONS: tuple[Lesson, ...] = (
         expectation=("Accuracy falls as more groups are frozen, and falls more steeply when task A is distant "
                      "(shapes) than when it is close (font digits)."),
         picture="freeze",
-        minutes_on_cpu=1.0,
+        minutes_on_cpu=1.5,
         stages=(_which_layers,),
     ),
     Lesson(
@@ -204,7 +204,7 @@ LESSONS: tuple[Lesson, ...] = (
                  r"\lambda_p=\frac{2}{1+e^{-10p}}-1,\qquad \mu_p=\frac{\mu_0}{(1+10p)^{0.75}}"),
         expectation="DANN reaches a higher target accuracy, and its domain-confusion accuracy falls toward 0.5.",
         picture="domain",
-        minutes_on_cpu=2.0,
+        minutes_on_cpu=3.0,
         stages=(_domain_shift,),
     ),
     Lesson(
@@ -222,7 +222,7 @@ LESSONS: tuple[Lesson, ...] = (
         expectation=("The student on soft targets beats the same student on its labels alone, and the one taught "
                      "the teacher's hard labels."),
         picture="distill",
-        minutes_on_cpu=3.0,
+        minutes_on_cpu=2.0,
         stages=(_distill_teacher, _distill_students),
     ),
     Lesson(
