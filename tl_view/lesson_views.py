@@ -39,7 +39,7 @@ def minutes_text(minutes: float) -> str:
 
 
 VERDICT_MARKS = {"met": ":green-badge[✓ met]", "not met": ":red-badge[✗ not met]",
-                 "undecided": ":orange-badge[? undecided — the interval includes no effect]",
+                 "undecided": ":orange-badge[? undecided — the interval includes 0]",
                  "waiting": ":gray-badge[… waiting]"}
 
 
