@@ -36,14 +36,10 @@ mine: dict[str, str] = st.session_state.setdefault("lesson_groups", {})
 
 
 def load_runs(group: str | None) -> list[dict]:
-    """The group's runs in submission order, with evaluation.json where a run has one."""
+    """The group's runs in submission order, with evaluation.json where a run has one (`collect` reads it)."""
     if not group:
         return []
-    ids = lessons.experiment_run_ids(manager.store.list(experiment=group), group)
-    runs = collect(ids, manager.store)
-    for run in runs:
-        run["evaluation"] = manager.store.run_dir(run["summary"]["run_id"]).read_json("evaluation.json")
-    return runs
+    return collect(lessons.experiment_run_ids(manager.store.list(experiment=group), group), manager.store)
 
 
 def is_active(group: str | None, runs: list[dict]) -> bool:
@@ -77,7 +73,7 @@ def took(runs: list[dict]) -> float | None:
 def draw(group: str | None, live: bool = False) -> None:
     runs = load_runs(group)
     active = is_active(group, runs)
-    met, sentence = verdict(lesson.key, runs)
+    judged = verdict(lesson.key, runs)
     blocked = lessons.blocked_reason(lesson, runs)
     with st.container(border=True):
         expected, measured = st.columns(2, gap="large")
@@ -85,12 +81,13 @@ def draw(group: str | None, live: bool = False) -> None:
         if not runs:
             text = "Not run on this server yet — press **Run this lesson**."
         elif blocked:
-            text = f"{lv.verdict_mark(False)} {blocked}"
-        elif met is None and not active:
+            text = f"{lv.verdict_mark('not met')} {blocked}"
+        elif judged.outcome == "waiting" and not active:
             text = "Incomplete — some runs were stopped or failed (see below): run the lesson again."
         else:
-            text = f"{lv.verdict_mark(met)} {sentence}"
-        measured.markdown(f"**We measured**  \n{text}")
+            text = f"{lv.verdict_mark(judged.outcome)} {judged.text}"
+        seeds = f" · {lv.seeds_note(lessons.seeds_run(runs), lesson.seeds)}" if runs else ""
+        measured.markdown(f"**We measured**{seeds}  \n{text}")
     figures = lv.lesson_figures(lesson.picture, runs)
     columns = st.columns(len(figures)) if len(figures) > 1 else [st.container()]
     for i, (column, fig) in enumerate(zip(columns, figures)):
@@ -116,7 +113,7 @@ def draw(group: str | None, live: bool = False) -> None:
 def lesson_estimate(lesson) -> str:
     """How long the lesson's runs take on this server, from its measured pace and the queue ahead."""
     rows = calibration.finished_rows(manager.store)
-    estimates = calibration.estimate_runs(lesson.stages[0](False, []), rows, wait=False)
+    estimates = calibration.estimate_runs(lessons.stage_configs(lesson, 0, False, []), rows, wait=False)
     if estimates is None:
         return "Timing a few batches on this server to estimate how long it takes; reload in a few seconds"
     ahead = calibration.time_ahead(manager, rows)
@@ -137,8 +134,9 @@ with body:
                   disabled=active, width="stretch", on_click=start, args=(lesson,),
                   help="Queues every run the lesson needs; a second stage starts by itself when the first has "
                        "finished." if not active else "This lesson is running: its picture fills in below.")
-    note = lesson_estimate(lesson) + (
-        " (first stage; the second starts by itself when it has finished)." if len(lesson.stages) > 1 else ".")
+    note = (f"Runs every arm with {lesson.seeds} seed{'s' if lesson.seeds != 1 else ''}. " + lesson_estimate(lesson)
+            + (" (first stage; the second starts by itself when it has finished)." if len(lesson.stages) > 1
+               else "."))
     if "lesson_error" in st.session_state:
         error(st.session_state.pop("lesson_error"))
     if runs:

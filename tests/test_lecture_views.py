@@ -1,6 +1,6 @@
 """Lessons 7–10 on recorded-looking runs: their pictures (means over seeds, chance and collision lines, task A over
 task B's epochs) and their verdicts (met / not met / undecided by intervals over seeds)."""
-from tl_core.lessons import lesson, verdict
+from tl_core.lessons import lesson, stage_configs, verdict
 from tl_view import lesson_views as lv
 
 
@@ -12,25 +12,23 @@ def fake(config, accs, status="finished", **summary) -> dict:
 
 
 def planned(key: str):
-    return lesson(key).stages[0](False, [])
+    return stage_configs(lesson(key), 0, False, [])  # every arm once per seed
 
 
 def test_multitask_is_met_when_every_seed_gains_and_undecided_when_they_disagree():
     configs = planned("multitask")
     gain = {"alone": 0.40, "fine-tuned": 0.60, "joint": 0.70}
     runs = [fake(c, [0.2, gain[c.arm] + 0.01 * c.seed]) for c in configs]
-    met, text = verdict("multitask", runs)
-    assert met is True and text.startswith("Met") and "90% interval" in text
+    judged = verdict("multitask", runs)
+    assert judged.outcome == "met" and "90% interval" in judged.text
     mixed = [fake(c, [0.2, 0.5 + (0.1 if c.seed == 0 else -0.1) * (c.arm == "joint")]) for c in configs]
-    met, text = verdict("multitask", mixed)
-    assert met is False and text.startswith("Undecided")
+    assert verdict("multitask", mixed).outcome == "undecided"
 
 
 def test_self_supervised_not_met_when_rotation_loses_on_every_seed():
     runs = [fake(c, [0.3, {"scratch": 0.6, "rotation": 0.5, "supervised": 0.8}[c.arm] + 0.01 * c.seed])
             for c in planned("self-supervised")]
-    met, text = verdict("self-supervised", runs)
-    assert met is False and text.startswith("Not met")
+    assert verdict("self-supervised", runs).outcome == "not met"
     fig, = lv.lesson_figures("self-supervised", runs)
     assert [t.name for t in fig.data] == ["scratch (3 seeds)", "rotation-pretrained (no labels) (3 seeds)",
                                           "supervised on task A (3 seeds)"]
@@ -39,13 +37,13 @@ def test_self_supervised_not_met_when_rotation_loses_on_every_seed():
 
 def test_zero_shot_draws_chance_and_the_collision_cap_and_judges_both():
     runs = [fake(c, [0.9 if c.arm == "all-attributes" else 0.5]) for c in planned("zero-shot")]
-    met, text = verdict("zero-shot", runs)
-    assert met is True and "chance 0.250" in text and "at most 0.50" in text
+    judged = verdict("zero-shot", runs)
+    assert judged.outcome == "met" and "chance 0.250" in judged.text and "at most 0.50" in judged.text
     fig, = lv.lesson_figures("zero-shot", runs)
     lines = " ".join(a.text for a in fig.layout.annotations)
     assert "chance 25.0%" in lines and "50.0%" in lines
     above_cap = [fake(c, [0.9 if c.arm == "all-attributes" else 0.7]) for c in planned("zero-shot")]
-    assert verdict("zero-shot", above_cap)[0] is False
+    assert verdict("zero-shot", above_cap).outcome == "not met"
 
 
 def test_forgetting_curves_start_before_task_b_and_bars_name_the_sizes():
@@ -54,8 +52,8 @@ def test_forgetting_curves_start_before_task_b_and_bars_name_the_sizes():
         after = [0.9, 0.9] if c.arm == "progressive" else [0.5, 0.3]
         runs.append(fake(c, [0.6, 0.8], source_acc_start=0.9, source_acc=after[-1], per_epoch={"source_acc": after},
                          model_params=70_000 if c.arm == "progressive" else 33_000))
-    met, text = verdict("forgetting", runs)
-    assert met is True and "0.900 before task B" in text and "70,000" in text
+    judged = verdict("forgetting", runs)
+    assert judged.outcome == "met" and "0.900 before task B" in judged.text and "70,000" in judged.text
     curves, bars = lv.lesson_figures("forgetting", runs)
     tuned = next(t for t in curves.data if t.name.startswith("fine-tuned"))
     assert list(tuned.x) == [0, 1, 2] and list(tuned.y) == [0.9, 0.5, 0.3]

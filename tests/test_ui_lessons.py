@@ -55,7 +55,8 @@ def record(store: RunStore, run: dict, owner: str = "someone") -> str:
 
 
 def planned(key: str, previous=()) -> list[RunConfig]:
-    return lessons.plan_next(lesson(key), list(previous), "lesson:x:1")[1]
+    """One seed's runs of the lesson's next stage."""
+    return lessons.plan_next(lesson(key), list(previous), "lesson:x:1", seeds=1)[1]
 
 
 def why_transfer_runs(created: float = 0.0) -> list[dict]:
@@ -69,19 +70,21 @@ def why_transfer_runs(created: float = 0.0) -> list[dict]:
 
 def test_stages_are_planned_in_order_and_the_second_needs_the_first():
     item = lesson("distillation")
-    stage, teacher = lessons.plan_next(item, [], "lesson:distillation:ab")
+    stage, teacher = lessons.plan_next(item, [], "lesson:distillation:ab", seeds=1)
     assert stage == "stage 1" and len(teacher) == 1 and teacher[0].experiment == "lesson:distillation:ab" and teacher[0].role == "teacher"
     done_teacher = fake_run(teacher[0], run_id="t1", params=11_000_000)
-    stage, students = lessons.plan_next(item, [done_teacher], "lesson:distillation:ab")
-    assert stage == "stage 2" and {c.name for c in students} == {"student, distilled", "student, labels only"}
-    assert next(c for c in students if c.strategy == "distill").settings["teacher"] == "t1"
+    stage, students = lessons.plan_next(item, [done_teacher], "lesson:distillation:ab", seeds=1)
+    assert stage == "stage 2" and {c.arm for c in students} == {"distilled", "pseudo-labels", "labels-only"}
+    assert all(c.settings["teacher"] == "t1" for c in students if c.strategy == "distill")
     assert all(c.experiment == "lesson:distillation:ab" and c.role == "student" for c in students)
-    assert lessons.plan_next(item, [done_teacher, *(fake_run(c) for c in students)], "g") == ("done", [])
+    assert lessons.plan_next(item, [done_teacher, *(fake_run(c) for c in students)], "g", seeds=1) == ("done", [])
     failed = fake_run(teacher[0], status="failed")
-    assert lessons.plan_next(item, [failed], "g") == ("blocked", [])
-    assert "teacher (resnet18) (failed)" in lessons.blocked_reason(item, [failed])
+    assert lessons.plan_next(item, [failed], "g", seeds=1) == ("blocked", [])
+    teachers = [fake_run(c, run_id=f"t{c.seed}") for c in lessons.stage_configs(item, 0, False, [])]
+    teachers[1] = fake_run(lessons.stage_configs(item, 0, False, [])[1], status="failed")
+    assert "teacher (transferred) (failed)" in lessons.blocked_reason(item, teachers)
     assert lessons.blocked_reason(item, [done_teacher]) is None
-    assert lessons.plan_next(lesson("why-transfer"), why_transfer_runs(), "g") == ("done", [])
+    assert lessons.plan_next(lesson("why-transfer"), why_transfer_runs(), "g", seeds=1) == ("done", [])
 
 
 def test_latest_experiment_is_the_newest_run_of_that_lesson():
@@ -134,15 +137,18 @@ def test_label_budgets_on_a_log_axis_with_all_labels_placed_by_what_the_run_had(
     assert list(with_t.x) == [1, 5, 10, 50, 120]  # "all" = 1,200 labelled images / 10 classes
     assert "all (120)" in fig.layout.xaxis.ticktext
     assert next(t for t in fig.data if t.name == "without transfer").line.dash == "dash"
-    met, text = verdict("how-many-labels", runs)
-    assert met is True and "1 per class: +0.30" in text
+    judged = verdict("how-many-labels", runs)
+    assert judged.outcome == "met" and "1: +0.30" in judged.text
 
 
-def test_freeze_depths_with_scratch_as_a_dashed_line():
-    runs = [fake_run(c, (0.9 - 0.1 * c.freeze,) if c.name != "scratch" else (0.55,)) for c in planned("which-layers")]
+def test_freeze_depths_from_both_sources_with_scratch_as_a_dashed_line():
+    runs = [fake_run(c, (0.9 - (0.1 if c.arm == "freeze" else 0.2) * c.freeze,) if c.arm != "scratch" else (0.55,))
+            for c in planned("which-layers")]
     fig, = lv.lesson_figures("freeze", runs)
-    line = fig.data[0]
-    assert list(line.x) == [0, 1, 2, 3, 4] and line.y[-1] == pytest.approx(0.5)
+    close, distant = fig.data[:2]
+    assert list(close.x) == [0, 1, 2, 3, 4] and close.y[-1] == pytest.approx(0.5)
+    assert distant.y[-1] == pytest.approx(0.1) and "shapes" in distant.name
+    assert list(close.error_y.array) == [0.0] * 5  # one seed, one number each: no spread to show
     assert fig.layout.shapes[0].y0 == pytest.approx(0.55) and fig.layout.shapes[0].line.dash == "dash"
     assert "scratch 55.0%" in fig.layout.annotations[0].text
 
@@ -155,29 +161,48 @@ def test_domain_shift_draws_accuracy_bars_and_confusion_falling_to_half():
     assert bars.data[0].marker.color == (theme.WITHOUT_COLOR, theme.WITH_COLOR)
     assert list(next(t for t in confusion.data if t.name == "DANN").y) == [0.8, 0.6]
     assert any(s.y0 == 0.5 for s in confusion.layout.shapes)  # the 0.5 line
-    met, text = verdict("domain-shift", runs)
-    assert met is True and "0.93 → 0.60" in text
+    judged = verdict("domain-shift", runs)
+    assert judged.outcome == "met" and "domain confusion falls +0.33" in judged.text and "to 0.60" in judged.text
 
 
 def test_distillation_shows_accuracy_and_size_side_by_side():
     teacher, = planned("distillation")
     t = fake_run(teacher, (0.95,), run_id="t", params=11_181_642)
-    students = lessons.plan_next(lesson("distillation"), [t], "g")[1]
-    runs = [t] + [fake_run(c, (0.8,) if c.strategy == "distill" else (0.7,), params=52_000) for c in students]
+    students = planned("distillation", [t])
+    accs = {"distilled": 0.8, "pseudo-labels": 0.75, "labels-only": 0.7}
+    runs = [t] + [fake_run(c, (accs[c.arm],), params=52_000) for c in students]
     fig, = lv.lesson_figures("distill", runs)
     acc, size = fig.data
-    assert list(acc.x) == ["teacher (resnet18)", "student, distilled", "student, labels only"]
-    assert list(size.y) == [11_181_642, 52_000, 52_000] and fig.layout.yaxis2.type == "log"
-    assert list(size.text) == ["11.2M", "52.0k", "52.0k"]
+    assert list(acc.x) == ["teacher (transferred)", "student, soft targets", "student, teacher's hard labels",
+                           "student, labels only"]
+    assert list(size.y) == [11_181_642, 52_000, 52_000, 52_000] and fig.layout.yaxis2.type == "log"
+    assert list(size.text) == ["11.2M", "52.0k", "52.0k", "52.0k"]
+    assert verdict("distillation", runs).outcome == "met"
 
 
 def test_negative_transfer_bars_against_scratch():
-    runs = [fake_run(c, (0.4,) if "frozen" in c.name else (0.8,)) for c in planned("negative-transfer")]
+    accs = {"fine-tuned": 0.7, "related-fine-tuned": 0.8, "frozen": 0.4, "scratch": 0.8}
+    runs = [fake_run(c, (accs[c.arm],)) for c in planned("negative-transfer")]
     fig, = lv.lesson_figures("negative", runs)
-    assert len(fig.data[0].x) == 3 and "frozen" in fig.data[0].x[0] and "<br>" in fig.data[0].x[0]
+    assert len(fig.data[0].x) == 4 and "every layer" in fig.data[0].x[0] and "<br>" in fig.data[0].x[0]
+    assert "control" in fig.data[0].x[1] and "frozen" in fig.data[0].x[2]
     assert fig.layout.shapes[0].y0 == pytest.approx(0.8)  # scratch as a dashed reference line
-    met, _ = verdict("negative-transfer", runs)
-    assert met is True
+    assert verdict("negative-transfer", runs).outcome == "met"
+
+
+def test_bars_show_the_mean_over_seeds_with_its_interval():
+    runs = [fake_run(c, ({"source-only": 0.4, "dann": 0.6}[c.arm] + 0.02 * c.seed,), run_id=f"{c.arm}{c.seed}")
+            for c in lessons.stage_configs(lesson("domain-shift"), 0, False, [])]
+    bars, _ = lv.lesson_figures("domain", runs)
+    assert list(bars.data[0].y) == pytest.approx([0.42, 0.62])
+    assert list(bars.data[0].error_y.array) == pytest.approx([0.02, 0.02], abs=1e-9)  # up to the best seed
+    assert list(bars.data[0].customdata[0]) == pytest.approx([0.4, 0.44, 3])
+
+
+def test_verdict_badges_say_met_not_met_undecided_or_waiting():
+    assert "met" in lv.verdict_mark("met") and "not met" in lv.verdict_mark("not met")
+    assert "undecided" in lv.verdict_mark("undecided") and "waiting" in lv.verdict_mark("waiting")
+    assert lv.seeds_note(2, 3) == "2 of 3 seeds finished"
 
 
 def test_pictures_wait_politely_for_unfinished_runs():
@@ -224,12 +249,13 @@ def test_the_chain_submits_the_second_stage_when_the_first_has_ended():
         return lessons.plan_next(item, runs, "lesson:distillation:t")
 
     chain = runner.start("lesson:distillation:t", "me", plan_next)
-    assert chain.stage == "stage 1" and len(chain.ids) == 1 and not chain.done
+    assert chain.stage == "stage 1" and len(chain.ids) == 3 and not chain.done  # a teacher per seed
     runner.tick()
-    assert len(chain.ids) == 1  # the teacher is still queued
-    manager.status[chain.ids[0]] = "finished"
+    assert len(chain.ids) == 3  # the teachers are still queued
+    for rid in chain.ids:
+        manager.status[rid] = "finished"
     runner.tick()
-    assert chain.stage == "stage 2" and len(chain.ids) == 3 and len(chain.planned) == 3
+    assert chain.stage == "stage 2" and len(chain.ids) == 12 and len(chain.planned) == 12
     for rid in chain.ids:
         manager.status[rid] = "finished"
     runner.tick()
@@ -293,7 +319,8 @@ def test_a_lesson_run_by_someone_else_shows_its_picture_and_verdict(dashboard):
         record(store, run)
     at = open_lessons()
     page = texts(at)
-    assert "✓ as predicted] After one epoch fine-tuning is +0.45 ahead of scratch" in page
+    assert ":green-badge[✓ met] Fine-tuning ends +0.30 (95% interval +0.30 to +0.30) ahead of scratch" in page
+    assert "1 of 3 seeds finished" in page
     assert "by another user" in page
     fig, = charts(at)
     assert {t["name"] for t in fig["data"]} == {"scratch", "linear probe", "fine-tune"}
@@ -307,7 +334,7 @@ def test_an_honest_cross_when_the_claim_does_not_show(dashboard):
     for config, accs in ((scratch, (0.6, 0.9)), (probe, (0.5, 0.6)), (fine, (0.5, 0.7))):
         record(store, fake_run(config.replace(experiment="lesson:why-transfer:bad"), accs))
     page = texts(open_lessons())
-    assert ":red-badge[✗ not this time] After one epoch fine-tuning is -0.10 ahead of scratch" in page
+    assert ":red-badge[✗ not met] Fine-tuning ends −0.20 (95% interval −0.20 to −0.20) ahead of scratch" in page
 
 
 def test_the_button_runs_a_shortened_lesson_end_to_end(dashboard, monkeypatch):
@@ -325,15 +352,15 @@ def test_the_button_runs_a_shortened_lesson_end_to_end(dashboard, monkeypatch):
     deadline = time.time() + 240
     while time.time() < deadline:
         rows = store.list(experiment=group)
-        if len(rows) == 3 and all(Status.of(r["status"]).terminal for r in rows) and state.runner().get(group).done:
+        if len(rows) == 4 and all(Status.of(r["status"]).terminal for r in rows) and state.runner().get(group).done:
             break
         time.sleep(0.5)
     rows = store.list(experiment=group)
-    assert len(rows) == 3 and {r["status"] for r in rows} == {"finished"}, [(r["name"], r["status"]) for r in rows]
+    assert len(rows) == 4 and {r["status"] for r in rows} == {"finished"}, [(r["name"], r["status"]) for r in rows]
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     page = texts(at)
-    assert "Teacher " in page and "fewer parameters than the teacher" in page
+    assert "Teacher " in page and "the teacher's hard labels" in page and "95% interval" in page
     fig, = charts(at)
-    assert len(fig["data"][0]["x"]) == 3
+    assert len(fig["data"][0]["x"]) == 4
     assert at.button(key="lesson-run-distillation").disabled is False

@@ -14,6 +14,7 @@ import numpy as np
 from scipy.stats import bootstrap
 
 from tl_core.data.attributes import class_attributes
+from tl_core.verdicts import Verdict, waiting
 
 Run = dict[str, Any]
 LEVEL = 0.9
@@ -70,17 +71,18 @@ def _diff_text(diffs: list[float]) -> str:
     return f"{mean:+.3f} (90% interval {low:+.3f} to {high:+.3f}, {seeds})"
 
 
-def self_supervised(runs: Sequence[Run]) -> tuple[bool | None, str]:
+def self_supervised(runs: Sequence[Run]) -> Verdict:
     diffs, n = _paired(runs, "rotation", "scratch")
     if not n:
-        return None, "Waiting for the scratch and rotation-pretrained runs."
+        return waiting("Waiting for the scratch and rotation-pretrained runs.")
     _, low, high = mean_interval(diffs)
     word = call(low, high, 0.0, n)
     supervised, m = _paired(runs, "supervised", "scratch")
     supervised_text = f"; supervised pretraining on task A: {_diff_text(supervised)}" if m else ""
-    return word == "met", (
-        f"{word.capitalize()}: rotation pretraining against scratch {_diff_text(diffs)} in target accuracy "
-        f"({_mean_of(runs, 'rotation'):.3f} vs {_mean_of(runs, 'scratch'):.3f}){supervised_text}.")
+    return Verdict(word, (
+        f"Rotation pretraining against scratch {_diff_text(diffs)} in target accuracy "
+        f"({_mean_of(runs, 'rotation'):.3f} vs {_mean_of(runs, 'scratch'):.3f}){supervised_text}."),
+                   float(np.mean(diffs)), low, high, n)
 
 
 def collision_cap(target: str, unseen: Sequence[str], attributes: Sequence[str]) -> float:
@@ -99,16 +101,16 @@ def zero_shot_setting(run: Run) -> tuple[list[str], list[str]]:
     return unseen, used
 
 
-def zero_shot(runs: Sequence[Run]) -> tuple[bool | None, str]:
+def zero_shot(runs: Sequence[Run]) -> Verdict:
     full, partial = _finished(runs, "all-attributes"), _finished(runs, "without-colour")
     if not full:
-        return None, "Waiting for the runs with all attributes."
+        return waiting("Waiting for the runs with all attributes.")
     unseen, _ = zero_shot_setting(next(iter(full.values())))
     chance = 1 / len(unseen)
     mean, low, high = mean_interval([_acc(r) for r in full.values()])
     word = call(low, high, chance, len(full))
     interval = f" (90% interval {low:.3f}–{high:.3f})" if len(full) > 1 else " (one seed: no interval)"
-    text = (f"{word.capitalize()}: unseen-class accuracy with shape, fill and colour {mean:.3f}{interval} against "
+    text = (f"Unseen-class accuracy with shape, fill and colour {mean:.3f}{interval} against "
             f"chance {chance:.3f}")
     capped = True
     if partial:
@@ -119,20 +121,22 @@ def zero_shot(runs: Sequence[Run]) -> tuple[bool | None, str]:
         capped = worst <= cap + 0.01
         text += (f"; without colour {_mean_of(runs, 'without-colour'):.3f}, at most {cap:.2f} possible because "
                  f"the held-out classes share {round(cap * len(unseen_p))} signatures among {len(unseen_p)} classes")
-    return word == "met" and capped, text + "."
+    outcome = "not met" if word == "met" and not capped else word
+    return Verdict(outcome, text + ".", mean - chance, low - chance, high - chance, len(full))
 
 
-def multitask(runs: Sequence[Run]) -> tuple[bool | None, str]:
+def multitask(runs: Sequence[Run]) -> Verdict:
     diffs, n = _paired(runs, "joint", "alone")
     if not n:
-        return None, "Waiting for the target-alone and joint runs."
+        return waiting("Waiting for the target-alone and joint runs.")
     _, low, high = mean_interval(diffs)
     word = call(low, high, 0.0, n)
     tuned, m = _paired(runs, "fine-tuned", "alone")
     tuned_text = f"; fine-tuning after the source task: {_diff_text(tuned)}" if m else ""
-    return word == "met", (
-        f"{word.capitalize()}: joint training against the target task alone {_diff_text(diffs)} in target accuracy "
-        f"({_mean_of(runs, 'joint'):.3f} vs {_mean_of(runs, 'alone'):.3f}){tuned_text}.")
+    return Verdict(word, (
+        f"Joint training against the target task alone {_diff_text(diffs)} in target accuracy "
+        f"({_mean_of(runs, 'joint'):.3f} vs {_mean_of(runs, 'alone'):.3f}){tuned_text}."),
+                   float(np.mean(diffs)), low, high, n)
 
 
 def _forgot(run: Run) -> float:
@@ -140,10 +144,10 @@ def _forgot(run: Run) -> float:
     return float(run["summary"]["source_acc_start"]) - float(run["summary"]["source_acc"])
 
 
-def forgetting(runs: Sequence[Run]) -> tuple[bool | None, str]:
+def forgetting(runs: Sequence[Run]) -> Verdict:
     tuned, progressive = _finished(runs, "fine-tuned"), _finished(runs, "progressive")
     if not tuned or not progressive:
-        return None, "Waiting for the fine-tuned and progressive runs."
+        return waiting("Waiting for the fine-tuned and progressive runs.")
     seeds = sorted(set(tuned) & set(progressive))
     diffs = [_forgot(tuned[s]) - _forgot(progressive[s]) for s in seeds]
     mean, low, high = mean_interval(diffs)
@@ -152,13 +156,14 @@ def forgetting(runs: Sequence[Run]) -> tuple[bool | None, str]:
     start = np.mean([float(r["summary"]["source_acc_start"]) for r in tuned.values()])
     params = {arm: next(iter(group.values()))["summary"].get("model_params", 0)
               for arm, group in (("fine-tuned", tuned), ("progressive", progressive))}
-    return word == "met" and kept < 0.005, (
-        f"{word.capitalize()}: task A accuracy {start:.3f} before task B; after it, fine-tuning "
+    outcome = "not met" if word == "met" and kept >= 0.005 else word
+    return Verdict(outcome, (
+        f"Task A accuracy {start:.3f} before task B; after it, fine-tuning "
         f"{_mean_of(runs, 'fine-tuned', 'source_acc'):.3f}, the progressive network "
         f"{_mean_of(runs, 'progressive', 'source_acc'):.3f} (forgetting difference {_diff_text(diffs)}). "
         f"Task B: {_mean_of(runs, 'fine-tuned'):.3f} fine-tuned vs {_mean_of(runs, 'progressive'):.3f} progressive, "
-        f"with {params['fine-tuned']:,} vs {params['progressive']:,} parameters.")
+        f"with {params['fine-tuned']:,} vs {params['progressive']:,} parameters."), mean, low, high, len(seeds))
 
 
-VERDICTS: dict[str, Callable[[Sequence[Run]], tuple[bool | None, str]]] = {
+VERDICTS: dict[str, Callable[[Sequence[Run]], Verdict]] = {
     "self-supervised": self_supervised, "zero-shot": zero_shot, "multitask": multitask, "forgetting": forgetting}

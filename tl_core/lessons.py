@@ -7,14 +7,19 @@ never by their display names. No Streamlit here.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, replace
 from collections.abc import Sequence
 from typing import Any, Callable
 
 from tl_core import identity, lecture_verdicts
+from tl_core.analysis.domain_confusion import confusion_null_band
+from tl_core.analysis.intervals import all_of, contrast_interval, decide
 from tl_core.config import RunConfig
 from tl_core.identity import Role
 from tl_core.status import Status
+from tl_core.verdicts import (Verdict, arm, difference, finished, interval_text, judged, mean_of, paired, seeds_of,
+                              seeds_text, waiting)
 
 Run = dict[str, Any]  # {"config": RunConfig dict, "summary": dict, "metrics": [per-epoch rows]}
 
@@ -30,6 +35,7 @@ class Lesson:
     stages: tuple[Callable[[bool, list[Run]], list[RunConfig]], ...]
     formula: str = ""  # LaTeX shown under the explanation
     notes: tuple[str, ...] = field(default_factory=tuple)
+    seeds: int = 3  # each arm runs once per seed (seed 0, 1, …); verdicts pair the arms by seed
 
 
 def _base(quick: bool, **changes) -> RunConfig:
@@ -66,15 +72,26 @@ def _how_many_labels(quick: bool, _: list[Run]) -> list[RunConfig]:
     return configs
 
 
-FREEZE_DEPTHS = (0, 1, 2, 3, 4)
+FREEZE_DEPTHS = (0, 2, 4)  # every other depth: 3 seeds × 2 sources stay within a class demo
+CLOSE_SOURCE, DISTANT_SOURCE = "synth-digits", "shapes"
+DISTANT_PRETRAIN_EPOCHS = 4  # no shapes network is shipped: pretrained here once (4 epochs) and cached
+
+
+def _pretraining(source: str, quick: bool) -> dict:
+    return {"pretrain_epochs": DISTANT_PRETRAIN_EPOCHS} if source == DISTANT_SOURCE and not quick else {}
 
 
 def _which_layers(quick: bool, _: list[Run]) -> list[RunConfig]:
+    """The same freeze depths from a close source (font digits) and a distant one (shapes), as Yosinski et al.
+    compare similar and dissimilar tasks."""
     depths = (0, 4) if quick else FREEZE_DEPTHS
-    configs = [_base(quick, freeze=k, labels_per_class=20, epochs=6 if not quick else 2, snapshot_size=0,
-                     name=f"freeze {k}", arm="freeze") for k in depths]
-    configs.append(_base(quick, strategy="scratch", weights="random", freeze=0, labels_per_class=20,
-                         epochs=6 if not quick else 2, snapshot_size=0, name="scratch", arm="scratch"))
+    sources = ("digits-m", "shapes") if quick else (CLOSE_SOURCE, DISTANT_SOURCE)
+    common = dict(labels_per_class=20, epochs=6 if not quick else 2, snapshot_size=0)
+    configs = [_base(quick, source=source, freeze=k, name=f"from {source}, freeze {k}", arm=name, **common,
+                     **_pretraining(source, quick))
+               for source, name in zip(sources, ("freeze", "freeze-distant")) for k in depths]
+    configs.append(_base(quick, strategy="scratch", weights="random", freeze=0, name="scratch", arm="scratch",
+                         **common))
     return configs
 
 
@@ -91,56 +108,63 @@ def _domain_shift(quick: bool, _: list[Run]) -> list[RunConfig]:
             for s, name in (("source-only", "source only"), ("dann", "DANN"))]
 
 
+DISTILL_LABELS = 10
+
+
 def _distill_teacher(quick: bool, _: list[Run]) -> list[RunConfig]:
-    teacher = "small_cnn" if quick else "resnet18"
-    return [_base(quick, backbone=teacher, strategy="target-only", weights="random", freeze=0,
-                  labels_per_class=None, epochs=8 if not quick else 1, snapshot_size=0, name=f"teacher ({teacher})",
+    """The teacher sees no more target labels than its students: it knows more because it learned task A first
+    (the font digits) and trains longer, not because it saw more of task B's labels."""
+    return [_base(quick, strategy="fine-tune", freeze=0, labels_per_class=DISTILL_LABELS,
+                  epochs=12 if not quick else 1, snapshot_size=0, name="teacher (transferred)",
                   role=Role.TEACHER.value, arm="teacher")]
 
 
 def _distill_students(quick: bool, previous: list[Run]) -> list[RunConfig]:
     teacher = next(r for r in previous if r["config"]["role"] == Role.TEACHER)
-    common = dict(weights="random", freeze=0, labels_per_class=10, epochs=8 if not quick else 1, snapshot_size=0,
-                  role=Role.STUDENT.value)
+    common = dict(weights="random", freeze=0, labels_per_class=DISTILL_LABELS, epochs=8 if not quick else 1,
+                  snapshot_size=0, role=Role.STUDENT.value)
+    taught = {"teacher": teacher["summary"]["run_id"]}
     return [
-        _base(quick, strategy="distill", settings={"teacher": teacher["summary"]["run_id"]}, name="student, distilled",
-              arm="distilled", **common),
+        _base(quick, strategy="distill", settings=taught, name="student, soft targets", arm="distilled", **common),
+        _base(quick, strategy="distill", settings={**taught, "hard_targets": True},
+              name="student, teacher's hard labels", arm="pseudo-labels", **common),
         _base(quick, strategy="scratch", name="student, labels only", arm="labels-only", **common),
     ]
 
 
 def _negative_transfer(quick: bool, _: list[Run]) -> list[RunConfig]:
-    common = dict(source="shapes" if not quick else "digits-m", labels_per_class=None, snapshot_size=0,
-                  epochs=6 if not quick else 1, pretrain_epochs=4 if not quick else 1)  # no shipped shapes network
+    """Transfer from shapes against scratch under one protocol, every layer fine-tuned at one rate (lr_decay 1), so
+    neither freezing nor slowed early layers can be the cause; the control is the same from a related source (font
+    digits), which must not lose. The frozen arm shows how much worse it gets when the shape detectors must stay."""
+    distant, close = ("shapes", "digits-m") if quick else (DISTANT_SOURCE, CLOSE_SOURCE)
+    common = dict(labels_per_class=20, snapshot_size=0, epochs=6 if not quick else 1)
+    every_layer = dict(freeze=0, settings={"lr_decay": 1.0})
     return [
-        _base(quick, freeze=3, name="transfer from shapes, 3 of 4 groups frozen", arm="frozen", **common),
-        _base(quick, freeze=0, name="transfer from shapes, all layers fine-tuned", arm="fine-tuned", **common),
+        _base(quick, source=distant, name=f"from {distant}, every layer fine-tuned", arm="fine-tuned", **every_layer,
+              **common, **_pretraining(distant, quick)),
+        _base(quick, source=close, name=f"from {close}, every layer fine-tuned (control)", arm="related-fine-tuned",
+              **every_layer, **common),
+        _base(quick, source=distant, freeze=3, name=f"from {distant}, 3 of 4 groups frozen", arm="frozen", **common,
+              **_pretraining(distant, quick)),
         _base(quick, strategy="scratch", weights="random", freeze=0, name="scratch", arm="scratch", **common),
     ]
-
-
-LECTURE_SEEDS = (0, 1, 2)  # the lessons below repeat each arm over these seeds and judge by an interval
-
-
-def _seeds(quick: bool) -> tuple[int, ...]:
-    return (0,) if quick else LECTURE_SEEDS
 
 
 def _self_supervised(quick: bool, _: list[Run]) -> list[RunConfig]:
     arms = (("scratch", "scratch", "random", "scratch"),
             ("rotation", "fine-tune", "ssl:rotation:target", "rotation-pretrained (target images, no labels)"),
             ("supervised", "fine-tune", "source", "supervised on the source (labels of task A)"))
-    return [_base(quick, strategy=strategy, weights=weights, freeze=0 if strategy == "scratch" else 1, seed=seed,
-                  epochs=6 if not quick else 2, snapshot_size=(300 if not quick else 60) if seed == 0 else 0,
-                  snapshot_every=0, name=f"{name}, seed {seed}", arm=arm)
-            for seed in _seeds(quick) for arm, strategy, weights, name in arms]
+    return [_base(quick, strategy=strategy, weights=weights, freeze=0 if strategy == "scratch" else 1,
+                  epochs=6 if not quick else 2, snapshot_size=300 if not quick else 60, snapshot_every=0, name=name,
+                  arm=arm)
+            for arm, strategy, weights, name in arms]
 
 
 def _zero_shot(quick: bool, _: list[Run]) -> list[RunConfig]:
     common = dict(target="attribute-shapes", strategy="zero-shot", weights="random", freeze=0, snapshot_size=0,
                   labels_per_class=None if not quick else 20, epochs=4 if not quick else 2)
-    return [_base(quick, settings=settings, seed=seed, name=f"{name}, seed {seed}", arm=arm, **common)
-            for seed in _seeds(quick) for arm, settings, name in (
+    return [_base(quick, settings=settings, name=name, arm=arm, **common)
+            for arm, settings, name in (
                 ("all-attributes", {}, "shape, fill and colour"),
                 ("without-colour", {"attributes": "shape,fill"}, "shape and fill only"))]
 
@@ -149,16 +173,16 @@ def _multitask(quick: bool, _: list[Run]) -> list[RunConfig]:
     arms = (("alone", dict(strategy="scratch", weights="random", freeze=0), "target task alone"),
             ("fine-tuned", dict(strategy="fine-tune", weights="source", freeze=0), "fine-tuned after the source task"),
             ("joint", dict(strategy="multitask", weights="random", freeze=0), "both tasks jointly"))
-    return [_base(quick, labels_per_class=3, epochs=6 if not quick else 2, snapshot_size=0, seed=seed,
-                  name=f"{name}, seed {seed}", arm=arm, **changes)
-            for seed in _seeds(quick) for arm, changes, name in arms]
+    return [_base(quick, labels_per_class=3, epochs=6 if not quick else 2, snapshot_size=0, name=name, arm=arm,
+                  **changes)
+            for arm, changes, name in arms]
 
 
 def _forgetting(quick: bool, _: list[Run]) -> list[RunConfig]:
     common = dict(target="shapes" if not quick else "digits", labels_per_class=30, epochs=6 if not quick else 2,
                   snapshot_size=0, freeze=0)
-    return [_base(quick, seed=seed, name=f"{name}, seed {seed}", arm=arm, **common, **changes)
-            for seed in _seeds(quick) for arm, changes, name in (
+    return [_base(quick, name=name, arm=arm, **common, **changes)
+            for arm, changes, name in (
                 ("fine-tuned", dict(strategy="fine-tune", settings={"lr_decay": 1.0}), "fine-tuned on B"),
                 ("progressive", dict(strategy="progressive"), "progressive network"))]
 
@@ -174,7 +198,7 @@ LESSONS: tuple[Lesson, ...] = (
             "(*linear probe*), or keep training the task-A network on task B (*fine-tune*)."),
         expectation="With transfer the curve starts higher, climbs faster and ends higher than from scratch.",
         picture="curves",
-        minutes_on_cpu=1.0,
+        minutes_on_cpu=1.5,
         stages=(_why_transfer,),
     ),
     Lesson(
@@ -186,20 +210,22 @@ LESSONS: tuple[Lesson, ...] = (
             "with plenty of labels the two meet."),
         expectation="The gap between the two lines is widest on the left (few labels) and narrows to the right.",
         picture="labels",
-        minutes_on_cpu=1.0,
+        minutes_on_cpu=2.5,
         stages=(_how_many_labels,),
     ),
     Lesson(
         key="which-layers",
         title="3 · Which layers transfer?",
         explanation=(
-            "Freeze the first K layer groups of the task-A network and fine-tune the rest on task B. Early "
-            "layers detect edges and strokes that suit any image, so freezing them costs little; late layers "
-            "are specific to task A, so freezing them too removes what task B needs to adapt "
-            "(Yosinski et al., 2014)."),
-        expectation="Accuracy holds while only early layers are frozen and falls as the specific late layers are frozen too.",
+            "Freeze the first K layer groups of a pretrained network and fine-tune the rest on task B, once from a "
+            "close task A (font-rendered digits) and once from a distant one (geometric shapes). Early layers "
+            "detect edges and strokes that suit any image, so freezing them costs little from either source; late "
+            "layers are specific to their task A, so freezing them too costs more the further task A lies from "
+            "task B (Yosinski et al., 2014)."),
+        expectation=("Accuracy falls as more groups are frozen, and falls more steeply when task A is distant "
+                     "(shapes) than when it is close (font digits)."),
         picture="freeze",
-        minutes_on_cpu=1.0,
+        minutes_on_cpu=1.5,
         stages=(_which_layers,),
     ),
     Lesson(
@@ -222,32 +248,38 @@ LESSONS: tuple[Lesson, ...] = (
                  r"\lambda_p=\frac{2}{1+e^{-10p}}-1,\qquad \mu_p=\frac{\mu_0}{(1+10p)^{0.75}}"),
         expectation="DANN reaches a higher target accuracy, and its domain-confusion accuracy falls toward 0.5.",
         picture="domain",
-        minutes_on_cpu=2.0,
+        minutes_on_cpu=3.0,
         stages=(_domain_shift,),
     ),
     Lesson(
         key="distillation",
         title="5 · Distillation",
         explanation=(
-            "A large network (the *teacher*, ResNet-18) is trained on all labelled digits. A small network (the "
-            "*student*) then learns from only 10 labels per class plus the teacher's softened predictions on "
-            "every training image. Temperature T spreads the teacher's probabilities so the student also learns "
-            "which wrong answers are nearly right (Hinton et al., 2015)."),
+            "A *teacher* that learned task A first (the font digits) is fine-tuned on 10 labelled real digits per "
+            "class. Fresh *students* get the same 10 labels per class, no more than the teacher saw: one also "
+            "learns the teacher's softened predictions on every training image, one learns only the teacher's top "
+            "answer on them (hard pseudo-labels), one learns from its labels alone. Temperature T spreads the "
+            "teacher's probabilities so the student also learns which wrong answers are nearly right "
+            "(Hinton et al., 2015); the hard-label student shows how much of that comes from the spread itself."),
         formula=(r"L=\alpha\,T^2\,\mathrm{KL}\!\left(\sigma(z_t/T)\,\|\,\sigma(z_s/T)\right)"
                  r"+(1-\alpha)\,\mathrm{CE}(y,\sigma(z_s))"),
-        expectation="The distilled student beats the same student trained on its labels alone, at a fraction of the teacher's size.",
+        expectation=("The student on soft targets beats the same student on its labels alone, and the one taught "
+                     "the teacher's hard labels."),
         picture="distill",
-        minutes_on_cpu=3.0,
+        minutes_on_cpu=2.0,
         stages=(_distill_teacher, _distill_students),
     ),
     Lesson(
         key="negative-transfer",
         title="6 · Negative transfer",
         explanation=(
-            "Transfer is not free. Here task A is *shapes* (circles, stars, crosses), unrelated to digits. With "
-            "most layers frozen the digit classifier must make do with shape detectors; fine-tuning every layer, "
-            "or starting from scratch, lets the network learn what digits need."),
-        expectation="Frozen transfer from an unrelated task ends below training from scratch.",
+            "Transfer is not free. Here task A is *shapes* (circles, stars, crosses), unrelated to digits. Even "
+            "with every layer fine-tuned, all at one learning rate, the network starts from shape detectors and "
+            "may not get all the way back within the same training budget as a fresh network. The control: the "
+            "same recipe from a related task A (font digits) — if it lost too, the loss would be the recipe's, not "
+            "the source's. Freezing most layers makes it worse: the digit classifier must make do with shapes."),
+        expectation=("Fine-tuned transfer from an unrelated task ends below training from scratch, while the same "
+                     "recipe from a related task does not."),
         picture="negative",
         minutes_on_cpu=1.0,
         stages=(_negative_transfer,),
@@ -334,14 +366,30 @@ def lesson(key: str) -> Lesson:
     raise KeyError(f"No lesson called {key!r}: choose one of {', '.join(l.key for l in LESSONS)}.")
 
 
-def needs_pretraining(lesson: Lesson) -> bool:
+def seed_count(lesson: Lesson, quick: bool = False, seeds: int | None = None) -> int:
+    """How many seeds each arm runs: `seeds` when given, else the lesson's own (one for a quick version)."""
+    return seeds if seeds is not None else 1 if quick else lesson.seeds
+
+
+def stage_configs(lesson: Lesson, index: int, quick: bool, previous: Sequence[Run],
+                  seeds: int | None = None) -> list[RunConfig]:
+    """Stage `index`'s configs once per seed; each seed's copy sees only the earlier runs of its own seed (its
+    students learn from the teacher of their seed)."""
+    configs = []
+    for seed in range(seed_count(lesson, quick, seeds)):
+        mine = [r for r in previous if int(r["config"].get("seed", 0)) == seed]
+        configs += [c.replace(seed=seed) for c in lesson.stages[index](quick, mine)]
+    return configs
+
+
+def needs_pretraining(lesson: Lesson, seeds: int | None = None) -> bool:
     """Whether its first runs will pretrain a network first (not shipped or cached: adds a minute or more)."""
     from tl_core.pretrain import has_source_network
     from tl_core.ssl import ROTATION_WEIGHTS, rotation_checkpoint_path
 
     return any((c.weights == "source" and not has_source_network(c))
                or (c.weights in ROTATION_WEIGHTS and not rotation_checkpoint_path(c).exists())
-               for c in lesson.stages[0](False, []))
+               for c in stage_configs(lesson, 0, False, [], seeds))
 
 
 def latest_experiment(rows: Sequence[dict], key: str) -> str | None:
@@ -357,19 +405,19 @@ def experiment_run_ids(rows: Sequence[dict], experiment: str) -> list[str]:
                                         key=lambda r: (r.get("created") or 0, r["run_id"]))]
 
 
-def plan_next(lesson: Lesson, runs: Sequence[Run], experiment: str,
-              quick: bool = False) -> tuple[str, list[RunConfig]]:
+def plan_next(lesson: Lesson, runs: Sequence[Run], experiment: str, quick: bool = False,
+              seeds: int | None = None) -> tuple[str, list[RunConfig]]:
     """The next stage to submit, given the lesson's runs so far in submission order (all of them ended).
 
     ("stage N", configs) — the configs tagged with `experiment`; ("done", []) when every stage has its runs;
     ("blocked", []) when a later stage needs runs of an earlier one that did not finish (e.g. no teacher).
     """
     submitted = 0
-    for i, stage in enumerate(lesson.stages):
+    for i in range(len(lesson.stages)):
         previous = list(runs[:submitted])
         if i and any(r["summary"].get("status") != "finished" for r in previous):
             return "blocked", []
-        configs = stage(quick, previous)
+        configs = stage_configs(lesson, i, quick, previous, seeds)
         if len(runs) <= submitted:
             return f"stage {i + 1}", [c.replace(experiment=experiment) for c in configs]
         submitted += len(configs)
@@ -380,8 +428,7 @@ def blocked_reason(lesson: Lesson, runs: Sequence[Run]) -> str | None:
     """Why the lesson's later stage cannot start (None when it can, or has)."""
     if len(lesson.stages) < 2:
         return None
-    first = len(lesson.stages[0](False, []))
-    if len(runs) != first or len(runs) == 0:
+    if not runs or len(runs) != len(stage_configs(lesson, 0, False, [])):
         return None
     unfinished = [r for r in runs if Status.of(r["summary"].get("status")).terminal
                   and r["summary"]["status"] != Status.FINISHED]
@@ -392,94 +439,152 @@ def blocked_reason(lesson: Lesson, runs: Sequence[Run]) -> str | None:
 
 
 def collect(run_ids: list[str], store) -> list[Run]:
-    """The lesson's runs as `Run` dicts, read from the run store (unfinished ones included)."""
+    """The lesson's runs as `Run` dicts with their evaluation.json, read from the run store (unfinished ones too)."""
     runs = []
     for run_id in run_ids:
         row = store.get(run_id)
         if row is not None:
-            runs.append({"config": row["config"], "summary": row["summary"],
-                         "metrics": store.run_dir(run_id).read_metrics()})
+            path = store.run_dir(run_id)
+            runs.append({"config": row["config"], "summary": row["summary"], "metrics": path.read_metrics(),
+                         "evaluation": path.read_json("evaluation.json")})
     return runs
 
 
-def finished(runs: list[Run]) -> list[Run]:
-    return [r for r in runs if r["summary"].get("status") == "finished"]
+def seeds_run(runs: Sequence[Run]) -> int:
+    """How many seeds have finished runs (what the page says the verdict rests on)."""
+    return len(seeds_of(runs))
 
 
-def by_arm(runs: list[Run]) -> dict[str, Run]:
-    """Finished runs by arm (for lessons with one run per arm)."""
-    return {r["config"]["arm"]: r for r in finished(runs)}
+def _first_epoch_acc(run: Run) -> float | None:
+    return run["metrics"][0].get("target_acc") if run.get("metrics") else None
 
 
-def arm_runs(runs: list[Run], arm: str) -> list[Run]:
-    return [r for r in finished(runs) if r["config"]["arm"] == arm]
+def _confusion(run: Run) -> float | None:
+    return run["summary"].get("domain_confusion_acc")
 
 
-def _acc(run: Run | None) -> float | None:
-    return None if run is None else run["summary"].get("target_acc")
+def _why_transfer_verdict(runs: list[Run]) -> Verdict:
+    fine, scratch = arm("fine-tune"), arm("scratch")
+    end = difference(runs, fine, scratch)
+    start = difference(runs, fine, scratch, value=_first_epoch_acc)
+    if end is None or start is None:
+        return waiting("Waiting for the scratch and fine-tune runs.")
+    probe = mean_of(runs, arm("linear-probe"))
+    probe_text = f"; the linear probe reaches {probe:.2f}" if probe is not None else ""
+    return judged(all_of([decide(end), decide(start)]), (
+        f"Fine-tuning ends {interval_text(end)} ahead of scratch ({mean_of(runs, fine):.2f} against "
+        f"{mean_of(runs, scratch):.2f}) and is {interval_text(start)} ahead after one epoch{probe_text}."), end)
 
 
-def verdict(key: str, runs: list[Run]) -> tuple[bool | None, str]:
-    """(met, sentence): whether the measured runs show the lecture's claim, with the figures. None: too few runs."""
-    if key in lecture_verdicts.VERDICTS:
-        return lecture_verdicts.VERDICTS[key](runs)
-    named = by_arm(runs)
-    if key == "why-transfer":
-        scratch, fine = named.get("scratch"), named.get("fine-tune")
-        if not scratch or not fine or not scratch["metrics"] or not fine["metrics"]:
-            return None, "Waiting for the scratch and fine-tune runs."
-        start = fine["metrics"][0]["target_acc"] - scratch["metrics"][0]["target_acc"]
-        end = _acc(fine) - _acc(scratch)
-        probe = named.get("linear-probe")
-        probe_text = f", the linear probe {_acc(probe):.2f}" if probe else ""
-        return start > 0 and end > 0, (
-            f"After one epoch fine-tuning is {start:+.2f} ahead of scratch; at the end it reaches {_acc(fine):.2f} "
-            f"against {_acc(scratch):.2f}{probe_text}.")
-    if key == "how-many-labels":
-        gaps = []
-        with_by_budget = {r["config"]["labels_per_class"]: r for r in arm_runs(runs, "with")}
-        without_by_budget = {r["config"]["labels_per_class"]: r for r in arm_runs(runs, "without")}
-        for budget in LABEL_BUDGETS:
-            tag = "all" if budget is None else str(budget)
-            with_t, without = with_by_budget.get(budget), without_by_budget.get(budget)
-            if with_t and without:
-                gaps.append((tag, _acc(with_t) - _acc(without)))
-        if len(gaps) < 2:
-            return None, "Waiting for at least two label budgets."
-        text = "; ".join(f"{tag} per class: {gap:+.2f}" for tag, gap in gaps)
-        return gaps[0][1] > gaps[-1][1], f"Transfer gain by labels per class — {text}."
-    if key == "which-layers":
-        depths = [(r["config"]["freeze"], _acc(r)) for r in arm_runs(runs, "freeze")]
-        if len(depths) < 2:
-            return None, "Waiting for at least two freeze depths."
-        depths.sort()
-        best = max(a for _, a in depths)
-        text = ", ".join(f"K={k}: {a:.2f}" for k, a in depths)
-        return depths[-1][1] < best, f"Target accuracy by frozen groups — {text}."
-    if key == "domain-shift":
-        source, dann = named.get("source-only"), named.get("dann")
-        if not source or not dann:
-            return None, "Waiting for the source-only and DANN runs."
-        sc, dc = source["summary"].get("domain_confusion_acc"), dann["summary"].get("domain_confusion_acc")
-        confusion = f"; domain confusion {sc:.2f} → {dc:.2f}" if sc is not None and dc is not None else ""
-        met = _acc(dann) > _acc(source) and (sc is None or dc is None or dc < sc)
-        return met, f"Target accuracy {_acc(source):.2f} (source only) → {_acc(dann):.2f} (DANN){confusion}."
-    if key == "distillation":
-        teacher = named.get("teacher")
-        distilled, alone = named.get("distilled"), named.get("labels-only")
-        if not teacher or not distilled or not alone:
-            return None, "Waiting for the teacher and both students."
-        ratio = teacher["summary"].get("model_params", 0) / max(distilled["summary"].get("model_params", 1), 1)
-        return _acc(distilled) > _acc(alone), (
-            f"Teacher {_acc(teacher):.2f}; student with distillation {_acc(distilled):.2f} against "
-            f"{_acc(alone):.2f} on labels alone, with {ratio:.0f}× fewer parameters than the teacher.")
-    if key == "negative-transfer":
-        frozen, scratch = named.get("frozen"), named.get("scratch")
-        if not frozen or not scratch:
-            return None, "Waiting for the frozen-transfer and scratch runs."
-        tuned = named.get("fine-tuned")
-        tuned_text = f", fine-tuning every layer {_acc(tuned):.2f}" if tuned else ""
-        return _acc(frozen) < _acc(scratch), (
-            f"Frozen transfer from shapes {_acc(frozen):.2f} against scratch {_acc(scratch):.2f}{tuned_text}.")
-    raise KeyError(key)
+def _label_key(budget: int | None) -> str:
+    return "all" if budget is None else str(budget)
 
+
+def _how_many_labels_verdict(runs: list[Run]) -> Verdict:
+    gains = [(budget, iv) for budget in LABEL_BUDGETS
+             if (iv := difference(runs, arm("with", labels_per_class=budget),
+                                  arm("without", labels_per_class=budget))) is not None]
+    if len(gains) < 2:
+        return waiting("Waiting for at least two label budgets.")
+    (fewest, few_gain), (most, _) = gains[0], gains[-1]
+    arms = paired(runs, [arm("with", labels_per_class=fewest), arm("without", labels_per_class=fewest),
+                         arm("with", labels_per_class=most), arm("without", labels_per_class=most)])
+    narrowing = contrast_interval(arms, [1.0, -1.0, -1.0, 1.0])
+    stops = [budget for budget, iv in gains if iv.low <= 0]
+    where = (f"transfer stops paying from {_label_key(stops[0])} per class (its interval reaches 0 or below)"
+             if stops else "transfer pays at every budget measured")
+    listed = "; ".join(f"{_label_key(b)}: {interval_text(iv)}" for b, iv in gains)
+    return judged(all_of([decide(few_gain), decide(narrowing)]), (
+        f"Gain of transfer by labels per class — {listed}. The gain narrows by {interval_text(narrowing)} from "
+        f"{_label_key(fewest)} to {_label_key(most)} per class; {where}."), narrowing)
+
+
+def _which_layers_verdict(runs: list[Run]) -> Verdict:
+    depths = sorted({int(r["config"]["freeze"]) for r in finished(runs) if r["config"].get("arm") == "freeze"})
+    shallow, deep = (depths[0], depths[-1]) if depths else (0, 0)
+    picks = [arm(name, freeze=k) for name in ("freeze-distant", "freeze") for k in (shallow, deep)]
+    arms = paired(runs, picks) if len(depths) >= 2 else None
+    if arms is None:
+        return waiting("Waiting for the shallowest and deepest freeze from both sources.")
+    distant_drop = contrast_interval(arms[:2], [1.0, -1.0])
+    close_drop = contrast_interval(arms[2:], [1.0, -1.0])
+    steeper = contrast_interval(arms, [1.0, -1.0, -1.0, 1.0])
+    return judged(decide(steeper), (
+        f"Freezing K={deep} instead of K={shallow} groups costs {interval_text(distant_drop)} from the distant "
+        f"source and {interval_text(close_drop)} from the close one: the distant source falls "
+        f"{interval_text(steeper)} more."), steeper)
+
+
+def _domain_shift_verdict(runs: list[Run]) -> Verdict:
+    dann, source = arm("dann"), arm("source-only")
+    accuracy = difference(runs, dann, source)
+    if accuracy is None:
+        return waiting("Waiting for the source-only and DANN runs.")
+    parts, outcomes = [f"DANN's target accuracy is {interval_text(accuracy)} above source only's "
+                       f"({mean_of(runs, dann):.2f} against {mean_of(runs, source):.2f})"], [decide(accuracy)]
+    drop = difference(runs, source, dann, value=_confusion)
+    if drop is None:
+        outcomes.append("undecided")
+        parts.append("no domain confusion was measured")
+    else:
+        per_domain = min(int(r["config"].get("snapshot_size") or 0) for r in finished(runs))
+        low, high = confusion_null_band(max(per_domain, 2))
+        margin = (high - low) / 2 * math.sqrt(2)  # two readings, each as noisy as the null band is wide
+        outcomes.append(decide(drop, margin))
+        dann_conf = mean_of(runs, dann, _confusion)
+        place = "inside" if dann_conf <= high else "still above"
+        parts.append(f"domain confusion falls {interval_text(drop)} (to {dann_conf:.2f}, {place} the band "
+                     f"{low:.2f}–{high:.2f} that two identical domains give; a fall counts beyond {margin:.2f})")
+    return judged(all_of(outcomes), "; ".join(parts) + ".", accuracy)
+
+
+def _distillation_verdict(runs: list[Run]) -> Verdict:
+    soft, hard, alone = arm("distilled"), arm("pseudo-labels"), arm("labels-only")
+    over_labels, over_hard = difference(runs, soft, alone), difference(runs, soft, hard)
+    teacher = mean_of(runs, arm("teacher"))
+    if over_labels is None or over_hard is None or teacher is None:
+        return waiting("Waiting for the teachers and the three students.")
+    return judged(all_of([decide(over_labels), decide(over_hard)]), (
+        f"Teacher {teacher:.2f}. The student on soft targets ({mean_of(runs, soft):.2f}) is "
+        f"{interval_text(over_labels)} ahead of the one on its labels alone ({mean_of(runs, alone):.2f}) and "
+        f"{interval_text(over_hard)} ahead of the one on the teacher's hard labels ({mean_of(runs, hard):.2f})."),
+        over_labels)
+
+
+def _negative_transfer_verdict(runs: list[Run]) -> Verdict:
+    tuned, related, scratch = arm("fine-tuned"), arm("related-fine-tuned"), arm("scratch")
+    loss = difference(runs, scratch, tuned)
+    control = difference(runs, related, scratch)
+    source_effect = difference(runs, related, tuned)
+    if loss is None or control is None or source_effect is None:
+        return waiting("Waiting for the transfer from shapes, its control and scratch.")
+    control_holds = "not met" if control.high < 0 else "met"  # the related source under the same protocol must not lose
+    frozen = difference(runs, scratch, arm("frozen"))
+    frozen_text = f" Frozen 3 groups deep it ends {interval_text(frozen)} below scratch." if frozen else ""
+    return judged(all_of([decide(loss), decide(source_effect), control_holds]), (
+        f"Transfer from the unrelated source, every layer fine-tuned, ends {interval_text(loss)} below scratch "
+        f"({mean_of(runs, tuned):.2f} against {mean_of(runs, scratch):.2f}); the related source under the same "
+        f"protocol ends {interval_text(control)} against scratch"
+        f"{' — it loses too, so the loss is the protocol, not the source' if control_holds == 'not met' else ''}, "
+        f"and {interval_text(source_effect)} above the unrelated one.{frozen_text}"), loss)
+
+
+VERDICTS: dict[str, Callable[[list[Run]], Verdict]] = {
+    "why-transfer": _why_transfer_verdict,
+    "how-many-labels": _how_many_labels_verdict,
+    "which-layers": _which_layers_verdict,
+    "domain-shift": _domain_shift_verdict,
+    "distillation": _distillation_verdict,
+    "negative-transfer": _negative_transfer_verdict,
+}
+
+
+def verdict(key: str, runs: list[Run]) -> Verdict:
+    """Whether the measured runs show the lecture's claim, decided on paired bootstrap intervals (pairs by seed,
+    resampling test images too); "waiting" while an arm has no finished run."""
+    if key not in VERDICTS and key not in lecture_verdicts.VERDICTS:
+        raise KeyError(key)
+    verdict_ = (VERDICTS.get(key) or lecture_verdicts.VERDICTS[key])(runs)
+    if verdict_.outcome == "waiting":
+        return verdict_
+    return replace(verdict_, text=f"{verdict_.text} Measured over {seeds_text(seeds_run(runs))}.")

@@ -79,6 +79,7 @@ def _final_evaluation(strategy, model, task, config, device, run: RunDir) -> dic
         "per_class_count": [int(c) for c in per_class.count],
         "confusion": confusion_matrix(preds, labels, task.num_classes).tolist(),
         "misclassified": misclassified_to_records(misclassified_indices(preds, labels, task.num_classes)),
+        "test_correct": (preds == labels).astype(int).tolist(),  # per test image: what lesson verdicts resample
     }
     run.write_json("evaluation.json", evaluation)
     return evaluation

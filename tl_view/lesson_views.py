@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from tl_core import verdicts
+from tl_core.analysis.intervals import contrast_interval
 from tl_core.config import RunConfig
 from tl_core.records.run_view import RunView
 from tl_core.status import Status
@@ -30,10 +34,20 @@ WAITING_TEXT = "The picture fills in as the runs finish."
 # ---------------------------------------------------------------------------------------------- words
 
 
-def verdict_mark(met: bool | None) -> str:
-    """A coloured badge for Streamlit markdown: the claim showed, did not show, or the runs are not in yet."""
-    return {True: ":green-badge[✓ as predicted]", False: ":red-badge[✗ not this time]",
-            None: ":gray-badge[… waiting]"}[met]
+VERDICT_MARKS = {"met": ":green-badge[✓ met]", "not met": ":red-badge[✗ not met]",
+                 "undecided": ":orange-badge[? undecided — the interval includes 0]",
+                 "waiting": ":gray-badge[… waiting]"}
+
+
+def verdict_mark(outcome: str) -> str:
+    """A coloured badge for Streamlit markdown: the claim's interval lies above 0, below it, straddles it, or the
+    runs are not in yet."""
+    return VERDICT_MARKS[outcome]
+
+
+def seeds_note(seeds: int, planned: int) -> str:
+    """'3 of 3 seeds finished' — how many repeats the measured verdict rests on."""
+    return f"{seeds} of {planned} seed{'s' if planned != 1 else ''} finished"
 
 
 def status_text(run: Run, live: RunView | None = None) -> str:
@@ -81,8 +95,33 @@ def _arm(run: Run) -> str:
     return run["config"].get("arm", "")
 
 
-def _acc(run: Run) -> float:
-    return float(run["summary"]["target_acc"])
+@dataclass(frozen=True)
+class Point:
+    """One arm's target accuracy over its seeds: the mean and its 95% bootstrap interval (seeds × test images)."""
+    label: str  # the first run's name: drawn, never matched
+    runs: tuple[Run, ...]
+    mean: float
+    low: float
+    high: float
+
+
+def _points(runs: Sequence[Run], key=lambda config: config.get("arm", "")) -> dict[Any, Point]:
+    """Finished runs grouped by `key(config)` (the arm, or the arm and a config value), in first-seen order."""
+    groups: dict[Any, list[Run]] = {}
+    for run in _finished(runs):
+        groups.setdefault(key(run["config"]), []).append(run)
+    points = {}
+    for k, group in groups.items():
+        scores = verdicts.paired(group, [lambda config: True])
+        interval = contrast_interval(scores, [1.0])
+        mean = float(np.mean([r["summary"]["target_acc"] for r in group]))
+        points[k] = Point(_name(group[0]), tuple(group), mean, min(interval.low, mean), max(interval.high, mean))
+    return points
+
+
+def _errors(points: Sequence[Point]) -> dict:
+    return dict(type="data", symmetric=False, array=[p.high - p.mean for p in points],
+                arrayminus=[p.mean - p.low for p in points], thickness=1.5, width=5)
 
 
 def _waiting(fig: go.Figure, text: str = WAITING_TEXT) -> None:
@@ -105,15 +144,36 @@ def _run_color(run: Run) -> tuple[str, str]:
     return theme.WITH_COLOR, "solid"
 
 
-def curves_figure(runs: Sequence[Run], *, height: int = 400) -> go.Figure:
-    """Why transfer: target accuracy per epoch, one line per run (they grow while the runs train)."""
-    curves = []
+def _mean_history(group: Sequence[Run]) -> list[dict]:
+    """Per-epoch rows averaged over an arm's seeds (each epoch over the seeds that have reached it)."""
+    by_epoch: dict[int, dict[str, list[float]]] = {}
+    for run in group:
+        for row in run.get("metrics") or []:
+            cell = by_epoch.setdefault(int(row["epoch"]), {})
+            for metric in ("target_acc", "domain_confusion_acc"):
+                if row.get(metric) is not None:
+                    cell.setdefault(metric, []).append(float(row[metric]))
+    return [{"epoch": e, **{m: float(np.mean(v)) for m, v in cell.items()}} for e, cell in sorted(by_epoch.items())]
+
+
+def _arms(runs: Sequence[Run]) -> dict[str, list[Run]]:
+    """Every run (finished or not) by arm, in submission order."""
+    groups: dict[str, list[Run]] = {}
     for run in runs:
-        color, dash = _run_color(run)
-        curves.append(charts.Curve(_name(run), run.get("metrics") or [], color, dash=dash))
+        groups.setdefault(_arm(run), []).append(run)
+    return groups
+
+
+def curves_figure(runs: Sequence[Run], *, height: int = 400) -> go.Figure:
+    """Why transfer: target accuracy per epoch, one line per arm averaged over its seeds (they grow while the
+    runs train)."""
+    curves = []
+    for group in _arms(runs).values():
+        color, dash = _run_color(group[0])
+        curves.append(charts.Curve(_name(group[0]), _mean_history(group), color, dash=dash))
     epochs = max([r["config"].get("epochs") or 1 for r in runs] or [1])
     fig = charts.metric_chart(curves, "target_acc", epochs=epochs, height=height, uirevision="lesson-curves",
-                              title="Target accuracy per epoch", y_range=[0, 1.02])
+                              title="Target accuracy per epoch (mean over seeds)", y_range=[0, 1.02])
     fig.update_layout(showlegend=True)  # named from the first point on, so the colours are never a riddle
     return fig
 
@@ -128,28 +188,29 @@ def _labels_per_class(run: Run) -> float | None:
 
 
 def labels_figure(runs: Sequence[Run], *, height: int = 400) -> go.Figure:
-    """How many labels: target accuracy against labelled images per class (log x), with and without transfer."""
+    """How many labels: target accuracy against labelled images per class (log x), with and without transfer,
+    each point the mean over seeds with its 95% interval."""
     fig = go.Figure()
     ticks: dict[float, str] = {}
     for arm, label, color, dash in (("with", "with transfer", theme.WITH_COLOR, "solid"),
                                     ("without", "without transfer", theme.WITHOUT_COLOR, "dash")):
-        points = []
-        for run in _finished(runs):
-            if _arm(run) != arm:
-                continue
-            x = _labels_per_class(run)
+        placed = []
+        for point in _points([r for r in runs if _arm(r) == arm],
+                             key=lambda config: config.get("labels_per_class")).values():
+            x = _labels_per_class(point.runs[0])
             if x is None:
                 continue
-            points.append((x, _acc(run)))
-            all_labels = run["config"].get("labels_per_class") is None
+            placed.append((x, point))
+            all_labels = point.runs[0]["config"].get("labels_per_class") is None
             ticks[x] = f"all ({x:.0f})" if all_labels else f"{x:g}"
-        points.sort()
+        placed.sort(key=lambda item: item[0])
         fig.add_trace(go.Scatter(
-            x=[p[0] for p in points], y=[p[1] for p in points], name=label, mode="lines+markers",
-            line=dict(color=color, width=3, dash=dash), marker=dict(size=9),
+            x=[x for x, _ in placed], y=[p.mean for _, p in placed], name=label, mode="lines+markers",
+            error_y=_errors([p for _, p in placed]), line=dict(color=color, width=3, dash=dash),
+            marker=dict(size=9),
             hovertemplate=f"{label}<br>%{{x:.0f}} labels per class<br>target accuracy %{{y:.1%}}<extra></extra>"))
     charts.base_layout(fig, height, "lesson-labels")
-    _title(fig, "Target accuracy against labels per class")
+    _title(fig, "Target accuracy against labels per class (mean over seeds, 95% interval)")
     fig.update_xaxes(type="log", title_text="labelled images per class (log scale)",
                      tickvals=sorted(ticks) or None, ticktext=[ticks[k] for k in sorted(ticks)] or None)
     fig.update_yaxes(range=[0, 1.02], tickformat=".0%", title_text="target test accuracy")
@@ -158,79 +219,97 @@ def labels_figure(runs: Sequence[Run], *, height: int = 400) -> go.Figure:
     return fig
 
 
+FREEZE_LINES = (("freeze", "close task A (font digits)", theme.WITH_COLOR),
+                ("freeze-distant", "distant task A (shapes)", theme.HEAD_COLOR))
+
+
 def freeze_figure(runs: Sequence[Run], *, height: int = 400) -> go.Figure:
-    """Which layers: target accuracy against the number of frozen layer groups; scratch as a dashed line."""
-    done = _finished(runs)
-    frozen = sorted((int(r["config"].get("freeze", 0)), _acc(r)) for r in done if _arm(r) == "freeze")
-    fig = go.Figure(go.Scatter(
-        x=[k for k, _ in frozen], y=[a for _, a in frozen], name="transferred, first K groups frozen",
-        mode="lines+markers", line=dict(color=theme.WITH_COLOR, width=3), marker=dict(size=10),
-        hovertemplate="K = %{x} frozen groups<br>target accuracy %{y:.1%}<extra></extra>"))
-    scratch = next((r for r in done if _arm(r) == "scratch"), None)
+    """Which layers: target accuracy against the number of frozen layer groups, one line per source (mean over
+    seeds, 95% interval); scratch as a dashed line."""
+    fig = go.Figure()
+    for arm, label, color in FREEZE_LINES:
+        points = sorted(_points([r for r in runs if _arm(r) == arm], key=lambda c: int(c.get("freeze", 0))).items())
+        fig.add_trace(go.Scatter(
+            x=[k for k, _ in points], y=[p.mean for _, p in points], name=label, mode="lines+markers",
+            error_y=_errors([p for _, p in points]), line=dict(color=color, width=3), marker=dict(size=10),
+            hovertemplate=f"{label}<br>K = %{{x}} frozen groups<br>target accuracy %{{y:.1%}}<extra></extra>"))
+    scratch = _points(runs).get("scratch")
     if scratch is not None:
-        fig.add_hline(y=_acc(scratch), line=dict(color=theme.WITHOUT_COLOR, width=2.5, dash="dash"),
-                      annotation_text=f"scratch {fmt.pct(_acc(scratch))}", annotation_position="bottom right",
+        fig.add_hline(y=scratch.mean, line=dict(color=theme.WITHOUT_COLOR, width=2.5, dash="dash"),
+                      annotation_text=f"scratch {fmt.pct(scratch.mean)}", annotation_position="bottom right",
                       annotation_font=dict(color=theme.WITHOUT_COLOR, size=13))
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name="scratch (no transfer)",
                                  line=dict(color=theme.WITHOUT_COLOR, width=2.5, dash="dash")))
-    depths = sorted({int(r["config"].get("freeze", 0)) for r in runs if _arm(r) == "freeze"}) or [0, 4]
+    depths = sorted({int(r["config"].get("freeze", 0)) for r in runs if _arm(r).startswith("freeze")}) or [0, 4]
     charts.base_layout(fig, height, "lesson-freeze")
-    _title(fig, "Target accuracy against frozen layer groups")
+    _title(fig, "Target accuracy against frozen layer groups (mean over seeds, 95% interval)")
     fig.update_xaxes(title_text="layer groups frozen (K) — the rest is fine-tuned", dtick=1,
                      range=[min(depths) - 0.3, max(depths) + 0.3])
     fig.update_yaxes(range=[0, 1.02], tickformat=".0%", title_text="target test accuracy")
-    if not done:
+    if not _finished(runs):
         _waiting(fig)
     return fig
 
 
 def _bars(runs: Sequence[Run], title: str, uirevision: str, height: int, colors: dict[str, str] | None = None,
-          reference: str | None = None, label=_name) -> go.Figure:
-    done = _finished(runs)
+          reference: str | None = None, label=lambda point: point.label, order: Sequence[str] = ()) -> go.Figure:
+    """One bar per arm: the mean over its seeds with the 95% interval as an error bar."""
+    points = _points(runs)
+    arms = sorted(points, key=lambda a: list(order).index(a) if a in order else len(order))
+    shown = [points[a] for a in arms]
     colors = colors or {}
     fig = go.Figure(go.Bar(
-        x=[label(r) for r in done], y=[_acc(r) for r in done],
-        marker_color=[colors.get(_arm(r)) or _run_color(r)[0] for r in done],
-        text=[fmt.pct(_acc(r)) for r in done], textposition="outside", showlegend=False,
-        hovertemplate="%{x}<br>target accuracy %{y:.1%}<extra></extra>"))
-    ref = next((r for r in done if _arm(r) == reference), None)
-    if ref is not None:
-        fig.add_hline(y=_acc(ref), line=dict(color=theme.WITHOUT_COLOR, width=2, dash="dash"))
+        x=[label(p) for p in shown], y=[p.mean for p in shown], error_y=_errors(shown),
+        marker_color=[colors.get(a) or _run_color(points[a].runs[0])[0] for a in arms],
+        text=[fmt.pct(p.mean) for p in shown], textposition="inside", showlegend=False,
+        customdata=[[p.low, p.high, len(p.runs)] for p in shown],
+        hovertemplate="%{x}<br>target accuracy %{y:.1%} (95% interval %{customdata[0]:.1%}–%{customdata[1]:.1%}, "
+                      "%{customdata[2]} seeds)<extra></extra>"))
+    if reference in points:
+        fig.add_hline(y=points[reference].mean, line=dict(color=theme.WITHOUT_COLOR, width=2, dash="dash"))
     charts.base_layout(fig, height, uirevision)
     _title(fig, title)
     fig.update_yaxes(range=[0, 1.12], tickformat=".0%", title_text="target test accuracy")
     fig.update_xaxes(type="category")
-    if not done:
+    if not shown:
         _waiting(fig)
     return fig
 
 
 def domain_figures(runs: Sequence[Run], *, height: int = 380) -> list[go.Figure]:
-    """Domain shift: target accuracy of source-only and DANN (bars), and domain-confusion accuracy per epoch
-    with the 0.5 line (a separate linear classifier that tells source features from target features)."""
+    """Domain shift: target accuracy of source-only and DANN (bars, mean over seeds with 95% intervals), and
+    domain-confusion accuracy per epoch (mean over seeds) with the 0.5 line (a separate linear classifier that
+    tells source features from target features)."""
     colors = {"source-only": theme.WITHOUT_COLOR, "dann": theme.WITH_COLOR}
-    bars = _bars(runs, "Target accuracy (target labels never seen)", "lesson-domain-acc", height, colors)
-    curves = [charts.Curve(_name(r), r.get("metrics") or [], colors.get(_arm(r), theme.run_color(i)),
-                           dash="dash" if _arm(r) == "source-only" else "solid") for i, r in enumerate(runs)]
+    bars = _bars(runs, "Target accuracy (target labels never seen)", "lesson-domain-acc", height, colors,
+                 order=("source-only", "dann"))
+    curves = [charts.Curve(_name(group[0]), _mean_history(group), colors.get(arm, theme.run_color(i)),
+                           dash="dash" if arm == "source-only" else "solid")
+              for i, (arm, group) in enumerate(_arms(runs).items())]
     epochs = max([r["config"].get("epochs") or 1 for r in runs] or [1])
     confusion = charts.domain_confusion_chart(curves, epochs=epochs, height=height, uirevision="lesson-domain-dc",
                                               title="Domain-confusion accuracy per epoch")
     return [bars, confusion]
 
 
+DISTILL_ORDER = ("teacher", "distilled", "pseudo-labels", "labels-only")
+DISTILL_COLORS = {"teacher": TEACHER_COLOR, "distilled": theme.WITH_COLOR, "pseudo-labels": theme.HEAD_COLOR,
+                  "labels-only": theme.WITHOUT_COLOR}
+
+
 def distill_figure(runs: Sequence[Run], *, height: int = 400) -> go.Figure:
-    """Distillation: accuracy and parameter count side by side for the teacher and the two students."""
-    done = _finished(runs)
-    order = {"teacher": 0, "distilled": 1, "labels-only": 2}
-    done.sort(key=lambda r: order.get(_arm(r), 9))
-    colors = [TEACHER_COLOR if _arm(r) == "teacher" else
-              theme.WITH_COLOR if _arm(r) == "distilled" else theme.WITHOUT_COLOR for r in done]
-    names = [_name(r) for r in done]
-    params = [r["summary"].get("model_params") for r in done]
+    """Distillation: accuracy (mean over seeds, 95% interval) and parameter count side by side for the teacher
+    and the students."""
+    points = _points(runs)
+    arms = [a for a in DISTILL_ORDER if a in points] + [a for a in points if a not in DISTILL_ORDER]
+    shown = [points[a] for a in arms]
+    colors = [DISTILL_COLORS.get(a, TEACHER_COLOR) for a in arms]
+    names = [p.label for p in shown]
+    params = [p.runs[0]["summary"].get("model_params") for p in shown]
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Target accuracy", "Parameters (log scale)"),
                         horizontal_spacing=0.12)
-    fig.add_trace(go.Bar(x=names, y=[_acc(r) for r in done], marker_color=colors, showlegend=False,
-                         text=[fmt.pct(_acc(r)) for r in done], textposition="outside",
+    fig.add_trace(go.Bar(x=names, y=[p.mean for p in shown], error_y=_errors(shown), marker_color=colors,
+                         showlegend=False, text=[fmt.pct(p.mean) for p in shown], textposition="inside",
                          hovertemplate="%{x}<br>target accuracy %{y:.1%}<extra></extra>"), row=1, col=1)
     fig.add_trace(go.Bar(x=names, y=[p or None for p in params], marker_color=colors, showlegend=False,
                          text=[fmt.count(p) for p in params], textposition="outside",
@@ -241,17 +320,21 @@ def distill_figure(runs: Sequence[Run], *, height: int = 400) -> go.Figure:
     if known:
         fig.update_yaxes(type="log", range=[math.log10(min(known)) - 0.5, math.log10(max(known)) + 0.6], row=1, col=2)
     fig.update_xaxes(type="category")
-    if not done:
+    if not shown:
         _waiting(fig)
     return fig
 
 
+NEGATIVE_ORDER = ("fine-tuned", "related-fine-tuned", "frozen", "scratch")
+
+
 def negative_figure(runs: Sequence[Run], *, height: int = 400) -> go.Figure:
-    """Negative transfer: each run's target accuracy as a bar, scratch also as a dashed line to compare with."""
-    done = _finished(runs)
-    colors = {_arm(r): (theme.WITH["val_acc"] if _arm(r) == "fine-tuned" else theme.WITH_COLOR) for r in done}
+    """Negative transfer: each arm's target accuracy as a bar (mean over seeds, 95% interval), scratch also as
+    a dashed line to compare with."""
+    colors = {"fine-tuned": theme.WITH_COLOR, "related-fine-tuned": theme.HEAD_COLOR, "frozen": theme.WITH["val_acc"]}
     fig = _bars(runs, "Target accuracy: transfer from an unrelated task against scratch", "lesson-negative", height,
-                colors, reference="scratch", label=lambda r: _name(r).replace(", ", ",<br>", 1))  # two lines a bar
+                colors, reference="scratch", label=lambda p: p.label.replace(", ", ",<br>", 1),  # two lines a bar
+                order=NEGATIVE_ORDER)
     fig.update_xaxes(tickangle=0)
     return fig
 

@@ -9,6 +9,7 @@ Adaptation", NIPS 2007 (used by Ganin et al., JMLR 2016, to show DANN features m
 
 Accuracy ≈ 0.5 (d_A ≈ 0): the domains are indistinguishable; accuracy ≈ 1 (d_A ≈ 2): fully separable.
 """
+import functools
 import math
 from dataclasses import dataclass
 
@@ -77,3 +78,22 @@ def domain_confusion(
     acc, acc_sd = mean_sd(fold_acc)
     return DomainConfusion(acc=acc, a_distance=a_distance_from_error(1.0 - acc), acc_sd=acc_sd)
 
+
+
+@functools.lru_cache(maxsize=16)
+def confusion_null_band(n_per_domain: int, seed: int = 0, repeats: int = 20, dims: int = 32,
+                        level: float = 0.95) -> tuple[float, float]:
+    """The central `level` range of `domain_confusion` accuracies when both domains are one distribution.
+
+    Two samples of `n_per_domain` standard-normal `dims`-dimensional features, `repeats` times (seeded): what
+    the measurement reads when there is no shift at all. A confusion accuracy inside this band cannot be told
+    from 0.5; only a distance above its upper edge is shift.
+    """
+    if n_per_domain < MIN_ROWS or repeats < 2:
+        raise ValueError(f"need n_per_domain ≥ {MIN_ROWS} and repeats ≥ 2, got {n_per_domain} and {repeats}")
+    rng = np.random.default_rng(seed)
+    accs = [domain_confusion(*rng.standard_normal((2, n_per_domain, dims)), seed=seed + i).acc
+            for i in range(repeats)]
+    tail = (1 - level) / 2
+    low, high = np.quantile(accs, [tail, 1 - tail])
+    return float(low), float(high)

@@ -9,6 +9,10 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import sys
+import threading
+import types
+from contextlib import contextmanager
 from multiprocessing.connection import wait
 
 from tl_core.executors.base import RunLost, StopSignal
@@ -51,6 +55,24 @@ def death_cause(exitcode: int | None) -> str:
     return f"exit code {exitcode}"
 
 
+_main_swap = threading.Lock()
+
+
+@contextmanager
+def _no_main_script():
+    """Spawn re-runs the parent's `__main__` script in the child unless it is a module. Inside Streamlit that is
+    the page script being run (and under AppTest a generated one): a worker must import tl_core, never execute a
+    page. So while the worker starts, `__main__` is an empty module."""
+    with _main_swap:
+        main = sys.modules.get("__main__")
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            yield
+        finally:
+            if main is not None:
+                sys.modules["__main__"] = main
+
+
 class ProcessSlot:
     def __init__(self, runs_dir: str, threads: int):
         self.runs_dir, self.threads = runs_dir, threads
@@ -63,7 +85,8 @@ class ProcessSlot:
             self._stop = StopFlag()
             self._process = _spawn.Process(target=serve, args=(child_conn, self.runs_dir, self._stop, self.threads),
                                            name="tl-run-worker", daemon=True)
-            self._process.start()
+            with _no_main_script():
+                self._process.start()
             child_conn.close()
         return self._process.pid
 

@@ -18,6 +18,7 @@ class DistillSettings:
     teacher: str = ""  # the run id of a finished run whose model teaches
     temperature: float = 4.0  # T: softens both distributions so the teacher's "dark knowledge" shows
     alpha: float = 0.7  # weight of the soft (teacher) loss; 1 − alpha weights the hard-label loss
+    hard_targets: bool = False  # learn the teacher's argmax as a label instead of its softened probabilities
 
 
 def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -76,11 +77,12 @@ class Distill(Strategy):
         with torch.no_grad():
             teacher = self.teacher(images)
         soft = distillation_loss(student, teacher, self.settings.temperature)
+        guided = F.cross_entropy(student, teacher.argmax(dim=1)) if self.settings.hard_targets else soft
         logits = student[:len(batch.x)]
         hard = F.cross_entropy(logits, batch.y)
         self._kl_sum += soft.detach() / self.settings.temperature ** 2  # a tensor: no GPU sync per step
         self._kl_batches += 1
-        return StepOutput(self.settings.alpha * soft + (1 - self.settings.alpha) * hard, logits)
+        return StepOutput(self.settings.alpha * guided + (1 - self.settings.alpha) * hard, logits)
 
     def epoch_metrics(self):
         return {"distill_kl": float(self._kl_sum) / self._kl_batches} if self._kl_batches else {}
