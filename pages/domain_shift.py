@@ -5,6 +5,7 @@ import streamlit as st
 from tl_view import charts, fmt
 from tl_ui import nav, state
 from tl_ui.pickers import all_runs, comparison_for, mine_first
+from tl_view.confusion_null import null_band_for
 from tl_view.theme import run_color
 from tl_view.views import is_active
 from tl_ui.widgets import chart, pick_runs
@@ -61,7 +62,9 @@ def draw() -> None:
 
     left, right = st.columns(2)
     with left:
-        chart(charts.domain_confusion_chart(curves, height=380, uirevision="ds-dc"), key="ds-dc", download="domain-confusion")
+        chart(charts.domain_confusion_chart(curves, height=380, uirevision="ds-dc",
+                                            null_band=null_band_for([v.history for v in views])),
+              key="ds-dc", download="domain-confusion")
     with right:
         chart(charts.a_distance_chart(curves, height=380, uirevision="ds-ad"), key="ds-ad", download="a-distance")
 
