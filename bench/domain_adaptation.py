@@ -30,7 +30,7 @@ import multiprocessing
 import os
 import resource
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import common  # noqa: F401  (puts the repository root on sys.path)
@@ -79,9 +79,10 @@ def interval95(values: list[float]) -> tuple[float, float, float]:
 
 def configs(recipe: Recipe, device: str, pairs=PAIRS, rows=ROWS) -> list[RunConfig]:
     from tl_core.data import load_domain
-    from tl_core.strategies import suggested_lr
+    from tl_core.strategies import strategy_class, suggested_lr
     from tl_core.train.loop import steps_per_epoch
 
+    dann_defaults = asdict(strategy_class("dann").Settings())  # spelled out: the record (and --cache) says which
     out = []
     for source, target in pairs:
         sizes = {"source": len(load_domain(source, 32).train.labels), "target": len(load_domain(target, 32).train.labels)}
@@ -93,7 +94,7 @@ def configs(recipe: Recipe, device: str, pairs=PAIRS, rows=ROWS) -> list[RunConf
                     source=source, target=target, backbone="small_cnn", weights="source", strategy=strategy, freeze=0,
                     labels_per_class=None, epochs=epochs, batch_size=recipe.batch_size, lr=suggested_lr(strategy),
                     img_size=32, seed=seed, device=device, pretrain_epochs=recipe.pretrain_epochs,
-                    settings={"lr_decay": 1.0} if strategy != "dann" else {}, snapshot_every=0,
+                    settings={"lr_decay": 1.0} if strategy != "dann" else dann_defaults, snapshot_every=0,
                     snapshot_size=recipe.snapshot_size, name=f"{source}→{target} {strategy} seed {seed}",
                     role="bench", experiment=identity.bench("domain-adaptation")))
     return out
