@@ -5,6 +5,7 @@ import streamlit as st
 from tl_view import charts, fmt, glossary
 from tl_ui import nav, state
 from tl_ui.pickers import all_runs, comparison_for, mine_first
+from tl_view.confusion_null import null_band_for
 from tl_view.theme import run_color
 from tl_view.views import is_active
 from tl_ui.widgets import chart, pick_runs
@@ -23,6 +24,10 @@ with st.expander("What the words mean", icon=":material/menu_book:"):
     st.markdown(glossary.glossary_markdown((
         'domain shift', 'domain confusion', 'proxy A-distance', 'dann', 'λ ramp steepness'
     )))
+st.caption("The grey band is where the same probe lands when there is no shift at all (two samples of one "
+           "distribution, 95% of chance results): a curve inside it is as mixed as this measurement can tell. "
+           "DANN's default learning rate and domain weight were chosen by reverse validation — scored on labelled "
+           "source data, with no target labels (`python -m tl_core select`; see the README).")
 
 rows = [r for r in mine_first(all_runs(manager), who) if r["status"] != "queued"]
 if not rows:
@@ -65,7 +70,9 @@ def draw() -> None:
 
     left, right = st.columns(2)
     with left:
-        chart(charts.domain_confusion_chart(curves, height=380, uirevision="ds-dc"), key="ds-dc", download="domain-confusion")
+        chart(charts.domain_confusion_chart(curves, height=380, uirevision="ds-dc",
+                                            null_band=null_band_for([v.history for v in views])),
+              key="ds-dc", download="domain-confusion")
     with right:
         chart(charts.a_distance_chart(curves, height=380, uirevision="ds-ad"), key="ds-ad", download="a-distance")
 

@@ -210,7 +210,7 @@ def draw_check(key: str, live: bool = False) -> None:
         chart(fv.sweep_figure(sweep), key="fz-sweep")
         st.caption(f"Best so far: **{sweep.best.label}**, {sweep.best.score.target_acc_mean:.3f} ± "
                    f"{sweep.best.score.target_acc_sd:.3f} over {sweep.best.score.runs} folds — its per-class "
-                   "accuracy and confusion matrix below.")
+                   f"accuracy and confusion matrix below. {fv.SELECTION_NOTE}")
         with st.expander("Every setting", expanded=False):
             st.dataframe(pd.DataFrame(fv.setting_rows(sweep)), hide_index=True, width="stretch")
         left, right = st.columns(2, gap="large")

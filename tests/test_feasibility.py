@@ -12,7 +12,7 @@ from tl_core.config import RunConfig
 from tl_core.feasibility.demo_data import write_shapes_folder, zip_folder
 from tl_core.feasibility.label_curve import (budgets_for, extrapolate, plan_label_curve, summarise_label_curve,
                                              train_images_per_class)
-from tl_core.feasibility.recommend import recommend
+from tl_core.feasibility.recommend import clearly_better, recommend
 from tl_core.feasibility.results import RunResult, Score
 from tl_view.feasibility_report import write_report
 from tl_core.feasibility.sweep import (FINETUNE, PROBE, Candidate, SettingScore, SweepReport, SweepSettings,
@@ -34,7 +34,7 @@ def offline(monkeypatch):
 def test_extrapolation_recovers_a_power_law():
     n = np.array([1, 2, 5, 10, 20, 40], dtype=float)
     truth = lambda x: 0.95 - 0.6 * np.power(x, -0.7)  # noqa: E731
-    e = extrapolate(n, truth(n))
+    e = extrapolate(np.tile(n, 2), truth(np.tile(n, 2)), folds=[0] * 6 + [1] * 6)
     assert e.method == "power law"
     assert e.params == pytest.approx((0.95, 0.6, 0.7), abs=1e-3)
     assert e.current_labels == 40
@@ -61,7 +61,7 @@ def test_few_budgets_fall_back_to_log_linear_and_predictions_stay_in_range():
     e = extrapolate([5, 20], [0.7, 0.98])
     assert e.method == "log-linear"
     assert e.predicted_2x <= 1.0 and e.predicted_4x == 1.0  # clipped
-    assert e.still_paying_off
+    assert e.verdict == "undecided" and not e.still_paying_off  # no folds: no band to judge by
     one = extrapolate([20, 20], [0.5, 0.6])
     assert one.method == "none" and not one.still_paying_off and one.current_acc == pytest.approx(0.55)
     assert extrapolate([], []).method == "none"
@@ -79,10 +79,11 @@ def test_budgets_are_only_those_the_data_allows():
 # ---------------------------------------------------------------- recommendation (constructed inputs)
 
 
-def setting(stage, candidate, strategy, accs, labels=20.0, freeze=4, confusion=None) -> SettingScore:
+def setting(stage, candidate, strategy, accs, labels=20.0, freeze=4, confusion=None, val_accs=None) -> SettingScore:
     accs = tuple(accs)
     mean, sd = float(np.mean(accs)), float(np.std(accs, ddof=1)) if len(accs) > 1 else 0.0
-    score = Score(mean, sd, accs, len(accs), 0, (), 1.0, ("a", "b"), (mean, mean), ((5, 1), (1, 5)), labels)
+    score = Score(mean, sd, accs, len(accs), 0, (), 1.0, ("a", "b"), (mean, mean), ((5, 1), (1, 5)), labels,
+                  val_accs=tuple(val_accs) if val_accs is not None else accs)
     return SettingScore(stage, candidate, strategy, freeze, 4, ("stem", "block 1", "block 2", "head"), score,
                         confusion)
 
@@ -180,11 +181,14 @@ def test_fine_tuning_that_loses_or_ties_is_said_so_and_curve_is_quoted():
     assert "fine-tuning the last layer group (head) loses 10 points" in loses.headline
     ties = recommend(sweep_of([0.80, 0.82], [0.5, 0.5], [0.805, 0.82], freeze=0))
     assert "fine-tuning the whole network makes no difference" in ties.headline
-    e = extrapolate([1, 2, 5, 10, 20], [0.3, 0.45, 0.6, 0.7, 0.78])
+    n = [1, 2, 5, 10, 20] * 3
+    e = extrapolate(n, [0.3, 0.45, 0.6, 0.7, 0.78, 0.32, 0.46, 0.61, 0.72, 0.8, 0.29, 0.44, 0.6, 0.69, 0.77],
+                    folds=[0] * 5 + [1] * 5 + [2] * 5)
     curve = LabelCurve((), (), e, e)
     r = recommend(sweep_of([0.80, 0.82], [0.5, 0.5]), curve)
-    gain = e.gain_per_doubling * 100
-    assert f"more labels are still paying off (about +{gain:.1f} points predicted at 40 per class" in r.headline
+    assert e.gain_low >= 0.01
+    assert (f"more labels are still paying off ({100 * e.gain_low:+.0f} to {100 * e.gain_high:+.0f} points at 40 "
+            "per class, 95% band over folds)") in r.headline
     assert recommend(SweepReport((), (), 3, 0.0)) is None
 
 
@@ -202,7 +206,7 @@ def test_finetune_depths_follow_the_grid():
 def fake_result(config: RunConfig, acc: float | None, classes=("a", "b"), labelled=40) -> RunResult:
     if acc is None:
         return RunResult(config, {"status": "failed", "reason": "boom", "seconds": 0.5})
-    summary = {"status": "finished", "target_acc": acc, "seconds": 2.0, "labelled_examples": labelled}
+    summary = {"status": "finished", "target_acc": acc, "val_acc": acc, "seconds": 2.0, "labelled_examples": labelled}
     evaluation = {"classes": list(classes), "per_class_acc": [acc, acc], "per_class_count": [5, 5],
                   "confusion": [[4, 1], [1, 4]], "misclassified": []}
     return RunResult(config, summary, evaluation)
@@ -398,3 +402,40 @@ def test_partial_sweep_says_what_is_not_measured_yet():
     r = recommend(sweep_of([0.80, 0.82], [0.79, 0.81], labels=150.0))  # large-different, no fine-tune yet
     assert r.cell == "large-different" and r.strategy == "fine-tune"
     assert "Fine-tuning has not been measured yet; so far the best setting is linear probe" in r.advice
+
+
+# ---------------------------------------------------------------- held-out reporting, bands, one fold
+
+
+def test_the_winner_is_chosen_on_validation_and_reported_on_test():
+    transfer = Candidate("small_cnn", "source", "synth-digits")
+    lucky = setting(PROBE, transfer, "linear-probe", [0.95, 0.93], val_accs=[0.70, 0.72])  # best test, worse val
+    steady = setting(FINETUNE, transfer, "fine-tune", [0.85, 0.83], freeze=2, val_accs=[0.90, 0.88])
+    sweep = SweepReport((lucky,), (steady,), 0, 1.0)
+    assert sweep.best is steady
+    r = recommend(sweep)
+    assert r.best["strategy"] == "fine-tune" and r.best["target_acc_mean"] == pytest.approx(0.84)
+    assert "played no part in the choice" in r.text
+
+
+def test_one_fold_is_undecided_not_zero_spread():
+    transfer = Candidate("small_cnn", "source", "synth-digits")
+    probe = setting(PROBE, transfer, "linear-probe", [0.70])
+    finetune = setting(FINETUNE, transfer, "fine-tune", [0.90], freeze=2)
+    assert not clearly_better(finetune.score, probe.score)  # 20 points, but no spread to judge by
+    random_ = setting(PROBE, Candidate("small_cnn", "random"), "linear-probe", [0.40])
+    r = recommend(SweepReport((probe, random_), (finetune,), 0, 1.0))
+    assert r.cell == "small-similar" and "(one fold)" in r.headline and "± 0.00" not in r.text
+    assert "Undecided between" in r.advice
+
+
+def test_label_curve_band_decides_only_when_its_lower_edge_does():
+    n = [1, 2, 5, 10, 20] * 3
+    noisy = [0.3, 0.5, 0.55, 0.5, 0.62, 0.5, 0.35, 0.6, 0.7, 0.6, 0.2, 0.6, 0.45, 0.75, 0.55]
+    e = extrapolate(n, noisy, folds=[0] * 5 + [1] * 5 + [2] * 5)
+    assert e.gain_low < 0.01 <= e.gain_high and e.verdict == "undecided" and not e.still_paying_off
+    assert len(e.band_n) == len(e.band_low) == len(e.band_high) > 2
+    assert all(lo <= hi for lo, hi in zip(e.band_low, e.band_high))
+    assert extrapolate(n, noisy, folds=[0] * 5 + [1] * 5 + [2] * 5) == e  # seeded
+    one = extrapolate([1, 2, 5, 10, 20], [0.3, 0.45, 0.6, 0.7, 0.78], folds=[0] * 5)
+    assert one.verdict == "undecided" and not one.band_n and one.gain_low != one.gain_low

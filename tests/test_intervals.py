@@ -68,5 +68,5 @@ def test_parts_of_a_claim_combine():
 
 
 def test_the_confusion_null_band_sits_around_one_half():
-    low, high = confusion_null_band(200, seed=0, repeats=8)
-    assert 0.35 < low < 0.5 < high < 0.65
+    band = confusion_null_band(200, seed=0, repeats=8)
+    assert 0.35 < band.low < 0.5 < band.high < 0.65

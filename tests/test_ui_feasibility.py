@@ -154,7 +154,8 @@ def test_the_example_is_written_once_and_validated(tmp_path):
 
 def setting(stage, candidate, strategy, accs, labels=20.0, freeze=4) -> SettingScore:
     mean, sd = float(np.mean(accs)), float(np.std(accs, ddof=1))
-    score = Score(mean, sd, tuple(accs), len(accs), 0, (), 3.0, ("a", "b"), (mean, mean), ((5, 1), (1, 5)), labels)
+    score = Score(mean, sd, tuple(accs), len(accs), 0, (), 3.0, ("a", "b"), (mean, mean), ((5, 1), (1, 5)), labels,
+                  val_accs=tuple(accs))
     return SettingScore(stage, candidate, strategy, freeze, 4, ("stem", "block 1", "block 2", "head"), score)
 
 
@@ -292,3 +293,17 @@ def test_a_good_folder_shows_the_report_then_a_shortened_check_reaches_a_recomme
     downloads = at.get("download_button")
     assert len(downloads) == 2 and not any(d.proto.disabled for d in downloads)
     assert any("runs ended" in c.value or "Done" in c.value for c in at.caption)
+
+
+def test_label_curve_draws_its_band_and_says_undecided_with_one_fold():
+    n, acc = [1, 2, 5, 10] * 2, [0.6, 0.7, 0.8, 0.85, 0.58, 0.69, 0.81, 0.86]
+    banded = extrapolate(n, acc, folds=[0] * 4 + [1] * 4)
+    fig = fv.label_curve_figure(LabelCurve((), (), banded, banded))
+    band = next(t for t in fig.data if t.name == "95% band (folds resampled)")
+    assert len(band.x) == 2 * len(banded.band_n)
+    assert "95% band over folds" in fv.extrapolation_text(LabelCurve((), (), banded, banded))
+    single = extrapolate([1, 2, 5, 10], [0.6, 0.7, 0.8, 0.85], folds=[0] * 4)
+    text = fv.extrapolation_text(LabelCurve((), (), single, single))
+    assert "undecided" in text and "one fold" in text
+    assert not any(t.name == "95% band (folds resampled)" for t in fv.label_curve_figure(
+        LabelCurve((), (), single, single)).data)

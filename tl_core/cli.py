@@ -1,4 +1,4 @@
-"""`python -m tl_core train|datasets|backbones|strategies|runs` — the engine from a terminal.
+"""`python -m tl_core train|select|datasets|backbones|strategies|runs` — the engine from a terminal.
 
 Bad input prints one line and exits with status 2; a run that fails records why and exits 1.
 """
@@ -77,6 +77,13 @@ def _parser() -> argparse.ArgumentParser:
     _add_config_options(pretrain, PRETRAIN_OPTIONS)
     pretrain.add_argument("--publish", action="store_true", help="write it, with a JSON record, to "
                           "assets/source_networks/ (shipped: runs whose key matches start from it)")
+    select = sub.add_parser("select", help="choose a setting by reverse validation (no target labels; see --help)")
+    _add_config_options(select)
+    select.add_argument("--set", dest="settings", type=_setting, action="append", default=[], metavar="KEY=VALUE")
+    select.add_argument("--grid", nargs="+", required=True, metavar="KEY=V1,V2",
+                        help="values to try, e.g. --grid lr=0.01,0.03 domain_weight=0.3,1")
+    select.add_argument("--seeds", default="0", help="comma-separated seeds; a candidate's score is their mean")
+    select.add_argument("--runs-dir", default=None, help="where run records go (default $TL_RUNS_DIR, else runs/)")
     sub.add_parser("datasets", help="list datasets and whether they work offline")
     sub.add_parser("backbones", help="list the curated backbones with their layer groups")
     sub.add_parser("strategies", help="list the strategies and their settings")
@@ -154,6 +161,24 @@ def _pretrain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _select(args: argparse.Namespace) -> int:
+    from tl_core.selection import describe, parse_grid, select, selection_table
+
+    try:
+        seeds = [int(s) for s in args.seeds.split(",")]
+    except ValueError:
+        raise UserError(f"--seeds must be comma-separated whole numbers, not {args.seeds!r}") from None
+    selection = select(_config(args), parse_grid(args.grid, args.strategy), seeds, args.runs_dir,
+                       progress=lambda line: print(line, flush=True))
+    print(selection_table(selection))
+    print(f"metric: {selection.metric} (mean over seeds {args.seeds}); record: {selection.record}")
+    if selection.chosen is None:
+        print("error: no candidate finished", file=sys.stderr)
+        return 1
+    print(f"chosen: {describe(selection.chosen)}")
+    return 0
+
+
 def _datasets() -> int:
     from tl_core.data import list_datasets
 
@@ -219,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
             return _runs(args)
         if args.command == "pretrain":
             return _pretrain(args)
+        if args.command == "select":
+            return _select(args)
         return {"datasets": _datasets, "backbones": _backbones, "strategies": _strategies}[args.command]()
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -527,8 +527,10 @@ def _domain_shift_verdict(runs: list[Run]) -> Verdict:
         outcomes.append("undecided")
         parts.append("no domain confusion was measured")
     else:
-        per_domain = min(int(r["config"].get("snapshot_size") or 0) for r in finished(runs))
-        low, high = confusion_null_band(max(per_domain, 2))
+        per_domain = min(int(r["summary"].get("domain_confusion_n") or r["config"].get("snapshot_size") or 0)
+                         for r in finished(runs))
+        band = confusion_null_band(max(per_domain, 2))
+        low, high = band.low, band.high
         margin = (high - low) / 2 * math.sqrt(2)  # two readings, each as noisy as the null band is wide
         outcomes.append(decide(drop, margin))
         dann_conf = mean_of(runs, dann, _confusion)

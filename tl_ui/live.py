@@ -21,6 +21,7 @@ from tl_core.errors import UserError
 from tl_core.owners import may_act
 from tl_view import charts, fmt
 from tl_ui import maps, state
+from tl_view.confusion_null import null_band_for
 from tl_view.views import is_active, status_line
 from tl_ui.widgets import STATUS_ICON, chart
 
@@ -173,7 +174,9 @@ def _draw(manager, watch, views) -> None:
     dc_col, text_col = st.columns([1.6, 1], vertical_alignment="center")
     with dc_col:
         chart(charts.domain_confusion_chart(curves, epochs=epochs, height=330, uirevision=f"dc-{watch['run']}",
-                                            title="Domain confusion"), key="live-domain-confusion")
+                                            title="Domain confusion", null_band=null_band_for(
+                                                [main.history, baseline.history if baseline else []])),
+              key="live-domain-confusion")
     with text_col:
         st.markdown("**Can the network tell the domains apart?** After each epoch a linear classifier tries to "
                     "tell source features from target features. **0.5** means it cannot: the network sees the two "

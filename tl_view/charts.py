@@ -31,6 +31,7 @@ METRIC_LABELS = {
 SHORT = {"target_acc": "target", "val_acc": "validation", "train_acc": "training"}
 FRACTION_METRICS = {"target_acc", "val_acc", "train_acc", "domain_confusion_acc", "domain_head_acc"}
 ACCURACY_METRICS = ("target_acc", "val_acc", "train_acc")
+NULL_BAND_LABEL = "no shift (95% of chance results)"
 _WIDTH = {"target_acc": 3.2, "val_acc": 2.0, "train_acc": 1.6}
 _MARKER = {"target_acc": 7, "val_acc": 5, "train_acc": 0}
 
@@ -154,12 +155,22 @@ def metric_chart(curves: Sequence[Curve], metric: str, *, epochs: int | None = N
 
 def domain_confusion_chart(curves: Sequence[Curve], *, epochs: int | None = None, height: int = 320,
                            uirevision: str = "domain-confusion", metric: str = "domain_confusion_acc",
-                           title: str | None = None) -> go.Figure:
-    """How well a linear classifier tells source from target features, per epoch; 0.5 = indistinguishable."""
+                           title: str | None = None, null_band: tuple[float, float] | None = None) -> go.Figure:
+    """How well a linear classifier tells source from target features, per epoch. `null_band` (low, high): the
+    range the same probe reaches with no shift at all (drawn as a band; without it, the bare 0.5 line)."""
     values = [v for c in curves for v in c.series(metric)[1]]
-    low = min([0.45] + [v - 0.03 for v in values])
-    return metric_chart(curves, metric, epochs=epochs, height=height, uirevision=uirevision, chance=0.5,
-                        chance_text="0.5 = domains look the same", title=title, y_range=[low, 1.02])
+    low = min([0.45] + [v - 0.03 for v in values] + ([null_band[0] - 0.02] if null_band else []))
+    if null_band is None:
+        return metric_chart(curves, metric, epochs=epochs, height=height, uirevision=uirevision, chance=0.5,
+                            chance_text="0.5 = domains look the same", title=title, y_range=[low, 1.02])
+    fig = metric_chart(curves, metric, epochs=epochs, height=height, uirevision=uirevision, title=title,
+                       y_range=[low, 1.02])
+    x0, x1 = _epoch_range(curves, epochs)
+    fig.add_trace(go.Scatter(x=[x0, x1, x1, x0], y=[null_band[0], null_band[0], null_band[1], null_band[1]],
+                             fill="toself", mode="none", fillcolor="rgba(107, 114, 128, 0.22)",
+                             name=NULL_BAND_LABEL, hovertemplate=f"{NULL_BAND_LABEL}: {null_band[0]:.1%}–"
+                                                                  f"{null_band[1]:.1%}<extra></extra>"))
+    return fig
 
 
 def a_distance_chart(curves: Sequence[Curve], *, epochs: int | None = None, height: int = 320,

@@ -22,8 +22,8 @@ import jinja2
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from tl_view.feasibility_views import (confusion_figure, counts_figure, label_curve_figure, per_class_figure,
-                                      sweep_figure)
+from tl_view.feasibility_views import (SELECTION_NOTE, confusion_figure, counts_figure, extrapolation_text,
+                                      label_curve_figure, per_class_figure, sweep_figure)
 
 from tl_core.feasibility.label_curve import LabelCurve
 from tl_core.feasibility.recommend import Recommendation
@@ -32,7 +32,11 @@ from tl_core.feasibility.sweep import SettingScore, SweepReport
 from tl_core.feasibility.validate import REASONS, ValidationReport
 
 def _pm(score: Score) -> str:
-    return "–" if not score.runs else f"{score.target_acc_mean:.3f} ± {score.target_acc_sd:.3f}"
+    if not score.runs:
+        return "–"
+    if not score.has_spread:
+        return f"{score.target_acc_mean:.3f} (one fold)"
+    return f"{score.target_acc_mean:.3f} ± {score.target_acc_sd:.3f}"
 
 
 def figures(validation: ValidationReport | None, sweep: SweepReport | None, curve: LabelCurve | None
@@ -114,7 +118,7 @@ def _sweep_blocks(sweep: SweepReport) -> list:
     rows = [(s.label, _pm(s.score), s.score.runs, f"{s.score.seconds:.1f}") for s in (*sweep.probe, *sweep.finetune)]
     blocks: list = [Heading(2, "Quick sweep"), _p("Linear probes of each candidate, then fine-tuning of the best at "
                                                   "the most promising freeze depths; accuracy on held-out test "
-                                                  "images, mean ± sd over folds."),
+                                                  f"images, mean ± sd over folds. {SELECTION_NOTE}"),
                     _table(["setting", "target accuracy", "folds", "seconds"], rows)]
     if sweep.pending:
         blocks.append(_p(f"{sweep.pending} planned runs have not finished yet."))
@@ -142,10 +146,7 @@ def _curve_blocks(curve: LabelCurve) -> list:
                                                             curve.transfer_label, curve.scratch_label], rows)]
     e = curve.extrapolation
     if e.method != "none":
-        blocks.append(_p(f"Extrapolation ({e.method}): {e.predicted_2x:.3f} predicted at {2 * e.current_labels:.0f} "
-                         f"labels per class and {e.predicted_4x:.3f} at {4 * e.current_labels:.0f} (now "
-                         f"{e.current_acc:.3f} at {e.current_labels:.0f}); more labels are "
-                         f"{'still paying off' if e.still_paying_off else 'no longer paying off much'}."))
+        blocks.append(_p(extrapolation_text(curve)))
     return blocks
 
 

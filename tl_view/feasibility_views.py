@@ -16,9 +16,9 @@ import plotly.graph_objects as go
 from tl_core.errors import UserError
 from tl_core.feasibility.demo_data import write_shapes_folder
 from tl_core.feasibility.errors import UnusableDatasetError
-from tl_core.feasibility.label_curve import LabelCurve
+from tl_core.feasibility.label_curve import LITTLE, PAYING_OFF, Extrapolation, LabelCurve
 from tl_core.feasibility.recommend import Recommendation
-from tl_core.feasibility.sweep import SettingScore, SweepReport
+from tl_core.feasibility.sweep import SettingScore, SweepReport, chosen_by
 from tl_core.feasibility.uploads import extract_upload, resolve_server_folder
 from tl_core.feasibility.validate import REASONS, ValidationReport, validate_folder
 from tl_view import charts, fmt, theme
@@ -116,8 +116,25 @@ def setting_rows(sweep: SweepReport) -> list[dict]:
     return rows
 
 
+SELECTION_NOTE = ("Settings are ranked on each fold's validation split; the accuracies shown are on the folds' "
+                  "test splits, which played no part in choosing the winner.")
+
+
 def _pm(s: SettingScore) -> str:
+    if not s.score.has_spread:
+        return f"{s.score.target_acc_mean:.3f} (one fold)"
     return f"{s.score.target_acc_mean:.3f} ± {s.score.target_acc_sd:.3f}"
+
+
+def verdict_text(e: Extrapolation) -> str:
+    """Whether more labels pay off, as far as the band over folds allows."""
+    if e.verdict == PAYING_OFF:
+        return "more labels are still paying off"
+    if e.verdict == LITTLE:
+        return "more labels would add little"
+    if e.gain_low != e.gain_low:
+        return "undecided whether more labels pay off (one fold: no band to judge by)"
+    return "undecided whether more labels pay off (the band spans both)"
 
 
 def extrapolation_text(curve: LabelCurve | None) -> str:
@@ -126,11 +143,12 @@ def extrapolation_text(curve: LabelCurve | None) -> str:
     e = curve.extrapolation
     if e.method == "none":
         return "Too few label budgets finished to extrapolate yet."
-    verdict = ("more labels are still paying off" if e.still_paying_off
-               else "more labels would add little")
+    band = ("" if e.gain_low != e.gain_low else
+            f"; 95% band over folds {100 * e.gain_low:+.0f} to {100 * e.gain_high:+.0f} points")
     return (f"Fitted ({e.method}): {e.current_acc:.2f} at {e.current_labels:.0f} labels per class now; predicted "
-            f"{e.predicted_2x:.2f} with {2 * e.current_labels:.0f} and {e.predicted_4x:.2f} with "
-            f"{4 * e.current_labels:.0f} — {verdict} ({100 * e.gain_per_doubling:+.1f} points per doubling).")
+            f"about {e.predicted_2x:.2f} with {2 * e.current_labels:.0f} and {e.predicted_4x:.2f} with "
+            f"{4 * e.current_labels:.0f} — {verdict_text(e)} ({100 * e.gain_per_doubling:+.0f} points per "
+            f"doubling{band}).")
 
 
 # ---------------------------------------------------------------------------------------------- figures
@@ -155,10 +173,9 @@ def _setting_color(s: SettingScore) -> str:
 
 
 def sweep_figure(sweep: SweepReport, *, height: int | None = None) -> go.Figure:
-    """Accuracy ± sd over folds per setting (best at the top): green a linear probe of transferred features,
-    blue fine-tuning, orange random weights."""
-    scored = sorted((s for s in (*sweep.probe, *sweep.finetune) if s.score.runs),
-                    key=lambda s: s.score.target_acc_mean)
+    """Test accuracy ± sd over folds per setting, ranked by validation accuracy (the winner at the top): green a
+    linear probe of transferred features, blue fine-tuning, orange random weights."""
+    scored = sorted((s for s in (*sweep.probe, *sweep.finetune) if s.score.runs), key=chosen_by)
     fig = go.Figure()
     for name, pick in (("random weights (no transfer)", lambda s: not s.candidate.transfers),
                        ("linear probe of transferred features", lambda s: s.candidate.transfers and
@@ -172,13 +189,15 @@ def sweep_figure(sweep: SweepReport, *, height: int | None = None) -> go.Figure:
             y=[s.label for s in rows], x=[s.score.target_acc_mean for s in rows], orientation="h", name=name,
             marker_color=[_setting_color(s) for s in rows],
             error_x=dict(type="data", array=[s.score.target_acc_sd for s in rows], color="#374151", thickness=1.5),
-            text=[f"{s.score.target_acc_mean:.2f} ± {s.score.target_acc_sd:.2f}" for s in rows],
+            text=[f"{s.score.target_acc_mean:.2f} ± {s.score.target_acc_sd:.2f}" if s.score.has_spread else
+                  f"{s.score.target_acc_mean:.2f} (one fold)" for s in rows],
             textposition="inside", insidetextanchor="start",
             customdata=[[s.score.runs, s.score.seconds] for s in rows],
             hovertemplate="%{y}<br>accuracy %{x:.3f}<br>%{customdata[0]} folds · %{customdata[1]:.0f} s"
                           "<extra></extra>"))
     charts.base_layout(fig, height or max(260, 90 + 46 * len(scored)), "fz-sweep")
-    fig.update_layout(title=dict(text="Target accuracy per setting (mean ± sd over folds)", x=0, font=dict(size=16)),
+    fig.update_layout(title=dict(text="Test accuracy per setting (mean ± sd over folds; ranked on validation)", x=0,
+                                 font=dict(size=16)),
                       barmode="overlay")
     fig.update_xaxes(range=[0, 1.02], tickformat=".0%")  # no axis title: the legend sits there
     fig.update_yaxes(type="category", categoryorder="array", categoryarray=[s.label for s in scored],
@@ -203,6 +222,10 @@ def label_curve_figure(curve: LabelCurve, *, height: int = 400) -> go.Figure:
             hovertemplate=f"{arm}<br>%{{x:.0f}} labels per class<br>accuracy %{{y:.3f}}<extra></extra>"))
     ticks = {p.labels_per_class for p in (*curve.transfer, *curve.scratch) if p.labels_per_class and p.score.runs}
     e = curve.extrapolation
+    if e.band_n:
+        fig.add_trace(go.Scatter(x=[*e.band_n, *e.band_n[::-1]], y=[*e.band_high, *e.band_low[::-1]], fill="toself",
+                                 mode="none", fillcolor="rgba(37, 99, 235, 0.15)", hoverinfo="skip",
+                                 name="95% band (folds resampled)"))
     if e.method != "none" and math.isfinite(e.current_labels):
         ticks |= {2 * e.current_labels, 4 * e.current_labels}
         xs = [e.current_labels * 2 ** (i / 10) for i in range(21)]

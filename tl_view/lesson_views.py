@@ -25,6 +25,7 @@ from tl_core.config import RunConfig
 from tl_core.records.run_view import RunView
 from tl_core.status import Status
 from tl_view import charts, fmt, theme
+from tl_view.confusion_null import null_band_for
 
 Run = dict[str, Any]
 TEACHER_COLOR = "#4b5563"
@@ -288,7 +289,8 @@ def domain_figures(runs: Sequence[Run], *, height: int = 380) -> list[go.Figure]
               for i, (arm, group) in enumerate(_arms(runs).items())]
     epochs = max([r["config"].get("epochs") or 1 for r in runs] or [1])
     confusion = charts.domain_confusion_chart(curves, epochs=epochs, height=height, uirevision="lesson-domain-dc",
-                                              title="Domain-confusion accuracy per epoch")
+                                              title="Domain-confusion accuracy per epoch",
+                                              null_band=null_band_for([c.history for c in curves]))
     return [bars, confusion]
 
 

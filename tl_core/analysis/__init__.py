@@ -2,7 +2,7 @@
 
 Importing this package does not import umap (slow); ``MapFrame(method="umap")`` imports it on first fit.
 """
-from .domain_confusion import DomainConfusion, a_distance_from_error, domain_confusion
+from .domain_confusion import DomainConfusion, NullBand, a_distance_from_error, confusion_null_band, domain_confusion
 from .knn import domain_mixing, embedding_scores, knn_class_accuracy
 from .embedding import METHODS, MapFrame, align_to_reference, embed_snapshots, normalize_map, warm_up_umap
 from .metrics import (
@@ -22,11 +22,13 @@ __all__ = [
     "METHODS",
     "SNAPSHOT_SAMPLES_PER_DOMAIN",
     "DomainConfusion",
+    "NullBand",
     "MapFrame",
     "PerClassAccuracy",
     "a_distance_from_error",
     "accuracy",
     "align_to_reference",
+    "confusion_null_band",
     "confusion_matrix",
     "domain_confusion",
     "domain_mixing",

@@ -7,8 +7,13 @@ Learning curves of classifiers flatten like a power law, so the transfer arm is 
 
 (a: the accuracy more labels approach; c: how fast). With fewer than four distinct budgets, or when the fit
 fails, a straight line in log n is used instead (acc = α + β ln n, which says "each doubling adds β ln 2").
-Predictions are clipped to [0, 1]. More labels are "still paying off" when one more doubling is predicted to
-add at least PAYING_OFF_GAIN.
+Predictions are clipped to [0, 1].
+
+The band: the folds are resampled with replacement (BOOTSTRAP_RESAMPLES times, seeded) and the curve refitted to
+each resample; the 2.5–97.5 percentiles of the predictions at every budget are the band, and those of the gain
+of one more doubling decide the verdict. More labels are "still paying off" only when the band's lower edge of
+that gain reaches PAYING_OFF_GAIN, "add little" when its upper edge stays below it, and otherwise — and always
+with one fold, which has no spread to resample — "undecided".
 """
 from __future__ import annotations
 
@@ -25,6 +30,9 @@ from tl_core.feasibility.sweep import CURVE, Candidate, SweepSettings, base_conf
 
 DEFAULT_BUDGETS = (1, 2, 5, 10, 20, None)  # labels per class; None: every training image
 PAYING_OFF_GAIN = 0.01  # one accuracy point per doubling of the labels
+BOOTSTRAP_RESAMPLES = 100
+BAND_POINTS = 24  # budgets (log-spaced, smallest measured to 4× the largest) at which the band is drawn
+PAYING_OFF, LITTLE, UNDECIDED = "still paying off", "add little", "undecided"
 
 
 # ---------------------------------------------------------------- the pure part: fit and extrapolate
@@ -39,7 +47,16 @@ class Extrapolation:
     predicted_2x: float
     predicted_4x: float
     gain_per_doubling: float  # predicted_2x − current_acc
-    still_paying_off: bool
+    verdict: str = UNDECIDED  # PAYING_OFF | LITTLE | UNDECIDED, from the band of the gain
+    gain_low: float = float("nan")  # 2.5th percentile of the gain per doubling over fold resamples
+    gain_high: float = float("nan")  # 97.5th percentile
+    band_n: tuple[float, ...] = ()  # labels per class where the band is drawn
+    band_low: tuple[float, ...] = ()
+    band_high: tuple[float, ...] = ()
+
+    @property
+    def still_paying_off(self) -> bool:
+        return self.verdict == PAYING_OFF
 
     def predict(self, n) -> np.ndarray:
         return predict(self.method, self.params, n)
@@ -80,34 +97,71 @@ def _fit_power_law(n: np.ndarray, acc: np.ndarray) -> tuple[float, float, float]
     return tuple(float(p) for p in params)
 
 
-def extrapolate(labels_per_class: Sequence[float], acc: Sequence[float],
-                paying_off_gain: float = PAYING_OFF_GAIN) -> Extrapolation:
-    """Fit accuracy (fractions) against labels per class and predict 2× and 4× the largest budget.
-
-    Points may repeat a budget (folds); NaNs are dropped. Deterministic: no randomness is involved.
-    """
-    n = np.asarray(labels_per_class, dtype=np.float64)
-    y = np.asarray(acc, dtype=np.float64)
-    keep = np.isfinite(n) & np.isfinite(y) & (n > 0)
-    n, y = n[keep], np.clip(y[keep], 0.0, 1.0)
-    if n.size == 0:
-        return Extrapolation("none", (), float("nan"), float("nan"), float("nan"), float("nan"), float("nan"), False)
-    current = float(n.max())
+def _fit_points(n: np.ndarray, y: np.ndarray) -> tuple[str, tuple[float, ...]]:
+    """(method, params) for the points, or ("none", ()) with a single budget."""
     distinct = np.unique(n)
-    method, params = "none", ()
     if distinct.size >= 4:
         fitted = _fit_power_law(n, y)
         if fitted is not None:
-            method, params = "power law", fitted
-    if method == "none" and distinct.size >= 2:
+            return "power law", fitted
+    if distinct.size >= 2:
         beta, alpha = np.polyfit(np.log(n), y, 1)
-        method, params = "log-linear", (float(alpha), float(beta))
+        return "log-linear", (float(alpha), float(beta))
+    return "none", ()
+
+
+def _band(n: np.ndarray, y: np.ndarray, folds: np.ndarray, current: float, seed: int, resamples: int):
+    """(gain percentiles, band budgets, band low, band high) from refitting the curve to folds resampled with
+    replacement; None with fewer than two folds."""
+    ids = np.unique(folds)
+    if ids.size < 2:
+        return None
+    rng = np.random.default_rng(seed)
+    grid = np.geomspace(float(n.min()), 4 * current, BAND_POINTS)
+    gains, curves = [], []
+    for _ in range(resamples):
+        rows = np.concatenate([np.flatnonzero(folds == f) for f in rng.choice(ids, size=ids.size)])
+        method, params = _fit_points(n[rows], y[rows])
+        if method == "none":
+            continue
+        now, twice = predict(method, params, [current, 2 * current])
+        gains.append(twice - now)
+        curves.append(predict(method, params, grid))
+    if len(gains) < 2:
+        return None
+    low, high = np.percentile(curves, [2.5, 97.5], axis=0)
+    gain_low, gain_high = np.percentile(gains, [2.5, 97.5])
+    return (float(gain_low), float(gain_high)), tuple(map(float, grid)), tuple(map(float, low)), \
+        tuple(map(float, high))
+
+
+def extrapolate(labels_per_class: Sequence[float], acc: Sequence[float],
+                paying_off_gain: float = PAYING_OFF_GAIN, folds: Sequence | None = None, seed: int = 0,
+                resamples: int = BOOTSTRAP_RESAMPLES) -> Extrapolation:
+    """Fit accuracy (fractions) against labels per class and predict 2× and 4× the largest budget.
+
+    Points may repeat a budget (folds); `folds` names each point's fold (without it, or with one fold, there is
+    no band and the verdict is "undecided"). NaNs are dropped. Deterministic for a seed.
+    """
+    n = np.asarray(labels_per_class, dtype=np.float64)
+    y = np.asarray(acc, dtype=np.float64)
+    fold_ids = np.asarray(folds if folds is not None else [0] * len(n))
+    keep = np.isfinite(n) & np.isfinite(y) & (n > 0)
+    n, y, fold_ids = n[keep], np.clip(y[keep], 0.0, 1.0), fold_ids[keep]
+    if n.size == 0:
+        return Extrapolation("none", (), float("nan"), float("nan"), float("nan"), float("nan"), float("nan"))
+    current = float(n.max())
+    method, params = _fit_points(n, y)
     if method == "none":  # one budget only: nothing to extrapolate from
-        level = float(y.mean())
-        return Extrapolation("none", (), current, level, float("nan"), float("nan"), float("nan"), False)
+        return Extrapolation("none", (), current, float(y.mean()), float("nan"), float("nan"), float("nan"))
     now, twice, four = (float(v) for v in predict(method, params, [current, 2 * current, 4 * current]))
-    gain = twice - now
-    return Extrapolation(method, params, current, now, twice, four, gain, bool(gain >= paying_off_gain))
+    band = _band(n, y, fold_ids, current, seed, resamples)
+    if band is None:
+        return Extrapolation(method, params, current, now, twice, four, twice - now)
+    (gain_low, gain_high), grid, low, high = band
+    verdict = PAYING_OFF if gain_low >= paying_off_gain else LITTLE if gain_high < paying_off_gain else UNDECIDED
+    return Extrapolation(method, params, current, now, twice, four, twice - now, verdict, gain_low, gain_high,
+                         grid, low, high)
 
 
 # ---------------------------------------------------------------- planning the runs
@@ -179,14 +233,12 @@ def _points(results: list[RunResult]) -> tuple[CurvePoint, ...]:
     return tuple(CurvePoint(b, score(by_budget[b]).labels_per_class, score(by_budget[b])) for b in order)
 
 
-def _fit(points: tuple[CurvePoint, ...], paying_off_gain: float) -> Extrapolation:
-    n, y = [], []
-    for p in points:
-        if p.labels_per_class is None:
-            continue
-        n += [p.labels_per_class] * len(p.score.fold_accs)
-        y += list(p.score.fold_accs)
-    return extrapolate(n, y, paying_off_gain)
+def _fit(runs: list[RunResult], paying_off_gain: float) -> Extrapolation:
+    """The arm's curve from every finished run, each point tagged with its fold (its target view)."""
+    points = [(r.labels_per_class_used, r.target_acc, r.config.target) for r in runs
+              if r.ok and r.labels_per_class_used is not None]
+    n, y, folds = zip(*points) if points else ((), (), ())
+    return extrapolate(n, y, paying_off_gain, folds=folds)
 
 
 def summarise_label_curve(results: Sequence[RunResult], paying_off_gain: float = PAYING_OFF_GAIN) -> LabelCurve:
@@ -202,4 +254,5 @@ def summarise_label_curve(results: Sequence[RunResult], paying_off_gain: float =
         labels["transfer_label"] = f"with transfer ({how}, {Candidate.of(c).label})"
     if scratch_runs:
         labels["scratch_label"] = f"without transfer ({scratch_runs[0].config.backbone} from scratch)"
-    return LabelCurve(transfer, scratch, _fit(transfer, paying_off_gain), _fit(scratch, paying_off_gain), **labels)
+    return LabelCurve(transfer, scratch, _fit(transfer_runs, paying_off_gain), _fit(scratch_runs, paying_off_gain),
+                      **labels)

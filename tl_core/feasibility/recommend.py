@@ -14,6 +14,8 @@ Both axes are measured, not asked:
   use. Without that pair, the source-vs-target domain confusion accuracy decides (at most
   SIMILAR_MAX_CONFUSION_ACC: the domains overlap), else the case is left open.
 Every number in the text comes from the results it is given; what was measured wins over the grid's advice.
+Which setting wins is decided on the folds' validation splits; the accuracies quoted are the folds' test splits,
+which played no part in the choice. One fold has no spread, so a comparison that needs one stays undecided.
 """
 from __future__ import annotations
 
@@ -21,10 +23,12 @@ from dataclasses import asdict, dataclass, field
 
 from tl_core.feasibility.label_curve import LabelCurve
 from tl_core.feasibility.results import Score
-from tl_core.feasibility.sweep import SIMILAR_MIN_GAIN, SMALL_PER_CLASS, SettingScore, SweepReport
+from tl_core.feasibility.sweep import SIMILAR_MIN_GAIN, SMALL_PER_CLASS, SettingScore, SweepReport, chosen_by
 
 SIMILAR_MAX_CONFUSION_ACC = 0.75  # a linear classifier tells the domains apart at most this well: "similar"
 SAME_WITHIN_POINTS = 1.0  # differences below one accuracy point are "about the same"
+HELD_OUT_NOTE = ("Settings were compared on each fold's validation split; the accuracies quoted are on the folds' "
+                 "test splits, which played no part in the choice.")
 
 CELLS = {
     ("small", "similar"): "Small target, similar to the source: use the network as a fixed feature extractor and "
@@ -107,10 +111,16 @@ def _curve_phrase(curve: LabelCurve | None) -> str:
     if curve is None or curve.extrapolation.method == "none":
         return ""
     e = curve.extrapolation
-    gain = f"+{max(e.gain_per_doubling, 0.0) * 100:.1f} points predicted at {2 * e.current_labels:.0f} per class"
+    at = f"at {2 * e.current_labels:.0f} per class"
+    if e.verdict == "undecided":
+        if e.gain_low != e.gain_low:
+            return "whether more labels pay off is undecided (one fold: no band to judge by)"
+        return (f"whether more labels pay off is undecided (between {100 * e.gain_low:+.0f} and "
+                f"{100 * e.gain_high:+.0f} points {at}, 95% band over folds)")
+    band = f"{100 * e.gain_low:+.0f} to {100 * e.gain_high:+.0f} points {at}"
     if e.still_paying_off:
-        return f"more labels are still paying off (about {gain}, {e.predicted_2x:.2f})"
-    return f"more labels would add little ({gain})"
+        return f"more labels are still paying off ({band}, 95% band over folds)"
+    return f"more labels would add little ({band})"
 
 
 def recommend(sweep: SweepReport, curve: LabelCurve | None = None, labels_per_class: float | None = None,
@@ -132,6 +142,7 @@ def recommend(sweep: SweepReport, curve: LabelCurve | None = None, labels_per_cl
         evidence.append(f"Source and target features are told apart with accuracy {confusion:.2f} "
                         "(0.5: indistinguishable).")
     evidence.append(_size_evidence(labels, size))
+    evidence.append(HELD_OUT_NOTE)
 
     random_probe = sweep.random_probe
     useless = (probe.candidate.transfers and random_probe is not None and random_probe.score.runs
@@ -155,7 +166,7 @@ def recommend(sweep: SweepReport, curve: LabelCurve | None = None, labels_per_cl
             parts.append(f"{how} loses {_points(delta)} ({_pm(finetune)})")
     scratch = _scratch_all(curve)
     best_transfer = max((s for s in (*sweep.probe, *sweep.finetune) if s.candidate.transfers and s.score.runs),
-                        key=lambda s: s.score.target_acc_mean, default=None)
+                        key=chosen_by, default=None)
     if scratch is not None and best_transfer is not None and clearly_better(scratch, best_transfer.score):
         parts.append(f"but training from scratch reaches {_pm_score(scratch)}")
     curve_text = _curve_phrase(curve)
@@ -171,7 +182,7 @@ def recommend(sweep: SweepReport, curve: LabelCurve | None = None, labels_per_cl
         baselines.append(("training from scratch with every label", scratch, None))
         evidence.append(f"Without transfer, training {probe.candidate.backbone} from scratch with every label reaches "
                         f"{_pm_score(scratch)}.")
-    baseline = max(baselines, key=lambda b: b[1].target_acc_mean, default=None)
+    baseline = max(baselines, key=lambda b: _validation(b[1]), default=None)
     best: SettingScore | None = best_transfer or sweep.best
     grid_best = _best_of(sweep, probe.candidate, grid_strategy)
     measured = grid_strategy
@@ -187,6 +198,9 @@ def recommend(sweep: SweepReport, curve: LabelCurve | None = None, labels_per_cl
             favoured = "feature extraction" if measured == "linear-probe" else "fine-tuning"
             advice += (f" Here the measurements favour {favoured} ({best.label}: {_pm(best)}, against "
                        f"{_pm(grid_best)}), so prefer that.")
+        elif not (best.score.has_spread and grid_best.score.has_spread):
+            advice += (f" Undecided between {best.label} ({_pm(best)}) and {grid_best.label} ({_pm(grid_best)}): "
+                       "with one fold there is no spread to judge a difference by.")
         else:
             advice += (f" The measurements cannot tell them apart: {best.label} ({_pm(best)}) is within the "
                        f"fold-to-fold spread of {grid_best.label} ({_pm(grid_best)}).")
@@ -227,19 +241,28 @@ def missing_pretrained(sweep: SweepReport, useless: bool) -> str:
 
 
 def clearly_better(a: Score, b: Score) -> bool:
-    """Whether `a` beats `b` by at least SAME_WITHIN_POINTS and by more than the larger fold-to-fold spread, so a
-    lucky fold does not flip the advice."""
-    diff = a.target_acc_mean - b.target_acc_mean
-    return diff * 100 >= SAME_WITHIN_POINTS and diff > max(a.target_acc_sd, b.target_acc_sd)
+    """Whether `a` beats `b` on the validation splits by at least SAME_WITHIN_POINTS and by more than the larger
+    fold-to-fold spread, so a lucky fold does not flip the advice. With one fold there is no spread: never."""
+    if not (a.has_spread and b.has_spread):
+        return False
+    diff = a.val_acc_mean - b.val_acc_mean
+    return diff * 100 >= SAME_WITHIN_POINTS and diff > max(a.val_acc_sd, b.val_acc_sd)
+
+
+def _validation(score: Score) -> float:
+    value = score.val_acc_mean
+    return -1.0 if value != value else value
 
 
 def _best_of(sweep: SweepReport, candidate, strategy: str) -> SettingScore | None:
     settings = [s for s in (*sweep.probe, *sweep.finetune)
                 if s.candidate == candidate and s.strategy == strategy and s.score.runs]
-    return max(settings, key=lambda s: s.score.target_acc_mean, default=None)
+    return max(settings, key=chosen_by, default=None)
 
 
 def _pm_score(score: Score) -> str:
+    if not score.has_spread:
+        return f"{score.target_acc_mean:.2f} (one fold)"
     return f"{score.target_acc_mean:.2f} ± {score.target_acc_sd:.2f}"
 
 

@@ -106,6 +106,21 @@ class Score:
     per_class_acc: tuple[float | None, ...]  # mean over folds
     confusion: tuple[tuple[int, ...], ...]  # summed over folds (each fold tests different images)
     labels_per_class: float | None  # mean labelled training images per class
+    val_accs: tuple[float, ...] = ()  # each fold's validation-split accuracy: what settings are chosen on
+
+    @property
+    def val_acc_mean(self) -> float:
+        """Mean validation accuracy over folds (NaN without any): the choosing number, never the test split."""
+        return mean_sd(self.val_accs)[0]
+
+    @property
+    def val_acc_sd(self) -> float:
+        return mean_sd(self.val_accs)[1]
+
+    @property
+    def has_spread(self) -> bool:
+        """At least two folds: one fold says nothing about how much a result varies."""
+        return self.runs >= 2
 
 
 def score(results: Sequence[RunResult]) -> Score:
@@ -130,4 +145,5 @@ def score(results: Sequence[RunResult]) -> Score:
                        for r in failed),
         seconds=float(sum(r.seconds for r in results)), classes=classes, per_class_acc=per_class,
         confusion=confusion, labels_per_class=float(np.mean(used)) if used else None,
+        val_accs=tuple(float(r.summary["val_acc"]) for r in done if r.summary.get("val_acc") is not None),
     )

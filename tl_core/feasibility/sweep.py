@@ -14,6 +14,9 @@ order and `summarise` turns whatever has arrived into a SweepReport.
 All runs share batch size, learning rate, seed and pretraining epochs: those key the cached source-pretrained
 checkpoint (`tl_core.pretrain.checkpoint_path`), so the source model is trained once for the whole sweep.
 The spread comes from the folds, not from seeds, for the same reason.
+
+Settings are ranked, and the winner chosen, on each fold's validation split (`Score.val_acc_mean`); the
+accuracies reported are those of the folds' test splits, which play no part in any choice.
 """
 from __future__ import annotations
 
@@ -224,16 +227,19 @@ class SweepReport:
 
     @property
     def best(self) -> SettingScore | None:
+        """The winner by validation accuracy (its reported test accuracy played no part in choosing it)."""
         scored = [s for s in (*self.probe, *self.finetune) if s.score.runs]
-        return max(scored, key=lambda s: s.score.target_acc_mean) if scored else None
+        return max(scored, key=chosen_by) if scored else None
 
     @property
     def transfer_gain(self) -> float | None:
-        """Probe accuracy of transferred features minus that of random features: evidence of similarity."""
+        """Validation accuracy of a probe on transferred features minus that on random features: evidence of
+        similarity (it steers the fine-tune depths, so it is measured on the validation splits)."""
         best, rand = self.best_transfer_probe, self.random_probe
         if best is None or rand is None or not best.score.runs or not rand.score.runs:
             return None
-        return best.score.target_acc_mean - rand.score.target_acc_mean
+        gain = best.score.val_acc_mean - rand.score.val_acc_mean
+        return None if gain != gain else gain
 
     @property
     def domain_confusion_acc(self) -> float | None:
@@ -248,6 +254,12 @@ class SweepReport:
                 "pending": self.pending, "seconds": self.seconds, "transfer_gain": self.transfer_gain,
                 "domain_confusion_acc": self.domain_confusion_acc,
                 "best": setting(self.best) if self.best else None}
+
+
+def chosen_by(setting: SettingScore) -> float:
+    """What settings are ranked by: mean validation accuracy over folds (−1 without finished runs)."""
+    value = setting.score.val_acc_mean if setting.score.runs else -1.0
+    return -1.0 if value != value else value
 
 
 def _setting_key(config: RunConfig) -> tuple:
@@ -267,11 +279,12 @@ def _score_settings(results: Sequence[RunResult], stage: str) -> tuple[SettingSc
                      is not None]
         scores.append(SettingScore(stage, candidate, strategy, freeze, num_groups, names, score(runs),
                                    float(confusion[0]) if confusion else None))
-    return tuple(sorted(scores, key=lambda s: (-(s.score.target_acc_mean if s.score.runs else -1.0), s.label)))
+    return tuple(sorted(scores, key=lambda s: (-chosen_by(s), s.label)))
 
 
 def summarise(results: Sequence[RunResult], planned: Sequence[RunConfig] = ()) -> SweepReport:
-    """Probe and fine-tune results (curve runs are ignored) → scores with mean ± sd over folds, best first.
+    """Probe and fine-tune results (curve runs are ignored) → scores with mean ± sd over folds, best (by
+    validation accuracy) first.
 
     `planned`, when given, is what was submitted: `pending` counts the planned runs without a result.
     """

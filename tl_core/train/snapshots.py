@@ -50,7 +50,8 @@ class SnapshotTaker:
         if min(len(source), len(target)) < MIN_ROWS:
             return {}  # too few test images to measure; the snapshot itself is still kept
         confusion = domain_confusion(source, target, seed=self.seed)
-        return {"domain_confusion_acc": confusion.acc, "a_distance": confusion.a_distance}
+        return {"domain_confusion_acc": confusion.acc, "a_distance": confusion.a_distance,
+                "domain_confusion_n": min(len(source), len(target))}
 
 
 def snapshot_path(snapshots_dir: Path, epoch: int) -> Path:

@@ -1,0 +1,119 @@
+"""Choosing without target labels: reverse validation (tl_core.selection, `python -m tl_core select`), and the
+feasibility sweep's winner, give the same choice when the target-test labels are scrambled."""
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from tl_core import runner as runner_module
+from tl_core.cli import main
+from tl_core.config import RunConfig
+from tl_core.errors import ConfigError
+from tl_core.records.run_dir import RunDir
+from tl_core.selection import (METRIC, Scored, candidates, choose, parse_grid, reverse_validation_accuracy,
+                               select)
+
+
+def _clusters(seed: int, n: int = 60):
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(3), n // 3)
+    return (np.eye(3)[labels] * 4 + rng.normal(0, 0.5, (n, 3))).astype(np.float32), labels
+
+
+def test_reverse_validation_rewards_pseudo_labels_that_hold_on_the_source():
+    target, truth = _clusters(0)
+    source, labels = _clusters(1)
+    assert reverse_validation_accuracy(target, truth, source, labels) > 0.95
+    wrong = (truth + 1) % 3  # consistent but wrong target predictions
+    assert reverse_validation_accuracy(target, wrong, source, labels) < 0.1
+    assert reverse_validation_accuracy(target, np.zeros_like(truth), source, labels) == pytest.approx(1 / 3)
+
+
+def test_reverse_validation_refuses_mismatched_rows():
+    target, truth = _clusters(0)
+    with pytest.raises(ValueError, match="one label per row"):
+        reverse_validation_accuracy(target, truth[:-1], target, truth)
+
+
+def test_grid_is_typed_by_the_schema_and_expands_in_order():
+    grid = parse_grid(["lr=0.01,0.03", "domain_weight=0.3,1"], "dann")
+    assert grid == {"lr": [0.01, 0.03], "domain_weight": [0.3, 1.0]}
+    assert candidates(grid)[:2] == [{"lr": 0.01, "domain_weight": 0.3}, {"lr": 0.01, "domain_weight": 1.0}]
+    for bad, message in ((["lr=fast"], "lr"), (["nonsense=1"], "no setting nonsense"), (["lr"], "KEY=V1"),
+                         (["seed=1,2"], "--seeds")):
+        with pytest.raises(ConfigError, match=message):
+            parse_grid(bad, "dann")
+
+
+def test_choice_skips_unfinished_candidates_and_keeps_the_first_of_a_tie():
+    done = lambda acc: {"status": "finished", METRIC: acc}  # noqa: E731
+    scored = [Scored({"lr": 1}, [done(0.8)]), Scored({"lr": 2}, [done(0.9), {"status": "diverged"}]),
+              Scored({"lr": 3}, [done(0.8)])]
+    assert choose(scored).candidate == {"lr": 1}
+    assert choose([Scored({"lr": 2}, [{"status": "failed"}])]) is None
+
+
+def _base() -> RunConfig:
+    return RunConfig(source="digits", target="digits", backbone="small_cnn", weights="random", strategy="dann",
+                     freeze=0, labels_per_class=None, epochs=1, img_size=16, snapshot_size=0, device="cpu")
+
+
+def _scramble_target_test_labels(monkeypatch):
+    """Every run (and every domain the selection loads) sees the target-test labels permuted."""
+    from tl_core import data as data_module
+
+    build, load = runner_module.build_task, data_module.load_domain
+
+    def scrambled_task(*args, **kwargs):
+        task = build(*args, **kwargs)
+        task.test.y = task.test.y[torch.randperm(len(task.test.y), generator=torch.Generator().manual_seed(1))]
+        return task
+
+    def scrambled_domain(*args, **kwargs):
+        domain = load(*args, **kwargs)
+        labels = domain.test.labels[torch.randperm(len(domain.test.labels), generator=torch.Generator().manual_seed(2))]
+        return replace(domain, test=replace(domain.test, labels=labels))
+
+    monkeypatch.setattr(runner_module, "build_task", scrambled_task)
+    monkeypatch.setattr(data_module, "load_domain", scrambled_domain)
+
+
+def test_select_chooses_the_same_without_the_target_test_labels(tmp_path, data_dir, monkeypatch):
+    grid = parse_grid(["lr=0.003,0.03"], "dann")
+    seen = select(_base(), grid, [0], tmp_path / "a")
+    assert seen.chosen is not None and all(s.score is not None for s in seen.scored)
+    record = json.loads(open(seen.record).read())
+    assert record["metric"] == METRIC and record["chosen"] == seen.chosen
+    run_id = seen.scored[0].runs[0]["run_id"]
+    assert RunDir(tmp_path / "a" / run_id).read_summary()[METRIC] == pytest.approx(seen.scored[0].score)
+
+    _scramble_target_test_labels(monkeypatch)
+    blind = select(_base(), grid, [0], tmp_path / "b")
+    assert blind.chosen == seen.chosen
+    assert [s.score for s in blind.scored] == pytest.approx([s.score for s in seen.scored])
+
+
+def test_feasibility_winner_is_the_same_without_the_target_test_labels(tmp_path, data_dir, monkeypatch):
+    from tl_core.feasibility.demo_data import write_shapes_folder
+    from tl_core.feasibility.results import run_plan
+    from tl_core.feasibility.sweep import Candidate, SweepSettings, plan_probe_stage, summarise
+
+    settings = SweepSettings(img_size=16, probe_epochs=2, folds=2, batch_size=32, pretrain_epochs=1, device="cpu",
+                             check_id="blind")
+    views = [f"folder:{write_shapes_folder(tmp_path / f'f{k}', 3, 8, seed=k)}" for k in range(2)]
+    plan = plan_probe_stage(views, [Candidate("small_cnn", "source", "digits"), Candidate("small_cnn", "random")],
+                            settings)
+    seen = summarise(run_plan(plan, tmp_path / "seen"))
+    _scramble_target_test_labels(monkeypatch)
+    blind = summarise(run_plan(plan, tmp_path / "blind"))
+    assert blind.best.label == seen.best.label
+    assert [s.label for s in blind.probe] == [s.label for s in seen.probe]
+
+
+def test_cli_select_rejects_a_bad_grid_in_one_line(capsys, runs_dir):
+    assert main(["select", "--strategy", "dann", "--source", "digits", "--target", "digits",
+                 "--grid", "lr=fast"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "lr" in err and "\n" not in err

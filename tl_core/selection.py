@@ -1,0 +1,222 @@
+"""Choosing a domain-adaptation setting without target labels: reverse validation.
+
+Zhong et al. (ECML 2010), as Ganin et al. (JMLR 2016) use it for DANN, and lecture 4 ("model selection for
+domain adaptation"): train on the labelled source and the unlabelled target; pseudo-label the target training
+images with the trained classifier; train a reverse classifier on those pseudo-labels; its accuracy on the
+labelled SOURCE validation split is the score. A setting whose target predictions are wrong or collapsed
+teaches the reverse classifier something that does not hold on the source.
+
+The reverse classifier here is a logistic regression on the run's own features (Ganin et al. train a reverse
+DANN; a linear classifier costs seconds instead of a second training run). Target-test images and labels are
+never read: only the target training images (without labels) and the source validation split.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import secrets
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from tl_core import identity
+from tl_core.config import RunConfig, config_schema
+from tl_core.errors import ConfigError
+from tl_core.schema import kind_noun, parse_text
+
+METRIC = "reverse_validation_acc"
+MAX_REVERSE_ROWS = 2000  # target training images pseudo-labelled per run (a seeded sample when there are more)
+
+
+def reverse_validation_accuracy(target_feats: np.ndarray, target_pseudo: np.ndarray, source_feats: np.ndarray,
+                                source_labels: np.ndarray, seed: int = 0) -> float:
+    """Accuracy on (source_feats, source_labels) of a logistic regression trained on the target features with
+    their pseudo-labels. Pseudo-labels of a single class give the constant classifier of that class."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from tl_core.analysis.arrays import as_features, one_thread
+
+    target, source = as_features(target_feats, "target_feats"), as_features(source_feats, "source_feats")
+    pseudo, labels = np.asarray(target_pseudo), np.asarray(source_labels)
+    if len(target) != len(pseudo) or len(source) != len(labels) or not len(target) or not len(source):
+        raise ValueError("reverse validation needs non-empty features with one label per row")
+    classes = np.unique(pseudo)
+    if classes.size == 1:
+        return float(np.mean(labels == classes[0]))
+    reverse = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, random_state=seed))
+    with one_thread():
+        reverse.fit(target, pseudo)
+        return float(np.mean(reverse.predict(source) == labels))
+
+
+# ---------------------------------------------------------------- the grid
+
+
+def parse_grid(texts: Sequence[str], strategy: str) -> dict[str, list]:
+    """`["lr=0.01,0.03", "domain_weight=0.3,1"]` → {"lr": [0.01, 0.03], "domain_weight": [0.3, 1.0]}: keys are
+    RunConfig fields or the strategy's settings, values typed by their schema (ConfigError otherwise)."""
+    from tl_core.strategies import parse_settings
+
+    grid: dict[str, list] = {}
+    for text in texts:
+        key, sep, values = text.partition("=")
+        if not sep or not values:
+            raise ConfigError(f"A grid entry is KEY=V1,V2,…, not {text!r}.")
+        if key in grid:
+            raise ConfigError(f"The grid names '{key}' twice.")
+        schema = config_schema().get(key)
+        if key in ("settings", "role", "experiment", "arm", "seed", "name"):
+            raise ConfigError(f"'{key}' cannot be tuned (seeds go in --seeds).")
+        if schema is not None:
+            try:
+                grid[key] = [parse_text(schema.kind, v) for v in values.split(",")]
+            except ValueError:
+                raise ConfigError(f"Grid values of '{key}' must be {kind_noun(schema.kind)}: {values!r}.") from None
+        else:
+            grid[key] = [parse_settings(strategy, {key: v})[key] for v in values.split(",")]
+    return grid
+
+
+def candidates(grid: dict[str, list]) -> list[dict]:
+    """Every combination of the grid's values, in the order given."""
+    keys = list(grid)
+    return [dict(zip(keys, values)) for values in itertools.product(*(grid[k] for k in keys))]
+
+
+def describe(candidate: dict) -> str:
+    return " ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in candidate.items())
+
+
+def candidate_config(base: RunConfig, candidate: dict, seed: int, experiment: str) -> RunConfig:
+    fields = set(config_schema())
+    direct = {k: v for k, v in candidate.items() if k in fields}
+    settings = {**base.settings, **{k: v for k, v in candidate.items() if k not in fields}}
+    label = describe(candidate)
+    return base.replace(**direct, settings=settings, seed=seed, snapshot_size=0, role=identity.Role.BENCH.value,
+                        experiment=experiment, arm=label, name=f"select {label} seed {seed}")
+
+
+# ---------------------------------------------------------------- scoring a finished run
+
+
+@torch.no_grad()
+def _features(model, images: torch.Tensor, batch_size: int = 512) -> np.ndarray:
+    return torch.cat([model.features(images[i:i + batch_size]).float()
+                      for i in range(0, len(images), batch_size)]).cpu().numpy()
+
+
+def score_run(run_id: str, runs_dir: Path) -> float:
+    """Reverse-validation accuracy of a finished run (target training images pseudo-labelled, source validation
+    split scored); reads no target label."""
+    from tl_core.data import load_domain
+    from tl_core.strategies.teacher import load_teacher, teacher_record
+
+    config, _ = teacher_record(run_id, runs_dir)
+    model = load_teacher(run_id, runs_dir, torch.device("cpu")).model
+    source, target = load_domain(config.source, config.img_size), load_domain(config.target, config.img_size)
+    images = target.train.images
+    if len(images) > MAX_REVERSE_ROWS:
+        keep = np.sort(np.random.default_rng(config.seed).choice(len(images), MAX_REVERSE_ROWS, replace=False))
+        images = images[torch.from_numpy(keep)]
+    target_feats = _features(model, images)
+    pseudo = model.head(torch.from_numpy(target_feats)).argmax(1).numpy()
+    source_feats = _features(model, source.val.images)
+    return reverse_validation_accuracy(target_feats, pseudo, source_feats, source.val.labels.numpy(), config.seed)
+
+
+# ---------------------------------------------------------------- the selection
+
+
+@dataclass
+class Scored:
+    candidate: dict
+    runs: list[dict] = field(default_factory=list)  # per seed: run_id, status, reverse_validation_acc, val_acc
+
+    @property
+    def score(self) -> float | None:
+        """Mean reverse-validation accuracy over seeds; None when any seed did not finish."""
+        if not self.runs or any(r["status"] != "finished" for r in self.runs):
+            return None
+        return float(np.mean([r[METRIC] for r in self.runs]))
+
+    @property
+    def source_val_acc(self) -> float | None:
+        values = [r["val_acc"] for r in self.runs if r.get("val_acc") is not None]
+        return float(np.mean(values)) if values else None
+
+
+@dataclass
+class Selection:
+    metric: str
+    base: dict
+    grid: dict
+    seeds: list[int]
+    scored: list[Scored]
+    chosen: dict | None
+    record: str = ""
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        for row, scored in zip(out["scored"], self.scored):
+            row["score"] = scored.score
+        return out
+
+
+def choose(scored: Sequence[Scored]) -> Scored | None:
+    """The candidate with the highest score; ties go to the earlier one; None when none finished."""
+    finished = [s for s in scored if s.score is not None]
+    return max(finished, key=lambda s: s.score) if finished else None
+
+
+def select(base: RunConfig, grid: dict[str, list], seeds: Sequence[int], runs_dir: Path,
+           progress=lambda line: None) -> Selection:
+    """Train every candidate at every seed through the one training loop, score each by reverse validation,
+    choose, and write the selection (metric, every score, the choice) to runs_dir/selections/."""
+    from tl_core.paths import runs_dir as default_runs_dir
+    from tl_core.records.run_dir import RunDir
+    from tl_core.records.store import RunStore
+    from tl_core.runner import run_config
+
+    runs_dir = default_runs_dir(runs_dir)
+    experiment = identity.bench(f"select-{secrets.token_hex(4)}")
+    store = RunStore(runs_dir)
+    scored = []
+    for candidate in candidates(grid):
+        entry = Scored(candidate)
+        for seed in seeds:
+            summary = run_config(candidate_config(base, candidate, seed, experiment), runs_dir)
+            result = {k: summary.get(k) for k in ("run_id", "status", "reason", "val_acc")}
+            if summary["status"] == "finished":
+                result[METRIC] = score_run(summary["run_id"], runs_dir)
+                run = RunDir(runs_dir / summary["run_id"])
+                summary[METRIC] = result[METRIC]
+                run.write_summary(summary)
+                store.upsert(summary["run_id"], run.read_config(), summary)
+            entry.runs.append(result)
+            progress(f"{describe(candidate)} seed {seed}: {summary['status']}"
+                     + (f", {METRIC} {result[METRIC]:.3f}" if METRIC in result else ""))
+        scored.append(entry)
+    best = choose(scored)
+    selection = Selection(METRIC, base.to_dict(), grid, list(seeds), scored, best.candidate if best else None)
+    path = runs_dir / "selections" / f"{time.strftime('%Y%m%d-%H%M%S')}-{experiment.split(':')[-1]}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    selection.record = str(path)
+    path.write_text(json.dumps(selection.to_dict(), indent=1, default=float))
+    return selection
+
+
+def selection_table(selection: Selection) -> str:
+    """The candidates with their scores, best first, and the chosen one marked."""
+    width = max(len(describe(s.candidate)) for s in selection.scored)
+    lines = [f"  {'candidate'.ljust(width)}  reverse-val acc  source val acc",
+             *(f"{'*' if s.candidate == selection.chosen else ' '} {describe(s.candidate).ljust(width)}  "
+               f"{'-' if s.score is None else f'{s.score:.3f}':>15}  "
+               f"{'-' if s.source_val_acc is None else f'{s.source_val_acc:.3f}':>14}"
+               for s in sorted(selection.scored, key=lambda s: -1 if s.score is None else s.score, reverse=True))]
+    return "\n".join(lines)
