@@ -56,7 +56,8 @@ def test_transfers_is_one_property():
 
 def _fake(config: RunConfig, acc: float, rid: str, history=(0.5,)) -> dict:
     return {"config": config.to_dict(), "summary": {"run_id": rid, "status": "finished", "target_acc": acc,
-                                                     "model_params": 1000, "seconds": 1.0},
+                                                     "model_params": 1000, "seconds": 1.0, "source_acc_start": 0.9,
+                                                     "source_acc": acc},
             "metrics": [{"epoch": i + 1, "target_acc": a} for i, a in enumerate(history)]}
 
 
