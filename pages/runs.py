@@ -4,7 +4,7 @@ import streamlit as st
 
 from tl_core.config import RunConfig
 from tl_core.errors import UserError
-from tl_core.owners import describe_owner, may_act
+from tl_core.owners import may_act
 from tl_core.status import Status
 from tl_view import charts, fmt, glossary
 from tl_view.views import runs_table_rows

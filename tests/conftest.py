@@ -39,7 +39,7 @@ def dashboard(runs_dir, monkeypatch):
     import streamlit as st
 
     from tl_core.owners import Actor
-    from tl_ui import nav, state
+    from tl_ui import state
 
     monkeypatch.setenv("TL_WARM_UMAP", "0")
     monkeypatch.setenv("TL_EXECUTOR", "threads")

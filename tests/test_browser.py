@@ -5,6 +5,7 @@ test-artifacts/ (gitignored).
 """
 import os
 import socket
+from contextlib import contextmanager
 import subprocess
 import sys
 import time
@@ -34,37 +35,45 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@contextmanager
+def running_dashboard(env: dict, log_path: Path):
+    """`streamlit run app.py` on a free loopback port with `env`; yields its URL once healthy, stops it after."""
+    port = _free_port()
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port",
+             str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+             "--server.fileWatcherType", "none"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.time() + 90
+            while True:
+                try:
+                    if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                        break
+                except OSError:
+                    pass
+                if proc.poll() is not None or time.time() > deadline:
+                    pytest.fail(f"streamlit did not start: see {log_path}")
+                time.sleep(0.3)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, data_dir):
     """One dashboard server for the module, with its own runs folder; stopped (with its runs) at the end."""
-    port = _free_port()
     runs = tmp_path_factory.mktemp("browser-runs")
     env = {**os.environ, "TL_RUNS_DIR": str(runs), "TL_DATA_DIR": str(data_dir), "TL_OFFLINE": "1",
            "TL_WARM_UMAP": "0"}  # the maps fall back to PCA: no 25-s UMAP compile competing with training
-    log = open(tmp_path_factory.mktemp("browser-log") / "streamlit.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while True:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.time() > deadline:
-            proc.kill()
-            pytest.fail(f"streamlit did not start: see {log.name}")
-        time.sleep(0.3)
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with running_dashboard(env, tmp_path_factory.mktemp("browser-log") / "streamlit.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

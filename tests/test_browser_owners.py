@@ -3,10 +3,6 @@ A's identity from any page; the teacher (a third context with the server's token
 students in the Class view; paths typed into the form stay under their roots."""
 import os
 import re
-import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
 
@@ -14,7 +10,7 @@ from tl_core.config import RunConfig
 from tl_core.owners import owner_id
 from tl_view.share_link import encode_config
 
-from test_browser import CHROMIUM_ARGS, CHROMIUM, ROOT, SLOW, _free_port, no_exceptions, shot  # noqa: F401
+from test_browser import SLOW, browser, no_exceptions, running_dashboard, shot  # noqa: F401  (browser: a fixture)
 
 sync_api = pytest.importorskip("playwright.sync_api")
 TOKEN = "class-token-4f1c"
@@ -24,7 +20,7 @@ LONG = RunConfig(source="digits", target="digits-m", backbone="small_cnn", weigh
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, data_dir):
-    port, base = _free_port(), tmp_path_factory.mktemp("owners")
+    base = tmp_path_factory.mktemp("owners")
     (base / "data-root" / "mine" / "a").mkdir(parents=True)
     (base / "weights-root").mkdir()
     (base / "outside" / "theirs").mkdir(parents=True)
@@ -32,36 +28,8 @@ def server(tmp_path_factory, data_dir):
     env = {**os.environ, "TL_RUNS_DIR": str(base / "runs"), "TL_DATA_DIR": str(data_dir), "TL_OFFLINE": "1",
            "TL_WARM_UMAP": "0", "TL_TEACHER_TOKEN": TOKEN, "TL_DATA_ROOT": str(base / "data-root"),
            "TL_WEIGHTS_ROOT": str(base / "weights-root"), "TL_MAX_RUNS": "1"}
-    log = open(base / "streamlit.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while True:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            pass
-        assert proc.poll() is None and time.time() < deadline, f"streamlit did not start: see {log.name}"
-        time.sleep(0.3)
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    with running_dashboard(env, base / "streamlit.log") as url:
+        yield url
 
 
 def student(browser, url: str):

@@ -5,7 +5,7 @@ import pytest
 
 from tl_core import identity
 from tl_core.config import RunConfig
-from tl_core.identity import Kind, Role
+from tl_core.identity import Kind
 from tl_core.lessons import LESSONS, verdict
 from tl_core.records.run_view import RunView
 from tl_core.records.store import RunStore

@@ -28,7 +28,7 @@ from tl_view.feasibility_views import (SELECTION_NOTE, confusion_figure, counts_
 from tl_core.feasibility.label_curve import LabelCurve
 from tl_core.feasibility.recommend import Recommendation
 from tl_core.feasibility.results import Score
-from tl_core.feasibility.sweep import SettingScore, SweepReport
+from tl_core.feasibility.sweep import SweepReport
 from tl_core.feasibility.validate import REASONS, ValidationReport
 
 def _pm(score: Score) -> str:
