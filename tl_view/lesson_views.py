@@ -369,7 +369,7 @@ ARM_STYLE = {  # arm → (legend label, colour, dash)
     "rotation": ("rotation-pretrained (no labels)", theme.HEAD_COLOR, "solid"),
     "supervised": ("supervised on task A", theme.WITH_COLOR, "solid"),
     "alone": ("target task alone", theme.WITHOUT_COLOR, "dash"),
-    "fine-tuned": ("fine-tuned after the source task", theme.WITH_COLOR, "solid"),
+    "fine-tuned": ("fine-tuned, every layer", theme.WITH_COLOR, "solid"),
     "joint": ("both tasks jointly (multitask)", theme.HEAD_COLOR, "solid"),
     "all-attributes": ("shape, fill and colour", theme.WITH_COLOR, "solid"),
     "without-colour": ("shape and fill only", theme.WITHOUT_COLOR, "solid"),
