@@ -52,3 +52,24 @@ def test_upload_a_zip_and_see_the_validation_report(server, browser, zips):  # n
     no_exceptions(page)
     shot(page, "11-feasibility-report")
     page.context.close()
+
+
+def test_the_report_built_from_a_hostile_class_name_runs_no_script(browser, tmp_path):  # noqa: F811
+    """The downloadable HTML report, opened in Chromium: the class name's `<img onerror=…>` is text, not a tag."""
+    from tl_core.feasibility.validate import ValidationReport
+    from tl_view.feasibility_report import render_html
+
+    hostile = "cats\n<details><img src=x onerror=alert(1)>"
+    validation = ValidationReport(str(tmp_path), [hostile, "dogs"], {hostile: 5, "dogs": 5}, {}, [], [], {}, {}, {},
+                                  [])
+    report = tmp_path / "feasibility.html"
+    report.write_text(render_html(validation))
+    page = browser.new_context().new_page()
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto(report.as_uri())
+    page.wait_for_timeout(1500)
+    assert dialogs == []
+    assert page.locator("img[onerror]").count() == 0
+    assert page.get_by_text("onerror=alert(1)", exact=False).count() >= 1  # shown as the text it is
+    page.context.close()
