@@ -180,7 +180,7 @@ def test_a_second_session_queues_while_the_first_trains(server, browser):
     quick_run(first, 200)  # long enough to still be training when the second arrives, even on an idle machine
     first.get_by_text("This run — target accuracy").wait_for(timeout=SLOW)
     quick_run(second, 2)
-    second.get_by_text("position 1 in the queue", exact=False).wait_for(timeout=SLOW)  # queued behind the first
+    second.get_by_text("position 1 in the queue", exact=False).first.wait_for(timeout=SLOW)  # behind the first
     shot(second, "04-second-session-queued")
     no_exceptions(second)
     stop_all(first)  # the first tab's Stop ends only its own run: the second one starts

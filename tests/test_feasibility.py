@@ -400,7 +400,7 @@ def test_differences_within_the_spread_do_not_flip_the_advice():
 
 def test_partial_sweep_says_what_is_not_measured_yet():
     r = recommend(sweep_of([0.80, 0.82], [0.79, 0.81], labels=150.0))  # large-different, no fine-tune yet
-    assert r.cell == "large-different" and r.strategy == "fine-tune"
+    assert r.cell == "large-different" and r.strategy == "scratch"  # the source barely beats random weights
     assert "Fine-tuning has not been measured yet; so far the best setting is linear probe" in r.advice
 
 

@@ -12,7 +12,7 @@ from tl_core.config import RunConfig
 from tl_core.records.run_view import RunView
 from tl_core.status import Status
 from tl_core import lessons
-from tl_core.lessons import LESSONS, lesson, verdict
+from tl_core.lessons import FREEZE_DEPTHS, LESSONS, lesson, verdict
 from tl_core.records.run_dir import RunDir
 from tl_core.records.store import RunStore
 from tl_view import lesson_views as lv, theme
@@ -147,9 +147,9 @@ def test_freeze_depths_from_both_sources_with_scratch_as_a_dashed_line():
             for c in planned("which-layers")]
     fig, = lv.lesson_figures("freeze", runs)
     close, distant = fig.data[:2]
-    assert list(close.x) == [0, 1, 2, 3, 4] and close.y[-1] == pytest.approx(0.5)
+    assert list(close.x) == list(FREEZE_DEPTHS) == [0, 2, 4] and close.y[-1] == pytest.approx(0.5)
     assert distant.y[-1] == pytest.approx(0.1) and "shapes" in distant.name
-    assert list(close.error_y.array) == [0.0] * 5  # one seed, one number each: no spread to show
+    assert list(close.error_y.array) == [0.0] * 3  # one seed, one number each: no spread to show
     assert fig.layout.shapes[0].y0 == pytest.approx(0.55) and fig.layout.shapes[0].line.dash == "dash"
     assert "scratch 55.0%" in fig.layout.annotations[0].text
 

@@ -5,6 +5,7 @@ The directories are the truth; the index makes listing and filtering fast and ca
 from __future__ import annotations
 
 import json
+import math
 import logging
 import os
 import shutil
@@ -161,7 +162,7 @@ class RunStore:
             "freeze": config.freeze, "labels_per_class": config.labels_per_class, "epochs": config.epochs,
             "target_acc": summary.get("target_acc"), "val_acc": summary.get("val_acc"),
             "seconds": summary.get("seconds"), "device": summary.get("device_name") or summary.get("device"),
-            "config": config.to_json(), "summary": json.dumps(summary, default=float),
+            "config": config.to_json(), "summary": json.dumps(_json_safe(summary), default=float),
         }
         columns = ", ".join(row)
         marks = ", ".join(f":{k}" for k in row)
@@ -211,7 +212,8 @@ class RunStore:
 
     def find_finished(self, fingerprint: str) -> dict[str, Any] | None:
         """The oldest finished run with this identity (`tl_core.fingerprint`) that computed its own result."""
-        rows = self._select("SELECT * FROM runs WHERE status=? AND json_extract(summary, '$.fingerprint')=? "
+        rows = self._select("SELECT * FROM runs WHERE status=? AND json_valid(summary) "
+                            "AND json_extract(summary, '$.fingerprint')=? "
                             "AND json_extract(summary, '$.shared_from') IS NULL ORDER BY created LIMIT 1",
                             (Status.FINISHED, fingerprint))
         return _row_dict(rows[0]) if rows else None
@@ -301,3 +303,15 @@ def _row_dict(row: sqlite3.Row) -> dict[str, Any]:
     out["config"] = json.loads(out["config"])
     out["summary"] = json.loads(out["summary"])
     return out
+
+
+def _json_safe(value: Any) -> Any:
+    """`value` with NaN and infinities as None: strict JSON, which SQLite's JSON functions can read (a run's
+    metrics can be NaN, e.g. the accuracy on an empty validation split)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
