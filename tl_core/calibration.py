@@ -160,9 +160,9 @@ def snapshot_count(epochs: int, every: int) -> int:
 
 
 def needs_pretraining(config: RunConfig) -> bool:
-    from tl_core.pretrain import checkpoint_path
+    from tl_core.pretrain import has_source_network
 
-    return config.weights == "source" and not checkpoint_path(config).exists()
+    return config.weights == "source" and not has_source_network(config)
 
 
 def estimate_run(config: RunConfig, rows: list[dict] = (), wait: bool = True,
