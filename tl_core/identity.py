@@ -31,8 +31,6 @@ class Role(StrEnum):
     BENCH = "bench"
 
 
-ROLES = tuple(r.value for r in Role)
-
 
 class Kind(StrEnum):
     PAIR = "pair"  # a main run with its baseline(s), submitted together

@@ -64,10 +64,6 @@ class RunView:
             return self.summary["target_acc"]
         return self.history[-1].get("target_acc") if self.history else None
 
-    def at_epoch(self, epoch: int) -> dict[str, Any] | None:
-        """The metrics row of `epoch` (1-based), or None when the run has not got there."""
-        return next((row for row in self.history if row.get("epoch") == epoch), None)
-
     @classmethod
     def from_record(cls, row: dict[str, Any], run_dir) -> "RunView":
         """From an index row (`RunStore.get`) and its run directory."""
@@ -76,9 +72,3 @@ class RunView:
                    owner=row.get("owner") or "", created=row.get("created") or 0.0, summary=summary,
                    history=run_dir.read_metrics(), snapshots=snapshots_on_disk(run_dir.snapshots_dir),
                    epoch=summary.get("epochs_done", 0))
-
-    def as_run(self) -> dict[str, Any]:
-        """The plain {config, summary, metrics} dict the lesson and feasibility planners read."""
-        return {"config": self.config.to_dict(), "summary": {**self.summary, "run_id": self.run_id,
-                                                               "status": self.status.value},
-                "metrics": list(self.history)}
