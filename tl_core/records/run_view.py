@@ -2,7 +2,7 @@
 
 The job manager builds it from a job it executes (`RunView` with live counters and a queue position); the store
 builds it from a record (`from_record`): a run started in this server, one started by the CLI and one from before
-a restart are drawn by the same code. Lessons, feasibility, the pages and the CLI read this and nothing else.
+a restart are drawn by the same code. The pages, the chain runner and the feasibility check read runs as this.
 """
 from __future__ import annotations
 
