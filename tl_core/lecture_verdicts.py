@@ -71,18 +71,24 @@ def _diff_text(diffs: list[float]) -> str:
     return f"{mean:+.3f} (90% interval {low:+.3f} to {high:+.3f}, {seeds})"
 
 
-def self_supervised(runs: Sequence[Run]) -> Verdict:
-    diffs, n = _paired(runs, "rotation", "scratch")
+def _gain_over(runs: Sequence[Run], arm: str, baseline: str, waiting_text: str, lead: str, other_arm: str,
+               other_lead: str) -> Verdict:
+    """`arm` against `baseline` seed by seed (the verdict), with `other_arm` against the same baseline alongside."""
+    diffs, n = _paired(runs, arm, baseline)
     if not n:
-        return waiting("Waiting for the scratch and rotation-pretrained runs.")
+        return waiting(waiting_text)
     _, low, high = mean_interval(diffs)
-    word = call(low, high, 0.0, n)
-    supervised, m = _paired(runs, "supervised", "scratch")
-    supervised_text = f"; supervised pretraining on task A: {_diff_text(supervised)}" if m else ""
-    return Verdict(word, (
-        f"Rotation pretraining against scratch {_diff_text(diffs)} in target accuracy "
-        f"({_mean_of(runs, 'rotation'):.3f} vs {_mean_of(runs, 'scratch'):.3f}){supervised_text}."),
+    other, m = _paired(runs, other_arm, baseline)
+    other_text = f"; {other_lead}: {_diff_text(other)}" if m else ""
+    return Verdict(call(low, high, 0.0, n), (
+        f"{lead} {_diff_text(diffs)} in target accuracy "
+        f"({_mean_of(runs, arm):.3f} vs {_mean_of(runs, baseline):.3f}){other_text}."),
                    float(np.mean(diffs)), low, high, n)
+
+
+def self_supervised(runs: Sequence[Run]) -> Verdict:
+    return _gain_over(runs, "rotation", "scratch", "Waiting for the scratch and rotation-pretrained runs.",
+                      "Rotation pretraining against scratch", "supervised", "supervised pretraining on task A")
 
 
 def collision_cap(target: str, unseen: Sequence[str], attributes: Sequence[str]) -> float:
@@ -126,17 +132,9 @@ def zero_shot(runs: Sequence[Run]) -> Verdict:
 
 
 def multitask(runs: Sequence[Run]) -> Verdict:
-    diffs, n = _paired(runs, "joint", "alone")
-    if not n:
-        return waiting("Waiting for the target-alone and joint runs.")
-    _, low, high = mean_interval(diffs)
-    word = call(low, high, 0.0, n)
-    tuned, m = _paired(runs, "fine-tuned", "alone")
-    tuned_text = f"; fine-tuning after the source task: {_diff_text(tuned)}" if m else ""
-    return Verdict(word, (
-        f"Joint training against the target task alone {_diff_text(diffs)} in target accuracy "
-        f"({_mean_of(runs, 'joint'):.3f} vs {_mean_of(runs, 'alone'):.3f}){tuned_text}."),
-                   float(np.mean(diffs)), low, high, n)
+    return _gain_over(runs, "joint", "alone", "Waiting for the target-alone and joint runs.",
+                      "Joint training against the target task alone", "fine-tuned",
+                      "fine-tuning after the source task")
 
 
 def _forgot(run: Run) -> float:
