@@ -129,16 +129,25 @@ class RunStore:
     def _create(self, patience_s: float = 30.0) -> None:
         """Switch to WAL and create the tables. Two processes opening a new index at the same moment can get
         "database is locked" at once (SQLite does not wait on its busy timeout for a journal-mode change), so
-        this retries for up to `patience_s`."""
+        this retries for up to `patience_s`; the version check and the tables are one write transaction, so one
+        process cannot drop the table another has just made."""
         deadline = time.monotonic() + patience_s
         while True:
             try:
-                with closing(self._connect()) as db, db:
+                with closing(self._connect()) as db:
+                    db.isolation_level = None  # explicit transactions: the version check and the layout are one step
                     db.execute("PRAGMA journal_mode=WAL")
-                    if db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
-                        db.execute("DROP TABLE IF EXISTS runs")  # an older layout: rebuilt from the run directories
-                    db.executescript(_SCHEMA)
-                    db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                    db.execute("BEGIN IMMEDIATE")
+                    try:
+                        if db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+                            db.execute("DROP TABLE IF EXISTS runs")  # an older layout: rebuilt from the run directories
+                            for statement in filter(str.strip, _SCHEMA.split(";")):
+                                db.execute(statement)
+                            db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                        db.execute("COMMIT")
+                    except BaseException:
+                        db.execute("ROLLBACK")
+                        raise
                 return
             except sqlite3.OperationalError as err:
                 if "locked" not in str(err) or time.monotonic() > deadline:
