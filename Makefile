@@ -21,6 +21,13 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 install: $(STAMP)
 
+# Ray is optional for a server (the "ray" executor); the tests run that executor against a real local cluster.
+$(VENV)/.installed-ray: requirements-ray.txt $(STAMP)
+	@echo "installing Ray for the Ray executor's tests (optional for a server)…"
+	@start=$$(date +%s); $(BIN)/python -m pip install -r requirements-ray.txt && \
+		echo "      done in $$(( $$(date +%s) - start )) s"
+	@touch $@
+
 run: install
 	@echo "Starting the dashboard on http://localhost:$(PORT) (the first page load imports torch: a few seconds)…"
 	$(BIN)/python -m streamlit run app.py --server.port $(PORT)
@@ -31,7 +38,7 @@ browser:
 		(apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
 		echo "note: chromium is not installed; browser tests will be skipped (they fail under CI=true)"; }
 
-test: install browser
+test: install $(VENV)/.installed-ray browser
 	$(BIN)/python -m pytest -q
 
 bench: install

@@ -1,6 +1,8 @@
 """Runs in worker processes: they finish, stop within a batch, and a killed worker fails one run, not the server."""
 import os
 import signal
+import subprocess
+import sys
 import time
 
 import pytest
@@ -96,3 +98,11 @@ def test_steps_are_throttled_but_epoch_ends_and_last_steps_pass():
     assert throttle.passes(step(10))
     now[0] = 0.35
     assert throttle.passes(step(3))
+
+
+def test_ray_is_imported_only_when_asked_for(runs_dir):
+    """Ray is optional: the server, the CLI and the other executors never import it."""
+    code = ("import sys; import tl_core.cli, tl_ui.state; from tl_core.jobs import JobManager; "
+            f"JobManager({str(runs_dir)!r}, slots=1, executor='threads').close(); print('ray' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "False", done.stderr[-2000:]

@@ -12,6 +12,7 @@ import threading
 
 from tl_core.config import RunConfig, config_schema
 from tl_core.errors import UserError
+from tl_core.executors import EXECUTORS
 from tl_core.schema import FieldSchema, kind_noun, parse_text
 
 DEFAULTS = RunConfig()
@@ -73,6 +74,9 @@ def _parser() -> argparse.ArgumentParser:
                        metavar="KEY=VALUE", help="a strategy setting, e.g. --set lr_decay=0.5 (repeatable)")
     train.add_argument("--runs-dir", default=None, help="where run records go (default $TL_RUNS_DIR, else runs/)")
     train.add_argument("--json", action="store_true", help="end with the run summary as one JSON line")
+    train.add_argument("--executor", default="inline", choices=("inline", *EXECUTORS),
+                       help="where the run executes: this process (inline, the default), a worker process, or a "
+                            "Ray cluster ($TL_RAY_ADDRESS; pip install -r requirements-ray.txt)")
     pretrain = sub.add_parser("pretrain", help="train a source network (task A) into the cache, or --publish it")
     _add_config_options(pretrain, PRETRAIN_OPTIONS)
     pretrain.add_argument("--publish", action="store_true", help="write it, with a JSON record, to "
@@ -123,7 +127,10 @@ def _train(args: argparse.Namespace) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     printer = ProgressPrinter()
-    summary = execute_run(run, [printer], stop)
+    if args.executor == "inline":
+        summary = execute_run(run, [printer], stop)
+    else:
+        summary = _train_on(args.executor, run, printer, stop)
     printer.close()
     keys = ("status", "reason", "target_acc", "val_acc", "train_acc", "domain_confusion_acc", "a_distance",
             "epochs_done", "seconds", "images_per_s", "device_name", "run_dir")
@@ -136,6 +143,24 @@ def _train(args: argparse.Namespace) -> int:
         return 130
     print(f"error: {summary['reason']} {summary.get('hint', '')}".rstrip(), file=sys.stderr)
     return 2 if summary.get("error_kind") == "user" else 1
+
+
+def _train_on(executor: str, run, printer, stop: threading.Event) -> dict:
+    """Execute the run on one slot of `executor` (a worker process, a Ray actor) instead of this process."""
+    from tl_core.executors import RunLost, make_slots
+    from tl_core.records.store import RunStore
+    from tl_core.status import Status
+
+    store = RunStore(run.path.parent)
+    slot = make_slots(executor, 1, store)[0]
+    try:
+        slot.start()
+        slot.run(run.run_id, printer, stop)
+        return run.read_summary()
+    except RunLost as lost:
+        return store.end(run.run_id, Status.FAILED, lost.reason, lost.hint)
+    finally:
+        slot.close()
 
 
 def _pretrain(args: argparse.Namespace) -> int:

@@ -190,12 +190,7 @@ class JobManager:
 
     def _record_end(self, job: Job, status: Status, reason: str, hint: str = "") -> None:
         """End a run that could not record its own ending (call with the lock held)."""
-        run = self.store.run_dir(job.run_id)
-        summary = {**run.read_summary(), "status": status, "reason": reason, "hint": hint, "run_id": job.run_id,
-                   "run_dir": str(run.path), "epochs_done": len(run.read_metrics())}
-        run.write_summary(summary)
-        self.store.upsert(job.run_id, job.view.config, summary)
-        job.view.status, job.view.summary = status, summary
+        job.view.status, job.view.summary = status, self.store.end(job.run_id, status, reason, hint)
 
     def queue_position(self, run_id: str) -> int | None:
         """1 for the next run to start; None when the run is not waiting."""

@@ -17,6 +17,7 @@ from pathlib import Path
 import streamlit as st
 
 from tl_core import identity
+from tl_core.errors import UserError
 from tl_core.owners import Actor, is_teacher_token, owner_id, teacher_token
 from tl_core.paths import runs_dir
 
@@ -33,8 +34,13 @@ def _manager(path: str):
 
 
 def manager():
-    """The one JobManager of this server process, for the runs directory in use ($TL_RUNS_DIR, else runs/)."""
-    return _manager(str(Path(runs_dir()).resolve()))
+    """The one JobManager of this server process, for the runs directory in use ($TL_RUNS_DIR, else runs/).
+    A server started with an executor it cannot use says so on every page instead of a traceback."""
+    try:
+        return _manager(str(Path(runs_dir()).resolve()))
+    except UserError as err:
+        st.error(f"This server cannot run anything: {err}")
+        st.stop()
 
 
 @dataclass

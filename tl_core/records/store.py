@@ -282,6 +282,16 @@ class RunStore:
             healed.append(row["run_id"])
         return healed
 
+    def end(self, run_id: str, status: Status, reason: str, hint: str = "") -> dict[str, Any]:
+        """Record the ending of a run that could not record its own (its worker died, it left the queue);
+        returns the summary written."""
+        run = self.run_dir(run_id)
+        summary = {**run.read_summary(), "status": status, "reason": reason, "hint": hint, "run_id": run_id,
+                   "run_dir": str(run.path), "epochs_done": len(run.read_metrics())}
+        run.write_summary(summary)
+        self.upsert(run_id, run.read_config(), summary)
+        return summary
+
     def _interrupt(self, row: dict[str, Any], reason: str, hint: str) -> None:
         summary = {**row["summary"], "status": Status.INTERRUPTED, "reason": reason, "hint": hint}
         run = self.run_dir(row["run_id"])

@@ -1,0 +1,136 @@
+"""Runs on a real local Ray cluster started here (not mocked): epoch events stream back while the run trains, the
+server's run directory ends up with the complete record although the actor trained in a store of its own, stop
+reaches the actor, and a killed actor fails its run, not the server.
+
+Skipped when Ray is not installed, unless CI=true (then it fails: CI must run it; `make test` installs it)."""
+import importlib.util
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tl_core.config import RunConfig
+from tl_core.status import Status
+
+if importlib.util.find_spec("ray") is None:
+    if os.environ.get("CI") == "true":
+        pytest.fail("Ray is missing: CI must run the Ray executor tests (pip install -r requirements-ray.txt)",
+                    pytrace=False)
+    pytest.skip("Ray is not installed", allow_module_level=True)
+
+from tl_core.jobs import JobManager  # noqa: E402
+
+TINY = RunConfig(source="digits", target="digits-m", backbone="small_cnn", weights="random", strategy="fine-tune",
+                 freeze=0, labels_per_class=20, epochs=3, batch_size=64, lr=3e-3, img_size=16, snapshot_size=64,
+                 device="cpu")
+LONG = TINY.replace(epochs=200, snapshot_size=0)
+
+
+@pytest.fixture(scope="module")
+def cluster(data_dir):
+    """A separate local cluster of 2 CPUs, started like an administrator would (`ray start --head`), after
+    TL_DATA_DIR is set so its workers reuse the datasets this session built; the server joins it through
+    $TL_RAY_ADDRESS and sends the project's code with the job. Ray reads its token settings when it is first
+    imported, so nothing here imports it before they are set."""
+    os.environ.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(16))  # as Ray advises a cluster
+    ray_cli = str(Path(sys.executable).with_name("ray"))
+    port = free_port()
+    subprocess.run([ray_cli, "start", "--head", f"--port={port}", "--num-cpus=2", "--num-gpus=0",
+                    "--include-dashboard=false", f"--object-store-memory={128 * 1024**2}",
+                    "--disable-usage-stats"], check=True, capture_output=True, timeout=120)
+    address = f"127.0.0.1:{port}"
+    os.environ["TL_RAY_ADDRESS"] = address
+    yield address
+    import ray
+
+    ray.shutdown()
+    for name in ("TL_RAY_ADDRESS", "RAY_AUTH_MODE", "RAY_AUTH_TOKEN"):
+        os.environ.pop(name, None)
+    subprocess.run([ray_cli, "stop", "--force"], capture_output=True, timeout=120)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def manager(cluster, tmp_path_factory):
+    manager = JobManager(tmp_path_factory.mktemp("runs"), slots=1, executor="ray")
+    yield manager
+    manager.close()
+
+
+def wait_until(predicate, timeout_s=180.0):
+    deadline = time.time() + timeout_s
+    while not predicate():
+        assert time.time() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def record_files(run_dir):
+    return sorted(p.relative_to(run_dir).as_posix() for p in run_dir.rglob("*") if p.is_file())
+
+
+def test_a_ray_run_streams_its_epochs_and_lands_a_complete_record(manager, runs_dir):
+    run_id = manager.submit(TINY, owner="student")
+    seen_running = []
+    while not (view := manager.view(run_id)).status.terminal:
+        if view.status is Status.RUNNING and view.history:
+            seen_running.append(len(view.history))
+        time.sleep(0.05)
+    assert view.status is Status.FINISHED, (view.summary.get("reason"), view.summary.get("hint"))
+    assert seen_running and min(seen_running) < TINY.epochs  # epochs reached the server before the run ended
+
+    run = manager.store.run_dir(run_id)
+    summary = run.read_summary()
+    assert summary["status"] == "finished" and summary["run_dir"] == str(run.path)
+    assert summary["pid"] != os.getpid()  # trained in an actor, not here
+    assert [row["epoch"] for row in run.read_metrics()] == [1, 2, 3]
+    assert all(os.path.isfile(path) and path.startswith(str(run.path)) for _, path in view.snapshots)
+    row = manager.store.get(run_id)
+    assert row["status"] == "finished" and row["owner"] == "student"
+    assert row["target_acc"] == pytest.approx(summary["target_acc"])
+
+    from tl_core.runner import run_config  # the same run in this process: the same files make up its record
+    local = run_config(TINY, runs_dir)
+    assert record_files(run.path) == record_files(runs_dir / local["run_id"])
+
+
+def test_stop_reaches_the_ray_actor(manager):
+    run_id = manager.submit(LONG, owner="student")
+    wait_until(lambda: manager.view(run_id).step > 0)
+    manager.stop(run_id, by="student")
+    view = manager.wait(run_id, timeout_s=60)
+    assert view.status is Status.STOPPED
+    assert len(view.history) < LONG.epochs
+
+
+def test_killing_the_actor_fails_that_run_and_the_next_one_runs(manager):
+    doomed = manager.submit(LONG.replace(seed=1), owner="student")
+    following = manager.submit(TINY.replace(seed=2, epochs=1, snapshot_size=0), owner="student")
+    wait_until(lambda: manager.view(doomed).step > 0)
+    pid = manager.worker_pid(doomed)
+    assert pid is not None and pid != os.getpid()
+    os.kill(pid, signal.SIGKILL)
+    view = manager.wait(doomed, timeout_s=60)
+    assert view.status is Status.FAILED and "Ray worker running this run was lost" in view.summary["reason"]
+    assert manager.store.get(doomed)["status"] == "failed"
+    assert manager.wait(following, timeout_s=180).status is Status.FINISHED
+
+
+def test_the_cli_trains_on_ray(cluster, runs_dir):
+    """`train --executor ray` joins the cluster at $TL_RAY_ADDRESS as its own job."""
+    done = subprocess.run([sys.executable, "-m", "tl_core", "train", "--runs-dir", str(runs_dir), "--executor", "ray",
+                           "--source", "digits", "--target", "digits-m", "--weights", "random", "--epochs", "1",
+                           "--img-size", "16", "--snapshot-size", "0", "--device", "cpu", "--json"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert '"status": "finished"' in done.stdout
