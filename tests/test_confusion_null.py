@@ -43,13 +43,26 @@ def test_chart_draws_the_band_instead_of_the_line():
     assert charts.NULL_BAND_LABEL == "no shift (95% of chance results)"
 
 
-def test_band_is_sized_by_the_smallest_probe_sample(monkeypatch):
+def test_band_is_sized_by_the_smallest_probe_sample_and_never_computed_in_the_page(monkeypatch, data_dir):
+    """The page gets None while the band is unknown (its computation starts in the background, once), then the
+    band itself; the band is stored in the data folder, so the next server process does not compute it again."""
+    import time
+
+    from tl_core.analysis import null_band_store
+
     asked = []
 
     def fake_band(n, seed=0, repeats=40):
         asked.append(n)
         return confusion_null_band.__wrapped__(n, seed, 3)
 
-    monkeypatch.setattr("tl_view.confusion_null.confusion_null_band", fake_band)
-    low, high = null_band_for([HISTORY, [{"epoch": 1, "domain_confusion_n": 80}]])
-    assert asked == [80] and low < high
+    monkeypatch.setattr(null_band_store, "confusion_null_band", fake_band)
+    histories = [HISTORY, [{"epoch": 1, "domain_confusion_n": 81}]]
+    assert null_band_for(histories) is None
+    deadline = time.time() + 60
+    while (band := null_band_for(histories)) is None:
+        assert time.time() < deadline
+        time.sleep(0.05)
+    assert asked == [81] and band[0] < band[1]
+    monkeypatch.setattr(null_band_store, "_bands", {})  # a new process: memory is empty, the file remains
+    assert null_band_for(histories) == band and asked == [81]

@@ -133,3 +133,22 @@ def test_every_term_the_issue_found_unexplained_has_its_line_and_each_page_a_glo
         at.switch_page(page).run()
         assert not at.exception, (page, [e.value for e in at.exception])
         assert "What the words mean" in [e.label for e in at.expander], page
+
+
+def test_tabs_showing_the_same_runs_build_each_figure_once(app_env):
+    """A live view redraws every second in every tab: the figures of unchanged data are reused, not rebuilt."""
+    from tl_ui.figure_cache import figures_built
+
+    finished_pair(app_env, ME)
+    first = AppTest.from_file(str(ROOT / "pages/experiment.py"), default_timeout=TIMEOUT)
+    first.session_state["owner_secret"] = SECRET
+    first.run()
+    assert not first.exception, [e.value for e in first.exception]
+    built, specs = figures_built(), [c.proto.spec for c in first.get("plotly_chart")]
+    assert built >= 3 and len(specs) >= 3  # learning curves, maps, domain confusion
+    first.run()
+    second = AppTest.from_file(str(ROOT / "pages/experiment.py"), default_timeout=TIMEOUT)
+    second.session_state["owner_secret"] = SECRET  # another tab of the same browser
+    second.run()
+    assert figures_built() == built
+    assert [c.proto.spec for c in first.get("plotly_chart")] == specs == [c.proto.spec for c in second.get("plotly_chart")]

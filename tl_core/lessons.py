@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any, Callable
 
 from tl_core import identity, lecture_verdicts
-from tl_core.analysis.domain_confusion import confusion_null_band
+from tl_core.analysis.null_band_store import stored_null_band
 from tl_core.analysis.intervals import all_of, contrast_interval, decide
 from tl_core.config import RunConfig
 from tl_core.identity import Role
@@ -529,7 +529,7 @@ def _domain_shift_verdict(runs: list[Run]) -> Verdict:
     else:
         per_domain = min(int(r["summary"].get("domain_confusion_n") or r["config"].get("snapshot_size") or 0)
                          for r in finished(runs))
-        band = confusion_null_band(max(per_domain, 2))
+        band = stored_null_band(max(per_domain, 2))
         low, high = band.low, band.high
         margin = (high - low) / 2 * math.sqrt(2)  # two readings, each as noisy as the null band is wide
         outcomes.append(decide(drop, margin))

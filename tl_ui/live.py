@@ -21,6 +21,8 @@ from tl_core.errors import UserError
 from tl_core.owners import may_act
 from tl_view import charts, fmt
 from tl_ui import maps, state
+from tl_ui import figure_cache
+from tl_ui.figure_cache import cached_figure
 from tl_view.confusion_null import null_band_for
 from tl_view.views import is_active, status_line
 from tl_ui.widgets import STATUS_ICON, chart
@@ -164,19 +166,26 @@ def _draw(manager, watch, views) -> None:
         _status(manager, cols[1], baseline, base_label, "base", None)
     epochs = max(main.epochs, baseline.epochs if baseline is not None else 1)
 
-    curves = [charts.with_transfer(main.history, main_label)]
-    if baseline is not None:
-        curves.append(charts.without_transfer(baseline.history, base_label))
-    chart(charts.learning_curves(curves, epochs=epochs, uirevision=f"curves-{watch['run']}"), key="live-curves")
+    def curves():
+        drawn = [charts.with_transfer(main.history, main_label)]
+        if baseline is not None:
+            drawn.append(charts.without_transfer(baseline.history, base_label))
+        return drawn
+
+    # Histories only grow, so a run's id and its number of epochs name its curve's data.
+    data = (watch["run"], epochs, main_label, base_label,
+            tuple((v.run_id, len(v.history)) for v in views if v is not None))
+    chart(cached_figure(("curves", data), lambda: charts.learning_curves(
+        curves(), epochs=epochs, uirevision=f"curves-{watch['run']}")), key="live-curves")
     if baseline is not None and baseline.config.arm in ARM_RECIPES:
         st.caption(f"Dashed, {base_label}: {ARM_RECIPES[baseline.config.arm]}.")
     _maps(main, baseline, main_label, base_label, active=any(is_active(v) for v in views if v))
     dc_col, text_col = st.columns([1.6, 1], vertical_alignment="center")
     with dc_col:
-        chart(charts.domain_confusion_chart(curves, epochs=epochs, height=330, uirevision=f"dc-{watch['run']}",
-                                            title="Domain confusion", null_band=null_band_for(
-                                                [main.history, baseline.history if baseline else []])),
-              key="live-domain-confusion")
+        band = null_band_for([main.history, baseline.history if baseline else []])
+        chart(cached_figure(("domain-confusion", data, band), lambda: charts.domain_confusion_chart(
+            curves(), epochs=epochs, height=330, uirevision=f"dc-{watch['run']}", title="Domain confusion",
+            null_band=band)), key="live-domain-confusion")
     with text_col:
         st.markdown("**Can the network tell the domains apart?** After each epoch a linear classifier tries to "
                     "tell source features from target features. **0.5** means it cannot: the network sees the two "
@@ -240,36 +249,46 @@ def _maps(main, baseline, main_label, base_label, active: bool) -> None:
                                       help="PCA is instant; UMAP shows clusters better (a few seconds per map).",
                                       label_visibility="collapsed")
         method = (picked or "PCA").lower()
-    panels, notes = [], []
-    for view, label in ((main, main_label), (baseline, base_label)):
-        if view is None:
-            continue
-        notes.append("")
-        if not view.snapshots:
-            panels.append(charts.empty_panel(label.capitalize()))
-            continue
-        epoch, path = view.snapshots[-1]
-        try:
-            with st.spinner(f"Computing the {method.upper()} map…") if method != "pca" else nullcontext():
-                coords = maps.single_map(path, method)
-        except (OSError, ValueError) as err:
-            st.caption(f"The {label} snapshot of epoch {epoch} cannot be read yet ({err}).")
-            panels.append(charts.empty_panel(label.capitalize()))
-            continue
-        title = f"{label.capitalize()} · {'before training' if epoch == 0 else f'epoch {epoch}'}"
-        panels.append(maps.panel(title, path, coords))
-        notes[-1] = _scores_line(label, path, method)
-    classes = _classes(main)
-    fig = charts.embedding_figure(panels, classes, height=440, uirevision=f"maps-{main.run_id}-{method}",
-                                  axis_range=1.1, legend="bottom")
-    fig.update_layout(title=dict(text=f"Embeddings ({method.upper()}) — colour: class, ● source, ◇ target",
-                                 x=0, font=dict(size=16)), margin=dict(t=70))
+    # (label, epoch, snapshot path) per panel: snapshot files never change once written, so they name the data.
+    shown = tuple((label, *(view.snapshots[-1] if view.snapshots else (None, None)))
+                  for view, label in ((main, main_label), (baseline, base_label)) if view is not None)
+    classes = tuple(_classes(main))
+    with st.spinner(f"Computing the {method.upper()} map…") if method != "pca" else nullcontext():
+        key = ("maps", main.run_id, method, shown, classes)
+        fig, problems = cached_figure(key, lambda: _maps_figure(main.run_id, shown, classes, method))
+    if problems:
+        figure_cache.forget(key)
     chart(fig, key="live-maps")
+    for problem in problems:
+        st.caption(problem)
+    notes = [_scores_line(label, path, method) if path else "" for label, _, path in shown]
     for col, note in zip(st.columns(len(notes)), notes):
         col.caption(note)
     if active and method == "pca":
         st.caption("Maps refresh at every feature snapshot. For UMAP, t-SNE and the epoch-by-epoch "
                    "animation, open the Embeddings page.")
+
+
+def _maps_figure(run_id: str, shown, classes, method: str):
+    """The side-by-side embedding panels, and a line for each snapshot that could not be read yet."""
+    panels, problems = [], []
+    for label, epoch, path in shown:
+        if path is None:
+            panels.append(charts.empty_panel(label.capitalize()))
+            continue
+        try:
+            coords = maps.single_map(path, method)
+        except (OSError, ValueError) as err:
+            problems.append(f"The {label} snapshot of epoch {epoch} cannot be read yet ({err}).")
+            panels.append(charts.empty_panel(label.capitalize()))
+            continue
+        title = f"{label.capitalize()} · {'before training' if epoch == 0 else f'epoch {epoch}'}"
+        panels.append(maps.panel(title, path, coords))
+    fig = charts.embedding_figure(panels, list(classes), height=440, uirevision=f"maps-{run_id}-{method}",
+                                  axis_range=1.1, legend="bottom")
+    fig.update_layout(title=dict(text=f"Embeddings ({method.upper()}) — colour: class, ● source, ◇ target",
+                                 x=0, font=dict(size=16)), margin=dict(t=70))
+    return fig, problems
 
 
 def _scores_line(label: str, path: str, method: str) -> str:
