@@ -21,6 +21,7 @@ class _Figures:
     def __init__(self):
         self.lock = threading.Lock()
         self.items: OrderedDict[Hashable, object] = OrderedDict()
+        self.building: dict[Hashable, threading.Lock] = {}  # tabs asking for a figure being built wait for it
         self.built = 0
 
 
@@ -36,12 +37,18 @@ def cached_figure(key: Hashable, build: Callable[[], T]) -> T:
         if key in figures.items:
             figures.items.move_to_end(key)
             return figures.items[key]
-    value = build()  # outside the lock: two tabs may build the same figure once each, never block each other
-    with figures.lock:
-        figures.items[key] = value
-        figures.built += 1
-        while len(figures.items) > MAX_FIGURES:
-            figures.items.popitem(last=False)
+        building = figures.building.setdefault(key, threading.Lock())
+    with building:  # tabs polling at the same moment: one builds, the others wait for its figure
+        with figures.lock:
+            if key in figures.items:
+                return figures.items[key]
+        value = build()
+        with figures.lock:
+            figures.items[key] = value
+            figures.building.pop(key, None)
+            figures.built += 1
+            while len(figures.items) > MAX_FIGURES:
+                figures.items.popitem(last=False)
     return value
 
 
