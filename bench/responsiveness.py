@@ -31,20 +31,15 @@ from pathlib import Path
 from common import ROOT, bench_runs_dir, load_now, machine_line, median, parse_args, say, table
 
 CHROMIUM = "/usr/bin/chromium"
+# Every tab polls as a foreground tab does (each student looks at their own screen): no background throttling.
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+                 "--disable-component-update", "--disable-sync", "--disable-background-timer-throttling",
+                 "--disable-renderer-backgrounding", "--disable-backgrounding-occluded-windows"]
 SLOW_MS = 120_000  # a page load on a busy 2-core machine
 FRACTIONS = (0.25, 0.5, 0.75)
 _ENDED = ("finished", "stopped", "failed", "diverged", "out_of_memory", "interrupted")
-# The progress text in the status box of the run with transfer (the main run's, tl_view.views.status_line).
-MAIN_PROGRESS = """() => {
-    for (const label of document.querySelectorAll('[data-testid="stMetricLabel"]')) {
-        if (!label.innerText.includes('With transfer')) continue;
-        const bar = label.closest('[data-testid="stColumn"]')?.querySelector('[data-testid="stProgress"]');
-        return bar ? bar.innerText : null;
-    }
-    return null;
-}"""
+# The progress text in the status box of the main run (tl_ui/live.py keys it; tl_view.views.status_line).
+MAIN_PROGRESS = """() => document.querySelector('.st-key-live-status-main [data-testid="stProgress"]')?.innerText ?? null"""
 
 
 @dataclass

@@ -46,14 +46,15 @@ class Job:
     stop: threading.Event = field(default_factory=threading.Event)
     submitted_at: float = field(default_factory=time.time)
     started_at: float | None = None
-    train_started_at: float | None = None
     updated_at: float = field(default_factory=time.time)
     worker_pid: int | None = None
     fingerprint: str = ""
     leader: Job | None = None  # the identical run this one follows instead of computing
     followers: list[Job] = field(default_factory=list)
+    first_step_at: float | None = None  # of the run proper: what came before (data, the first snapshot) is done
     last_step_at: float | None = None
-    epoch_end_seconds: list[float] = field(default_factory=list)  # evaluation and snapshots after each epoch
+    between_epochs: bool = False  # an epoch has ended and the next one's first step has not come yet
+    epoch_gaps: list[float] = field(default_factory=list)  # last step of an epoch → first step of the next
 
     @property
     def run_id(self) -> str:
@@ -71,15 +72,20 @@ class Job:
         elif isinstance(event, RunStarted):  # pretraining (if any) is over: count the run's own steps from here
             view.stage, view.message = "train", f"Training on {event.device_name}"
             view.step, view.total_steps, view.epoch = 0, 0, 0
-            self.train_started_at = time.time()
             view.started = {"device_name": event.device_name, "trainable_params": event.trainable_params,
                             "frozen_params": event.frozen_params, "groups": event.groups}
         elif isinstance(event, Step):
             view.stage, view.step, view.total_steps, view.epoch = event.stage, event.step, event.total_steps, event.epoch
-            self.last_step_at = self.updated_at
+            if event.stage == "train":
+                if self.first_step_at is None:
+                    self.first_step_at = self.updated_at
+                if self.between_epochs and self.last_step_at is not None:
+                    self.epoch_gaps.append(self.updated_at - self.last_step_at)
+                self.between_epochs = False
+                self.last_step_at = self.updated_at
         elif isinstance(event, EpochEnd):
-            if event.stage == "train" and self.last_step_at is not None:
-                self.epoch_end_seconds.append(self.updated_at - self.last_step_at)
+            if event.stage == "train":
+                self.between_epochs = True
             (view.history if event.stage == "train" else view.pretrain_history).append(dict(event.metrics))
         elif isinstance(event, Snapshot):
             view.snapshots.append((event.epoch, event.path))
@@ -87,16 +93,20 @@ class Job:
             view.status, view.summary = Status.of(event.status), event.summary
 
     def eta_seconds(self) -> float | None:
-        """Time left in the run proper, from its own pace so far (pretraining excluded): its steps at the pace of
-        its steps, then each remaining epoch's evaluation as long as the finished ones took."""
+        """Time left in the run proper, from its own pace so far: its remaining steps at the pace of its steps,
+        then a gap after each remaining epoch as long as the gaps so far (evaluation, probes, snapshots; the
+        last one stands for the end of the run: test evaluation, weights). What came before the first step
+        (pretraining, data, the snapshot before training) is not repeated, so it is not counted."""
         view = self.view
-        if view.status is not Status.RUNNING or view.stage != "train" or not view.step or not self.train_started_at:
+        if view.status is not Status.RUNNING or view.stage != "train" or not view.step or self.first_step_at is None:
             return None
-        ends = self.epoch_end_seconds
-        stepping = time.time() - self.train_started_at - sum(ends)
-        epoch_end = sum(ends) / len(ends) if ends else 0.0
-        return max(0.0, stepping / view.step * (view.total_steps - view.step)
-                   + epoch_end * max(0, (view.epochs or 1) - len(ends)))
+        now = time.time()
+        in_gap = now - self.last_step_at if self.between_epochs else 0.0
+        stepping = now - self.first_step_at - sum(self.epoch_gaps) - in_gap
+        per_step = stepping / max(1, view.step - 1)  # the first step's own time is not measured
+        gap = sum(self.epoch_gaps) / len(self.epoch_gaps) if self.epoch_gaps else in_gap
+        gaps_left = max(0, (view.epochs or 1) - len(self.epoch_gaps))
+        return max(0.0, per_step * (view.total_steps - view.step) + gap * gaps_left - in_gap)
 
 
 class JobManager:

@@ -205,7 +205,7 @@ def same_epoch_delta(view: RunView, other: RunView) -> tuple[float | None, str]:
 
 
 def _status(manager, col, view: RunView, label: str, key: str, other: RunView | None) -> None:
-    with col, st.container(border=True):
+    with col, st.container(border=True, key=f"live-status-{key}"):  # a stable hook for bench/responsiveness.py
         text, done = status_line(view)
         icon = STATUS_ICON.get(view.status, "")
         acc = view.target_acc
