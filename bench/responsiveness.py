@@ -49,6 +49,7 @@ class Case:
     epoch_s: float = float("nan")
     run_s: float = float("nan")
     load: str = ""
+    server_cpu: float = float("nan")  # CPU seconds the dashboard process used per second while the run trained
     eta_error: dict[float, float | None] = field(default_factory=dict)  # fraction -> (shown - actual) / actual
 
 
@@ -117,6 +118,12 @@ def main_run(runs: Path) -> Path | None:
     return None
 
 
+def process_cpu_s(pid: int) -> float:
+    """CPU seconds the process itself has used (not its children: the runs' worker processes)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def summary_of(run: Path) -> dict:
     try:
         return json.loads((run / "summary.json").read_text())
@@ -150,11 +157,16 @@ def measure(browser, case: Case, link: str, epochs: int, post_script_gc: bool, t
             for _ in range(case.tabs - 1):
                 context.new_page().goto(f"{url}/?run={run.name}")
             samples = []  # (time, progress text of the main run)
-            while summary_of(run).get("status") not in _ENDED:
+            cpu_at_start = None
+            while (status := summary_of(run).get("status")) not in _ENDED:
                 assert time.time() < deadline, f"the run did not end within {timeout_s} s: see {log.name}"
+                if status == "running" and cpu_at_start is None:
+                    cpu_at_start = process_cpu_s(proc.pid), time.time()
                 if case.tabs > 0:
                     samples.append((time.time(), starter.evaluate(MAIN_PROGRESS)))
                 time.sleep(0.5)  # the page redraws once a second
+            if cpu_at_start is not None:
+                case.server_cpu = (process_cpu_s(proc.pid) - cpu_at_start[0]) / (time.time() - cpu_at_start[1])
             context.close()
             summary = summary_of(run)
             assert summary["status"] == "finished", summary
@@ -215,8 +227,10 @@ def main() -> None:
     eta = lambda c, f: "-" if f not in c.eta_error else (  # noqa: E731
         "not shown" if c.eta_error[f] is None else f"{c.eta_error[f]:+.0%}")
     rows = [[c.executor, c.tabs, f"{c.epoch_s:.2f}", f"{alone[c.executor] / c.epoch_s:.2f}x" if c.executor in alone
-             else "-", f"{c.run_s:.1f}", c.load, *(eta(c, f) for f in FRACTIONS)] for c in cases]
-    say(table(["executor", "tabs", "s/epoch", "speed vs 0 tabs", "run s", "load after", "ETA err 25%", "50%", "75%"],
+             else "-", f"{c.run_s:.1f}", f"{c.server_cpu:.3f}", c.load, *(eta(c, f) for f in FRACTIONS)]
+            for c in cases]
+    say(table(["executor", "tabs", "s/epoch", "speed vs 0 tabs", "run s", "server CPU s/s", "load after",
+               "ETA err 25%", "50%", "75%"],
               rows, title="\nEpoch time of the main run while tabs show it (speed >= 0.90x is the goal; "
                           "ETA error: the time left shown vs the actual, goal within 25%)"))
 

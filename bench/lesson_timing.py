@@ -1,0 +1,98 @@
+"""Does lesson 1's verdict arrive within the time its card promised? Measured in a real browser on a fresh server.
+
+`streamlit run app.py` runs with an empty runs folder (TL_OFFLINE=1, TL_WARM_UMAP=0). The datasets are built
+beforehand; the source network is used as the lesson finds it (shipped or cached). One Chromium context opens the
+Lessons page and reads the promise on lesson 1's card ("Takes about …"), reloading while the fresh server still
+times its first batches. It saves a screenshot of the card, presses "Run this lesson", times press → verdict
+visible, and saves a screenshot of the verdict. The script prints promised against actual and the load average
+before and after: only a run on an idle machine gives the figure that counts.
+
+    python bench/lesson_timing.py [--out test-artifacts] [--timeout 1800]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+from classroom import (CHROMIUM, CHROMIUM_ARGS, LESSON, PRESS, build_datasets, dashboard, open_lessons,
+                       wait_for_verdict)
+from common import ROOT, bench_runs_dir, load_now, say
+
+from tl_core.lessons import needs_pretraining, stage_configs
+
+PROMISE = re.compile(r"Takes about ([^:]+):")
+
+
+def promised_seconds(text: str) -> float:
+    """The seconds in '40 s', '3 min' or '1 h 05 min' (how tl_view.views.rough words an estimate)."""
+    hours = re.search(r"(\d+) h", text)
+    minutes = re.search(r"(\d+) min", text)
+    seconds = re.search(r"(\d+) s\b", text)
+    return sum(int(m.group(1)) * unit for m, unit in ((hours, 3600), (minutes, 60), (seconds, 1)) if m)
+
+
+async def sample_load(samples: list[float]) -> None:
+    while True:
+        samples.append(os.getloadavg()[0])
+        await asyncio.sleep(5)
+
+
+async def measure(url: str, out: Path, timeout_s: float, load: list[float]) -> tuple[str, float, float]:
+    """(the card's promise, press → first verdict, press → final verdict, in seconds); screenshots into `out`;
+    the 1-minute load average every 5 s from the press on into `load`."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        _, page, _ = await open_lessons(browser, url)
+        promise = page.get_by_text(PROMISE)
+        deadline = time.time() + 120
+        while not await promise.count() and time.time() < deadline:  # the fresh server times a few batches first
+            await page.wait_for_timeout(3000)
+            await page.reload()
+            await page.get_by_role("button", name=PRESS).wait_for(timeout=120_000)
+        text = await promise.first.inner_text()
+        await page.screenshot(path=str(out / "lesson1-card-before.png"), full_page=True)
+        pressed = time.time()
+        sampler = asyncio.create_task(sample_load(load))
+        await page.get_by_role("button", name=PRESS).click()
+        first = await wait_for_verdict(page, timeout_s) - pressed
+        took = time.time() - pressed
+        sampler.cancel()
+        await page.screenshot(path=str(out / "lesson1-verdict-after.png"), full_page=True)
+        await browser.close()
+    return text, first, took
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "test-artifacts", help="folder for the screenshots")
+    parser.add_argument("--timeout", type=float, default=1800.0, help="seconds to wait for the verdict")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    configs = stage_configs(LESSON, 0, False, [])
+    build_datasets(configs)
+    say(f"{LESSON.title}: {len(configs)} runs; source network to pretrain first: "
+        f"{'yes' if needs_pretraining(LESSON) else 'no (shipped or cached)'}; load average before {load_now()}")
+    load: list[float] = []
+    with bench_runs_dir("tl-lesson-timing-") as folder, dashboard(folder) as (url, _):
+        text, first, took = asyncio.run(measure(url, args.out, args.timeout, load))
+    match = PROMISE.search(text)
+    promised = promised_seconds(match.group(1)) if match else float("nan")
+    say(f"card: {text!r}")
+    say(f"promised about {match.group(1) if match else '?'} ({promised:.0f} s); final verdict visible {took:.1f} s "
+        f"after the press ({'within' if took <= promised else 'OVER'} the promise), a first one (fewer seeds) after "
+        f"{first:.1f} s; the lesson's own figure: {LESSON.minutes_on_cpu:g} min on an idle 2-core CPU")
+    say(f"1-minute load average while it ran: {min(load):.1f} to {max(load):.1f}, mean "
+        f"{sum(load) / len(load):.1f} ({len(load)} samples); after {load_now()}")
+    say(f"screenshots: {args.out / 'lesson1-card-before.png'}, {args.out / 'lesson1-verdict-after.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
