@@ -50,6 +50,7 @@ class Case:
     run_s: float = float("nan")
     load: str = ""
     server_cpu: float = float("nan")  # CPU seconds the dashboard process used per second while the run trained
+    browser_cpu: float = float("nan")  # the same for Chromium (here on the server's cores; a student's is not)
     eta_error: dict[float, float | None] = field(default_factory=dict)  # fraction -> (shown - actual) / actual
 
 
@@ -120,8 +121,25 @@ def main_run(runs: Path) -> Path | None:
 
 def process_cpu_s(pid: int) -> float:
     """CPU seconds the process itself has used (not its children: the runs' worker processes)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return _cpu_s(Path(f"/proc/{pid}/stat").read_text())
+
+
+def _cpu_s(stat: str) -> float:
+    fields = stat.rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def browser_cpu_s() -> float:
+    """CPU seconds used so far by the Chromium processes alive now (the browser, its renderers and helpers)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        if "(chromium" in text or "(chrome" in text:
+            total += _cpu_s(text)
+    return total
 
 
 def summary_of(run: Path) -> dict:
@@ -161,12 +179,14 @@ def measure(browser, case: Case, link: str, epochs: int, post_script_gc: bool, t
             while (status := summary_of(run).get("status")) not in _ENDED:
                 assert time.time() < deadline, f"the run did not end within {timeout_s} s: see {log.name}"
                 if status == "running" and cpu_at_start is None:
-                    cpu_at_start = process_cpu_s(proc.pid), time.time()
+                    cpu_at_start = process_cpu_s(proc.pid), browser_cpu_s(), time.time()
                 if case.tabs > 0:
                     samples.append((time.time(), starter.evaluate(MAIN_PROGRESS)))
                 time.sleep(0.5)  # the page redraws once a second
             if cpu_at_start is not None:
-                case.server_cpu = (process_cpu_s(proc.pid) - cpu_at_start[0]) / (time.time() - cpu_at_start[1])
+                wall = time.time() - cpu_at_start[2]
+                case.server_cpu = (process_cpu_s(proc.pid) - cpu_at_start[0]) / wall
+                case.browser_cpu = (browser_cpu_s() - cpu_at_start[1]) / wall
             context.close()
             summary = summary_of(run)
             assert summary["status"] == "finished", summary
@@ -227,9 +247,10 @@ def main() -> None:
     eta = lambda c, f: "-" if f not in c.eta_error else (  # noqa: E731
         "not shown" if c.eta_error[f] is None else f"{c.eta_error[f]:+.0%}")
     rows = [[c.executor, c.tabs, f"{c.epoch_s:.2f}", f"{alone[c.executor] / c.epoch_s:.2f}x" if c.executor in alone
-             else "-", f"{c.run_s:.1f}", f"{c.server_cpu:.3f}", c.load, *(eta(c, f) for f in FRACTIONS)]
+             else "-", f"{c.run_s:.1f}", f"{c.server_cpu:.2f}", f"{c.browser_cpu:.2f}", c.load,
+             *(eta(c, f) for f in FRACTIONS)]
             for c in cases]
-    say(table(["executor", "tabs", "s/epoch", "speed vs 0 tabs", "run s", "server CPU s/s", "load after",
+    say(table(["executor", "tabs", "s/epoch", "speed vs 0 tabs", "run s", "server CPU s/s", "Chromium CPU s/s", "load after",
                "ETA err 25%", "50%", "75%"],
               rows, title="\nEpoch time of the main run while tabs show it (speed >= 0.90x is the goal; "
                           "ETA error: the time left shown vs the actual, goal within 25%)"))
