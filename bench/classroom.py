@@ -27,17 +27,14 @@ import os
 import random
 import re
 import secrets
-import socket
 import statistics
-import subprocess
 import sys
 import time
-import urllib.request
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from common import ROOT, bench_runs_dir, load_now, say
+from common import bench_runs_dir, dashboard, load_now, say
 
 from tl_core import identity
 from tl_core.config import RunConfig
@@ -62,40 +59,12 @@ RUN = RunConfig(source="digits", target="digits-m", backbone="small_cnn", weight
 
 # ------------------------------------------------------------------------------------------------ the server
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
-def dashboard(folder: Path):
-    """`streamlit run app.py` on a free loopback port, its runs in `folder`/runs; yields (url, its pid)."""
-    port, log_path = free_port(), folder / "streamlit.log"
-    env = {**os.environ, "TL_RUNS_DIR": str(folder / "runs"), "TL_WARM_UMAP": "0", "TL_OFFLINE": "1"}
-    with open(log_path, "w") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port",
-             str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-             "--server.fileWatcherType", "none"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.time() + 90
-            while True:
-                with suppress(OSError):
-                    if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                        break
-                if server.poll() is not None or time.time() > deadline:
-                    raise RuntimeError("streamlit did not start:\n" + log_path.read_text()[-2000:])
-                time.sleep(0.3)
-            yield url, server.pid
-        finally:
-            server.terminate()
-            try:
-                server.wait(10)
-            except subprocess.TimeoutExpired:
-                server.kill()
+def dashboard_of(folder: Path):
+    """The server for a classroom: its runs in `folder`/runs; yields (url, its pid)."""
+    env = {"TL_RUNS_DIR": str(folder / "runs"), "TL_WARM_UMAP": "0", "TL_OFFLINE": "1"}
+    with dashboard(env, folder / "streamlit.log") as (url, server):
+        yield url, server.pid
 
 
 def build_datasets(configs: list[RunConfig]) -> None:
@@ -373,7 +342,7 @@ def main() -> int:
     with bench_runs_dir("tl-classroom-") as folder:
         if not args.no_browser:
             build_datasets(stage_configs(LESSON, 0, False, []))
-            with dashboard(folder) as (url, pid):
+            with dashboard_of(folder) as (url, pid):
                 asyncio.run(browser_presses(url, folder / "runs", pid, args))
         if args.no_browser or args.distinct:
             direct_phase(folder / "direct-runs", args)

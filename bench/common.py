@@ -1,4 +1,5 @@
-"""What the benchmarks share: command-line flags, threads, a throwaway runs folder, clocks and plain tables.
+"""What the benchmarks share: command-line flags, threads, a throwaway runs folder, clocks, plain tables and
+the dashboard server the browser benches drive.
 
 Run a bench from the repository root (`python bench/engine.py`); this module puts the root on `sys.path`.
 Absolute times depend on the machine and on what else runs on it, so every bench prints the load average
@@ -9,11 +10,14 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
+import urllib.request
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -99,3 +103,40 @@ def table(headers: list[str], rows: list[list], title: str = "") -> str:
 
 def say(*parts) -> None:
     print(*parts, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def dashboard(env: dict[str, str], log_path: Path, flags: tuple[str, ...] = ()):
+    """`streamlit run app.py` as a user starts it, on a free loopback port, with `env` added to this process's
+    environment (and Streamlit `flags`); yields (url, the server's Popen) once it answers, stops it after."""
+    port = free_port()
+    with open(log_path, "w") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port",
+             str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+             "--server.fileWatcherType", "none", *flags],
+            cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.time() + 90
+            while True:
+                with suppress(OSError):
+                    if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                        break
+                if server.poll() is not None or time.time() > deadline:
+                    raise RuntimeError("streamlit did not start:\n" + log_path.read_text()[-2000:])
+                time.sleep(0.3)
+            yield url, server
+        finally:
+            server.terminate()
+            try:
+                server.wait(15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()

@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from classroom import (CHROMIUM, CHROMIUM_ARGS, LESSON, PRESS, build_datasets, dashboard, open_lessons,
+from classroom import (CHROMIUM, CHROMIUM_ARGS, LESSON, PRESS, build_datasets, dashboard_of, open_lessons,
                        wait_for_verdict)
 from common import ROOT, bench_runs_dir, load_now, say
 
@@ -80,7 +80,7 @@ def main() -> int:
     say(f"{LESSON.title}: {len(configs)} runs; source network to pretrain first: "
         f"{'yes' if needs_pretraining(LESSON) else 'no (shipped or cached)'}; load average before {load_now()}")
     load: list[float] = []
-    with bench_runs_dir("tl-lesson-timing-") as folder, dashboard(folder) as (url, _):
+    with bench_runs_dir("tl-lesson-timing-") as folder, dashboard_of(folder) as (url, _):
         text, first, took = asyncio.run(measure(url, args.out, args.timeout, load))
     match = PROMISE.search(text)
     promised = promised_seconds(match.group(1)) if match else float("nan")

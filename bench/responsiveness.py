@@ -20,15 +20,11 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from common import ROOT, bench_runs_dir, load_now, machine_line, median, parse_args, say, table
+from common import bench_runs_dir, dashboard, load_now, machine_line, median, parse_args, say, table
 
 CHROMIUM = "/usr/bin/chromium"
 # Every tab polls as a foreground tab does (each student looks at their own screen): no background throttling.
@@ -68,45 +64,6 @@ def niced_chromium(folder: Path) -> str:
     wrapper.write_text(f'#!/bin/sh\nexec nice -n 19 {CHROMIUM} "$@"\n')
     wrapper.chmod(0o755)
     return str(wrapper)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(runs: Path, executor: str, post_script_gc: bool, log) -> tuple[subprocess.Popen, str]:
-    """The dashboard as a user starts it, plus Streamlit's post-script GC flag (tests/test_browser.py's
-    `running_dashboard` is a pytest fixture helper and takes no flags)."""
-    port = free_port()
-    env = {**os.environ, "TL_RUNS_DIR": str(runs), "TL_EXECUTOR": executor, "TL_OFFLINE": "1", "TL_WARM_UMAP": "0"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none", "--runner.postScriptGC", str(post_script_gc).lower()],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while True:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                return proc, url
-        except OSError:
-            pass
-        if proc.poll() is not None or time.time() > deadline:
-            proc.kill()
-            raise RuntimeError(f"streamlit did not start: see {log.name}")
-        time.sleep(0.3)
-
-
-def stop_server(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def main_run(runs: Path) -> Path | None:
@@ -158,9 +115,10 @@ def press_train(context, url: str):
 
 
 def measure(browser, case: Case, link: str, epochs: int, post_script_gc: bool, timeout_s: float) -> Case:
-    with bench_runs_dir("tl-bench-tabs-") as runs, open(runs / "streamlit.log", "w") as log:
-        proc, url = start_server(runs, case.executor, post_script_gc, log)
-        try:
+    with bench_runs_dir("tl-bench-tabs-") as folder:
+        runs, log = folder / "runs", folder / "streamlit.log"
+        env = {"TL_RUNS_DIR": str(runs), "TL_EXECUTOR": case.executor, "TL_OFFLINE": "1", "TL_WARM_UMAP": "0"}
+        with dashboard(env, log, ("--runner.postScriptGC", str(post_script_gc).lower())) as (url, proc):
             context = browser.new_context(viewport={"width": 1500, "height": 1200})
             starter = press_train(context, url + link)
             deadline = time.time() + timeout_s
@@ -196,8 +154,6 @@ def measure(browser, case: Case, link: str, epochs: int, post_script_gc: bool, t
             case.load = load_now()
             if samples:
                 case.eta_error = eta_errors(samples, summary["started"], summary["started"] + summary["seconds"])
-        finally:
-            stop_server(proc)
     return case
 
 
