@@ -130,12 +130,12 @@ class RunActor:
             self._events.append(event)
 
     def drain(self) -> tuple[list[Event], Files]:
-        """The events since the last call, and the run's files that changed (written before the events)."""
-        with self._lock:
-            run = self._run
-            files = read_files(run.path, self._seen) if run is not None else {}
+        """The events since the last call, and the run's files that changed. The events are taken first: a file
+        an event announces was written before the event, so it is read here complete."""
+        with self._lock:  # held briefly: the training thread records its events under it
             events, self._events = self._events, []
-        return events, files
+            run = self._run
+        return events, read_files(run.path, self._seen) if run is not None else {}
 
     def stop(self) -> None:
         self._stop.set()
