@@ -205,3 +205,10 @@ def test_a_config_with_a_freeze_depth_beyond_the_backbone_shows_an_error(app_env
     at.file_uploader(key="x_config_file").set_value(("config.json", good, "application/json")).run()
     assert_clean(at)
     assert at.number_input(key="x_epochs").value == 7 and at.selectbox(key="x_strategy").value == "linear-probe"
+
+
+def test_a_server_started_with_an_executor_it_cannot_use_says_so_on_the_page(app_env, monkeypatch):
+    monkeypatch.setenv("TL_EXECUTOR", "carrier-pigeon")
+    at = open_page("pages/runs.py")
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.error and "Unknown executor 'carrier-pigeon'" in at.error[0].value

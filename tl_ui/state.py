@@ -45,8 +45,7 @@ def manager():
 
 @dataclass
 class Warmup:
-    """UMAP's first use compiles for ~25 s, and the no-shift band of the default probe size takes seconds: do
-    both once, off the script thread, when the server starts (the band is then kept in the data folder)."""
+    """UMAP's first use compiles for ~25 s; do it once, off the script thread, when the server starts."""
 
     done: threading.Event = field(default_factory=threading.Event)
     started: float = field(default_factory=time.time)
@@ -55,10 +54,8 @@ class Warmup:
 
     def run(self) -> None:
         try:
-            from tl_core.analysis import SNAPSHOT_SAMPLES_PER_DOMAIN, warm_up_umap
-            from tl_core.analysis.null_band_store import stored_null_band
+            from tl_core.analysis import warm_up_umap
 
-            stored_null_band(SNAPSHOT_SAMPLES_PER_DOMAIN)
             self.seconds = warm_up_umap()
         except Exception as err:  # UMAP is optional: the pages fall back to PCA
             self.error = f"{type(err).__name__}: {err}"
