@@ -24,6 +24,7 @@ if importlib.util.find_spec("ray") is None:
                     pytrace=False)
     pytest.skip("Ray is not installed", allow_module_level=True)
 
+from test_executors import wait_until  # noqa: E402  (the same polling helper as the other executors' tests)
 from tl_core.jobs import JobManager  # noqa: E402
 
 TINY = RunConfig(source="digits", target="digits-m", backbone="small_cnn", weights="random", strategy="fine-tune",
@@ -66,13 +67,6 @@ def manager(cluster, tmp_path_factory):
     manager = JobManager(tmp_path_factory.mktemp("runs"), slots=1, executor="ray")
     yield manager
     manager.close()
-
-
-def wait_until(predicate, timeout_s=180.0):
-    deadline = time.time() + timeout_s
-    while not predicate():
-        assert time.time() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 def record_files(run_dir):
