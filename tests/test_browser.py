@@ -157,7 +157,12 @@ def stop_all(page) -> None:
     """Click Stop until no run of this tab is left (the live view may redraw under a click)."""
     stop = page.get_by_role("button", name="Stop", exact=True)
     deadline = time.time() + 120
-    while stop.count() and time.time() < deadline:
+    while time.time() < deadline:
+        if not stop.count():
+            page.wait_for_timeout(2000)  # none while the page redraws is not none: look again once it settled
+            if not stop.count():
+                break
+            continue
         try:
             stop.first.click(timeout=5000)
         except sync_api.Error:
