@@ -1,19 +1,26 @@
 """Does watching a run slow it down? The real dashboard (`streamlit run app.py`) trains the Experiment page's
-default run, started by pressing Train, while 0, 1 or 4 browser tabs show it, under each executor; prints each
-case's epoch time relative to no tab (goal: at least 0.9x as fast, i.e. <= 1.11x the time) and how far the
-time left that the page showed was off at 25/50/75 % of the run (goal: within 25 %).
+default run, started by pressing Train, while 0, 1 or 4 tabs show it, under each executor; prints each case's
+epoch time relative to no tab (goal: at least 0.9x as fast, i.e. <= 1.11x the time) and how far the time left
+that the page showed was off at 25/50/75 % of the run (goal: within 25 %).
 
-One tab opens the Experiment page (through a `?cfg=` share link when --epochs differs from the form's default:
-nothing else changes) and presses Train, which queues the run and its baseline; the other tabs open the run's
-`?run=` link. With 0 tabs the first one is closed once the run is queued. Timed is the main run (role "main" in
-its config.json), never its baseline: its metrics.jsonl `seconds` per epoch, leaving out the first (start-up,
-tabs opening); the time left is read from the main run's progress text on the first tab.
+Two kinds of tab (--tab-kinds):
+- `protocol` (bench/protocol_tab.py): what the server sees of a tab — Streamlit's websocket protocol, the
+  page's fragments re-run at the intervals the server asks for — with no browser drawing on these cores. This is
+  a classroom's case: each student's browser runs on the student's machine.
+- `chromium`: Debian's Chromium via Playwright at the lowest CPU priority (nice 19), drawing every chart on the
+  same two cores that train: a teacher's laptop that serves and shows.
 
-The server listens on a loopback port with a throwaway runs folder (the repository's .streamlit config
-applies); the tabs are Debian's Chromium via Playwright. Users' browsers run on their own machines, so here
-Chromium runs at the lowest CPU priority (nice 19): what is measured is the server's own cost of a tab.
+A Chromium tab opens the Experiment page (through a `?cfg=` share link when --epochs differs from the form's
+default: nothing else changes) and presses Train, which queues the run and its baseline; the other tabs open the
+run's `?run=` link. With 0 tabs, and with protocol tabs, that first tab is closed once the run is queued. Timed
+is the main run (role "main" in its config.json), never its baseline: its metrics.jsonl `seconds` per epoch,
+leaving out the first (start-up, tabs opening); the time left is read from the main run's progress text on the
+first tab.
 
-    python bench/responsiveness.py [--epochs 6] [--tabs 0,1,4] [--executors threads,processes] [--post-script-gc]
+The server listens on a loopback port with a throwaway runs folder (the repository's .streamlit config applies).
+
+    python bench/responsiveness.py [--epochs 6] [--tabs 0,1,4] [--tab-kinds protocol,chromium]
+                                   [--executors threads,processes] [--post-script-gc]
 """
 from __future__ import annotations
 
@@ -25,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from common import bench_runs_dir, dashboard, load_now, machine_line, median, parse_args, say, table
+from protocol_tab import ProtocolTab  # after common, which puts the repository on sys.path
 
 CHROMIUM = "/usr/bin/chromium"
 # Every tab polls as a foreground tab does (each student looks at their own screen): no background throttling.
@@ -42,6 +50,7 @@ MAIN_PROGRESS = """() => document.querySelector('.st-key-live-status-main [data-
 class Case:
     executor: str
     tabs: int
+    kind: str = "chromium"
     epoch_s: float = float("nan")
     run_s: float = float("nan")
     load: str = ""
@@ -128,10 +137,18 @@ def measure(browser, case: Case, link: str, epochs: int, post_script_gc: bool, t
             config = json.loads((run / "config.json").read_text())
             assert config["epochs"] == epochs, f"the form ran {config['epochs']} epochs, not {epochs}"
             starter.get_by_text("With transfer — target accuracy").wait_for(timeout=SLOW_MS)  # both runs queued
-            if case.tabs == 0:
+            protocol_tabs = []
+            if case.kind == "protocol":
                 starter.close()
-            for _ in range(case.tabs - 1):
+                protocol_tabs = [ProtocolTab(url, f"run={run.name}") for _ in range(case.tabs)]
+                for tab in protocol_tabs:
+                    tab.start()
+            elif case.tabs == 0:
+                starter.close()
+            for _ in range(case.tabs - 1 if case.kind == "chromium" else 0):
                 context.new_page().goto(f"{url}/?run={run.name}")
+            progress = (lambda: protocol_tabs[0].progress_text) if protocol_tabs else (
+                lambda: starter.evaluate(MAIN_PROGRESS))
             samples = []  # (time, progress text of the main run)
             cpu_at_start = None
             while (status := summary_of(run).get("status")) not in _ENDED:
@@ -139,12 +156,14 @@ def measure(browser, case: Case, link: str, epochs: int, post_script_gc: bool, t
                 if status == "running" and cpu_at_start is None:
                     cpu_at_start = process_cpu_s(proc.pid), browser_cpu_s(), time.time()
                 if case.tabs > 0:
-                    samples.append((time.time(), starter.evaluate(MAIN_PROGRESS)))
+                    samples.append((time.time(), progress()))
                 time.sleep(0.5)  # the page redraws once a second
             if cpu_at_start is not None:
                 wall = time.time() - cpu_at_start[2]
                 case.server_cpu = (process_cpu_s(proc.pid) - cpu_at_start[0]) / wall
                 case.browser_cpu = (browser_cpu_s() - cpu_at_start[1]) / wall
+            for tab in protocol_tabs:
+                tab.stop()
             context.close()
             summary = summary_of(run)
             assert summary["status"] == "finished", summary
@@ -177,6 +196,9 @@ def main() -> None:
                             help="the run's epochs (the form's default is %d)" % RunConfig().epochs)
         parser.add_argument("--tabs", default="0,1,4", help="comma-separated numbers of tabs showing the run")
         parser.add_argument("--executors", default="threads,processes")
+        parser.add_argument("--tab-kinds", default="protocol,chromium",
+                            help="protocol: the server's side of a tab, no browser here; chromium: a real browser "
+                                 "on these cores")
         parser.add_argument("--post-script-gc", action="store_true",
                             help="Streamlit's gc.collect(2) after every script run, as before .streamlit turned it off")
         parser.add_argument("--timeout", type=float, default=300, help="seconds per case")
@@ -194,19 +216,20 @@ def main() -> None:
     with sync_playwright() as p, bench_runs_dir("tl-bench-chromium-") as folder:
         browser = p.chromium.launch(executable_path=niced_chromium(folder), args=CHROMIUM_ARGS)
         for executor in args.executors.split(","):
-            for tabs in tab_counts:
-                case = measure(browser, Case(executor, tabs), link, epochs, args.post_script_gc, args.timeout)
-                say(f"  {executor}, {tabs} tabs: {case.epoch_s:.2f} s/epoch, run {case.run_s:.1f} s (load {case.load})")
+            for kind, tabs in [("-", 0)] + [(k, t) for k in args.tab_kinds.split(",") for t in tab_counts if t]:
+                case = measure(browser, Case(executor, tabs, kind), link, epochs, args.post_script_gc, args.timeout)
+                say(f"  {executor}, {tabs} {kind} tabs: {case.epoch_s:.2f} s/epoch, run {case.run_s:.1f} s "
+                    f"(load {case.load})")
                 cases.append(case)
         browser.close()
     alone = {c.executor: c.epoch_s for c in cases if c.tabs == 0}
     eta = lambda c, f: "-" if f not in c.eta_error else (  # noqa: E731
         "not shown" if c.eta_error[f] is None else f"{c.eta_error[f]:+.0%}")
-    rows = [[c.executor, c.tabs, f"{c.epoch_s:.2f}", f"{alone[c.executor] / c.epoch_s:.2f}x" if c.executor in alone
+    rows = [[c.executor, c.kind, c.tabs, f"{c.epoch_s:.2f}", f"{alone[c.executor] / c.epoch_s:.2f}x" if c.executor in alone
              else "-", f"{c.run_s:.1f}", f"{c.server_cpu:.2f}", f"{c.browser_cpu:.2f}", c.load,
              *(eta(c, f) for f in FRACTIONS)]
             for c in cases]
-    say(table(["executor", "tabs", "s/epoch", "speed vs 0 tabs", "run s", "server CPU s/s", "Chromium CPU s/s", "load after",
+    say(table(["executor", "tab kind", "tabs", "s/epoch", "speed vs 0 tabs", "run s", "server CPU s/s", "Chromium CPU s/s", "load after",
                "ETA err 25%", "50%", "75%"],
               rows, title="\nEpoch time of the main run while tabs show it (speed >= 0.90x is the goal; "
                           "ETA error: the time left shown vs the actual, goal within 25%)"))

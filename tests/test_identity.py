@@ -12,7 +12,7 @@ from tl_core.records.store import RunStore
 from tl_core.status import Status
 from tl_view import lesson_views as lv
 from tl_ui import state
-from tl_ui.live import same_epoch_delta
+from tl_ui.live import CHART_SECONDS, refresh_seconds, same_epoch_delta
 
 
 def test_experiment_ids_are_built_and_parsed_in_one_place():
@@ -107,6 +107,16 @@ def test_the_live_badge_compares_the_same_epoch():
     assert diff == pytest.approx(0.8 - 0.6) and when == "at epoch 2"  # not 0.8 against the final 0.95
     waiting = RunView("c", config, Status.QUEUED)
     assert same_epoch_delta(running, waiting) == (None, "waiting for the other run's first epoch")
+
+
+def test_the_live_view_redraws_charts_less_often_than_progress_and_stops_polling_when_runs_end():
+    config = RunConfig()
+    view = lambda status: RunView("r", config, status)  # noqa: E731
+    progress, charts = refresh_seconds([view(Status.RUNNING), view(Status.QUEUED)])
+    assert progress == 1.0 and charts == CHART_SECONDS > progress
+    progress, charts = refresh_seconds([view(Status.QUEUED), None])
+    assert progress == 3.0 and charts >= progress  # nothing moves in the queue: poll less
+    assert refresh_seconds([view(Status.FINISHED), view(Status.FAILED)]) == (None, None)
 
 
 def test_status_is_one_enum():

@@ -1,9 +1,11 @@
 """The Experiment page's live view: progress, learning curves with and without transfer, the two embeddings
-side by side, and domain confusion — polled from the job manager once a second while a run is active.
+side by side, and domain confusion — polled from the job manager while a run is active.
 
-How it stays live without blocking: training runs on the job manager's worker threads; this view is a
-`st.fragment(run_every=1)` that reads `manager.view(run_id)` (a RunView copy) and redraws. When every watched
-run has ended it asks for one full rerun (guarded, once per experiment) and is then drawn without a timer.
+How it stays live without slowing training: runs train in the job manager's workers; this view is two
+fragments that read `manager.view(run_id)` (a RunView copy). The progress boxes redraw every second; the charts
+every few seconds (`CHART_SECONDS`), since redrawing them — on the server and in every watching browser — is
+what watching costs. When every watched run has ended the view asks for one full rerun (guarded, once per
+experiment) and is then drawn without timers.
 """
 from __future__ import annotations
 
@@ -48,7 +50,7 @@ def submit(manager, config: RunConfig, who: str, twin: bool, compare_with: str) 
             config = config.replace(experiment=identity.versus(baseline))
         run = manager.submit(config, owner=who)
     state.watch(run, baseline)
-    st.session_state.pop("live_settled", None)
+    st.session_state.pop("live_pace", None)
     return {"run": run, "baseline": baseline}
 
 
@@ -77,35 +79,59 @@ def view() -> None:
     if views[0] is None:
         st.info("The run this tab was showing has been deleted. Press Train to start a new one.")
         return
-    # Always a fragment, timed only while a run is active: the page keeps one element tree either way, so the
+    # Always fragments, timed only while a run is active: the page keeps one element tree either way, so the
     # switch from live to settled replaces elements in place instead of mixing old and new layouts.
-    active = any(is_active(v) for v in views if v is not None)
-    st.fragment(run_every=poll_seconds(views) if active else None)(_live)(active)
+    progress_s, charts_s = refresh_seconds(views)
+    st.fragment(run_every=progress_s)(_progress)(progress_s)
+    st.fragment(run_every=charts_s)(_charts)()
 
 
-def poll_seconds(views) -> float:
-    """How often the live view polls: every second while a run trains, every 3 s while they only wait in the
-    queue (nothing moves then, and each poll costs the server a script run)."""
-    return 1.0 if any(v is not None and v.status is Status.RUNNING for v in views) else 3.0
+# The charts' refresh while a run trains. Every redraw costs the server a figure sent to each tab and each
+# tab's browser a re-render (with the default ~1-s epochs that was most of what a tab cost a shared 2-core
+# machine: bench/responsiveness.py); the progress boxes still move every second.
+CHART_SECONDS = 5.0
+
+
+def refresh_seconds(views) -> tuple[float | None, float | None]:
+    """(progress, charts): how often each part of the live view polls. The progress boxes every second while a
+    run trains, every 3 s while the runs only wait in the queue (nothing moves then, and each poll costs the
+    server a script run); the charts every `CHART_SECONDS`; neither once the runs have ended."""
+    if not any(is_active(v) for v in views if v is not None):
+        return None, None
+    progress = 1.0 if any(v is not None and v.status is Status.RUNNING for v in views) else 3.0
+    return progress, max(progress, CHART_SECONDS)
 
 
 def _views(manager, watch):
     return manager.view(watch["run"]), (manager.view(watch["baseline"]) if watch.get("baseline") else None)
 
 
-def _live(polling: bool) -> None:
+def _watched_views():
+    """(manager, watch, views), or None when this tab watches nothing (any more)."""
     manager = state.manager()
     watch = state.watched()
     if not watch:
-        return
+        return None
     views = _views(manager, watch)
-    if views[0] is None:
+    return None if views[0] is None else (manager, watch, views)
+
+
+def _progress(interval: float | None) -> None:
+    watched = _watched_views()
+    if watched is None:
         return
-    _draw(manager, watch, views)
-    key = (watch["run"], watch.get("baseline"))
-    if polling and not any(is_active(v) for v in views if v is not None) and \
-            st.session_state.get("live_settled") != key:
-        st.session_state.live_settled = key  # once per experiment: redraw the page without the timer
+    manager, watch, views = watched
+    main, baseline = views
+    main_label, base_label = _labels(views)
+    cols = st.columns(2 if baseline is not None else 1, gap="medium")
+    _status(manager, cols[0], main, main_label, "main", baseline)
+    if baseline is not None:
+        _status(manager, cols[1], baseline, base_label, "base", None)
+    # A fragment's timer is set by the full run that draws it: when the runs start or end, redraw the page once
+    # (per experiment and pace) so that the timers follow.
+    wanted = (watch["run"], watch.get("baseline"), refresh_seconds(views)[0])
+    if interval is not None and wanted[2] != interval and st.session_state.get("live_pace") != wanted:
+        st.session_state.live_pace = wanted
         st.rerun()
 
 
@@ -157,13 +183,13 @@ def _labels(views) -> tuple[str, str]:
     return main_label, ARM_LABELS.get(baseline.config.arm, "comparison")
 
 
-def _draw(manager, watch, views) -> None:
+def _charts() -> None:
+    watched = _watched_views()
+    if watched is None:
+        return
+    _, watch, views = watched
     main, baseline = views
     main_label, base_label = _labels(views)
-    cols = st.columns(2 if baseline is not None else 1, gap="medium")
-    _status(manager, cols[0], main, main_label, "main", baseline)
-    if baseline is not None:
-        _status(manager, cols[1], baseline, base_label, "base", None)
     epochs = max(main.epochs, baseline.epochs if baseline is not None else 1)
 
     def curves():
