@@ -1,13 +1,17 @@
-"""Does lesson 1's verdict arrive within the time its card promised? Measured in a real browser on a fresh server.
+"""Do the page's time promises hold? Lesson 1's verdict against its card's promise, and the Experiment page's
+defaults — the with-transfer curve's first point — against the promise under Train. In a real browser, each on a
+fresh server.
 
 `streamlit run app.py` runs with an empty runs folder (TL_OFFLINE=1, TL_WARM_UMAP=0). The datasets are built
-beforehand; the source network is used as the lesson finds it (shipped or cached). One Chromium context opens the
-Lessons page and reads the promise on lesson 1's card ("Takes about …"), reloading while the fresh server still
-times its first batches. It saves a screenshot of the card, presses "Run this lesson", times press → verdict
-visible, and saves a screenshot of the verdict. The script prints promised against actual and the load average
-before and after: only a run on an idle machine gives the figure that counts.
+beforehand; the source network is used as the runs find it (shipped or cached). Lesson: one Chromium context opens
+the Lessons page and reads the promise on lesson 1's card ("Takes about …"), reloading while the fresh server still
+times its first batches; it saves a screenshot of the card, presses "Run this lesson", times press → verdict
+visible, and saves a screenshot of the verdict. Defaults: a context opens the Experiment page, reads the promise
+under Train ("About …"), saves a screenshot, presses Train and times press → the with-transfer curve's first point
+drawn in the chart (read from the chart itself), and saves a screenshot. The script prints promised against actual
+and the load average: only a run on an idle machine gives the figure that counts.
 
-    python bench/lesson_timing.py [--out test-artifacts] [--timeout 1800]
+    python bench/lesson_timing.py [--cases lesson,defaults] [--out test-artifacts] [--timeout 1800]
 """
 from __future__ import annotations
 
@@ -26,6 +30,12 @@ from common import ROOT, bench_runs_dir, load_now, say
 from tl_core.lessons import needs_pretraining, stage_configs
 
 PROMISE = re.compile(r"Takes about ([^:]+):")
+TRAIN_PROMISE = re.compile(r"About ([^:]+):")
+# Points of the main run's curve drawn so far: plotly keeps the figure's data on its div (tl_ui/live.py keys the
+# chart "live-curves"; tl_view.charts names the run's traces after its label).
+CURVE_POINTS = """() => { const gd = document.querySelector('.st-key-live-curves .js-plotly-plot');
+  if (!gd || !gd.data) return 0;
+  return Math.max(0, ...gd.data.filter(t => (t.name || '').startsWith('with transfer')).map(t => (t.x || []).length)); }"""
 
 
 def promised_seconds(text: str) -> float:
@@ -69,12 +79,46 @@ async def measure(url: str, out: Path, timeout_s: float, load: list[float]) -> t
     return text, first, took
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "test-artifacts", help="folder for the screenshots")
-    parser.add_argument("--timeout", type=float, default=1800.0, help="seconds to wait for the verdict")
-    args = parser.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
+async def measure_defaults(url: str, out: Path, timeout_s: float) -> tuple[str, float]:
+    """(the promise under Train, press → the with-transfer curve's first point, in seconds); screenshots into
+    `out`."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = await (await browser.new_context(viewport={"width": 1500, "height": 1400})).new_page()
+        await page.goto(url)
+        promise = page.get_by_text(TRAIN_PROMISE)
+        await promise.first.wait_for(timeout=180_000)  # after the fresh server has timed a few batches
+        text = await promise.first.inner_text()
+        await page.screenshot(path=str(out / "defaults-before.png"), full_page=True)
+        pressed = time.time()
+        await page.get_by_role("button", name="Train", exact=True).click()
+        await page.wait_for_function(CURVE_POINTS, timeout=timeout_s * 1000, polling=200)
+        took = time.time() - pressed
+        await page.screenshot(path=str(out / "defaults-first-point.png"), full_page=True)
+        await browser.close()
+    return text, took
+
+
+def defaults_case(args) -> None:
+    from tl_core.baselines import baseline_for
+    from tl_core.config import RunConfig
+
+    build_datasets([RunConfig(), baseline_for(RunConfig())])
+    say(f"Experiment page defaults; load average before {load_now()}")
+    with bench_runs_dir("tl-defaults-timing-") as folder, dashboard_of(folder) as (url, _):
+        text, took = asyncio.run(measure_defaults(url, args.out, args.timeout))
+    match = TRAIN_PROMISE.search(text)
+    promised = promised_seconds(match.group(1)) if match else float("nan")
+    say(f"under Train: {text!r}")
+    say(f"promised about {match.group(1) if match else '?'} ({promised:.0f} s) for the whole run and its baseline; "
+        f"the with-transfer curve's first point drawn {took:.1f} s after the press "
+        f"({'within' if took <= promised else 'OVER'} the promise); load after {load_now()}")
+    say(f"screenshots: {args.out / 'defaults-before.png'}, {args.out / 'defaults-first-point.png'}")
+
+
+def lesson_case(args) -> None:
     configs = stage_configs(LESSON, 0, False, [])
     build_datasets(configs)
     say(f"{LESSON.title}: {len(configs)} runs; source network to pretrain first: "
@@ -91,6 +135,18 @@ def main() -> int:
     say(f"1-minute load average while it ran: {min(load):.1f} to {max(load):.1f}, mean "
         f"{sum(load) / len(load):.1f} ({len(load)} samples); after {load_now()}")
     say(f"screenshots: {args.out / 'lesson1-card-before.png'}, {args.out / 'lesson1-verdict-after.png'}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", default="lesson,defaults", help="which promises: lesson, defaults or both")
+    parser.add_argument("--out", type=Path, default=ROOT / "test-artifacts", help="folder for the screenshots")
+    parser.add_argument("--timeout", type=float, default=1800.0, help="seconds to wait for the result")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    cases = {"lesson": lesson_case, "defaults": defaults_case}
+    for name in args.cases.split(","):
+        cases[name](args)
     return 0
 
 

@@ -263,7 +263,7 @@ def _status(manager, col, view: RunView, label: str, key: str, other: RunView | 
             st.caption("Shared: an identical run was computed once for everyone who asked for it.")
         elif view.status is Status.FINISHED:
             st.caption(text)
-        else:
+        elif not is_active(view):  # stopped, failed, ...: why, and what to do (an active run's bar says it all)
             st.warning(text, icon=icon or None)
 
 
