@@ -127,3 +127,20 @@ def test_snapshots_are_counted_as_the_run_takes_them():
     assert calibration.snapshot_count(8, 2) == 1 + 4  # before training, then epochs 2, 4, 6, 8
     assert calibration.snapshot_count(5, 2) == 1 + 3  # 2, 4 and the last
     assert calibration.snapshot_count(5, 0) == 2  # before and at the end
+
+
+def test_dataset_sizes_come_from_a_built_dataset_s_cache_and_from_the_table_before(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    import tl_core.data as data
+    from tl_core.data.builtin import builtin_cache_path
+
+    monkeypatch.setenv("TL_DATA_DIR", str(tmp_path))
+    split = lambda n: SimpleNamespace(labels=[0] * n)  # noqa: E731
+    monkeypatch.setattr(data, "load_domain", lambda name, size: SimpleNamespace(
+        train=split(70), val=split(20), test=split(10)))
+    assert calibration.dataset_sizes("digits", 48) == calibration.BUILTIN_SIZES["digits"]  # not built: the table
+    path = builtin_cache_path("digits", 48, tmp_path)
+    path.parent.mkdir(parents=True)
+    path.touch()
+    assert calibration.dataset_sizes("digits", 48) == (70, 30)  # built at that size: what it holds

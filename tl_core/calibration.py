@@ -129,10 +129,10 @@ def _measure_into_cache(backbone: str, img_size: int, device: str) -> None:
 def dataset_sizes(name: str, img_size: int) -> tuple[int, int]:
     """(train images, val + test images) of a dataset, read from its cache when it is built."""
     from tl_core.data import load_domain
-    from tl_core.data.builtin import BUILTINS
+    from tl_core.data.builtin import BUILTINS, builtin_cache_path
     from tl_core.paths import data_dir
 
-    if name in BUILTINS and not (data_dir() / "builtin" / f"{name}-{img_size}.pt").exists():
+    if name in BUILTINS and not builtin_cache_path(name, img_size, data_dir()).exists():
         return BUILTIN_SIZES.get(name, UNKNOWN_SIZE)
     if name not in BUILTINS and not name.startswith("folder:"):
         return UNKNOWN_SIZE

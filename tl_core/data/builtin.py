@@ -46,6 +46,9 @@ def builtin_fingerprint(name: str) -> str:
     return BUILTINS[name].inputs_hash()[:12]
 
 
+def builtin_cache_path(name: str, img_size: int, data_dir: Path) -> Path:
+    return data_dir / "builtin" / f"{name}-{img_size}px-{builtin_fingerprint(name)}.pt"
+
+
 def load_builtin(name: str, img_size: int, data_dir: Path) -> Domain:
-    path = data_dir / "builtin" / f"{name}-{img_size}px-{builtin_fingerprint(name)}.pt"
-    return cached(path, CACHE_VERSION, lambda: BUILTINS[name].build(img_size))
+    return cached(builtin_cache_path(name, img_size, data_dir), CACHE_VERSION, lambda: BUILTINS[name].build(img_size))
