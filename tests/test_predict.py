@@ -10,7 +10,7 @@ from PIL import Image
 
 from tl_core.data import load_domain
 from tl_core.errors import UserError
-from tl_core.predict import image_tensor, load_run_model, predict_image
+from tl_core.predict import image_tensor, load_run_model, read_image
 from tl_core.runner import run_config
 
 
@@ -29,7 +29,7 @@ def test_a_finished_run_classifies_images_as_its_evaluation_did(tiny):
     assert classes == tuple(str(d) for d in range(10))
     assert (predicted == test.labels).float().mean().item() == pytest.approx(summary["target_acc"], abs=1e-6)
     for i in range(10):  # through an image file, as the page gets it
-        probabilities = predict_image(summary["run_dir"], png_of(test.images[i].permute(1, 2, 0).numpy()))
+        probabilities = read_image(summary["run_dir"], png_of(test.images[i].permute(1, 2, 0).numpy())).probabilities
         assert list(probabilities) == list(classes)
         assert sum(probabilities.values()) == pytest.approx(1.0, abs=1e-4)
         assert max(probabilities, key=probabilities.get) == classes[int(predicted[i])]
@@ -50,7 +50,7 @@ def test_bad_files_and_unfinished_runs_get_a_message(tmp_path, tiny):
 
     queued = prepare_run(tiny)
     with pytest.raises(UserError, match="saved no weights"):
-        predict_image(queued.path, png_of(np.zeros((8, 8, 3), np.uint8)))
+        read_image(queued.path, png_of(np.zeros((8, 8, 3), np.uint8)))
 
 
 def test_a_drawing_s_data_url_becomes_the_png_file_a_prediction_reads():
@@ -73,7 +73,6 @@ def test_an_image_of_the_last_snapshot_lands_on_its_own_point_of_the_map(tiny):
     """The features of an image file are the snapshots' features: a snapshot's own image, sent as a file, lands on
     its point of the snapshot's map (and its feature row is the snapshot's)."""
     from tl_core.analysis import place_on_map
-    from tl_core.predict import read_image
     from tl_core.records.run_dir import RunDir
     from tl_core.records.run_view import snapshots_on_disk
     from tl_core.train.snapshots import read_snapshot

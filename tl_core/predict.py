@@ -78,8 +78,3 @@ def read_image(run_dir: str | os.PathLike, image: bytes, invert: bool = False) -
     features = model.features(image_tensor(image, img_size, invert)).float()
     probabilities = torch.softmax(model.head(features).float(), dim=1)[0]
     return ImageReading({name: float(p) for name, p in zip(classes, probabilities)}, features[0].numpy())
-
-
-def predict_image(run_dir: str | os.PathLike, image: bytes, invert: bool = False) -> dict[str, float]:
-    """Class → probability for one image file, from the run's saved network."""
-    return read_image(run_dir, image, invert).probabilities
