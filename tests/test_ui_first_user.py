@@ -121,7 +121,9 @@ def test_a_drawing_gets_both_networks_probabilities_and_a_star_on_both_maps(app_
     assert any(f["layout"].get("barmode") == "group" for f in figures)
     stars = [t for f in figures for t in f["data"] if t.get("marker", {}).get("symbol") == "star"]
     assert len(stars) == 2 and all(t["text"] == ["<b>your image</b>"] for t in stars)
-    assert any("PCA map" in c.value and "epoch 1" in c.value for c in at.caption)
+    maps = next(f for f in figures if any(t.get("marker", {}).get("symbol") == "star" for t in f["data"]))
+    assert [a["text"] for a in maps["layout"]["annotations"]] == ["With transfer · epoch 1", "Without transfer · epoch 1"]
+    assert any("PCA map" in c.value and "without transfer: predicted **" in c.value for c in at.caption)
     at.session_state["try-draw"] = {"image": "data:image/png;base64,bm90IGEgcG5n"}
     at.run()
     assert not at.exception and "press Clear and draw again" in at.error[0].value

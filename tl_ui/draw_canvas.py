@@ -29,5 +29,5 @@ def draw_canvas(key: str) -> str | None:
     """The drawing as a PNG data URL, or None while nothing is drawn (or after Clear)."""
     held = st.session_state.get(key) or {}
     result = _component(key=key, data=held.get("image"), default={"image": None},
-                        on_image_change=_declares_the_image_state, height=330)
+                        on_image_change=_declares_the_image_state)
     return result.image

@@ -35,18 +35,28 @@ def section(manager) -> None:
         labels = {views[0].run_id: "with transfer" if views[0].config.transfers else "this run"}
         if len(views) > 1 and views[1] is not None:
             labels[views[1].run_id] = "without transfer"
-        try:
-            image = _open_tab_image()
-            if image is None:
+        source, result = st.columns([1.1, 1.4], gap="medium")
+        with source:
+            try:
+                image = _open_tab_image()
+            except UserError as err:  # a drawing that cannot be read: said under the canvas
+                error(err)
                 return
+        if image is None:
+            result.caption("Draw a digit, upload a file or take a picture: both networks' class probabilities show "
+                           "here, and where the image lands on their maps below.")
+            return
+        try:
             readings = [(labels.get(v.run_id, v.run_id), v,
                          _reading(str(manager.store.run_dir(v.run_id).path), *image)) for v in finished]
         except UserError as err:
-            error(err)
+            with result:
+                error(err)
             return
         columns = [(label, reading.probabilities) for label, _, reading in readings]
-        st.markdown(try_image.verdict_text(columns))
-        chart(try_image.probability_figure(columns), key="try-probabilities")
+        with result:
+            st.markdown(try_image.verdict_text(columns))
+            chart(try_image.probability_figure(columns), key="try-probabilities")
         _where_it_lands(readings, columns)
 
 
@@ -70,7 +80,7 @@ def _open_tab_image() -> tuple[bytes, bool] | None:
 
 def _where_it_lands(readings: list[tuple[str, RunView, ImageReading]], columns) -> None:
     """Both maps side by side, the image a star on each; runs without a feature snapshot are left out, said so."""
-    panels, points, epochs, missing = [], [], [], []
+    panels, points, missing = [], [], []
     for label, view, reading in readings:
         if not view.snapshots:
             missing.append(label)
@@ -83,10 +93,9 @@ def _where_it_lands(readings: list[tuple[str, RunView, ImageReading]], columns) 
             continue
         panels.append(maps.panel(f"{label.capitalize()} · epoch {epoch}", path, coords))
         points.append(point)
-        epochs.append(epoch)
     if panels:
         classes = list(readings[0][2].probabilities)
         chart(try_image.landing_figure(panels, points, classes), key="try-maps")
-        st.caption(try_image.landing_caption([c for c in columns if c[0] not in missing], epochs))
+        st.caption(try_image.landing_caption([c for c in columns if c[0] not in missing]))
     if missing:
         st.caption(f"No map for {' and '.join(missing)}: that run saved no readable feature snapshot.")

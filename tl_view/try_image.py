@@ -49,9 +49,8 @@ def landing_figure(panels: Sequence[MapPanel], points: Sequence[np.ndarray], cla
     return fig
 
 
-def landing_caption(columns: Sequence[tuple[str, Mapping[str, float]]], epochs: Sequence[int]) -> str:
+def landing_caption(columns: Sequence[tuple[str, Mapping[str, float]]]) -> str:
     """Under the maps: what they are, and what each network called the image."""
     called = " · ".join(f"{label}: predicted **{max(p, key=p.get)}**" for label, p in columns)
-    when = ", ".join(f"epoch {e}" for e in epochs)
     return (f"★ where your image lands among the test images (colour: class, ● source, ◇ target) on the PCA "
-            f"map of each network's last feature snapshot ({when}) — {called}.")
+            f"map of each network's last feature snapshot — {called}.")
