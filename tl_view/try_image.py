@@ -20,7 +20,7 @@ def probability_figure(columns: Sequence[tuple[str, Mapping[str, float]]], heigh
                     marker_color=colors[i % len(colors)], hovertemplate="%{x}: %{y:.1%}<extra>" + label + "</extra>")
     fig.update_layout(barmode="group", yaxis=dict(range=[0, 1], tickformat=".0%", title="probability"),
                       xaxis=dict(title="class", type="category"))
-    return base_layout(fig, height, "try-image")
+    return base_layout(fig, height, "try-image").update_layout(legend_y=-0.3)  # below the axis title
 
 
 def verdict_text(columns: Sequence[tuple[str, Mapping[str, float]]]) -> str:
@@ -43,7 +43,7 @@ def landing_figure(panels: Sequence[MapPanel], points: Sequence[np.ndarray], cla
         fig.add_trace(go.Scatter(
             x=[float(point[0])], y=[float(point[1])], mode="markers+text", text=["<b>your image</b>"],
             textposition="top center", textfont=dict(size=15, color=theme.YOUR_IMAGE_COLOR),
-            name="your image", showlegend=False, hovertemplate="your image<extra></extra>",
+            name="your image", showlegend=False, hovertemplate="your image<extra></extra>", cliponaxis=False,
             marker=dict(symbol="star", size=26, color=theme.YOUR_IMAGE_COLOR, line=dict(width=2, color="white"))),
             row=1, col=col)
     return fig
