@@ -5,11 +5,9 @@ import streamlit as st
 from tl_core import calibration
 from tl_core.baselines import baseline_for
 from tl_core.errors import UserError
-from tl_core.predict import predict_image
-from tl_core.status import Status
-from tl_ui import form, live, nav, share, state
-from tl_ui.widgets import chart, error
-from tl_view import glossary, try_image
+from tl_ui import form, live, nav, own_image, share, state
+from tl_ui.widgets import error
+from tl_view import glossary
 from tl_view.views import estimate_text
 
 nav.page_guard(__file__)
@@ -41,41 +39,6 @@ def time_estimate(manager, config, twin: bool) -> None:
                help="Images per second measured on this server (a few timed batches, then the finished runs); the "
                     "wait shares the runs ahead over the server's slots. The run's own pace takes over once it "
                     "trains.")
-
-
-def try_your_own_image(manager) -> None:
-    """Upload or photograph an image and see what the finished run and its twin make of it (nothing trains)."""
-    watch = state.watched()
-    views = [manager.view(watch[k]) for k in ("run", "baseline") if watch and watch.get(k)] if watch else []
-    finished = [v for v in views if v is not None and v.status is Status.FINISHED]
-    with st.expander("Try your own image", icon=":material/add_a_photo:", expanded=False):
-        if not finished:
-            st.caption("When the run has finished, upload or photograph an image here to see what the network with "
-                       "transfer and the one without make of it.")
-            return
-        upload, camera = st.tabs(["Upload", "Camera"])
-        image = upload.file_uploader("An image (PNG or JPEG)", type=["png", "jpg", "jpeg"], key="try-upload",
-                                     help="Resized and centre-cropped to the run's image size, as its images were.")
-        photo = camera.camera_input("Take a picture", key="try-camera")
-        invert = st.toggle("Invert colours", key="try-invert",
-                           help="The built-in digits are light strokes on a dark background; a digit written on "
-                                "paper is the opposite.")
-        chosen = image or photo
-        if chosen is None:
-            return
-        labels = {views[0].run_id: "with transfer" if views[0].config.transfers else "this run"}
-        if len(views) > 1 and views[1] is not None:
-            labels[views[1].run_id] = "without transfer"
-        columns = []
-        try:
-            for view in finished:
-                columns.append((labels.get(view.run_id, view.run_id),
-                                predict_image(manager.store.run_dir(view.run_id).path, chosen.getvalue(), invert)))
-        except UserError as err:
-            error(err)
-            return
-        st.markdown(try_image.verdict_text(columns))
-        chart(try_image.probability_figure(columns), key="try-probabilities")
 
 
 st.title("Experiment")
@@ -115,7 +78,7 @@ with left, st.container(border=True):
                     error(err)
 with right:
     live.view()
-    try_your_own_image(manager)
+    own_image.section(manager)
 
 with st.expander("What the words mean", icon=":material/menu_book:"):
     st.markdown(glossary.glossary_markdown((

@@ -69,6 +69,7 @@ def test_try_your_own_image_shows_both_networks_probabilities(app_env):
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.session_state["watch"] == {"run": main, "baseline": baseline}
+    at.session_state["try-source"] = "Upload"  # the Draw tab opens first
     at.file_uploader(key="try-upload").upload("seven.png", png(), "image/png").run()
     assert not at.exception, [e.value for e in at.exception]
     import json
@@ -82,6 +83,50 @@ def test_try_your_own_image_shows_both_networks_probabilities(app_env):
     at.file_uploader(key="try-upload").upload("notes.png", b"not an image", "image/png").run()
     assert not at.exception and at.error and "cannot be read as an image" in at.error[0].value
 
+
+
+def snapshot_of_its_network(runs_dir: Path, run_id: str) -> None:
+    """The feature snapshot a finished run of `finished_pair` would have saved at its last epoch."""
+    import torch
+
+    from tl_core.data import load_domain
+    from tl_core.predict import load_run_model
+    from tl_core.records.store import RunStore
+    from tl_core.train.snapshots import SnapshotTaker, snapshot_path
+
+    run = RunStore(runs_dir).run_dir(run_id)
+    model, _, img_size = load_run_model(run.path)
+    domain = load_domain("digits", img_size)
+    SnapshotTaker(domain, domain, 60, 0, torch.device("cpu"), 64).take(model, snapshot_path(run.snapshots_dir, 1))
+
+
+def test_a_drawing_gets_both_networks_probabilities_and_a_star_on_both_maps(app_env):
+    import base64
+
+    main, baseline = finished_pair(app_env, ME)
+    for run_id in (main, baseline):
+        snapshot_of_its_network(app_env, run_id)
+    at = AppTest.from_file(str(ROOT / "pages/experiment.py"), default_timeout=TIMEOUT)
+    at.session_state["owner_secret"] = SECRET
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [t.label for t in at.tabs][-3:] == ["Draw", "Upload", "Camera"]
+    assert not [c for c in at.get("plotly_chart") if c.proto.id.endswith(("-try-probabilities", "-try-maps"))]
+    at.session_state["try-draw"] = {"image": "data:image/png;base64," + base64.b64encode(png()).decode()}
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    import json
+
+    figures = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    assert any(f["layout"].get("barmode") == "group" for f in figures)
+    stars = [t for f in figures for t in f["data"] if t.get("marker", {}).get("symbol") == "star"]
+    assert len(stars) == 2 and all(t["text"] == ["<b>your image</b>"] for t in stars)
+    maps = next(f for f in figures if any(t.get("marker", {}).get("symbol") == "star" for t in f["data"]))
+    assert [a["text"] for a in maps["layout"]["annotations"]] == ["With transfer · epoch 1", "Without transfer · epoch 1"]
+    assert any("PCA map" in c.value and "without transfer: predicted **" in c.value for c in at.caption)
+    at.session_state["try-draw"] = {"image": "data:image/png;base64,bm90IGEgcG5n"}
+    at.run()
+    assert not at.exception and "press Clear and draw again" in at.error[0].value
 
 def test_a_new_tab_opens_embeddings_on_the_user_s_latest_experiment_with_its_baseline(app_env):
     main, baseline = finished_pair(app_env, ME)

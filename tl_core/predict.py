@@ -1,8 +1,12 @@
-"""One image through a finished run's network: class probabilities from its saved weights (nothing trains)."""
+"""One image through a finished run's network: class probabilities and backbone features from its saved weights
+(nothing trains)."""
 from __future__ import annotations
 
+import base64
+import binascii
 import io
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -41,9 +45,36 @@ def image_tensor(image: bytes, img_size: int, invert: bool = False) -> torch.Ten
     return torch.from_numpy(np.array(pixels)).permute(2, 0, 1)[None]
 
 
+PNG_DATA_URL = "data:image/png;base64,"
+
+
+def png_from_data_url(data_url: str) -> bytes:
+    """The PNG file a drawing canvas sent as a `data:image/png;base64,…` URL."""
+    problem = "The drawing could not be read{}: press Clear and draw again."
+    if not isinstance(data_url, str) or not data_url.startswith(PNG_DATA_URL):
+        raise UserError(problem.format(" (it is not a PNG data URL)"))
+    try:
+        png = base64.b64decode(data_url[len(PNG_DATA_URL):], validate=True)
+    except (binascii.Error, ValueError) as err:
+        raise UserError(problem.format(f" ({err})")) from err
+    if not png.startswith(b"\x89PNG\r\n\x1a\n"):
+        raise UserError(problem.format(" (its bytes are not a PNG file)"))
+    return png
+
+
+@dataclass(frozen=True)
+class ImageReading:
+    """What a run's network makes of one image: class → probability, and its backbone features (the layer the
+    run's feature snapshots hold, so the image can be placed on their maps)."""
+
+    probabilities: dict[str, float]
+    features: np.ndarray  # (D,) float32
+
+
 @torch.no_grad()
-def predict_image(run_dir: str | os.PathLike, image: bytes, invert: bool = False) -> dict[str, float]:
-    """Class → probability for one image file, from the run's saved network."""
+def read_image(run_dir: str | os.PathLike, image: bytes, invert: bool = False) -> ImageReading:
+    """One image file through the run's saved network, as its test images went through it."""
     model, classes, img_size = load_run_model(run_dir)
-    probabilities = torch.softmax(model(image_tensor(image, img_size, invert)).float(), dim=1)[0]
-    return {name: float(p) for name, p in zip(classes, probabilities)}
+    features = model.features(image_tensor(image, img_size, invert)).float()
+    probabilities = torch.softmax(model.head(features).float(), dim=1)[0]
+    return ImageReading({name: float(p) for name, p in zip(classes, probabilities)}, features[0].numpy())

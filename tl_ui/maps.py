@@ -104,3 +104,13 @@ def class_names(dataset: str, img_size: int) -> tuple[str, ...]:
     from tl_core.data.catalog import dataset_classes
 
     return tuple(dataset_classes(dataset) or load_domain(dataset, img_size).classes)
+
+
+def place(path: str, features: np.ndarray) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray]:
+    """The snapshot's PCA map (source_xy, target_xy), as `single_map` draws it, and the (x, y) where one more
+    feature row lands on it."""
+    from tl_core.analysis import place_on_map
+
+    snap = read(path)
+    coords, placed = place_on_map(np.concatenate([snap["source_feats"], snap["target_feats"]]), features[None])
+    return _split(coords, len(snap["source_feats"])), placed[0]

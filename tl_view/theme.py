@@ -22,6 +22,7 @@ RUN_COLORS = ("#2563eb", "#dc2626", "#059669", "#9333ea", "#d97706", "#0891b2", 
               "#65a30d", "#7c3aed")
 
 CHANCE_COLOR = "#6b7280"
+YOUR_IMAGE_COLOR = "#111827"  # the star of "Try your own image": dark, unlike any class colour
 FROZEN_COLOR, TRAINABLE_COLOR, HEAD_COLOR = "#d1d5db", "#2563eb", "#059669"
 
 FONT = dict(family="Inter, 'Source Sans Pro', 'Segoe UI', sans-serif", size=14, color="#111827")

@@ -4,7 +4,15 @@ Importing this package does not import umap (slow); ``MapFrame(method="umap")`` 
 """
 from .domain_confusion import DomainConfusion, NullBand, a_distance_from_error, confusion_null_band, domain_confusion
 from .knn import domain_mixing, embedding_scores, knn_class_accuracy
-from .embedding import METHODS, MapFrame, align_to_reference, embed_snapshots, normalize_map, warm_up_umap
+from .embedding import (
+    METHODS,
+    MapFrame,
+    align_to_reference,
+    embed_snapshots,
+    normalize_map,
+    place_on_map,
+    warm_up_umap,
+)
 from .metrics import (
     PerClassAccuracy,
     accuracy,
@@ -42,6 +50,7 @@ __all__ = [
     "misclassified_to_records",
     "normalize_map",
     "per_class_accuracy",
+    "place_on_map",
     "stratified_sample_indices",
     "warm_up_umap",
 ]

@@ -255,6 +255,18 @@ def normalize_map(coords: np.ndarray, reference: np.ndarray | None = None) -> np
     return (coords - (low + high) / 2) / half_range
 
 
+
+def place_on_map(features: np.ndarray, new_features: np.ndarray, method: str = "pca") -> tuple[np.ndarray, np.ndarray]:
+    """(the map of ``features``, where ``new_features`` land on it), both normalised by the map's box.
+
+    The map is ``MapFrame(method)`` fitted on ``features`` then ``normalize_map``; new rows go through the frame's
+    ``transform`` and the same shift and scale, so they may land outside [-1, 1]. t-SNE has no transform.
+    """
+    if method == "tsne":
+        raise ValueError("t-SNE has no transform: new points cannot be placed on its map")
+    frame = MapFrame(method).fit(features)
+    return normalize_map(frame.reference_), normalize_map(frame.transform(new_features), frame.reference_)
+
 _warm_lock = threading.Lock()
 _warm = False
 
