@@ -4,7 +4,8 @@ What a browser tab does to the server, this does the same way: it opens `/_stcor
 query string and the owner cookie, asks for a script run, and re-runs each fragment at the interval the server
 asks for (`ForwardMsg.auto_rerun`), one run at a time as the browser's client does. It draws nothing, so the
 CPU it costs is only the server's — what a student's tab costs a shared server whose students' browsers run on
-their own machines. It keeps the text of the first progress bar of each script run (the page's main run).
+their own machines. It keeps the text of the first progress bar of each script run (the page's main run) and
+when it arrived.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ class ProtocolTab(threading.Thread):
     def __init__(self, url: str, query: str):
         super().__init__(daemon=True)
         self.url, self.query = url, query
-        self.progress_text: str | None = None  # the latest script run's first progress bar
+        self.progress: tuple[float, str | None] = (0.0, None)  # (arrived at, the latest run's first progress bar)
         self.script_runs = 0
         self._closing = threading.Event()
         self._timers: dict[str, tuple[float, float]] = {}  # fragment id -> (interval s, next rerun at)
@@ -88,4 +89,4 @@ class ProtocolTab(threading.Thread):
         elif kind == "delta" and self._first_progress_pending:
             element = msg.delta.new_element
             if element.WhichOneof("type") == "progress":
-                self.progress_text, self._first_progress_pending = element.progress.text, False
+                self.progress, self._first_progress_pending = (time.time(), element.progress.text), False

@@ -15,7 +15,7 @@ default: nothing else changes) and presses Train, which queues the run and its b
 run's `?run=` link. With 0 tabs, and with protocol tabs, that first tab is closed once the run is queued. Timed
 is the main run (role "main" in its config.json), never its baseline: its metrics.jsonl `seconds` per epoch,
 leaving out the first (start-up, tabs opening); the time left is read from the main run's progress text on the
-first tab.
+first tab (for a protocol tab, at the moment the text arrived; for Chromium, when it is read: up to a poll late).
 
 The server listens on a loopback port with a throwaway runs folder (the repository's .streamlit config applies).
 
@@ -147,16 +147,18 @@ def measure(browser, case: Case, link: str, epochs: int, post_script_gc: bool, t
                 starter.close()
             for _ in range(case.tabs - 1 if case.kind == "chromium" else 0):
                 context.new_page().goto(f"{url}/?run={run.name}")
-            progress = (lambda: protocol_tabs[0].progress_text) if protocol_tabs else (
-                lambda: starter.evaluate(MAIN_PROGRESS))
-            samples = []  # (time, progress text of the main run)
+            # (time, progress text of the main run): a protocol tab knows when the text arrived; a browser's text
+            # is read now and may be up to a poll old
+            progress = (lambda: protocol_tabs[0].progress) if protocol_tabs else (
+                lambda: (time.time(), starter.evaluate(MAIN_PROGRESS)))
+            samples = []
             cpu_at_start = None
             while (status := summary_of(run).get("status")) not in _ENDED:
                 assert time.time() < deadline, f"the run did not end within {timeout_s} s: see {log.name}"
                 if status == "running" and cpu_at_start is None:
                     cpu_at_start = process_cpu_s(proc.pid), browser_cpu_s(), time.time()
                 if case.tabs > 0:
-                    samples.append((time.time(), progress()))
+                    samples.append(progress())
                 time.sleep(0.5)  # the page redraws once a second
             if cpu_at_start is not None:
                 wall = time.time() - cpu_at_start[2]
