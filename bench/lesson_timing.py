@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import re
 import sys
@@ -52,9 +53,9 @@ async def sample_load(samples: list[float]) -> None:
         await asyncio.sleep(5)
 
 
-async def measure(url: str, out: Path, timeout_s: float, load: list[float]) -> tuple[str, float, float]:
-    """(the card's promise, press → first verdict, press → final verdict, in seconds); screenshots into `out`;
-    the 1-minute load average every 5 s from the press on into `load`."""
+async def measure(url: str, out: Path, timeout_s: float, load: list[float]) -> tuple[str, float, float, float]:
+    """(the card's promise, press → first verdict, press → final verdict in seconds, the press's time);
+    screenshots into `out`; the 1-minute load average every 5 s from the press on into `load`."""
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
@@ -76,7 +77,19 @@ async def measure(url: str, out: Path, timeout_s: float, load: list[float]) -> t
         sampler.cancel()
         await page.screenshot(path=str(out / "lesson1-verdict-after.png"), full_page=True)
         await browser.close()
-    return text, first, took
+    return text, first, took, pressed
+
+
+def runs_line(runs: Path, pressed: float) -> str:
+    """Where the time after the press went: when the runs started and ended, and their own seconds."""
+    summaries = [json.loads(p.read_text()) for p in runs.glob("*/summary.json")]
+    done = [s for s in summaries if s.get("started") and s.get("seconds")]
+    if not done:
+        return "runs: none recorded"
+    first = min(s["started"] for s in done) - pressed
+    last = max(s["started"] + s["seconds"] for s in done) - pressed
+    return (f"runs: {len(done)} recorded; the first started {first:.1f} s after the press, the last ended {last:.1f} s "
+            f"after it; their own seconds add up to {sum(s['seconds'] for s in done):.1f} s")
 
 
 async def measure_defaults(url: str, out: Path, timeout_s: float) -> tuple[str, float]:
@@ -125,13 +138,15 @@ def lesson_case(args) -> None:
         f"{'yes' if needs_pretraining(LESSON) else 'no (shipped or cached)'}; load average before {load_now()}")
     load: list[float] = []
     with bench_runs_dir("tl-lesson-timing-") as folder, dashboard_of(folder) as (url, _):
-        text, first, took = asyncio.run(measure(url, args.out, args.timeout, load))
+        text, first, took, pressed = asyncio.run(measure(url, args.out, args.timeout, load))
+        where = runs_line(folder / "runs", pressed)
     match = PROMISE.search(text)
     promised = promised_seconds(match.group(1)) if match else float("nan")
     say(f"card: {text!r}")
     say(f"promised about {match.group(1) if match else '?'} ({promised:.0f} s); final verdict visible {took:.1f} s "
         f"after the press ({'within' if took <= promised else 'OVER'} the promise), a first one (fewer seeds) after "
         f"{first:.1f} s; the lesson's own figure: {LESSON.minutes_on_cpu:g} min on an idle 2-core CPU")
+    say(where)
     say(f"1-minute load average while it ran: {min(load):.1f} to {max(load):.1f}, mean "
         f"{sum(load) / len(load):.1f} ({len(load)} samples); after {load_now()}")
     say(f"screenshots: {args.out / 'lesson1-card-before.png'}, {args.out / 'lesson1-verdict-after.png'}")

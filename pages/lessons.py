@@ -13,6 +13,8 @@ from tl_core.lessons import LESSONS, Lesson, collect, verdict
 from tl_core.status import Status
 from tl_view import fmt, glossary, lesson_views as lv
 from tl_ui import nav, state
+from tl_ui.figure_cache import cached_figure
+from tl_ui.live import CHART_SECONDS
 from tl_ui.widgets import chart, error
 from tl_view.views import estimate_text
 
@@ -70,10 +72,19 @@ def took(runs: list[dict]) -> float | None:
     return max(ends) - min(created) if created and ends and len(ends) == len(runs) else None
 
 
-def draw(group: str | None, live: bool = False) -> None:
+def data_version(runs: list[dict]) -> tuple:
+    """What the verdict and the pictures are drawn from: each run's status and its epochs recorded so far."""
+    return tuple((r["summary"].get("run_id"), r["summary"].get("status"), len(r.get("metrics") or ()),
+                  r.get("evaluation") is not None) for r in runs)
+
+
+def draw_results(group: str | None) -> None:
+    """The verdict beside the lecture's prediction, and the lesson's pictures: built once per data version for
+    every tab (`figure_cache`), redrawn every few seconds while the lesson runs."""
     runs = load_runs(group)
     active = is_active(group, runs)
-    judged = verdict(lesson.key, runs)
+    judged, figures = cached_figure(("lesson", lesson.key, group, data_version(runs)),
+                                    lambda: (verdict(lesson.key, runs), lv.lesson_figures(lesson.picture, runs)))
     blocked = lessons.blocked_reason(lesson, runs)
     with st.container(border=True):
         expected, measured = st.columns(2, gap="large")
@@ -88,7 +99,6 @@ def draw(group: str | None, live: bool = False) -> None:
             text = f"{lv.verdict_mark(judged.outcome)} {judged.text}"
         seeds = f" · {lv.seeds_note(lessons.seeds_run(runs), lesson.seeds)}" if runs else ""
         measured.markdown(f"**We measured**{seeds}  \n{text}")
-    figures = lv.lesson_figures(lesson.picture, runs)
     columns = st.columns(len(figures)) if len(figures) > 1 else [st.container()]
     for i, (column, fig) in enumerate(zip(columns, figures)):
         with column:
@@ -96,6 +106,13 @@ def draw(group: str | None, live: bool = False) -> None:
     if lesson.picture == "domain":
         st.caption("To see the two domains merge, open the Embeddings page and pick the DANN run "
                    "(● source, ◇ target).")
+
+
+def draw_runs(group: str | None, live: bool = False) -> None:
+    """The lesson's runs and where each one is, polled every 2 s while the lesson runs; when it has ended, the
+    whole page is redrawn once (the final verdict at once, and no timers)."""
+    runs = load_runs(group)
+    active = is_active(group, runs)
     if runs:
         live_views = {r["summary"]["run_id"]: manager.view(r["summary"]["run_id"]) for r in runs} if active else {}
         seconds = took(runs)
@@ -151,10 +168,12 @@ with body:
             with suppress(UserError):  # a run others share keeps going for them
                 manager.stop(r["summary"]["run_id"], by=state.actor())
         st.toast("Stopping the lesson's runs…")
-    if active:
-        st.fragment(run_every=2)(draw)(group, live=True)
+    if active:  # the runs' progress every 2 s; the verdict and pictures, whose redraw costs more, every 5 s
+        st.fragment(run_every=CHART_SECONDS)(draw_results)(group)
+        st.fragment(run_every=2)(draw_runs)(group, live=True)
     else:
-        draw(group)
+        draw_results(group)
+        draw_runs(group)
 
 with st.expander("What the words mean", icon=":material/menu_book:"):
     st.markdown(glossary.glossary_markdown((

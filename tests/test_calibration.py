@@ -65,7 +65,30 @@ def test_runs_submitted_together_pretrain_their_shared_source_once(data_dir):
 
 def test_batches_timed_on_this_server_give_a_pace():
     pace = calibration.measure_pace("small_cnn", 16, "cpu", batches=1, batch_size=4)
-    assert pace.images_per_s > 0 and pace.runs == 0 and pace.epoch_overhead_s is None
+    assert pace.images_per_s > 0 and pace.runs == 0 and pace.epoch_overhead_s is None and pace.probe_s > 0
+
+
+def test_the_server_times_batches_in_a_process_of_its_own_with_a_run_s_threads(monkeypatch):
+    """The server's own torch threads (one, so pages stay responsive) are not what a run gets (the processes
+    executor's share of the cores), and the page scripts hold the interpreter lock: the timing happens apart."""
+    import torch
+
+    seen = []
+    monkeypatch.setattr(calibration, "measure_pace_apart", lambda *key: seen.append(key) or Pace(123.0, None, 0))
+    monkeypatch.setattr(calibration, "_measured", {})
+    monkeypatch.setattr(calibration, "_measuring", {})
+    assert calibration.pace_for("small_cnn", 16, "cpu", wait=True) == Pace(123.0, None, 0)
+    assert seen == [("small_cnn", 16, "cpu")]
+
+    threads = torch.get_num_threads()
+    monkeypatch.setenv("TL_TORCH_THREADS", str(threads + 1))
+    pace = calibration.measure_pace_apart("small_cnn", 16, "cpu")  # a real child process
+    assert pace.images_per_s > 0 and torch.get_num_threads() == threads  # the server's threads are untouched
+    try:  # what the child runs: the run's threads, then the timing
+        assert calibration._measure_with_threads("small_cnn", 16, "cpu", threads + 1).images_per_s > 0
+        assert torch.get_num_threads() == threads + 1
+    finally:
+        torch.set_num_threads(threads)
 
 
 def test_the_wait_shares_the_runs_ahead_over_the_slots():

@@ -18,7 +18,7 @@ from tl_core.train.loop import steps_per_epoch
 CALIBRATION_BATCHES = 5
 CALIBRATION_BATCH_SIZE = 32
 EVAL_SPEEDUP = 3.0  # a forward pass without gradients costs about a third of a training step per image
-DOMAIN_CONFUSION_S = 1.0  # the logistic regression on each snapshot's features
+PROBE_ROWS = 500  # rows per domain of the timed domain-confusion probe (its cost grows about linearly with them)
 STEP_COST = {"dann": 2.0, "distill": 1.4}  # images seen per step relative to one labelled batch
 LINEAR_PROBE_COST = 0.1  # a linear probe trains on cached features: only its head's steps
 FINISHED_RUNS_USED = 5
@@ -34,6 +34,7 @@ class Pace:
     images_per_s: float
     epoch_overhead_s: float | None  # None: not measured, modelled from the evaluation's size
     runs: int  # finished runs it comes from (0: timed batches on this server)
+    probe_s: float = 0.0  # the domain-confusion probe on PROBE_ROWS rows per domain of this backbone's features
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,12 @@ _lock = threading.Lock()
 
 def measure_pace(backbone: str, img_size: int, device: str = "cpu", batches: int = CALIBRATION_BATCHES,
                  batch_size: int = CALIBRATION_BATCH_SIZE) -> Pace:
-    """Time `batches` training steps of the backbone on random images (after one untimed warm-up step)."""
+    """Time `batches` training steps of the backbone on random images (after one untimed warm-up step), then
+    the domain-confusion probe on features of its width. The median step stands for all: a step slowed by
+    something passing (a page loading) does not set the pace."""
+    import numpy as np
+
+    from tl_core.analysis.domain_confusion import domain_confusion
     from tl_core.backbones import create_backbone
     from tl_core.model import TransferModel
 
@@ -65,15 +71,42 @@ def measure_pace(backbone: str, img_size: int, device: str = "cpu", batches: int
     labels = torch.randint(0, 10, (batch_size,), generator=generator)
     images, labels = images.to(device), labels.to(device)
     model.train()
-    for step in range(batches + 1):
-        if step == 1:
-            started = time.perf_counter()
+    seconds = []
+    for _ in range(batches + 1):
+        started = time.perf_counter()
         loss = torch.nn.functional.cross_entropy(model(images), labels)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-    seconds = time.perf_counter() - started
-    return Pace(batches * batch_size / max(seconds, 1e-6), None, 0)
+        if device == "cuda":
+            torch.cuda.synchronize()
+        seconds.append(time.perf_counter() - started)
+    with torch.no_grad():
+        width = model.features(images[:1]).shape[1]
+    rows = np.random.default_rng(0).normal(size=(2, PROBE_ROWS, width)).astype(np.float32)
+    started = time.perf_counter()
+    domain_confusion(rows[0], rows[1] + 0.5)
+    probe_s = time.perf_counter() - started
+    return Pace(batch_size / max(statistics.median(seconds[1:]), 1e-6), None, 0, probe_s)
+
+
+def _measure_with_threads(backbone: str, img_size: int, device: str, threads: int) -> Pace:
+    torch.set_num_threads(threads)
+    return measure_pace(backbone, img_size, device)
+
+
+def measure_pace_apart(backbone: str, img_size: int, device: str) -> Pace:
+    """`measure_pace` in a process of its own with the torch threads a run gets (`tl_core.executors`): as a
+    run never shares the server's interpreter lock with the page scripts, neither does its timing."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from tl_core.executors.processes import no_main_script, torch_threads
+    from tl_core.jobs import default_slots
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool, no_main_script():
+        future = pool.submit(_measure_with_threads, backbone, img_size, device, torch_threads(default_slots()))
+    return future.result()
 
 
 def pace_from_runs(rows: list[dict], backbone: str, img_size: int, device: str) -> Pace | None:
@@ -121,7 +154,7 @@ def pace_for(backbone: str, img_size: int, device: str, rows: list[dict] = (), w
 
 def _measure_into_cache(backbone: str, img_size: int, device: str) -> None:
     try:
-        _measured[(backbone, img_size, device)] = measure_pace(backbone, img_size, device)
+        _measured[(backbone, img_size, device)] = measure_pace_apart(backbone, img_size, device)
     except Exception:  # an unknown backbone or a full GPU: no estimate, and the run itself will say why
         _measured.pop((backbone, img_size, device), None)
 
@@ -150,7 +183,7 @@ def epoch_seconds(steps: int, batch_size: int, eval_images: int, snapshot_images
     if pace.epoch_overhead_s is not None:
         return train + pace.epoch_overhead_s
     evaluation = (eval_images + snapshot_images) / (EVAL_SPEEDUP * pace.images_per_s)
-    return train + evaluation + (DOMAIN_CONFUSION_S if snapshot_images else 0.0)
+    return train + evaluation + pace.probe_s * snapshot_images / (2 * PROBE_ROWS)
 
 
 def snapshot_count(epochs: int, every: int) -> int:

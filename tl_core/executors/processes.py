@@ -59,7 +59,7 @@ _main_swap = threading.Lock()
 
 
 @contextmanager
-def _no_main_script():
+def no_main_script():
     """Spawn re-runs the parent's `__main__` script in the child unless it is a module. Inside Streamlit that is
     the page script being run (and under AppTest a generated one): a worker must import tl_core, never execute a
     page. So while the worker starts, `__main__` is an empty module."""
@@ -85,7 +85,7 @@ class ProcessSlot:
             self._stop = StopFlag()
             self._process = _spawn.Process(target=serve, args=(child_conn, self.runs_dir, self._stop, self.threads),
                                            name="tl-run-worker", daemon=True)
-            with _no_main_script():
+            with no_main_script():
                 self._process.start()
             child_conn.close()
         return self._process.pid
