@@ -15,9 +15,9 @@ import torch
 from tl_core.config import RunConfig
 from tl_core.train.loop import steps_per_epoch
 
-CALIBRATION_BATCHES = 5
-CALIBRATION_BATCH_SIZE = 32
-EVAL_SPEEDUP = 3.0  # a forward pass without gradients costs about a third of a training step per image
+CALIBRATION_BATCHES = 10
+CALIBRATION_BATCH_SIZE = 64  # the runs' default
+EVAL_BATCHES = 3  # timed evaluation batches (4× the training batch, as runs evaluate)
 PROBE_ROWS = 500  # rows per domain of the timed domain-confusion probe (its cost grows about linearly with them)
 STEP_COST = {"dann": 2.0, "distill": 1.4}  # images seen per step relative to one labelled batch
 LINEAR_PROBE_COST = 0.1  # a linear probe trains on cached features: only its head's steps
@@ -35,6 +35,11 @@ class Pace:
     epoch_overhead_s: float | None  # None: not measured, modelled from the evaluation's size
     runs: int  # finished runs it comes from (0: timed batches on this server)
     probe_s: float = 0.0  # the domain-confusion probe on PROBE_ROWS rows per domain of this backbone's features
+    eval_images_per_s: float = 0.0  # forward passes without gradients (0: not timed, taken as 3× training's)
+
+    @property
+    def evaluation_images_per_s(self) -> float:
+        return self.eval_images_per_s or 3.0 * self.images_per_s
 
 
 @dataclass(frozen=True)
@@ -81,13 +86,21 @@ def measure_pace(backbone: str, img_size: int, device: str = "cpu", batches: int
         if device == "cuda":
             torch.cuda.synchronize()
         seconds.append(time.perf_counter() - started)
+    model.eval()
+    evaluated = images.repeat(4, 1, 1, 1)
+    eval_seconds = []
     with torch.no_grad():
+        for _ in range(EVAL_BATCHES + 1):
+            started = time.perf_counter()
+            model(evaluated).argmax(1).tolist()
+            eval_seconds.append(time.perf_counter() - started)
         width = model.features(images[:1]).shape[1]
     rows = np.random.default_rng(0).normal(size=(2, PROBE_ROWS, width)).astype(np.float32)
     started = time.perf_counter()
     domain_confusion(rows[0], rows[1] + 0.5)
     probe_s = time.perf_counter() - started
-    return Pace(batch_size / max(statistics.median(seconds[1:]), 1e-6), None, 0, probe_s)
+    return Pace(batch_size / max(statistics.median(seconds[1:]), 1e-6), None, 0, probe_s,
+                len(evaluated) / max(statistics.median(eval_seconds[1:]), 1e-6))
 
 
 def _measure_with_threads(backbone: str, img_size: int, device: str, threads: int) -> Pace:
@@ -182,7 +195,7 @@ def epoch_seconds(steps: int, batch_size: int, eval_images: int, snapshot_images
     train = steps * batch_size * step_cost / pace.images_per_s
     if pace.epoch_overhead_s is not None:
         return train + pace.epoch_overhead_s
-    evaluation = (eval_images + snapshot_images) / (EVAL_SPEEDUP * pace.images_per_s)
+    evaluation = (eval_images + snapshot_images) / pace.evaluation_images_per_s
     return train + evaluation + pace.probe_s * snapshot_images / (2 * PROBE_ROWS)
 
 
@@ -202,8 +215,11 @@ def estimate_run(config: RunConfig, rows: list[dict] = (), wait: bool = True,
                  sizes: tuple[int, int, int] | None = None) -> RunEstimate | None:
     """Seconds the run will train (and pretrain task A, when no cached source network exists) on this server;
     None while this server's pace is still being timed (`wait=False`) or cannot be."""
+    from dataclasses import replace
+
     from tl_core.data.catalog import dataset_classes
     from tl_core.device import pick_device
+    from tl_core.train.task_a_probe import SAMPLE as TASK_A_SAMPLE
 
     device = pick_device(config.device).type
     pace = pace_for(config.backbone, config.img_size, device, rows, wait=wait)
@@ -217,14 +233,18 @@ def estimate_run(config: RunConfig, rows: list[dict] = (), wait: bool = True,
     labelled = train_n if config.labels_per_class is None else min(train_n, config.labels_per_class * classes)
     steps = steps_per_epoch(labelled, config.batch_size)
     cost = LINEAR_PROBE_COST if config.strategy == "linear-probe" else STEP_COST.get(config.strategy, 1.0)
-    train = config.epochs * epoch_seconds(steps, config.batch_size, eval_n, 0, pace, cost)
-    if pace.epoch_overhead_s is None and config.snapshot_size:  # measured overheads already include snapshots
-        train += snapshot_count(config.epochs, config.snapshot_every) * epoch_seconds(
-            0, config.batch_size, 0, 2 * config.snapshot_size, pace)
+    # A run from the source network also measures, before and after each epoch, how well it still does task A.
+    task_a = TASK_A_SAMPLE if config.weights == "source" else 0
+    train = config.epochs * epoch_seconds(steps, config.batch_size, eval_n + task_a, 0, pace, cost)
+    if pace.epoch_overhead_s is None:  # measured overheads already include snapshots and task A
+        train += task_a / pace.evaluation_images_per_s
+        if config.snapshot_size:
+            train += snapshot_count(config.epochs, config.snapshot_every) * epoch_seconds(
+                0, config.batch_size, 0, 2 * config.snapshot_size, pace)
     pretrain = 0.0
     if needs_pretraining(config):
         source_train, source_eval = dataset_sizes(config.source, config.img_size)
-        source_pace = Pace(pace.images_per_s, None, pace.runs)  # pretraining evaluates the source, snapshots nothing
+        source_pace = replace(pace, epoch_overhead_s=None)  # pretraining evaluates the source, snapshots nothing
         pretrain = config.pretrain_epochs * epoch_seconds(steps_per_epoch(source_train, config.batch_size),
                                                           config.batch_size, source_eval, 0, source_pace)
     return RunEstimate(train, pretrain, pace)
