@@ -92,9 +92,9 @@ def runs_line(runs: Path, pressed: float) -> str:
             f"after it; their own seconds add up to {sum(s['seconds'] for s in done):.1f} s")
 
 
-async def measure_defaults(url: str, out: Path, timeout_s: float) -> tuple[str, float]:
-    """(the promise under Train, press → the with-transfer curve's first point, in seconds); screenshots into
-    `out`."""
+async def measure_defaults(url: str, out: Path, timeout_s: float) -> tuple[str, float, float]:
+    """(the promise under Train, press → the with-transfer curve's first point in seconds, the press's time);
+    screenshots into `out`."""
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
@@ -111,7 +111,16 @@ async def measure_defaults(url: str, out: Path, timeout_s: float) -> tuple[str, 
         took = time.time() - pressed
         await page.screenshot(path=str(out / "defaults-first-point.png"), full_page=True)
         await browser.close()
-    return text, took
+    return text, took, pressed
+
+
+def wait_for_runs(runs: Path, count: int, timeout_s: float) -> None:
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        summaries = [json.loads(p.read_text()) for p in runs.glob("*/summary.json")]
+        if len(summaries) >= count and all(s.get("status") not in ("queued", "running") for s in summaries):
+            return
+        time.sleep(0.5)
 
 
 def defaults_case(args) -> None:
@@ -121,13 +130,16 @@ def defaults_case(args) -> None:
     build_datasets([RunConfig(), baseline_for(RunConfig())])
     say(f"Experiment page defaults; load average before {load_now()}")
     with bench_runs_dir("tl-defaults-timing-") as folder, dashboard_of(folder) as (url, _):
-        text, took = asyncio.run(measure_defaults(url, args.out, args.timeout))
+        text, took, pressed = asyncio.run(measure_defaults(url, args.out, args.timeout))
+        wait_for_runs(folder / "runs", 2, args.timeout)
+        where = runs_line(folder / "runs", pressed)
     match = TRAIN_PROMISE.search(text)
     promised = promised_seconds(match.group(1)) if match else float("nan")
     say(f"under Train: {text!r}")
     say(f"promised about {match.group(1) if match else '?'} ({promised:.0f} s) for the whole run and its baseline; "
         f"the with-transfer curve's first point drawn {took:.1f} s after the press "
         f"({'within' if took <= promised else 'OVER'} the promise); load after {load_now()}")
+    say(where)
     say(f"screenshots: {args.out / 'defaults-before.png'}, {args.out / 'defaults-first-point.png'}")
 
 
