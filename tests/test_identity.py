@@ -111,9 +111,10 @@ def test_the_live_badge_compares_the_same_epoch():
 
 def test_the_live_view_redraws_charts_less_often_than_progress_and_stops_polling_when_runs_end():
     config = RunConfig()
-    view = lambda status: RunView("r", config, status)  # noqa: E731
-    progress, charts = refresh_seconds([view(Status.RUNNING), view(Status.QUEUED)])
+    view = lambda status, epochs=0: RunView("r", config, status, history=[{"epoch": 1}] * epochs)  # noqa: E731
+    progress, charts = refresh_seconds([view(Status.RUNNING, epochs=1), view(Status.QUEUED)])
     assert progress == 1.0 and charts == CHART_SECONDS > progress
+    assert refresh_seconds([view(Status.RUNNING), None]) == (1.0, 1.0)  # its first point is drawn at once
     progress, charts = refresh_seconds([view(Status.QUEUED), None])
     assert progress == 3.0 and charts >= progress  # nothing moves in the queue: poll less
     assert refresh_seconds([view(Status.FINISHED), view(Status.FAILED)]) == (None, None)

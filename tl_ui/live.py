@@ -82,7 +82,7 @@ def view() -> None:
     # Always fragments, timed only while a run is active: the page keeps one element tree either way, so the
     # switch from live to settled replaces elements in place instead of mixing old and new layouts.
     progress_s, charts_s = refresh_seconds(views)
-    st.fragment(run_every=progress_s)(_progress)(progress_s)
+    st.fragment(run_every=progress_s)(_progress)((progress_s, charts_s))
     st.fragment(run_every=charts_s)(_charts)()
 
 
@@ -95,11 +95,12 @@ CHART_SECONDS = 5.0
 def refresh_seconds(views) -> tuple[float | None, float | None]:
     """(progress, charts): how often each part of the live view polls. The progress boxes every second while a
     run trains, every 3 s while the runs only wait in the queue (nothing moves then, and each poll costs the
-    server a script run); the charts every `CHART_SECONDS`; neither once the runs have ended."""
+    server a script run); the charts as often until the run has its first epoch (that first point is what a
+    user waits for), then every `CHART_SECONDS`; neither once the runs have ended."""
     if not any(is_active(v) for v in views if v is not None):
         return None, None
     progress = 1.0 if any(v is not None and v.status is Status.RUNNING for v in views) else 3.0
-    return progress, max(progress, CHART_SECONDS)
+    return progress, (max(progress, CHART_SECONDS) if views[0].history else progress)
 
 
 def _views(manager, watch):
@@ -116,7 +117,7 @@ def _watched_views():
     return None if views[0] is None else (manager, watch, views)
 
 
-def _progress(interval: float | None) -> None:
+def _progress(intervals: tuple[float | None, float | None]) -> None:
     watched = _watched_views()
     if watched is None:
         return
@@ -127,10 +128,10 @@ def _progress(interval: float | None) -> None:
     _status(manager, cols[0], main, main_label, "main", baseline)
     if baseline is not None:
         _status(manager, cols[1], baseline, base_label, "base", None)
-    # A fragment's timer is set by the full run that draws it: when the runs start or end, redraw the page once
-    # (per experiment and pace) so that the timers follow.
-    wanted = (watch["run"], watch.get("baseline"), refresh_seconds(views)[0])
-    if interval is not None and wanted[2] != interval and st.session_state.get("live_pace") != wanted:
+    # A fragment's timer is set by the full run that draws it: when the runs start, have their first epoch or end,
+    # redraw the page once (per experiment and pace) so that the timers follow.
+    wanted = (watch["run"], watch.get("baseline"), refresh_seconds(views))
+    if intervals[0] is not None and wanted[2] != intervals and st.session_state.get("live_pace") != wanted:
         st.session_state.live_pace = wanted
         st.rerun()
 
