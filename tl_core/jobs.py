@@ -15,6 +15,7 @@ teacher, may stop it (`tl_core.owners`).
 from __future__ import annotations
 
 import os
+import statistics
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -31,6 +32,8 @@ from tl_core.records.store import RunStore
 from tl_core.runner import prepare_run
 from tl_core.status import Status
 from tl_core.train.events import EpochEnd, Event, RunEnded, RunStarted, Snapshot, StageStarted, Step
+
+RECENT_STEPS = 5  # steps seen in the current epoch before its own pace is the live ETA's
 
 
 def default_slots() -> int:
@@ -55,6 +58,8 @@ class Job:
     last_step_at: float | None = None
     between_epochs: bool = False  # an epoch has ended and the next one's first step has not come yet
     epoch_gaps: list[float] = field(default_factory=list)  # last step of an epoch → first step of the next
+    epoch_steps: tuple[float, int, float, int] | None = None  # this epoch's first and latest step seen: (at, step)×2
+    epoch_pace: float | None = None  # seconds per step within the latest epoch that ended
 
     @property
     def run_id(self) -> str:
@@ -77,20 +82,31 @@ class Job:
         elif isinstance(event, Step):
             view.stage, view.step, view.total_steps, view.epoch = event.stage, event.step, event.total_steps, event.epoch
             if event.stage == "train":
+                now = self.updated_at
                 if self.first_step_at is None:
-                    self.first_step_at = self.updated_at
+                    self.first_step_at = now
                 if self.between_epochs and self.last_step_at is not None:
-                    self.epoch_gaps.append(self.updated_at - self.last_step_at)
+                    self.epoch_gaps.append(now - self.last_step_at)
+                new_epoch = self.between_epochs or self.epoch_steps is None
+                self.epoch_steps = (now, event.step, now, event.step) if new_epoch else (*self.epoch_steps[:2], now,
+                                                                                         event.step)
                 self.between_epochs = False
-                self.last_step_at = self.updated_at
+                self.last_step_at = now
         elif isinstance(event, EpochEnd):
             if event.stage == "train":
                 self.between_epochs = True
+                self.epoch_pace = self._step_s_within(self.epoch_steps, 1) or self.epoch_pace
             (view.history if event.stage == "train" else view.pretrain_history).append(dict(event.metrics))
         elif isinstance(event, Snapshot):
             view.snapshots.append((event.epoch, event.path))
         elif isinstance(event, RunEnded):
             view.status, view.summary = Status.of(event.status), event.summary
+
+    @staticmethod
+    def _step_s_within(steps: tuple[float, int, float, int] | None, at_least: int) -> float | None:
+        if steps is None or steps[3] - steps[1] < at_least:
+            return None
+        return (steps[2] - steps[0]) / (steps[3] - steps[1])
 
     def eta_seconds(self) -> float | None:
         """Time left in the run proper, from its own pace so far: its remaining steps at the pace of its steps,
@@ -103,8 +119,11 @@ class Job:
         now = time.time()
         in_gap = now - self.last_step_at if self.between_epochs else 0.0
         stepping = now - self.first_step_at - sum(self.epoch_gaps) - in_gap
-        per_step = stepping / max(1, view.step - 1)  # the first step's own time is not measured
-        gap = sum(self.epoch_gaps) / len(self.epoch_gaps) if self.epoch_gaps else in_gap
+        # The pace of the latest steps (this epoch's, else the last epoch's): the first epoch's warm-up, or a
+        # load that has come or gone, does not weigh on the rest of the run.
+        per_step = (self._step_s_within(self.epoch_steps, RECENT_STEPS) or self.epoch_pace
+                    or stepping / max(1, view.step - 1))  # the first step's own time is not measured
+        gap = statistics.median(self.epoch_gaps) if self.epoch_gaps else in_gap
         gaps_left = max(0, (view.epochs or 1) - len(self.epoch_gaps))
         return max(0.0, per_step * (view.total_steps - view.step) + gap * gaps_left - in_gap)
 
