@@ -166,7 +166,7 @@ def measure(browser, case: Case, link: str, epochs: int, post_script_gc: bool, t
             if cpu_at_start is not None:
                 wall = time.time() - cpu_at_start[2]
                 case.server_cpu = (process_cpu_s(proc.pid) - cpu_at_start[0]) / wall
-                if case.kind != "protocol":  # (the closed first tab's processes leave the sum meanwhile)
+                if case.kind == "chromium":  # (a closed tab's processes leave the sum meanwhile)
                     case.browser_cpu = (browser_cpu_s() - cpu_at_start[1]) / wall
             for tab in protocol_tabs:
                 tab.stop()

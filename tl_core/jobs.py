@@ -33,7 +33,7 @@ from tl_core.runner import prepare_run
 from tl_core.status import Status
 from tl_core.train.events import EpochEnd, Event, RunEnded, RunStarted, Snapshot, StageStarted, Step
 
-RECENT_STEPS = 5  # steps seen in the current epoch before its own pace is the live ETA's
+RECENT_EPOCHS = 3  # the live ETA's pace: the median of the latest epochs' own paces
 
 
 def default_slots() -> int:
@@ -59,7 +59,7 @@ class Job:
     between_epochs: bool = False  # an epoch has ended and the next one's first step has not come yet
     epoch_gaps: list[float] = field(default_factory=list)  # last step of an epoch → first step of the next
     epoch_steps: tuple[float, int, float, int] | None = None  # this epoch's first and latest step seen: (at, step)×2
-    epoch_pace: float | None = None  # seconds per step within the latest epoch that ended
+    epoch_paces: list[float] = field(default_factory=list)  # seconds per step within each epoch that ended
 
     @property
     def run_id(self) -> str:
@@ -95,18 +95,14 @@ class Job:
         elif isinstance(event, EpochEnd):
             if event.stage == "train":
                 self.between_epochs = True
-                self.epoch_pace = self._step_s_within(self.epoch_steps, 1) or self.epoch_pace
+                if self.epoch_steps is not None and self.epoch_steps[3] > self.epoch_steps[1]:
+                    first_at, first, last_at, last = self.epoch_steps
+                    self.epoch_paces.append((last_at - first_at) / (last - first))
             (view.history if event.stage == "train" else view.pretrain_history).append(dict(event.metrics))
         elif isinstance(event, Snapshot):
             view.snapshots.append((event.epoch, event.path))
         elif isinstance(event, RunEnded):
             view.status, view.summary = Status.of(event.status), event.summary
-
-    @staticmethod
-    def _step_s_within(steps: tuple[float, int, float, int] | None, at_least: int) -> float | None:
-        if steps is None or steps[3] - steps[1] < at_least:
-            return None
-        return (steps[2] - steps[0]) / (steps[3] - steps[1])
 
     def eta_seconds(self) -> float | None:
         """Time left in the run proper, from its own pace so far: its remaining steps at the pace of its steps,
@@ -119,10 +115,10 @@ class Job:
         now = time.time()
         in_gap = now - self.last_step_at if self.between_epochs else 0.0
         stepping = now - self.first_step_at - sum(self.epoch_gaps) - in_gap
-        # The pace of the latest steps (this epoch's, else the last epoch's): the first epoch's warm-up, or a
-        # load that has come or gone, does not weigh on the rest of the run.
-        per_step = (self._step_s_within(self.epoch_steps, RECENT_STEPS) or self.epoch_pace
-                    or stepping / max(1, view.step - 1))  # the first step's own time is not measured
+        # The pace of the latest epochs (the median of the last three: one disturbed epoch does not swing it), so
+        # the first epoch's warm-up, or a load that has come or gone, does not weigh on the rest of the run.
+        per_step = (statistics.median(self.epoch_paces[-RECENT_EPOCHS:]) if self.epoch_paces
+                    else stepping / max(1, view.step - 1))  # the first step's own time is not measured
         gap = statistics.median(self.epoch_gaps) if self.epoch_gaps else in_gap
         gaps_left = max(0, (view.epochs or 1) - len(self.epoch_gaps))
         return max(0.0, per_step * (view.total_steps - view.step) + gap * gaps_left - in_gap)
