@@ -34,6 +34,7 @@ from tl_core.status import Status
 from tl_core.train.events import EpochEnd, Event, RunEnded, RunStarted, Snapshot, StageStarted, Step
 
 RECENT_EPOCHS = 3  # the live ETA's pace: the median of the latest epochs' own paces
+RECENT_STEPS = 5  # steps into an epoch before its own pace counts
 
 
 def default_slots() -> int:
@@ -57,7 +58,10 @@ class Job:
     first_step_at: float | None = None  # of the run proper: what came before (data, the first snapshot) is done
     last_step_at: float | None = None
     between_epochs: bool = False  # an epoch has ended and the next one's first step has not come yet
-    epoch_gaps: list[float] = field(default_factory=list)  # last step of an epoch → first step of the next
+    last_step: int = 0
+    # last step seen of an epoch → first step seen of the next, less the steps between them (only some steps'
+    # events reach the server: `tl_core.executors.worker`)
+    epoch_gaps: list[float] = field(default_factory=list)
     epoch_steps: tuple[float, int, float, int] | None = None  # this epoch's first and latest step seen: (at, step)×2
     epoch_paces: list[float] = field(default_factory=list)  # seconds per step within each epoch that ended
 
@@ -86,12 +90,13 @@ class Job:
                 if self.first_step_at is None:
                     self.first_step_at = now
                 if self.between_epochs and self.last_step_at is not None:
-                    self.epoch_gaps.append(now - self.last_step_at)
+                    steps_between = (event.step - self.last_step) * (self.epoch_paces[-1] if self.epoch_paces else 0.0)
+                    self.epoch_gaps.append(max(0.0, now - self.last_step_at - steps_between))
                 new_epoch = self.between_epochs or self.epoch_steps is None
                 self.epoch_steps = (now, event.step, now, event.step) if new_epoch else (*self.epoch_steps[:2], now,
                                                                                          event.step)
                 self.between_epochs = False
-                self.last_step_at = now
+                self.last_step_at, self.last_step = now, event.step
         elif isinstance(event, EpochEnd):
             if event.stage == "train":
                 self.between_epochs = True
@@ -115,9 +120,14 @@ class Job:
         now = time.time()
         in_gap = now - self.last_step_at if self.between_epochs else 0.0
         stepping = now - self.first_step_at - sum(self.epoch_gaps) - in_gap
-        # The pace of the latest epochs (the median of the last three: one disturbed epoch does not swing it), so
-        # the first epoch's warm-up, or a load that has come or gone, does not weigh on the rest of the run.
-        per_step = (statistics.median(self.epoch_paces[-RECENT_EPOCHS:]) if self.epoch_paces
+        # The pace of the latest epochs, the one under way included once it has a few steps (the median of the last
+        # three: one disturbed epoch does not swing it), so the first epoch's warm-up, or a load that has come or
+        # gone, does not weigh on the rest of the run.
+        paces = self.epoch_paces[-RECENT_EPOCHS:]
+        if self.epoch_steps is not None and self.epoch_steps[3] - self.epoch_steps[1] >= RECENT_STEPS:
+            first_at, first, last_at, last = self.epoch_steps
+            paces = paces[1 - RECENT_EPOCHS:] + [(last_at - first_at) / (last - first)]
+        per_step = (statistics.median(paces) if paces
                     else stepping / max(1, view.step - 1))  # the first step's own time is not measured
         gap = statistics.median(self.epoch_gaps) if self.epoch_gaps else in_gap
         gaps_left = max(0, (view.epochs or 1) - len(self.epoch_gaps))
