@@ -70,3 +70,12 @@ def test_parts_of_a_claim_combine():
 def test_the_confusion_null_band_sits_around_one_half():
     band = confusion_null_band(200, seed=0, repeats=8)
     assert 0.35 < band.low < 0.5 < band.high < 0.65
+
+
+def test_one_number_per_arm_is_never_written_as_an_interval():
+    from tl_core.analysis.intervals import Interval
+    from tl_core.verdicts import interval_text
+
+    assert interval_text(Interval(0.42, 0.42, 0.42)) == "+0.42 (one run per arm so far: no interval yet)"
+    assert interval_text(Interval(0.05, 0.02, 0.08, seeds=3)) == "+0.05 (95% interval +0.02 to +0.08)"
+    assert "95% interval" in interval_text(Interval(0.05, 0.01, 0.09, seeds=1, items=500))  # over test images

@@ -99,7 +99,9 @@ def signed(x: float) -> str:
 
 
 def interval_text(interval: Interval) -> str:
-    """'+0.05 (95% interval +0.02 to +0.08)'."""
+    """'+0.05 (95% interval +0.02 to +0.08)'; one number per arm has no interval, and says so."""
+    if interval.seeds * interval.items <= 1:
+        return f"{signed(interval.effect)} (one run per arm so far: no interval yet)"
     return (f"{signed(interval.effect)} (95% interval {signed(interval.low)} to {signed(interval.high)})")
 
 
