@@ -37,6 +37,14 @@ RECENT_EPOCHS = 3  # the live ETA's pace: the median of the latest epochs' own p
 RECENT_STEPS = 5  # steps into an epoch before its own pace counts
 
 
+def _step_seconds(steps: tuple[float, int, float, int] | None, at_least: int) -> float | None:
+    """Seconds per step between an epoch's first and latest step seen, once they are `at_least` steps apart."""
+    if steps is None or steps[3] - steps[1] < at_least:
+        return None
+    first_at, first, last_at, last = steps
+    return (last_at - first_at) / (last - first)
+
+
 def default_slots() -> int:
     """Runs at a time: `$TL_MAX_RUNS`, else 1 (one GPU, or two CPU cores, is busy enough with one run)."""
     return max(1, int(os.environ.get("TL_MAX_RUNS", "1")))
@@ -100,9 +108,9 @@ class Job:
         elif isinstance(event, EpochEnd):
             if event.stage == "train":
                 self.between_epochs = True
-                if self.epoch_steps is not None and self.epoch_steps[3] > self.epoch_steps[1]:
-                    first_at, first, last_at, last = self.epoch_steps
-                    self.epoch_paces.append((last_at - first_at) / (last - first))
+                pace = _step_seconds(self.epoch_steps, 1)
+                if pace is not None:
+                    self.epoch_paces.append(pace)
             (view.history if event.stage == "train" else view.pretrain_history).append(dict(event.metrics))
         elif isinstance(event, Snapshot):
             view.snapshots.append((event.epoch, event.path))
@@ -123,10 +131,8 @@ class Job:
         # The pace of the latest epochs, the one under way included once it has a few steps (the median of the last
         # three: one disturbed epoch does not swing it), so the first epoch's warm-up, or a load that has come or
         # gone, does not weigh on the rest of the run.
-        paces = self.epoch_paces[-RECENT_EPOCHS:]
-        if self.epoch_steps is not None and self.epoch_steps[3] - self.epoch_steps[1] >= RECENT_STEPS:
-            first_at, first, last_at, last = self.epoch_steps
-            paces = paces[1 - RECENT_EPOCHS:] + [(last_at - first_at) / (last - first)]
+        under_way = _step_seconds(self.epoch_steps, RECENT_STEPS)
+        paces = (self.epoch_paces + ([under_way] if under_way is not None else []))[-RECENT_EPOCHS:]
         per_step = (statistics.median(paces) if paces
                     else stepping / max(1, view.step - 1))  # the first step's own time is not measured
         gap = statistics.median(self.epoch_gaps) if self.epoch_gaps else in_gap
