@@ -61,8 +61,8 @@ _lock = threading.Lock()
 def measure_pace(backbone: str, img_size: int, device: str = "cpu", batches: int = CALIBRATION_BATCHES,
                  batch_size: int = CALIBRATION_BATCH_SIZE) -> Pace:
     """Time `batches` training steps of the backbone on random images (after one untimed warm-up step), then
-    the domain-confusion probe on features of its width. The median step stands for all: a step slowed by
-    something passing (a page loading) does not set the pace."""
+    evaluation batches (4× as large, as runs evaluate) and the domain-confusion probe on features of its width.
+    The median batch stands for all: a batch slowed by something passing (a page loading) does not set the pace."""
     import numpy as np
 
     from tl_core.analysis.domain_confusion import domain_confusion
