@@ -47,6 +47,12 @@ def promised_seconds(text: str) -> float:
     return sum(int(m.group(1)) * unit for m, unit in ((hours, 3600), (minutes, 60), (seconds, 1)) if m)
 
 
+def promise_in(pattern: re.Pattern, text: str) -> tuple[str, float]:
+    """(the promise's words, its seconds) in a page's text; ('?', nan) where it says none."""
+    match = pattern.search(text)
+    return (match.group(1), promised_seconds(match.group(1))) if match else ("?", float("nan"))
+
+
 async def sample_load(samples: list[float]) -> None:
     while True:
         samples.append(os.getloadavg()[0])
@@ -133,10 +139,9 @@ def defaults_case(args) -> None:
         text, took, pressed = asyncio.run(measure_defaults(url, args.out, args.timeout))
         wait_for_runs(folder / "runs", 2, args.timeout)
         where = runs_line(folder / "runs", pressed)
-    match = TRAIN_PROMISE.search(text)
-    promised = promised_seconds(match.group(1)) if match else float("nan")
+    words, promised = promise_in(TRAIN_PROMISE, text)
     say(f"under Train: {text!r}")
-    say(f"promised about {match.group(1) if match else '?'} ({promised:.0f} s) for the whole run and its baseline; "
+    say(f"promised about {words} ({promised:.0f} s) for the whole run and its baseline; "
         f"the with-transfer curve's first point drawn {took:.1f} s after the press "
         f"({'within' if took <= promised else 'OVER'} the promise); load after {load_now()}")
     say(where)
@@ -152,10 +157,9 @@ def lesson_case(args) -> None:
     with bench_runs_dir("tl-lesson-timing-") as folder, dashboard_of(folder) as (url, _):
         text, first, took, pressed = asyncio.run(measure(url, args.out, args.timeout, load))
         where = runs_line(folder / "runs", pressed)
-    match = PROMISE.search(text)
-    promised = promised_seconds(match.group(1)) if match else float("nan")
+    words, promised = promise_in(PROMISE, text)
     say(f"card: {text!r}")
-    say(f"promised about {match.group(1) if match else '?'} ({promised:.0f} s); final verdict visible {took:.1f} s "
+    say(f"promised about {words} ({promised:.0f} s); final verdict visible {took:.1f} s "
         f"after the press ({'within' if took <= promised else 'OVER'} the promise), a first one (fewer seeds) after "
         f"{first:.1f} s; the lesson's own figure: {LESSON.minutes_on_cpu:g} min on an idle 2-core CPU")
     say(where)
