@@ -1,7 +1,7 @@
 """Figures shared by every tab that shows the same data.
 
 Building a plotly figure validates every trace (tens of milliseconds for the embedding maps), and a live view
-redraws every second in every open tab: on a 2-core server that CPU is taken from training. So a figure is
+redraws every few seconds in every open tab: on a 2-core server that CPU is taken from training. So a figure is
 built once per version of its data, in this process, and reused by every rerun and every tab; a figure is
 never changed after it is built. The key must name everything the figure is drawn from."""
 from __future__ import annotations

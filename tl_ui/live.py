@@ -2,9 +2,9 @@
 side by side, and domain confusion — polled from the job manager while a run is active.
 
 How it stays live without slowing training: runs train in the job manager's workers; this view is two
-fragments that read `manager.view(run_id)` (a RunView copy). The progress boxes redraw every second; the charts
-every few seconds (`CHART_SECONDS`), since redrawing them — on the server and in every watching browser — is
-what watching costs. When every watched run has ended the view asks for one full rerun (guarded, once per
+fragments that read `manager.view(run_id)` (a RunView copy). The progress boxes redraw every second; the charts,
+once the run's first epoch is drawn, every `CHART_SECONDS`, since redrawing them — on the server and in every
+watching browser — is what watching costs. When every watched run has ended the view asks for one full rerun (guarded, once per
 experiment) and is then drawn without timers.
 """
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Pure plotly figure builders: plain data in (per-epoch rows, coordinates, matrices), a `go.Figure` out.
 
 No Streamlit and no tl_core here, so every chart is unit-tested on its own. Each builder sets a fixed height
-and a `uirevision`, so a live page that redraws the figure every second keeps the user's zoom and legend
+and a `uirevision`, so a live page that redraws the figure every few seconds keeps the user's zoom and legend
 choices and does not jump.
 """
 from __future__ import annotations
