@@ -23,7 +23,7 @@ STEP_COST = {"dann": 2.0, "distill": 1.4}  # images seen per step relative to on
 LINEAR_PROBE_COST = 0.1  # a linear probe trains on cached features: only its head's steps
 FINISHED_RUNS_USED = 5
 BUILTIN_SIZES = {  # (train, val + test) images, for a built-in dataset not built yet
-    "digits": (1258, 539), "digits-m": (1258, 539), "shapes": (4200, 1800), "synth-digits": (8400, 3600)}
+    "digits": (1258, 539), "digits-m": (1258, 539), "shapes": (4200, 1800), "synth-digits": (8400, 3600), "fonts-plain": (8400, 3600)}
 UNKNOWN_SIZE = (1000, 400)
 
 

@@ -46,6 +46,6 @@ def class_attributes(dataset: str) -> ClassAttributes | None:
     """The dataset's class attributes, or None when it has none."""
     if dataset == "attribute-shapes":
         return _shapes()
-    if dataset in ("digits", "synth-digits", "digits-m"):
+    if dataset in ("digits", "synth-digits", "fonts-plain", "digits-m"):
         return _digits()
     return None

@@ -14,7 +14,7 @@ from .cache import cached, content_hash
 from .digits import build_digits, build_digits_m, digits_inputs_hash, digits_m_inputs_hash
 from .domain import Domain
 from .shapes import build_shapes
-from .synth import build_synth_digits, inputs_hash as synth_inputs_hash
+from .synth import build_fonts_plain, build_synth_digits, inputs_hash as synth_inputs_hash, plain_inputs_hash
 
 CACHE_VERSION = 3  # bump when the file format changes
 
@@ -28,8 +28,12 @@ class Builtin(NamedTuple):
 BUILTINS: dict[str, Builtin] = {
     "digits": Builtin("1,797 real handwritten digits (scikit-learn), 8×8 enlarged, white on black", build_digits,
                       digits_inputs_hash),
-    "synth-digits": Builtin("12,000 digits rendered from fonts with random shape, colour, blur and noise",
-                            build_synth_digits, synth_inputs_hash),
+    "synth-digits": Builtin("12,000 digits rendered from fonts with random shape, colour, blur and noise; 40% over "
+                            "digits-m's own texture and colour-field generators, 30% through a low-resolution round "
+                            "trip like the 8×8 digits: a task A made to resemble its targets", build_synth_digits,
+                            synth_inputs_hash),
+    "fonts-plain": Builtin("12,000 digits from the same fonts and warps on plain backgrounds only: nothing of "
+                           "digits-m's generators, no low-resolution round trip", build_fonts_plain, plain_inputs_hash),
     "digits-m": Builtin("the real digits over photo crops, textures and colour fields (MNIST-M style); same labels "
                         "and splits as digits", build_digits_m, digits_m_inputs_hash),
     "shapes": Builtin("6,000 geometric shapes in 10 classes on noisy colour backgrounds: a task unrelated to digits",

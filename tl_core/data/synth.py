@@ -9,6 +9,12 @@ in batches. Mostly light digits on dark backgrounds that fill most of the frame,
 so a model trained here transfers to `digits`; a share of the samples are drawn MNIST-M style over a
 procedural texture or colour field (`backgrounds`; never the photos `digits-m` also uses), the stroke
 inverting the background's colours, so the features learned here also carry over to `digits-m`.
+So synth-digits is built to resemble its targets: the textures and colour fields are digits-m's own generators
+with the same compositing, and the low-resolution round trip imitates the 8×8 digits.
+
+`fonts-plain` is the same fonts and warps with none of that: plain or gradient backgrounds only, no textures or
+colour fields, no low-resolution round trip. It is the source that shares nothing with `digits-m` but the digits
+themselves, to measure how much of the transfer to digits-m comes from the source resembling it.
 """
 import functools
 import math
@@ -47,6 +53,10 @@ def fonts() -> list[ImageFont.FreeTypeFont]:
 def inputs_hash() -> str:
     """Content hash of everything the images are made from: the generator version and every font's bytes."""
     return content_hash(f"synth-digits {GENERATOR_VERSION} {BACKGROUNDS_VERSION}", *font_files())
+
+
+def plain_inputs_hash() -> str:
+    return content_hash(f"fonts-plain {GENERATOR_VERSION}", *font_files())
 
 
 def _glyph(font: ImageFont.FreeTypeFont, text: str, stroke: int, res: int) -> np.ndarray | None:
@@ -112,14 +122,16 @@ def _gaussian_kernel(sigma: float) -> torch.Tensor:
     return k / k.sum()
 
 
-def render(labels: torch.Tensor, img_size: int, seed: int) -> torch.Tensor:
-    """uint8 N×3×S×S images of the given digit labels."""
+def render(labels: torch.Tensor, img_size: int, seed: int, textured_share: float = TEXTURED,
+           low_res_p: tuple[float, ...] = _LOW_RES_P) -> torch.Tensor:
+    """uint8 N×3×S×S images of the given digit labels; `textured_share` of them over a texture or colour field,
+    `low_res_p` the chances of each `_LOW_RES` round trip (the defaults make synth-digits)."""
     res = min(2 * img_size, 128)
     bank = glyph_bank(res).float() / 255
     rng = np.random.default_rng(seed)
     n = len(labels)
     font = torch.from_numpy(rng.integers(bank.shape[0], size=n))
-    low_res = rng.choice(len(_LOW_RES), size=n, p=_LOW_RES_P)
+    low_res = rng.choice(len(_LOW_RES), size=n, p=low_res_p)
     # Shrunk samples get the widest stroke and no extra blur: thin or blurred strokes would vanish.
     stroke = torch.from_numpy(np.where(low_res > 0, len(STROKES) - 1, rng.integers(len(STROKES), size=n)))
     theta = _inverse_affines(rng, n)
@@ -139,11 +151,12 @@ def render(labels: torch.Tensor, img_size: int, seed: int) -> torch.Tensor:
         "wobble": wobble,
         "noise": rng.uniform(0, 0.06, n),
     }
-    textured = rng.uniform(size=n) < TEXTURED
+    textured = rng.uniform(size=n) < textured_share
     fields = rng.uniform(size=n) < 0.5
     back = torch.zeros((n, 3, img_size, img_size))
     for kind, make in ((textured & fields, colour_fields), (textured & ~fields, textures)):
-        back[torch.from_numpy(kind)] = make(int(kind.sum()), img_size, rng)
+        if kind.any():
+            back[torch.from_numpy(kind)] = make(int(kind.sum()), img_size, rng)
     out = torch.empty((n, 3, img_size, img_size), dtype=torch.uint8)
     for start in range(0, n, _CHUNK):
         sl = slice(start, min(start + _CHUNK, n))
@@ -210,3 +223,11 @@ def build_synth_digits(img_size: int, count: int = 12_000, seed: int = 0) -> Dom
     rng = np.random.default_rng(seed)
     labels = torch.from_numpy(rng.permutation(np.arange(count) % 10))
     return split_domain("synth-digits", DIGIT_CLASSES, render(labels, img_size, seed + 1), labels)
+
+
+def build_fonts_plain(img_size: int, count: int = 12_000, seed: int = 0) -> Domain:
+    """synth-digits' fonts and warps on plain or gradient backgrounds only (see the module's docstring)."""
+    rng = np.random.default_rng(seed)
+    labels = torch.from_numpy(rng.permutation(np.arange(count) % 10))
+    images = render(labels, img_size, seed + 1, textured_share=0.0, low_res_p=(1.0, 0.0, 0.0, 0.0))
+    return split_domain("fonts-plain", DIGIT_CLASSES, images, labels)
