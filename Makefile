@@ -30,7 +30,7 @@ $(VENV)/.installed-ray: requirements-ray.txt $(STAMP)
 
 run: install
 	@echo "Starting the dashboard on http://localhost:$(PORT) (the first page load imports torch: a few seconds)…"
-	$(BIN)/python -m streamlit run app.py --server.port $(PORT)
+	$(BIN)/python -m streamlit run serve.py --server.port $(PORT)
 
 # The browser tests drive Debian's Chromium through Playwright (Playwright's own browser download needs internet).
 browser:

@@ -1,4 +1,5 @@
-"""The dashboard in a real browser: `streamlit run app.py` on a loopback port, Debian's Chromium via Playwright.
+"""The dashboard in a real browser: `streamlit run serve.py` (as `make run`) on a loopback port, Debian's Chromium
+via Playwright.
 
 Skipped when /usr/bin/chromium is missing, unless CI=true (then it fails: CI must run it). Screenshots go to
 test-artifacts/ (gitignored).
@@ -37,11 +38,12 @@ def _free_port() -> int:
 
 @contextmanager
 def running_dashboard(env: dict, log_path: Path):
-    """`streamlit run app.py` on a free loopback port with `env`; yields its URL once healthy, stops it after."""
+    """`streamlit run serve.py` (as `make run`) on a free loopback port with `env`; yields its URL once healthy,
+    stops it after."""
     port = _free_port()
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port",
+            [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.headless", "true", "--server.port",
              str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
              "--server.fileWatcherType", "none"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -211,11 +211,21 @@ class JobManager:
                 self._settle_followers(job)
 
     def _share(self, job: Job, origin) -> None:
-        """Fill `job`'s record from `origin`'s (an identical run that ended); call with the lock held."""
+        """Fill `job`'s record from `origin`'s (an identical run that ended), and its live view with what the
+        record holds, so it is drawn like its origin (curves, snapshots, progress); call with the lock held."""
         run = self.store.run_dir(job.run_id)
         summary = fill_from(run, origin)
         self.store.upsert(job.run_id, job.view.config, summary)
-        job.view.status, job.view.summary = Status.of(summary["status"]), summary
+        view = job.view
+        view.status, view.summary = Status.of(summary["status"]), summary
+        view.history, view.snapshots = run.read_metrics(), snapshots_on_disk(run.snapshots_dir)
+        view.epoch = summary.get("epochs_done", len(view.history))
+        computed_here = self._jobs.get(origin.run_id)
+        if computed_here is not None:  # what only the origin's live view holds (its record does not)
+            live = computed_here.view
+            view.pretrain_history, view.started = list(live.pretrain_history), dict(live.started)
+            view.stage, view.message, view.step, view.total_steps, view.epoch = (
+                live.stage, live.message, live.step, live.total_steps, live.epoch)
 
     def _settle_followers(self, job: Job) -> None:
         """The leader ended: each run that followed it gets its record (call with the lock held)."""

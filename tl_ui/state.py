@@ -1,14 +1,11 @@
 """Process-wide resources (the job manager, the UMAP warm-up) and per-tab state (who I am, what I watch).
 
 Runs live in the job manager and the run store, never in `st.session_state`: a tab keeps only run ids, and
-a reloaded tab finds its runs again through the browser's secret kept in a cookie (`owner`).
+a reloaded tab finds its runs again through the browser's secret, kept in a cookie the server sets (`owner`).
 """
 from __future__ import annotations
 
 import os
-import hmac
-import re
-import secrets
 import threading
 import time
 from dataclasses import dataclass, field
@@ -20,10 +17,7 @@ from tl_core import identity
 from tl_core.errors import UserError
 from tl_core.owners import Actor, is_teacher_token, owner_id, teacher_token
 from tl_core.paths import runs_dir
-
-_SECRET = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
-COOKIE = "tl_owner"
-COOKIE_MAX_AGE_S = 400 * 24 * 3600
+from tl_ui import owner_cookie
 
 
 @st.cache_resource(show_spinner="Opening the run history…")
@@ -80,33 +74,18 @@ def umap_ready() -> bool:
 
 
 def owner() -> str:
-    """This browser's owner id: derived from a secret the browser keeps in a cookie (a new browser gets a new
-    one), so a reload finds the same runs and nobody can act as another browser by editing a URL."""
+    """This browser's owner id: derived from the secret the server gave the browser in an HttpOnly cookie
+    (`tl_ui.owner_cookie`), so a reload finds the same runs and nobody can act as another browser by editing a
+    URL. A session with no such cookie (served without serve.py's middleware, or under AppTest, where a test
+    may put `owner_secret` in the session state) gets a secret of its own for as long as it lasts."""
     state = st.session_state
     if "owner_secret" not in state:
-        cookie = _cookie()
-        state.owner_secret = cookie if _SECRET.match(cookie) else secrets.token_urlsafe(32)
+        cookie = st.context.cookies.get(owner_cookie.COOKIE)
+        state.owner_secret = cookie if owner_cookie.is_secret(cookie) else owner_cookie.new_secret()
     state.owner = owner_id(state.owner_secret)
     if "me" in st.query_params:  # the old public owner id in the URL means nothing any more
         del st.query_params["me"]
-    if not hmac.compare_digest(_cookie(), state.owner_secret):
-        _set_cookie(state.owner_secret)
     return state.owner
-
-
-def _cookie() -> str:
-    value = st.context.cookies.get(COOKIE)
-    return value if isinstance(value, str) else ""  # no browser (AppTest): no cookie
-
-
-def _set_cookie(secret: str) -> None:
-    """Streamlit sets no cookies itself: a zero-height component (a same-origin iframe) writes it for the app's
-    origin, drawn on every script run until the server sees the cookie (on the next page load)."""
-    from streamlit.components.v1 import html
-
-    with st.sidebar:
-        html(f"<script>document.cookie = '{COOKIE}={secret}; path=/; max-age={COOKIE_MAX_AGE_S}; "
-             "SameSite=Strict';</script>", height=0)
 
 
 def is_teacher() -> bool:
