@@ -163,7 +163,7 @@ def check_estimate(target: fv.DataIn, source: fv.DataIn | None, chosen: dict) ->
     settings = SweepSettings(img_size=chosen["img_size"], folds=chosen["folds"])
     candidates = default_candidates(settings.img_size)
     if source is not None and source.ok:  # its own source network: pretrained like the built-in one
-        candidates[0] = Candidate("small_cnn", "source", f"folder:{source.label}")
+        candidates[0] = Candidate("small_cnn", "source", f"folder:{source.folder}")
     configs = calibration.check_configs(settings, candidates, DEFAULT_BUDGETS if chosen["curve"] else None)
     rows = calibration.finished_rows(manager.store)
     estimates = calibration.estimate_check(configs, target.report.num_images, len(target.report.classes), rows,

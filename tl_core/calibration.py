@@ -5,14 +5,22 @@ Nothing here reads a test label; an estimate is a number of seconds and the word
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import functools
+import os
 import statistics
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
 from tl_core.config import RunConfig
+from tl_core.errors import ConfigError
+from tl_core.fingerprint import folder_signature
 from tl_core.train.loop import steps_per_epoch
 
 CALIBRATION_BATCHES = 10
@@ -25,6 +33,7 @@ FINISHED_RUNS_USED = 5
 BUILTIN_SIZES = {  # (train, val + test) images, for a built-in dataset not built yet
     "digits": (1258, 539), "digits-m": (1258, 539), "shapes": (4200, 1800), "synth-digits": (8400, 3600), "fonts-plain": (8400, 3600)}
 UNKNOWN_SIZE = (1000, 400)
+FOLDER = "folder:"
 
 
 @dataclass(frozen=True)
@@ -53,8 +62,8 @@ class RunEstimate:
         return self.train_s + self.pretrain_s
 
 
-_measured: dict[tuple, Pace] = {}
-_measuring: dict[tuple, threading.Thread] = {}
+_measured: dict[tuple, Pace | None] = {}  # None: the timing failed (the run itself will say why)
+_measuring: dict[tuple, threading.Thread] = {}  # the timing in progress in this process (one at most)
 _lock = threading.Lock()
 
 
@@ -148,45 +157,99 @@ def pace_from_runs(rows: list[dict], backbone: str, img_size: int, device: str) 
 
 
 def pace_for(backbone: str, img_size: int, device: str, rows: list[dict] = (), wait: bool = True) -> Pace | None:
-    """Finished runs' pace when there are some, else batches timed here once per server process. With
-    `wait=False` the timing starts on a background thread and None is returned until it is done."""
+    """Finished runs' pace when there are some, else batches timed here once per server process and key.
+
+    One timing at a time: a request while another key is being timed starts nothing (with `wait=False` it gets
+    None, "estimating…", and asks again later; with `wait=True` it waits its turn), so typing image sizes into a
+    form cannot start a process per size. Across processes, `machine_lock` keeps it to one per machine. A size
+    or device outside RunConfig's schema is refused (ConfigError) before anything starts."""
     from_runs = pace_from_runs(list(rows), backbone, img_size, device)
     if from_runs is not None:
         return from_runs
+    _check_key(img_size, device)
     key = (backbone, img_size, device)
-    with _lock:
-        if key not in _measuring:
-            _measuring[key] = threading.Thread(target=_measure_into_cache, args=key, daemon=False,
-                                               name=f"tl-calibrate-{backbone}-{img_size}")
-            _measuring[key].start()
-        thread = _measuring[key]
-    if wait:
-        thread.join()
-    return _measured.get(key)
+    while True:
+        with _lock:
+            if key in _measured:
+                return _measured[key]
+            busy = next((t for t in _measuring.values() if t.is_alive()), None)
+            if busy is None:
+                busy = _measuring[key] = threading.Thread(target=_measure_into_cache, args=key, daemon=False,
+                                                          name=f"tl-calibrate-{backbone}-{img_size}")
+                busy.start()
+        if not wait:
+            return None
+        busy.join()
+
+
+def _check_key(img_size: int, device: str) -> None:
+    from tl_core.config import DEVICE_CHOICES, config_schema
+
+    config_schema()["img_size"].check(img_size)
+    if device not in DEVICE_CHOICES:
+        raise ConfigError(f"Unknown device '{device}': choose one of {', '.join(DEVICE_CHOICES)}.")
+
+
+def lock_path() -> Path:
+    """The file every process on this machine locks while it times batches (in the system's temporary folder)."""
+    return Path(tempfile.gettempdir()) / "transfer-lab-calibration.lock"
+
+
+@contextlib.contextmanager
+def machine_lock():
+    """Hold the machine-wide timing lock (waiting for another process's timing to end first)."""
+    fd = os.open(lock_path(), os.O_RDONLY | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
 
 
 def _measure_into_cache(backbone: str, img_size: int, device: str) -> None:
+    key = (backbone, img_size, device)
     try:
-        _measured[(backbone, img_size, device)] = measure_pace_apart(backbone, img_size, device)
+        with machine_lock():
+            pace = measure_pace_apart(backbone, img_size, device)
     except Exception:  # an unknown backbone or a full GPU: no estimate, and the run itself will say why
-        _measured.pop((backbone, img_size, device), None)
+        pace = None
+    with _lock:
+        _measured[key] = pace
+        _measuring.pop(key, None)
 
 
 def dataset_sizes(name: str, img_size: int) -> tuple[int, int]:
-    """(train images, val + test images) of a dataset, read from its cache when it is built."""
-    from tl_core.data import load_domain
+    """(train images, val + test images) of a dataset, read from its cache when it is built; a folder's are
+    counted once per content (`_folder_sizes`), not decoded on every page draw."""
     from tl_core.data.builtin import BUILTINS, builtin_cache_path
     from tl_core.paths import data_dir
 
     if name in BUILTINS and not builtin_cache_path(name, img_size, data_dir()).exists():
         return BUILTIN_SIZES.get(name, UNKNOWN_SIZE)
-    if name not in BUILTINS and not name.startswith("folder:"):
+    if name not in BUILTINS and not name.startswith(FOLDER):
         return UNKNOWN_SIZE
     try:
+        if name.startswith(FOLDER):
+            path = os.path.realpath(name[len(FOLDER):])
+            return _folder_sizes(path, folder_signature(path))
+        from tl_core.data import load_domain
+
         domain = load_domain(name, img_size)
     except Exception:  # an estimate never fails a page: the run itself will say what is wrong
         return UNKNOWN_SIZE
     return len(domain.train.labels), len(domain.val.labels) + len(domain.test.labels)
+
+
+@functools.lru_cache(maxsize=256)
+def _folder_sizes(path: str, signature: str) -> tuple[int, int]:
+    """A folder's split sizes, from its scan (headers, nothing decoded) and the engine's fixed split; cached by
+    the names, sizes and times of its files (`signature`), so a changed folder is counted again."""
+    from tl_core.data.folder import scan_image_folder
+    from tl_core.data.splits import SPLIT_SEED, TRAIN_VAL_TEST, stratified_indices
+
+    _, items, _ = scan_image_folder(path)
+    train, val, test = stratified_indices(torch.tensor([label for _, label in items]), TRAIN_VAL_TEST, SPLIT_SEED)
+    return len(train), len(val) + len(test)
 
 
 def epoch_seconds(steps: int, batch_size: int, eval_images: int, snapshot_images: int, pace: Pace,
@@ -214,13 +277,16 @@ def needs_pretraining(config: RunConfig) -> bool:
 def estimate_run(config: RunConfig, rows: list[dict] = (), wait: bool = True,
                  sizes: tuple[int, int, int] | None = None) -> RunEstimate | None:
     """Seconds the run will train (and pretrain task A, when no cached source network exists) on this server;
-    None while this server's pace is still being timed (`wait=False`) or cannot be."""
+    None while this server's pace is still being timed (`wait=False`) or cannot be. A config outside the schema
+    is refused (ConfigError) before anything is timed or read."""
     from dataclasses import replace
 
     from tl_core.data.catalog import dataset_classes
     from tl_core.device import pick_device
     from tl_core.train.task_a_probe import SAMPLE as TASK_A_SAMPLE
+    from tl_core.validation import check_fields
 
+    check_fields(config)
     device = pick_device(config.device).type
     pace = pace_for(config.backbone, config.img_size, device, rows, wait=wait)
     if pace is None:
@@ -320,6 +386,9 @@ def time_ahead(manager, rows: list[dict]) -> list[float]:
         if view.eta_seconds is not None:
             ahead.append(view.eta_seconds)
             continue
-        estimate = estimate_run(view.config, rows, wait=False)
+        try:
+            estimate = estimate_run(view.config, rows, wait=False)
+        except ConfigError:  # a run recorded before today's bounds: it still takes its turn, unestimated
+            estimate = None
         ahead.append(estimate.total_s if estimate is not None else 0.0)
     return ahead

@@ -55,7 +55,7 @@ class RunConfig:
     snapshot_size: int = spec(1000, "Images per domain in each feature snapshot; 0 turns maps and domain "
                               "confusion off.", low=0, high=20_000, unit="images per domain")
     name: str = spec("", "A label for people only, shown in the charts and on the Runs page: nothing pairs, plans "
-                     "or judges runs by it.", label="run name")
+                     "or judges runs by it.", label="run name", max_chars=120)
     role: str = spec("main", "What the run is for (tl_core.identity.Role).")
     experiment: str = spec("", "The experiment it belongs to, built and parsed by tl_core.identity (\"\" = a lone "
                            "run).")

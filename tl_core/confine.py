@@ -10,8 +10,11 @@ import os
 import re
 from pathlib import Path, PurePosixPath
 
+from tl_core.config import RunConfig
 from tl_core.errors import UserError
 from tl_core.feasibility.uploads import resolve_server_folder, upload_root
+
+FOLDER, WEIGHTS_FILE = "folder:", "file:"
 
 
 class PathRefused(UserError):
@@ -56,4 +59,20 @@ def confined_weights_file(name: str, root: str | os.PathLike | None = None) -> P
     return path
 
 
-__all__ = ["PathRefused", "confined_folder", "confined_weights_file", "name_under", "upload_root", "weights_root"]
+def confine_config(config: RunConfig) -> RunConfig:
+    """`config` with its folder datasets and weights file as resolved paths under their roots (a recorded run's
+    paths are read as names under them, as the form does); the refusal is raised before the disk is asked about
+    anything outside the roots, so it reads the same whether such a path exists or not."""
+    changes = {}
+    for role in ("source", "target"):
+        name = getattr(config, role)
+        if name.startswith(FOLDER):
+            changes[role] = f"{FOLDER}{confined_folder(name_under(name[len(FOLDER):], upload_root()))}"
+    if config.weights.startswith(WEIGHTS_FILE):
+        name = name_under(config.weights[len(WEIGHTS_FILE):], weights_root())
+        changes["weights"] = f"{WEIGHTS_FILE}{confined_weights_file(name)}"
+    return config.replace(**changes)
+
+
+__all__ = ["PathRefused", "confine_config", "confined_folder", "confined_weights_file", "name_under", "upload_root",
+           "weights_root"]

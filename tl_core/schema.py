@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tl_core.errors import ConfigError
+from tl_core.plain_text import unsafe_character
 
 _KINDS = {int: "int", float: "float", str: "str", bool: "bool", dict: "dict"}
 _NOUNS = {"int": "a whole number", "float": "a finite number", "str": "text", "bool": "true or false", "dict": "a JSON object"}
@@ -28,6 +29,8 @@ class FieldSchema:
     high: float | None = None
     choices: tuple[str, ...] | None = None
     unit: str = ""
+    max_chars: int | None = None  # text a person types (the form, a link, an upload): its longest length
+
 
     def check(self, value: Any) -> None:
         """ConfigError unless `value` has this field's type and lies in its range and choices."""
@@ -35,12 +38,22 @@ class FieldSchema:
             return
         if not fits(value, self.kind):
             raise ConfigError(f"{self.label} must be {kind_noun(self.kind)}, not {value!r}.")
+        if self.kind == "str" and unsafe_character(value):
+            raise ConfigError(f"{self.label} holds a control character ({unsafe_character(value)}): use plain "
+                              "text.")
         if self.choices is not None and value not in self.choices:
             raise ConfigError(f"Unknown {self.label} '{value}': choose one of {', '.join(self.choices)}.")
         below = self.low is not None and value < self.low
         above = self.high is not None and value > self.high
         if below or above:
             raise ConfigError(f"{self.label} must be {self.range_text()}, not {_number(value)}.")
+
+    def check_typed(self, value: Any) -> None:
+        """`check`, and text no longer than `max_chars`: for what a person sent (the engine's own names, which
+        may hold a data path, are not capped)."""
+        self.check(value)
+        if self.max_chars is not None and isinstance(value, str) and len(value) > self.max_chars:
+            raise ConfigError(f"{self.label} must be at most {self.max_chars} characters, not {len(value)}.")
 
     def range_text(self) -> str:
         if self.low is not None and self.high is not None:
@@ -52,9 +65,10 @@ class FieldSchema:
 
 def spec(default: Any = dataclasses.MISSING, help: str = "", *, label: str = "", low: float | None = None,
          high: float | None = None, choices: tuple[str, ...] | None = None, unit: str = "",
-         default_factory: Any = dataclasses.MISSING) -> Any:
+         max_chars: int | None = None, default_factory: Any = dataclasses.MISSING) -> Any:
     """A dataclass field carrying its schema in `metadata` (read back with `schema_of`)."""
-    metadata = {"help": help, "label": label, "low": low, "high": high, "choices": choices, "unit": unit}
+    metadata = {"help": help, "label": label, "low": low, "high": high, "choices": choices, "unit": unit,
+                "max_chars": max_chars}
     if default_factory is not dataclasses.MISSING:
         return dataclasses.field(default_factory=default_factory, metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from tl_core.confine import confined_folder, confined_weights_file, name_under, upload_root, weights_root
-from tl_core.config import RunConfig
+from tl_core.confine import (confine_config, confined_folder, confined_weights_file, name_under, upload_root,
+                             weights_root)
+from tl_core.config import RunConfig, config_schema
 from tl_core.errors import UserError
 from tl_ui import state
 from tl_view import fmt
@@ -111,13 +112,12 @@ class FormResult:
 
 def _confined(prefix: str, text: str, resolve) -> tuple[str, str]:
     """(`prefix` + the resolved path, "") for a name under its root; else (the text as typed, why not), the
-    reason shown under the box."""
-    if not text.strip():
-        return prefix, ""
+    reason shown under the box. A box left empty is a problem too (said when Train is pressed, not before)."""
     try:
         return f"{prefix}{resolve(text)}", ""
     except UserError as err:
-        st.warning(str(err), icon=":material/block:")
+        if text.strip():
+            st.warning(str(err), icon=":material/block:")
         return f"{prefix}{text.strip()}", str(err)
 
 
@@ -153,7 +153,7 @@ def _teacher_rows(manager, target: str):
 
 def controls(manager) -> FormResult:
     """Draw the controls; return the config they describe (nothing is validated or submitted here)."""
-    from tl_core.backbones import CURATED, describe_backbone
+    from tl_core.backbones import CURATED, check_offered, describe_backbone
     from tl_core.data import list_datasets
     from tl_core.strategies import strategy_class, strategy_names
 
@@ -171,10 +171,15 @@ def controls(manager) -> FormResult:
 
     st.markdown("**2 · Network**")
     current = s.get("x_backbone", D["x_backbone"])
+    try:
+        check_offered(current)
+    except UserError as err:  # e.g. a run from the command line, loaded from the Runs page: nothing is built
+        st.warning(f"{err} The form uses {D['x_backbone']}.", icon=":material/block:")
+        current = s["x_backbone"] = D["x_backbone"]
     backbones = list(CURATED) + ([current] if current not in CURATED else [])
     backbone = st.selectbox("Backbone", backbones, key="x_backbone", help=help_of("backbone"),
                             index=backbones.index(D["x_backbone"]))
-    img_size = int(s.get("x_img_size", D["x_img_size"]))
+    img_size = clamped("img_size", int(s.get("x_img_size", D["x_img_size"])))  # before any model is built
     try:
         info = describe_backbone(backbone, img_size)
     except (UserError, ValueError, RuntimeError) as err:
@@ -246,7 +251,7 @@ def controls(manager) -> FormResult:
         device = c1.selectbox(label_of("device"), choices_of("device"), key="x_device", help=help_of("device"),
                               index=choices_of("device").index(D["x_device"]))
         name = c2.text_input(label_of("name"), D["x_name"], key="x_name", help=help_of("name"),
-                             placeholder="optional")
+                             placeholder="optional", max_chars=config_schema()["name"].max_chars)
         st.file_uploader("Start from a saved config (config.json)", type=["json"], key="x_config_file",
                          help=HELP["config_file"], on_change=_load_config_file)
         if s.get("x_config_error"):
@@ -258,7 +263,18 @@ def controls(manager) -> FormResult:
         batch_size=int(batch_size), lr=float(lr), weight_decay=float(weight_decay), img_size=int(img),
         seed=int(seed), device=device, settings=settings, pretrain_epochs=int(pretrain),
         snapshot_every=int(snap_every), snapshot_size=int(snap_size), name=name.strip())
-    return FormResult(config, False, "", problem)
+    return FormResult(config, False, "", problem or _refused(config))
+
+
+def _refused(config: RunConfig) -> str:
+    """Why a browser may not ask for `config` (checked before it is timed or trained), or ""."""
+    from tl_core.validation import check_browser_config
+
+    try:
+        check_browser_config(config)
+    except UserError as err:
+        return str(err)
+    return ""
 
 
 def _number(where, name: str, **options):
@@ -308,7 +324,7 @@ def compare_controls(manager, result: FormResult) -> FormResult:
 
 def _load_config_file() -> None:
     """Callback of the config uploader: validate the file, then fill the form with it (or say what is wrong)."""
-    from tl_core.validation import validate_config
+    from tl_core.validation import check_browser_config, validate_config
 
     upload = st.session_state.get("x_config_file")
     st.session_state.x_config_error = ""
@@ -319,7 +335,8 @@ def _load_config_file() -> None:
         if not isinstance(data, dict):
             raise ValueError("not a JSON object")
         config = RunConfig.from_dict(data)
-        validate_config(config)
+        check_browser_config(config)  # before anything is built: the schema and the offered names
+        validate_config(confine_config(config))  # its paths as names under their roots: nothing else is looked at
     except (ValueError, TypeError, UnicodeDecodeError) as err:
         st.session_state.x_config_error = (f"{upload.name} is not a run config ({err}): upload the config.json "
                                            "of a run.")

@@ -26,16 +26,18 @@ def settings_link(config: RunConfig, hide: str = "") -> str:
 
 
 def apply_link(prefill) -> str:
-    """Fill the form from `?cfg=` once per link (call before the form is drawn); returns a problem or ""."""
+    """Fill the form from `?cfg=` once per link (call before the form is drawn; what the link asks for beyond
+    the schema keeps its default); returns a problem or ""."""
     text = st.query_params.get("cfg")
     if not text or st.session_state.get("applied_cfg") == text:
         return ""
     st.session_state.applied_cfg = text
     try:
-        prefill(decode_config(text))
+        config, left_out = decode_config(text)
     except BadLink as err:
         return str(err)
-    return ""
+    prefill(config)
+    return " ".join(["This link asked for settings this server does not allow:", *left_out]) if left_out else ""
 
 
 def hide_controls() -> None:

@@ -8,6 +8,7 @@ import json
 
 from tl_core.config import RunConfig
 from tl_core.errors import UserError
+from tl_core.validation import config_from_browser
 
 LABELS = ("role", "experiment", "arm")  # who ran it and why is not part of what a link shares
 MAX_CHARS = 4000
@@ -24,8 +25,10 @@ def encode_config(config: RunConfig) -> str:
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
-def decode_config(text: str) -> RunConfig:
-    """The config a link carries (defaults for what it leaves out); BadLink when it is not one of ours."""
+def decode_config(text: str) -> tuple[RunConfig, list[str]]:
+    """(the config a link carries, what of it was left out and why): every field is held to the schema and to
+    the names this server offers (`config_from_browser`) before anything is built, sized or timed; a field that
+    fails keeps its default. BadLink when the text is not one of our links at all."""
     if not text or len(text) > MAX_CHARS:
         raise BadLink("This link's settings are empty or too long: ask for a fresh link.")
     try:
@@ -33,6 +36,6 @@ def decode_config(text: str) -> RunConfig:
         diff = json.loads(raw.decode("utf-8"))
         if not isinstance(diff, dict):
             raise ValueError("not an object")
-        return RunConfig.from_dict({**RunConfig().to_dict(), **{k: v for k, v in diff.items() if k not in LABELS}})
     except (ValueError, TypeError, KeyError, UnicodeDecodeError, binascii.Error) as err:
         raise BadLink(f"This link's settings cannot be read ({err}): ask for a fresh link.") from None
+    return config_from_browser({k: v for k, v in diff.items() if k not in LABELS})

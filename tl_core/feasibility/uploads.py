@@ -238,8 +238,9 @@ def list_server_folders(data_root: str | os.PathLike | None = None) -> list[str]
 def resolve_server_folder(name: str, data_root: str | os.PathLike | None = None) -> Path:
     """The folder `name` under the data root, resolved (links included) and guaranteed to stay inside it.
 
-    `name` is relative ('flowers' or 'team/flowers'); an absolute path, '..', or a link leading out of the root
-    is refused, so a user can never make the server read an arbitrary path.
+    `name` is relative ('flowers' or 'team/flowers'); a blank name, the root itself, an absolute path, '..', a
+    link leading out of the root, or the sessions' uploads is refused, so a user can never make the server read
+    an arbitrary path (or another student's images).
     """
     root = upload_root(data_root)
     text = (name or "").strip()
@@ -260,6 +261,13 @@ def resolve_server_folder(name: str, data_root: str | os.PathLike | None = None)
     if not folder.is_relative_to(real_root):
         raise UploadError(f"'{name}' leads outside the data root (through a link): copy the folder into {root} "
                           "instead.", "unsafe_path")
+    if folder == real_root:  # '.', './': every folder there would become one class
+        raise UploadError(f"'{name}' is the data root itself: name one folder inside it (e.g. 'flowers').",
+                          "unsafe_path")
+    sessions = Path(os.path.realpath(data_dir() / "sessions"))
+    if folder.is_relative_to(sessions) or sessions.is_relative_to(folder):
+        raise UploadError(f"'{name}' holds the feasibility check's uploads, which stay with the students who made "
+                          "them: name a folder of your own under the data root.", "unsafe_path")
     if not folder.is_dir():
         known = list_server_folders(root)
         hint = f" Folders there: {', '.join(known[:10])}." if known else ""

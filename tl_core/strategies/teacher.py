@@ -14,7 +14,12 @@ from tl_core.records.run_dir import RunDir
 
 
 def teacher_record(run_id: str, runs_dir: Path) -> tuple[RunConfig, dict]:
-    """The teacher's config and summary, from the store the student is recorded in."""
+    """The teacher's config and summary, from the store the student is recorded in. `run_id` is a run's name in
+    that store, never a path: a setting from a browser must not make the server read a run (or any config.json)
+    somewhere else, and the refusal comes before the disk is asked."""
+    if not isinstance(run_id, str) or not run_id or run_id in (".", "..") or any(c in run_id for c in "/\\\0"):
+        raise ConfigError(f"'{run_id}' is not a run id: pick a teacher from the Runs page or `python -m tl_core "
+                          "runs` (a name like 20260101-120000-fine-tune-1a2b3c, in the same runs folder).")
     run = RunDir(Path(runs_dir) / run_id)
     if not (run.path / "config.json").exists():
         raise ConfigError(f"No run called '{run_id}' in {runs_dir}: pick a teacher from the Runs page or "
