@@ -7,12 +7,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import os
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from tl_core.errors import UserError
 
 CLI = ""  # the owner of runs started from the command line
+MIN_TOKEN_CHARS = 12  # a teacher token shorter than this is refused
+MAX_UNLOCK_FAILURES, UNLOCK_WINDOW_S = 5, 300.0  # wrong teacher tokens one owner may try per window
 
 
 class NotOwner(UserError):
@@ -55,10 +61,46 @@ def describe_owner(run_owner: str, viewer: str) -> str:
     return "you" if hmac.compare_digest(run_owner, viewer) else "another user"
 
 
+class WeakToken(UserError):
+    """A teacher token too short to resist guessing: teacher mode stays off until the server has a longer one."""
+
+
 def teacher_token(secrets: dict | None = None) -> str:
     """The token that unlocks teacher mode: `$TL_TEACHER_TOKEN`, else `teacher_token` in the given secrets
-    (the dashboard passes .streamlit/secrets.toml); "" means nobody is teacher."""
-    return os.environ.get("TL_TEACHER_TOKEN") or str((secrets or {}).get("teacher_token") or "")
+    (the dashboard passes .streamlit/secrets.toml); "" means nobody is teacher. WeakToken when it is shorter
+    than MIN_TOKEN_CHARS."""
+    token = os.environ.get("TL_TEACHER_TOKEN") or str((secrets or {}).get("teacher_token") or "")
+    if token and len(token) < MIN_TOKEN_CHARS:
+        raise WeakToken(f"Teacher mode is off: this server's teacher token has {len(token)} characters, and it "
+                        f"needs at least {MIN_TOKEN_CHARS}. Restart the server with a longer TL_TEACHER_TOKEN "
+                        "(e.g. `python -c \"import secrets; print(secrets.token_urlsafe(16))\"`).")
+    return token
+
+
+class UnlockAttempts:
+    """Wrong teacher tokens counted per owner: after `max_failures` within `window_s` seconds, that owner's next
+    tries are refused (the right token too) until the oldest failure is older than the window."""
+
+    def __init__(self, max_failures: int = MAX_UNLOCK_FAILURES, window_s: float = UNLOCK_WINDOW_S,
+                 clock: Callable[[], float] = time.monotonic):
+        self.max_failures, self.window_s, self.clock = max_failures, window_s, clock
+        self._failures: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def try_unlock(self, owner: str, entered: str, token: str) -> bool:
+        """Is `entered` the token? UserError while `owner` has too many recent failures."""
+        now = self.clock()
+        with self._lock:
+            recent = [t for t in self._failures.get(owner, []) if now - t < self.window_s]
+            if len(recent) >= self.max_failures:
+                wait_s = math.ceil(self.window_s - (now - recent[0]))
+                later = f"{math.ceil(wait_s / 60)} min" if wait_s >= 60 else f"{wait_s} s"
+                raise UserError(f"Too many wrong teacher tokens from this browser: try again in {later}.")
+            ok = is_teacher_token(entered, token)
+            if not ok:
+                recent.append(now)
+            self._failures[owner] = recent if not ok else []
+            return ok
 
 
 def is_teacher_token(entered: str, token: str) -> bool:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 
 from tl_core.backbones import create_backbone
 from tl_core.data.folder import load_image
@@ -46,6 +47,7 @@ def image_tensor(image: bytes, img_size: int, invert: bool = False) -> torch.Ten
 
 
 PNG_DATA_URL = "data:image/png;base64,"
+MAX_DRAWING_PIXELS = 1024 * 1024  # the canvas is 280×280 (tl_ui/draw_canvas.py); a scaled-up one still fits
 
 
 def png_from_data_url(data_url: str) -> bytes:
@@ -59,6 +61,14 @@ def png_from_data_url(data_url: str) -> bytes:
         raise UserError(problem.format(f" ({err})")) from err
     if not png.startswith(b"\x89PNG\r\n\x1a\n"):
         raise UserError(problem.format(" (its bytes are not a PNG file)"))
+    try:
+        with Image.open(io.BytesIO(png), formats=("PNG",)) as image:  # reads the header only
+            width, height = image.size
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
+        raise UserError(problem.format(f" ({err})")) from err
+    if width * height > MAX_DRAWING_PIXELS:  # a few KB of PNG can declare 40 MP: refused before decoding
+        raise UserError(problem.format(f" (it declares {width}×{height} pixels; a drawing has at most "
+                                       f"{MAX_DRAWING_PIXELS:,})"))
     return png
 
 

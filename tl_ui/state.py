@@ -15,7 +15,7 @@ import streamlit as st
 
 from tl_core import identity
 from tl_core.errors import UserError
-from tl_core.owners import Actor, is_teacher_token, owner_id, teacher_token
+from tl_core.owners import Actor, UnlockAttempts, owner_id, teacher_token
 from tl_core.paths import runs_dir
 from tl_ui import owner_cookie
 
@@ -93,9 +93,16 @@ def is_teacher() -> bool:
 
 
 def unlock_teacher(entered: str) -> bool:
-    """Teacher mode for this session when `entered` is the token the server was started with."""
-    st.session_state.teacher = is_teacher_token(entered, teacher_token(_secrets()))
+    """Teacher mode for this session when `entered` is the token the server was started with; UserError when
+    this browser tried too many wrong ones lately (or the server's token is too short)."""
+    st.session_state.teacher = unlock_attempts().try_unlock(owner(), entered, teacher_token(_secrets()))
     return st.session_state.teacher
+
+
+@st.cache_resource
+def unlock_attempts() -> UnlockAttempts:
+    """Wrong teacher tokens per owner, for the whole server process."""
+    return UnlockAttempts()
 
 
 def _secrets() -> dict:

@@ -3,12 +3,18 @@ from __future__ import annotations
 
 import streamlit as st
 
-from tl_core.owners import teacher_token
+from tl_core.errors import UserError
+from tl_core.owners import WeakToken, teacher_token
 from tl_ui import state
 
 
 def sidebar_box() -> None:
-    if not teacher_token(state._secrets()):
+    try:
+        token = teacher_token(state._secrets())
+    except WeakToken as err:  # too short to resist guessing: teacher mode stays off, and the box says why
+        st.sidebar.error(str(err), icon=":material/lock:")
+        return
+    if not token:
         return  # no token configured: nobody is teacher, and nothing to show
     with st.sidebar.expander("Teacher", icon=":material/co_present:", expanded=state.is_teacher()):
         if state.is_teacher():
@@ -20,6 +26,11 @@ def sidebar_box() -> None:
         entered = st.text_input("Teacher token", type="password", key="teacher-token",
                                 help="The token this server was started with (TL_TEACHER_TOKEN).")
         if st.button("Unlock", key="teacher-unlock"):
-            if state.unlock_teacher(entered):
+            try:
+                unlocked = state.unlock_teacher(entered)
+            except UserError as err:  # too many wrong tokens from this browser lately
+                st.error(str(err))
+                return
+            if unlocked:
                 st.rerun()
             st.error("That is not this server's teacher token.")

@@ -8,6 +8,7 @@ import torch
 from PIL import Image, ImageOps
 
 from ..errors import DatasetError
+from ..plain_text import unsafe_character
 from .domain import Domain
 from .image_files import MAX_FILES, MIN_PER_CLASS, TooManyFiles, open_image, refusal, too_many_pixels, walk_files
 from .splits import split_domain
@@ -31,8 +32,14 @@ def scan_image_folder(path: str | os.PathLike, should_stop: Callable[[], bool] |
     skipped += [(p, "not inside a class folder") for p in sorted(root.iterdir()) if p.is_file() and not _ignored(p)]
     skipped += [(p, "a link (links are not followed)") for p in sorted(root.iterdir())
                 if p.is_symlink() and p.is_dir() and not _ignored(p)]
+    folders = class_folders(root)
+    for entry in folders:  # a class name ends up in tables, reports and charts: plain text only
+        unsafe = unsafe_character(entry.name)
+        if unsafe:
+            raise DatasetError(f"The class folder {entry.name!r} has a control character ({unsafe}: a newline, tab, "
+                               "direction override or similar) in its name: rename it to plain text")
     seen = 0
-    for entry in class_folders(root):
+    for entry in folders:
         images = []
         try:
             files = list(walk_files(entry, should_stop, max_files - seen))

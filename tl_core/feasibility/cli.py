@@ -37,11 +37,32 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _out_of_range(args: argparse.Namespace) -> str:
+    """What is wrong with the numbers given, before anything is read or trained ("" when nothing is)."""
+    from tl_core.config import config_schema
+    from tl_core.errors import ConfigError
+
+    counts = {"--folds": args.folds, "--probe-epochs": args.probe_epochs, "--finetune-epochs": args.finetune_epochs,
+              "--curve-folds": args.curve_folds}
+    for option, value in counts.items():
+        if value is not None and value < 1:
+            return f"{option} must be 1 or more, not {value}."
+    try:
+        config_schema()["img_size"].check(args.img_size)
+    except ConfigError as err:
+        return f"--img-size: {err}"
+    return ""
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
     except SystemExit as exit_:
         return int(exit_.code or 0)
+    problem = _out_of_range(args)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     from tl_core.feasibility.pipeline import run_feasibility
     from tl_core.feasibility.sweep import SweepSettings, default_candidates
     from tl_core.feasibility.uploads import new_session_dir

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import statistics
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -24,6 +23,7 @@ from PIL import Image
 from tl_core.data.image_files import (IMAGE_EXTENSIONS, MAX_FILES, MAX_IMAGE_PIXELS, MIN_PER_CLASS, TooManyFiles,
                                       is_hidden, open_image, too_many_pixels, walk_files)
 from tl_core.feasibility.errors import UnusableDatasetError
+from tl_core.plain_text import unsafe_character
 
 MAX_FILE_BYTES = 50 << 20
 
@@ -219,17 +219,16 @@ def _resolve_duplicates(images: list[ImageFile]) -> tuple[list[ImageFile], list[
     return sorted(kept, key=lambda i: order[i.path]), skipped, groups
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
 def _refuse_control_characters(root: Path, class_dirs: list[str], min_per_class: int) -> None:
     """A class name ends up in tables, reports and the model's outputs: a newline or escape in it would break
     every one of them, so the folder must be renamed first."""
     for name in class_dirs:
-        if _CONTROL.search(name):
+        unsafe = unsafe_character(name)
+        if unsafe:
             raise UnusableDatasetError(
-                f"The class folder {name!r} has a control character (newline, tab or similar) in its name: rename "
-                "it to plain text (letters, digits, spaces, '-', '_') and check again.", _empty_report(root, min_per_class))
+                f"The class folder {name!r} has a control character ({unsafe}: a newline, tab, "
+                "direction override or similar) in its name: rename it to plain text (letters, digits, spaces, '-', "
+                "'_') and check again.", _empty_report(root, min_per_class))
 
 
 def validate_folder(folder: str | os.PathLike, min_per_class: int = MIN_PER_CLASS,
