@@ -95,7 +95,7 @@ with right:
     for c, v in zip(curves, views.values()):
         if v.status.terminal and v.status is not Status.FINISHED:
             reason = v.summary.get("reason") or ""
-            st.warning(f"{c.label}: {v.status.label} — {reason} {v.summary.get('hint') or ''}".strip())
+            st.warning(f"{fmt.plain(c.label)}: {v.status.label} — {reason} {v.summary.get('hint') or ''}".strip())
 
 # ------------------------------------------------------------------------------------------------ one run
 st.subheader("One run in detail")
@@ -182,7 +182,7 @@ def confirm_delete(ids: list[str]) -> None:
     st.write(f"Delete {len(ids)} run{'s' if len(ids) != 1 else ''}? Their records, weights and snapshots are "
              "removed from disk. This cannot be undone.")
     for rid in ids:
-        st.caption(run_label(by_id[rid]))
+        st.caption(fmt.plain(run_label(by_id[rid])))
     c1, c2 = st.columns(2)
     if c1.button("Delete", type="primary", key="runs-delete-yes", width="stretch"):
         try:

@@ -274,12 +274,13 @@ def test_an_uploaded_config_names_no_uncurated_backbone(data_root, monkeypatch):
     from tl_core.backbones import catalog
 
     monkeypatch.delenv("TL_ALLOW_ANY_BACKBONE", raising=False)
-    monkeypatch.setattr(catalog, "create_backbone", lambda *a, **k: pytest.fail("built"))
-    at = AppTest.from_function(_draw_form, default_timeout=TIMEOUT)
-    at.session_state["x_backbone"] = "small_cnn"
-    catalog._describe_architecture.cache_clear()
+    built = []
+    real = catalog.create_backbone
+    monkeypatch.setattr(catalog, "create_backbone", lambda name, *a, **k: built.append(name) or real(name, *a, **k))
+    at = AppTest.from_function(_draw_form, default_timeout=TIMEOUT).run()
     said = _upload_error(at, {**RunConfig().to_dict(), "backbone": "vit_gigantic_patch14_clip_224"})
     assert "vit_gigantic_patch14_clip_224" in said and "not offered" in said
+    assert "vit_gigantic_patch14_clip_224" not in built
 
 
 @pytest.mark.parametrize("teacher", ["../elsewhere/run-1", "{outside}/run-1", ".", ""])
@@ -384,3 +385,23 @@ def test_feasibility_with_zero_folds_is_one_line_and_exit_2(tmp_path, capsys):
                  str(tmp_path / "runs")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and "--folds" in err and len(err.splitlines()) == 1
+
+
+def test_a_run_name_reaches_the_page_as_plain_text_and_capped(app_env):
+    from tl_core.records.run_dir import RunDir
+    from tl_core.records.store import RunStore
+    from tl_view.fmt import plain
+
+    hostile = "**big** [click](http://evil.example) :red[alarm] $x$ " + "y" * 300
+    store = RunStore(app_env)
+    config = RunConfig(name=hostile)
+    run = RunDir.create(app_env, config)
+    run.write_summary({"status": "finished", "created": 1.0})
+    store.upsert(run.run_id, config, {"status": "finished", "created": 1.0})
+    at = _page()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = [c.value for c in at.caption if "big" in c.value]
+    cap = config_schema()["name"].max_chars
+    assert shown and all(hostile[:20] not in text and plain(hostile[:20]) in text for text in shown), shown
+    assert all("y" * cap not in text for text in shown)
+    assert plain("**big**") == r"\*\*big\*\*"

@@ -166,7 +166,7 @@ def _recent(manager) -> None:
         st.markdown("**Watch a run**" + (" — in progress on this server" if active else " — recent"))
         for row in pick:
             text, go = st.columns([5, 1], vertical_alignment="center")
-            text.caption(run_label(row))
+            text.caption(fmt.plain(run_label(row)))
             if go.button("Show", key=f"show-{row['run_id']}", type="tertiary"):
                 state.watch(**state.experiment_of(row, manager.store.list(limit=500)))
                 st.rerun()

@@ -8,6 +8,7 @@ from typing import Any
 import plotly.graph_objects as go
 import streamlit as st
 
+from tl_core.config import config_schema
 from tl_core.status import Status
 from tl_view import fmt
 from tl_ui import state
@@ -82,7 +83,9 @@ def chart(fig: go.Figure, key: str, *, download: str | None = None, **kwargs) ->
 def run_label(row: dict) -> str:
     """'14:03 · fine-tune · synth-digits → digits · 83.1%' — enough to tell runs apart in a picker."""
     acc = row.get("target_acc")
-    parts = [fmt.when(row.get("created")), row.get("name") or row.get("strategy"),
+    name, cap = row.get("name") or "", config_schema()["name"].max_chars  # older runs' names were not capped
+    name = name if len(name) <= cap else name[:cap - 1] + "…"
+    parts = [fmt.when(row.get("created")), name or row.get("strategy"),
              f"{row.get('source')} → {row.get('target')}", row.get("backbone")]
     status = row.get("status")
     parts.append(fmt.pct(acc) if status == "finished" and acc is not None else status)

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import math
+import re
 import time
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>:$~=^])")
 
 
 def count(n: int | float | None) -> str:
@@ -46,3 +49,10 @@ def when(timestamp: float | None) -> str:
 
 def labels(per_class: int | None) -> str:
     return "all labels" if per_class is None else f"{per_class}/class"
+
+
+def plain(text: str) -> str:
+    """`text` (a run name someone typed) for a Markdown element, shown as typed: every character Markdown or
+    Streamlit reads as markup (emphasis, links, HTML, `:red[…]` and `:material/…:` directives, `$` maths) is
+    backslash-escaped."""
+    return _MARKDOWN.sub(r"\\\1", text)
