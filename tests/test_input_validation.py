@@ -405,3 +405,15 @@ def test_a_run_name_reaches_the_page_as_plain_text_and_capped(app_env):
     assert shown and all(hostile[:20] not in text and plain(hostile[:20]) in text for text in shown), shown
     assert all("y" * cap not in text for text in shown)
     assert plain("**big**") == r"\*\*big\*\*"
+
+
+def test_a_link_asking_for_a_device_this_server_lacks_opens_the_page_with_a_message(app_env):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has the GPU the link asks for")
+    at = _page({"cfg": _link({"device": "cuda"})})
+    assert not at.exception, [e.value for e in at.exception]
+    at.button(key="train").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("no CUDA GPU" in e.value for e in at.error), [e.value for e in at.error]

@@ -268,10 +268,12 @@ def controls(manager) -> FormResult:
 
 def _refused(config: RunConfig) -> str:
     """Why a browser may not ask for `config` (checked before it is timed or trained), or ""."""
+    from tl_core.device import pick_device
     from tl_core.validation import check_browser_config
 
     try:
         check_browser_config(config)
+        pick_device(config.device)  # e.g. cuda on a server without a GPU: said now, before it is timed
     except UserError as err:
         return str(err)
     return ""
