@@ -314,6 +314,27 @@ def test_folder_dataset_sizes_are_read_once_until_the_folder_changes(tmp_path, m
     assert sum(calibration.dataset_sizes(f"folder:{root}", 32)) == 21
 
 
+def test_a_built_dataset_is_read_once_per_version_of_its_cache(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    import tl_core.data as data
+    from tl_core.data.builtin import builtin_cache_path
+
+    monkeypatch.setenv("TL_DATA_DIR", str(tmp_path))
+    loads = []
+    split = lambda n: SimpleNamespace(labels=[0] * n)  # noqa: E731
+    monkeypatch.setattr(data, "load_domain", lambda name, size: loads.append(name) or SimpleNamespace(
+        train=split(70), val=split(20), test=split(10)))
+    path = builtin_cache_path("shapes", 40, tmp_path)
+    path.parent.mkdir(parents=True)
+    path.touch()
+    for _ in range(3):
+        assert calibration.dataset_sizes("shapes", 40) == (70, 30)
+    assert loads == ["shapes"]
+    os.utime(path, ns=(1, 1))  # rebuilt
+    assert calibration.dataset_sizes("shapes", 40) == (70, 30) and loads == ["shapes", "shapes"]
+
+
 # -------------------------------------------------------------------------------------------------- Lows
 def test_a_run_name_is_capped_and_plain_text():
     schema = config_schema()["name"]

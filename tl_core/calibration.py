@@ -224,19 +224,27 @@ def dataset_sizes(name: str, img_size: int) -> tuple[int, int]:
     from tl_core.data.builtin import BUILTINS, builtin_cache_path
     from tl_core.paths import data_dir
 
-    if name in BUILTINS and not builtin_cache_path(name, img_size, data_dir()).exists():
-        return BUILTIN_SIZES.get(name, UNKNOWN_SIZE)
     if name not in BUILTINS and not name.startswith(FOLDER):
         return UNKNOWN_SIZE
     try:
         if name.startswith(FOLDER):
             path = os.path.realpath(name[len(FOLDER):])
             return _folder_sizes(path, folder_signature(path))
-        from tl_core.data import load_domain
-
-        domain = load_domain(name, img_size)
+        cache = builtin_cache_path(name, img_size, data_dir())
+        if not cache.exists():
+            return BUILTIN_SIZES.get(name, UNKNOWN_SIZE)
+        return _built_sizes(name, img_size, str(cache), cache.stat().st_mtime_ns)
     except Exception:  # an estimate never fails a page: the run itself will say what is wrong
         return UNKNOWN_SIZE
+
+
+@functools.lru_cache(maxsize=64)
+def _built_sizes(name: str, img_size: int, cache: str, mtime_ns: int) -> tuple[int, int]:
+    """A built dataset's split sizes, loaded from its cache once per version of that file (`cache`, `mtime_ns`
+    are the key): a page drawn for every queued run must not read the whole dataset each time."""
+    from tl_core.data import load_domain
+
+    domain = load_domain(name, img_size)
     return len(domain.train.labels), len(domain.val.labels) + len(domain.test.labels)
 
 
