@@ -31,7 +31,6 @@ class FieldSchema:
     unit: str = ""
     max_chars: int | None = None  # text a person types (the form, a link, an upload): its longest length
 
-
     def check(self, value: Any) -> None:
         """ConfigError unless `value` has this field's type and lies in its range and choices."""
         if value is None and self.optional:

@@ -152,7 +152,8 @@ def _teacher_rows(manager, target: str):
 
 
 def controls(manager) -> FormResult:
-    """Draw the controls; return the config they describe (nothing is validated or submitted here)."""
+    """Draw the controls; return the config they describe, with a problem when a browser may not ask for it
+    (the schema, the offered names; the full validation and the submission happen when Train is pressed)."""
     from tl_core.backbones import CURATED, check_offered, describe_backbone
     from tl_core.data import list_datasets
     from tl_core.strategies import strategy_class, strategy_names
