@@ -438,3 +438,19 @@ def test_a_link_asking_for_a_device_this_server_lacks_opens_the_page_with_a_mess
     at.button(key="train").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("no CUDA GPU" in e.value for e in at.error), [e.value for e in at.error]
+
+
+@pytest.mark.parametrize("fields", [
+    {"strategy": "distill", "settings": {"teacher": "../../elsewhere/run-1"}},
+    {"freeze": 99, "labels_per_class": 37, "source": "folder:", "weights": "file:/etc/shadow"},
+    {"target": "folder:/etc", "source": "no-such-dataset"},
+])
+def test_odd_links_within_the_schema_open_the_page_and_refuse_on_train(fields, app_env, data_root):
+    at = _page({"cfg": _link(fields)})
+    assert not at.exception, [e.value for e in at.exception]
+    at.button(key="train").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.error, "Train said nothing"
+    from tl_ui import state
+
+    assert state.manager().store.list() == []
