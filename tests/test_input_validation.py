@@ -370,6 +370,17 @@ def test_a_short_teacher_token_is_refused_with_a_clear_message(monkeypatch):
     assert teacher_token() == "x" * MIN_TOKEN_CHARS
 
 
+def test_the_server_refuses_to_start_with_a_short_teacher_token(tmp_path):
+    import subprocess
+    import sys
+
+    env = {**os.environ, "TL_TEACHER_TOKEN": "s3cret", "TL_RUNS_DIR": str(tmp_path / "runs")}
+    done = subprocess.run([sys.executable, "-c", "import runpy; runpy.run_path('serve.py')"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1].startswith("error: The teacher token has 6 characters")
+
+
 def test_failed_unlocks_are_limited_per_owner():
     from tl_core.owners import UnlockAttempts
 

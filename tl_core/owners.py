@@ -71,8 +71,8 @@ def teacher_token(secrets: dict | None = None) -> str:
     than MIN_TOKEN_CHARS."""
     token = os.environ.get("TL_TEACHER_TOKEN") or str((secrets or {}).get("teacher_token") or "")
     if token and len(token) < MIN_TOKEN_CHARS:
-        raise WeakToken(f"Teacher mode is off: this server's teacher token has {len(token)} characters, and it "
-                        f"needs at least {MIN_TOKEN_CHARS}. Restart the server with a longer TL_TEACHER_TOKEN "
+        raise WeakToken(f"The teacher token has {len(token)} characters; it needs at least {MIN_TOKEN_CHARS}. "
+                        "Start the server with a longer TL_TEACHER_TOKEN "
                         "(e.g. `python -c \"import secrets; print(secrets.token_urlsafe(16))\"`).")
     return token
 

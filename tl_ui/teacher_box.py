@@ -8,11 +8,17 @@ from tl_core.owners import WeakToken, teacher_token
 from tl_ui import state
 
 
+def server_token() -> str:
+    """The teacher token this server was started with (environment, else .streamlit/secrets.toml); WeakToken
+    when it is too short (serve.py refuses to start with one)."""
+    return teacher_token(state._secrets())
+
+
 def sidebar_box() -> None:
     try:
-        token = teacher_token(state._secrets())
+        token = server_token()
     except WeakToken as err:  # too short to resist guessing: teacher mode stays off, and the box says why
-        st.sidebar.error(str(err), icon=":material/lock:")
+        st.sidebar.error(f"Teacher mode is off. {err}", icon=":material/lock:")
         return
     if not token:
         return  # no token configured: nobody is teacher, and nothing to show
