@@ -184,6 +184,8 @@ def timing(monkeypatch):
         release.wait(30)
         return Pace(100.0 + img_size, None, 0)
 
+    for thread in list(calibration._measuring.values()):  # a real timing an earlier page test started
+        thread.join()
     monkeypatch.setattr(calibration, "measure_pace_apart", measure)
     monkeypatch.setattr(calibration, "_measured", {})
     monkeypatch.setattr(calibration, "_measuring", {})
