@@ -374,7 +374,7 @@ def text_file_named_zip(tmp):
     (lambda tmp: tmp / "missing", "is not a folder"),
 ])
 def test_cli_bad_input_exits_2_with_one_line(tmp_path, runs_dir, capsys, make, words):
-    from tl_core.feasibility.cli import main
+    from tl_view.feasibility_cli import main
 
     path = make(tmp_path)
     code = main([str(path), "--out", str(tmp_path / "out"), "--session-dir", str(tmp_path / "session"),

@@ -91,8 +91,6 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("datasets", help="list datasets and whether they work offline")
     sub.add_parser("backbones", help="list the curated backbones with their layer groups")
     sub.add_parser("strategies", help="list the strategies and their settings")
-    sub.add_parser("feasibility", help="will transfer work on a folder or .zip of class folders? (see --help)",
-                   add_help=False)
     runs = sub.add_parser("runs", help="list recorded runs")
     runs.add_argument("--runs-dir", default=None)
     return parser
@@ -254,10 +252,9 @@ def _runs(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["feasibility"]:
-        from tl_core.feasibility.cli import main as feasibility_main
-
-        return feasibility_main(argv[1:])
+    if argv[:1] == ["feasibility"]:  # the check writes a report with charts: presentation, one layer up
+        print("error: the feasibility check is `python -m tl_view feasibility PATH` (see its --help)", file=sys.stderr)
+        return 2
     try:
         args = _parser().parse_args(argv)
     except SystemExit as exit_:  # bad arguments (status 2) or --help (status 0)
