@@ -75,8 +75,9 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--runs-dir", default=None, help="where run records go (default $TL_RUNS_DIR, else runs/)")
     train.add_argument("--json", action="store_true", help="end with the run summary as one JSON line")
     train.add_argument("--executor", default="inline", choices=("inline", *EXECUTORS),
-                       help="where the run executes: this process (inline, the default), a worker process, or a "
-                            "Ray cluster ($TL_RAY_ADDRESS; pip install -r requirements-ray.txt)")
+                       help="where the run executes: this process (inline, the default), a worker process, or "
+                            "Ray: the cluster at $TL_RAY_ADDRESS, else a local Ray instance started for the command "
+                            "(pip install -r requirements-ray.txt)")
     pretrain = sub.add_parser("pretrain", help="train a source network (task A) into the cache, or --publish it")
     _add_config_options(pretrain, PRETRAIN_OPTIONS)
     pretrain.add_argument("--publish", action="store_true", help="write it, with a JSON record, to "
@@ -121,7 +122,10 @@ def _train(args: argparse.Namespace) -> int:
     from tl_core.cli_progress import ProgressPrinter
     from tl_core.runner import execute_run, prepare_run
 
-    run = prepare_run(_config(args), args.runs_dir)
+    config = _config(args)
+    if args.executor == "ray":  # before the run is recorded: a cluster that does not answer leaves no record
+        _join_ray()
+    run = prepare_run(config, args.runs_dir)
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     printer = ProgressPrinter()
@@ -141,6 +145,17 @@ def _train(args: argparse.Namespace) -> int:
         return 130
     print(f"error: {summary['reason']} {summary.get('hint', '')}".rstrip(), file=sys.stderr)
     return 2 if summary.get("error_kind") == "user" else 1
+
+
+def _join_ray() -> None:
+    from tl_core.executors import connect_ray
+
+    if connect_ray():
+        import ray
+
+        cpus = int(ray.cluster_resources().get("CPU", 0))
+        print(f"ray: no cluster named ($TL_RAY_ADDRESS), so a local Ray instance with {cpus} CPUs was started for "
+              "this command; set TL_RAY_ADDRESS=HOST:PORT to train on a cluster", flush=True)
 
 
 def _train_on(executor: str, run, printer, stop: threading.Event) -> dict:
