@@ -43,6 +43,8 @@ def connect() -> bool:
         ray.init(address=named[0] if named else "local", log_to_driver=False, logging_level=logging.ERROR,
                  runtime_env={"working_dir": str(PROJECT_ROOT), "excludes": UPLOAD_EXCLUDES})
     except ConnectionError:
+        if named is None:
+            raise
         raise ConfigError(_no_answer(*named)) from None
     return named is None
 
@@ -58,6 +60,6 @@ def _check_answers(address: str, variable: str) -> None:
 
 
 def _no_answer(address: str, variable: str) -> str:
-    where = "runs on this machine" if address == "auto" else f"answers at {address}"
-    return (f"No Ray cluster {where} (${variable}={address}): start one there (`ray start --head`) or correct "
-            f"the address; unset TL_RAY_ADDRESS and RAY_ADDRESS to train on a local Ray instance instead.")
+    where = f"runs on this machine (${variable}=auto)" if address == "auto" else f"answers at {address} (${variable})"
+    return (f"No Ray cluster {where}: start one there (`ray start --head`) or correct the address; unset "
+            "TL_RAY_ADDRESS and RAY_ADDRESS to train on a local Ray instance instead.")
