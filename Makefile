@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8501
 
-.PHONY: install run test browser bench
+.PHONY: install run test test-fast browser bench
 
 # Install says what it is doing and how long each step took (torch alone is a large download: minutes).
 $(STAMP): requirements.txt requirements-dev.txt
@@ -40,6 +40,10 @@ browser:
 
 test: install $(VENV)/.installed-ray browser
 	$(BIN)/python -m pytest -q
+
+# The development loop: every test but those marked browser, ray or slow (pytest.ini); `make test` runs them all.
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not browser and not ray and not slow"
 
 bench: install
 	$(BIN)/python bench/engine.py

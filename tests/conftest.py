@@ -1,5 +1,6 @@
 """Shared fixtures: every test writes runs and built datasets into temporary folders, never the network."""
 import os
+import socket
 
 import pytest
 
@@ -12,6 +13,21 @@ def data_dir(tmp_path_factory):
     path = tmp_path_factory.mktemp("data")
     os.environ["TL_DATA_DIR"] = str(path)
     return path
+
+
+@pytest.fixture
+def network_attempts(monkeypatch):
+    """Every name lookup or connection a test makes, refused and recorded: "fails at once offline" is asserted as
+    "never tried the network" (an empty list), not by timing a test on a machine that may be busy."""
+    attempts = []
+
+    def refuse(*args, **kwargs):
+        attempts.append(args)
+        raise OSError("this test refuses the network")
+
+    for owner, name in ((socket, "getaddrinfo"), (socket, "create_connection"), (socket.socket, "connect")):
+        monkeypatch.setattr(owner, name, refuse)
+    return attempts
 
 
 @pytest.fixture

@@ -46,6 +46,7 @@ def dann_pair(tmp_path_factory, data_dir):
             for name in ("source-only", "dann")}
 
 
+@pytest.mark.slow
 def test_dann_lowers_domain_confusion_relative_to_source_only(dann_pair):
     source_only, dann = dann_pair["source-only"]["domain_confusion_acc"], dann_pair["dann"]["domain_confusion_acc"]
     assert source_only > 0.9  # a linear classifier tells these domains apart from source-only features
@@ -53,6 +54,7 @@ def test_dann_lowers_domain_confusion_relative_to_source_only(dann_pair):
     assert dann_pair["dann"]["a_distance"] < dann_pair["source-only"]["a_distance"]
 
 
+@pytest.mark.slow
 def test_dann_reports_its_domain_head_accuracy_every_epoch(dann_pair):
     rows = metrics(dann_pair["dann"])
     assert [r["epoch"] for r in rows] == list(range(1, 21))
@@ -90,6 +92,7 @@ def _kl_to(teacher_run: str, student_run: str, images: torch.Tensor, runs_dir) -
     return F.kl_div(log_s, log_t, log_target=True, reduction="batchmean").item()
 
 
+@pytest.mark.slow
 def test_distillation_moves_the_student_toward_the_teacher(tiny, runs_dir):
     base = tiny.replace(source="digits", target="digits", snapshot_size=0)
     teacher = finished(base.replace(strategy="scratch", labels_per_class=None, epochs=3), runs_dir)
@@ -107,6 +110,7 @@ def test_distillation_moves_the_student_toward_the_teacher(tiny, runs_dir):
 # --- the references of every adaptation table -----------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_source_only_learns_from_the_source_labels_and_tests_on_the_target(tiny, runs_dir):
     summary = finished(tiny.replace(strategy="source-only", epochs=1, snapshot_size=0), runs_dir)
     source, target = load_domain("digits", tiny.img_size), load_domain("digits-m", tiny.img_size)
@@ -115,6 +119,7 @@ def test_source_only_learns_from_the_source_labels_and_tests_on_the_target(tiny,
     assert sum(evaluation["per_class_count"]) == len(target.test.labels)
 
 
+@pytest.mark.slow
 def test_target_only_uses_every_target_label(tiny, runs_dir):
     summary = finished(tiny.replace(strategy="target-only", labels_per_class=5, epochs=1, snapshot_size=0), runs_dir)
     assert summary["labelled_examples"] == len(load_domain("digits-m", tiny.img_size).train.labels)

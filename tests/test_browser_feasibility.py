@@ -9,6 +9,7 @@ import pytest
 from test_browser import SLOW, browser, no_exceptions, server, shot  # noqa: F401  (fixtures used by name)
 from tl_core.feasibility.demo_data import write_shapes_folder, zip_folder
 
+pytestmark = pytest.mark.browser
 UPLOADER = "[data-testid='stFileUploaderDropzoneInput']"
 
 

@@ -12,6 +12,7 @@ from tl_view.share_link import encode_config
 
 from test_browser import SLOW, browser, no_exceptions, running_dashboard, shot  # noqa: F401  (browser: a fixture)
 
+pytestmark = pytest.mark.browser
 sync_api = pytest.importorskip("playwright.sync_api")
 TOKEN = "class-token-4f1c"
 LONG = RunConfig(source="digits", target="digits-m", backbone="small_cnn", weights="random", strategy="fine-tune",

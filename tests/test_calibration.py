@@ -63,6 +63,7 @@ def test_runs_submitted_together_pretrain_their_shared_source_once(data_dir):
     assert first.pretrain_s > 0 and second.pretrain_s == 0.0
 
 
+@pytest.mark.slow
 def test_batches_timed_on_this_server_give_a_pace():
     pace = calibration.measure_pace("small_cnn", 16, "cpu", batches=1, batch_size=4)
     assert pace.images_per_s > 0 and pace.runs == 0 and pace.epoch_overhead_s is None and pace.probe_s > 0

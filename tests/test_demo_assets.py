@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 from safetensors.torch import load_file
 
@@ -92,6 +93,7 @@ def _ctx(events: list) -> FitContext:
     return FitContext("test", "pretrain", events.append, None)
 
 
+@pytest.mark.slow
 def test_a_published_network_is_used_without_pretraining_and_reproduces(tmp_path, monkeypatch, data_dir):
     monkeypatch.setattr(pretrain, "SHIPPED_DIR", tmp_path / "shipped")
     config = _short()

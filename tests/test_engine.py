@@ -19,6 +19,7 @@ def test_config_round_trips_through_json():
     assert RunConfig.from_json(config.to_json()) == config
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("strategy", ["scratch", "linear-probe", "fine-tune"])
 def test_each_strategy_learns_above_chance(tiny, runs_dir, strategy):
     weights = "random" if strategy == "scratch" else "source"  # random features of a frozen net are near-constant
@@ -49,6 +50,7 @@ def test_run_directory_round_trips(tiny, runs_dir):
     assert row["status"] == "finished" and row["target_acc"] == pytest.approx(summary["target_acc"])
 
 
+@pytest.mark.slow
 def test_seeded_runs_are_reproducible_on_cpu(tiny, runs_dir):
     first = run_config(tiny, runs_dir)
     second = run_config(tiny, runs_dir)
@@ -88,6 +90,7 @@ def test_a_nan_loss_ends_the_run_as_diverged(tiny, runs_dir, monkeypatch):
     assert RunDir(Path(summary["run_dir"])).read_summary()["status"] == "diverged"
 
 
+@pytest.mark.slow
 def test_source_weights_transfer_and_frozen_groups_stay_put(tiny, runs_dir):
     config = tiny.replace(source="digits", target="digits-m", weights="source", freeze=2)
     summary = run_config(config, runs_dir)

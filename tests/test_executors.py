@@ -36,6 +36,7 @@ def wait_until(predicate, timeout_s=120.0):
         time.sleep(0.05)
 
 
+@pytest.mark.slow
 def test_a_run_in_a_worker_process_finishes_with_its_history(manager):
     run_id = manager.submit(TINY, owner="test")
     view = manager.wait(run_id, timeout_s=180)
@@ -45,6 +46,7 @@ def test_a_run_in_a_worker_process_finishes_with_its_history(manager):
     assert manager.store.get(run_id)["status"] == "finished"
 
 
+@pytest.mark.slow
 def test_stop_reaches_the_worker(manager):
     run_id = manager.submit(LONG, owner="test")
     wait_until(lambda: manager.view(run_id).step > 0)
@@ -54,6 +56,7 @@ def test_stop_reaches_the_worker(manager):
     assert len(view.history) < LONG.epochs
 
 
+@pytest.mark.slow
 def test_killing_the_worker_fails_that_run_and_the_next_one_runs(manager):
     doomed = manager.submit(LONG, owner="test")
     following = manager.submit(TINY.replace(seed=TINY.seed + 1), owner="test")  # not identical: really computed
@@ -70,6 +73,7 @@ def test_killing_the_worker_fails_that_run_and_the_next_one_runs(manager):
     assert manager.worker_pid(following) is None and manager.view(following).summary["pid"] != pid
 
 
+@pytest.mark.slow
 def test_the_threads_executor_runs_in_the_server_process(runs_dir):
     manager = JobManager(runs_dir, slots=1, executor="threads")
     try:

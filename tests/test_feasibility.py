@@ -273,6 +273,7 @@ def test_fold_views_have_disjoint_test_sets(tmp_path):
 # ---------------------------------------------------------------- end to end
 
 
+@pytest.mark.slow
 def test_pipeline_end_to_end_on_a_generated_zip(tmp_path, runs_dir):
     from tl_core.feasibility.pipeline import run_feasibility
 
@@ -317,6 +318,7 @@ def test_pipeline_end_to_end_on_a_generated_zip(tmp_path, runs_dir):
     assert result.seconds["total"] > 0 and math.isfinite(sweep.seconds)
 
 
+@pytest.mark.slow
 def test_probe_stage_through_the_job_manager_gives_partial_results(tmp_path, runs_dir):
     from tl_core.feasibility.prepare import prepare_dataset
     from tl_core.feasibility.results import results_from_jobs
@@ -374,7 +376,7 @@ def text_file_named_zip(tmp):
     (lambda tmp: tmp / "missing", "is not a folder"),
 ])
 def test_cli_bad_input_exits_2_with_one_line(tmp_path, runs_dir, capsys, make, words):
-    from tl_core.feasibility.cli import main
+    from tl_view.feasibility_cli import main
 
     path = make(tmp_path)
     code = main([str(path), "--out", str(tmp_path / "out"), "--session-dir", str(tmp_path / "session"),

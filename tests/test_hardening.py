@@ -101,6 +101,7 @@ def test_a_run_records_its_host_and_process_start(tiny, runs_dir):
     assert summary["pid_started"] == process_start_time(os.getpid())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("failing", ["summary", "weights", "index"])
 def test_a_full_disk_at_the_end_of_a_run_is_recorded_not_raised(tiny, runs_dir, monkeypatch, failing):
     import sqlite3
@@ -228,6 +229,7 @@ def test_folder_scans_stop_and_cap_the_file_count(tmp_path):
         scan_image_folder(root, max_files=4)
 
 
+@pytest.mark.slow
 def test_a_truncated_source_checkpoint_is_trained_again(tiny, runs_dir, monkeypatch):
     from tl_core import pretrain
     from tl_core.runner import run_config
@@ -242,6 +244,7 @@ def test_a_truncated_source_checkpoint_is_trained_again(tiny, runs_dir, monkeypa
     assert (runs_dir / summary["run_id"] / "model.safetensors").stat().st_mode & 0o777 == 0o644
 
 
+@pytest.mark.slow
 def test_a_sixteen_image_folder_trains_with_default_snapshots(tmp_path, runs_dir):
     from tl_core.analysis.domain_confusion import domain_confusion
     from tl_core.feasibility import validate
@@ -264,6 +267,7 @@ def test_a_sixteen_image_folder_trains_with_default_snapshots(tmp_path, runs_dir
     assert summary["status"] == "finished", summary["reason"]
 
 
+@pytest.mark.slow
 def test_snapshots_stop_at_the_per_run_cap(tiny, runs_dir, monkeypatch):
     from tl_core.runner import run_config
 

@@ -38,6 +38,7 @@ def test_rotations_label_each_image_by_its_quarter_turns():
     assert len(all_rotations(images, limit=1, seed=0)) == 4
 
 
+@pytest.mark.slow
 def test_rotation_pretraining_learns_its_pretext_without_labels_and_is_cached(runs_dir):
     config = _tiny(weights="ssl:rotation:target", strategy="fine-tune", freeze=1, labels_per_class=5, epochs=1)
     summary = _finished(config, runs_dir)
@@ -57,6 +58,7 @@ def test_unknown_self_supervised_weights_are_refused():
         validate_config(_tiny(weights="ssl:jigsaw", strategy="fine-tune"))
 
 
+@pytest.mark.slow
 def test_zero_shot_names_unseen_classes_and_collides_without_an_attribute(runs_dir):
     common = dict(target="attribute-shapes", strategy="zero-shot", epochs=3, labels_per_class=60)
     full = _finished(_tiny(**common), runs_dir)
@@ -74,6 +76,7 @@ def test_zero_shot_refuses_a_target_without_attributes_and_unknown_classes():
         validate_config(_tiny(strategy="zero-shot", settings={"unseen": "2,eleven"}))
 
 
+@pytest.mark.slow
 def test_multitask_lifts_a_label_poor_task_above_training_it_alone(runs_dir):
     """The rich task here is the same images fully labelled, through its own head: what the poor head gains can
     only come through the shared layers."""
@@ -83,6 +86,7 @@ def test_multitask_lifts_a_label_poor_task_above_training_it_alone(runs_dir):
     assert joint["target_acc"] > alone["target_acc"] + 0.05, (joint["target_acc"], alone["target_acc"])
 
 
+@pytest.mark.slow
 def test_progressive_network_keeps_task_a_while_fine_tuning_forgets_it(runs_dir):
     common = dict(source="digits", target="shapes", weights="source", labels_per_class=20, epochs=3)
     tuned = _finished(_tiny(strategy="fine-tune", settings={"lr_decay": 1.0}, **common), runs_dir)

@@ -21,6 +21,7 @@ def test_full_lessons_plan_valid_configs(item, data_dir):
     assert item.explanation and item.expectation and item.minutes_on_cpu > 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("item", LESSONS, ids=lambda item: item.key)
 def test_quick_lesson_runs_to_its_verdict(item, runs_dir):
     runs, ids = [], []
@@ -92,6 +93,7 @@ def test_negative_transfer_fails_its_own_control_with_random_weights():
     assert judged.outcome == "not met" and "+0.00 (95% interval +0.00 to +0.00) above the unrelated one" in judged.text
 
 
+@pytest.mark.slow
 def test_negative_transfer_lesson_run_with_random_weights_is_never_met(runs_dir):
     """The shortened lesson, its transfer arms trained from random weights instead of a source."""
     ids = []

@@ -21,6 +21,7 @@ def manager(runs_dir):
     manager.close()
 
 
+@pytest.mark.slow
 def test_another_user_cannot_stop_or_delete_a_run_but_its_owner_and_the_teacher_can(manager, tiny):
     long = tiny.replace(epochs=200)
     run_id = manager.submit(long, owner=ALICE)
@@ -38,6 +39,7 @@ def test_another_user_cannot_stop_or_delete_a_run_but_its_owner_and_the_teacher_
     assert manager.store.get(run_id) is None
 
 
+@pytest.mark.slow
 def test_the_command_line_acts_on_its_own_runs_only(manager, tiny):
     cli_run = manager.submit(tiny.replace(epochs=200))
     manager.stop(cli_run)
@@ -85,6 +87,7 @@ def test_an_owner_just_served_waits_behind_owners_who_arrive_later():
     assert queue.order() == ["t0", "s1", "s2", "s3"]
 
 
+@pytest.mark.slow
 def test_a_sweep_cannot_starve_another_owner(manager, tiny):
     long = tiny.replace(epochs=200)
     first = manager.submit(long, owner=ALICE)  # occupies the slot

@@ -20,6 +20,7 @@ def png_of(pixels: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+@pytest.mark.slow
 def test_a_finished_run_classifies_images_as_its_evaluation_did(tiny):
     summary = run_config(tiny.replace(target="digits", epochs=2, labels_per_class=None, snapshot_size=0))
     test = load_domain("digits", tiny.img_size).test
@@ -69,6 +70,7 @@ def test_a_drawing_s_data_url_becomes_the_png_file_a_prediction_reads():
             png_from_data_url(garbage)
 
 
+@pytest.mark.slow
 def test_an_image_of_the_last_snapshot_lands_on_its_own_point_of_the_map(tiny):
     """The features of an image file are the snapshots' features: a snapshot's own image, sent as a file, lands on
     its point of the snapshot's map (and its feature row is the snapshot's)."""

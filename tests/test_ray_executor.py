@@ -4,19 +4,25 @@ reaches the actor, and a killed actor fails its run, not the server.
 
 Skipped when Ray is not installed, unless CI=true (then it fails: CI must run it; `make test` installs it)."""
 import importlib.util
+import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
 from tl_core.config import RunConfig
+from tl_core.records.run_dir import RunDir
 from tl_core.status import Status
+
+pytestmark = pytest.mark.ray
 
 if importlib.util.find_spec("ray") is None:
     if os.environ.get("CI") == "true":
@@ -128,3 +134,41 @@ def test_the_cli_trains_on_ray(cluster, runs_dir):
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert '"status": "finished"' in done.stdout
+
+
+CLI_TRAIN = [sys.executable, "-m", "tl_core", "train", "--executor", "ray", "--source", "digits", "--target",
+             "digits-m", "--weights", "random", "--epochs", "1", "--img-size", "16", "--snapshot-size", "0",
+             "--device", "cpu", "--json"]
+
+
+@pytest.fixture
+def no_cluster_named(data_dir):
+    """A shell's environment with no cluster named; Ray's own files go to a short temporary folder of their own
+    (its socket paths must stay under ~100 characters)."""
+    tmp = tempfile.mkdtemp(prefix="tl-ray-", dir="/tmp")
+    unset = ("TL_RAY_ADDRESS", "RAY_ADDRESS", "RAY_AUTH_MODE", "RAY_AUTH_TOKEN")
+    yield {**{k: v for k, v in os.environ.items() if k not in unset}, "TMPDIR": tmp}
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_the_cli_without_a_cluster_starts_a_local_ray_instance_and_says_so(no_cluster_named, runs_dir):
+    done = subprocess.run([*CLI_TRAIN, "--runs-dir", str(runs_dir)], env=no_cluster_named, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    said = [line for line in done.stdout.splitlines() if "local Ray instance" in line]
+    assert len(said) == 1 and "TL_RAY_ADDRESS" in said[0], done.stdout[-2000:]
+    summary = json.loads(done.stdout.splitlines()[-1])
+    assert summary["status"] == "finished"
+    run = RunDir(Path(summary["run_dir"]))
+    assert [row["epoch"] for row in run.read_metrics()] == [1]
+    assert {"config.json", "metrics.jsonl", "summary.json", "evaluation.json", "model.safetensors"} <= set(
+        record_files(run.path))
+
+
+def test_the_cli_with_a_cluster_that_does_not_answer_says_what_to_do(no_cluster_named, runs_dir):
+    env = {**no_cluster_named, "TL_RAY_ADDRESS": f"127.0.0.1:{free_port()}"}
+    done = subprocess.run([*CLI_TRAIN, "--runs-dir", str(runs_dir)], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr[-2000:]
+    assert "No Ray cluster answers at 127.0.0.1:" in done.stderr and "ray start --head" in done.stderr
+    assert not runs_dir.exists() or not list(runs_dir.iterdir())  # nothing recorded

@@ -80,6 +80,7 @@ def _scramble_target_test_labels(monkeypatch):
     monkeypatch.setattr(data_module, "load_domain", scrambled_domain)
 
 
+@pytest.mark.slow
 def test_select_chooses_the_same_without_the_target_test_labels(tmp_path, data_dir, monkeypatch):
     grid = parse_grid(["lr=0.003,0.03"], "dann")
     seen = select(_base(), grid, [0], tmp_path / "a")
@@ -95,6 +96,7 @@ def test_select_chooses_the_same_without_the_target_test_labels(tmp_path, data_d
     assert [s.score for s in blind.scored] == pytest.approx([s.score for s in seen.scored])
 
 
+@pytest.mark.slow
 def test_feasibility_winner_is_the_same_without_the_target_test_labels(tmp_path, data_dir, monkeypatch):
     from tl_core.feasibility.demo_data import write_shapes_folder
     from tl_core.feasibility.results import run_plan

@@ -41,6 +41,7 @@ def _with_scrambled_test_labels(monkeypatch):
     monkeypatch.setattr(runner_module, "build_task", scrambled)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("strategy", strategy_names())
 def test_every_strategy_keeps_the_contract(strategy, teacher_runs, monkeypatch):
     runs, teacher = teacher_runs

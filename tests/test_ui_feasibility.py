@@ -258,6 +258,7 @@ def test_bad_folder_names_and_unusable_folders_get_an_error_and_nothing_trains(a
     assert "Files skipped" in [m.label for m in at.metric]  # the unusable folder still shows its report
 
 
+@pytest.mark.slow
 def test_a_good_folder_shows_the_report_then_a_shortened_check_reaches_a_recommendation(app_env, monkeypatch):
     at = use_folder(open_page(), "shapes")
     assert not at.error

@@ -340,6 +340,7 @@ def test_an_honest_cross_when_the_claim_does_not_show(dashboard):
     assert ":red-badge[✗ not met] Fine-tuning ends −0.20 (one run per arm so far: no interval yet) ahead of scratch" in page
 
 
+@pytest.mark.slow
 def test_the_button_runs_a_shortened_lesson_end_to_end(dashboard, monkeypatch):
     """Press Run on distillation (made tiny): the teacher trains, the students follow by themselves, and the
     page draws the picture and the verdict from the finished runs."""

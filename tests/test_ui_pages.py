@@ -83,6 +83,7 @@ def test_every_page_renders_with_no_runs(app_env, page):
     assert not at.error
 
 
+@pytest.mark.slow
 def test_every_page_renders_with_recorded_runs(app_env):
     ids = record_runs(app_env)
     at = open_app()
@@ -111,6 +112,7 @@ def test_every_page_renders_with_recorded_runs(app_env):
     assert maps and [fr["name"] for fr in maps[0]["frames"]] == ["before", "1", "2"]
 
 
+@pytest.mark.slow
 def test_a_tiny_run_from_the_experiment_page_completes_with_its_curves(app_env):
     at = open_page("pages/experiment.py")
     at.selectbox(key="x_source").set_value("digits")

@@ -75,8 +75,9 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--runs-dir", default=None, help="where run records go (default $TL_RUNS_DIR, else runs/)")
     train.add_argument("--json", action="store_true", help="end with the run summary as one JSON line")
     train.add_argument("--executor", default="inline", choices=("inline", *EXECUTORS),
-                       help="where the run executes: this process (inline, the default), a worker process, or a "
-                            "Ray cluster ($TL_RAY_ADDRESS; pip install -r requirements-ray.txt)")
+                       help="where the run executes: this process (inline, the default), a worker process, or "
+                            "Ray: the cluster at $TL_RAY_ADDRESS, else a local Ray instance started for the command "
+                            "(pip install -r requirements-ray.txt)")
     pretrain = sub.add_parser("pretrain", help="train a source network (task A) into the cache, or --publish it")
     _add_config_options(pretrain, PRETRAIN_OPTIONS)
     pretrain.add_argument("--publish", action="store_true", help="write it, with a JSON record, to "
@@ -91,8 +92,6 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("datasets", help="list datasets and whether they work offline")
     sub.add_parser("backbones", help="list the curated backbones with their layer groups")
     sub.add_parser("strategies", help="list the strategies and their settings")
-    sub.add_parser("feasibility", help="will transfer work on a folder or .zip of class folders? (see --help)",
-                   add_help=False)
     runs = sub.add_parser("runs", help="list recorded runs")
     runs.add_argument("--runs-dir", default=None)
     return parser
@@ -123,7 +122,10 @@ def _train(args: argparse.Namespace) -> int:
     from tl_core.cli_progress import ProgressPrinter
     from tl_core.runner import execute_run, prepare_run
 
-    run = prepare_run(_config(args), args.runs_dir)
+    config = _config(args)
+    if args.executor == "ray":  # before the run is recorded: a cluster that does not answer leaves no record
+        _join_ray()
+    run = prepare_run(config, args.runs_dir)
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     printer = ProgressPrinter()
@@ -143,6 +145,17 @@ def _train(args: argparse.Namespace) -> int:
         return 130
     print(f"error: {summary['reason']} {summary.get('hint', '')}".rstrip(), file=sys.stderr)
     return 2 if summary.get("error_kind") == "user" else 1
+
+
+def _join_ray() -> None:
+    from tl_core.executors import connect_ray
+
+    if connect_ray():
+        import ray
+
+        cpus = int(ray.cluster_resources().get("CPU", 0))
+        print(f"ray: no cluster named ($TL_RAY_ADDRESS), so a local Ray instance with {cpus} CPUs was started for "
+              "this command; set TL_RAY_ADDRESS=HOST:PORT to train on a cluster", flush=True)
 
 
 def _train_on(executor: str, run, printer, stop: threading.Event) -> dict:
@@ -254,10 +267,9 @@ def _runs(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["feasibility"]:
-        from tl_core.feasibility.cli import main as feasibility_main
-
-        return feasibility_main(argv[1:])
+    if argv[:1] == ["feasibility"]:  # the check writes a report with charts: presentation, one layer up
+        print("error: the feasibility check is `python -m tl_view feasibility PATH` (see its --help)", file=sys.stderr)
+        return 2
     try:
         args = _parser().parse_args(argv)
     except SystemExit as exit_:  # bad arguments (status 2) or --help (status 0)

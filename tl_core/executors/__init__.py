@@ -3,6 +3,7 @@
 light to import (the CLI lists the choices), and Ray is never imported unless asked for."""
 from __future__ import annotations
 
+import importlib.util
 import os
 
 from tl_core.errors import ConfigError
@@ -27,12 +28,25 @@ def make_slots(executor: str, count: int, store: RunStore) -> list[Slot]:
 
         return [ProcessSlot(str(store.runs_dir), torch_threads(count)) for _ in range(count)]
     if executor == "ray":
-        try:
-            from tl_core.executors.ray_slot import RaySlot
-        except ImportError:
-            raise ConfigError("The ray executor needs Ray: pip install -r requirements-ray.txt") from None
+        _needs_ray()
+        from tl_core.executors.ray_slot import RaySlot
+
         return [RaySlot(store) for _ in range(count)]
     raise ConfigError(f"Unknown executor '{executor}': choose one of {', '.join(EXECUTORS)}.")
 
 
-__all__ = ["EXECUTORS", "RunLost", "Slot", "default_executor", "make_slots"]
+def connect_ray() -> bool:
+    """Join the Ray cluster named by $TL_RAY_ADDRESS, else start a local instance (True then); ConfigError when
+    Ray is missing or the named cluster does not answer. See tl_core.executors.ray_cluster."""
+    _needs_ray()
+    from tl_core.executors.ray_cluster import connect
+
+    return connect()
+
+
+def _needs_ray() -> None:
+    if importlib.util.find_spec("ray") is None:
+        raise ConfigError("The ray executor needs Ray: pip install -r requirements-ray.txt")
+
+
+__all__ = ["EXECUTORS", "RunLost", "Slot", "connect_ray", "default_executor", "make_slots"]

@@ -8,8 +8,7 @@ into the server's run directory and index, then passes the events on; when the r
 file of the run (metrics, summary, weights, snapshots), so the server's record is complete even when no disk is
 shared. A stop reaches the actor at once and takes effect within one batch, as in a worker process.
 
-Connect with `$TL_RAY_ADDRESS` (else Ray's own `RAY_ADDRESS`, else a cluster already running on this machine);
-each run asks for `$TL_RAY_CPUS` CPUs (default 1) and `$TL_RAY_GPUS` GPUs (default a quarter of one when the
+Which cluster: `tl_core.executors.ray_cluster` (`$TL_RAY_ADDRESS`, else a local Ray instance); each run asks for `$TL_RAY_CPUS` CPUs (default 1) and `$TL_RAY_GPUS` GPUs (default a quarter of one when the
 cluster has GPUs: the curated backbones are small, so four runs share a GPU).
 """
 from __future__ import annotations
@@ -24,25 +23,15 @@ from typing import Any
 
 import ray
 
+from tl_core.errors import UserError
 from tl_core.executors.base import RunLost, StopSignal
+from tl_core.executors.ray_cluster import connect
 from tl_core.records.run_dir import RunDir, write_atomic
 from tl_core.records.store import RunStore
 from tl_core.train.events import Event, RunEnded, Snapshot, Subscriber
 
 POLL_S = 0.2
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-# What the actor does not need of the project (Ray also leaves out what .gitignore lists: runs, data, .venv).
-UPLOAD_EXCLUDES = [".git", "tests", "bench", "assets/screenshots", "test-artifacts", "**/__pycache__"]
 Files = dict[str, bytes]
-
-
-def connect() -> None:
-    """Join the cluster once per server process, sending the project's code with the job (Ray takes a local
-    folder only for the whole job). A process that already joined one itself is kept as it is."""
-    if not ray.is_initialized():
-        address = os.environ.get("TL_RAY_ADDRESS") or os.environ.get("RAY_ADDRESS") or "auto"
-        ray.init(address=address, log_to_driver=False,
-                 runtime_env={"working_dir": str(PROJECT_ROOT), "excludes": UPLOAD_EXCLUDES})
 
 
 def run_resources() -> dict[str, Any]:
@@ -154,11 +143,12 @@ class RaySlot:
                 resources = run_resources()
                 self._actor = RunActor.options(**resources).remote(int(resources["num_cpus"]))
             return ray.get(self._actor.pid.remote())
+        except UserError as err:
+            raise RunLost(str(err)) from None
         except (ConnectionError, ray.exceptions.RayError) as err:
             self._actor = None
             raise RunLost(f"The Ray cluster could not take the run: {type(err).__name__}: {err}",
-                          "Start a cluster (`ray start --head`) or set TL_RAY_ADDRESS to one, and check that its "
-                          "nodes have the packages of requirements.txt.") from None
+                          "Check that the cluster's nodes have the packages of requirements.txt.") from None
 
     def run(self, run_id: str, on_event: Subscriber, stop: StopSignal) -> None:
         self.start()

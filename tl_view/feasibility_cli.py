@@ -1,8 +1,9 @@
-"""`python -m tl_core feasibility PATH`: the whole check from a shell, one line per finished run, the report
+"""`python -m tl_view feasibility PATH`: the whole check from a shell, one line per finished run, the report
 written to --out (feasibility.md and a self-contained feasibility.html).
 
-PATH is a .zip (extracted safely into a session folder) or a folder with one sub-folder per class. Bad input
-prints one line starting with "error:" and exits 2, like the rest of the CLI.
+The engine (tl_core.feasibility) runs the check; writing its report is presentation, so the command lives here
+and the engine never imports upwards. PATH is a .zip (extracted safely into a session folder) or a folder with
+one sub-folder per class. Bad input prints one line starting with "error:" and exits 2, like `python -m tl_core`.
 """
 from __future__ import annotations
 
@@ -11,12 +12,16 @@ import shutil
 import sys
 import threading
 
-from tl_core.errors import UserError
+from tl_core.config import config_schema
+from tl_core.errors import ConfigError, UserError
+from tl_core.feasibility.pipeline import run_feasibility
+from tl_core.feasibility.sweep import SweepSettings, default_candidates
+from tl_core.feasibility.uploads import new_session_dir
 from tl_view.feasibility_report import write_report
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m tl_core feasibility",
+    p = argparse.ArgumentParser(prog="python -m tl_view feasibility",
                                 description="Will transfer learning work on my images, how, and with how many labels?")
     p.add_argument("path", help="a .zip of class folders, or a folder with one sub-folder per class")
     p.add_argument("--out", default="feasibility-report", help="folder for feasibility.md and feasibility.html")
@@ -39,9 +44,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def _out_of_range(args: argparse.Namespace) -> str:
     """What is wrong with the numbers given, before anything is read or trained ("" when nothing is)."""
-    from tl_core.config import config_schema
-    from tl_core.errors import ConfigError
-
     counts = {"--folds": args.folds, "--probe-epochs": args.probe_epochs, "--finetune-epochs": args.finetune_epochs,
               "--curve-folds": args.curve_folds}
     for option, value in counts.items():
@@ -63,10 +65,6 @@ def main(argv: list[str] | None = None) -> int:
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
-    from tl_core.feasibility.pipeline import run_feasibility
-    from tl_core.feasibility.sweep import SweepSettings, default_candidates
-    from tl_core.feasibility.uploads import new_session_dir
-
     settings = SweepSettings(img_size=args.img_size, folds=args.folds, probe_epochs=args.probe_epochs,
                              finetune_epochs=args.finetune_epochs, device=args.device)
 
