@@ -412,7 +412,7 @@ def test_a_drawing_that_declares_too_many_pixels_is_refused_before_it_is_decoded
 
 
 def test_feasibility_with_zero_folds_is_one_line_and_exit_2(tmp_path, capsys):
-    from tl_core.feasibility.cli import main
+    from tl_view.feasibility_cli import main
 
     root = _class_folder(tmp_path / "f")
     assert main([str(root), "--folds", "0", "--session-dir", str(tmp_path / "s"), "--runs-dir",
