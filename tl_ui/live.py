@@ -157,7 +157,8 @@ def _recent(manager) -> None:
     """Runs on this server a new tab may want to watch: the ones in progress, then the newest finished."""
     from tl_ui.widgets import run_label
 
-    rows = [r for r in manager.store.list(limit=30) if not state.is_twin(r)]
+    rows = [r for r in manager.store.list(limit=100) if not state.is_twin(r)
+            and identity.is_experiment_page_run(r.get("role") or "", r.get("experiment") or "")]
     active = [r for r in rows if Status.of(r["status"]).active]
     pick = (active + [r for r in rows if r["status"] == Status.FINISHED])[:4]
     if not pick:

@@ -173,9 +173,11 @@ def experiment_of(row: dict, rows: list[dict]) -> dict:
 
 
 def latest_experiment(rows: list[dict], who: str) -> dict | None:
-    """This owner's newest experiment (the main run, not its baseline), as a watch dict."""
+    """This owner's newest Experiment-page experiment (the main run, not its baseline), as a watch dict; a lesson
+    arm or a feasibility stage is not what the Experiment page shows."""
     for row in rows:
-        if row.get("owner") == who and not is_twin(row):
+        if row.get("owner") == who and not is_twin(row) and \
+                identity.is_experiment_page_run(row.get("role") or "", row.get("experiment") or ""):
             return {"run": row["run_id"], "baseline": baseline_of(row, rows)}
     return None
 

@@ -4,6 +4,7 @@ No Streamlit here. Runs are `tl_core.records.run_view.RunView`s from `manager.vi
 """
 from __future__ import annotations
 
+from tl_core import identity
 from tl_core.records.run_view import RunView
 from tl_core.owners import describe_owner
 from tl_core.status import Status
@@ -69,6 +70,18 @@ def estimate_text(estimates, wait_s: float, runs_ahead: int) -> str:
     return f"about {rough(train + pretrain + wait_s)}: " + " + ".join(parts)
 
 
+def run_name(row: dict) -> str:
+    """A run's name as people read it: a lesson's or a feasibility check's runs say whose part they are, so a
+    "teacher" arm never reads as a person."""
+    name = row.get("name") or f"{row.get('strategy')} {row.get('backbone') or ''}".strip()
+    experiment = identity.parse(row.get("experiment") or "")
+    if experiment is not None and experiment.kind is identity.Kind.LESSON:
+        return f"lesson {experiment.key} · {name}"
+    if experiment is not None and experiment.kind is identity.Kind.FEASIBILITY:
+        return f"feasibility check · {name}"
+    return name
+
+
 def runs_table_rows(rows, who: str) -> list[dict]:
     """The Runs page's table: what tells runs apart first (when, full name, status, result, time, whose, id),
     then the settings."""
@@ -76,7 +89,7 @@ def runs_table_rows(rows, who: str) -> list[dict]:
 
     return [{
         "started": fmt.when(r["created"]),
-        "name": r["name"] or f"{r['strategy']} {r['backbone']}",
+        "name": run_name(r),
         "status": r["status"],
         "target acc": r["target_acc"],
         "time": fmt.seconds(r["seconds"]),

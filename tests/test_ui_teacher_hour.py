@@ -1,0 +1,151 @@
+"""A teacher's first hour (issue 24): the page never shows settings, names, colours or words that belong to
+something else than what it says. Runs are recorded, not trained, so each test takes a few seconds."""
+import base64
+import json
+import time
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from tl_core.baselines import baseline_for
+from tl_core.config import RunConfig
+from tl_core.owners import owner_id
+
+ROOT = Path(__file__).resolve().parent.parent
+TIMEOUT = 180
+SECRET = "a-browser-secret-of-the-teacher-test-0123"
+ME = owner_id(SECRET)
+MAIN = RunConfig(source="digits", target="digits-m", weights="source", strategy="fine-tune", freeze=0, epochs=2,
+                 seed=3, snapshot_size=0, role="main", experiment="pair:teach001")
+TEACHER_ARM = RunConfig(source="digits", target="digits", weights="source", strategy="fine-tune", freeze=0, seed=2,
+                        epochs=2, snapshot_size=0, name="teacher (transferred)", role="teacher",
+                        experiment="lesson:distillation:abc123", arm="teacher")
+
+
+@pytest.fixture
+def app_env(runs_dir, monkeypatch):
+    monkeypatch.setenv("TL_WARM_UMAP", "0")
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield runs_dir
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+def record(runs_dir: Path, config: RunConfig, owner: str = ME, *, status: str = "finished",
+           history: list[dict] | None = None, created: float | None = None) -> str:
+    """A run as the store records it, without training: its summary and metrics rows."""
+    from tl_core.records.store import RunStore
+    from tl_core.runner import prepare_run
+
+    run = prepare_run(config, runs_dir, owner=owner)
+    history = history if history is not None else [
+        {"epoch": e, "target_acc": 0.5 + 0.1 * e, "val_acc": 0.5 + 0.1 * e, "train_acc": 0.6 + 0.1 * e,
+         "train_loss": 1.0 / e} for e in range(1, config.epochs + 1)] if status == "finished" else []
+    for row in history:
+        run.append_metrics(row)
+    summary = {**run.read_summary(), "status": status, "created": created or time.time()}
+    if status == "finished":
+        summary.update(target_acc=history[-1]["target_acc"] if history else 0.5, seconds=30.0)
+    run.write_summary(summary)
+    RunStore(runs_dir).upsert(run.run_id, run.read_config(), summary, owner=owner)
+    return run.run_id
+
+
+def record_pair(runs_dir: Path, main: RunConfig = MAIN, owner: str = ME, **kw) -> tuple[str, str]:
+    first = record(runs_dir, main, owner, **kw)
+    return first, record(runs_dir, baseline_for(main).replace(experiment=main.experiment), owner, **kw)
+
+
+def experiment_page(query: dict | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "pages/experiment.py"), default_timeout=TIMEOUT)
+    at.session_state["owner_secret"] = SECRET
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def clean(at: AppTest) -> AppTest:
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def figures(at: AppTest) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def shared_settings(link: str) -> dict:
+    text = link.split("cfg=", 1)[1].split("&", 1)[0]
+    return json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+
+
+# ------------------------------------------------------------------------------------------ 2 · the form's source
+
+def test_a_new_tab_keeps_the_defaults_rather_than_a_lesson_arm_s_settings(app_env):
+    record(app_env, TEACHER_ARM)
+    at = clean(experiment_page())
+    assert at.session_state["x_target"] == "digits-m" and at.session_state["x_seed"] == 0
+    assert at.session_state["x_name"] == ""
+
+
+def test_a_new_tab_keeps_the_defaults_rather_than_another_tab_s_run(app_env):
+    record_pair(app_env)
+    at = clean(experiment_page())
+    assert at.session_state["x_seed"] == 0 and at.session_state["x_source"] == "synth-digits"
+
+
+def test_a_reloaded_tab_fills_the_form_from_the_run_in_its_url(app_env):
+    main, _ = record_pair(app_env)
+    at = clean(experiment_page({"run": main}))
+    assert at.session_state["x_seed"] == 3 and at.session_state["x_source"] == "digits"
+
+
+def test_a_link_to_a_lesson_arm_shows_it_but_leaves_the_form_alone(app_env):
+    arm = record(app_env, TEACHER_ARM)
+    at = clean(experiment_page({"run": arm}))
+    assert at.session_state["x_seed"] == 0 and at.session_state["x_name"] == ""
+
+
+def test_reset_to_defaults_brings_every_control_back(app_env):
+    main, _ = record_pair(app_env)
+    at = clean(experiment_page({"run": main}))
+    at.session_state["x_epochs"] = 7
+    at.run()
+    at.button(key="x-reset").click().run()
+    clean(at)
+    defaults = RunConfig()
+    assert (at.session_state["x_seed"], at.session_state["x_epochs"], at.session_state["x_source"]) == \
+        (defaults.seed, defaults.epochs, defaults.source)
+
+
+# ------------------------------------------------------------------------------------------ 3 · what a link carries
+
+def test_a_share_link_carries_only_the_settings_a_user_chooses(app_env, tmp_path, monkeypatch):
+    from tl_view.share_link import encode_config
+
+    monkeypatch.setenv("TL_UPLOAD_ROOT", str(tmp_path))
+    (tmp_path / "flowers").mkdir()
+    chosen = TEACHER_ARM.replace(target=f"folder:{tmp_path / 'flowers'}", source="folder:/work/elsewhere/x")
+    shared = shared_settings("cfg=" + encode_config(chosen))
+    assert shared == {"seed": 2, "epochs": 2, "freeze": 0, "target": "folder:flowers"}  # a path outside the root stays off the link
+    assert not {"name", "role", "experiment", "arm", "snapshot_size"} & set(shared)
+    assert "/" not in json.dumps(shared)
+
+
+def test_watch_a_run_offers_experiments_never_a_lesson_s_teacher(app_env):
+    record(app_env, TEACHER_ARM, owner="someone-else-0000")
+    record(app_env, MAIN.replace(experiment="", name="my fine-tune"), owner="someone-else-0000")
+    at = AppTest.from_file(str(ROOT / "pages/experiment.py"), default_timeout=TIMEOUT)
+    at.session_state["owner_secret"] = "a-student-who-never-ran-anything-0123456789"
+    clean(at.run())
+    offered = " ".join(c.value for c in at.caption)
+    assert "my fine-tune" in offered and "teacher (transferred)" not in offered
+
+
+def test_a_lesson_run_s_name_says_it_is_a_lesson_s_part():
+    from tl_view.views import run_name
+
+    row = {"name": "teacher (transferred)", "strategy": "fine-tune", "experiment": "lesson:distillation:abc"}
+    assert run_name(row) == "lesson distillation · teacher (transferred)"
