@@ -1,7 +1,7 @@
 """Embeddings: a run's feature maps with and without transfer side by side, walked through epoch by epoch."""
 import streamlit as st
 
-from tl_view import charts, glossary
+from tl_view import charts, glossary, roles
 from tl_ui import live, maps, nav, state
 from tl_view.images import thumbnail_grid
 from tl_ui.pickers import comparison_for, map_runs
@@ -71,11 +71,11 @@ def draw() -> None:
     main = manager.view(run_id)
     base = manager.view(partner_id) if partner_id else None
     views = [v for v in (main, base) if v is not None]
-    without = [not v.config.transfers for v in views]
-    if len(views) == 2 and without.count(True) == 1:  # a run and its 'without transfer' partner
+    without = [roles.is_without(v.config) for v in views]
+    if len(views) == 2 and without.count(True) == 1:  # a run and its 'without' partner
         if without[0]:
-            views = views[::-1]  # with transfer on the left, always
-        titles = ["With transfer", "Without transfer"]
+            views = views[::-1]  # with transfer (or adaptation) on the left, always
+        titles = [roles.side_label(v.config).capitalize() for v in views]
     else:
         titles = [name_of(v) for v in views]
     method_key = METHODS[method]

@@ -78,7 +78,7 @@ with left, st.container(border=True):
                 except UserError as err:
                     error(err)
 with right:
-    live.view()
+    live.view(None if result.problem else result.config)
     own_image.section(manager)
 
 with st.expander("What the words mean", icon=":material/menu_book:"):

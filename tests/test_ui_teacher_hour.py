@@ -149,3 +149,72 @@ def test_a_lesson_run_s_name_says_it_is_a_lesson_s_part():
 
     row = {"name": "teacher (transferred)", "strategy": "fine-tune", "experiment": "lesson:distillation:abc"}
     assert run_name(row) == "lesson distillation · teacher (transferred)"
+
+
+# ------------------------------------------------------------------------------------------ 6 · domain shift, colours
+
+DANN = MAIN.replace(strategy="dann", lr=0.01, experiment="pair:dann0001")
+
+
+def dann_history(head: tuple[float, float]) -> list[dict]:
+    return [{"epoch": e, "target_acc": 0.5 + 0.05 * e, "train_acc": 0.7, "train_loss": 0.5,
+             "domain_confusion_acc": 0.9 - 0.05 * e, "a_distance": 1.0, "domain_head_acc": h}
+            for e, h in ((1, head[0]), (2, head[1]))]
+
+
+def test_domain_shift_says_what_the_domain_head_did_and_names_the_twin_without_adaptation(app_env):
+    main = record(app_env, DANN, history=dann_history((0.72, 0.79)))
+    twin = record(app_env, baseline_for(DANN).replace(experiment=DANN.experiment), history=dann_history((0.5, 0.5)))
+    at = AppTest.from_file(str(ROOT / "pages/domain_shift.py"), default_timeout=TIMEOUT)
+    at.session_state["owner_secret"] = SECRET
+    at.session_state["watch"] = {"run": main, "baseline": twin}
+    clean(at.run())
+    words = " ".join(m.value for m in at.markdown)
+    assert "heads for 0.5" not in words and "72.0% → 79.0%" in words
+    table = at.dataframe[0].value
+    assert set(table["strategy"]) == {"dann", "without adaptation (dann, domain weight 0)"}
+    confusion = next(f for f in figures(at) if "onfusion" in json.dumps(f["layout"].get("title", "")))
+    lines = {t["name"]: t["line"] for t in confusion["data"] if t.get("name") and "line" in t}
+    assert lines["dann, with adaptation"]["color"] == "#1d4ed8"
+    assert lines["without adaptation"] == {**lines["without adaptation"], "color": "#dc2626", "dash": "dash"}
+    head = next(f for f in figures(at) if "domain head" in json.dumps(f["layout"].get("title", "")))
+    assert [t["name"] for t in head["data"]] == ["dann, with adaptation"]  # the twin trains no head
+
+
+def test_one_colour_per_side_on_every_page():
+    from tl_view.roles import role_curves
+
+    twin = baseline_for(DANN).replace(experiment=DANN.experiment)
+    scratch = baseline_for(MAIN)
+    curves = role_curves([(twin, "b", []), (DANN, "a", []), (MAIN, "c", []), (scratch, "d", [])])
+    assert [(c.color, c.dash) for c in curves[:2]] == [("#dc2626", "dash"), ("#1d4ed8", "solid")]
+    assert curves[2].dash == "solid" and curves[3].dash == "dash"
+    assert {curves[2].color, curves[3].color}.isdisjoint({"#dc2626", "#1d4ed8"})
+
+
+# ------------------------------------------------------------------------------------------ 7 · whose settings
+
+def test_results_say_whose_settings_they_are_and_the_dann_checkbox_says_without_adaptation(app_env):
+    main, _ = record_pair(app_env)
+    at = clean(experiment_page({"run": main}))
+    assert not [i for i in at.info if "Results of the run shown" in i.value]
+    assert at.checkbox(key="x_twin").label.startswith("Also train it without transfer")
+    at.selectbox(key="x_strategy").set_value("dann").run()
+    clean(at)
+    note = next(i.value for i in at.info if "Results of the run shown" in i.value)
+    assert "fine-tune small_cnn · digits → digits-m" in note and "strategy" in note
+    assert at.checkbox(key="x_twin").label.startswith("Also train it without adaptation")
+
+
+# ------------------------------------------------------------------------------------------ 8 · the Runs page
+
+def test_the_runs_page_opens_on_your_newest_finished_run_and_names_its_twin(app_env):
+    main, twin = record_pair(app_env, created=time.time() - 60)
+    record(app_env, MAIN.replace(experiment="", seed=9), status="queued")
+    at = AppTest.from_file(str(ROOT / "pages/runs.py"), default_timeout=TIMEOUT)
+    at.session_state["owner_secret"] = SECRET
+    clean(at.run())
+    assert any("your newest finished run and its twin" in c.value for c in at.caption)
+    final = at.dataframe[1].value
+    assert len(final) == 2 and list(final["target acc"]) == ["70.0%", "70.0%"]
+    assert any(c.value.startswith("Twin: ") for c in at.caption)

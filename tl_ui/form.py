@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from tl_core import identity
+from tl_core.baselines import ARM_RECIPES, baseline_for
 from tl_core.confine import confined_folder, confined_weights_file, name_under, upload_root, weights_root
 from tl_core.config import RunConfig
 from tl_core.errors import UserError
@@ -310,8 +311,13 @@ def compare_controls(manager, result: FormResult) -> FormResult:
     """The 'without transfer' choice, drawn under the Train button; completes `result`."""
     s = st.session_state
     target = result.config.target
+    from tl_core.strategies import strategy_class
+
     is_scratch = result.config.strategy == "scratch"
-    twin = st.checkbox("Also train it without transfer (dashed curves)", D["x_twin"], key="x_twin", help=HELP["twin"],
+    without = strategy_class(result.config.strategy).baseline_label
+    recipe = ARM_RECIPES.get(getattr(baseline_for(result.config), "arm", ""))
+    twin = st.checkbox(f"Also train it {without} (dashed curves)", D["x_twin"], key="x_twin",
+                       help=f"Also trains {recipe}, to see what the difference buys." if recipe else HELP["twin"],
                        disabled=is_scratch)
     compare = ""
     if is_scratch:

@@ -14,7 +14,7 @@ from contextlib import nullcontext
 import streamlit as st
 
 from tl_core import identity
-from tl_core.baselines import ARM_LABELS, ARM_RECIPES, baseline_for
+from tl_core.baselines import ARM_RECIPES, baseline_for
 from tl_core.identity import Role
 from tl_core.records.run_view import RunView
 from tl_core.status import Status
@@ -26,7 +26,8 @@ from tl_ui import maps, state
 from tl_ui import figure_cache
 from tl_ui.figure_cache import cached_figure
 from tl_view.confusion_null import null_band_for
-from tl_view.views import is_active, status_line
+from tl_view import roles
+from tl_view.views import is_active, settings_note, status_line
 from tl_ui.widgets import STATUS_ICON, chart
 
 
@@ -69,7 +70,8 @@ def restore(manager, who: str) -> None:
         st.query_params["run"] = watch["run"]
 
 
-def view() -> None:
+def view(form_config: RunConfig | None = None) -> None:
+    """The watched runs, live; `form_config`: the form's settings, to say when the results belong to others."""
     manager = state.manager()
     watch = state.watched()
     if not watch:
@@ -79,6 +81,9 @@ def view() -> None:
     if views[0] is None:
         st.info("The run this tab was showing has been deleted. Press Train to start a new one.")
         return
+    note = settings_note(views[0].config, form_config) if form_config is not None else ""
+    if note:
+        st.info(note, icon=":material/history:")
     # Always fragments, timed only while a run is active: the page keeps one element tree either way, so the
     # switch from live to settled replaces elements in place instead of mixing old and new layouts.
     progress_s, charts_s = refresh_seconds(views)
@@ -142,7 +147,7 @@ def _empty(manager) -> None:
     st.markdown(
         "Press **Train** to start the run and the same network **without transfer**. While they train, this "
         "side shows, live:\n\n"
-        "1. **Learning curves** — loss and accuracy per epoch; with transfer solid blue, without dashed orange.\n"
+        "1. **Learning curves** — loss and accuracy per epoch; with transfer solid blue, without dashed red.\n"
         "2. **Embeddings** — where the network puts source (●) and target (◇) images, coloured by class, "
         "with and without transfer side by side.\n"
         "3. **Domain confusion** — how well a linear classifier tells source from target features; "
@@ -177,12 +182,10 @@ def _labels(views) -> tuple[str, str]:
     """The main run's label and its baseline's: the baseline says which kind it is ('without transfer', 'without
     adaptation', ...); a run picked to compare with is 'comparison'."""
     main, baseline = views
-    main_label = "with transfer" if main.config.transfers else "this run"
-    if main.config.strategy == "dann":
-        main_label = "with adaptation"
+    main_label = "this run" if roles.is_without(main.config) else roles.side_label(main.config)
     if baseline is None:
         return main_label, ""
-    return main_label, ARM_LABELS.get(baseline.config.arm, "comparison")
+    return main_label, roles.side_label(baseline.config) if baseline.config.role == Role.BASELINE else "comparison"
 
 
 def _charts() -> None:

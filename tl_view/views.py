@@ -103,3 +103,27 @@ def runs_table_rows(rows, who: str) -> list[dict]:
         "labels": fmt.labels(r["labels_per_class"]),
         "epochs": r["epochs"],
     } for r in rows]
+
+
+# What a user chooses on the Experiment form (a run's name, role and snapshots are not results' settings).
+CHOSEN = ("source", "target", "backbone", "weights", "strategy", "freeze", "labels_per_class", "epochs", "batch_size",
+          "lr", "weight_decay", "img_size", "seed", "settings", "pretrain_epochs")
+
+
+def settings_note(shown, form) -> str:
+    """'' when the results shown belong to the form's settings; else one line saying whose settings they are and
+    what differs ('Results of the run shown — fine-tune small_cnn · … The form differs in: strategy, …')."""
+    from tl_core.config import config_schema
+    from tl_core.strategies import strategy_class
+    from tl_view import fmt
+
+    try:
+        form = strategy_class(form.strategy)().effective_config(form)  # what the form would really run
+    except (KeyError, ValueError, TypeError):
+        pass
+    changed = [config_schema()[k].label for k in CHOSEN if getattr(shown, k) != getattr(form, k)]
+    if not changed:
+        return ""
+    return (f"Results of the run shown: {shown.strategy} {shown.backbone} · {shown.source} → {shown.target} · "
+            f"{fmt.labels(shown.labels_per_class)}. The form's settings differ in {', '.join(changed)}: press "
+            "Train to run them.")
