@@ -92,8 +92,7 @@ def test_another_student_cannot_stop_delete_or_identify_a_run_the_teacher_can(se
     teacher.get_by_text("Teacher mode: you can stop any run").wait_for(timeout=SLOW)
     teacher.get_by_role("button", name="Stop", exact=True).first.click()
     alice.get_by_text("Stopped").first.wait_for(timeout=SLOW)
-    teacher.goto(f"{server}/class_view")
-    unlock_teacher(teacher)
+    teacher.goto(f"{server}/class_view")  # a new page load: teacher mode is held by the server
     teacher.get_by_text(re.compile(r"runs by 2 students")).wait_for(timeout=SLOW)
     shot(teacher, "owners-teacher-class-view")
     no_exceptions(teacher)

@@ -218,3 +218,55 @@ def test_the_runs_page_opens_on_your_newest_finished_run_and_names_its_twin(app_
     final = at.dataframe[1].value
     assert len(final) == 2 and list(final["target acc"]) == ["70.0%", "70.0%"]
     assert any(c.value.startswith("Twin: ") for c in at.caption)
+
+
+# ------------------------------------------------------------------------------------------ 5 · teacher, Class view
+
+def class_view(secret: str = SECRET) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "pages/class_view.py"), default_timeout=TIMEOUT)
+    at.session_state["owner_secret"] = secret
+    return at
+
+
+def lesson_runs(runs_dir: Path, owner: str, seeds: int = 3) -> None:
+    """Lesson 1 as one student's press records it: three arms, each once per seed."""
+    from tl_core import lessons
+
+    experiment = f"lesson:why-transfer:{owner[:6]}"
+    for config in lessons.stage_configs(lessons.lesson("why-transfer"), 0, False, [], seeds):
+        record(runs_dir, config.replace(experiment=experiment, epochs=2, snapshot_size=0), owner)
+
+
+def test_teacher_mode_survives_a_reload(app_env, monkeypatch):
+    monkeypatch.setenv("TL_TEACHER_TOKEN", "class-token-1234")
+    first = clean(class_view().run())
+    first.text_input(key="teacher-token").input("class-token-1234")
+    first.button(key="teacher-unlock").click().run()
+    reloaded = clean(class_view().run())  # a new session of the same browser
+    assert not [i for i in reloaded.info if "unlock teacher mode" in i.value]
+    stranger = clean(class_view("another-browser-secret-0123456789abcdef").run())
+    assert [i for i in stranger.info if "unlock teacher mode in the sidebar" in i.value]
+
+
+def test_without_a_token_the_class_view_says_how_to_set_one(app_env, monkeypatch):
+    monkeypatch.delenv("TL_TEACHER_TOKEN", raising=False)
+    at = clean(class_view().run())
+    text = " ".join(i.value for i in at.info)
+    assert "TL_TEACHER_TOKEN" in text and "in the sidebar with the server's token" not in text
+
+
+def test_the_class_view_overlays_a_lesson_s_runs_with_a_verdict_per_student(app_env, monkeypatch):
+    monkeypatch.setenv("TL_TEACHER_TOKEN", "class-token-1234")
+    lesson_runs(app_env, ME)
+    at = class_view()
+    at.run()
+    at.text_input(key="teacher-token").input("class-token-1234")
+    at.button(key="teacher-unlock").click().run()
+    clean(at)
+    assert any("9 runs by 1 student, in 3 arms." in c.value for c in at.caption)
+    overlay = next(f for f in figures(at) if "every run" in json.dumps(f["layout"].get("title", "")))
+    assert len(overlay["data"]) == 9 and sum(t["showlegend"] for t in overlay["data"]) == 3
+    assert len(at.get("plotly_chart")) <= 3  # the lesson's picture and the overlay, not one chart per run
+    verdicts = at.dataframe[-1].value
+    assert list(verdicts["runs finished"]) == ["9 of 9"] and verdicts["verdict"][0].split(" — ")[0] in (
+        "met", "not met", "undecided")

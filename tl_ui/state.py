@@ -18,7 +18,7 @@ import streamlit as st
 
 from tl_core import identity
 from tl_core.errors import UserError
-from tl_core.owners import Actor, is_teacher_token, owner_id, teacher_token
+from tl_core.owners import Actor, Teachers, owner_id, teacher_token
 from tl_core.paths import runs_dir
 
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
@@ -109,14 +109,28 @@ def _set_cookie(secret: str) -> None:
              "SameSite=Strict';</script>", height=0)
 
 
+@st.cache_resource(show_spinner=False)
+def _teachers() -> Teachers:
+    return Teachers()
+
+
 def is_teacher() -> bool:
-    return bool(st.session_state.get("teacher"))
+    """Teacher mode is held by the server for this browser's owner id: a reload (a new session) keeps it."""
+    return _teachers().is_teacher(owner(), teacher_token(_secrets()))
 
 
 def unlock_teacher(entered: str) -> bool:
-    """Teacher mode for this session when `entered` is the token the server was started with."""
-    st.session_state.teacher = is_teacher_token(entered, teacher_token(_secrets()))
-    return st.session_state.teacher
+    """Teacher mode for this browser when `entered` is the token the server was started with."""
+    return _teachers().unlock(owner(), entered, teacher_token(_secrets()))
+
+
+def leave_teacher() -> None:
+    _teachers().leave(owner())
+
+
+def teacher_configured() -> bool:
+    """Whether this server was started with a teacher token (else nobody can be teacher)."""
+    return bool(teacher_token(_secrets()))
 
 
 def _secrets() -> dict:
