@@ -270,3 +270,61 @@ def test_the_class_view_overlays_a_lesson_s_runs_with_a_verdict_per_student(app_
     verdicts = at.dataframe[-1].value
     assert list(verdicts["runs finished"]) == ["9 of 9"] and verdicts["verdict"][0].split(" — ")[0] in (
         "met", "not met", "undecided")
+
+
+# ------------------------------------------------------------------------------------------ 10 · smaller items
+
+def test_the_shared_legend_sits_under_both_panels():
+    from tl_view import charts
+
+    fig = charts.learning_curves([charts.with_transfer([]), charts.without_transfer([])])
+    assert fig.layout.legend.x == 0.5 and fig.layout.legend.xanchor == "center"
+
+
+def test_a_without_run_that_fits_its_training_images_better_but_tests_worse_is_called_overfitting():
+    from tl_view.views import overfitting_note
+
+    mine = [{"epoch": 1, "train_acc": 0.80, "target_acc": 0.70}]
+    theirs = [{"epoch": 1, "train_acc": 0.95, "target_acc": 0.40}]
+    note = overfitting_note(mine, theirs, "with transfer", "without transfer")
+    assert note.startswith("Overfitting: without transfer fits its training images better (95.0% against 80.0%")
+    assert overfitting_note(theirs, mine, "a", "b") == ""
+
+
+def test_labels_never_print_over_each_other():
+    from tl_view.feasibility_views import spaced_ticks
+
+    assert spaced_ticks({4.9, 5.0, 10.0, 35.0, 40.0, 70.0}) == [4.9, 10.0, 35.0, 70.0]
+
+
+def test_play_sits_above_the_maps_and_no_frame_is_clipped():
+    import numpy as np
+
+    from tl_view import charts
+
+    def panel(reach):
+        xy = np.array([[reach, -reach], [0.1, 0.2]], dtype=np.float32)
+        return charts.MapPanel("p", xy, xy, np.array([0, 1]), np.array([0, 1]))
+
+    frames = [("1", [panel(1.8)]), ("2", [panel(1.0)])]
+    fig = charts.embedding_figure([panel(1.0)], ["0", "1"], frames=frames, axis_range=1.1)
+    assert fig.layout.updatemenus[0].y >= 1.0 and fig.layout.updatemenus[0].yanchor == "bottom"
+    assert fig.layout.xaxis.range[1] >= 1.8 and fig.layout.yaxis.range[0] <= -1.8
+
+
+def test_lasso_thumbnails_say_class_and_prediction():
+    from tl_view.images import predicted_by_index, thumbnail_caption
+
+    wrong = predicted_by_index({"misclassified": [{"true": 7, "pred": 1, "indices": [4, 9]}]})
+    assert wrong == {4: 1, 9: 1}
+    assert thumbnail_caption("7", "1") == "7 → 1 ✗" and thumbnail_caption("7", "7") == "7 ✓"
+    assert thumbnail_caption("7", None) == "7"
+
+
+def test_a_formula_with_line_breaks_is_set_in_an_environment_katex_accepts():
+    from tl_core.lessons import lesson
+    from tl_view.lesson_views import display_formula
+
+    formula = display_formula(lesson("domain-shift").formula)
+    assert formula.startswith(r"\begin{gathered}") and formula.endswith(r"\end{gathered}")
+    assert display_formula("a=b") == "a=b"

@@ -27,7 +27,7 @@ from tl_ui import figure_cache
 from tl_ui.figure_cache import cached_figure
 from tl_view.confusion_null import null_band_for
 from tl_view import roles
-from tl_view.views import is_active, settings_note, status_line
+from tl_view.views import is_active, overfitting_note, settings_note, status_line
 from tl_ui.widgets import STATUS_ICON, chart
 
 
@@ -210,6 +210,9 @@ def _charts() -> None:
         curves(), epochs=epochs, uirevision=f"curves-{watch['run']}")), key="live-curves")
     if baseline is not None and baseline.config.arm in ARM_RECIPES:
         st.caption(f"Dashed, {base_label}: {ARM_RECIPES[baseline.config.arm]}.")
+    overfitting = overfitting_note(main.history, baseline.history, main_label, base_label) if baseline else ""
+    if overfitting:
+        st.caption(f":material/warning: {overfitting}")
     _maps(main, baseline, main_label, base_label, active=any(is_active(v) for v in views if v))
     dc_col, text_col = st.columns([1.6, 1], vertical_alignment="center")
     with dc_col:

@@ -127,3 +127,23 @@ def settings_note(shown, form) -> str:
     return (f"Results of the run shown: {shown.strategy} {shown.backbone} · {shown.source} → {shown.target} · "
             f"{fmt.labels(shown.labels_per_class)}. The form's settings differ in {', '.join(changed)}: press "
             "Train to run them.")
+
+
+def overfitting_note(main_history, base_history, main_label: str, base_label: str) -> str:
+    """When the run without transfer fits its training images better yet scores lower on the target's test images
+    at the last common epoch: one sentence naming it — it memorises its few labels (overfitting). '' otherwise."""
+    from tl_view import fmt
+
+    common = min(len(main_history), len(base_history))
+    if not common:
+        return ""
+    mine, theirs = main_history[common - 1], base_history[common - 1]
+    keys = ("train_acc", "target_acc")
+    if any(row.get(k) is None for row in (mine, theirs) for k in keys):
+        return ""
+    if not (theirs["train_acc"] > mine["train_acc"] and theirs["target_acc"] < mine["target_acc"]):
+        return ""
+    return (f"Overfitting: {base_label} fits its training images better ({fmt.pct(theirs['train_acc'])} against "
+            f"{fmt.pct(mine['train_acc'])} {main_label}) yet does worse on the target's test images "
+            f"({fmt.pct(theirs['target_acc'])} against {fmt.pct(mine['target_acc'])}): it memorises its few "
+            "labelled images instead of learning what generalises.")
