@@ -6,7 +6,8 @@ import streamlit as st
 from tl_core import lessons
 from tl_core.lessons import LESSONS
 from tl_core.status import Status
-from tl_view import charts, fmt
+from tl_core.config import RunConfig
+from tl_view import charts, fmt, roles
 from tl_view import lesson_views as lv
 from tl_view.class_view import (describe_configuration, group_by_configuration, headline, overlay_figure,
                                 student_names, topic_of)
@@ -51,6 +52,10 @@ def who(row: dict) -> str:
     return f"{names[row.get('owner') or '']} · seed {row['config'].get('seed')}"
 
 
+def without(row: dict) -> bool:
+    return roles.is_without(RunConfig.from_dict(row["config"]))
+
+
 def lesson_section(key: str) -> None:
     """The lesson's pictures over every student's runs, then each student's press with its own verdict."""
     lesson = lessons.lesson(key)
@@ -64,7 +69,8 @@ def lesson_section(key: str) -> None:
                                           figures)):
         with column:
             chart(fig, key=f"class-picture-{i}")
-    chart(overlay_figure([(r["config"].get("name") or r["strategy"], who(r), history(r)) for r in chosen], metric,
+    chart(overlay_figure([(r["config"].get("name") or r["strategy"], who(r), history(r), without(r)) for r in chosen],
+                         metric,
                          uirevision=f"class-{topic}-{metric}"), key="class-overlay")
     presses: dict[str, list[dict]] = {}
     for row in chosen:
@@ -91,7 +97,7 @@ def experiment_section() -> None:
                + " Identical submissions were computed once and shared.")
     label = {r["run_id"]: f"{i + 1}. {describe_configuration(g[0]['config'])}" for i, g in enumerate(groups)
              for r in g}
-    chart(overlay_figure([(label[r["run_id"]], who(r), history(r)) for g in groups for r in g], metric,
+    chart(overlay_figure([(label[r["run_id"]], who(r), history(r), without(r)) for g in groups for r in g], metric,
                          height=480, uirevision=f"class-{topic}-{metric}"), key="class-overlay")
     st.dataframe(pd.DataFrame([{
         "configuration": label[r["run_id"]],

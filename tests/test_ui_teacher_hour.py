@@ -266,6 +266,7 @@ def test_the_class_view_overlays_a_lesson_s_runs_with_a_verdict_per_student(app_
     assert any("9 runs by 1 student, in 3 arms." in c.value for c in at.caption)
     overlay = next(f for f in figures(at) if "every run" in json.dumps(f["layout"].get("title", "")))
     assert len(overlay["data"]) == 9 and sum(t["showlegend"] for t in overlay["data"]) == 3
+    assert {t["name"] for t in overlay["data"] if t["line"].get("dash") == "dash"} == {"scratch"}
     assert len(at.get("plotly_chart")) <= 3  # the lesson's picture and the overlay, not one chart per run
     verdicts = at.dataframe[-1].value
     assert list(verdicts["runs finished"]) == ["9 of 9"] and verdicts["verdict"][0].split(" — ")[0] in (

@@ -66,22 +66,24 @@ def headline(runs: int, students: int, groups: int, grouped_by: str) -> str:
     return f"{plural(runs, 'run')} by {plural(students, 'student')}, in {plural(groups, grouped_by)}."
 
 
-def overlay_figure(entries: Sequence[tuple[str, str, Sequence[Mapping]]], metric: str, *, height: int = 420,
+def overlay_figure(entries: Sequence[tuple[str, str, Sequence[Mapping], bool]], metric: str, *, height: int = 420,
                    uirevision: str = "class-overlay") -> go.Figure:
-    """Every run in one chart: (group, who, history) per run, one colour per group (an arm, a configuration) and
-    one legend entry per group; hovering a line says whose run it is."""
+    """Every run in one chart: (group, who, history, without) per run, one colour per group (an arm, a
+    configuration), dashed for runs without transfer, one legend entry per group; hovering a line says whose run
+    it is."""
     fig = go.Figure()
     label = charts.METRIC_LABELS.get(metric, metric)
     fraction = metric in charts.FRACTION_METRICS
     colors: dict[str, str] = {}
-    for group, who, history in entries:
+    for group, who, history, without in entries:
         first = group not in colors
         colors.setdefault(group, theme.run_color(len(colors)))
         curve = charts.Curve(group, history, colors[group])
         x, y = curve.series(metric)
         fig.add_trace(go.Scatter(
             x=x, y=y, name=group, legendgroup=group, showlegend=first, mode="lines+markers",
-            line=dict(color=colors[group], width=1.8), marker=dict(size=5), opacity=0.85,
+            line=dict(color=colors[group], width=1.8, dash="dash" if without else "solid"), marker=dict(size=5),
+            opacity=0.85,
             hovertemplate=f"{group}<br>{who}<br>epoch %{{x}}<br>{label} "
                           f"%{{y:{'.1%' if fraction else '.3g'}}}<extra></extra>"))
     charts.base_layout(fig, height, uirevision)
