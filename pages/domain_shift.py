@@ -6,7 +6,8 @@ from tl_view import charts, fmt, glossary
 from tl_ui import nav, state
 from tl_ui.pickers import all_runs, comparison_for, mine_first
 from tl_view.confusion_null import null_band_for
-from tl_view.theme import run_color
+from tl_view import roles
+from tl_view.domain_words import domain_head_text
 from tl_view.views import is_active
 from tl_ui.widgets import chart, pick_runs
 
@@ -54,15 +55,7 @@ if not chosen:
 
 def draw() -> None:
     views = [v for v in map(manager.view, chosen) if v is not None]
-    labels = {r["run_id"]: r.get("name") or r["strategy"] for r in rows}
-    seen: dict[str, int] = {}
-    curves = []
-    for i, view in enumerate(views):
-        label = labels.get(view.run_id, view.run_id)
-        seen[label] = seen.get(label, 0) + 1
-        if seen[label] > 1:
-            label = f"{label} ({seen[label]})"
-        curves.append(charts.Curve(label, view.history, run_color(i)))
+    curves = roles.role_curves([(v.config, label, v.history) for v, label in zip(views, roles.run_labels(views))])
 
     if not any(c.series("domain_confusion_acc")[0] for c in curves):
         st.warning("These runs recorded no domain confusion: it is measured on feature snapshots, so give the run a "
@@ -76,20 +69,19 @@ def draw() -> None:
     with right:
         chart(charts.a_distance_chart(curves, height=380, uirevision="ds-ad"), key="ds-ad", download="a-distance")
 
-    if any(c.series("domain_head_acc")[0] for c in curves):
+    # A run with the adversarial weight at 0 (DANN's "without adaptation" twin) trains no domain head worth drawing.
+    heads = [c for c, v in zip(curves, views) if c.series("domain_head_acc")[0] and not roles.is_without(v.config)]
+    if heads:
         left, right = st.columns(2)
         with left:
-            chart(charts.metric_chart([c for c in curves if c.series("domain_head_acc")[0]], "domain_head_acc",
-                                      height=340, chance=0.5, chance_text="0.5: the domain head is fooled",
+            chart(charts.metric_chart(heads, "domain_head_acc", height=340, chance=0.5, chance_text="chance",
                                       y_range=[0.3, 1.02], title="DANN's own domain head (during training)"),
                   key="ds-head", download="dann-domain-head")
         with right:
-            st.markdown("**DANN's domain head** is the discriminator inside training, behind the gradient reversal "
-                        "layer. The features *fight* it, so its accuracy heads for 0.5 as λ ramps up; the held-out "
-                        "classifier on the left is the independent check.")
+            st.markdown(domain_head_text(heads))
 
     table = pd.DataFrame([{
-        "run": c.label, "strategy": v.config.strategy,
+        "run": c.label, "strategy": roles.strategy_text(v.config),
         "domains": f"{v.config.source} → {v.config.target}",
         "target accuracy": fmt.pct((v.history[-1] if v.history else {}).get("target_acc")),
         "domain confusion": fmt.pct((v.history[-1] if v.history else {}).get("domain_confusion_acc")),

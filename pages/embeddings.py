@@ -1,9 +1,9 @@
 """Embeddings: a run's feature maps with and without transfer side by side, walked through epoch by epoch."""
 import streamlit as st
 
-from tl_view import charts, glossary
+from tl_view import charts, glossary, roles
 from tl_ui import live, maps, nav, state
-from tl_view.images import thumbnail_grid
+from tl_view.images import predicted_by_index, thumbnail_caption, to_hwc
 from tl_ui.pickers import comparison_for, map_runs
 from tl_view.views import is_active
 from tl_ui.widgets import chart, run_label
@@ -71,11 +71,11 @@ def draw() -> None:
     main = manager.view(run_id)
     base = manager.view(partner_id) if partner_id else None
     views = [v for v in (main, base) if v is not None]
-    without = [not v.config.transfers for v in views]
-    if len(views) == 2 and without.count(True) == 1:  # a run and its 'without transfer' partner
+    without = [roles.is_without(v.config) for v in views]
+    if len(views) == 2 and without.count(True) == 1:  # a run and its 'without' partner
         if without[0]:
-            views = views[::-1]  # with transfer on the left, always
-        titles = ["With transfer", "Without transfer"]
+            views = views[::-1]  # with transfer (or adaptation) on the left, always
+        titles = [roles.side_label(v.config).capitalize() for v in views]
     else:
         titles = [name_of(v) for v in views]
     method_key = METHODS[method]
@@ -129,19 +129,25 @@ def _thumbnails(event, views) -> None:
     if not picked:
         return
     config = views[0].config.to_dict()
-    by_domain = {"source": [], "target": []}
-    for domain, index, _name in picked:
-        if int(index) not in by_domain[domain]:
-            by_domain[domain].append(int(index))
+    by_domain = {"source": {}, "target": {}}
+    for domain, index, name in picked:
+        by_domain[domain].setdefault(int(index), name)
+    evaluated = views[0].status.terminal and manager.store.run_dir(views[0].run_id).read_json("evaluation.json")
+    wrong = predicted_by_index(evaluated or None)
+    classes = list(maps.class_names(config["target"], int(config["img_size"])))
     cols = st.columns(2)
     for col, domain in zip(cols, ("source", "target")):
         if not by_domain[domain]:
             continue
         images = maps.test_images(config[domain], int(config["img_size"]))
-        idx = [i for i in by_domain[domain] if i < len(images)]
-        col.markdown(f"**{len(idx)} selected {domain} images** ({config[domain]})")
-        grid = thumbnail_grid([images[i] for i in idx], columns=12, scale=max(1, 48 // images.shape[-1]))
-        col.image(grid, width=int(grid.shape[1]))
+        idx = [i for i in by_domain[domain] if i < len(images)][:60]
+        predicted = {i: (classes[wrong[i]] if i in wrong else by_domain[domain][i]) for i in idx} \
+            if domain == "target" and evaluated else {}
+        col.markdown(f"**{len(by_domain[domain])} selected {domain} images** ({config[domain]})"
+                     + (f" — class, then what {views[0].config.name or 'the run'} predicts (✓ right, ✗ wrong)"
+                        if predicted else " — class"))
+        col.image([to_hwc(images[i]) for i in idx], width=max(48, int(images.shape[-1])),
+                  caption=[thumbnail_caption(by_domain[domain][i], predicted.get(i)) for i in idx])
 
 
 live = any(is_active(manager.view(rid)) for rid in (run_id, partner_id) if rid)

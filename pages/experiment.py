@@ -14,12 +14,11 @@ nav.page_guard(__file__)
 manager = state.manager()
 who = state.owner()
 fresh_tab = "x_strategy" not in st.session_state and not st.session_state.get(state.FORM_BACKUP)
+linked = st.query_params.get("run")  # this tab's own run (kept in its URL over a reload) or a shared run link
 live.restore(manager, who)
-if fresh_tab and state.watched():  # a new tab shows a run: its form shows that run's settings, not the defaults
-    shown = manager.view(state.watched()["run"])
-    if shown is not None:
-        form.prefill(shown.config)
-
+if fresh_tab and linked and linked in (state.watched() or {}).values():
+    # the form shows the linked run's settings; never another tab's run, a lesson arm's or a check's
+    form.prefill_from_run(manager.view(state.watched()["run"]))
 
 
 def time_estimate(manager, config, twin: bool) -> None:
@@ -62,6 +61,8 @@ with left, st.container(border=True):
             timing = calibration.estimate_run(result.config, wait=False) is None
             st.fragment(run_every=2 if timing else None)(time_estimate)(manager, result.config, result.twin)
     form.save()
+    st.button("Reset to defaults", key="x-reset", on_click=form.reset, type="tertiary", icon=":material/restart_alt:",
+              help="Every control back to its default (the run shown on the right stays).")
     with st.popover("Share these settings", icon=":material/link:"):
         st.caption("Opening this link fills the form with these settings (seed included).")
         st.code(share.settings_link(result.config), language=None)
@@ -77,7 +78,7 @@ with left, st.container(border=True):
                 except UserError as err:
                     error(err)
 with right:
-    live.view()
+    live.view(None if result.problem else result.config)
     own_image.section(manager)
 
 with st.expander("What the words mean", icon=":material/menu_book:"):

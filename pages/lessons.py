@@ -141,7 +141,7 @@ with body:
     st.subheader(lesson.title)
     st.markdown(lesson.explanation)
     if lesson.formula:
-        st.latex(lesson.formula)
+        st.latex(lv.display_formula(lesson.formula))
     group = lessons.latest_experiment(manager.store.list(experiment_prefix=identity.lesson_prefix(key), limit=2000), key)  # anyone's latest run of it, this tab's included
     runs = load_runs(group)
     active = is_active(group, runs)

@@ -11,7 +11,8 @@ from tl_view.views import runs_table_rows
 from tl_ui import form, maps, nav, share, state
 from tl_view.images import thumbnail_grid
 from tl_ui.pickers import all_runs, mine_first
-from tl_view.theme import run_color
+from tl_view import roles
+from tl_view.views import run_name
 from tl_ui.widgets import chart, json_bytes, run_label
 
 nav.page_guard(__file__)
@@ -38,6 +39,22 @@ if f5.button("Refresh", icon=":material/refresh:", key="runs-refresh", type="ter
     st.rerun()
 
 
+def opening_runs(shown: list[dict], who: str, focus: list[str] | None) -> tuple[list[str], str]:
+    """What the page opens on: the runs a "Show both" asked for, else your newest finished run with its twin,
+    else the newest finished run, else the newest run — never an empty queued run while a finished one exists."""
+    ids = {r["run_id"] for r in shown}
+    if focus and all(rid in ids for rid in focus):
+        return list(focus), "a run and its twin"
+    finished = [r for r in shown if r["status"] == Status.FINISHED]
+    mine = [r for r in finished if r.get("owner") == who]
+    for pool, words in ((mine, "your newest finished run"), (finished, "the newest finished run")):
+        first = next((r for r in pool if not state.is_twin(r)), pool[0] if pool else None)
+        if first is not None:
+            twin = state.baseline_of(first, rows)
+            return [first["run_id"]] + ([twin] if twin in ids else []), words + (" and its twin" if twin in ids else "")
+    return [shown[0]["run_id"]], "the newest run"
+
+
 def keep(r: dict) -> bool:
     haystack = " ".join(str(r.get(k) or "") for k in ("name", "backbone", "run_id", "source", "target", "experiment", "role"))
     return ((not statuses or r["status"] in statuses) and (not strategies or r["strategy"] in strategies)
@@ -61,9 +78,9 @@ event = st.dataframe(
         "freeze": st.column_config.NumberColumn("freeze", help=glossary.help_for("freeze depth")),
     })
 selected = [shown[i]["run_id"] for i in (event.selection.rows if event else []) if i < len(shown)]
-if not selected and shown:  # nothing picked yet: show the newest run rather than an empty page
-    selected = [shown[0]["run_id"]]
-    st.caption("Showing the newest run — select rows in the table to compare several.")
+if not selected and shown:  # nothing picked yet: your newest finished experiment with its twin, not an empty page
+    selected, words = opening_runs(shown, who, st.session_state.get("runs-focus"))
+    st.caption(f"Showing {words} — select rows in the table to compare others.")
 if not selected:
     st.info("No run matches these filters.")
     st.stop()
@@ -77,8 +94,8 @@ st.subheader("Compare")
 metric = st.segmented_control(
     "Metric", ["target_acc", "val_acc", "train_acc", "train_loss", "domain_confusion_acc", "a_distance"],
     default="target_acc", key="runs-metric", format_func=lambda m: charts.METRIC_LABELS.get(m, m)) or "target_acc"
-curves = [charts.Curve(f"{i + 1}. {by_id[rid].get('name') or by_id[rid]['strategy']}", v.history, run_color(i))
-          for i, (rid, v) in enumerate(views.items())]
+curves = roles.role_curves([(v.config, f"{i + 1}. {run_name(by_id[rid])}", v.history)
+                            for i, (rid, v) in enumerate(views.items())])
 left, right = st.columns([1.5, 1])
 with left:
     chart(charts.overlay_curves(curves, metric, uirevision=f"overlay-{metric}"), key="runs-overlay",
@@ -104,6 +121,16 @@ run_id = st.selectbox("Run", list(labels), format_func=labels.get, key="runs-det
     else next(iter(labels))
 row, view = by_id[run_id], views[run_id]
 run = manager.store.run_dir(run_id)
+twin = state.baseline_of(row, rows)  # a main run's baseline, or a baseline's main run
+if twin in by_id and twin != run_id:
+    what = "its baseline" if not state.is_twin(row) else "the run it is the baseline of"
+    text, go = st.columns([4, 1], vertical_alignment="center")
+    text.caption(f"Twin: {what} — {run_label(by_id[twin])}")
+    if twin not in views and go.button("Show both", key="runs-twin", icon=":material/compare_arrows:",
+                                       help="Compare this run with its twin above."):
+        st.session_state["runs-focus"] = [run_id, twin]
+        st.session_state["runs-gen"] = st.session_state.get("runs-gen", 0) + 1  # a fresh, empty selection
+        st.rerun()
 evaluation = run.read_json("evaluation.json")
 
 if evaluation:

@@ -41,7 +41,9 @@ def test_zero_shot_draws_chance_and_the_collision_cap_and_judges_both():
     assert judged.outcome == "met" and "chance 0.250" in judged.text and "at most 0.50" in judged.text
     fig, = lv.lesson_figures("zero-shot", runs)
     lines = " ".join(a.text for a in fig.layout.annotations)
-    assert "chance 25.0%" in lines and "50.0%" in lines
+    legend = " ".join(t.name or "" for t in fig.data if t.showlegend is not False)
+    assert "chance 25.0%" in lines and "best possible without colour 50.0%" in legend  # in the legend: no overprint
+    assert "50.0%" not in lines
     above_cap = [fake(c, [0.9 if c.arm == "all-attributes" else 0.7]) for c in planned("zero-shot")]
     assert verdict("zero-shot", above_cap).outcome == "not met"
 

@@ -137,10 +137,11 @@ def test_a_new_tab_opens_embeddings_on_the_user_s_latest_experiment_with_its_bas
     assert at.selectbox(key="emb-run").value == main and at.selectbox(key="emb-partner").value == baseline
 
 
-def test_a_new_tab_showing_a_dann_run_fills_the_form_with_its_settings(app_env):
-    finished_pair(app_env, ME, strategy="dann")
+def test_a_tab_reloaded_on_its_dann_run_fills_the_form_with_its_settings(app_env):
+    main, _ = finished_pair(app_env, ME, strategy="dann")
     at = AppTest.from_file(str(ROOT / "pages/experiment.py"), default_timeout=TIMEOUT)
     at.session_state["owner_secret"] = SECRET  # this browser's cookie
+    at.query_params["run"] = main  # the tab's URL names its run
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.session_state["x_strategy"] == "dann" and at.selectbox(key="x_strategy").value == "dann"

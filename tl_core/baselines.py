@@ -42,5 +42,7 @@ def baseline_for(config: RunConfig) -> RunConfig | None:
 
 
 def _label(config: RunConfig) -> str:
-    what = "without adaptation" if config.strategy == "dann" else "without transfer"
+    from tl_core.strategies import strategy_class
+
+    what = strategy_class(config.strategy).baseline_label
     return f"{what} ({config.name})" if config.name else what

@@ -93,6 +93,13 @@ def compared_run(experiment: str) -> str | None:
     return parsed.key if parsed and parsed.kind is Kind.VERSUS else None
 
 
+def is_experiment_page_run(role: str, experiment: str) -> bool:
+    """A run a person set up on the Experiment page (or the CLI): a main run or its baseline, alone, in a pair
+    or versus an earlier run. Not a lesson arm, a feasibility stage or a bench run."""
+    parsed = parse(experiment)
+    return role in (Role.MAIN, Role.BASELINE) and (parsed is None or parsed.kind in (Kind.PAIR, Kind.VERSUS))
+
+
 def lesson_key(experiment: str) -> str | None:
     parsed = parse(experiment)
     return parsed.key if parsed and parsed.kind is Kind.LESSON else None

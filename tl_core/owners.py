@@ -105,3 +105,32 @@ class UnlockAttempts:
 
 def is_teacher_token(entered: str, token: str) -> bool:
     return bool(token) and bool(entered) and hmac.compare_digest(entered.encode(), token.encode())
+
+
+class Teachers:
+    """The owner ids that unlocked teacher mode, held by the server (not by a tab), so a reload keeps it. Each is
+    remembered with a digest of the token it was unlocked with: a server restarted with another token asks again."""
+
+    def __init__(self) -> None:
+        self._unlocked: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def unlock(self, owner: str, entered: str, token: str) -> bool:
+        if not owner or not is_teacher_token(entered, token):
+            return False
+        with self._lock:
+            self._unlocked[owner] = _digest(token)
+        return True
+
+    def leave(self, owner: str) -> None:
+        with self._lock:
+            self._unlocked.pop(owner, None)
+
+    def is_teacher(self, owner: str, token: str) -> bool:
+        with self._lock:
+            held = self._unlocked.get(owner)
+        return bool(token) and held is not None and hmac.compare_digest(held, _digest(token))
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from tl_core import identity
+from tl_core.baselines import ARM_RECIPES, baseline_for
 from tl_core.confine import (confine_config, confined_folder, confined_weights_file, name_under, upload_root,
                              weights_root)
 from tl_core.config import RunConfig, config_schema
@@ -86,9 +88,29 @@ def prefill(config: RunConfig) -> None:
     for key in NUMBERS:
         s[f"x_{key}"] = getattr(config, key)
     s["x_lr"], s["x_weight_decay"] = float(config.lr), float(config.weight_decay)
-    s["x_device"], s["x_name"] = config.device, config.name
+    s["x_device"], s["x_name"] = config.device, config.name if config.role == "main" else ""  # a lesson's arm names are not the user's
     _prefill_settings(config)
     s["x_twin"] = config.strategy != "scratch"
+
+
+def prefill_from_run(view) -> bool:
+    """Fill the form with a run's settings when it is a main run a person set up on the Experiment page; a lesson
+    arm, a feasibility stage or a missing run leave the form alone. Returns whether the form was filled."""
+    if view is None or view.config.role != "main" or \
+            not identity.is_experiment_page_run(view.config.role, view.config.experiment):
+        return False
+    prefill(view.config)
+    return True
+
+
+def reset() -> None:
+    """Callback of "Reset to defaults": every control back to RunConfig's defaults, the saved copy forgotten."""
+    s = st.session_state
+    for key in [k for k in s if isinstance(k, str) and k.startswith("x_set-")]:
+        del s[key]
+    for key, value in D.items():
+        s[key] = value
+    s[state.FORM_BACKUP] = {k: v for k, v in s.get(state.FORM_BACKUP, {}).items() if not k.startswith("x_")}
 
 
 def _prefill_settings(config: RunConfig) -> None:
@@ -308,8 +330,13 @@ def compare_controls(manager, result: FormResult) -> FormResult:
     """The 'without transfer' choice, drawn under the Train button; completes `result`."""
     s = st.session_state
     target = result.config.target
+    from tl_core.strategies import strategy_class
+
     is_scratch = result.config.strategy == "scratch"
-    twin = st.checkbox("Also train it without transfer (dashed curves)", D["x_twin"], key="x_twin", help=HELP["twin"],
+    without = strategy_class(result.config.strategy).baseline_label
+    recipe = ARM_RECIPES.get(getattr(baseline_for(result.config), "arm", ""))
+    twin = st.checkbox(f"Also train it {without} (dashed curves)", D["x_twin"], key="x_twin",
+                       help=f"Also trains {recipe}, to see what the difference buys." if recipe else HELP["twin"],
                        disabled=is_scratch)
     compare = ""
     if is_scratch:

@@ -14,7 +14,7 @@ from contextlib import nullcontext
 import streamlit as st
 
 from tl_core import identity
-from tl_core.baselines import ARM_LABELS, ARM_RECIPES, baseline_for
+from tl_core.baselines import ARM_RECIPES, baseline_for
 from tl_core.identity import Role
 from tl_core.records.run_view import RunView
 from tl_core.status import Status
@@ -26,7 +26,8 @@ from tl_ui import maps, state
 from tl_ui import figure_cache
 from tl_ui.figure_cache import cached_figure
 from tl_view.confusion_null import null_band_for
-from tl_view.views import is_active, status_line
+from tl_view import roles
+from tl_view.views import is_active, overfitting_note, settings_note, status_line
 from tl_ui.widgets import STATUS_ICON, chart
 
 
@@ -69,7 +70,8 @@ def restore(manager, who: str) -> None:
         st.query_params["run"] = watch["run"]
 
 
-def view() -> None:
+def view(form_config: RunConfig | None = None) -> None:
+    """The watched runs, live; `form_config`: the form's settings, to say when the results belong to others."""
     manager = state.manager()
     watch = state.watched()
     if not watch:
@@ -79,6 +81,9 @@ def view() -> None:
     if views[0] is None:
         st.info("The run this tab was showing has been deleted. Press Train to start a new one.")
         return
+    note = settings_note(views[0].config, form_config) if form_config is not None else ""
+    if note:
+        st.info(note, icon=":material/history:")
     # Always fragments, timed only while a run is active: the page keeps one element tree either way, so the
     # switch from live to settled replaces elements in place instead of mixing old and new layouts.
     progress_s, charts_s = refresh_seconds(views)
@@ -142,7 +147,7 @@ def _empty(manager) -> None:
     st.markdown(
         "Press **Train** to start the run and the same network **without transfer**. While they train, this "
         "side shows, live:\n\n"
-        "1. **Learning curves** — loss and accuracy per epoch; with transfer solid blue, without dashed orange.\n"
+        "1. **Learning curves** — loss and accuracy per epoch; with transfer solid blue, without dashed red.\n"
         "2. **Embeddings** — where the network puts source (●) and target (◇) images, coloured by class, "
         "with and without transfer side by side.\n"
         "3. **Domain confusion** — how well a linear classifier tells source from target features; "
@@ -157,7 +162,8 @@ def _recent(manager) -> None:
     """Runs on this server a new tab may want to watch: the ones in progress, then the newest finished."""
     from tl_ui.widgets import run_label
 
-    rows = [r for r in manager.store.list(limit=30) if not state.is_twin(r)]
+    rows = [r for r in manager.store.list(limit=100) if not state.is_twin(r)
+            and identity.is_experiment_page_run(r.get("role") or "", r.get("experiment") or "")]
     active = [r for r in rows if Status.of(r["status"]).active]
     pick = (active + [r for r in rows if r["status"] == Status.FINISHED])[:4]
     if not pick:
@@ -176,12 +182,10 @@ def _labels(views) -> tuple[str, str]:
     """The main run's label and its baseline's: the baseline says which kind it is ('without transfer', 'without
     adaptation', ...); a run picked to compare with is 'comparison'."""
     main, baseline = views
-    main_label = "with transfer" if main.config.transfers else "this run"
-    if main.config.strategy == "dann":
-        main_label = "with adaptation"
+    main_label = "this run" if roles.is_without(main.config) else roles.side_label(main.config)
     if baseline is None:
         return main_label, ""
-    return main_label, ARM_LABELS.get(baseline.config.arm, "comparison")
+    return main_label, roles.side_label(baseline.config) if baseline.config.role == Role.BASELINE else "comparison"
 
 
 def _charts() -> None:
@@ -206,6 +210,9 @@ def _charts() -> None:
         curves(), epochs=epochs, uirevision=f"curves-{watch['run']}")), key="live-curves")
     if baseline is not None and baseline.config.arm in ARM_RECIPES:
         st.caption(f"Dashed, {base_label}: {ARM_RECIPES[baseline.config.arm]}.")
+    overfitting = overfitting_note(main.history, baseline.history, main_label, base_label) if baseline else ""
+    if overfitting:
+        st.caption(f":material/warning: {overfitting}")
     _maps(main, baseline, main_label, base_label, active=any(is_active(v) for v in views if v))
     dc_col, text_col = st.columns([1.6, 1], vertical_alignment="center")
     with dc_col:

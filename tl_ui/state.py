@@ -15,7 +15,7 @@ import streamlit as st
 
 from tl_core import identity
 from tl_core.errors import UserError
-from tl_core.owners import Actor, UnlockAttempts, owner_id, teacher_token
+from tl_core.owners import Actor, Teachers, UnlockAttempts, owner_id, teacher_token
 from tl_core.paths import runs_dir
 from tl_ui import owner_cookie
 
@@ -88,15 +88,30 @@ def owner() -> str:
     return state.owner
 
 
+@st.cache_resource(show_spinner=False)
+def _teachers() -> Teachers:
+    return Teachers()
+
+
 def is_teacher() -> bool:
-    return bool(st.session_state.get("teacher"))
+    """Teacher mode is held by the server for this browser's owner id: a reload (a new session) keeps it."""
+    return _teachers().is_teacher(owner(), teacher_token(_secrets()))
 
 
 def unlock_teacher(entered: str) -> bool:
-    """Teacher mode for this session when `entered` is the token the server was started with; UserError when
+    """Teacher mode for this browser when `entered` is the token the server was started with; UserError when
     this browser tried too many wrong ones lately (or the server's token is too short)."""
-    st.session_state.teacher = unlock_attempts().try_unlock(owner(), entered, teacher_token(_secrets()))
-    return st.session_state.teacher
+    token = teacher_token(_secrets())
+    return unlock_attempts().try_unlock(owner(), entered, token) and _teachers().unlock(owner(), entered, token)
+
+
+def leave_teacher() -> None:
+    _teachers().leave(owner())
+
+
+def teacher_configured() -> bool:
+    """Whether this server was started with a teacher token (else nobody can be teacher)."""
+    return bool(teacher_token(_secrets()))
 
 
 @st.cache_resource
@@ -159,9 +174,11 @@ def experiment_of(row: dict, rows: list[dict]) -> dict:
 
 
 def latest_experiment(rows: list[dict], who: str) -> dict | None:
-    """This owner's newest experiment (the main run, not its baseline), as a watch dict."""
+    """This owner's newest Experiment-page experiment (the main run, not its baseline), as a watch dict; a lesson
+    arm or a feasibility stage is not what the Experiment page shows."""
     for row in rows:
-        if row.get("owner") == who and not is_twin(row):
+        if row.get("owner") == who and not is_twin(row) and \
+                identity.is_experiment_page_run(row.get("role") or "", row.get("experiment") or ""):
             return {"run": row["run_id"], "baseline": baseline_of(row, rows)}
     return None
 

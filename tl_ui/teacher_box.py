@@ -26,7 +26,7 @@ def sidebar_box() -> None:
         if state.is_teacher():
             st.caption("Teacher mode: you can stop any run and open the Class view.")
             if st.button("Leave teacher mode", key="teacher-leave"):
-                st.session_state.teacher = False
+                state.leave_teacher()
                 st.rerun()
             return
         entered = st.text_input("Teacher token", type="password", key="teacher-token",

@@ -13,6 +13,7 @@ from tl_core.status import Status
 from tl_view import fmt
 from tl_ui import state
 from tl_view.charts import figure_html
+from tl_view.views import run_name
 from tl_view.forms import FieldSpec, changed_settings, settings_fields
 
 CHART_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"],
@@ -83,9 +84,9 @@ def chart(fig: go.Figure, key: str, *, download: str | None = None, **kwargs) ->
 def run_label(row: dict) -> str:
     """'14:03 · fine-tune · synth-digits → digits · 83.1%' — enough to tell runs apart in a picker."""
     acc = row.get("target_acc")
-    name, cap = row.get("name") or "", config_schema()["name"].max_chars  # older runs' names were not capped
+    name, cap = run_name(row), config_schema()["name"].max_chars  # older runs' names were not capped
     name = name if len(name) <= cap else name[:cap - 1] + "…"
-    parts = [fmt.when(row.get("created")), name or row.get("strategy"),
+    parts = [fmt.when(row.get("created")), name,
              f"{row.get('source')} → {row.get('target')}", row.get("backbone")]
     status = row.get("status")
     parts.append(fmt.pct(acc) if status == "finished" and acc is not None else status)

@@ -113,7 +113,8 @@ def learning_curves(curves: Sequence[Curve], *, epochs: int | None = None, heigh
                 hovertemplate=(f"{curve.label}<br>epoch %{{x}}<br>{METRIC_LABELS.get(metric, metric)} "
                                "%{y:.1%}<extra></extra>")), row=1, col=2)
     base_layout(fig, height, uirevision)
-    fig.update_layout(margin=dict(t=58))  # room for the subplot titles under plotly's toolbar
+    fig.update_layout(margin=dict(t=58),  # room for the subplot titles under plotly's toolbar
+                      legend=dict(x=0.5, xanchor="center"))  # the legend belongs to both panels: centred under them
     xrange = _epoch_range(curves, epochs)
     fig.update_xaxes(title_text="epoch", range=xrange, dtick=1 if xrange[1] <= 15 else None)
     fig.update_yaxes(title_text="loss", rangemode="tozero", row=1, col=1)
@@ -253,6 +254,8 @@ def embedding_figure(panels: Sequence[MapPanel], classes: Sequence[str], *, heig
              else dict(orientation="h", x=0.5, xanchor="center", y=-0.02, yanchor="top", title_text="class "))
     fig.update_layout(legend=dict(**where, groupclick="toggleitem"), dragmode="lasso", clickmode="event+select",
                       margin=dict(l=10, r=10, t=40, b=10))
+    if axis_range and frames:  # a frame that reaches further than the shown one must not be clipped in playback
+        axis_range = max(axis_range, 1.05 * _reach([p for _, frame_panels in frames for p in frame_panels]))
     fixed = dict(range=[-axis_range, axis_range], autorange=False) if axis_range else {}
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, title=None, **fixed)
     fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, title=None, **fixed)
@@ -272,6 +275,12 @@ def embedding_figure(panels: Sequence[MapPanel], classes: Sequence[str], *, heig
     return fig
 
 
+def _reach(panels: Sequence[MapPanel]) -> float:
+    """The largest |coordinate| of any point in `panels` (0 for none)."""
+    values = [np.abs(np.asarray(xy)).max() for p in panels for xy in (p.source_xy, p.target_xy) if len(xy)]
+    return float(max(values, default=0.0))
+
+
 def _add_frames(fig: go.Figure, panels, classes, frames, max_points) -> None:
     n_data = 2 * len(panels)
     fig.frames = [
@@ -285,13 +294,14 @@ def _add_frames(fig: go.Figure, panels, classes, frames, max_points) -> None:
     steps = [dict(label=label, method="animate",
                   args=[[label], dict(mode="immediate", frame=dict(duration=0, redraw=True),
                                       transition=dict(duration=0))]) for label, _ in frames]
+    # Play sits above the maps, where it is seen without scrolling; the slider under them.
     fig.update_layout(
-        height=fig.layout.height + 90,
-        margin=dict(l=10, r=10, t=40, b=90),
-        sliders=[dict(active=len(frames) - 1, steps=steps, x=0.1, len=0.8, y=-0.04, yanchor="top",
+        height=fig.layout.height + 130,
+        margin=dict(l=10, r=10, t=80, b=90),
+        sliders=[dict(active=len(frames) - 1, steps=steps, x=0.0, len=1.0, y=-0.04, yanchor="top",
                       currentvalue=dict(prefix="epoch ", font=dict(size=14)), pad=dict(t=10, b=0))],
-        updatemenus=[dict(type="buttons", showactive=False, x=0.0, y=-0.04, xanchor="left", yanchor="top",
-                          pad=dict(t=18, r=10), direction="left",
+        updatemenus=[dict(type="buttons", showactive=False, x=0.0, y=1.0, xanchor="left", yanchor="bottom",
+                          pad=dict(b=34, r=10), direction="left",
                           # every frame named, the first ("before training") included, and no transition:
                           # with `None` and a 300 ms transition the first press showed nothing of the first frame
                           buttons=[dict(label="▶ Play", method="animate",

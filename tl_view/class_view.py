@@ -3,8 +3,12 @@ computed, students named by number (never by id)."""
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+
+import plotly.graph_objects as go
 
 from tl_core import identity
+from tl_view import charts, theme
 from tl_core.fingerprint import LABELS
 
 KEYS = ("source", "target", "backbone", "weights", "strategy", "freeze", "labels_per_class", "epochs", "lr", "seed")
@@ -50,3 +54,41 @@ def group_by_configuration(rows: list[dict]) -> list[list[dict]]:
     for row in sorted(rows, key=lambda r: r.get("created") or 0):
         groups.setdefault(configuration(row), []).append(row)
     return sorted(groups.values(), key=len, reverse=True)
+
+
+def plural(n: int, word: str) -> str:
+    """'1 student', '2 students'."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def headline(runs: int, students: int, groups: int, grouped_by: str) -> str:
+    """'9 runs by 1 student, in 3 arms.'"""
+    return f"{plural(runs, 'run')} by {plural(students, 'student')}, in {plural(groups, grouped_by)}."
+
+
+def overlay_figure(entries: Sequence[tuple[str, str, Sequence[Mapping], bool]], metric: str, *, height: int = 420,
+                   uirevision: str = "class-overlay") -> go.Figure:
+    """Every run in one chart: (group, who, history, without) per run, one colour per group (an arm, a
+    configuration), dashed for runs without transfer, one legend entry per group; hovering a line says whose run
+    it is."""
+    fig = go.Figure()
+    label = charts.METRIC_LABELS.get(metric, metric)
+    fraction = metric in charts.FRACTION_METRICS
+    colors: dict[str, str] = {}
+    for group, who, history, without in entries:
+        first = group not in colors
+        colors.setdefault(group, theme.run_color(len(colors)))
+        curve = charts.Curve(group, history, colors[group])
+        x, y = curve.series(metric)
+        fig.add_trace(go.Scatter(
+            x=x, y=y, name=group, legendgroup=group, showlegend=first, mode="lines+markers",
+            line=dict(color=colors[group], width=1.8, dash="dash" if without else "solid"), marker=dict(size=5),
+            opacity=0.85,
+            hovertemplate=f"{group}<br>{who}<br>epoch %{{x}}<br>{label} "
+                          f"%{{y:{'.1%' if fraction else '.3g'}}}<extra></extra>"))
+    charts.base_layout(fig, height, uirevision)
+    fig.update_layout(title=dict(text=f"{label.capitalize()} per epoch — every run", x=0, font=dict(size=16)))
+    fig.update_xaxes(title_text="epoch", dtick=1)
+    fig.update_yaxes(title_text=label, tickformat=".0%" if fraction else None,
+                     range=[0, 1.02] if fraction else None)
+    return fig

@@ -26,3 +26,16 @@ def thumbnail_grid(images: Sequence, *, columns: int = 10, scale: int = 2, gap: 
         r, c = divmod(i, columns)
         grid[r * (h + gap):r * (h + gap) + h, c * (w + gap):c * (w + gap) + w] = tile
     return grid
+
+
+def predicted_by_index(evaluation: dict | None) -> dict[int, int]:
+    """Target test image index → the class the finished network predicted, for its misclassified images (every
+    other image of the evaluation was predicted as its own class)."""
+    return {int(i): int(m["pred"]) for m in (evaluation or {}).get("misclassified", []) for i in m["indices"]}
+
+
+def thumbnail_caption(class_name: str, predicted: str | None) -> str:
+    """'7' for an image with no prediction (a source image, or a run not yet evaluated); '7 ✓' or '7 → 1 ✗'."""
+    if predicted is None:
+        return class_name
+    return f"{class_name} ✓" if predicted == class_name else f"{class_name} → {predicted} ✗"

@@ -40,6 +40,12 @@ VERDICT_MARKS = {"met": ":green-badge[✓ met]", "not met": ":red-badge[✗ not 
                  "waiting": ":gray-badge[… waiting]"}
 
 
+def display_formula(formula: str) -> str:
+    """A lesson's LaTeX for `st.latex` (KaTeX display mode): lines broken with \\\\ go inside a `gathered`
+    environment, since a bare line break in display mode makes KaTeX warn (newLineInDisplayMode) in the browser."""
+    return rf"\begin{{gathered}}{formula}\end{{gathered}}" if "\\\\" in formula else formula
+
+
 def verdict_mark(outcome: str) -> str:
     """A coloured badge for Streamlit markdown: the claim's interval lies above 0, below it, straddles it, or the
     runs are not in yet."""
@@ -459,9 +465,12 @@ def zero_shot_figures(runs: Sequence[Run], *, height: int = 400) -> list[go.Figu
         partial = next((r for r in groups["without-colour"]), None)
         if partial is not None:
             cap = collision_cap(partial["config"]["target"], *zero_shot_setting(partial))
-            fig.add_hline(y=cap, line=dict(color=theme.WITHOUT_COLOR, width=2, dash="dash"),
-                          annotation_text=f"best possible without colour {fmt.pct(cap)} (signatures collide)",
-                          annotation_position="top right", annotation_font=dict(color=theme.WITHOUT_COLOR))
+            # Named in the legend, not on the line: a bar's own label sits right there when it reaches the cap.
+            fig.add_hline(y=cap, line=dict(color=theme.WITHOUT_COLOR, width=2, dash="dash"))
+            fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color=theme.WITHOUT_COLOR, width=2,
+                                                                                 dash="dash"),
+                                     name=f"best possible without colour {fmt.pct(cap)} (signatures collide)"))
+            fig.update_layout(showlegend=True)
     fig.update_yaxes(range=[0, 1.12], tickformat=".0%", title_text="unseen-class test accuracy")
     fig.update_xaxes(type="category", title_text="attributes the classes are described by")
     if not _finished(runs):

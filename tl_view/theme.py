@@ -1,9 +1,10 @@
 """One palette for every page, so "with transfer" is always blue and "source" is always a filled circle."""
 from __future__ import annotations
 
-# With transfer (blue) and without transfer (orange); three shades each: target, validation, training.
+# With transfer (blue, solid) and without (red, dashed) on every page; three shades each: target, validation,
+# training.
 WITH = {"target_acc": "#1d4ed8", "val_acc": "#3b82f6", "train_acc": "#93c5fd", "train_loss": "#1d4ed8"}
-WITHOUT = {"target_acc": "#c2410c", "val_acc": "#f97316", "train_acc": "#fdba74", "train_loss": "#c2410c"}
+WITHOUT = {"target_acc": "#dc2626", "val_acc": "#ef4444", "train_acc": "#fca5a5", "train_loss": "#dc2626"}
 WITH_COLOR, WITHOUT_COLOR = WITH["target_acc"], WITHOUT["target_acc"]
 
 # Source is a filled circle, target an open diamond, whatever the colour (colour is the class).
@@ -17,8 +18,8 @@ EXTRA_CLASS_COLORS = ("#1f77b4", "#aec7e8", "#ff7f0e", "#ffbb78", "#2ca02c", "#9
                       "#9467bd", "#c5b0d5", "#8c564b", "#c49c94", "#e377c2", "#f7b6d2", "#7f7f7f", "#c7c7c7",
                       "#bcbd22", "#dbdb8d", "#17becf", "#9edae5")
 
-# Runs overlaid on the Runs and Domain-shift pages (no blue/orange first: those mean with/without).
-RUN_COLORS = ("#2563eb", "#dc2626", "#059669", "#9333ea", "#d97706", "#0891b2", "#db2777", "#4b5563",
+# Further runs overlaid beside a with/without pair (tl_view.roles), or runs of no side (the Class view's students).
+RUN_COLORS = ("#059669", "#9333ea", "#d97706", "#0891b2", "#db2777", "#4b5563",
               "#65a30d", "#7c3aed")
 
 CHANCE_COLOR = "#6b7280"

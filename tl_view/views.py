@@ -4,6 +4,7 @@ No Streamlit here. Runs are `tl_core.records.run_view.RunView`s from `manager.vi
 """
 from __future__ import annotations
 
+from tl_core import identity
 from tl_core.records.run_view import RunView
 from tl_core.owners import describe_owner
 from tl_core.status import Status
@@ -69,6 +70,18 @@ def estimate_text(estimates, wait_s: float, runs_ahead: int) -> str:
     return f"about {rough(train + pretrain + wait_s)}: " + " + ".join(parts)
 
 
+def run_name(row: dict) -> str:
+    """A run's name as people read it: a lesson's or a feasibility check's runs say whose part they are, so a
+    "teacher" arm never reads as a person."""
+    name = row.get("name") or f"{row.get('strategy')} {row.get('backbone') or ''}".strip()
+    experiment = identity.parse(row.get("experiment") or "")
+    if experiment is not None and experiment.kind is identity.Kind.LESSON:
+        return f"lesson {experiment.key} · {name}"
+    if experiment is not None and experiment.kind is identity.Kind.FEASIBILITY:
+        return f"feasibility check · {name}"
+    return name
+
+
 def runs_table_rows(rows, who: str) -> list[dict]:
     """The Runs page's table: what tells runs apart first (when, full name, status, result, time, whose, id),
     then the settings."""
@@ -76,7 +89,7 @@ def runs_table_rows(rows, who: str) -> list[dict]:
 
     return [{
         "started": fmt.when(r["created"]),
-        "name": r["name"] or f"{r['strategy']} {r['backbone']}",
+        "name": run_name(r),
         "status": r["status"],
         "target acc": r["target_acc"],
         "time": fmt.seconds(r["seconds"]),
@@ -90,3 +103,47 @@ def runs_table_rows(rows, who: str) -> list[dict]:
         "labels": fmt.labels(r["labels_per_class"]),
         "epochs": r["epochs"],
     } for r in rows]
+
+
+# What a user chooses on the Experiment form (a run's name, role and snapshots are not results' settings).
+CHOSEN = ("source", "target", "backbone", "weights", "strategy", "freeze", "labels_per_class", "epochs", "batch_size",
+          "lr", "weight_decay", "img_size", "seed", "settings", "pretrain_epochs")
+
+
+def settings_note(shown, form) -> str:
+    """'' when the results shown belong to the form's settings; else one line saying whose settings they are and
+    what differs ('Results of the run shown — fine-tune small_cnn · … The form differs in: strategy, …')."""
+    from tl_core.config import config_schema
+    from tl_core.strategies import strategy_class
+    from tl_view import fmt
+
+    try:
+        form = strategy_class(form.strategy)().effective_config(form)  # what the form would really run
+    except (KeyError, ValueError, TypeError):
+        pass
+    changed = [config_schema()[k].label for k in CHOSEN if getattr(shown, k) != getattr(form, k)]
+    if not changed:
+        return ""
+    return (f"Results of the run shown: {shown.strategy} {shown.backbone} · {shown.source} → {shown.target} · "
+            f"{fmt.labels(shown.labels_per_class)}. The form's settings differ in {', '.join(changed)}: press "
+            "Train to run them.")
+
+
+def overfitting_note(main_history, base_history, main_label: str, base_label: str) -> str:
+    """When the run without transfer fits its training images better yet scores lower on the target's test images
+    at the last common epoch: one sentence naming it — it memorises its few labels (overfitting). '' otherwise."""
+    from tl_view import fmt
+
+    common = min(len(main_history), len(base_history))
+    if not common:
+        return ""
+    mine, theirs = main_history[common - 1], base_history[common - 1]
+    keys = ("train_acc", "target_acc")
+    if any(row.get(k) is None for row in (mine, theirs) for k in keys):
+        return ""
+    if not (theirs["train_acc"] > mine["train_acc"] and theirs["target_acc"] < mine["target_acc"]):
+        return ""
+    return (f"Overfitting: {base_label} fits its training images better ({fmt.pct(theirs['train_acc'])} against "
+            f"{fmt.pct(mine['train_acc'])} {main_label}) yet does worse on the target's test images "
+            f"({fmt.pct(theirs['target_acc'])} against {fmt.pct(mine['target_acc'])}): it memorises its few "
+            "labelled images instead of learning what generalises.")

@@ -139,8 +139,7 @@ def recommend(sweep: SweepReport, curve: LabelCurve | None = None, labels_per_cl
     similarity, why_similar = similarity_of(sweep.transfer_gain, confusion)
     evidence = [why_similar]
     if sweep.transfer_gain is not None and confusion is not None:
-        evidence.append(f"Source and target features are told apart with accuracy {confusion:.2f} "
-                        "(0.5: indistinguishable).")
+        evidence.append(_confusion_beside_gain(confusion, similarity))
     evidence.append(_size_evidence(labels, size))
     evidence.append(HELD_OUT_NOTE)
 
@@ -167,8 +166,9 @@ def recommend(sweep: SweepReport, curve: LabelCurve | None = None, labels_per_cl
     scratch = _scratch_all(curve)
     best_transfer = max((s for s in (*sweep.probe, *sweep.finetune) if s.candidate.transfers and s.score.runs),
                         key=chosen_by, default=None)
-    if scratch is not None and best_transfer is not None and clearly_better(scratch, best_transfer.score):
-        parts.append(f"but training from scratch reaches {_pm_score(scratch)}")
+    lead = _scratch_lead(curve, best_transfer) if not useless else ""
+    if lead:  # labels are plentiful enough that learning without transfer did best: say so first, and its cost
+        parts = [lead, parts[0][0].lower() + parts[0][1:]] + parts[1:]
     curve_text = _curve_phrase(curve)
     if curve_text:
         parts.append(curve_text)
@@ -264,6 +264,43 @@ def _pm_score(score: Score) -> str:
     if not score.has_spread:
         return f"{score.target_acc_mean:.2f} (one fold)"
     return f"{score.target_acc_mean:.2f} ± {score.target_acc_sd:.2f}"
+
+
+def _confusion_beside_gain(confusion: float, similarity: str) -> str:
+    """The domain-confusion number beside the probe gain that decided similarity, reconciled when they seem to
+    disagree: 'similar' here means the source's features serve this target, not that the images look alike."""
+    text = f"Source and target features are told apart with accuracy {confusion:.2f} (0.5: indistinguishable)"
+    apart = confusion > SIMILAR_MAX_CONFUSION_ACC
+    if similarity == "similar" and apart:
+        return (f"{text}: the images still look different to the network, yet what it learned on the source "
+                "serves this target — the probe gain above, not how alike the images look, is what decides "
+                "'similar' here.")
+    if similarity == "different" and not apart:
+        return (f"{text}: the domains overlap, yet the transferred features do not help this target enough — "
+                "the probe gain above decides 'different' here.")
+    return f"{text}, which agrees."
+
+
+def _scratch_lead(curve: LabelCurve | None, best_transfer: SettingScore | None) -> str:
+    """When training from scratch with every label scored best on validation (by at least SAME_WITHIN_POINTS),
+    the headline's first clause: its accuracy, and what it costs in labels (the smallest budget on the curve
+    where scratch comes within a point of it); the transferred setting's numbers follow it."""
+    scratch = _scratch_all(curve)
+    if scratch is None or best_transfer is None or \
+            (_validation(scratch) - _validation(best_transfer.score)) * 100 < SAME_WITHIN_POINTS:
+        return ""
+    done = [p for p in curve.scratch if p.score.runs]
+    enough = next((p for p in done if p.score.target_acc_mean * 100 >= scratch.target_acc_mean * 100
+                   - SAME_WITHIN_POINTS), done[-1])
+    judged = "" if clearly_better(scratch, best_transfer.score) else (
+        " (not beyond the fold-to-fold spread)" if scratch.has_spread and best_transfer.score.has_spread
+        else " (one fold: no spread to judge the difference by)")
+    cost = (f"it needs about {enough.labels_per_class:.0f} labelled images per class to come within "
+            f"{SAME_WITHIN_POINTS:.0f} point of that" if enough.labels_per_class is not None else
+            "it needs every label")
+    return (f"Training from scratch with every label reaches {_pm_score(scratch)}"
+            f"{_per_class_phrase(done[-1].labels_per_class)}, the best measured here{judged}; the labels are its "
+            f"cost: {cost}")
 
 
 def _scratch_all(curve: LabelCurve | None) -> Score | None:

@@ -42,6 +42,13 @@ class Strategy:
     needs_pretrained_weights: ClassVar[bool] = False
     optimizer_name: ClassVar[str] = "AdamW"  # what make_optimizer builds, in words
     default_lr: ClassVar[float | None] = None  # a learning rate that suits this strategy's optimiser (None: RunConfig's)
+    baseline_label: ClassVar[str] = "without transfer"  # what its baseline run is, in words (tl_core.baselines)
+    is_without: ClassVar[bool] = False  # a "without" run by nature (scratch, source-only): drawn as the baseline
+
+    @classmethod
+    def with_label(cls) -> str:
+        """What a run of this strategy is next to its baseline: 'with transfer', 'with adaptation', ..."""
+        return "with" + cls.baseline_label.removeprefix("without")
 
     def __init__(self, settings=None):
         self.settings = settings if settings is not None else self.Settings()

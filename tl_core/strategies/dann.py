@@ -61,6 +61,7 @@ class Dann(Strategy):
     transfers_knowledge = True
     uses_unlabelled_target = True
     optimizer_name = "SGD with momentum (Ganin et al.)"
+    baseline_label = "without adaptation"
     default_lr = 0.01  # μ0 of SGD with momentum, chosen by reverse validation (as Ganin et al.'s 0.01)
 
     def __init__(self, settings=None):

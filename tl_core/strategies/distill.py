@@ -40,6 +40,7 @@ class Distill(Strategy):
     Settings = DistillSettings
     uses_unlabelled_target = True
     transfers_knowledge = True
+    baseline_label = "without the teacher"
 
     def __init__(self, settings=None):
         super().__init__(settings)

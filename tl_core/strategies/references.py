@@ -13,6 +13,8 @@ class SourceOnly(FineTune):
     summary = "Lower reference: train on labelled source images only and test on the target."
     labelled_domain = "source"
     transfers_knowledge = True
+    baseline_label = "without adaptation"
+    is_without = True  # the lower reference of every adaptation table
 
     def check_config(self, config) -> None:
         require_same_classes(config, "source-only")

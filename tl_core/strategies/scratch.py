@@ -9,6 +9,7 @@ class Scratch(Strategy):
     """The 'without transfer' baseline: random weights, every layer trains."""
 
     summary = "No transfer: random weights, every layer trains on the target labels alone."
+    is_without = True
 
     def effective_config(self, config):
         return config.replace(weights="random", freeze=0)
