@@ -60,4 +60,4 @@ def decode_config(text: str) -> tuple[RunConfig, list[str]]:
             raise ValueError("not an object")
     except (ValueError, TypeError, KeyError, UnicodeDecodeError, binascii.Error) as err:
         raise BadLink(f"This link's settings cannot be read ({err}): ask for a fresh link.") from None
-    return config_from_browser({k: v for k, v in diff.items() if k not in NOT_SHARED})
+    return config_from_browser({k: v for k, v in diff.items() if k not in LABELS})
