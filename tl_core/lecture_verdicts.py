@@ -1,94 +1,35 @@
 """Verdicts of the lessons on self-supervised, zero-shot and multitask learning and on forgetting.
 
-Each arm runs over several seeds; a claim is judged by a 90% bootstrap interval of the mean paired difference
-(seed by seed) — "met" when the interval lies wholly on the predicted side, "not met" when wholly on the other,
-"undecided" when it straddles the line. One seed gives no interval: it is reported as undecided.
-Runs are told apart by arm and seed, never by name.
+Each is decided on its lesson's claim (`tl_core.lessons`: primary contrast, side, minimum effect) by the lab's
+one statistic, a 95% t-interval over per-seed paired values (`tl_core.analysis.intervals`). Runs are told
+apart by arm and seed, never by name. They are called only once every seed of the lesson has finished.
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
 
-import numpy as np
-from scipy.stats import bootstrap
-
+from tl_core.analysis.intervals import all_of, seed_interval
 from tl_core.data.attributes import class_attributes
-from tl_core.verdicts import Verdict, waiting
+from tl_core.verdicts import Claim, Run, Verdict, arm, by_seed, claim_text, difference, interval_text, judged, mean_of
 
-Run = dict[str, Any]
-LEVEL = 0.9
-
-
-def _finished(runs: Sequence[Run], arm: str) -> dict[int, Run]:
-    """Finished runs of `arm` by seed."""
-    return {r["config"]["seed"]: r for r in runs
-            if r["config"].get("arm") == arm and r["summary"].get("status") == "finished"}
+FORGETTING_KEPT = 0.005  # task-A accuracy a progressive network may lose and still "keep it exactly" (rounding)
+CAP_SLACK = 0.01  # how far above the collision cap a run may read (one image in a hundred) before it breaks it
 
 
-def _acc(run: Run, key: str = "target_acc") -> float:
-    return float(run["summary"][key])
-
-
-def mean_interval(values: Sequence[float], seed: int = 0) -> tuple[float, float, float]:
-    """(mean, low, high): a percentile bootstrap interval of the mean; one value gives (v, v, v)."""
-    values = np.asarray(values, dtype=float)
-    mean = float(values.mean())
-    if len(values) < 2 or np.all(values == values[0]):
-        return mean, mean, mean
-    ci = bootstrap((values,), np.mean, confidence_level=LEVEL, n_resamples=2000, method="percentile",
-                   random_state=np.random.default_rng(seed)).confidence_interval
-    return mean, float(ci.low), float(ci.high)
-
-
-def call(low: float, high: float, line: float, n: int, above: bool = True) -> str:
-    """'met', 'not met' or 'undecided': where the interval [low, high] of n seeds lies against `line`."""
-    if n < 2:
-        return "undecided"
-    if (low > line) if above else (high < line):
-        return "met"
-    if (high < line) if above else (low > line):
-        return "not met"
-    return "undecided"
-
-
-def _paired(runs: Sequence[Run], arm: str, baseline: str, key: str = "target_acc") -> tuple[list[float], int]:
-    """Per-seed differences arm − baseline over the seeds both have."""
-    a, b = _finished(runs, arm), _finished(runs, baseline)
-    seeds = sorted(set(a) & set(b))
-    return [_acc(a[s], key) - _acc(b[s], key) for s in seeds], len(seeds)
-
-
-def _mean_of(runs: Sequence[Run], arm: str, key: str = "target_acc") -> float:
-    return float(np.mean([_acc(r, key) for r in _finished(runs, arm).values()]))
-
-
-def _diff_text(diffs: list[float]) -> str:
-    mean, low, high = mean_interval(diffs)
-    seeds = f"{len(diffs)} seed{'s' if len(diffs) != 1 else ''}"
-    if len(diffs) < 2:
-        return f"{mean:+.3f} ({seeds}: no interval)"
-    return f"{mean:+.3f} (90% interval {low:+.3f} to {high:+.3f}, {seeds})"
-
-
-def _gain_over(runs: Sequence[Run], arm: str, baseline: str, waiting_text: str, lead: str, other_arm: str,
+def _gain_over(runs: Sequence[Run], claim: Claim, treated: str, control: str, lead: str, other: str,
                other_lead: str) -> Verdict:
-    """`arm` against `baseline` seed by seed (the verdict), with `other_arm` against the same baseline alongside."""
-    diffs, n = _paired(runs, arm, baseline)
-    if not n:
-        return waiting(waiting_text)
-    _, low, high = mean_interval(diffs)
-    other, m = _paired(runs, other_arm, baseline)
-    other_text = f"; {other_lead}: {_diff_text(other)}" if m else ""
-    return Verdict(call(low, high, 0.0, n), (
-        f"{lead} {_diff_text(diffs)} in target accuracy "
-        f"({_mean_of(runs, arm):.3f} vs {_mean_of(runs, baseline):.3f}){other_text}."),
-                   float(np.mean(diffs)), low, high, n)
+    """`treated` against `control` seed by seed (the verdict), with `other` against the same control alongside."""
+    gain = difference(runs, arm(treated), arm(control))
+    extra = difference(runs, arm(other), arm(control))
+    other_text = f"; {other_lead}: {interval_text(extra)}" if extra is not None else ""
+    return judged(claim.decide(gain), (
+        f"{lead} {interval_text(gain)} in target accuracy ({mean_of(runs, arm(treated)):.3f} vs "
+        f"{mean_of(runs, arm(control)):.3f}){other_text}. {claim_text(claim, gain)}"), gain)
 
 
-def self_supervised(runs: Sequence[Run]) -> Verdict:
-    return _gain_over(runs, "rotation", "scratch", "Waiting for the scratch and rotation-pretrained runs.",
-                      "Rotation pretraining against scratch", "supervised", "supervised pretraining on task A")
+def self_supervised(runs: Sequence[Run], claim: Claim) -> Verdict:
+    return _gain_over(runs, claim, "rotation", "scratch", "Rotation pretraining against scratch", "supervised",
+                      "supervised pretraining on task A")
 
 
 def collision_cap(target: str, unseen: Sequence[str], attributes: Sequence[str]) -> float:
@@ -107,61 +48,54 @@ def zero_shot_setting(run: Run) -> tuple[list[str], list[str]]:
     return unseen, used
 
 
-def zero_shot(runs: Sequence[Run]) -> Verdict:
-    full, partial = _finished(runs, "all-attributes"), _finished(runs, "without-colour")
-    if not full:
-        return waiting("Waiting for the runs with all attributes.")
+def zero_shot(runs: Sequence[Run], claim: Claim) -> Verdict:
+    """Primary contrast: unseen-class accuracy with every attribute minus chance; the part without colour must
+    stay under its collision cap (a run above it would mean the test is broken, not that the claim holds)."""
+    full = {r["config"]["seed"]: r for r in runs if r["config"].get("arm") == "all-attributes"}
     unseen, _ = zero_shot_setting(next(iter(full.values())))
     chance = 1 / len(unseen)
-    mean, low, high = mean_interval([_acc(r) for r in full.values()])
-    word = call(low, high, chance, len(full))
-    interval = f" (90% interval {low:.3f}–{high:.3f})" if len(full) > 1 else " (one seed: no interval)"
-    text = (f"Unseen-class accuracy with shape, fill and colour {mean:.3f}{interval} against "
-            f"chance {chance:.3f}")
-    capped = True
+    above = seed_interval([v - chance for v in by_seed(runs, arm("all-attributes")).values()])
+    text = (f"Unseen-class accuracy with shape, fill and colour {mean_of(runs, arm('all-attributes')):.3f}, "
+            f"{interval_text(above)} against chance {chance:.3f}")
+    partial = by_seed(runs, arm("without-colour"))
+    capped = "met"
     if partial:
-        run = next(iter(partial.values()))
+        run = next(r for r in runs if r["config"].get("arm") == "without-colour")
         unseen_p, used = zero_shot_setting(run)
         cap = collision_cap(run["config"]["target"], unseen_p, used)
-        worst = max(_acc(r) for r in partial.values())
-        capped = worst <= cap + 0.01
-        text += (f"; without colour {_mean_of(runs, 'without-colour'):.3f}, at most {cap:.2f} possible because "
+        capped = "met" if max(partial.values()) <= cap + CAP_SLACK else "not met"
+        text += (f"; without colour {mean_of(runs, arm('without-colour')):.3f}, at most {cap:.2f} possible because "
                  f"the held-out classes share {round(cap * len(unseen_p))} signatures among {len(unseen_p)} classes")
-    outcome = "not met" if word == "met" and not capped else word
-    return Verdict(outcome, text + ".", mean - chance, low - chance, high - chance, len(full))
+    return judged(all_of([claim.decide(above), capped]), f"{text}. {claim_text(claim, above)}", above)
 
 
-def multitask(runs: Sequence[Run]) -> Verdict:
-    return _gain_over(runs, "joint", "alone", "Waiting for the target-alone and joint runs.",
-                      "Joint training against the target task alone", "fine-tuned",
+def multitask(runs: Sequence[Run], claim: Claim) -> Verdict:
+    return _gain_over(runs, claim, "joint", "alone", "Joint training against the target task alone", "fine-tuned",
                       "fine-tuning after the source task")
 
 
-def _forgot(run: Run) -> float:
+def forgot(run: Run) -> float:
     """How much task-A accuracy the run lost: accuracy before task B minus after."""
     return float(run["summary"]["source_acc_start"]) - float(run["summary"]["source_acc"])
 
 
-def forgetting(runs: Sequence[Run]) -> Verdict:
-    tuned, progressive = _finished(runs, "fine-tuned"), _finished(runs, "progressive")
-    if not tuned or not progressive:
-        return waiting("Waiting for the fine-tuned and progressive runs.")
-    seeds = sorted(set(tuned) & set(progressive))
-    diffs = [_forgot(tuned[s]) - _forgot(progressive[s]) for s in seeds]
-    mean, low, high = mean_interval(diffs)
-    word = call(low, high, 0.0, len(seeds))
-    kept = max(abs(_forgot(r)) for r in progressive.values())
-    start = np.mean([float(r["summary"]["source_acc_start"]) for r in tuned.values()])
-    params = {arm: next(iter(group.values()))["summary"].get("model_params", 0)
-              for arm, group in (("fine-tuned", tuned), ("progressive", progressive))}
-    outcome = "not met" if word == "met" and kept >= 0.005 else word
-    return Verdict(outcome, (
-        f"Task A accuracy {start:.3f} before task B; after it, fine-tuning "
-        f"{_mean_of(runs, 'fine-tuned', 'source_acc'):.3f}, the progressive network "
-        f"{_mean_of(runs, 'progressive', 'source_acc'):.3f} (forgetting difference {_diff_text(diffs)}). "
-        f"Task B: {_mean_of(runs, 'fine-tuned'):.3f} fine-tuned vs {_mean_of(runs, 'progressive'):.3f} progressive, "
-        f"with {params['fine-tuned']:,} vs {params['progressive']:,} parameters."), mean, low, high, len(seeds))
+def forgetting(runs: Sequence[Run], claim: Claim) -> Verdict:
+    """Primary contrast: task A forgotten by fine-tuning minus by the progressive network; the progressive
+    network must keep task A (within rounding)."""
+    tuned, progressive = arm("fine-tuned"), arm("progressive")
+    diff = difference(runs, tuned, progressive, value=forgot)
+    kept = "met" if max(abs(v) for v in by_seed(runs, progressive, forgot).values()) < FORGETTING_KEPT else "not met"
+    start = mean_of(runs, tuned, lambda r: float(r["summary"]["source_acc_start"]))
+    params = {name: next((r["summary"].get("model_params") or 0 for r in runs if r["config"].get("arm") == name), 0)
+              for name in ("fine-tuned", "progressive")}
+    source_acc = lambda r: float(r["summary"]["source_acc"])  # noqa: E731
+    return judged(all_of([claim.decide(diff), kept]), (
+        f"Task A accuracy {start:.3f} before task B; after it, fine-tuning {mean_of(runs, tuned, source_acc):.3f}, "
+        f"the progressive network {mean_of(runs, progressive, source_acc):.3f} (forgetting difference "
+        f"{interval_text(diff)}). Task B: {mean_of(runs, tuned):.3f} fine-tuned vs {mean_of(runs, progressive):.3f} "
+        f"progressive, with {params['fine-tuned']:,} vs {params['progressive']:,} parameters. "
+        f"{claim_text(claim, diff)}"), diff)
 
 
-VERDICTS: dict[str, Callable[[Sequence[Run]], Verdict]] = {
+VERDICTS: dict[str, Callable[[Sequence[Run], Claim], Verdict]] = {
     "self-supervised": self_supervised, "zero-shot": zero_shot, "multitask": multitask, "forgetting": forgetting}

@@ -14,14 +14,16 @@ from typing import Any, Callable
 
 from tl_core import identity, lecture_verdicts
 from tl_core.analysis.null_band_store import stored_null_band
-from tl_core.analysis.intervals import all_of, contrast_interval, decide
+from tl_core.analysis.intervals import all_of, decide
 from tl_core.config import RunConfig
 from tl_core.identity import Role
-from tl_core.status import Status
-from tl_core.verdicts import (Verdict, arm, difference, finished, interval_text, judged, mean_of, paired, seeds_of,
-                              seeds_text, waiting)
+from tl_core.verdicts import (Claim, Progress, Verdict, arm, claim_text, contrast_interval, difference, finished,
+                              interval_text, judged, mean_of, progress, seeds_text)
 
 Run = dict[str, Any]  # {"config": RunConfig dict, "summary": dict, "metrics": [per-epoch rows]}
+
+
+SEEDS = 5  # per arm: the fewest with which a t-interval over seeds is narrow enough to decide a lesson's claim
 
 
 @dataclass(frozen=True)
@@ -33,9 +35,10 @@ class Lesson:
     picture: str  # how the page draws it (tl_view.lesson_views.lesson_figures): curves | labels | … | forgetting
     minutes_on_cpu: float  # its runs on an idle 2-core CPU with the source network cached, measured and rounded up
     stages: tuple[Callable[[bool, list[Run]], list[RunConfig]], ...]
+    claim: Claim  # the primary contrast the badge is decided on, stated before any run
     formula: str = ""  # LaTeX shown under the explanation
     notes: tuple[str, ...] = field(default_factory=tuple)
-    seeds: int = 3  # each arm runs once per seed (seed 0, 1, …); verdicts pair the arms by seed
+    seeds: int = SEEDS  # each arm runs once per seed (seed 0, 1, …); verdicts pair the arms by seed
 
 
 def _base(quick: bool, **changes) -> RunConfig:
@@ -199,6 +202,7 @@ LESSONS: tuple[Lesson, ...] = (
         expectation="With transfer the curve starts higher, climbs faster and ends higher than from scratch.",
         picture="curves",
         minutes_on_cpu=1.5,
+        claim=Claim("fine-tune − scratch, final target accuracy", "above", 0.05, ("scratch", "fine-tune")),
         stages=(_why_transfer,),
     ),
     Lesson(
@@ -211,6 +215,7 @@ LESSONS: tuple[Lesson, ...] = (
         expectation="The gap between the two lines is widest on the left (few labels) and narrows to the right.",
         picture="labels",
         minutes_on_cpu=2.5,
+        claim=Claim("gain of transfer at the fewest labels − at the most, target accuracy", "above", 0.05, ("with", "without")),
         stages=(_how_many_labels,),
     ),
     Lesson(
@@ -226,6 +231,7 @@ LESSONS: tuple[Lesson, ...] = (
                      "(shapes) than when it is close (font digits)."),
         picture="freeze",
         minutes_on_cpu=1.5,
+        claim=Claim("drop from the shallowest to the deepest freeze, distant source − close source", "above", 0.05, ("freeze", "freeze-distant")),
         stages=(_which_layers,),
     ),
     Lesson(
@@ -249,6 +255,7 @@ LESSONS: tuple[Lesson, ...] = (
         expectation="DANN reaches a higher target accuracy, and its domain-confusion accuracy falls toward 0.5.",
         picture="domain",
         minutes_on_cpu=3.0,
+        claim=Claim("DANN − source only, target accuracy", "above", 0.03, ("source-only", "dann")),
         stages=(_domain_shift,),
     ),
     Lesson(
@@ -267,6 +274,7 @@ LESSONS: tuple[Lesson, ...] = (
                      "the teacher's hard labels."),
         picture="distill",
         minutes_on_cpu=2.0,
+        claim=Claim("student on soft targets − student on its labels alone, target accuracy", "above", 0.03, ("distilled", "pseudo-labels", "labels-only")),
         stages=(_distill_teacher, _distill_students),
     ),
     Lesson(
@@ -282,6 +290,7 @@ LESSONS: tuple[Lesson, ...] = (
                      "recipe from a related task does not."),
         picture="negative",
         minutes_on_cpu=1.0,
+        claim=Claim("fine-tuned from the unrelated source − scratch, target accuracy", "below", 0.03, ("fine-tuned", "related-fine-tuned", "scratch")),
         stages=(_negative_transfer,),
     ),
     Lesson(
@@ -302,6 +311,7 @@ LESSONS: tuple[Lesson, ...] = (
                      "related labelled task does better still."),
         picture="self-supervised",
         minutes_on_cpu=10.0,
+        claim=Claim("rotation-pretrained − scratch, target accuracy", "above", 0.03, ("scratch", "rotation")),
         stages=(_self_supervised,),
     ),
     Lesson(
@@ -320,6 +330,7 @@ LESSONS: tuple[Lesson, ...] = (
                      "accuracy is capped where signatures collide."),
         picture="zero-shot",
         minutes_on_cpu=8.0,
+        claim=Claim("unseen-class accuracy with every attribute − chance", "above", 0.10, ("all-attributes", "without-colour")),
         stages=(_zero_shot,),
     ),
     Lesson(
@@ -337,6 +348,7 @@ LESSONS: tuple[Lesson, ...] = (
         expectation="Joint training lifts the label-poor task above training it alone.",
         picture="multitask",
         minutes_on_cpu=7.0,
+        claim=Claim("joint − target task alone, target accuracy", "above", 0.03, ("alone", "joint")),
         stages=(_multitask,),
     ),
     Lesson(
@@ -354,6 +366,7 @@ LESSONS: tuple[Lesson, ...] = (
                      "at about twice the parameters."),
         picture="forgetting",
         minutes_on_cpu=10.0,
+        claim=Claim("task A forgotten by fine-tuning − by the progressive network", "above", 0.05, ("fine-tuned", "progressive")),
         stages=(_forgetting,),
     ),
 )
@@ -424,20 +437,6 @@ def plan_next(lesson: Lesson, runs: Sequence[Run], experiment: str, quick: bool 
     return "done", []
 
 
-def blocked_reason(lesson: Lesson, runs: Sequence[Run]) -> str | None:
-    """Why the lesson's later stage cannot start (None when it can, or has)."""
-    if len(lesson.stages) < 2:
-        return None
-    if not runs or len(runs) != len(stage_configs(lesson, 0, False, [])):
-        return None
-    unfinished = [r for r in runs if Status.of(r["summary"].get("status")).terminal
-                  and r["summary"]["status"] != Status.FINISHED]
-    if not unfinished:
-        return None
-    names = ", ".join(f"{r['config'].get('name')} ({r['summary'].get('status')})" for r in unfinished)
-    return f"The second stage needs the first stage's runs, and these did not finish: {names}. Run the lesson again."
-
-
 def collect(run_ids: list[str], store) -> list[Run]:
     """The lesson's runs as `Run` dicts with their evaluation.json, read from the run store (unfinished ones too)."""
     runs = []
@@ -450,11 +449,6 @@ def collect(run_ids: list[str], store) -> list[Run]:
     return runs
 
 
-def seeds_run(runs: Sequence[Run]) -> int:
-    """How many seeds have finished runs (what the page says the verdict rests on)."""
-    return len(seeds_of(runs))
-
-
 def _first_epoch_acc(run: Run) -> float | None:
     return run["metrics"][0].get("target_acc") if run.get("metrics") else None
 
@@ -463,65 +457,63 @@ def _confusion(run: Run) -> float | None:
     return run["summary"].get("domain_confusion_acc")
 
 
-def _why_transfer_verdict(runs: list[Run]) -> Verdict:
+def _why_transfer_verdict(runs: list[Run], claim: Claim) -> Verdict:
     fine, scratch = arm("fine-tune"), arm("scratch")
     end = difference(runs, fine, scratch)
     start = difference(runs, fine, scratch, value=_first_epoch_acc)
-    if end is None or start is None:
-        return waiting("Waiting for the scratch and fine-tune runs.")
+    start_text = f" and is {interval_text(start)} ahead after one epoch" if start is not None else ""
     probe = mean_of(runs, arm("linear-probe"))
     probe_text = f"; the linear probe reaches {probe:.2f}" if probe is not None else ""
-    return judged(all_of([decide(end), decide(start)]), (
+    return judged(claim.decide(end), (
         f"Fine-tuning ends {interval_text(end)} ahead of scratch ({mean_of(runs, fine):.2f} against "
-        f"{mean_of(runs, scratch):.2f}) and is {interval_text(start)} ahead after one epoch{probe_text}."), end)
+        f"{mean_of(runs, scratch):.2f}){start_text}{probe_text}. {claim_text(claim, end)}"), end)
 
 
 def _label_key(budget: int | None) -> str:
     return "all" if budget is None else str(budget)
 
 
-def _how_many_labels_verdict(runs: list[Run]) -> Verdict:
+def _how_many_labels_verdict(runs: list[Run], claim: Claim) -> Verdict:
+    """Primary contrast: the gain at the fewest labels minus the gain at the most; the gain at the fewest must
+    itself be worth teaching."""
     gains = [(budget, iv) for budget in LABEL_BUDGETS
              if (iv := difference(runs, arm("with", labels_per_class=budget),
                                   arm("without", labels_per_class=budget))) is not None]
-    if len(gains) < 2:
-        return waiting("Waiting for at least two label budgets.")
     (fewest, few_gain), (most, _) = gains[0], gains[-1]
-    arms = paired(runs, [arm("with", labels_per_class=fewest), arm("without", labels_per_class=fewest),
-                         arm("with", labels_per_class=most), arm("without", labels_per_class=most)])
-    narrowing = contrast_interval(arms, [1.0, -1.0, -1.0, 1.0])
+    narrowing = contrast_interval(runs, [arm("with", labels_per_class=fewest), arm("without", labels_per_class=fewest),
+                                         arm("with", labels_per_class=most), arm("without", labels_per_class=most)],
+                                  [1.0, -1.0, -1.0, 1.0])
     stops = [budget for budget, iv in gains if iv.low <= 0]
     where = (f"transfer stops paying from {_label_key(stops[0])} per class (its interval reaches 0 or below)"
              if stops else "transfer pays at every budget measured")
     listed = "; ".join(f"{_label_key(b)}: {interval_text(iv)}" for b, iv in gains)
-    return judged(all_of([decide(few_gain), decide(narrowing)]), (
+    return judged(all_of([claim.decide(narrowing), decide(few_gain, claim.min_effect)]), (
         f"Gain of transfer by labels per class — {listed}. The gain narrows by {interval_text(narrowing)} from "
-        f"{_label_key(fewest)} to {_label_key(most)} per class; {where}."), narrowing)
+        f"{_label_key(fewest)} to {_label_key(most)} per class; {where}. {claim_text(claim, narrowing)}"),
+        narrowing)
 
 
-def _which_layers_verdict(runs: list[Run]) -> Verdict:
+def _which_layers_verdict(runs: list[Run], claim: Claim) -> Verdict:
     depths = sorted({int(r["config"]["freeze"]) for r in finished(runs) if r["config"].get("arm") == "freeze"})
-    shallow, deep = (depths[0], depths[-1]) if depths else (0, 0)
-    picks = [arm(name, freeze=k) for name in ("freeze-distant", "freeze") for k in (shallow, deep)]
-    arms = paired(runs, picks) if len(depths) >= 2 else None
-    if arms is None:
-        return waiting("Waiting for the shallowest and deepest freeze from both sources.")
-    distant_drop = contrast_interval(arms[:2], [1.0, -1.0])
-    close_drop = contrast_interval(arms[2:], [1.0, -1.0])
-    steeper = contrast_interval(arms, [1.0, -1.0, -1.0, 1.0])
-    return judged(decide(steeper), (
+    shallow, deep = depths[0], depths[-1]
+    distant = [arm("freeze-distant", freeze=shallow), arm("freeze-distant", freeze=deep)]
+    close = [arm("freeze", freeze=shallow), arm("freeze", freeze=deep)]
+    distant_drop = contrast_interval(runs, distant, [1.0, -1.0])
+    close_drop = contrast_interval(runs, close, [1.0, -1.0])
+    steeper = contrast_interval(runs, distant + close, [1.0, -1.0, -1.0, 1.0])
+    return judged(claim.decide(steeper), (
         f"Freezing K={deep} instead of K={shallow} groups costs {interval_text(distant_drop)} from the distant "
         f"source and {interval_text(close_drop)} from the close one: the distant source falls "
-        f"{interval_text(steeper)} more."), steeper)
+        f"{interval_text(steeper)} more. {claim_text(claim, steeper)}"), steeper)
 
 
-def _domain_shift_verdict(runs: list[Run]) -> Verdict:
+def _domain_shift_verdict(runs: list[Run], claim: Claim) -> Verdict:
+    """Primary contrast: DANN's target accuracy over source only's; its domain confusion must also fall by more
+    than two readings of identical domains differ."""
     dann, source = arm("dann"), arm("source-only")
     accuracy = difference(runs, dann, source)
-    if accuracy is None:
-        return waiting("Waiting for the source-only and DANN runs.")
     parts, outcomes = [f"DANN's target accuracy is {interval_text(accuracy)} above source only's "
-                       f"({mean_of(runs, dann):.2f} against {mean_of(runs, source):.2f})"], [decide(accuracy)]
+                       f"({mean_of(runs, dann):.2f} against {mean_of(runs, source):.2f})"], [claim.decide(accuracy)]
     drop = difference(runs, source, dann, value=_confusion)
     if drop is None:
         outcomes.append("undecided")
@@ -536,57 +528,71 @@ def _domain_shift_verdict(runs: list[Run]) -> Verdict:
         dann_conf = mean_of(runs, dann, _confusion)
         place = "inside" if dann_conf <= high else "still above"
         parts.append(f"domain confusion falls {interval_text(drop)} (to {dann_conf:.2f}, {place} the band "
-                     f"{low:.2f}–{high:.2f} that two identical domains give; a fall counts beyond {margin:.2f})")
-    return judged(all_of(outcomes), "; ".join(parts) + ".", accuracy)
+                     f"{low:.2f}–{high:.2f} that two identical domains give; a fall counts from {margin:.2f})")
+    return judged(all_of(outcomes), "; ".join(parts) + f". {claim_text(claim, accuracy)}", accuracy)
 
 
-def _distillation_verdict(runs: list[Run]) -> Verdict:
+def _distillation_verdict(runs: list[Run], claim: Claim) -> Verdict:
+    """Primary contrast: soft targets over labels alone; soft targets must also beat the teacher's hard labels."""
     soft, hard, alone = arm("distilled"), arm("pseudo-labels"), arm("labels-only")
     over_labels, over_hard = difference(runs, soft, alone), difference(runs, soft, hard)
     teacher = mean_of(runs, arm("teacher"))
-    if over_labels is None or over_hard is None or teacher is None:
-        return waiting("Waiting for the teachers and the three students.")
-    return judged(all_of([decide(over_labels), decide(over_hard)]), (
-        f"Teacher {teacher:.2f}. The student on soft targets ({mean_of(runs, soft):.2f}) is "
+    teacher_text = f"Teacher {teacher:.2f}. " if teacher is not None else ""
+    return judged(all_of([claim.decide(over_labels), decide(over_hard)]), (
+        f"{teacher_text}The student on soft targets ({mean_of(runs, soft):.2f}) is "
         f"{interval_text(over_labels)} ahead of the one on its labels alone ({mean_of(runs, alone):.2f}) and "
-        f"{interval_text(over_hard)} ahead of the one on the teacher's hard labels ({mean_of(runs, hard):.2f})."),
-        over_labels)
+        f"{interval_text(over_hard)} ahead of the one on the teacher's hard labels ({mean_of(runs, hard):.2f}). "
+        f"{claim_text(claim, over_labels)}"), over_labels)
 
 
-def _negative_transfer_verdict(runs: list[Run]) -> Verdict:
+def _negative_transfer_verdict(runs: list[Run], claim: Claim) -> Verdict:
+    """Primary contrast: the unrelated source fine-tuned against scratch, claimed below 0. The related source under
+    the same protocol must not lose (else the loss is the protocol's), and must beat the unrelated one."""
     tuned, related, scratch = arm("fine-tuned"), arm("related-fine-tuned"), arm("scratch")
-    loss = difference(runs, scratch, tuned)
+    loss = difference(runs, tuned, scratch)
     control = difference(runs, related, scratch)
     source_effect = difference(runs, related, tuned)
-    if loss is None or control is None or source_effect is None:
-        return waiting("Waiting for the transfer from shapes, its control and scratch.")
-    control_holds = "not met" if control.high < 0 else "met"  # the related source under the same protocol must not lose
-    frozen = difference(runs, scratch, arm("frozen"))
-    frozen_text = f" Frozen 3 groups deep it ends {interval_text(frozen)} below scratch." if frozen else ""
-    return judged(all_of([decide(loss), decide(source_effect), control_holds]), (
-        f"Transfer from the unrelated source, every layer fine-tuned, ends {interval_text(loss)} below scratch "
+    control_holds = "not met" if control.high < 0 else "met"
+    frozen = difference(runs, arm("frozen"), scratch)
+    frozen_text = f" Frozen 3 groups deep it ends {interval_text(frozen)} against scratch." if frozen else ""
+    return judged(all_of([claim.decide(loss), decide(source_effect), control_holds]), (
+        f"Transfer from the unrelated source, every layer fine-tuned, ends {interval_text(loss)} against scratch "
         f"({mean_of(runs, tuned):.2f} against {mean_of(runs, scratch):.2f}); the related source under the same "
         f"protocol ends {interval_text(control)} against scratch"
         f"{' — it loses too, so the loss is the protocol, not the source' if control_holds == 'not met' else ''}, "
-        f"and {interval_text(source_effect)} above the unrelated one.{frozen_text}"), loss)
+        f"and {interval_text(source_effect)} above the unrelated one.{frozen_text} {claim_text(claim, loss)}"), loss)
 
 
-VERDICTS: dict[str, Callable[[list[Run]], Verdict]] = {
+VERDICTS: dict[str, Callable[[list[Run], Claim], Verdict]] = {
     "why-transfer": _why_transfer_verdict,
     "how-many-labels": _how_many_labels_verdict,
     "which-layers": _which_layers_verdict,
     "domain-shift": _domain_shift_verdict,
     "distillation": _distillation_verdict,
     "negative-transfer": _negative_transfer_verdict,
+    **lecture_verdicts.VERDICTS,
 }
 
 
-def verdict(key: str, runs: list[Run]) -> Verdict:
-    """Whether the measured runs show the lecture's claim, decided on paired bootstrap intervals (pairs by seed,
-    resampling test images too); "waiting" while an arm has no finished run."""
-    if key not in VERDICTS and key not in lecture_verdicts.VERDICTS:
-        raise KeyError(key)
-    verdict_ = (VERDICTS.get(key) or lecture_verdicts.VERDICTS[key])(runs)
-    if verdict_.outcome == "waiting":
-        return verdict_
-    return replace(verdict_, text=f"{verdict_.text} Measured over {seeds_text(seeds_run(runs))}.")
+def progress_text(state: Progress) -> str:
+    return f"{state.finished_seeds} of {state.planned_seeds} seeds finished — no verdict yet."
+
+
+def verdict(key: str, runs: list[Run], seeds: int | None = None) -> Verdict:
+    """Whether the lesson's own runs show the lecture's claim, on the lab's one statistic (a 95% t-interval over
+    per-seed paired differences, `tl_core.analysis.intervals`).
+
+    No verdict before the data: "waiting" until every one of the `seeds` planned seeds (the lesson's own count
+    when not given) has all its runs finished, the claim's arms among them, and nothing is still queued or
+    training; "incomplete", naming them, when runs ended without finishing.
+    """
+    item = lesson(key)
+    planned = seeds if seeds is not None else item.seeds
+    state = progress(runs, item.claim, planned)
+    if state.failed:
+        return Verdict("incomplete", f"No verdict: these runs did not finish — {'; '.join(state.failed)}. "
+                                     "Run the lesson again.")
+    if state.active or state.finished_seeds < planned:
+        return Verdict("waiting", progress_text(state))
+    judged_ = VERDICTS[key](runs, item.claim)
+    return replace(judged_, text=f"{judged_.text} Measured over {seeds_text(judged_.seeds)}.")

@@ -19,8 +19,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from tl_core import verdicts
-from tl_core.analysis.intervals import contrast_interval
+from tl_core.analysis.intervals import seed_interval
 from tl_core.config import RunConfig
 from tl_core.records.run_view import RunView
 from tl_core.status import Status
@@ -36,19 +35,13 @@ WAITING_TEXT = "The picture fills in as the runs finish."
 
 
 VERDICT_MARKS = {"met": ":green-badge[✓ met]", "not met": ":red-badge[✗ not met]",
-                 "undecided": ":orange-badge[? undecided — the interval includes 0]",
-                 "waiting": ":gray-badge[… waiting]"}
+                 "undecided": ":orange-badge[? undecided]"}
 
 
 def verdict_mark(outcome: str) -> str:
-    """A coloured badge for Streamlit markdown: the claim's interval lies above 0, below it, straddles it, or the
-    runs are not in yet."""
+    """A coloured badge for Streamlit markdown, for a decided verdict only (met, not met, undecided: the rule is
+    in `tl_core.analysis.intervals`); while seeds are still running the page shows progress, never a badge."""
     return VERDICT_MARKS[outcome]
-
-
-def seeds_note(seeds: int, planned: int) -> str:
-    """'3 of 3 seeds finished' — how many repeats the measured verdict rests on."""
-    return f"{seeds} of {planned} seed{'s' if planned != 1 else ''} finished"
 
 
 def status_text(run: Run, live: RunView | None = None) -> str:
@@ -98,7 +91,8 @@ def _arm(run: Run) -> str:
 
 @dataclass(frozen=True)
 class Point:
-    """One arm's target accuracy over its seeds: the mean and its 95% bootstrap interval (seeds × test images)."""
+    """One arm's target accuracy over its seeds: the mean and its 95% t-interval over seeds (the mean alone, as a
+    zero-width interval, with one seed)."""
     label: str  # the first run's name: drawn, never matched
     runs: tuple[Run, ...]
     mean: float
@@ -113,10 +107,10 @@ def _points(runs: Sequence[Run], key=lambda config: config.get("arm", "")) -> di
         groups.setdefault(key(run["config"]), []).append(run)
     points = {}
     for k, group in groups.items():
-        scores = verdicts.paired(group, [lambda config: True])
-        interval = contrast_interval(scores, [1.0])
-        mean = float(np.mean([r["summary"]["target_acc"] for r in group]))
-        points[k] = Point(_name(group[0]), tuple(group), mean, min(interval.low, mean), max(interval.high, mean))
+        interval = seed_interval([r["summary"]["target_acc"] for r in group])
+        mean = interval.effect
+        low, high = (interval.low, interval.high) if interval.bounded else (mean, mean)
+        points[k] = Point(_name(group[0]), tuple(group), mean, low, high)
     return points
 
 
