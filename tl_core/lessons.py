@@ -202,7 +202,8 @@ LESSONS: tuple[Lesson, ...] = (
         expectation="With transfer the curve starts higher, climbs faster and ends higher than from scratch.",
         picture="curves",
         minutes_on_cpu=1.5,
-        claim=Claim("fine-tune − scratch, final target accuracy", "above", 0.05, ("scratch", "fine-tune")),
+        claim=Claim("fine-tune − scratch, final target accuracy",
+                    side="above", min_effect=0.05, arms=("scratch", "fine-tune")),
         stages=(_why_transfer,),
     ),
     Lesson(
@@ -215,7 +216,8 @@ LESSONS: tuple[Lesson, ...] = (
         expectation="The gap between the two lines is widest on the left (few labels) and narrows to the right.",
         picture="labels",
         minutes_on_cpu=2.5,
-        claim=Claim("gain of transfer at the fewest labels − at the most, target accuracy", "above", 0.05, ("with", "without")),
+        claim=Claim("gain of transfer at the fewest labels − at the most, target accuracy",
+                    side="above", min_effect=0.05, arms=("with", "without"), kind="difference of differences"),
         stages=(_how_many_labels,),
     ),
     Lesson(
@@ -231,7 +233,9 @@ LESSONS: tuple[Lesson, ...] = (
                      "(shapes) than when it is close (font digits)."),
         picture="freeze",
         minutes_on_cpu=1.5,
-        claim=Claim("drop from the shallowest to the deepest freeze, distant source − close source", "above", 0.05, ("freeze", "freeze-distant")),
+        claim=Claim("drop from the shallowest to the deepest freeze, distant source − close source",
+                    side="above", min_effect=0.05, arms=("freeze", "freeze-distant"),
+                    kind="difference of differences"),
         stages=(_which_layers,),
     ),
     Lesson(
@@ -255,7 +259,8 @@ LESSONS: tuple[Lesson, ...] = (
         expectation="DANN reaches a higher target accuracy, and its domain-confusion accuracy falls toward 0.5.",
         picture="domain",
         minutes_on_cpu=3.0,
-        claim=Claim("DANN − source only, target accuracy", "above", 0.03, ("source-only", "dann")),
+        claim=Claim("DANN − source only, target accuracy",
+                    side="above", min_effect=0.03, arms=("source-only", "dann")),
         stages=(_domain_shift,),
     ),
     Lesson(
@@ -274,7 +279,8 @@ LESSONS: tuple[Lesson, ...] = (
                      "the teacher's hard labels."),
         picture="distill",
         minutes_on_cpu=2.0,
-        claim=Claim("student on soft targets − student on its labels alone, target accuracy", "above", 0.03, ("distilled", "pseudo-labels", "labels-only")),
+        claim=Claim("student on soft targets − student on its labels alone, target accuracy",
+                    side="above", min_effect=0.03, arms=("distilled", "pseudo-labels", "labels-only")),
         stages=(_distill_teacher, _distill_students),
     ),
     Lesson(
@@ -290,7 +296,8 @@ LESSONS: tuple[Lesson, ...] = (
                      "recipe from a related task does not."),
         picture="negative",
         minutes_on_cpu=1.0,
-        claim=Claim("fine-tuned from the unrelated source − scratch, target accuracy", "below", 0.03, ("fine-tuned", "related-fine-tuned", "scratch")),
+        claim=Claim("fine-tuned from the unrelated source − scratch, target accuracy",
+                    side="below", min_effect=0.03, arms=("fine-tuned", "related-fine-tuned", "scratch")),
         stages=(_negative_transfer,),
     ),
     Lesson(
@@ -311,7 +318,8 @@ LESSONS: tuple[Lesson, ...] = (
                      "related labelled task does better still."),
         picture="self-supervised",
         minutes_on_cpu=10.0,
-        claim=Claim("rotation-pretrained − scratch, target accuracy", "above", 0.03, ("scratch", "rotation")),
+        claim=Claim("rotation-pretrained − scratch, target accuracy",
+                    side="above", min_effect=0.03, arms=("scratch", "rotation")),
         stages=(_self_supervised,),
     ),
     Lesson(
@@ -330,7 +338,9 @@ LESSONS: tuple[Lesson, ...] = (
                      "accuracy is capped where signatures collide."),
         picture="zero-shot",
         minutes_on_cpu=8.0,
-        claim=Claim("unseen-class accuracy with every attribute − chance", "above", 0.10, ("all-attributes", "without-colour")),
+        claim=Claim("unseen-class accuracy with every attribute − chance",
+                    side="above", min_effect=0.10, arms=("all-attributes", "without-colour"),
+                    kind="against a constant"),
         stages=(_zero_shot,),
     ),
     Lesson(
@@ -348,7 +358,8 @@ LESSONS: tuple[Lesson, ...] = (
         expectation="Joint training lifts the label-poor task above training it alone.",
         picture="multitask",
         minutes_on_cpu=7.0,
-        claim=Claim("joint − target task alone, target accuracy", "above", 0.03, ("alone", "joint")),
+        claim=Claim("joint − target task alone, target accuracy",
+                    side="above", min_effect=0.03, arms=("alone", "joint")),
         stages=(_multitask,),
     ),
     Lesson(
@@ -366,7 +377,8 @@ LESSONS: tuple[Lesson, ...] = (
                      "at about twice the parameters."),
         picture="forgetting",
         minutes_on_cpu=10.0,
-        claim=Claim("task A forgotten by fine-tuning − by the progressive network", "above", 0.05, ("fine-tuned", "progressive")),
+        claim=Claim("task A forgotten by fine-tuning − by the progressive network",
+                    side="above", min_effect=0.05, arms=("fine-tuned", "progressive")),
         stages=(_forgetting,),
     ),
 )
@@ -587,7 +599,7 @@ def verdict(key: str, runs: list[Run], seeds: int | None = None) -> Verdict:
     training; "incomplete", naming them, when runs ended without finishing.
     """
     item = lesson(key)
-    planned = seeds if seeds is not None else item.seeds
+    planned = seed_count(item, seeds=seeds)
     state = progress(runs, item.claim, planned)
     if state.failed:
         return Verdict("incomplete", f"No verdict: these runs did not finish — {'; '.join(state.failed)}. "

@@ -21,6 +21,7 @@ Run = dict[str, Any]
 Pick = Callable[[dict], bool]  # on a run's config dict: is it this arm?
 Value = Callable[[Run], float | None]
 VerdictOutcome = Literal["met", "not met", "undecided", "waiting", "incomplete"]
+ContrastKind = Literal["difference", "difference of differences", "against a constant"]  # 2, 4 or 1 arms
 BADGED = ("met", "not met", "undecided")  # outcomes the page draws a badge for; the others are progress
 
 
@@ -31,6 +32,7 @@ class Claim:
     side: Side  # "above": the claim is that the contrast is positive; "below": negative
     min_effect: float  # in the contrast's units (accuracy: a fraction), ≥ 0
     arms: tuple[str, ...]  # the arms the primary contrast reads: a seed counts once all of them have finished
+    kind: ContrastKind = "difference"  # how many arms the per-seed number combines (see ContrastKind)
 
     def decide(self, interval: Interval) -> Outcome:
         return decide(interval, self.min_effect, self.side)
