@@ -33,7 +33,8 @@ class Lesson:
     explanation: str  # markdown, a few sentences
     expectation: str  # the picture the lecture predicts, in one sentence
     picture: str  # how the page draws it (tl_view.lesson_views.lesson_figures): curves | labels | … | forgetting
-    minutes_on_cpu: float  # its runs on an idle 2-core CPU with the source network cached, measured and rounded up
+    minutes_on_cpu: float  # its runs on an idle 2-core CPU, source network cached: measured with 3 seeds, × 5/3
+    # for SEEDS = 5, rounded up to half a minute
     stages: tuple[Callable[[bool, list[Run]], list[RunConfig]], ...]
     claim: Claim  # the primary contrast the badge is decided on, stated before any run
     formula: str = ""  # LaTeX shown under the explanation
@@ -201,7 +202,7 @@ LESSONS: tuple[Lesson, ...] = (
             "(*linear probe*), or keep training the task-A network on task B (*fine-tune*)."),
         expectation="With transfer the curve starts higher, climbs faster and ends higher than from scratch.",
         picture="curves",
-        minutes_on_cpu=1.5,
+        minutes_on_cpu=2.5,
         claim=Claim("fine-tune − scratch, final target accuracy",
                     side="above", min_effect=0.05, arms=("scratch", "fine-tune")),
         stages=(_why_transfer,),
@@ -215,7 +216,7 @@ LESSONS: tuple[Lesson, ...] = (
             "with plenty of labels the two meet."),
         expectation="The gap between the two lines is widest on the left (few labels) and narrows to the right.",
         picture="labels",
-        minutes_on_cpu=2.5,
+        minutes_on_cpu=4.5,
         claim=Claim("gain of transfer at the fewest labels − at the most, target accuracy",
                     side="above", min_effect=0.05, arms=("with", "without"), kind="difference of differences"),
         stages=(_how_many_labels,),
@@ -232,7 +233,7 @@ LESSONS: tuple[Lesson, ...] = (
         expectation=("Accuracy falls as more groups are frozen, and falls more steeply when task A is distant "
                      "(shapes) than when it is close (font digits)."),
         picture="freeze",
-        minutes_on_cpu=1.5,
+        minutes_on_cpu=2.5,
         claim=Claim("drop from the shallowest to the deepest freeze, distant source − close source",
                     side="above", min_effect=0.05, arms=("freeze", "freeze-distant"),
                     kind="difference of differences"),
@@ -258,7 +259,7 @@ LESSONS: tuple[Lesson, ...] = (
                  r"\lambda_p=\frac{2}{1+e^{-10p}}-1,\qquad \mu_p=\frac{\mu_0}{(1+10p)^{0.75}}"),
         expectation="DANN reaches a higher target accuracy, and its domain-confusion accuracy falls toward 0.5.",
         picture="domain",
-        minutes_on_cpu=3.0,
+        minutes_on_cpu=5,
         claim=Claim("DANN − source only, target accuracy",
                     side="above", min_effect=0.03, arms=("source-only", "dann")),
         stages=(_domain_shift,),
@@ -278,7 +279,7 @@ LESSONS: tuple[Lesson, ...] = (
         expectation=("The student on soft targets beats the same student on its labels alone, and the one taught "
                      "the teacher's hard labels."),
         picture="distill",
-        minutes_on_cpu=2.0,
+        minutes_on_cpu=3.5,
         claim=Claim("student on soft targets − student on its labels alone, target accuracy",
                     side="above", min_effect=0.03, arms=("distilled", "pseudo-labels", "labels-only")),
         stages=(_distill_teacher, _distill_students),
@@ -295,7 +296,7 @@ LESSONS: tuple[Lesson, ...] = (
         expectation=("Fine-tuned transfer from an unrelated task ends below training from scratch, while the same "
                      "recipe from a related task does not."),
         picture="negative",
-        minutes_on_cpu=1.0,
+        minutes_on_cpu=2,
         claim=Claim("fine-tuned from the unrelated source − scratch, target accuracy",
                     side="below", min_effect=0.03, arms=("fine-tuned", "related-fine-tuned", "scratch")),
         stages=(_negative_transfer,),
@@ -309,15 +310,15 @@ LESSONS: tuple[Lesson, ...] = (
             "to answer it must find the top of the digit, which takes features of the digit itself "
             "(Gidaris et al., 2018). Here the pretext task uses the target's own training images, labels unread; "
             "the network is then fine-tuned on **5 labelled digits per class**, beside a network trained from "
-            "scratch and one pretrained with the labels of task A (font digits). Three seeds each. Measured here, "
-            "the claim does **not** hold on these small, centred digits: rotation pretraining ended about 10 points "
+            "scratch and one pretrained with the labels of task A (font digits). Measured here in an earlier round "
+            "(three seeds), the claim did **not** hold on these small, centred digits: rotation pretraining ended about 10 points "
             "*below* scratch on every seed (perhaps because 0, 1 and 8 look alike upside down and 6 and 9 swap), "
             "and even supervised pretraining only matched scratch, which reaches 0.87 with 5 labels per class in 6 epochs."),
         formula=r"\min_\theta\ \frac{1}{4N}\sum_{i=1}^{N}\sum_{k=0}^{3} \mathrm{CE}\big(k,\ f_\theta(\mathrm{rot}_{90k}(x_i))\big)",
         expectation=("Rotation pretraining beats scratch without a single task-A label; supervised pretraining on a "
                      "related labelled task does better still."),
         picture="self-supervised",
-        minutes_on_cpu=10.0,
+        minutes_on_cpu=17,
         claim=Claim("rotation-pretrained − scratch, target accuracy",
                     side="above", min_effect=0.03, arms=("scratch", "rotation")),
         stages=(_self_supervised,),
@@ -337,7 +338,7 @@ LESSONS: tuple[Lesson, ...] = (
         expectation=("With all three attributes, unseen classes are recognised far above chance; without colour, "
                      "accuracy is capped where signatures collide."),
         picture="zero-shot",
-        minutes_on_cpu=8.0,
+        minutes_on_cpu=13.5,
         claim=Claim("unseen-class accuracy with every attribute − chance",
                     side="above", min_effect=0.10, arms=("all-attributes", "without-colour"),
                     kind="against a constant"),
@@ -351,13 +352,13 @@ LESSONS: tuple[Lesson, ...] = (
             "source (12,000 font digits), each with its own output head on shared layers. Trained together, "
             "every step's gradient of the rich task shapes the shared features the poor task uses. We compare "
             "the poor task trained alone, fine-tuned after the rich task, and trained jointly with it. "
-            "Three seeds each. Measured here, joint training gave no reliable gain over the task alone (one seed "
-            "up, two level or down), while fine-tuning after the rich task did; one suspect is BatchNorm, whose "
+            "Measured here in an earlier round (three seeds), joint training gave no reliable gain over the task "
+            "alone (one seed up, two level or down), while fine-tuning after the rich task did; one suspect is BatchNorm, whose "
             "statistics mix both domains in every joint batch."),
         formula=r"L(\theta_s,\theta_A,\theta_B)=L_B(\theta_s,\theta_B)+w\,L_A(\theta_s,\theta_A)",
         expectation="Joint training lifts the label-poor task above training it alone.",
         picture="multitask",
-        minutes_on_cpu=7.0,
+        minutes_on_cpu=12,
         claim=Claim("joint − target task alone, target accuracy",
                     side="above", min_effect=0.03, arms=("alone", "joint")),
         stages=(_multitask,),
@@ -370,13 +371,13 @@ LESSONS: tuple[Lesson, ...] = (
             "task A needed: we measure task A's accuracy again after every epoch on B, with A's own output layer "
             "kept aside. A *progressive network* (Rusu et al., 2016) never touches A's network: it freezes it as "
             "column A, adds a new column for B, and lets every layer of B read the layer below it in A through a "
-            "small lateral adapter. It cannot forget — and it grows with every task. Three seeds each. Measured "
-            "here, the new column also learned task B a little *worse* than fine-tuning did (0.34 against 0.38)."),
+            "small lateral adapter. It cannot forget — and it grows with every task. Measured in an earlier round "
+            "(three seeds), the new column also learned task B a little *worse* than fine-tuning did (0.34 against 0.38)."),
         formula=r"h^{B}_{i}=f\big(W^{B}_{i}\,h^{B}_{i-1}+U_{i}\,h^{A}_{i-1}\big),\qquad \theta_A\ \text{frozen}",
         expectation=("Fine-tuning on B makes task A's accuracy fall; the progressive network keeps it exactly, "
                      "at about twice the parameters."),
         picture="forgetting",
-        minutes_on_cpu=10.0,
+        minutes_on_cpu=17,
         claim=Claim("task A forgotten by fine-tuning − by the progressive network",
                     side="above", min_effect=0.05, arms=("fine-tuned", "progressive")),
         stages=(_forgetting,),

@@ -11,7 +11,7 @@ curves grow epoch by epoch, bars appear as runs finish.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -335,25 +335,6 @@ def negative_figure(runs: Sequence[Run], *, height: int = 400) -> go.Figure:
     return fig
 
 
-def lesson_figures(picture: str, runs: Sequence[Run]) -> list[go.Figure]:
-    """The lesson's picture from whatever runs exist (one or two figures)."""
-    if picture == "curves":
-        return [curves_figure(runs)]
-    if picture == "labels":
-        return [labels_figure(runs)]
-    if picture == "freeze":
-        return [freeze_figure(runs)]
-    if picture == "domain":
-        return domain_figures(runs)
-    if picture == "distill":
-        return [distill_figure(runs)]
-    if picture == "negative":
-        return [negative_figure(runs)]
-    if picture in LECTURE_PICTURES:
-        return LECTURE_PICTURES[picture](runs)
-    raise KeyError(f"No picture kind {picture!r}")
-
-
 # ---------------------------------------------------------------------------------------------- lessons 7–10
 # Their arms repeat over seeds: a line is the mean over the seeds that reached each epoch, a bar the mean of the
 # finished seeds with each seed as a dot.
@@ -499,5 +480,22 @@ def forgetting_figures(runs: Sequence[Run], *, height: int = 400) -> list[go.Fig
     return [curves, bars]
 
 
-LECTURE_PICTURES = {"self-supervised": self_supervised_figures, "zero-shot": zero_shot_figures,
-                    "multitask": multitask_figures, "forgetting": forgetting_figures}
+PICTURES: dict[str, Callable[[Sequence[Run]], list[go.Figure]]] = {  # a Lesson's `picture` → its figures
+    "curves": lambda runs: [curves_figure(runs)],
+    "labels": lambda runs: [labels_figure(runs)],
+    "freeze": lambda runs: [freeze_figure(runs)],
+    "domain": domain_figures,
+    "distill": lambda runs: [distill_figure(runs)],
+    "negative": lambda runs: [negative_figure(runs)],
+    "self-supervised": self_supervised_figures,
+    "zero-shot": zero_shot_figures,
+    "multitask": multitask_figures,
+    "forgetting": forgetting_figures,
+}
+
+
+def lesson_figures(picture: str, runs: Sequence[Run]) -> list[go.Figure]:
+    """The lesson's picture from whatever runs exist (one or two figures)."""
+    if picture not in PICTURES:
+        raise KeyError(f"No picture kind {picture!r}: choose one of {', '.join(PICTURES)}")
+    return PICTURES[picture](runs)
