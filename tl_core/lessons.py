@@ -1,26 +1,27 @@
-"""Classroom lessons: each one a short explanation, the runs that demonstrate it, and a measured verdict.
+"""Classroom lessons: each one a short explanation, the runs that demonstrate it, its claim, and a measured verdict.
 
 A lesson plans plain RunConfigs, each with its role and arm (tl_core.identity) and, once submitted, the
-lesson's experiment id, so they show together on the Runs page and go through the same job queue; `verdict`
-compares what was measured with what the lecture predicts. Runs are told apart by role, arm and config values,
-never by their display names. No Streamlit here.
+lesson's experiment id, so they show together on the Runs page and go through the same job queue. Its `claim`
+(primary contrast, side of the line, minimum effect worth teaching) is stated here, before any run; `verdict`
+judges the claim on the lesson's own finished runs once every seed has finished (`tl_core.verdicts`,
+`tl_core.analysis.intervals`). Runs are told apart by role, arm and config values, never by their display
+names. No Streamlit here.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
 from collections.abc import Sequence
-from typing import Any, Callable
+from typing import Callable
 
 from tl_core import identity, lecture_verdicts
 from tl_core.analysis.null_band_store import stored_null_band
 from tl_core.analysis.intervals import all_of, decide
 from tl_core.config import RunConfig
 from tl_core.identity import Role
-from tl_core.verdicts import (Claim, Progress, Verdict, arm, claim_text, contrast_interval, difference, finished,
-                              interval_text, judged, mean_of, progress, seeds_text)
+from tl_core.verdicts import (Claim, Progress, Run, Verdict, arm, claim_text, contrast_interval, difference,
+                              finished, interval_text, judged, mean_of, progress, seeds_text)
 
-Run = dict[str, Any]  # {"config": RunConfig dict, "summary": dict, "metrics": [per-epoch rows]}
 
 
 SEEDS = 5  # per arm: the fewest with which a t-interval over seeds is narrow enough to decide a lesson's claim

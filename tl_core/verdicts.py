@@ -10,14 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 import numpy as np
 
 from tl_core.analysis.intervals import Interval, Outcome, Side, contrast, decide, oriented, seed_interval
 from tl_core.status import Status
 
-Run = dict[str, Any]
+
+
+class Run(TypedDict, total=False):
+    """One run of a lesson as `tl_core.lessons.collect` reads it: every verdict and lesson picture takes these."""
+    config: dict[str, Any]  # RunConfig.to_dict()
+    summary: dict[str, Any]  # summary.json: status, target_acc, …
+    metrics: list[dict[str, Any]]  # one row per epoch (metrics.jsonl)
+    evaluation: dict[str, Any] | None  # evaluation.json, where recorded
+
 Pick = Callable[[dict], bool]  # on a run's config dict: is it this arm?
 Value = Callable[[Run], float | None]
 VerdictOutcome = Literal["met", "not met", "undecided", "waiting", "incomplete"]

@@ -23,10 +23,10 @@ from tl_core.analysis.intervals import seed_interval
 from tl_core.config import RunConfig
 from tl_core.records.run_view import RunView
 from tl_core.status import Status
+from tl_core.verdicts import Run
 from tl_view import charts, fmt, theme
 from tl_view.confusion_null import null_band_for
 
-Run = dict[str, Any]
 TEACHER_COLOR = "#4b5563"
 WAITING_TEXT = "The picture fills in as the runs finish."
 
