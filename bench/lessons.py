@@ -20,7 +20,7 @@ from common import Clock, bench_runs_dir, load_now, machine_line, parse_args, sa
 
 from tl_core import identity
 from tl_core.lessons import LESSONS, collect, lesson, needs_pretraining, seed_count, stage_configs, verdict
-from tl_core.verdicts import Verdict
+from tl_core.lessons import Verdict
 
 
 def run_lesson(key: str, quick: bool, seeds: int | None, runs_dir: str) -> tuple[Verdict, Clock, bool]:

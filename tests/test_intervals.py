@@ -88,7 +88,7 @@ def test_the_confusion_null_band_sits_around_one_half():
 
 
 def test_one_seed_is_never_written_as_an_interval():
-    from tl_core.verdicts import interval_text
+    from tl_core.lessons.claims import interval_text
 
     assert interval_text(seed_interval([0.42])) == "+0.42 (one seed: no interval)"
     assert interval_text(Interval(0.05, 0.02, 0.08, 5)) == "+0.05 (95% interval +0.02 to +0.08)"

@@ -11,7 +11,7 @@ from tl_core.data import load_domain
 from tl_core.data.attributes import class_attributes
 from tl_core.errors import ConfigError
 from tl_core.model import TransferModel
-from tl_core.lecture_verdicts import collision_cap
+from tl_core.lessons import collision_cap
 from tl_core.runner import run_config
 from tl_core.ssl import all_rotations, rotation_checkpoint_path
 from tl_core.validation import validate_config

@@ -381,7 +381,7 @@ def test_the_button_runs_a_shortened_lesson_end_to_end(dashboard, monkeypatch):
     page draws the picture and the verdict from the finished runs."""
     plan = lessons.plan_next
     monkeypatch.setattr(lessons, "plan_next", lambda item, runs, group: plan(item, runs, group, quick=True))
-    monkeypatch.setattr(lessons, "seed_count", lambda *args, **kwargs: 1)  # one seed: no interval, undecided
+    monkeypatch.setattr(lessons.plans, "seed_count", lambda *args, **kwargs: 1)  # one seed: no interval, undecided
     at = open_lessons()
     at.radio(key="lesson-pick").set_value("distillation").run()
     at.button(key="lesson-run-distillation").click().run()

@@ -23,7 +23,7 @@ from tl_core.analysis.intervals import seed_interval
 from tl_core.config import RunConfig
 from tl_core.records.run_view import RunView
 from tl_core.status import Status
-from tl_core.verdicts import Run
+from tl_core.lessons.claims import Run
 from tl_view import charts, fmt, theme
 from tl_view.confusion_null import null_band_for
 
@@ -419,7 +419,7 @@ def _arm_bars(fig: go.Figure, groups: dict[str, list[Run]], key: str = "target_a
 
 def zero_shot_figures(runs: Sequence[Run], *, height: int = 400) -> list[go.Figure]:
     """Accuracy on the held-out classes per attribute set, against chance and the collision cap."""
-    from tl_core.lecture_verdicts import zero_shot_setting, collision_cap
+    from tl_core.lessons.verdicts import collision_cap, zero_shot_setting
 
     groups = _by_arm(runs, ("all-attributes", "without-colour"))
     fig = go.Figure()

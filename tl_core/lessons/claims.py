@@ -1,5 +1,5 @@
-"""What a lesson's verdict is made of: its claim (stated before any run), the Verdict, and its runs as per-seed
-values paired by seed.
+"""What a lesson's verdict is made of: its claim (stated before any run), the Verdict, the run record every
+verdict and picture reads, and a lesson's runs as per-seed values paired by seed.
 
 A lesson's arm is picked out by a predicate on a run's config (its `arm` and config values, never its name);
 runs of different arms are paired by `seed`. A run's value is its target accuracy on the full test set (or
