@@ -49,7 +49,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync"]
 LESSON = LESSONS[0]  # the Lessons page's default pick: a tab that opens the page shows its button
 PRESS = "Run this lesson"
-VERDICT = re.compile(r"Measured over \d+ seeds?|Incomplete —")  # "We measured": from the first seed on
+VERDICT = re.compile(r"Measured over \d+ seeds?|No verdict: these runs did not finish")  # once every seed ended
 RENDERED = """(heading) => document.querySelector('[data-testid="stApp"]')?.dataset.testScriptState === 'notRunning'
     && [...document.querySelectorAll('h1')].some(h => h.textContent.includes(heading))"""
 RUN = RunConfig(source="digits", target="digits-m", backbone="small_cnn", weights="random", strategy="fine-tune",
@@ -151,7 +151,7 @@ async def until(condition, timeout_s: float, every_s: float = 0.5) -> bool:
 
 
 async def wait_for_verdict(page, timeout_s: float) -> float:
-    """Until the page shows the lesson's final verdict: the measured text (drawn from the first finished seed on),
+    """Until the page shows the lesson's final verdict: the measured text (shown once every seed has finished),
     then the button enabled again (nothing of the lesson runs any more). Returns when the text first showed."""
     from playwright.async_api import expect
 

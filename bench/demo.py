@@ -1,4 +1,4 @@
-"""Does the default experiment show what transfer buys, within seconds? The Experiment page's defaults, 3 seeds.
+"""Does the default experiment show what transfer buys, within seconds? The Experiment page's defaults, 10 seeds.
 
 Each seed submits the default run and its baseline (scratch at scratch's own rate, `tl_core.baselines`) to a
 JobManager exactly as the page's Train button does (one run at a time, one torch thread per run), and prints:
@@ -7,7 +7,7 @@ with and without transfer (feature space and the 2-D maps, PCA and UMAP), and th
 curve point and to both runs finished: cold (seed 0 into an empty data folder, first) and warm. Every goal is
 marked met or not.
 
-    python bench/demo.py [--seeds 3] [--no-cold] [--target digits-m --labels-per-class 5 --epochs 4 --freeze 1]
+    python bench/demo.py [--seeds 10] [--no-cold] [--target digits-m --labels-per-class 5 --epochs 4 --freeze 1]
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ GOALS = {"gain": 0.15, "epoch1_gain": 0.30, "knn_gap": 0.20, "first_warm_s": 10,
 
 
 def _options(parser) -> None:
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--no-cold", action="store_true", help="skip the cold measurement (empty data folder)")
     for name, kind in (("target", str), ("labels_per_class", int), ("epochs", int), ("freeze", int),
                        ("backbone", str)):
@@ -66,13 +66,13 @@ def _scores(view) -> dict[str, float]:
 
 
 def _interval(diffs: list[float]) -> tuple[float, float, float]:
-    from scipy import stats
+    """(mean, low, high) by the lab's one statistic: the 95% t-interval over seeds (NaN bounds with one seed)."""
+    from tl_core.analysis.intervals import seed_interval
 
-    d = np.asarray(diffs)
-    if len(d) < 2:
-        return float(d.mean()), float("nan"), float("nan")
-    half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
-    return float(d.mean()), float(d.mean() - half), float(d.mean() + half)
+    interval = seed_interval(diffs)
+    if not interval.bounded:
+        return interval.effect, float("nan"), float("nan")
+    return interval.effect, interval.low, interval.high
 
 
 def _mark(ok: bool) -> str:

@@ -1,12 +1,13 @@
 """Does each lesson's claim hold with its defaults on this machine, how sure are we, and how long does it take?
 
 Runs every lesson's preset (the one the Lessons page queues, each arm once per seed) one run after another, as
-the dashboard's single job slot would, and prints the lesson's own verdict — met, not met or undecided, decided
-on a paired bootstrap interval (pairs by seed, test images resampled too) — with the effect, its 95% interval
-and the time taken. Whether the lesson first had to pretrain source networks is printed too (the dashboard
-caches them, so only a lesson's first run pays).
+the dashboard's single job slot would, and prints the lesson's own verdict — met, not met or undecided on its
+claim, decided by the lab's one statistic (a 95% t-interval over per-seed paired differences,
+`tl_core.analysis.intervals`) — with the effect, its interval and the time taken. Whether the lesson first had
+to pretrain source networks is printed too (the dashboard caches them, so only a lesson's first run pays).
+Headline per lesson: `RESULT lesson=… verdict=… seeds=… wall_s=… cpu_s=…`.
 
-    python bench/lessons.py [--lesson why-transfer] [--seeds 3] [--quick] [--threads 1] [--keep-runs DIR]
+    python bench/lessons.py [--lesson why-transfer] [--seeds 5] [--quick] [--threads 1] [--keep-runs DIR]
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from common import Clock, bench_runs_dir, load_now, machine_line, parse_args, sa
 
 from tl_core import identity
 from tl_core.lessons import LESSONS, collect, lesson, needs_pretraining, seed_count, stage_configs, verdict
-from tl_core.verdicts import Verdict
+from tl_core.lessons import Verdict
 
 
 def run_lesson(key: str, quick: bool, seeds: int | None, runs_dir: str) -> tuple[Verdict, Clock, bool]:
@@ -38,7 +39,7 @@ def run_lesson(key: str, quick: bool, seeds: int | None, runs_dir: str) -> tuple
             say(f"  {key} · {config.name} · seed {config.seed}: {summary['status']}, target acc "
                 f"{summary.get('target_acc', float('nan')):.3f}, {summary.get('seconds', 0):.0f} s  "
                 f"[{clock.wall_s:.0f} s]")
-    return verdict(key, collect(run_ids, store)), clock, cold
+    return verdict(key, collect(run_ids, store), seed_count(item, quick, seeds)), clock, cold
 
 
 def main() -> None:
@@ -61,6 +62,8 @@ def main() -> None:
             judged, clock, cold = run_lesson(key, args.quick, args.seeds, str(runs_dir))
             effect = ("" if judged.effect is None else
                       f"{judged.effect:+.3f} [{judged.low:+.3f}, {judged.high:+.3f}]")
+            say(f"RESULT lesson={key} verdict={judged.outcome.replace(' ', '_')} seeds={judged.seeds} "
+                f"wall_s={clock.wall_s:.0f} cpu_s={clock.cpu_s:.0f}")
             took = f"{clock.wall_s:.0f} s wall, {clock.cpu_s:.0f} s CPU" + (" (incl. pretraining)" if cold else "")
             rows.append([lesson(key).title, judged.outcome, effect, judged.seeds, took,
                          f"{lesson(key).minutes_on_cpu:g} min", judged.text])

@@ -85,20 +85,18 @@ def draw_results(group: str | None) -> None:
     active = is_active(group, runs)
     judged, figures = cached_figure(("lesson", lesson.key, group, data_version(runs)),
                                     lambda: (verdict(lesson.key, runs), lv.lesson_figures(lesson.picture, runs)))
-    blocked = lessons.blocked_reason(lesson, runs)
     with st.container(border=True):
         expected, measured = st.columns(2, gap="large")
         expected.markdown(f"**The lecture predicts**  \n{lesson.expectation}")
         if not runs:
             text = "Not run on this server yet — press **Run this lesson**."
-        elif blocked:
-            text = f"{lv.verdict_mark('not met')} {blocked}"
-        elif judged.outcome == "waiting" and not active:
-            text = "Incomplete — some runs were stopped or failed (see below): run the lesson again."
-        else:
+        elif judged.badged:
             text = f"{lv.verdict_mark(judged.outcome)} {judged.text}"
-        seeds = f" · {lv.seeds_note(lessons.seeds_run(runs), lesson.seeds)}" if runs else ""
-        measured.markdown(f"**We measured**{seeds}  \n{text}")
+        else:  # progress, never a badge, until every seed has finished
+            text = judged.text + ("" if active or judged.outcome == "incomplete" else
+                                  " Its runs have ended: run the lesson again to measure every seed.")
+        measured.markdown(f"**We measured**  \n{text}")
+        st.caption(f"The claim is decided on {lesson.claim.describe()} (95% interval over seeds).")
     columns = st.columns(len(figures)) if len(figures) > 1 else [st.container()]
     for i, (column, fig) in enumerate(zip(columns, figures)):
         with column:

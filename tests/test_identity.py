@@ -6,7 +6,7 @@ import pytest
 from tl_core import identity
 from tl_core.config import RunConfig
 from tl_core.identity import Kind
-from tl_core.lessons import LESSONS, verdict
+from tl_core.lessons import LESSONS, stage_configs, verdict
 from tl_core.records.run_view import RunView
 from tl_core.records.store import RunStore
 from tl_core.status import Status
@@ -66,8 +66,8 @@ def test_renaming_every_label_changes_no_verdict_or_picture(lesson):
     """Each lesson's planned runs, judged and drawn, then again with every name replaced by nonsense (and one
     named like another lesson's arm): the verdict and the figures' data are the same."""
     runs, previous = [], []
-    for stage in lesson.stages:
-        configs = stage(False, previous)
+    for index in range(len(lesson.stages)):
+        configs = stage_configs(lesson, index, False, previous)  # every seed: no verdict before all have finished
         for i, config in enumerate(configs):
             acc = 0.3 + 0.05 * (len(runs) % 7) + (0.2 if config.transfers else 0.0)
             runs.append(_fake(config.replace(experiment="lesson:x:1"), acc, f"r{len(runs)}", (acc - 0.1, acc)))

@@ -1,6 +1,6 @@
 """Lessons 7–10 in the engine: rotation pretraining learns its pretext task without labels; zero-shot by
-attributes, multitask learning and progressive networks each learn above their baseline on tiny data; their
-verdicts judge by intervals over seeds."""
+attributes, multitask learning and progressive networks each learn above their baseline on tiny data (their
+verdicts: tests/test_lessons.py and tests/test_lecture_views.py)."""
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -11,7 +11,7 @@ from tl_core.data import load_domain
 from tl_core.data.attributes import class_attributes
 from tl_core.errors import ConfigError
 from tl_core.model import TransferModel
-from tl_core.lecture_verdicts import call, collision_cap, mean_interval
+from tl_core.lessons import collision_cap
 from tl_core.runner import run_config
 from tl_core.ssl import all_rotations, rotation_checkpoint_path
 from tl_core.validation import validate_config
@@ -101,11 +101,3 @@ def test_progressive_network_keeps_task_a_while_fine_tuning_forgets_it(runs_dir)
 def test_progressive_needs_small_cnn():
     with pytest.raises(ConfigError, match="small_cnn"):
         validate_config(_tiny(strategy="progressive", backbone="resnet18"))
-
-
-def test_intervals_say_met_not_met_or_undecided():
-    assert mean_interval([0.2]) == (0.2, 0.2, 0.2)
-    mean, low, high = mean_interval([0.1, 0.2, 0.3])
-    assert low < mean < high and low >= 0.1 and high <= 0.3
-    assert call(0.05, 0.2, 0.0, 3) == "met" and call(-0.2, -0.05, 0.0, 3) == "not met"
-    assert call(-0.1, 0.1, 0.0, 3) == "undecided" and call(0.1, 0.2, 0.0, 1) == "undecided"

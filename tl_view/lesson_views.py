@@ -11,7 +11,7 @@ curves grow epoch by epoch, bars appear as runs finish.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,15 +19,14 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from tl_core import verdicts
-from tl_core.analysis.intervals import contrast_interval
+from tl_core.analysis.intervals import seed_interval
 from tl_core.config import RunConfig
 from tl_core.records.run_view import RunView
 from tl_core.status import Status
+from tl_core.lessons.claims import Run
 from tl_view import charts, fmt, theme
 from tl_view.confusion_null import null_band_for
 
-Run = dict[str, Any]
 TEACHER_COLOR = "#4b5563"
 WAITING_TEXT = "The picture fills in as the runs finish."
 
@@ -36,8 +35,7 @@ WAITING_TEXT = "The picture fills in as the runs finish."
 
 
 VERDICT_MARKS = {"met": ":green-badge[✓ met]", "not met": ":red-badge[✗ not met]",
-                 "undecided": ":orange-badge[? undecided — the interval includes 0]",
-                 "waiting": ":gray-badge[… waiting]"}
+                 "undecided": ":orange-badge[? undecided]"}
 
 
 def display_formula(formula: str) -> str:
@@ -47,14 +45,9 @@ def display_formula(formula: str) -> str:
 
 
 def verdict_mark(outcome: str) -> str:
-    """A coloured badge for Streamlit markdown: the claim's interval lies above 0, below it, straddles it, or the
-    runs are not in yet."""
+    """A coloured badge for Streamlit markdown, for a decided verdict only (met, not met, undecided: the rule is
+    in `tl_core.analysis.intervals`); while seeds are still running the page shows progress, never a badge."""
     return VERDICT_MARKS[outcome]
-
-
-def seeds_note(seeds: int, planned: int) -> str:
-    """'3 of 3 seeds finished' — how many repeats the measured verdict rests on."""
-    return f"{seeds} of {planned} seed{'s' if planned != 1 else ''} finished"
 
 
 def status_text(run: Run, live: RunView | None = None) -> str:
@@ -104,7 +97,8 @@ def _arm(run: Run) -> str:
 
 @dataclass(frozen=True)
 class Point:
-    """One arm's target accuracy over its seeds: the mean and its 95% bootstrap interval (seeds × test images)."""
+    """One arm's target accuracy over its seeds: the mean and its 95% t-interval over seeds (the mean alone, as a
+    zero-width interval, with one seed)."""
     label: str  # the first run's name: drawn, never matched
     runs: tuple[Run, ...]
     mean: float
@@ -119,10 +113,10 @@ def _points(runs: Sequence[Run], key=lambda config: config.get("arm", "")) -> di
         groups.setdefault(key(run["config"]), []).append(run)
     points = {}
     for k, group in groups.items():
-        scores = verdicts.paired(group, [lambda config: True])
-        interval = contrast_interval(scores, [1.0])
-        mean = float(np.mean([r["summary"]["target_acc"] for r in group]))
-        points[k] = Point(_name(group[0]), tuple(group), mean, min(interval.low, mean), max(interval.high, mean))
+        interval = seed_interval([r["summary"]["target_acc"] for r in group])
+        mean = interval.effect
+        low, high = (interval.low, interval.high) if interval.bounded else (mean, mean)
+        points[k] = Point(_name(group[0]), tuple(group), mean, low, high)
     return points
 
 
@@ -347,25 +341,6 @@ def negative_figure(runs: Sequence[Run], *, height: int = 400) -> go.Figure:
     return fig
 
 
-def lesson_figures(picture: str, runs: Sequence[Run]) -> list[go.Figure]:
-    """The lesson's picture from whatever runs exist (one or two figures)."""
-    if picture == "curves":
-        return [curves_figure(runs)]
-    if picture == "labels":
-        return [labels_figure(runs)]
-    if picture == "freeze":
-        return [freeze_figure(runs)]
-    if picture == "domain":
-        return domain_figures(runs)
-    if picture == "distill":
-        return [distill_figure(runs)]
-    if picture == "negative":
-        return [negative_figure(runs)]
-    if picture in LECTURE_PICTURES:
-        return LECTURE_PICTURES[picture](runs)
-    raise KeyError(f"No picture kind {picture!r}")
-
-
 # ---------------------------------------------------------------------------------------------- lessons 7–10
 # Their arms repeat over seeds: a line is the mean over the seeds that reached each epoch, a bar the mean of the
 # finished seeds with each seed as a dot.
@@ -450,7 +425,7 @@ def _arm_bars(fig: go.Figure, groups: dict[str, list[Run]], key: str = "target_a
 
 def zero_shot_figures(runs: Sequence[Run], *, height: int = 400) -> list[go.Figure]:
     """Accuracy on the held-out classes per attribute set, against chance and the collision cap."""
-    from tl_core.lecture_verdicts import zero_shot_setting, collision_cap
+    from tl_core.lessons.verdicts import collision_cap, zero_shot_setting
 
     groups = _by_arm(runs, ("all-attributes", "without-colour"))
     fig = go.Figure()
@@ -514,5 +489,22 @@ def forgetting_figures(runs: Sequence[Run], *, height: int = 400) -> list[go.Fig
     return [curves, bars]
 
 
-LECTURE_PICTURES = {"self-supervised": self_supervised_figures, "zero-shot": zero_shot_figures,
-                    "multitask": multitask_figures, "forgetting": forgetting_figures}
+PICTURES: dict[str, Callable[[Sequence[Run]], list[go.Figure]]] = {  # a Lesson's `picture` → its figures
+    "curves": lambda runs: [curves_figure(runs)],
+    "labels": lambda runs: [labels_figure(runs)],
+    "freeze": lambda runs: [freeze_figure(runs)],
+    "domain": domain_figures,
+    "distill": lambda runs: [distill_figure(runs)],
+    "negative": lambda runs: [negative_figure(runs)],
+    "self-supervised": self_supervised_figures,
+    "zero-shot": zero_shot_figures,
+    "multitask": multitask_figures,
+    "forgetting": forgetting_figures,
+}
+
+
+def lesson_figures(picture: str, runs: Sequence[Run]) -> list[go.Figure]:
+    """The lesson's picture from whatever runs exist (one or two figures)."""
+    if picture not in PICTURES:
+        raise KeyError(f"No picture kind {picture!r}: choose one of {', '.join(PICTURES)}")
+    return PICTURES[picture](runs)

@@ -1,27 +1,20 @@
-"""Classroom lessons: each one a short explanation, the runs that demonstrate it, and a measured verdict.
+"""The lessons' catalog: each lesson's text, its runs (one stage function per stage, for one seed) and its claim.
 
-A lesson plans plain RunConfigs, each with its role and arm (tl_core.identity) and, once submitted, the
-lesson's experiment id, so they show together on the Runs page and go through the same job queue; `verdict`
-compares what was measured with what the lecture predicts. Runs are told apart by role, arm and config values,
-never by their display names. No Streamlit here.
+A lesson plans plain RunConfigs, each with its role and arm (tl_core.identity); runs are told apart by role, arm
+and config values, never by their display names. Its `claim` (primary contrast, side of the line, minimum effect
+worth teaching) is stated here, before any run.
 """
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field, replace
-from collections.abc import Sequence
-from typing import Any, Callable
+from dataclasses import dataclass, field
+from typing import Callable
 
-from tl_core import identity, lecture_verdicts
-from tl_core.analysis.null_band_store import stored_null_band
-from tl_core.analysis.intervals import all_of, contrast_interval, decide
 from tl_core.config import RunConfig
 from tl_core.identity import Role
-from tl_core.status import Status
-from tl_core.verdicts import (Verdict, arm, difference, finished, interval_text, judged, mean_of, paired, seeds_of,
-                              seeds_text, waiting)
+from tl_core.lessons.claims import Claim, Run
 
-Run = dict[str, Any]  # {"config": RunConfig dict, "summary": dict, "metrics": [per-epoch rows]}
+
+SEEDS = 5  # per arm: the fewest with which a t-interval over seeds is narrow enough to decide a lesson's claim
 
 
 @dataclass(frozen=True)
@@ -31,11 +24,13 @@ class Lesson:
     explanation: str  # markdown, a few sentences
     expectation: str  # the picture the lecture predicts, in one sentence
     picture: str  # how the page draws it (tl_view.lesson_views.lesson_figures): curves | labels | … | forgetting
-    minutes_on_cpu: float  # its runs on an idle 2-core CPU with the source network cached, measured and rounded up
+    minutes_on_cpu: float  # its runs on an idle 2-core CPU, source network cached: measured with 3 seeds, × 5/3
+    # for SEEDS = 5, rounded up to half a minute
     stages: tuple[Callable[[bool, list[Run]], list[RunConfig]], ...]
+    claim: Claim  # the primary contrast the badge is decided on, stated before any run
     formula: str = ""  # LaTeX shown under the explanation
     notes: tuple[str, ...] = field(default_factory=tuple)
-    seeds: int = 3  # each arm runs once per seed (seed 0, 1, …); verdicts pair the arms by seed
+    seeds: int = SEEDS  # each arm runs once per seed (seed 0, 1, …); verdicts pair the arms by seed
 
 
 def _base(quick: bool, **changes) -> RunConfig:
@@ -198,7 +193,9 @@ LESSONS: tuple[Lesson, ...] = (
             "(*linear probe*), or keep training the task-A network on task B (*fine-tune*)."),
         expectation="With transfer the curve starts higher, climbs faster and ends higher than from scratch.",
         picture="curves",
-        minutes_on_cpu=1.5,
+        minutes_on_cpu=2.5,
+        claim=Claim("fine-tune − scratch, final target accuracy",
+                    side="above", min_effect=0.05, arms=("scratch", "fine-tune")),
         stages=(_why_transfer,),
     ),
     Lesson(
@@ -210,7 +207,9 @@ LESSONS: tuple[Lesson, ...] = (
             "with plenty of labels the two meet."),
         expectation="The gap between the two lines is widest on the left (few labels) and narrows to the right.",
         picture="labels",
-        minutes_on_cpu=2.5,
+        minutes_on_cpu=4.5,
+        claim=Claim("gain of transfer at the fewest labels − at the most, target accuracy",
+                    side="above", min_effect=0.05, arms=("with", "without"), kind="difference of differences"),
         stages=(_how_many_labels,),
     ),
     Lesson(
@@ -225,7 +224,10 @@ LESSONS: tuple[Lesson, ...] = (
         expectation=("Accuracy falls as more groups are frozen, and falls more steeply when task A is distant "
                      "(shapes) than when it is close (font digits)."),
         picture="freeze",
-        minutes_on_cpu=1.5,
+        minutes_on_cpu=2.5,
+        claim=Claim("drop from the shallowest to the deepest freeze, distant source − close source",
+                    side="above", min_effect=0.05, arms=("freeze", "freeze-distant"),
+                    kind="difference of differences"),
         stages=(_which_layers,),
     ),
     Lesson(
@@ -248,7 +250,9 @@ LESSONS: tuple[Lesson, ...] = (
                  r"\lambda_p=\frac{2}{1+e^{-10p}}-1,\qquad \mu_p=\frac{\mu_0}{(1+10p)^{0.75}}"),
         expectation="DANN reaches a higher target accuracy, and its domain-confusion accuracy falls toward 0.5.",
         picture="domain",
-        minutes_on_cpu=3.0,
+        minutes_on_cpu=5,
+        claim=Claim("DANN − source only, target accuracy",
+                    side="above", min_effect=0.03, arms=("source-only", "dann")),
         stages=(_domain_shift,),
     ),
     Lesson(
@@ -266,7 +270,9 @@ LESSONS: tuple[Lesson, ...] = (
         expectation=("The student on soft targets beats the same student on its labels alone, and the one taught "
                      "the teacher's hard labels."),
         picture="distill",
-        minutes_on_cpu=2.0,
+        minutes_on_cpu=3.5,
+        claim=Claim("student on soft targets − student on its labels alone, target accuracy",
+                    side="above", min_effect=0.03, arms=("distilled", "pseudo-labels", "labels-only")),
         stages=(_distill_teacher, _distill_students),
     ),
     Lesson(
@@ -281,7 +287,9 @@ LESSONS: tuple[Lesson, ...] = (
         expectation=("Fine-tuned transfer from an unrelated task ends below training from scratch, while the same "
                      "recipe from a related task does not."),
         picture="negative",
-        minutes_on_cpu=1.0,
+        minutes_on_cpu=2,
+        claim=Claim("fine-tuned from the unrelated source − scratch, target accuracy",
+                    side="below", min_effect=0.03, arms=("fine-tuned", "related-fine-tuned", "scratch")),
         stages=(_negative_transfer,),
     ),
     Lesson(
@@ -293,15 +301,17 @@ LESSONS: tuple[Lesson, ...] = (
             "to answer it must find the top of the digit, which takes features of the digit itself "
             "(Gidaris et al., 2018). Here the pretext task uses the target's own training images, labels unread; "
             "the network is then fine-tuned on **5 labelled digits per class**, beside a network trained from "
-            "scratch and one pretrained with the labels of task A (font digits). Three seeds each. Measured here, "
-            "the claim does **not** hold on these small, centred digits: rotation pretraining ended about 10 points "
+            "scratch and one pretrained with the labels of task A (font digits). Measured here in an earlier round "
+            "(three seeds), the claim did **not** hold on these small, centred digits: rotation pretraining ended about 10 points "
             "*below* scratch on every seed (perhaps because 0, 1 and 8 look alike upside down and 6 and 9 swap), "
             "and even supervised pretraining only matched scratch, which reaches 0.87 with 5 labels per class in 6 epochs."),
         formula=r"\min_\theta\ \frac{1}{4N}\sum_{i=1}^{N}\sum_{k=0}^{3} \mathrm{CE}\big(k,\ f_\theta(\mathrm{rot}_{90k}(x_i))\big)",
         expectation=("Rotation pretraining beats scratch without a single task-A label; supervised pretraining on a "
                      "related labelled task does better still."),
         picture="self-supervised",
-        minutes_on_cpu=10.0,
+        minutes_on_cpu=17,
+        claim=Claim("rotation-pretrained − scratch, target accuracy",
+                    side="above", min_effect=0.03, arms=("scratch", "rotation")),
         stages=(_self_supervised,),
     ),
     Lesson(
@@ -319,7 +329,10 @@ LESSONS: tuple[Lesson, ...] = (
         expectation=("With all three attributes, unseen classes are recognised far above chance; without colour, "
                      "accuracy is capped where signatures collide."),
         picture="zero-shot",
-        minutes_on_cpu=8.0,
+        minutes_on_cpu=13.5,
+        claim=Claim("unseen-class accuracy with every attribute − chance",
+                    side="above", min_effect=0.10, arms=("all-attributes", "without-colour"),
+                    kind="against a constant"),
         stages=(_zero_shot,),
     ),
     Lesson(
@@ -330,13 +343,15 @@ LESSONS: tuple[Lesson, ...] = (
             "source (12,000 font digits), each with its own output head on shared layers. Trained together, "
             "every step's gradient of the rich task shapes the shared features the poor task uses. We compare "
             "the poor task trained alone, fine-tuned after the rich task, and trained jointly with it. "
-            "Three seeds each. Measured here, joint training gave no reliable gain over the task alone (one seed "
-            "up, two level or down), while fine-tuning after the rich task did; one suspect is BatchNorm, whose "
+            "Measured here in an earlier round (three seeds), joint training gave no reliable gain over the task "
+            "alone (one seed up, two level or down), while fine-tuning after the rich task did; one suspect is BatchNorm, whose "
             "statistics mix both domains in every joint batch."),
         formula=r"L(\theta_s,\theta_A,\theta_B)=L_B(\theta_s,\theta_B)+w\,L_A(\theta_s,\theta_A)",
         expectation="Joint training lifts the label-poor task above training it alone.",
         picture="multitask",
-        minutes_on_cpu=7.0,
+        minutes_on_cpu=12,
+        claim=Claim("joint − target task alone, target accuracy",
+                    side="above", min_effect=0.03, arms=("alone", "joint")),
         stages=(_multitask,),
     ),
     Lesson(
@@ -347,13 +362,15 @@ LESSONS: tuple[Lesson, ...] = (
             "task A needed: we measure task A's accuracy again after every epoch on B, with A's own output layer "
             "kept aside. A *progressive network* (Rusu et al., 2016) never touches A's network: it freezes it as "
             "column A, adds a new column for B, and lets every layer of B read the layer below it in A through a "
-            "small lateral adapter. It cannot forget — and it grows with every task. Three seeds each. Measured "
-            "here, the new column also learned task B a little *worse* than fine-tuning did (0.34 against 0.38)."),
+            "small lateral adapter. It cannot forget — and it grows with every task. Measured in an earlier round "
+            "(three seeds), the new column also learned task B a little *worse* than fine-tuning did (0.34 against 0.38)."),
         formula=r"h^{B}_{i}=f\big(W^{B}_{i}\,h^{B}_{i-1}+U_{i}\,h^{A}_{i-1}\big),\qquad \theta_A\ \text{frozen}",
         expectation=("Fine-tuning on B makes task A's accuracy fall; the progressive network keeps it exactly, "
                      "at about twice the parameters."),
         picture="forgetting",
-        minutes_on_cpu=10.0,
+        minutes_on_cpu=17,
+        claim=Claim("task A forgotten by fine-tuning − by the progressive network",
+                    side="above", min_effect=0.05, arms=("fine-tuned", "progressive")),
         stages=(_forgetting,),
     ),
 )
@@ -364,229 +381,3 @@ def lesson(key: str) -> Lesson:
         if item.key == key:
             return item
     raise KeyError(f"No lesson called {key!r}: choose one of {', '.join(l.key for l in LESSONS)}.")
-
-
-def seed_count(lesson: Lesson, quick: bool = False, seeds: int | None = None) -> int:
-    """How many seeds each arm runs: `seeds` when given, else the lesson's own (one for a quick version)."""
-    return seeds if seeds is not None else 1 if quick else lesson.seeds
-
-
-def stage_configs(lesson: Lesson, index: int, quick: bool, previous: Sequence[Run],
-                  seeds: int | None = None) -> list[RunConfig]:
-    """Stage `index`'s configs once per seed; each seed's copy sees only the earlier runs of its own seed (its
-    students learn from the teacher of their seed)."""
-    configs = []
-    for seed in range(seed_count(lesson, quick, seeds)):
-        mine = [r for r in previous if int(r["config"].get("seed", 0)) == seed]
-        configs += [c.replace(seed=seed) for c in lesson.stages[index](quick, mine)]
-    return configs
-
-
-def needs_pretraining(lesson: Lesson, seeds: int | None = None) -> bool:
-    """Whether its first runs will pretrain a network first (not shipped or cached: adds a minute or more)."""
-    from tl_core.pretrain import has_source_network
-    from tl_core.ssl import ROTATION_WEIGHTS, rotation_checkpoint_path
-
-    return any((c.weights == "source" and not has_source_network(c))
-               or (c.weights in ROTATION_WEIGHTS and not rotation_checkpoint_path(c).exists())
-               for c in stage_configs(lesson, 0, False, [], seeds))
-
-
-def latest_experiment(rows: Sequence[dict], key: str) -> str | None:
-    """The experiment id of the newest recorded run of this lesson (`rows` as `RunStore.list` gives them)."""
-    newest = max((r for r in rows if identity.lesson_key(r.get("experiment") or "") == key),
-                 key=lambda r: r.get("created") or 0, default=None)
-    return newest["experiment"] if newest else None
-
-
-def experiment_run_ids(rows: Sequence[dict], experiment: str) -> list[str]:
-    """The experiment's run ids in the order they were submitted."""
-    return [r["run_id"] for r in sorted((r for r in rows if r.get("experiment") == experiment),
-                                        key=lambda r: (r.get("created") or 0, r["run_id"]))]
-
-
-def plan_next(lesson: Lesson, runs: Sequence[Run], experiment: str, quick: bool = False,
-              seeds: int | None = None) -> tuple[str, list[RunConfig]]:
-    """The next stage to submit, given the lesson's runs so far in submission order (all of them ended).
-
-    ("stage N", configs) — the configs tagged with `experiment`; ("done", []) when every stage has its runs;
-    ("blocked", []) when a later stage needs runs of an earlier one that did not finish (e.g. no teacher).
-    """
-    submitted = 0
-    for i in range(len(lesson.stages)):
-        previous = list(runs[:submitted])
-        if i and any(r["summary"].get("status") != "finished" for r in previous):
-            return "blocked", []
-        configs = stage_configs(lesson, i, quick, previous, seeds)
-        if len(runs) <= submitted:
-            return f"stage {i + 1}", [c.replace(experiment=experiment) for c in configs]
-        submitted += len(configs)
-    return "done", []
-
-
-def blocked_reason(lesson: Lesson, runs: Sequence[Run]) -> str | None:
-    """Why the lesson's later stage cannot start (None when it can, or has)."""
-    if len(lesson.stages) < 2:
-        return None
-    if not runs or len(runs) != len(stage_configs(lesson, 0, False, [])):
-        return None
-    unfinished = [r for r in runs if Status.of(r["summary"].get("status")).terminal
-                  and r["summary"]["status"] != Status.FINISHED]
-    if not unfinished:
-        return None
-    names = ", ".join(f"{r['config'].get('name')} ({r['summary'].get('status')})" for r in unfinished)
-    return f"The second stage needs the first stage's runs, and these did not finish: {names}. Run the lesson again."
-
-
-def collect(run_ids: list[str], store) -> list[Run]:
-    """The lesson's runs as `Run` dicts with their evaluation.json, read from the run store (unfinished ones too)."""
-    runs = []
-    for run_id in run_ids:
-        row = store.get(run_id)
-        if row is not None:
-            path = store.run_dir(run_id)
-            runs.append({"config": row["config"], "summary": row["summary"], "metrics": path.read_metrics(),
-                         "evaluation": path.read_json("evaluation.json")})
-    return runs
-
-
-def seeds_run(runs: Sequence[Run]) -> int:
-    """How many seeds have finished runs (what the page says the verdict rests on)."""
-    return len(seeds_of(runs))
-
-
-def _first_epoch_acc(run: Run) -> float | None:
-    return run["metrics"][0].get("target_acc") if run.get("metrics") else None
-
-
-def _confusion(run: Run) -> float | None:
-    return run["summary"].get("domain_confusion_acc")
-
-
-def _why_transfer_verdict(runs: list[Run]) -> Verdict:
-    fine, scratch = arm("fine-tune"), arm("scratch")
-    end = difference(runs, fine, scratch)
-    start = difference(runs, fine, scratch, value=_first_epoch_acc)
-    if end is None or start is None:
-        return waiting("Waiting for the scratch and fine-tune runs.")
-    probe = mean_of(runs, arm("linear-probe"))
-    probe_text = f"; the linear probe reaches {probe:.2f}" if probe is not None else ""
-    return judged(all_of([decide(end), decide(start)]), (
-        f"Fine-tuning ends {interval_text(end)} ahead of scratch ({mean_of(runs, fine):.2f} against "
-        f"{mean_of(runs, scratch):.2f}) and is {interval_text(start)} ahead after one epoch{probe_text}."), end)
-
-
-def _label_key(budget: int | None) -> str:
-    return "all" if budget is None else str(budget)
-
-
-def _how_many_labels_verdict(runs: list[Run]) -> Verdict:
-    gains = [(budget, iv) for budget in LABEL_BUDGETS
-             if (iv := difference(runs, arm("with", labels_per_class=budget),
-                                  arm("without", labels_per_class=budget))) is not None]
-    if len(gains) < 2:
-        return waiting("Waiting for at least two label budgets.")
-    (fewest, few_gain), (most, _) = gains[0], gains[-1]
-    arms = paired(runs, [arm("with", labels_per_class=fewest), arm("without", labels_per_class=fewest),
-                         arm("with", labels_per_class=most), arm("without", labels_per_class=most)])
-    narrowing = contrast_interval(arms, [1.0, -1.0, -1.0, 1.0])
-    stops = [budget for budget, iv in gains if iv.low <= 0]
-    where = (f"transfer stops paying from {_label_key(stops[0])} per class (its interval reaches 0 or below)"
-             if stops else "transfer pays at every budget measured")
-    listed = "; ".join(f"{_label_key(b)}: {interval_text(iv)}" for b, iv in gains)
-    return judged(all_of([decide(few_gain), decide(narrowing)]), (
-        f"Gain of transfer by labels per class — {listed}. The gain narrows by {interval_text(narrowing)} from "
-        f"{_label_key(fewest)} to {_label_key(most)} per class; {where}."), narrowing)
-
-
-def _which_layers_verdict(runs: list[Run]) -> Verdict:
-    depths = sorted({int(r["config"]["freeze"]) for r in finished(runs) if r["config"].get("arm") == "freeze"})
-    shallow, deep = (depths[0], depths[-1]) if depths else (0, 0)
-    picks = [arm(name, freeze=k) for name in ("freeze-distant", "freeze") for k in (shallow, deep)]
-    arms = paired(runs, picks) if len(depths) >= 2 else None
-    if arms is None:
-        return waiting("Waiting for the shallowest and deepest freeze from both sources.")
-    distant_drop = contrast_interval(arms[:2], [1.0, -1.0])
-    close_drop = contrast_interval(arms[2:], [1.0, -1.0])
-    steeper = contrast_interval(arms, [1.0, -1.0, -1.0, 1.0])
-    return judged(decide(steeper), (
-        f"Freezing K={deep} instead of K={shallow} groups costs {interval_text(distant_drop)} from the distant "
-        f"source and {interval_text(close_drop)} from the close one: the distant source falls "
-        f"{interval_text(steeper)} more."), steeper)
-
-
-def _domain_shift_verdict(runs: list[Run]) -> Verdict:
-    dann, source = arm("dann"), arm("source-only")
-    accuracy = difference(runs, dann, source)
-    if accuracy is None:
-        return waiting("Waiting for the source-only and DANN runs.")
-    parts, outcomes = [f"DANN's target accuracy is {interval_text(accuracy)} above source only's "
-                       f"({mean_of(runs, dann):.2f} against {mean_of(runs, source):.2f})"], [decide(accuracy)]
-    drop = difference(runs, source, dann, value=_confusion)
-    if drop is None:
-        outcomes.append("undecided")
-        parts.append("no domain confusion was measured")
-    else:
-        per_domain = min(int(r["summary"].get("domain_confusion_n") or r["config"].get("snapshot_size") or 0)
-                         for r in finished(runs))
-        band = stored_null_band(max(per_domain, 2))
-        low, high = band.low, band.high
-        margin = (high - low) / 2 * math.sqrt(2)  # two readings, each as noisy as the null band is wide
-        outcomes.append(decide(drop, margin))
-        dann_conf = mean_of(runs, dann, _confusion)
-        place = "inside" if dann_conf <= high else "still above"
-        parts.append(f"domain confusion falls {interval_text(drop)} (to {dann_conf:.2f}, {place} the band "
-                     f"{low:.2f}–{high:.2f} that two identical domains give; a fall counts beyond {margin:.2f})")
-    return judged(all_of(outcomes), "; ".join(parts) + ".", accuracy)
-
-
-def _distillation_verdict(runs: list[Run]) -> Verdict:
-    soft, hard, alone = arm("distilled"), arm("pseudo-labels"), arm("labels-only")
-    over_labels, over_hard = difference(runs, soft, alone), difference(runs, soft, hard)
-    teacher = mean_of(runs, arm("teacher"))
-    if over_labels is None or over_hard is None or teacher is None:
-        return waiting("Waiting for the teachers and the three students.")
-    return judged(all_of([decide(over_labels), decide(over_hard)]), (
-        f"Teacher {teacher:.2f}. The student on soft targets ({mean_of(runs, soft):.2f}) is "
-        f"{interval_text(over_labels)} ahead of the one on its labels alone ({mean_of(runs, alone):.2f}) and "
-        f"{interval_text(over_hard)} ahead of the one on the teacher's hard labels ({mean_of(runs, hard):.2f})."),
-        over_labels)
-
-
-def _negative_transfer_verdict(runs: list[Run]) -> Verdict:
-    tuned, related, scratch = arm("fine-tuned"), arm("related-fine-tuned"), arm("scratch")
-    loss = difference(runs, scratch, tuned)
-    control = difference(runs, related, scratch)
-    source_effect = difference(runs, related, tuned)
-    if loss is None or control is None or source_effect is None:
-        return waiting("Waiting for the transfer from shapes, its control and scratch.")
-    control_holds = "not met" if control.high < 0 else "met"  # the related source under the same protocol must not lose
-    frozen = difference(runs, scratch, arm("frozen"))
-    frozen_text = f" Frozen 3 groups deep it ends {interval_text(frozen)} below scratch." if frozen else ""
-    return judged(all_of([decide(loss), decide(source_effect), control_holds]), (
-        f"Transfer from the unrelated source, every layer fine-tuned, ends {interval_text(loss)} below scratch "
-        f"({mean_of(runs, tuned):.2f} against {mean_of(runs, scratch):.2f}); the related source under the same "
-        f"protocol ends {interval_text(control)} against scratch"
-        f"{' — it loses too, so the loss is the protocol, not the source' if control_holds == 'not met' else ''}, "
-        f"and {interval_text(source_effect)} above the unrelated one.{frozen_text}"), loss)
-
-
-VERDICTS: dict[str, Callable[[list[Run]], Verdict]] = {
-    "why-transfer": _why_transfer_verdict,
-    "how-many-labels": _how_many_labels_verdict,
-    "which-layers": _which_layers_verdict,
-    "domain-shift": _domain_shift_verdict,
-    "distillation": _distillation_verdict,
-    "negative-transfer": _negative_transfer_verdict,
-}
-
-
-def verdict(key: str, runs: list[Run]) -> Verdict:
-    """Whether the measured runs show the lecture's claim, decided on paired bootstrap intervals (pairs by seed,
-    resampling test images too); "waiting" while an arm has no finished run."""
-    if key not in VERDICTS and key not in lecture_verdicts.VERDICTS:
-        raise KeyError(key)
-    verdict_ = (VERDICTS.get(key) or lecture_verdicts.VERDICTS[key])(runs)
-    if verdict_.outcome == "waiting":
-        return verdict_
-    return replace(verdict_, text=f"{verdict_.text} Measured over {seeds_text(seeds_run(runs))}.")

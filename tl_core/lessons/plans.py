@@ -1,0 +1,80 @@
+"""A lesson's runs in stages: each arm once per seed, the next stage planned from the finished ones, and the
+lesson's runs read back from the run store."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from tl_core import identity
+from tl_core.config import RunConfig
+from tl_core.lessons.catalog import Lesson
+from tl_core.lessons.claims import Run
+
+
+def seed_count(lesson: Lesson, quick: bool = False, seeds: int | None = None) -> int:
+    """How many seeds each arm runs: `seeds` when given, else the lesson's own (one for a quick version)."""
+    return seeds if seeds is not None else 1 if quick else lesson.seeds
+
+
+def stage_configs(lesson: Lesson, index: int, quick: bool, previous: Sequence[Run],
+                  seeds: int | None = None) -> list[RunConfig]:
+    """Stage `index`'s configs once per seed; each seed's copy sees only the earlier runs of its own seed (its
+    students learn from the teacher of their seed)."""
+    configs = []
+    for seed in range(seed_count(lesson, quick, seeds)):
+        mine = [r for r in previous if int(r["config"].get("seed", 0)) == seed]
+        configs += [c.replace(seed=seed) for c in lesson.stages[index](quick, mine)]
+    return configs
+
+
+def needs_pretraining(lesson: Lesson, seeds: int | None = None) -> bool:
+    """Whether its first runs will pretrain a network first (not shipped or cached: adds a minute or more)."""
+    from tl_core.pretrain import has_source_network
+    from tl_core.ssl import ROTATION_WEIGHTS, rotation_checkpoint_path
+
+    return any((c.weights == "source" and not has_source_network(c))
+               or (c.weights in ROTATION_WEIGHTS and not rotation_checkpoint_path(c).exists())
+               for c in stage_configs(lesson, 0, False, [], seeds))
+
+
+def latest_experiment(rows: Sequence[dict], key: str) -> str | None:
+    """The experiment id of the newest recorded run of this lesson (`rows` as `RunStore.list` gives them)."""
+    newest = max((r for r in rows if identity.lesson_key(r.get("experiment") or "") == key),
+                 key=lambda r: r.get("created") or 0, default=None)
+    return newest["experiment"] if newest else None
+
+
+def experiment_run_ids(rows: Sequence[dict], experiment: str) -> list[str]:
+    """The experiment's run ids in the order they were submitted."""
+    return [r["run_id"] for r in sorted((r for r in rows if r.get("experiment") == experiment),
+                                        key=lambda r: (r.get("created") or 0, r["run_id"]))]
+
+
+def plan_next(lesson: Lesson, runs: Sequence[Run], experiment: str, quick: bool = False,
+              seeds: int | None = None) -> tuple[str, list[RunConfig]]:
+    """The next stage to submit, given the lesson's runs so far in submission order (all of them ended).
+
+    ("stage N", configs) — the configs tagged with `experiment`; ("done", []) when every stage has its runs;
+    ("blocked", []) when a later stage needs runs of an earlier one that did not finish (e.g. no teacher).
+    """
+    submitted = 0
+    for i in range(len(lesson.stages)):
+        previous = list(runs[:submitted])
+        if i and any(r["summary"].get("status") != "finished" for r in previous):
+            return "blocked", []
+        configs = stage_configs(lesson, i, quick, previous, seeds)
+        if len(runs) <= submitted:
+            return f"stage {i + 1}", [c.replace(experiment=experiment) for c in configs]
+        submitted += len(configs)
+    return "done", []
+
+
+def collect(run_ids: list[str], store) -> list[Run]:
+    """The lesson's runs as `Run` dicts with their evaluation.json, read from the run store (unfinished ones too)."""
+    runs = []
+    for run_id in run_ids:
+        row = store.get(run_id)
+        if row is not None:
+            path = store.run_dir(run_id)
+            runs.append({"config": row["config"], "summary": row["summary"], "metrics": path.read_metrics(),
+                         "evaluation": path.read_json("evaluation.json")})
+    return runs

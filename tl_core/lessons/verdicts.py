@@ -1,0 +1,255 @@
+"""All ten lessons' verdicts, each decided on its lesson's claim (`catalog`) by the lab's one statistic, a 95%
+t-interval over per-seed paired values (`tl_core.analysis.intervals`) — and `verdict`, which gives none until
+every seed of the lesson has finished. A lesson with controls is met only when its controls hold too.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+from tl_core.analysis.intervals import all_of, decide, seed_interval
+from tl_core.analysis.null_band_store import stored_null_band
+from tl_core.data.attributes import class_attributes
+from tl_core.lessons import plans
+from tl_core.lessons.catalog import LABEL_BUDGETS, lesson
+from tl_core.lessons.claims import (Claim, Progress, Run, Verdict, arm, by_seed, claim_text, contrast_interval,
+                                    difference, finished, interval_text, judged, mean_of, progress, seeds_text)
+
+def _first_epoch_acc(run: Run) -> float | None:
+    return run["metrics"][0].get("target_acc") if run.get("metrics") else None
+
+
+def _confusion(run: Run) -> float | None:
+    return run["summary"].get("domain_confusion_acc")
+
+
+def _why_transfer_verdict(runs: list[Run], claim: Claim) -> Verdict:
+    fine, scratch = arm("fine-tune"), arm("scratch")
+    end = difference(runs, fine, scratch)
+    start = difference(runs, fine, scratch, value=_first_epoch_acc)
+    start_text = f" and is {interval_text(start)} ahead after one epoch" if start is not None else ""
+    probe = mean_of(runs, arm("linear-probe"))
+    probe_text = f"; the linear probe reaches {probe:.2f}" if probe is not None else ""
+    return judged(claim.decide(end), (
+        f"Fine-tuning ends {interval_text(end)} ahead of scratch ({mean_of(runs, fine):.2f} against "
+        f"{mean_of(runs, scratch):.2f}){start_text}{probe_text}. {claim_text(claim, end)}"), end)
+
+
+def _label_key(budget: int | None) -> str:
+    return "all" if budget is None else str(budget)
+
+
+def _how_many_labels_verdict(runs: list[Run], claim: Claim) -> Verdict:
+    """Primary contrast: the gain at the fewest labels minus the gain at the most; the gain at the fewest must
+    itself be worth teaching."""
+    gains = [(budget, iv) for budget in LABEL_BUDGETS
+             if (iv := difference(runs, arm("with", labels_per_class=budget),
+                                  arm("without", labels_per_class=budget))) is not None]
+    (fewest, few_gain), (most, _) = gains[0], gains[-1]
+    narrowing = contrast_interval(runs, [arm("with", labels_per_class=fewest), arm("without", labels_per_class=fewest),
+                                         arm("with", labels_per_class=most), arm("without", labels_per_class=most)],
+                                  [1.0, -1.0, -1.0, 1.0])
+    stops = [budget for budget, iv in gains if iv.low <= 0]
+    where = (f"transfer stops paying from {_label_key(stops[0])} per class (its interval reaches 0 or below)"
+             if stops else "transfer pays at every budget measured")
+    listed = "; ".join(f"{_label_key(b)}: {interval_text(iv)}" for b, iv in gains)
+    return judged(all_of([claim.decide(narrowing), decide(few_gain, claim.min_effect)]), (
+        f"Gain of transfer by labels per class — {listed}. The gain narrows by {interval_text(narrowing)} from "
+        f"{_label_key(fewest)} to {_label_key(most)} per class; {where}. {claim_text(claim, narrowing)}"),
+        narrowing)
+
+
+def _which_layers_verdict(runs: list[Run], claim: Claim) -> Verdict:
+    depths = sorted({int(r["config"]["freeze"]) for r in finished(runs) if r["config"].get("arm") == "freeze"})
+    shallow, deep = depths[0], depths[-1]
+    distant = [arm("freeze-distant", freeze=shallow), arm("freeze-distant", freeze=deep)]
+    close = [arm("freeze", freeze=shallow), arm("freeze", freeze=deep)]
+    distant_drop = contrast_interval(runs, distant, [1.0, -1.0])
+    close_drop = contrast_interval(runs, close, [1.0, -1.0])
+    steeper = contrast_interval(runs, distant + close, [1.0, -1.0, -1.0, 1.0])
+    return judged(claim.decide(steeper), (
+        f"Freezing K={deep} instead of K={shallow} groups costs {interval_text(distant_drop)} from the distant "
+        f"source and {interval_text(close_drop)} from the close one: the distant source falls "
+        f"{interval_text(steeper)} more. {claim_text(claim, steeper)}"), steeper)
+
+
+def _domain_shift_verdict(runs: list[Run], claim: Claim) -> Verdict:
+    """Primary contrast: DANN's target accuracy over source only's; its domain confusion must also fall by more
+    than two readings of identical domains differ."""
+    dann, source = arm("dann"), arm("source-only")
+    accuracy = difference(runs, dann, source)
+    parts, outcomes = [f"DANN's target accuracy is {interval_text(accuracy)} above source only's "
+                       f"({mean_of(runs, dann):.2f} against {mean_of(runs, source):.2f})"], [claim.decide(accuracy)]
+    drop = difference(runs, source, dann, value=_confusion)
+    if drop is None:
+        outcomes.append("undecided")
+        parts.append("no domain confusion was measured")
+    else:
+        per_domain = min(int(r["summary"].get("domain_confusion_n") or r["config"].get("snapshot_size") or 0)
+                         for r in finished(runs))
+        band = stored_null_band(max(per_domain, 2))
+        low, high = band.low, band.high
+        margin = (high - low) / 2 * math.sqrt(2)  # two readings, each as noisy as the null band is wide
+        outcomes.append(decide(drop, margin))
+        dann_conf = mean_of(runs, dann, _confusion)
+        place = "inside" if dann_conf <= high else "still above"
+        parts.append(f"domain confusion falls {interval_text(drop)} (to {dann_conf:.2f}, {place} the band "
+                     f"{low:.2f}–{high:.2f} that two identical domains give; a fall counts from {margin:.2f})")
+    return judged(all_of(outcomes), "; ".join(parts) + f". {claim_text(claim, accuracy)}", accuracy)
+
+
+def _distillation_verdict(runs: list[Run], claim: Claim) -> Verdict:
+    """Primary contrast: soft targets over labels alone; soft targets must also beat the teacher's hard labels."""
+    soft, hard, alone = arm("distilled"), arm("pseudo-labels"), arm("labels-only")
+    over_labels, over_hard = difference(runs, soft, alone), difference(runs, soft, hard)
+    teacher = mean_of(runs, arm("teacher"))
+    teacher_text = f"Teacher {teacher:.2f}. " if teacher is not None else ""
+    return judged(all_of([claim.decide(over_labels), decide(over_hard)]), (
+        f"{teacher_text}The student on soft targets ({mean_of(runs, soft):.2f}) is "
+        f"{interval_text(over_labels)} ahead of the one on its labels alone ({mean_of(runs, alone):.2f}) and "
+        f"{interval_text(over_hard)} ahead of the one on the teacher's hard labels ({mean_of(runs, hard):.2f}). "
+        f"{claim_text(claim, over_labels)}"), over_labels)
+
+
+def _negative_transfer_verdict(runs: list[Run], claim: Claim) -> Verdict:
+    """Primary contrast: the unrelated source fine-tuned against scratch, claimed below 0. The related source under
+    the same protocol must not lose (else the loss is the protocol's), and must beat the unrelated one."""
+    tuned, related, scratch = arm("fine-tuned"), arm("related-fine-tuned"), arm("scratch")
+    loss = difference(runs, tuned, scratch)
+    control = difference(runs, related, scratch)
+    source_effect = difference(runs, related, tuned)
+    control_holds = "not met" if control.high < 0 else "met"
+    frozen = difference(runs, arm("frozen"), scratch)
+    frozen_text = f" Frozen 3 groups deep it ends {interval_text(frozen)} against scratch." if frozen else ""
+    return judged(all_of([claim.decide(loss), decide(source_effect), control_holds]), (
+        f"Transfer from the unrelated source, every layer fine-tuned, ends {interval_text(loss)} against scratch "
+        f"({mean_of(runs, tuned):.2f} against {mean_of(runs, scratch):.2f}); the related source under the same "
+        f"protocol ends {interval_text(control)} against scratch"
+        f"{' — it loses too, so the loss is the protocol, not the source' if control_holds == 'not met' else ''}, "
+        f"and {interval_text(source_effect)} above the unrelated one.{frozen_text} {claim_text(claim, loss)}"), loss)
+
+
+# ------------------------------------------------------------------------------------------- lessons 7–10
+
+FORGETTING_KEPT = 0.005  # task-A accuracy a progressive network may lose and still "keep it exactly" (rounding)
+CAP_SLACK = 0.01  # how far above the collision cap a run may read (one image in a hundred) before it breaks it
+
+
+def _gain_over(runs: Sequence[Run], claim: Claim, treated: str, control: str, lead: str, other: str,
+               other_lead: str) -> Verdict:
+    """`treated` against `control` seed by seed (the verdict), with `other` against the same control alongside."""
+    gain = difference(runs, arm(treated), arm(control))
+    extra = difference(runs, arm(other), arm(control))
+    other_text = f"; {other_lead}: {interval_text(extra)}" if extra is not None else ""
+    return judged(claim.decide(gain), (
+        f"{lead} {interval_text(gain)} in target accuracy ({mean_of(runs, arm(treated)):.3f} vs "
+        f"{mean_of(runs, arm(control)):.3f}){other_text}. {claim_text(claim, gain)}"), gain)
+
+
+def self_supervised(runs: Sequence[Run], claim: Claim) -> Verdict:
+    return _gain_over(runs, claim, "rotation", "scratch", "Rotation pretraining against scratch", "supervised",
+                      "supervised pretraining on task A")
+
+
+def collision_cap(target: str, unseen: Sequence[str], attributes: Sequence[str]) -> float:
+    """The best accuracy possible on equally many test images per unseen class: distinct signatures ÷ classes."""
+    table = class_attributes(target)
+    positions = [list(table.groups).index(a) for a in attributes]
+    signatures = {tuple(table.signatures[c][p] for p in positions) for c in unseen}
+    return len(signatures) / len(unseen)
+
+
+def zero_shot_setting(run: Run) -> tuple[list[str], list[str]]:
+    table = class_attributes(run["config"]["target"])
+    settings = run["config"].get("settings") or {}
+    unseen = [c.strip() for c in settings.get("unseen", "").split(",") if c.strip()] or list(table.unseen)
+    used = [a.strip() for a in settings.get("attributes", "").split(",") if a.strip()] or list(table.groups)
+    return unseen, used
+
+
+def zero_shot(runs: Sequence[Run], claim: Claim) -> Verdict:
+    """Primary contrast: unseen-class accuracy with every attribute minus chance; the part without colour must
+    stay under its collision cap (a run above it would mean the test is broken, not that the claim holds)."""
+    full = {r["config"]["seed"]: r for r in runs if r["config"].get("arm") == "all-attributes"}
+    unseen, _ = zero_shot_setting(next(iter(full.values())))
+    chance = 1 / len(unseen)
+    above = seed_interval([v - chance for v in by_seed(runs, arm("all-attributes")).values()])
+    text = (f"Unseen-class accuracy with shape, fill and colour {mean_of(runs, arm('all-attributes')):.3f}, "
+            f"{interval_text(above)} against chance {chance:.3f}")
+    partial = by_seed(runs, arm("without-colour"))
+    capped = "met"
+    if partial:
+        run = next(r for r in runs if r["config"].get("arm") == "without-colour")
+        unseen_p, used = zero_shot_setting(run)
+        cap = collision_cap(run["config"]["target"], unseen_p, used)
+        capped = "met" if max(partial.values()) <= cap + CAP_SLACK else "not met"
+        text += (f"; without colour {mean_of(runs, arm('without-colour')):.3f}, at most {cap:.2f} possible because "
+                 f"the held-out classes share {round(cap * len(unseen_p))} signatures among {len(unseen_p)} classes")
+    return judged(all_of([claim.decide(above), capped]), f"{text}. {claim_text(claim, above)}", above)
+
+
+def multitask(runs: Sequence[Run], claim: Claim) -> Verdict:
+    return _gain_over(runs, claim, "joint", "alone", "Joint training against the target task alone", "fine-tuned",
+                      "fine-tuning after the source task")
+
+
+def forgot(run: Run) -> float:
+    """How much task-A accuracy the run lost: accuracy before task B minus after."""
+    return float(run["summary"]["source_acc_start"]) - float(run["summary"]["source_acc"])
+
+
+def forgetting(runs: Sequence[Run], claim: Claim) -> Verdict:
+    """Primary contrast: task A forgotten by fine-tuning minus by the progressive network; the progressive
+    network must keep task A (within rounding)."""
+    tuned, progressive = arm("fine-tuned"), arm("progressive")
+    diff = difference(runs, tuned, progressive, value=forgot)
+    kept = "met" if max(abs(v) for v in by_seed(runs, progressive, forgot).values()) < FORGETTING_KEPT else "not met"
+    start = mean_of(runs, tuned, lambda r: float(r["summary"]["source_acc_start"]))
+    params = {name: next((r["summary"].get("model_params") or 0 for r in runs if r["config"].get("arm") == name), 0)
+              for name in ("fine-tuned", "progressive")}
+    source_acc = lambda r: float(r["summary"]["source_acc"])  # noqa: E731
+    return judged(all_of([claim.decide(diff), kept]), (
+        f"Task A accuracy {start:.3f} before task B; after it, fine-tuning {mean_of(runs, tuned, source_acc):.3f}, "
+        f"the progressive network {mean_of(runs, progressive, source_acc):.3f} (forgetting difference "
+        f"{interval_text(diff)}). Task B: {mean_of(runs, tuned):.3f} fine-tuned vs {mean_of(runs, progressive):.3f} "
+        f"progressive, with {params['fine-tuned']:,} vs {params['progressive']:,} parameters. "
+        f"{claim_text(claim, diff)}"), diff)
+
+
+VERDICTS: dict[str, Callable[[list[Run], Claim], Verdict]] = {
+    "why-transfer": _why_transfer_verdict,
+    "how-many-labels": _how_many_labels_verdict,
+    "which-layers": _which_layers_verdict,
+    "domain-shift": _domain_shift_verdict,
+    "distillation": _distillation_verdict,
+    "negative-transfer": _negative_transfer_verdict,
+    "self-supervised": self_supervised,
+    "zero-shot": zero_shot,
+    "multitask": multitask,
+    "forgetting": forgetting,
+}
+
+
+def progress_text(state: Progress) -> str:
+    return f"{state.finished_seeds} of {state.planned_seeds} seeds finished — no verdict yet."
+
+
+def verdict(key: str, runs: list[Run], seeds: int | None = None) -> Verdict:
+    """Whether the lesson's own runs show the lecture's claim, on the lab's one statistic (a 95% t-interval over
+    per-seed paired differences, `tl_core.analysis.intervals`).
+
+    No verdict before the data: "waiting" until every one of the `seeds` planned seeds (the lesson's own count
+    when not given) has all its runs finished, the claim's arms among them, and nothing is still queued or
+    training; "incomplete", naming them, when runs ended without finishing.
+    """
+    item = lesson(key)
+    planned = plans.seed_count(item, seeds=seeds)
+    state = progress(runs, item.claim, planned)
+    if state.failed:
+        return Verdict("incomplete", f"No verdict: these runs did not finish — {'; '.join(state.failed)}. "
+                                     "Run the lesson again.")
+    if state.active or state.finished_seeds < planned:
+        return Verdict("waiting", progress_text(state))
+    judged_ = VERDICTS[key](runs, item.claim)
+    return replace(judged_, text=f"{judged_.text} Measured over {seeds_text(judged_.seeds)}.")
