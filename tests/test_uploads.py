@@ -123,6 +123,38 @@ def test_default_entry_limit_is_enforced(session):
     assert_refused(make_zip(entries, zipfile.ZIP_STORED), session, "too_many_entries", "20,001 entries")
 
 
+def _count_zip_infos(monkeypatch) -> list[int]:
+    """How many ZipInfo objects zipfile makes from here on (one per central-directory entry it reads)."""
+    made = [0]
+
+    class Counted(zipfile.ZipInfo):
+        __slots__ = ()
+
+        def __init__(self, *args, **kwargs):
+            made[0] += 1
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(zipfile, "ZipInfo", Counted)
+    return made
+
+
+def test_too_many_entries_are_counted_without_reading_the_whole_directory(session, monkeypatch):
+    data = make_zip({f"circle/{i:05d}.txt": b"" for i in range(2_000)}, zipfile.ZIP_STORED)
+    made = _count_zip_infos(monkeypatch)
+    assert_refused(data, session, "too_many_entries", "2,000 entries", limits=ZipLimits(max_entries=100))
+    assert made[0] <= 100
+
+
+def test_an_end_record_that_understates_the_entries_is_caught(session, monkeypatch):
+    data = bytearray(make_zip({f"circle/{i:05d}.txt": b"" for i in range(2_000)}, zipfile.ZIP_STORED))
+    end = data.rfind(b"PK\x05\x06")
+    data[end + 8:end + 12] = struct.pack("<HH", 1, 1)  # "1 entry" on this disk and in all
+    made = _count_zip_infos(monkeypatch)
+    assert_refused(bytes(data), session, "too_many_entries", "more than 100 entries",
+                   limits=ZipLimits(max_entries=100))
+    assert made[0] <= 100
+
+
 def test_high_compression_ratio_is_refused(session):
     entries = {**good_entries(), "circle/zeros.bmp": bytes(5 << 20)}  # 5 MB of zeros deflate to ~5 KB
     assert_refused(make_zip(entries), session, "ratio", "zip bomb", "circle/zeros.bmp")

@@ -25,6 +25,7 @@ from typing import BinaryIO
 
 from tl_core.data.image_files import is_hidden
 from tl_core.feasibility.errors import UploadError
+from tl_core.feasibility.zip_directory import count_entries
 from tl_core.paths import data_dir
 
 CHUNK_BYTES = 1 << 20
@@ -79,10 +80,19 @@ def _check_kind(info: zipfile.ZipInfo) -> None:
         raise UploadError("The archive is password-protected: create it again without a password.", "encrypted")
 
 
-def _check_count(entries: list[zipfile.ZipInfo], limits: ZipLimits) -> None:
-    if len(entries) > limits.max_entries:
-        raise UploadError(f"The archive holds {len(entries):,} entries; the limit is {limits.max_entries:,}. "
-                          "Upload fewer images per class, or name a folder on the server instead.", "too_many_entries")
+def _check_count(source: BinaryIO | str | os.PathLike, limits: ZipLimits) -> None:
+    """Refuse an archive with too many entries before `zipfile` reads its whole directory into memory."""
+    if isinstance(source, (str, os.PathLike)):
+        with open(source, "rb") as fp:
+            count = count_entries(fp, limits.max_entries)
+    else:
+        count = count_entries(source, limits.max_entries)
+        source.seek(0)
+    if count is None or not count.over(limits.max_entries):
+        return
+    held = f"{count.declared:,}" if count.declared > limits.max_entries else f"more than {limits.max_entries:,}"
+    raise UploadError(f"The archive holds {held} entries; the limit is {limits.max_entries:,}. Upload fewer "
+                      "images per class, or name a folder on the server instead.", "too_many_entries")
 
 
 def _check_declared(entries: list[zipfile.ZipInfo], limits: ZipLimits) -> None:
@@ -122,7 +132,7 @@ def _copy_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path, lim
     return written_total
 
 
-def _open_archive(upload: bytes | str | os.PathLike | BinaryIO) -> zipfile.ZipFile:
+def _open_archive(upload: bytes | str | os.PathLike | BinaryIO, limits: ZipLimits) -> zipfile.ZipFile:
     if isinstance(upload, (bytes, bytearray, memoryview)):
         source: BinaryIO | str | os.PathLike = io.BytesIO(bytes(upload))
     else:
@@ -135,6 +145,7 @@ def _open_archive(upload: bytes | str | os.PathLike | BinaryIO) -> zipfile.ZipFi
                               "'cats/…', 'dogs/…') and upload that.", "not_zip")
         if hasattr(source, "seek"):
             source.seek(0)
+        _check_count(source, limits)
         return zipfile.ZipFile(source)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as err:
         raise UploadError(f"The zip archive is damaged ({err}): create it again and re-upload.", "not_zip") from err
@@ -164,9 +175,8 @@ def extract_upload(upload: bytes | str | os.PathLike | BinaryIO, session_dir: st
         raise ValueError(f"name must be a short plain folder name, got {name!r}")
     session = Path(session_dir)
     session.mkdir(parents=True, exist_ok=True)
-    with _open_archive(upload) as archive:
+    with _open_archive(upload, limits) as archive:
         entries = archive.infolist()
-        _check_count(entries, limits)
         kept: list[tuple[zipfile.ZipInfo, tuple[str, ...]]] = []
         for info in entries:
             parts = _entry_parts(info)
