@@ -19,16 +19,18 @@ import shutil
 import stat
 import time
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from tl_core.data.image_files import is_hidden
 from tl_core.feasibility.errors import UploadError
+from tl_core.feasibility.upload_quota import UploadQuota
 from tl_core.feasibility.zip_directory import count_entries
 from tl_core.paths import data_dir
 
 CHUNK_BYTES = 1 << 20
+OWNER_PREFIX = "owner-"  # sessions/owner-<id>/<session>: one owner's uploads, under one quota
 
 
 @dataclass(frozen=True)
@@ -165,11 +167,12 @@ def _single_root(folder: Path) -> Path:
 
 
 def extract_upload(upload: bytes | str | os.PathLike | BinaryIO, session_dir: str | os.PathLike,
-                   name: str = "dataset", limits: ZipLimits = DEFAULT_LIMITS) -> Path:
+                   name: str = "dataset", limits: ZipLimits = DEFAULT_LIMITS, quota: UploadQuota | None = None) -> Path:
     """Extract an uploaded zip into `session_dir / name` and return that folder (its class folders at the top).
 
     An earlier dataset of the same name in the session is replaced. UploadError (with `.kind`) when the archive
-    is not a zip, is encrypted, has an entry that escapes the folder or is a link, is a bomb, or holds no files.
+    is not a zip, is encrypted, has an entry that escapes the folder or is a link, is a bomb, holds no files, or
+    (with a `quota`: the owner's, see `upload_quota`) does not fit what is left of it.
     """
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", name):
         raise ValueError(f"name must be a short plain folder name, got {name!r}")
@@ -187,6 +190,9 @@ def extract_upload(upload: bytes | str | os.PathLike | BinaryIO, session_dir: st
         if not kept:
             raise UploadError("The archive is empty (or holds only hidden or system files): zip a folder with one "
                               "sub-folder of images per class and upload it again.", "empty")
+        if quota is not None:  # the copy stops at what is left of the quota, whatever the headers claim
+            room = quota.room_for(session / name, sum(info.file_size for info, _ in kept))
+            limits = replace(limits, max_total_bytes=min(limits.max_total_bytes, room))
         staging = Path(os.path.realpath(session / f".extract-{secrets.token_hex(4)}"))
         staging.mkdir()
         try:
@@ -283,21 +289,33 @@ def session_max_age_s() -> float:
 
 
 def remove_old_sessions(root: Path, max_age_s: float) -> list[Path]:
-    """Session folders under `root` untouched for longer than `max_age_s`, removed; returns them."""
+    """Session folders under `root` (in its owners' folders) untouched for longer than `max_age_s`, removed;
+    returns them."""
     if not root.is_dir():
         return []
     cutoff = time.time() - max_age_s
-    old = [p for p in root.iterdir() if p.is_dir() and not p.is_symlink() and p.stat().st_mtime < cutoff]
+    folders = [p for p in root.iterdir() if p.is_dir() and not p.is_symlink()]
+    sessions = [s for p in folders if p.name.startswith(OWNER_PREFIX) for s in p.iterdir()]
+    sessions += [p for p in folders if not p.name.startswith(OWNER_PREFIX)]  # sessions from before owners' folders
+    old = [p for p in sessions if p.is_dir() and not p.is_symlink() and p.stat().st_mtime < cutoff]
     for path in old:
         shutil.rmtree(path, ignore_errors=True)
     return old
 
 
-def new_session_dir(base: str | os.PathLike | None = None) -> Path:
-    """A fresh folder for one user's uploads and prepared data: `<data dir>/sessions/<random id>`; sessions
-    older than `session_max_age_s()` are removed first."""
+def owner_sessions(owner: str = "", base: str | os.PathLike | None = None) -> Path:
+    """The folder of one owner's sessions, `<data dir>/sessions/owner-<id>` (their upload quota's reach)."""
+    if owner and not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", owner):
+        raise ValueError(f"owner must be an owner id, got {owner!r}")
+    root = Path(base) if base is not None else data_dir() / "sessions"
+    return root / f"{OWNER_PREFIX}{owner or 'local'}"
+
+
+def new_session_dir(base: str | os.PathLike | None = None, owner: str = "") -> Path:
+    """A fresh folder for one user's uploads and prepared data: `<data dir>/sessions/owner-<id>/<random id>`;
+    sessions older than `session_max_age_s()` are removed first."""
     root = Path(base) if base is not None else data_dir() / "sessions"
     remove_old_sessions(root, session_max_age_s())
-    path = root / secrets.token_hex(8)
+    path = owner_sessions(owner, root) / secrets.token_hex(8)
     path.mkdir(parents=True)
     return path
