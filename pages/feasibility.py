@@ -164,9 +164,9 @@ def start_check(target: fv.DataIn, source: fv.DataIn | None) -> None:
             results, _ = results_from_jobs(manager, run_ids)
             return next_stage(prepared, plan, results)
 
-        runner.start(key, who, plan_next, context={"validation": target.report, "label": target.label,
-                                                   "folds": folds, "img_size": img_size, "curve": curve,
-                                                   "folders": folders})
+        runner.start(key, state.actor(), plan_next, only_one="feasibility check",
+                     context={"validation": target.report, "label": target.label, "folds": folds,
+                              "img_size": img_size, "curve": curve, "folders": folders})
         st.session_state.fz_check = key
     except (UserError, OSError) as err:
         st.session_state.fz_error = f"The check could not start: {err}"
