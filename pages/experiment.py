@@ -74,7 +74,7 @@ with left, st.container(border=True):
                 error(result.problem)
             else:
                 try:
-                    live.submit(manager, result.config, who, result.twin, result.compare_with)
+                    live.submit(manager, result.config, state.actor(), result.twin, result.compare_with)
                 except UserError as err:
                     error(err)
 with right:

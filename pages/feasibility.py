@@ -21,6 +21,7 @@ from tl_core.feasibility.prepare import prepare_dataset
 from tl_view.feasibility_report import check_facts, render_html, render_markdown
 from tl_core.feasibility.results import results_from_jobs
 from tl_core.feasibility.sweep import Candidate, SweepSettings, default_candidates
+from tl_core.feasibility.upload_quota import UploadQuota
 from tl_core.feasibility.uploads import list_server_folders, new_session_dir, upload_root
 from tl_view import feasibility_views as fv, glossary
 from tl_ui import nav, state
@@ -41,10 +42,19 @@ st.caption("Will transfer learning work on your images, with which strategy, and
 
 
 def session_dir() -> Path:
-    """This tab's own folder for uploads and prepared data (created on first use)."""
+    """This tab's own folder for uploads and prepared data (created on first use), among this owner's others."""
     if "fz_session" not in st.session_state:
-        st.session_state.fz_session = str(new_session_dir())
+        st.session_state.fz_session = str(new_session_dir(owner=who))
     return Path(st.session_state.fz_session)
+
+
+def upload_quota() -> UploadQuota | None:
+    """This owner's disk quota for uploads (the teacher has none); the data of a check in flight is kept."""
+    if state.actor().teacher:
+        return None
+    running = runner.latest(who, PREFIX)
+    keep = running.context.get("folders", ()) if running is not None and not running.done else ()
+    return UploadQuota.for_session(session_dir(), keep=keep)
 
 
 def data_input(role: str, name: str) -> fv.DataIn | None:
@@ -60,7 +70,8 @@ def data_input(role: str, name: str) -> fv.DataIn | None:
                                   key=f"fz-{role}-upload")
         if upload is not None:
             ident = ("upload", upload.file_id)
-            read = lambda: fv.read_upload(upload.name, upload.getvalue(), session_dir(), name=name)  # noqa: E731
+            read = lambda: fv.read_upload(upload.name, upload.getvalue(), session_dir(), name=name,  # noqa: E731
+                                          quota=upload_quota())
         elif kept is not None and kept[0][0] == "upload":  # back from another page: the uploader forgot the file
             st.caption(f"Showing **{kept[1].label}**, uploaded earlier in this tab; choose a file to replace it.")
             return kept[1]
@@ -141,18 +152,21 @@ def start_check(target: fv.DataIn, source: fv.DataIn | None) -> None:
     settings = SweepSettings(img_size=img_size, folds=folds, check_id=key)
     try:
         prepared = prepare_dataset(target.report, session_dir(), folds=folds, seed=settings.seed)
+        folders = [str(prepared.folder), target.report.root]  # what the check reads: kept while it runs
         candidates = None
         if source is not None and source.ok:
-            view = prepare_dataset(source.report, session_dir() / "source-prepared", folds=1).views[0]
-            candidates = tuple(default_candidates(img_size, source=view))
+            source_prepared = prepare_dataset(source.report, session_dir() / "source-prepared", folds=1)
+            folders += [str(source_prepared.folder), source.report.root]
+            candidates = tuple(default_candidates(img_size, source=source_prepared.views[0]))
         plan = Plan(settings, candidates, DEFAULT_BUDGETS if curve else None, curve_folds=1)
 
         def plan_next(run_ids: list[str]):
             results, _ = results_from_jobs(manager, run_ids)
             return next_stage(prepared, plan, results)
 
-        runner.start(key, who, plan_next, context={"validation": target.report, "label": target.label,
-                                                   "folds": folds, "img_size": img_size, "curve": curve})
+        runner.start(key, state.actor(), plan_next, only_one="feasibility check",
+                     context={"validation": target.report, "label": target.label, "folds": folds,
+                              "img_size": img_size, "curve": curve, "folders": folders})
         st.session_state.fz_check = key
     except (UserError, OSError) as err:
         st.session_state.fz_error = f"The check could not start: {err}"

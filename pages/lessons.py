@@ -58,7 +58,7 @@ def start(item: Lesson) -> None:
         return lessons.plan_next(item, collect(run_ids, manager.store), group)
 
     try:
-        runner.start(group, who, plan_next)
+        runner.start(group, state.actor(), plan_next)
         mine[item.key] = group
     except UserError as err:
         st.session_state.lesson_error = str(err)

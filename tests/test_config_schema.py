@@ -111,13 +111,13 @@ def _upload(at: AppTest, data: dict) -> AppTest:
 
 def test_an_uploaded_config_keeps_its_values_or_says_what_is_wrong():
     at = _form()
-    good = RunConfig(epochs=10_000, labels_per_class=37, weight_decay=0.01, device="cpu").to_dict()
+    good = RunConfig(epochs=SCHEMA["epochs"].high, labels_per_class=37, weight_decay=0.01, device="cpu").to_dict()
     at = _upload(at, good)
     assert not at.exception, [e.value for e in at.exception]
     assert at.session_state["drawn"] == good
     at = _upload(at, {**good, "epochs": "5"})
     assert any("epochs must be a whole number, not '5'" in e.value for e in at.error), [e.value for e in at.error]
-    assert at.number_input(key="x_epochs").value == 10_000
+    assert at.number_input(key="x_epochs").value == SCHEMA["epochs"].high
 
 
 def test_a_value_beyond_todays_bounds_is_moved_inside_them_and_the_form_says_so():

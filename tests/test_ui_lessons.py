@@ -233,6 +233,9 @@ class FakeManager:
         self.configs: dict[str, RunConfig] = {}
         self.fail_on: str | None = None
 
+    def check_room(self, by, adding=1):
+        pass  # no per-owner limit here (tests/test_quotas.py has them)
+
     def submit(self, config, owner=""):
         if config.name == self.fail_on:
             raise ValueError("bad config")

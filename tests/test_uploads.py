@@ -123,6 +123,38 @@ def test_default_entry_limit_is_enforced(session):
     assert_refused(make_zip(entries, zipfile.ZIP_STORED), session, "too_many_entries", "20,001 entries")
 
 
+def _count_zip_infos(monkeypatch) -> list[int]:
+    """How many ZipInfo objects zipfile makes from here on (one per central-directory entry it reads)."""
+    made = [0]
+
+    class Counted(zipfile.ZipInfo):
+        __slots__ = ()
+
+        def __init__(self, *args, **kwargs):
+            made[0] += 1
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(zipfile, "ZipInfo", Counted)
+    return made
+
+
+def test_too_many_entries_are_counted_without_reading_the_whole_directory(session, monkeypatch):
+    data = make_zip({f"circle/{i:05d}.txt": b"" for i in range(2_000)}, zipfile.ZIP_STORED)
+    made = _count_zip_infos(monkeypatch)
+    assert_refused(data, session, "too_many_entries", "2,000 entries", limits=ZipLimits(max_entries=100))
+    assert made[0] <= 100
+
+
+def test_an_end_record_that_understates_the_entries_is_caught(session, monkeypatch):
+    data = bytearray(make_zip({f"circle/{i:05d}.txt": b"" for i in range(2_000)}, zipfile.ZIP_STORED))
+    end = data.rfind(b"PK\x05\x06")
+    data[end + 8:end + 12] = struct.pack("<HH", 1, 1)  # "1 entry" on this disk and in all
+    made = _count_zip_infos(monkeypatch)
+    assert_refused(bytes(data), session, "too_many_entries", "more than 100 entries",
+                   limits=ZipLimits(max_entries=100))
+    assert made[0] <= 100
+
+
 def test_high_compression_ratio_is_refused(session):
     entries = {**good_entries(), "circle/zeros.bmp": bytes(5 << 20)}  # 5 MB of zeros deflate to ~5 KB
     assert_refused(make_zip(entries), session, "ratio", "zip bomb", "circle/zeros.bmp")
@@ -397,3 +429,42 @@ def test_server_folder_refuses_traversal(data_root, name, words):
 def test_missing_data_root_says_how_to_set_it(tmp_path):
     with pytest.raises(UploadError, match="TL_UPLOAD_ROOT"):
         resolve_server_folder("x", data_root=tmp_path / "none")
+
+
+# ---------------------------------------------------------------- each owner's disk quota
+
+
+def sized_zip(kilobytes: int) -> bytes:
+    """Two classes of incompressible files, `kilobytes` in all."""
+    rng = np.random.default_rng(kilobytes)
+    return make_zip({f"{c}/{i}.png": rng.bytes(1024) for c in ("a", "b") for i in range(kilobytes // 2)},
+                    zipfile.ZIP_STORED)
+
+
+def test_an_owners_older_sessions_make_room_for_a_new_upload(tmp_path):
+    from tl_core.feasibility.upload_quota import UploadQuota
+    from tl_core.feasibility.uploads import new_session_dir
+
+    alice_old, bob = new_session_dir(tmp_path, owner="alice"), new_session_dir(tmp_path, owner="bob")
+    quota = 600 * 1024
+    extract_upload(sized_zip(400), alice_old, quota=UploadQuota.for_session(alice_old, limit_bytes=quota))
+    extract_upload(sized_zip(400), bob, quota=UploadQuota.for_session(bob, limit_bytes=quota))
+    alice_new = new_session_dir(tmp_path, owner="alice")
+    extract_upload(sized_zip(400), alice_new, quota=UploadQuota.for_session(alice_new, limit_bytes=quota))
+    assert not alice_old.exists(), "Alice's older session makes room for her new upload"
+    assert (alice_new / "dataset").is_dir() and (bob / "dataset").is_dir(), "Bob's uploads are not Alice's quota"
+    extract_upload(sized_zip(400), alice_new, quota=UploadQuota.for_session(alice_new, limit_bytes=quota))
+    assert (alice_new / "dataset").is_dir(), "a dataset replaced by a new upload does not count against it"
+
+
+def test_an_upload_that_cannot_fit_the_quota_is_refused_and_a_running_checks_data_is_kept(tmp_path):
+    from tl_core.feasibility.upload_quota import UploadQuota
+    from tl_core.feasibility.uploads import new_session_dir
+
+    running, session = new_session_dir(tmp_path, owner="alice"), new_session_dir(tmp_path, owner="alice")
+    extract_upload(sized_zip(400), running)
+    quota = UploadQuota.for_session(session, keep=(running / "dataset",), limit_bytes=600 * 1024)
+    with pytest.raises(UploadError, match="upload quota") as caught:
+        extract_upload(sized_zip(400), session, quota=quota)
+    assert caught.value.kind == "quota" and "smaller subset" in str(caught.value)
+    assert (running / "dataset").is_dir() and tree(session) == []

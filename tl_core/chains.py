@@ -18,6 +18,8 @@ from typing import Callable
 
 from tl_core.config import RunConfig
 from tl_core.errors import UserError
+from tl_core.owners import Actor, as_actor
+from tl_core.quotas import QuotaExceeded, exempt
 
 PlanNext = Callable[[list[str]], tuple[str, list[RunConfig]]]  # (stage name, configs); [] when nothing is left
 
@@ -27,6 +29,7 @@ class Chain:
     key: str  # the runs' experiment id (lessons) or the check's id (feasibility)
     owner: str
     plan_next: PlanNext = field(repr=False)
+    teacher: bool = False  # started by the teacher: exempt from the per-owner limits (`tl_core.quotas`)
     context: dict = field(default_factory=dict, repr=False)  # what the page needs to draw (e.g. the validation)
     ids: list[str] = field(default_factory=list)
     stages: list[tuple[str, list[str]]] = field(default_factory=list)  # (stage, its run ids) in order
@@ -40,6 +43,15 @@ class Chain:
     @property
     def stage(self) -> str:
         return self.stages[-1][0] if self.stages else ""
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.owner, self.teacher)
+
+    @property
+    def kind(self) -> str:
+        """What the key names before its first ':' (feasibility, lesson)."""
+        return self.key.split(":", 1)[0]
 
     @property
     def seconds(self) -> float:
@@ -56,12 +68,19 @@ class ChainRunner:
 
     # ------------------------------------------------------------------ what pages call
 
-    def start(self, key: str, owner: str, plan_next: PlanNext, context: dict | None = None) -> Chain:
+    def start(self, key: str, owner: str | Actor, plan_next: PlanNext, context: dict | None = None,
+              only_one: str = "") -> Chain:
         """Plan and submit the first stage now (so the page has run ids at once); later stages follow on their own.
-        Raises whatever planning or `JobManager.submit` raises (ConfigError...), with nothing left half-submitted
-        in the chain."""
-        chain = Chain(key, owner, plan_next, dict(context or {}))
+        Raises whatever planning or `JobManager.submit` raises (ConfigError, QuotaExceeded...), with nothing left
+        half-submitted in the chain. `only_one` (e.g. "feasibility check"): the owner may have one chain of this
+        key's kind in flight (QuotaExceeded otherwise; the teacher is exempt)."""
+        actor = as_actor(owner)
+        chain = Chain(key, actor.owner, plan_next, actor.teacher, dict(context or {}))
         with self._lock:
+            if only_one and not exempt(actor) and any(
+                    c.owner == chain.owner and c.kind == chain.kind and not c.done for c in self._chains.values()):
+                raise QuotaExceeded(f"You already have a {only_one} in progress: wait for it to finish, or stop "
+                                    f"it, then start this one (one {only_one} at a time per user).")
             self._advance(chain)
             self._chains[key] = chain
             self._ensure_thread()
@@ -88,7 +107,7 @@ class ChainRunner:
             ids = list(chain.ids)
         for run_id in ids:
             try:
-                self.manager.stop(run_id, by=chain.owner)
+                self.manager.stop(run_id, by=chain.actor)
             except UserError:
                 pass  # a run others share keeps going for them
 
@@ -105,6 +124,8 @@ class ChainRunner:
                 if not chain.done and not self._pending(chain):
                     try:
                         self._advance(chain)
+                    except QuotaExceeded:
+                        continue  # the owner's other runs fill their share: this stage waits for room
                     except Exception as err:  # a planning bug must end this chain, not the thread
                         chain.error, chain.done = f"{type(err).__name__}: {err}", True
                         chain.ended_at = time.time()
@@ -124,13 +145,14 @@ class ChainRunner:
         if not configs:
             chain.done, chain.ended_at = True, time.time()
             return
+        self.manager.check_room(chain.actor, len(configs))
         ids = []
         try:
             for config in configs:
-                ids.append(self.manager.submit(config, owner=chain.owner))
+                ids.append(self.manager.submit(config, owner=chain.actor))
         except Exception:
             for run_id in ids:  # all or nothing: a half-submitted stage would confuse the next plan
-                self.manager.stop(run_id, by=chain.owner)
+                self.manager.stop(run_id, by=chain.actor)
             raise
         chain.ids += ids
         chain.stages.append((stage, ids))

@@ -35,14 +35,14 @@ class RunConfig:
     labels_per_class: int | None = spec(10, "How many labelled target images per class the run may use (all of "
                                         "them if not given); fewer labels make transfer matter more.", low=1, high=100_000)
     epochs: int = spec(3, "Passes over the labelled data; each epoch adds a point to the curves.", low=1,
-                       high=10_000)
-    batch_size: int = spec(64, "Images per training step.", low=1, high=8192)
+                       high=500)
+    batch_size: int = spec(64, "Images per training step.", low=1, high=1024)
     lr: float = spec(3e-3, "The step size of the optimiser; lower it if the loss explodes.", label="learning rate",
                      low=1e-6, high=10.0)
     weight_decay: float = spec(1e-4, "How strongly the optimiser pulls the weights towards zero.", low=0.0,
                                high=1.0)
     img_size: int = spec(32, "Images are resized to this many pixels square; small sizes train fast on a CPU.",
-                         label="image size", low=16, high=512, unit="px")
+                         label="image size", low=16, high=224, unit="px")
     seed: int = spec(0, "Fixes data order and initialisation, so a run can be repeated exactly.", low=0,
                      high=2**31 - 1)
     device: str = spec("auto", "Where to train (auto: cuda, else mps, else cpu).", choices=DEVICE_CHOICES)

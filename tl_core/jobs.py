@@ -10,7 +10,8 @@ that started them.
 Identical runs are computed once (`tl_core.fingerprint`): a submission identical to a finished run is filled
 from its record at once; one identical to a run in flight follows it (single flight) and gets its record when
 it ends. Different runs wait in a queue that is fair across owners (`FairQueue`). Only a run's owner, or the
-teacher, may stop it (`tl_core.owners`).
+teacher, may stop it (`tl_core.owners`). Each owner may have so many runs in flight, each for so long
+(`tl_core.quotas`): a run past its time is stopped, and its record says why.
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from tl_core.executors import RunLost, Slot, default_executor, make_slots
 from tl_core.fair_queue import FairQueue
 from tl_core.fingerprint import fingerprint
 from tl_core.owners import CLI, Actor, as_actor, check_may_act
+from tl_core.quotas import check_room, over_time, time_limit_for
 from tl_core.records.shared import fill_from
 from tl_core.records.run_view import RunView, snapshots_on_disk
 from tl_core.records.store import RunStore
@@ -72,6 +74,8 @@ class Job:
     epoch_gaps: list[float] = field(default_factory=list)
     epoch_steps: tuple[float, int, float, int] | None = None  # this epoch's first and latest step seen: (at, step)×2
     epoch_paces: list[float] = field(default_factory=list)  # seconds per step within each epoch that ended
+    time_limit_s: float | None = None  # wall time once started (`tl_core.quotas`); None: no limit
+    over_time: bool = False  # stopped at its time limit
 
     @property
     def run_id(self) -> str:
@@ -160,9 +164,23 @@ class JobManager:
         for worker in self._workers:
             worker.start()
 
-    def submit(self, config: RunConfig, owner: str = CLI) -> str:
+    def in_flight(self, owner: str) -> int:
+        """How many of `owner`'s runs are queued or running."""
+        with self._lock:
+            return sum(1 for j in self._jobs.values() if j.view.owner == owner and j.status.active)
+
+    def check_room(self, by: str | Actor, adding: int = 1) -> None:
+        """QuotaExceeded unless `by` may queue `adding` more runs (`tl_core.quotas`; the teacher is exempt)."""
+        actor = as_actor(by)
+        check_room(actor, self.in_flight(actor.owner), adding)
+
+    def submit(self, config: RunConfig, owner: str | Actor = CLI) -> str:
         """Validate (ConfigError on bad input), record as queued, and enqueue — unless an identical run finished
-        (its result is shared at once) or is in flight (this run follows it). Returns the run id."""
+        (its result is shared at once) or is in flight (this run follows it). Returns the run id. QuotaExceeded
+        when the owner has as many runs in flight as one owner may (an Actor that is the teacher is exempt)."""
+        actor = as_actor(owner)
+        owner = actor.owner
+        self.check_room(actor)
         run = prepare_run(config, self.store.runs_dir, owner=owner)
         config = run.read_config()
         identity = fingerprint(config)
@@ -170,7 +188,7 @@ class JobManager:
         run.write_summary(summary)
         self.store.upsert(run.run_id, config, summary)
         job = Job(RunView(run.run_id, config, Status.QUEUED, owner=owner, created=time.time(), summary=summary),
-                  fingerprint=identity)
+                  fingerprint=identity, time_limit_s=time_limit_for(actor))
         finished = self.store.find_finished(identity)
         with self._wake:
             self._jobs[run.run_id] = job
@@ -324,16 +342,39 @@ class JobManager:
                 job = self._jobs[self._queue.popleft()]
                 job.view.status, job.started_at = Status.RUNNING, time.time()
                 self.computations += 1
+            timer = self._time_limit(job)
             try:
                 pid = slot.start()
                 with self._lock:
                     job.worker_pid = pid
                 slot.run(job.run_id, lambda event: self._apply(job, event), job.stop)
+                if job.over_time:
+                    with self._lock:
+                        if job.status is Status.STOPPED:
+                            self._record_end(job, Status.STOPPED, *over_time(job.time_limit_s))
             except RunLost as lost:
                 with self._lock:
                     self._record_end(job, Status.FAILED, lost.reason, lost.hint)
             except Exception as err:  # execute_run records its own failures; this guards the slot itself
                 with self._lock:
                     self._record_end(job, Status.FAILED, f"{type(err).__name__}: {err}")
+            finally:
+                if timer is not None:
+                    timer.cancel()
             with self._lock:
                 self._settle_followers(job)
+
+    def _time_limit(self, job: Job) -> threading.Timer | None:
+        """A timer that stops the run at its time limit (None without one); cancel it when the run ends."""
+        if job.time_limit_s is None:
+            return None
+
+        def expire() -> None:
+            with self._lock:
+                job.over_time = True
+                job.stop.set()
+
+        timer = threading.Timer(job.time_limit_s, expire)
+        timer.daemon = True
+        timer.start()
+        return timer

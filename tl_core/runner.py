@@ -62,6 +62,7 @@ def prepare_run(config: RunConfig, runs_dir: str | os.PathLike | None = None, ow
     effective = validate_config(config, default_runs_dir(runs_dir))  # nothing is written for a bad config
     store = RunStore(default_runs_dir(runs_dir))
     run = RunDir.create(store.runs_dir, effective)
+    run.write_owner(owner)
     summary = {"status": "queued", "run_id": run.run_id, "run_dir": str(run.path), "created": time.time(),
                **process_identity()}
     run.write_summary(summary)

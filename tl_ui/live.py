@@ -20,7 +20,7 @@ from tl_core.records.run_view import RunView
 from tl_core.status import Status
 from tl_core.config import RunConfig
 from tl_core.errors import UserError
-from tl_core.owners import may_act
+from tl_core.owners import Actor, may_act
 from tl_view import charts, fmt
 from tl_ui import maps, state
 from tl_ui import figure_cache
@@ -31,14 +31,15 @@ from tl_view.views import is_active, overfitting_note, settings_note, status_lin
 from tl_ui.widgets import STATUS_ICON, chart
 
 
-def submit(manager, config: RunConfig, who: str, twin: bool, compare_with: str) -> dict:
+def submit(manager, config: RunConfig, who: Actor, twin: bool, compare_with: str) -> dict:
     """Queue the run, then its baseline (what 'without' means for its strategy, `tl_core.baselines`): the run
-    the user asked for is never queued behind its own baseline. Raises ConfigError before anything is queued
-    when either config cannot work."""
+    the user asked for is never queued behind its own baseline. Raises ConfigError (or QuotaExceeded) before
+    anything is queued when either config cannot work (or the user has too many runs in flight)."""
     from tl_core.validation import validate_config
 
     validate_config(config, manager.store.runs_dir)
     baseline_config = baseline_for(config) if twin else None
+    manager.check_room(who, 2 if baseline_config is not None else 1)
     if baseline_config is not None:
         config = config.replace(role=Role.MAIN.value, experiment=identity.new_pair())
         baseline_config = baseline_config.replace(experiment=config.experiment)

@@ -19,6 +19,7 @@ from tl_core.feasibility.errors import UnusableDatasetError
 from tl_core.feasibility.label_curve import LITTLE, PAYING_OFF, Extrapolation, LabelCurve
 from tl_core.feasibility.recommend import Recommendation
 from tl_core.feasibility.sweep import SettingScore, SweepReport, chosen_by
+from tl_core.feasibility.upload_quota import UploadQuota
 from tl_core.feasibility.uploads import extract_upload, resolve_server_folder
 from tl_core.feasibility.validate import REASONS, ValidationReport, validate_folder
 from tl_view import charts, fmt, theme
@@ -60,9 +61,11 @@ def _guarded(label: str, read) -> DataIn:
                                    "and try again.", kind="internal")
 
 
-def read_upload(label: str, data: bytes, session_dir: str | os.PathLike, name: str = "dataset") -> DataIn:
-    """Extract an uploaded zip into the session folder (safely, see `extract_upload`) and validate it."""
-    return _guarded(label, lambda: _validate(label, extract_upload(data, session_dir, name=name)))
+def read_upload(label: str, data: bytes, session_dir: str | os.PathLike, name: str = "dataset",
+                quota: UploadQuota | None = None) -> DataIn:
+    """Extract an uploaded zip into the session folder (safely, see `extract_upload`; within the owner's `quota`)
+    and validate it."""
+    return _guarded(label, lambda: _validate(label, extract_upload(data, session_dir, name=name, quota=quota)))
 
 
 def read_server_folder(name: str, data_root: str | os.PathLike | None = None) -> DataIn:

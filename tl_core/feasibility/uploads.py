@@ -19,15 +19,18 @@ import shutil
 import stat
 import time
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from tl_core.data.image_files import is_hidden
 from tl_core.feasibility.errors import UploadError
+from tl_core.feasibility.upload_quota import UploadQuota
+from tl_core.feasibility.zip_directory import count_entries
 from tl_core.paths import data_dir
 
 CHUNK_BYTES = 1 << 20
+OWNER_PREFIX = "owner-"  # sessions/owner-<id>/<session>: one owner's uploads, under one quota
 
 
 @dataclass(frozen=True)
@@ -79,10 +82,19 @@ def _check_kind(info: zipfile.ZipInfo) -> None:
         raise UploadError("The archive is password-protected: create it again without a password.", "encrypted")
 
 
-def _check_count(entries: list[zipfile.ZipInfo], limits: ZipLimits) -> None:
-    if len(entries) > limits.max_entries:
-        raise UploadError(f"The archive holds {len(entries):,} entries; the limit is {limits.max_entries:,}. "
-                          "Upload fewer images per class, or name a folder on the server instead.", "too_many_entries")
+def _check_count(source: BinaryIO | str | os.PathLike, limits: ZipLimits) -> None:
+    """Refuse an archive with too many entries before `zipfile` reads its whole directory into memory."""
+    if isinstance(source, (str, os.PathLike)):
+        with open(source, "rb") as fp:
+            count = count_entries(fp, limits.max_entries)
+    else:
+        count = count_entries(source, limits.max_entries)
+        source.seek(0)
+    if count is None or not count.over(limits.max_entries):
+        return
+    held = f"{count.declared:,}" if count.declared > limits.max_entries else f"more than {limits.max_entries:,}"
+    raise UploadError(f"The archive holds {held} entries; the limit is {limits.max_entries:,}. Upload fewer "
+                      "images per class, or name a folder on the server instead.", "too_many_entries")
 
 
 def _check_declared(entries: list[zipfile.ZipInfo], limits: ZipLimits) -> None:
@@ -122,7 +134,7 @@ def _copy_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path, lim
     return written_total
 
 
-def _open_archive(upload: bytes | str | os.PathLike | BinaryIO) -> zipfile.ZipFile:
+def _open_archive(upload: bytes | str | os.PathLike | BinaryIO, limits: ZipLimits) -> zipfile.ZipFile:
     if isinstance(upload, (bytes, bytearray, memoryview)):
         source: BinaryIO | str | os.PathLike = io.BytesIO(bytes(upload))
     else:
@@ -135,6 +147,7 @@ def _open_archive(upload: bytes | str | os.PathLike | BinaryIO) -> zipfile.ZipFi
                               "'cats/…', 'dogs/…') and upload that.", "not_zip")
         if hasattr(source, "seek"):
             source.seek(0)
+        _check_count(source, limits)
         return zipfile.ZipFile(source)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as err:
         raise UploadError(f"The zip archive is damaged ({err}): create it again and re-upload.", "not_zip") from err
@@ -154,19 +167,19 @@ def _single_root(folder: Path) -> Path:
 
 
 def extract_upload(upload: bytes | str | os.PathLike | BinaryIO, session_dir: str | os.PathLike,
-                   name: str = "dataset", limits: ZipLimits = DEFAULT_LIMITS) -> Path:
+                   name: str = "dataset", limits: ZipLimits = DEFAULT_LIMITS, quota: UploadQuota | None = None) -> Path:
     """Extract an uploaded zip into `session_dir / name` and return that folder (its class folders at the top).
 
     An earlier dataset of the same name in the session is replaced. UploadError (with `.kind`) when the archive
-    is not a zip, is encrypted, has an entry that escapes the folder or is a link, is a bomb, or holds no files.
+    is not a zip, is encrypted, has an entry that escapes the folder or is a link, is a bomb, holds no files, or
+    (with a `quota`: the owner's, see `upload_quota`) does not fit what is left of it.
     """
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", name):
         raise ValueError(f"name must be a short plain folder name, got {name!r}")
     session = Path(session_dir)
     session.mkdir(parents=True, exist_ok=True)
-    with _open_archive(upload) as archive:
+    with _open_archive(upload, limits) as archive:
         entries = archive.infolist()
-        _check_count(entries, limits)
         kept: list[tuple[zipfile.ZipInfo, tuple[str, ...]]] = []
         for info in entries:
             parts = _entry_parts(info)
@@ -177,6 +190,9 @@ def extract_upload(upload: bytes | str | os.PathLike | BinaryIO, session_dir: st
         if not kept:
             raise UploadError("The archive is empty (or holds only hidden or system files): zip a folder with one "
                               "sub-folder of images per class and upload it again.", "empty")
+        if quota is not None:  # the copy stops at what is left of the quota, whatever the headers claim
+            room = quota.room_for(session / name, sum(info.file_size for info, _ in kept))
+            limits = replace(limits, max_total_bytes=min(limits.max_total_bytes, room))
         staging = Path(os.path.realpath(session / f".extract-{secrets.token_hex(4)}"))
         staging.mkdir()
         try:
@@ -281,21 +297,33 @@ def session_max_age_s() -> float:
 
 
 def remove_old_sessions(root: Path, max_age_s: float) -> list[Path]:
-    """Session folders under `root` untouched for longer than `max_age_s`, removed; returns them."""
+    """Session folders under `root` (in its owners' folders) untouched for longer than `max_age_s`, removed;
+    returns them."""
     if not root.is_dir():
         return []
     cutoff = time.time() - max_age_s
-    old = [p for p in root.iterdir() if p.is_dir() and not p.is_symlink() and p.stat().st_mtime < cutoff]
+    folders = [p for p in root.iterdir() if p.is_dir() and not p.is_symlink()]
+    sessions = [s for p in folders if p.name.startswith(OWNER_PREFIX) for s in p.iterdir()]
+    sessions += [p for p in folders if not p.name.startswith(OWNER_PREFIX)]  # sessions from before owners' folders
+    old = [p for p in sessions if p.is_dir() and not p.is_symlink() and p.stat().st_mtime < cutoff]
     for path in old:
         shutil.rmtree(path, ignore_errors=True)
     return old
 
 
-def new_session_dir(base: str | os.PathLike | None = None) -> Path:
-    """A fresh folder for one user's uploads and prepared data: `<data dir>/sessions/<random id>`; sessions
-    older than `session_max_age_s()` are removed first."""
+def owner_sessions(owner: str = "", base: str | os.PathLike | None = None) -> Path:
+    """The folder of one owner's sessions, `<data dir>/sessions/owner-<id>` (their upload quota's reach)."""
+    if owner and not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", owner):
+        raise ValueError(f"owner must be an owner id, got {owner!r}")
+    root = Path(base) if base is not None else data_dir() / "sessions"
+    return root / f"{OWNER_PREFIX}{owner or 'local'}"
+
+
+def new_session_dir(base: str | os.PathLike | None = None, owner: str = "") -> Path:
+    """A fresh folder for one user's uploads and prepared data: `<data dir>/sessions/owner-<id>/<random id>`;
+    sessions older than `session_max_age_s()` are removed first."""
     root = Path(base) if base is not None else data_dir() / "sessions"
     remove_old_sessions(root, session_max_age_s())
-    path = root / secrets.token_hex(8)
+    path = owner_sessions(owner, root) / secrets.token_hex(8)
     path.mkdir(parents=True)
     return path

@@ -1,4 +1,7 @@
-"""One run's directory: config.json, metrics.jsonl, summary.json, model.safetensors, snapshots/, error.txt.
+"""One run's directory: config.json, metrics.jsonl, summary.json, model.safetensors, snapshots/, error.txt, owner.
+
+`owner` holds the owner id (`tl_core.owners`): the index keeps it too, but the directories are the truth the
+index is rebuilt from, so a rebuilt index still knows whose each run is.
 
 Every whole-file write goes through a temporary file and `os.replace`, so a run that dies never leaves a
 half-written file; metrics are appended one complete JSON line at a time.
@@ -67,6 +70,14 @@ class RunDir:
 
     def read_config(self) -> RunConfig:
         return RunConfig.from_dict(json.loads((self.path / "config.json").read_text()))
+
+    def write_owner(self, owner: str) -> None:
+        write_atomic(self.path / "owner", owner.encode())
+
+    def read_owner(self) -> str:
+        """The owner id recorded in the directory; "" (the command line) when none was."""
+        path = self.path / "owner"
+        return path.read_text().strip() if path.is_file() else ""
 
     def append_metrics(self, row: dict[str, Any]) -> None:
         with open(self.path / "metrics.jsonl", "a") as f:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 from tl_core.config import RunConfig
-from tl_core.owners import CLI, Actor, check_may_act
+from tl_core.owners import CLI, Actor, NotOwner, check_may_act
 from tl_core.records.run_dir import RunDir
 from tl_core.status import Status
 
@@ -228,10 +228,13 @@ class RunStore:
         return _row_dict(rows[0]) if rows else None
 
     def delete(self, run_id: str, by: "str | Actor" = CLI) -> None:
-        """Remove the run's record and directory; NotOwner unless `by` owns it (or is the teacher)."""
+        """Remove the run's record and directory; NotOwner unless `by` owns it (or is the teacher). A directory the
+        index does not list answers to the owner recorded in it."""
+        if Path(run_id).name != run_id or run_id in ("", ".", ".."):
+            raise NotOwner(f"'{run_id}' is not a run id: pick the run on the Runs page.")
         row = self.get(run_id)
-        if row is not None:
-            check_may_act(by, row.get("owner") or CLI, "delete", run_id)
+        owner = row.get("owner") if row is not None else self.run_dir(run_id).read_owner()
+        check_may_act(by, owner or CLI, "delete", run_id)
 
         def forget() -> None:
             with closing(self._connect()) as db, db:
@@ -253,7 +256,7 @@ class RunStore:
                 summary = run.read_summary()
                 if not isinstance(summary, dict):
                     raise ValueError("summary.json does not hold an object")
-                self.upsert(run.run_id, run.read_config(), summary)
+                self.upsert(run.run_id, run.read_config(), summary, owner=run.read_owner())
                 result.added += 1
             except (OSError, ValueError, TypeError, KeyError, OverflowError, sqlite3.IntegrityError,
                     sqlite3.InterfaceError, sqlite3.ProgrammingError) as err:

@@ -15,6 +15,9 @@ from tl_core.train.grl import DomainDiscriminator, GradientReversal
 from tl_core.train.schedules import dann_lambda, dann_lr_factor
 
 
+MAX_HIDDEN = 4096  # units in each of the discriminator's two hidden layers: 4× the paper's 1024
+
+
 @dataclass
 class DannSettings:
     gamma: float = 10.0  # steepness of the λ(p) ramp: λ = 2/(1+exp(-γp)) − 1
@@ -78,6 +81,8 @@ class Dann(Strategy):
         s = self.settings
         if s.gamma <= 0 or s.domain_weight < 0 or s.hidden < 1 or s.domain_lr_scale <= 0:
             raise ConfigError("DANN needs gamma > 0, domain_weight ≥ 0, hidden ≥ 1 and domain_lr_scale > 0.")
+        if s.hidden > MAX_HIDDEN:
+            raise ConfigError(f"DANN's hidden must be at most {MAX_HIDDEN} (Ganin et al. use 1024), not {s.hidden}.")
         if not 0 <= s.dropout < 1 or not 0 <= s.momentum < 1:
             raise ConfigError("DANN's dropout and momentum must be in [0, 1).")
         if not 0 < s.lr_decay <= 1:
