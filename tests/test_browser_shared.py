@@ -10,11 +10,14 @@ import pytest
 
 from tl_core.config import RunConfig
 from tl_ui.nav import PAGES
+from tl_view.share_link import encode_config
 
 from test_browser import SLOW, browser, no_exceptions, running_dashboard, shot  # noqa: F401  (browser: a fixture)
 
 sync_api = pytest.importorskip("playwright.sync_api")
-EPOCHS = RunConfig().epochs
+# The class's link: the Experiment page's defaults with shorter training (every student opens the same link)
+CLASS = RunConfig(epochs=2, pretrain_epochs=2, snapshot_size=300)
+EPOCHS = CLASS.epochs
 CURVES = ("with transfer · target", "without transfer · target")
 CONFUSION = ("with transfer", "without transfer")  # the domain-confusion chart's traces: one per run
 TRACES = """() => {
@@ -47,13 +50,13 @@ def traces(page) -> dict[str, int]:
     return page.evaluate(TRACES)
 
 
-def sees_the_whole_experiment(page) -> dict[str, int]:
+def sees_the_whole_experiment(page, timeout: int = SLOW) -> dict[str, int]:
     """Waits until the Experiment page draws both runs in full; returns the page's traces."""
     page.wait_for_function(f"""() => {{
         const n = ({TRACES})();
         return {list(CURVES + CONFUSION)}.every(name => n[name] === {EPOCHS})
             && Object.keys(n).filter(name => name.startsWith('With') && name.endsWith(' · source')).length >= 2;
-    }}""", timeout=SLOW)
+    }}""", timeout=timeout)
     no_exceptions(page)
     return traces(page)
 
@@ -66,16 +69,19 @@ def on_page(page, title: str) -> None:
 
 
 def test_students_pressing_the_same_defaults_all_see_the_whole_experiment(server, browser):
-    server, _ = server
-    ctx_a, first = student(browser, server)
+    url, _ = server
+    link = f"{url}/?cfg={encode_config(CLASS)}"
+    ctx_a, first = student(browser, link)
     first.get_by_role("button", name="Train", exact=True).click()
     first.get_by_role("button", name="Stop", exact=True).first.wait_for(timeout=SLOW)
-    ctx_c, follower = student(browser, server)  # presses while the first student's runs are in flight
+    ctx_c, follower = student(browser, link)  # presses while the first student's runs are in flight
     follower.get_by_role("button", name="Train", exact=True).click()
-    drawn = {"first": sees_the_whole_experiment(first), "follower": sees_the_whole_experiment(follower)}
+    # real training (datasets built, task A pretrained, both runs one after the other): minutes on a busy machine
+    drawn = {"first": sees_the_whole_experiment(first, timeout=3 * SLOW),
+             "follower": sees_the_whole_experiment(follower)}
     first.get_by_role("button", name="Stop", exact=True).wait_for(state="detached", timeout=SLOW)
 
-    ctx_b, late = student(browser, server)  # presses after they finished: filled from their records at once
+    ctx_b, late = student(browser, link)  # presses after they finished: filled from their records at once
     late.get_by_role("button", name="Train", exact=True).click()
     drawn["late"] = sees_the_whole_experiment(late)
     late.get_by_text("Shared: an identical run was computed once", exact=False).first.wait_for(timeout=SLOW)
@@ -124,6 +130,34 @@ def test_a_non_ascii_owner_cookie_is_replaced_and_the_page_works(server, browser
     owner = next(c for c in context.cookies() if c["name"] == "tl_owner")
     assert owner["value"].isascii() and len(owner["value"]) >= 32 and owner["httpOnly"]
     context.close()
+
+
+def arrive_from_another_site(context, url: str):
+    """Follow a link to `url` on a page of another site (served by the browser itself): a cross-site navigation."""
+    page = context.new_page()
+    page.route("http://lms.example/**", lambda route: route.fulfill(
+        content_type="text/html", body=f'<a id="go" href="{url}">the lab</a>'))
+    page.goto("http://lms.example/course")
+    page.click("#go")
+    page.get_by_role("button", name="Train", exact=True).wait_for(timeout=SLOW)
+    page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(timeout=SLOW)
+    no_exceptions(page)
+    return page
+
+
+def test_a_link_from_another_site_keeps_the_students_identity_and_gives_a_new_browser_one(server, browser):
+    url, _ = server
+    returning = browser.new_context()
+    returning.new_page().goto(url)
+    before = [c["value"] for c in returning.cookies() if c["name"] == "tl_owner"]
+    arrive_from_another_site(returning, url)
+    assert [c["value"] for c in returning.cookies() if c["name"] == "tl_owner"] == before and len(before) == 1
+    newcomer = browser.new_context()
+    arrive_from_another_site(newcomer, url)
+    owner = [c for c in newcomer.cookies() if c["name"] == "tl_owner"]
+    assert len(owner) == 1 and owner[0]["httpOnly"] and owner[0]["value"] != before[0]
+    returning.close()
+    newcomer.close()
 
 
 def test_a_session_through_every_page_leaves_no_warning_in_the_servers_terminal(server, browser):

@@ -79,11 +79,21 @@ def test_the_cookie_is_secure_when_the_page_came_over_https(headers, scheme):
     assert set_cookie[0].endswith("; Secure")
 
 
-def test_a_cross_site_page_load_without_the_cookie_does_not_overwrite_the_browsers_secret():
+@pytest.mark.parametrize("headers", [
+    [(b"sec-fetch-site", b"cross-site"), (b"cookie", f"{COOKIE}=ü".encode())],
+    [(b"host", b"lab:8501"), (b"referer", b"https://lms.example/course/7")],  # plain HTTP: no Sec-Fetch-Site
+], ids=["sec-fetch-site", "referer"])
+def test_a_cross_site_page_load_without_the_cookie_does_not_overwrite_the_browsers_secret(headers):
     """SameSite=Strict: a link from another site (the class's LMS) loads the page without the cookie. The page's
     own websocket is same-site and carries it; setting a fresh one here would make the student someone new."""
-    seen, set_cookie = through([(b"sec-fetch-site", b"cross-site"), (b"cookie", f"{COOKIE}=ü".encode())])
+    seen, set_cookie = through(headers)
     assert set_cookie == [] and secret_in(seen) == []
+
+
+def test_a_page_load_from_the_labs_own_pages_or_typed_in_gets_a_secret():
+    for headers in ([(b"host", b"lab:8501"), (b"referer", b"http://lab:8501/runs")],
+                    [(b"sec-fetch-site", b"none")], [(b"sec-fetch-site", b"same-origin")]):
+        assert len(through(headers)[1]) == 1
 
 
 def test_a_websocket_without_a_secret_is_accepted_with_one_and_its_session_reads_it():

@@ -5,12 +5,14 @@ cookie before its first page loads, and every Streamlit session reads it (`st.co
 valid secret (none, malformed, non-ASCII) gets a fresh one: the response sets it, and the request is passed on
 carrying it, so the websocket session that opens a page already reads it. A cross-site page load may lack the cookie
 only because SameSite=Strict withholds it: that response sets nothing (it would overwrite the browser's identity),
-and the page's own websocket, which is same-site and carries the cookie, settles who it is.
+and the page's own websocket, which is same-site and carries the cookie, settles who it is (a browser that truly
+has none gets its secret in the websocket's handshake response).
 """
 from __future__ import annotations
 
 import re
 import secrets
+from urllib.parse import urlsplit
 
 COOKIE = "tl_owner"
 MAX_AGE_S = 400 * 24 * 3600  # the longest lifetime browsers allow
@@ -52,6 +54,16 @@ def _other_cookies(cookie_headers: list[bytes]) -> list[str]:
     return kept
 
 
+def _cross_site(headers: dict[bytes, bytes]) -> bool:
+    """A page load that another site linked to. Browsers say so in Sec-Fetch-Site, but only to secure origins
+    (HTTPS, loopback); on a plain-HTTP lab server the Referer's host, when there is one, tells instead."""
+    fetch_site = headers.get(b"sec-fetch-site")
+    if fetch_site is not None:
+        return fetch_site == b"cross-site"
+    referer = urlsplit(headers.get(b"referer", b"").decode("latin-1")).netloc
+    return bool(referer) and referer != headers.get(b"host", b"").decode("latin-1")
+
+
 def _is_https(scope: dict, headers: dict[bytes, bytes]) -> bool:
     forwarded = headers.get(b"x-forwarded-proto", b"").decode("latin-1").split(",")[0].strip().lower()
     return scope.get("scheme") in ("https", "wss") or forwarded == "https"
@@ -70,8 +82,7 @@ class OwnerCookie:
         cookie_headers = [value for name, value in scope["headers"] if name == b"cookie"]
         headers = dict(scope["headers"])
         secret = owner_secret(cookie_headers)
-        fresh = secret is None and not (scope["type"] == "http" and
-                                        headers.get(b"sec-fetch-site") == b"cross-site")
+        fresh = secret is None and not (scope["type"] == "http" and _cross_site(headers))
         if fresh:
             secret = new_secret()
         cookies = _other_cookies(cookie_headers) + ([f"{COOKIE}={secret}"] if secret else [])
