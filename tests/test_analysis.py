@@ -100,6 +100,7 @@ def test_pca_maps_share_one_frame():
     assert_shared_frame("pca", n=400, dims=32, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_umap_maps_share_one_frame():
     """Runs umap-learn for real (JIT on first fit: ~15 s on 2 cores); never skipped."""
     assert_shared_frame("umap", n=300, dims=16, atol=1e-5)

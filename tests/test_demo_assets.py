@@ -33,6 +33,7 @@ def _render_hash(home: Path) -> str:
     return out.stdout.strip()
 
 
+@pytest.mark.slow
 def test_synth_digits_are_byte_identical_whatever_fonts_the_machine_has(tmp_path):
     bare, extra = tmp_path / "bare", tmp_path / "extra"
     bare.mkdir()

@@ -29,6 +29,7 @@ def test_each_strategy_learns_above_chance(tiny, runs_dir, strategy):
     assert summary["target_acc"] > 0.3  # chance is 0.1
 
 
+@pytest.mark.slow
 def test_run_directory_round_trips(tiny, runs_dir):
     events = []
     summary = run_config(tiny, runs_dir, subscribers=[events.append])
