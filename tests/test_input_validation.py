@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from tl_core import calibration
 from tl_core.calibration import Pace
 from tl_core.config import RunConfig, config_schema
-from tl_core.confine import PathRefused, confined_folder
+from tl_core.confine import confined_folder
 from tl_core.errors import ConfigError, UserError
 from tl_core.feasibility.errors import UploadError
 
@@ -238,8 +238,6 @@ def test_nothing_is_timed_for_a_config_outside_the_schema(timing, monkeypatch):
 
 # -------------------------------------------------------------- Medium 6: uploaded configs and the teacher
 def _draw_form():
-    import streamlit as st
-
     from tl_ui import form
 
     class Store:
