@@ -166,6 +166,7 @@ def claim_text(claim: Claim, interval: Interval) -> str:
     if not iv.bounded:
         return "One seed gives no interval."
     return (f"Undecided: the interval {'includes 0' if iv.low <= 0 else 'excludes 0'} and the effect "
+            f"({iv.effect:+.3f} on the claimed side) "
             f"{'reaches' if iv.effect >= claim.min_effect else 'falls short of'} the {claim.min_effect:.2f} worth "
             "teaching.")
 
