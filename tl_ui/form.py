@@ -15,6 +15,7 @@ from tl_core.confine import confined_folder, confined_weights_file, name_under, 
 from tl_core.config import RunConfig
 from tl_core.errors import UserError
 from tl_ui import state
+from tl_ui.pickers import finished_runs
 from tl_view import fmt
 from tl_view.config_widgets import choices_of, clamped, freeze_bounds, help_of, label_of, label_options, number_widget
 from tl_view.forms import settings_fields
@@ -148,7 +149,7 @@ def _dataset_picker(role: str, datasets) -> tuple[str, str]:
 
 
 def _teacher_rows(manager, target: str):
-    return lambda: [r for r in manager.store.list(status="finished", limit=200) if r["target"] == target]
+    return lambda: [r for r in finished_runs(manager) if r["target"] == target]
 
 
 def controls(manager) -> FormResult:
@@ -296,7 +297,7 @@ def compare_controls(manager, result: FormResult) -> FormResult:
     if is_scratch:
         st.caption("Scratch is already the 'without transfer' case.")
     elif not twin:
-        rows = [r for r in manager.store.list(status="finished", limit=200) if r["target"] == target]
+        rows = [r for r in finished_runs(manager) if r["target"] == target]
         labels_of = {r["run_id"]: run_label(r) for r in rows}
         if s.get("x_compare", "") not in labels_of:
             s.x_compare = ""
