@@ -5,6 +5,7 @@ import streamlit as st
 from tl_core.config import RunConfig
 from tl_core.errors import UserError
 from tl_core.owners import may_act
+from tl_core.privacy import is_private, public_config, public_summary
 from tl_core.status import Status
 from tl_view import charts, fmt, glossary
 from tl_view.views import runs_table_rows
@@ -20,7 +21,8 @@ manager = state.manager()
 who = state.owner()
 
 st.title("Runs")
-st.caption("Every run recorded in this lab — started here or with `python -m tl_core train` — yours first.")
+st.caption("Every run recorded in this lab — started here or with `python -m tl_core train` — yours first. Runs "
+           "on someone's own folder or upload are theirs (and the teacher's) to see.")
 
 rows = mine_first(all_runs(manager), who)
 if not rows:
@@ -178,14 +180,16 @@ metrics = run.read_metrics()
 d1.download_button("Metrics (CSV)", data=lambda: pd.DataFrame(metrics).to_csv(index=False),
                    file_name=f"{run_id}-metrics.csv", mime="text/csv", disabled=not metrics, on_click="ignore",
                    icon=":material/table:", key="dl-csv")
-d2.download_button("Config (JSON)", data=json_bytes(row["config"]), file_name=f"{run_id}-config.json",
-                   mime="application/json", on_click="ignore", icon=":material/data_object:", key="dl-config")
+d2.download_button("Config (JSON)", data=json_bytes(public_config(row["config"])),  # no server paths
+                   file_name=f"{run_id}-config.json", mime="application/json", on_click="ignore",
+                   icon=":material/data_object:", key="dl-config")
 has_weights = run.weights_path.is_file()
 d3.download_button("Weights (.safetensors)", data=lambda: run.weights_path.read_bytes() if has_weights else b"",
                    file_name=f"{run_id}.safetensors", mime="application/octet-stream", disabled=not has_weights,
                    on_click="ignore", icon=":material/download:", key="dl-weights")
-d4.download_button("Summary (JSON)", data=json_bytes(view.summary), file_name=f"{run_id}-summary.json",
-                   mime="application/json", on_click="ignore", icon=":material/summarize:", key="dl-summary")
+d4.download_button("Summary (JSON)", data=json_bytes(public_summary(view.summary)),
+                   file_name=f"{run_id}-summary.json", mime="application/json", on_click="ignore",
+                   icon=":material/summarize:", key="dl-summary")
 st.caption("Each chart has its own '⬇ Chart as HTML' link; the camera icon in a chart's toolbar saves a PNG.")
 
 # ------------------------------------------------------------------------------------------------ actions
@@ -237,4 +241,5 @@ if theirs:
     a3.caption("Some selected runs are another user's (or the command line's): they are read-only to you.")
 elif active:
     a3.caption("Runs still queued or running cannot be deleted: stop them on the Experiment page first.")
-a3.markdown(f"Link to this run (opens it read-only for anyone): `{share.run_link(run_id)}`")
+who_opens = "you and the teacher only: it reads your own data" if is_private(row["config"]) else "anyone"
+a3.markdown(f"Link to this run (opens it read-only for {who_opens}): `{share.run_link(run_id)}`")

@@ -18,6 +18,7 @@ from tl_core.confine import (confine_config, confined_folder, confined_weights_f
 from tl_core.config import RunConfig, config_schema
 from tl_core.errors import UserError
 from tl_ui import state
+from tl_ui.pickers import finished_runs
 from tl_view import fmt
 from tl_view.config_widgets import choices_of, clamped, freeze_bounds, help_of, label_of, label_options, number_widget
 from tl_view.forms import settings_fields
@@ -170,7 +171,7 @@ def _dataset_picker(role: str, datasets) -> tuple[str, str]:
 
 
 def _teacher_rows(manager, target: str):
-    return lambda: [r for r in manager.store.list(status="finished", limit=200) if r["target"] == target]
+    return lambda: [r for r in finished_runs(manager) if r["target"] == target]
 
 
 def controls(manager) -> FormResult:
@@ -342,7 +343,7 @@ def compare_controls(manager, result: FormResult) -> FormResult:
     if is_scratch:
         st.caption("Scratch is already the 'without transfer' case.")
     elif not twin:
-        rows = [r for r in manager.store.list(status="finished", limit=200) if r["target"] == target]
+        rows = [r for r in finished_runs(manager) if r["target"] == target]
         labels_of = {r["run_id"]: run_label(r) for r in rows}
         if s.get("x_compare", "") not in labels_of:
             s.x_compare = ""

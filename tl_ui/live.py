@@ -21,6 +21,7 @@ from tl_core.status import Status
 from tl_core.config import RunConfig
 from tl_core.errors import UserError
 from tl_core.owners import Actor, may_act
+from tl_core.privacy import may_see
 from tl_view import charts, fmt
 from tl_ui import maps, state
 from tl_ui import figure_cache
@@ -60,7 +61,8 @@ def restore(manager, who: str) -> None:
     """A reloaded tab (empty session) watches again the run named in its URL (`?run=`), else this owner's newest
     experiment; the URL always names the run shown, so a reload or a shared link shows the same."""
     if state.watched() is None:
-        rows = manager.store.list(limit=500)
+        actor = state.actor()
+        rows = [r for r in manager.store.list(limit=500) if may_see(actor, r)]  # no link opens another's private run
         asked = st.query_params.get("run")
         row = next((r for r in rows if r["run_id"] == asked), None) if asked else None
         found = state.experiment_of(row, rows) if row else state.latest_experiment(rows, who)
@@ -163,7 +165,8 @@ def _recent(manager) -> None:
     """Runs on this server a new tab may want to watch: the ones in progress, then the newest finished."""
     from tl_ui.widgets import run_label
 
-    rows = [r for r in manager.store.list(limit=100) if not state.is_twin(r)
+    actor = state.actor()
+    rows = [r for r in manager.store.list(limit=100) if not state.is_twin(r) and may_see(actor, r)
             and identity.is_experiment_page_run(r.get("role") or "", r.get("experiment") or "")]
     active = [r for r in rows if Status.of(r["status"]).active]
     pick = (active + [r for r in rows if r["status"] == Status.FINISHED])[:4]

@@ -2,11 +2,21 @@
 from __future__ import annotations
 
 from tl_ui import state
+from tl_core.privacy import may_see
 from tl_core.records.run_view import snapshots_on_disk
 
 
 def all_runs(manager, limit: int = 500) -> list[dict]:
-    return manager.store.list(limit=limit)
+    """The recorded runs this session may see: a run on someone's own folder or upload is theirs and the
+    teacher's only (`tl_core.privacy`)."""
+    actor = state.actor()
+    return [r for r in manager.store.list(limit=limit) if may_see(actor, r)]
+
+
+def finished_runs(manager, limit: int = 200) -> list[dict]:
+    """The finished runs this session may see (a teacher to distil from, a run to compare with)."""
+    actor = state.actor()
+    return [r for r in manager.store.list(status="finished", limit=limit) if may_see(actor, r)]
 
 
 def mine_first(rows: list[dict], who: str) -> list[dict]:

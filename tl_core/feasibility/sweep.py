@@ -42,8 +42,9 @@ class Candidate:
 
     @property
     def label(self) -> str:
-        if self.weights == "source":
-            return f"{self.backbone} ({self.source} weights)"
+        if self.weights == "source":  # a user's own source data is named without its path (tl_core.privacy)
+            origin = "your source data's" if self.source.startswith("folder:") else self.source
+            return f"{self.backbone} ({origin} weights)"
         if self.weights.startswith("file:"):
             return f"{self.backbone} (weights from a file)"
         return f"{self.backbone} ({self.weights} weights)"
