@@ -31,16 +31,25 @@ def metrics(summary) -> list[dict]:
 # --- DANN -----------------------------------------------------------------------------------------------------
 
 
+DANN_EPOCHS = 6  # 786 steps of 64 + 64 images: DANN's fall in domain confusion is still growing at 3 epochs
+
+
 @pytest.fixture(scope="module")
 def dann_pair(tmp_path_factory, data_dir):
-    """digits → digits-m (real digits, then the same digits over photo patches), trained once for the module:
-    source-only and DANN from the same source-pretrained weights and seed, each at its strategy's suggested
-    learning rate, with a feature snapshot of 300 + 300 test images. DANN runs at full strength (domain weight 1,
-    μ0 0.03) to test the mechanism: the defaults reverse validation chose (0.3, 0.01) mix less here (0.98 → 0.93)."""
+    """synth-digits → digits-m (rendered digits to real ones over photos and textures: the SYN NUMBERS → SVHN
+    analogue), trained once for the module: source-only and DANN from the shipped synth-digits network and the
+    same seed, each at its strategy's suggested learning rate, with a feature snapshot of 300 + 300 test images.
+    DANN runs at full strength (domain weight 1, μ0 0.03) to test the mechanism.
+
+    This pair replaced digits → digits-m here, where 1,257 source images leave the target near chance (0.13–0.15
+    source-only, 0.18–0.21 DANN) and DANN's fall in domain confusion was within seed and CPU noise (0.90–0.975
+    against 0.97–0.98 over seeds 0–4, 1 and 2 threads): the test failed on some machines. Here, at 6 epochs on one
+    thread, seeds 0 and 2: DANN 0.66 and 0.69 against source-only's 0.82 and 0.85, target accuracy +0.16 and +0.18
+    (at 3 epochs, seeds 0–2: a fall of 0.06–0.13, hence 6); seed 0 on two threads passes as well."""
     runs = tmp_path_factory.mktemp("dann-runs")
-    base = RunConfig(source="digits", target="digits-m", backbone="small_cnn", weights="source", freeze=0,
-                     labels_per_class=None, epochs=20, batch_size=64, pretrain_epochs=4, snapshot_every=0,
-                     snapshot_size=300, seed=0, device="cpu")
+    base = RunConfig(source="synth-digits", target="digits-m", backbone="small_cnn", weights="source", freeze=0,
+                     labels_per_class=None, epochs=DANN_EPOCHS, batch_size=64, snapshot_every=0, snapshot_size=300,
+                     seed=0, device="cpu")
     full_strength = {"source-only": {}, "dann": {"lr": 0.03, "settings": {"domain_weight": 1.0}}}
     return {name: finished(base.replace(strategy=name, **{"lr": suggested_lr(name), **full_strength[name]}), runs)
             for name in ("source-only", "dann")}
@@ -49,15 +58,21 @@ def dann_pair(tmp_path_factory, data_dir):
 @pytest.mark.slow
 def test_dann_lowers_domain_confusion_relative_to_source_only(dann_pair):
     source_only, dann = dann_pair["source-only"]["domain_confusion_acc"], dann_pair["dann"]["domain_confusion_acc"]
-    assert source_only > 0.9  # a linear classifier tells these domains apart from source-only features
-    assert dann < source_only - 0.05, (dann, source_only)  # measured 0.82–0.89 against 0.97–0.99
+    assert source_only > 0.75  # a linear classifier tells these domains apart from source-only features
+    assert dann < source_only - 0.08, (dann, source_only)  # measured 0.66–0.69 against 0.82–0.85
     assert dann_pair["dann"]["a_distance"] < dann_pair["source-only"]["a_distance"]
+
+
+@pytest.mark.slow
+def test_dann_lifts_target_accuracy_above_source_only(dann_pair):
+    gain = dann_pair["dann"]["target_acc"] - dann_pair["source-only"]["target_acc"]
+    assert gain > 0.08, gain  # measured +0.16 to +0.18
 
 
 @pytest.mark.slow
 def test_dann_reports_its_domain_head_accuracy_every_epoch(dann_pair):
     rows = metrics(dann_pair["dann"])
-    assert [r["epoch"] for r in rows] == list(range(1, 21))
+    assert [r["epoch"] for r in rows] == list(range(1, DANN_EPOCHS + 1))
     assert all(0.0 <= r["domain_head_acc"] <= 1.0 for r in rows)
     lambdas = [r["dann_lambda"] for r in rows]
     assert lambdas == sorted(lambdas) and 0.0 < lambdas[0] < lambdas[-1] < 1.0
