@@ -82,7 +82,8 @@ def test_the_cookie_is_secure_when_the_page_came_over_https(headers, scheme):
 @pytest.mark.parametrize("headers", [
     [(b"sec-fetch-site", b"cross-site"), (b"cookie", f"{COOKIE}=ü".encode())],
     [(b"host", b"lab:8501"), (b"referer", b"https://lms.example/course/7")],  # plain HTTP: no Sec-Fetch-Site
-], ids=["sec-fetch-site", "referer"])
+    [(b"host", b"lab:8501"), (b"referer", b"http://[not-a-url")],
+], ids=["sec-fetch-site", "referer", "broken-referer"])
 def test_a_cross_site_page_load_without_the_cookie_does_not_overwrite_the_browsers_secret(headers):
     """SameSite=Strict: a link from another site (the class's LMS) loads the page without the cookie. The page's
     own websocket is same-site and carries it; setting a fresh one here would make the student someone new."""

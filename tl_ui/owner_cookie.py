@@ -60,7 +60,10 @@ def _cross_site(headers: dict[bytes, bytes]) -> bool:
     fetch_site = headers.get(b"sec-fetch-site")
     if fetch_site is not None:
         return fetch_site == b"cross-site"
-    referer = urlsplit(headers.get(b"referer", b"").decode("latin-1")).netloc
+    try:
+        referer = urlsplit(headers.get(b"referer", b"").decode("latin-1")).netloc
+    except ValueError:  # not a URL: the page's websocket sets the cookie instead
+        return True
     return bool(referer) and referer != headers.get(b"host", b"").decode("latin-1")
 
 
