@@ -35,21 +35,23 @@ def may_see(by: str | Actor, row: dict[str, Any]) -> bool:
     return not is_private(row["config"]) or may_act(by, row.get("owner") or CLI)
 
 
+def _under_root(value: str, prefix: str, root, placeholder: str) -> str:
+    """`prefix + path` as a download may name it: the path relative to `root`, else `placeholder`."""
+    if not value.startswith(prefix):
+        return value
+    path = value[len(prefix):]
+    relative = name_under(path, root)
+    return f"{prefix}{relative}" if relative != path else f"{prefix}{placeholder}"
+
+
 def public_dataset(name: str) -> str:
     """A dataset as a download may name it: a folder relative to the data root, else a placeholder."""
-    if not name.startswith(FOLDER):
-        return name
-    path = name[len(FOLDER):]
-    relative = name_under(path, upload_root())
-    return f"{FOLDER}{relative}" if relative != path else f"{FOLDER}{UPLOADED}"
+    return _under_root(name, FOLDER, upload_root(), UPLOADED)
 
 
 def public_weights(weights: str) -> str:
-    if not weights.startswith(WEIGHTS_FILE):
-        return weights
-    path = weights[len(WEIGHTS_FILE):]
-    relative = name_under(path, weights_root())
-    return f"{WEIGHTS_FILE}{relative}" if relative != path else f"{WEIGHTS_FILE}{YOUR_WEIGHTS}"
+    """A weights file as a download may name it: relative to the weights root, else a placeholder."""
+    return _under_root(weights, WEIGHTS_FILE, weights_root(), YOUR_WEIGHTS)
 
 
 def public_config(config: dict[str, Any]) -> dict[str, Any]:
