@@ -58,6 +58,7 @@ FAILED = "No verdict: these runs did not finish"
 # The verdict as drawn: a badge (✓ met, ✗ not met, ? undecided) before "… Measured over n seeds."
 VERDICT = re.compile(r"Measured over \d+ seeds?|" + FAILED)
 PROMISE = re.compile(r"Takes about ((?:\d+ h )?\d+ (?:min|s))")
+GRACE_S = 60  # how long a student may wait for the verdict after the lesson's last run has ended
 RENDERED = """(heading) => document.querySelector('[data-testid="stApp"]')?.dataset.testScriptState === 'notRunning'
     && [...document.querySelectorAll('h1')].some(h => h.textContent.includes(heading))"""
 RUN = RunConfig(source="digits", target="digits-m", backbone="small_cnn", weights="random", strategy="fine-tune",
@@ -266,13 +267,23 @@ async def classroom(url: str, runs: Path, pid: int, args) -> dict:
                     await asyncio.wait_for(stop.wait(), 5.0)
 
         sampler = asyncio.create_task(sample_load())
-        await asyncio.gather(*(press(s, start, args.timeout) for s in students))
-        pressed = [s for s in students if s.outcome != "button disabled"]
 
         def all_ended() -> bool:
             rows = lesson_rows(store)
             return bool(rows) and all(Status.of(r["status"]).terminal for r in rows)
 
+        presses = [asyncio.create_task(press(s, start, args.timeout)) for s in students]
+        ended_at = None
+        while not all(p.done() for p in presses):  # bounded: a student still waiting GRACE_S after the last run
+            await asyncio.sleep(1.0)              # ended never saw the verdict
+            if time.time() > start + args.window + 5 and ended_at is None and all_ended():
+                ended_at = time.time()
+            if ended_at is not None and time.time() > ended_at + GRACE_S:
+                for p in presses:
+                    p.cancel()
+                break
+        await asyncio.gather(*presses, return_exceptions=True)
+        pressed = [s for s in students if s.outcome != "button disabled"]
         ended = await until(all_ended, 120)
         stop.set()
         await prober

@@ -95,8 +95,10 @@ class ProtocolTab(threading.Thread):
         msg = ForwardMsg()
         msg.ParseFromString(data)
         kind = msg.WhichOneof("type")
-        if kind == "new_session":
-            self._page_hash = msg.new_session.page_script_hash
+        if kind == "navigation":  # the page that ran (new_session names the main script under st.navigation)
+            self._page_hash = msg.navigation.page_script_hash
+        elif kind == "new_session":
+            self._page_hash = self._page_hash or msg.new_session.page_script_hash
             if not msg.metadata.run.fragment_ids:
                 self._timers.clear()  # a full script run registers its fragments' timers anew
         elif kind == "auto_rerun":
