@@ -1,23 +1,25 @@
 """A classroom on one server, bounded and on loopback only.
 
-Identical presses, in real browsers (the default). `streamlit run app.py` serves on a free loopback port (a fresh
-runs folder, TL_OFFLINE=1, TL_WARM_UMAP=0). Each student is a Chromium context of its own (its own owner cookie)
-that opens the Lessons page before anyone presses, as a class opens a lesson together: a tab opened after the
-first press finds the lesson running and its button disabled. Each student presses lesson 1's button at a random
-moment within the window. `--browsers` of them keep the tab open and time press → verdict visible. The others
-close the tab as soon as the server has recorded their runs; their wait is read from the server's records (when
-the last of their runs ended or was filled). They come back later to check that the page shows them the verdict.
-Meanwhile one more context loads the Runs page again and again, timing each load until Streamlit's script has
-finished. Computations are counted from the server's run records: a run filled from an identical one has
-`shared_from`. Memory is read from /proc for the server process and its descendants (the training workers).
-Chromium runs on this machine too, which a class's browsers would not.
+Identical presses. `serve.py` (app.py behind the middleware that sets each browser's owner cookie, as the README
+starts it) serves on a free loopback port (a fresh runs folder, TL_OFFLINE=1, TL_WARM_UMAP=0). Each student has
+an owner cookie of its own. `--students` of them are protocol tabs (bench/protocol_tab.py: Streamlit's websocket
+protocol as a browser's client speaks it, drawing nothing here — each student's browser runs on their own
+machine), and `--browsers` more are Chromium contexts (their drawing shares this machine's cores). All open the
+Lessons page before anyone presses, as a class opens a lesson together, and press lesson 1's button at a random
+moment within the window; each keeps its tab open and times press → verdict visible (a badge: met, not met,
+undecided; or "no verdict" if runs failed), against the lesson's own time: the card's promise read before the
+first press, and its computations measured from the server's records (first run started → last ended), + 10 s.
+Meanwhile one more protocol student loads the Runs page again and again, timing each load from the request to
+the end of its script run (the server's side of a page load). Computations are counted from the server's run
+records: a run filled from an identical one has `shared_from`. Memory is read from /proc for the server process
+and its descendants (the training workers).
 
 Distinct seeds, NOT through a browser. `--distinct` students' runs with distinct seeds, queued behind one owner's
 sweep, go straight into a JobManager in this process (its own runs folder, the server's default executor) to show
 the queue's fairness across owners. `--no-browser` submits the identical presses that way too.
 
-    python bench/classroom.py        # 30 presses within 30 s (4 watched in open tabs), then 30 distinct seeds
-    python bench/classroom.py --sessions 4 --browsers 2 --window 10 --distinct 4 --sweep 2     # a smoke run
+    python bench/classroom.py        # 30 protocol students + 2 Chromium within 30 s
+    python bench/classroom.py --students 4 --browsers 1 --window 10     # a smoke run
 """
 from __future__ import annotations
 
@@ -26,7 +28,6 @@ import asyncio
 import os
 import random
 import re
-import secrets
 import statistics
 import sys
 import time
@@ -34,7 +35,8 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from common import bench_runs_dir, dashboard, load_now, say
+from common import bench_runs_dir, dashboard, load_now, say, table
+from protocol_tab import ProtocolTab  # after common, which puts the repository on sys.path
 
 from tl_core import identity
 from tl_core.config import RunConfig
@@ -43,13 +45,20 @@ from tl_core.lessons import LESSONS, stage_configs
 from tl_core.owners import owner_id
 from tl_core.records.store import RunStore
 from tl_core.status import Status
+from tl_ui.owner_cookie import is_secret, new_secret
+from tl_view.lesson_views import VERDICT_MARKS
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+                 "--disable-component-update", "--disable-sync", "--disable-background-timer-throttling",
+                 "--disable-renderer-backgrounding", "--disable-backgrounding-occluded-windows"]
 LESSON = LESSONS[0]  # the Lessons page's default pick: a tab that opens the page shows its button
 PRESS = "Run this lesson"
-VERDICT = re.compile(r"Measured over \d+ seeds?|No verdict: these runs did not finish")  # once every seed ended
+FAILED = "No verdict: these runs did not finish"
+# The verdict as drawn: a badge (✓ met, ✗ not met, ? undecided) before "… Measured over n seeds."
+VERDICT = re.compile(r"Measured over \d+ seeds?|" + FAILED)
+PROMISE = re.compile(r"Takes about ((?:\d+ h )?\d+ (?:min|s))")
+GRACE_S = 60  # how long a student may wait for the verdict after the lesson's last run has ended
 RENDERED = """(heading) => document.querySelector('[data-testid="stApp"]')?.dataset.testScriptState === 'notRunning'
     && [...document.querySelectorAll('h1')].some(h => h.textContent.includes(heading))"""
 RUN = RunConfig(source="digits", target="digits-m", backbone="small_cnn", weights="random", strategy="fine-tune",
@@ -61,9 +70,10 @@ RUN = RunConfig(source="digits", target="digits-m", backbone="small_cnn", weight
 
 @contextmanager
 def dashboard_of(folder: Path):
-    """The server for a classroom: its runs in `folder`/runs; yields (url, its pid)."""
+    """The server for a classroom, started as the README says (serve.py); its runs in `folder`/runs; yields
+    (url, its pid)."""
     env = {"TL_RUNS_DIR": str(folder / "runs"), "TL_WARM_UMAP": "0", "TL_OFFLINE": "1"}
-    with dashboard(env, folder / "streamlit.log") as (url, server):
+    with dashboard(env, folder / "streamlit.log", script="serve.py") as (url, server):
         yield url, server.pid
 
 
@@ -104,31 +114,31 @@ def memory(pid: int, who: str = "server") -> str:
 
 
 def percentile(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100)[int(q) - 1] if len(values) >= 2 else float("nan")
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(values) >= 2 else float("nan")
 
 
-# ------------------------------------------------------------------------------------------------ the browsers
+def promise_s(text: str) -> float:
+    """Seconds in the card's 'Takes about 3 min' / '40 s' / '1 h 10 min' (tl_view.views.rough's words)."""
+    unit = {"h": 3600, "min": 60, "s": 1}
+    return float(sum(int(n) * unit[u] for n, u in re.findall(r"(\d+) (h|min|s)\b", text)))
 
-async def open_lessons(browser, url: str):
-    """A new student (a context with its own owner secret) on the Lessons page; returns (context, page, owner)."""
-    secret = secrets.token_urlsafe(32)
-    context = await browser.new_context(viewport={"width": 1500, "height": 1600})
-    await context.add_cookies([{"name": "tl_owner", "value": secret, "url": url}])
-    page = await context.new_page()
-    await page.goto(f"{url}/lessons")
-    await page.wait_for_function(RENDERED, arg="Lessons", timeout=300_000)
-    return context, page, owner_id(secret)
 
+# ------------------------------------------------------------------------------------------------ the students
 
 @dataclass
 class Student:
-    context: object
-    page: object
-    owner: str
-    watch: bool  # keeps the tab open until the verdict shows; else closes it once the runs are recorded
+    kind: str  # "protocol" or "chromium"
+    secret: str  # its owner cookie
     moment: float  # seconds after the start of the window
+    tab: ProtocolTab | None = None
+    page: object = None  # a Chromium page
     pressed: float | None = None
-    saw: float | None = None  # when the verdict was visible (watchers), or the result recorded (the others)
+    saw: float | None = None  # when the verdict was first visible
+    outcome: str = "never"  # which verdict it saw, or why it never pressed
+
+    @property
+    def owner(self) -> str:
+        return owner_id(self.secret)
 
 
 def lesson_rows(store: RunStore) -> list[dict]:
@@ -141,7 +151,7 @@ def ready_at(row: dict) -> float:
     return max(row["created"], (summary.get("started") or 0) + (summary.get("seconds") or 0))
 
 
-async def until(condition, timeout_s: float, every_s: float = 0.5) -> bool:
+async def until(condition, timeout_s: float, every_s: float = 0.2) -> bool:
     deadline = time.time() + timeout_s
     while not condition():
         if time.time() > deadline:
@@ -150,126 +160,194 @@ async def until(condition, timeout_s: float, every_s: float = 0.5) -> bool:
     return True
 
 
-async def wait_for_verdict(page, timeout_s: float) -> float:
-    """Until the page shows the lesson's final verdict: the measured text (shown once every seed has finished),
-    then the button enabled again (nothing of the lesson runs any more). Returns when the text first showed."""
-    from playwright.async_api import expect
-
-    await page.get_by_text(VERDICT).first.wait_for(timeout=timeout_s * 1000)
-    first = time.time()
-    await expect(page.get_by_role("button", name=PRESS)).to_be_enabled(timeout=timeout_s * 1000)
-    return first
+def tab_verdict(tab: ProtocolTab, after: float) -> tuple[float, str] | None:
+    """(when it arrived, which) for the first verdict text the tab received after `after`, else None."""
+    seen = [(at, next((o for o, mark in VERDICT_MARKS.items() if mark in body), "no verdict"))
+            for body, at in list(tab.texts.items())
+            if at >= after and (any(mark in body for mark in VERDICT_MARKS.values()) or FAILED in body)]
+    return min(seen) if seen else None
 
 
-async def press(student: Student, start: float, store: RunStore, timeout_s: float) -> None:
+async def open_protocol(student: Student, url: str, timeout_s: float) -> None:
+    student.tab = ProtocolTab(url, secret=student.secret, page="lessons")
+    student.tab.start()
+    if not await until(lambda: PRESS in student.tab.buttons, timeout_s):
+        raise RuntimeError(f"a protocol tab did not draw the {PRESS!r} button within {timeout_s:g} s")
+
+
+async def open_chromium(student: Student, browser, url: str) -> None:
+    context = await browser.new_context(viewport={"width": 1500, "height": 1600})
+    await context.add_cookies([{"name": "tl_owner", "value": student.secret, "url": url}])
+    student.page = await context.new_page()
+    await student.page.goto(f"{url}/lessons")
+    await student.page.wait_for_function(RENDERED, arg="Lessons", timeout=300_000)
+
+
+async def the_promise(url: str, timeout_s: float) -> str:
+    """The card's promise, as a student reads it before pressing: a fresh server times a few batches first, so
+    the tab reloads until the card says how long the lesson takes."""
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        tab = ProtocolTab(url, secret=new_secret(), page="lessons")
+        tab.start()
+        await until(lambda: tab.script_runs > 0, 60)
+        found = next((m[1] for body in tab.texts if (m := PROMISE.search(body))), None)
+        tab.stop()
+        if found:
+            return found
+        await asyncio.sleep(3)
+    return ""
+
+
+async def press(student: Student, start: float, timeout_s: float) -> None:
     from playwright.async_api import TimeoutError as PageTimeout
+    from playwright.async_api import expect
 
     await asyncio.sleep(max(0.0, start + student.moment - time.time()))
     student.pressed = time.time()
-    await student.page.get_by_role("button", name=PRESS).click()
-    if student.watch:
-        with suppress(PageTimeout, AssertionError):
-            await wait_for_verdict(student.page, timeout_s)
-            student.saw = time.time()
-    elif await until(lambda: any(r["owner"] == student.owner for r in lesson_rows(store)), 120):
-        await student.page.close()
+    if student.tab is not None:
+        if not student.tab.press(PRESS):
+            student.outcome = "button disabled"
+            return
+        if await until(lambda: tab_verdict(student.tab, student.pressed) is not None, timeout_s, 0.1):
+            student.saw, student.outcome = tab_verdict(student.tab, student.pressed)
+        return
+    page = student.page
+    await page.get_by_role("button", name=PRESS).click()
+    with suppress(PageTimeout, AssertionError):
+        await page.get_by_text(VERDICT).first.wait_for(timeout=timeout_s * 1000)
+        student.saw = time.time()
+        text = await page.get_by_text(VERDICT).first.inner_text()
+        student.outcome = next((o for o in ("not met", "undecided", "met") if o in text), "no verdict")
+        await expect(page.get_by_role("button", name=PRESS)).to_be_enabled(timeout=60_000)
 
 
-async def probe_pages(browser, url: str, stop: asyncio.Event) -> tuple[list[float], int]:
-    """Load the Runs page in a browser until `stop`, timing each load until its script has finished."""
-    context = await browser.new_context(viewport={"width": 1500, "height": 1600})
-    page = await context.new_page()
-    times, failures = [], 0
+async def probe_runs_page(url: str, stop: asyncio.Event, loads: list[float], failures: list[str]) -> None:
+    """Load the Runs page as a protocol tab until `stop`, each time a new connection (a page load), timing it
+    from the request to the end of its script run; one second between loads."""
+    secret = new_secret()
     while not stop.is_set():
+        tab = ProtocolTab(url, secret=secret, page="runs")
         started = time.perf_counter()
-        try:
-            await page.goto(f"{url}/runs")
-            await page.wait_for_function(RENDERED, arg="Runs", timeout=60_000)
-            times.append(time.perf_counter() - started)
-        except Exception:  # a timeout or a navigation cut short: the page did not render
-            failures += 1
+        tab.start()
+        if await until(lambda: tab.script_runs > 0, 60, 0.02):
+            loads.append(time.perf_counter() - started)
+        else:
+            failures.append("no script_finished within 60 s")
+        tab.stop()
         with suppress(asyncio.TimeoutError):
             await asyncio.wait_for(stop.wait(), 1.0)
-    await context.close()
-    return times, failures
 
 
-async def come_back(student: Student, url: str) -> bool:
-    """The student who pressed and left opens the Lessons page again: does it show the verdict?"""
-    from playwright.async_api import TimeoutError as PageTimeout
-
-    page = await student.context.new_page()
-    await page.goto(f"{url}/lessons")
-    try:
-        await wait_for_verdict(page, 120)
-        return True
-    except (PageTimeout, AssertionError):
-        return False
-    finally:
-        await page.close()
-
-
-async def browser_presses(url: str, runs: Path, pid: int, args) -> None:
+async def classroom(url: str, runs: Path, pid: int, args) -> dict:
     from playwright.async_api import async_playwright
 
-    per_press = len(stage_configs(LESSON, 0, False, []))
     rng = random.Random(0)
+    students = [Student("protocol" if i < args.students else "chromium", new_secret(), rng.uniform(0, args.window))
+                for i in range(args.students + args.browsers)]
+    assert all(is_secret(s.secret) for s in students) and len({s.owner for s in students}) == len(students)
+    loads_seen = [os.getloadavg()[0]]
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        students = []
-        for i in range(args.sessions):
-            context, page, owner = await open_lessons(browser, url)
-            students.append(Student(context, page, owner, watch=i < args.browsers, moment=rng.uniform(0, args.window)))
-        say(f"{args.sessions} Lessons tabs open (load {load_now()}); before the first press: {memory(pid)}")
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS) \
+            if args.browsers else None
+        promise = await the_promise(url, 300)
+        for s in students:
+            await (open_protocol(s, url, 300) if s.kind == "protocol" else open_chromium(s, browser, url))
+        say(f"{args.students} protocol + {args.browsers} Chromium students on the Lessons page (load {load_now()}); "
+            f"the card promises {promise or 'nothing (no estimate yet)'}; before the first press: {memory(pid)}")
         store = RunStore(runs)
+        stop, page_loads, page_failures = asyncio.Event(), [], []
+        start = time.time()
+        prober = asyncio.create_task(probe_runs_page(url, stop, page_loads, page_failures))
+
+        async def sample_load():
+            while not stop.is_set():
+                loads_seen.append(os.getloadavg()[0])
+                with suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 5.0)
+
+        sampler = asyncio.create_task(sample_load())
 
         def all_ended() -> bool:
             rows = lesson_rows(store)
-            return len(rows) >= per_press * args.sessions and all(Status.of(r["status"]).terminal for r in rows)
+            return bool(rows) and all(Status.of(r["status"]).terminal for r in rows)
 
-        stop = asyncio.Event()
-        start = time.time()
-        prober = asyncio.create_task(probe_pages(browser, url, stop))
-        await asyncio.gather(*(press(s, start, store, args.timeout) for s in students))
-        ended = await until(all_ended, args.timeout)
+        presses = [asyncio.create_task(press(s, start, args.timeout)) for s in students]
+        ended_at = None
+        while not all(p.done() for p in presses):  # bounded: a student still waiting GRACE_S after the last run
+            await asyncio.sleep(1.0)              # ended never saw the verdict
+            if time.time() > start + args.window + 5 and ended_at is None and all_ended():
+                ended_at = time.time()
+            if ended_at is not None and time.time() > ended_at + GRACE_S:
+                for p in presses:
+                    p.cancel()
+                break
+        await asyncio.gather(*presses, return_exceptions=True)
+        pressed = [s for s in students if s.outcome != "button disabled"]
+        ended = await until(all_ended, 120)
         stop.set()
-        page_times, page_failures = await prober
+        await prober
+        await sampler
         after = memory(pid)
-        back = [await come_back(s, url) for s in students if not s.watch]
-        await browser.close()
-
+        for s in students:
+            if s.tab is not None:
+                s.tab.stop()
+        if browser is not None:
+            await browser.close()
     rows = lesson_rows(store)
-    for s in students:
-        mine = [r for r in rows if r["owner"] == s.owner]
-        if not s.watch and mine and all(Status.of(r["status"]).terminal for r in mine):
-            s.saw = max(map(ready_at, mine))
+    return {"students": students, "pressed": pressed, "rows": rows, "ended": ended, "start": start,
+            "promise": promise, "page_loads": page_loads, "page_failures": page_failures, "after": after,
+            "peak_load": max(loads_seen)}
+
+
+def report(result: dict, args) -> None:
+    students, rows = result["students"], result["rows"]
+    per_press = len(stage_configs(LESSON, 0, False, []))
     computed = [r for r in rows if "shared_from" not in r["summary"]]
-    first_press = min(s.pressed for s in students)
-    say(f"identical presses, real browsers: {args.sessions} students pressed {PRESS!r} of {LESSON.title!r} "
-        f"({per_press} runs) between +{first_press - start:.1f} s and +{max(s.pressed for s in students) - start:.1f}"
-        f" s of a {args.window:g}-s window{'' if ended else f'; NOT every run ended within {args.timeout:g} s'}")
-    say(f"  server records: {len(rows)} runs, {len(computed)} computed and {len(rows) - len(computed)} filled from "
-        f"an identical run; {len({r['summary'].get('fingerprint') for r in rows})} distinct runs "
-        f"(goal: one computation each)")
+    owners = {r["owner"] for r in rows}
     lesson_s = (max(map(ready_at, computed)) - min(r["summary"].get("started") or r["created"] for r in computed)
                 if computed else float("nan"))
-    for watch, how in ((True, "press → verdict visible, tab kept open"),
-                       (False, "press → result recorded, tab closed (server records)")):
-        waits = [f"{s.saw - s.pressed:.1f}" if s.saw else "never" for s in students if s.watch is watch]
-        if waits:
-            say(f"  {how}: {', '.join(waits)} s")
-    if back:
-        say(f"  came back later and saw the verdict: {sum(back)} of {len(back)}")
-    seen = [s.saw for s in students]
-    if all(seen):
-        until_all = max(seen) - first_press
-        say(f"  every session had its result {until_all:.1f} s after the first press; the lesson's computations "
-            f"took {lesson_s:.1f} s (first run started → last ended): goal ≤ {lesson_s + 10:.1f} s "
-            f"({'met' if until_all <= lesson_s + 10 else 'NOT met'})")
-    say(f"  page response while training (the Runs page loaded in Chromium until its script finished, "
-        f"{len(page_times)} loads, {page_failures} failed): p50 {percentile(page_times, 50):.2f} s, "
-        f"p95 {percentile(page_times, 95):.2f} s (goal p95 < 2 s)")
-    say(f"  memory after: {after}")
+    promise = promise_s(result["promise"]) if result["promise"] else float("nan")
+    goal = lesson_s + 10
+    pressed = [s.pressed for s in students if s.pressed]
+    say(f"\nidentical presses: {len(students)} students ({args.students} protocol, {args.browsers} Chromium) pressed "
+        f"{PRESS!r} of {LESSON.title!r} ({per_press} runs each) within a {args.window:g}-s window, between "
+        f"+{min(pressed) - result['start']:.1f} s and +{max(pressed) - result['start']:.1f} s"
+        + ("" if result["ended"] else "; NOT every run ended"))
+    rows_out = []
+    for kind in ("protocol", "chromium"):
+        mine = [s for s in students if s.kind == kind]
+        waits = [s.saw - s.pressed for s in mine if s.saw]
+        if not mine:
+            continue
+        outcomes = {o: sum(s.outcome == o for s in mine) for o in dict.fromkeys(s.outcome for s in mine)}
+        rows_out.append([kind, len(mine), len(waits), f"{percentile(waits, 50):.1f}" if waits else "-",
+                         f"{percentile(waits, 95):.1f}" if waits else "-", f"{max(waits):.1f}" if waits else "-",
+                         ", ".join(f"{o} ×{n}" for o, n in outcomes.items())])
+    say(table(["students", "n", "saw a verdict", "press → verdict p50 s", "p95 s", "max s", "what they saw"],
+              rows_out, title=f"Press → verdict visible (goal: within the lesson's own time {lesson_s:.1f} s + 10 s "
+                              f"= {goal:.1f} s; the card promised {result['promise'] or '-'})"))
+    waits = [s.saw - s.pressed for s in students if s.saw]
+    loads = result["page_loads"]
+    say(table(["case", "figure"], [
+        ["runs recorded", f"{len(rows)} from {len(owners)} owners ({per_press} per student)"],
+        ["computed / filled from an identical run", f"{len(computed)} / {len(rows) - len(computed)}"],
+        ["distinct runs (fingerprints)", len({r['summary'].get('fingerprint') for r in rows})],
+        ["lesson's computations (first start → last end)", f"{lesson_s:.1f} s"],
+        ["Runs page loads while training (protocol: request → script finished)",
+         f"{len(loads)} loads, {len(result['page_failures'])} failed; p50 {percentile(loads, 50):.2f} s, "
+         f"p95 {percentile(loads, 95):.2f} s (goal p95 < 1 s)"],
+        ["memory after", result["after"]],
+    ], title="\nThe server's side"))
+    say(f"RESULT case=press_to_verdict students={len(students)} protocol={args.students} chromium={args.browsers} "
+        f"saw={len(waits)} p50_s={percentile(waits, 50):.1f} p95_s={percentile(waits, 95):.1f} "
+        f"max_s={max(waits, default=float('nan')):.1f} lesson_s={lesson_s:.1f} promise_s={promise:.0f} "
+        f"goal_s={goal:.1f} met={'yes' if len(waits) == len(students) and max(waits) <= goal else 'no'}")
+    say(f"RESULT case=runs_page p50_s={percentile(loads, 50):.2f} p95_s={percentile(loads, 95):.2f} "
+        f"loads={len(loads)} failed={len(result['page_failures'])} goal_p95_s=1 "
+        f"met={'yes' if percentile(loads, 95) < 1 else 'no'}")
+    say(f"RESULT case=computations runs={len(rows)} distinct={len({r['summary'].get('fingerprint') for r in rows})} "
+        f"computed={len(computed)} shared={sum('shared_from' in r['summary'] for r in rows)}")
 
 
 # ------------------------------------------------------------------------------------------------ direct submissions
@@ -303,10 +381,10 @@ def direct_phase(runs: Path, args) -> None:
     manager = JobManager(runs, slots=1)
     manager.wait(manager.submit(RUN.replace(seed=999), owner="warm-up"), 600)  # datasets, worker import
     before = memory(os.getpid(), "this process")
-    students = [owner_id(f"student-{i}") for i in range(max(args.sessions, args.distinct))]
+    students = [owner_id(f"student-{i}") for i in range(max(args.students, args.distinct))]
     if args.no_browser:
-        same = direct_presses(manager, [(s, RUN) for s in students[:args.sessions]], args.window, 0)
-        say(f"identical presses, direct submissions (no browser): {args.sessions} within {args.window:g} s → "
+        same = direct_presses(manager, [(s, RUN) for s in students[:args.students]], args.window, 0)
+        say(f"identical presses, direct submissions (no browser): {args.students} within {args.window:g} s → "
             f"{same['computations']} computation(s); every session saw its result after {same['until_all_s']:.1f} s "
             f"(slowest wait {same['slowest_s']:.1f} s)")
     if args.distinct:
@@ -329,24 +407,30 @@ def direct_phase(runs: Path, args) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sessions", type=int, default=30, help="students pressing the same lesson button")
-    parser.add_argument("--browsers", type=int, default=4, help="of them, how many keep their tab open and watch")
+    parser.add_argument("--students", type=int, default=30, help="students as protocol tabs (no browser here)")
+    parser.add_argument("--browsers", type=int, default=2, help="more students as Chromium contexts")
     parser.add_argument("--window", type=float, default=30.0, help="seconds over which they press")
-    parser.add_argument("--distinct", type=int, default=30, help="sessions with distinct seeds (0: skip)")
+    parser.add_argument("--distinct", type=int, default=0, help="sessions with distinct seeds, direct (0: skip)")
     parser.add_argument("--sweep", type=int, default=6, help="extra runs of one owner queued first with them")
-    parser.add_argument("--timeout", type=float, default=1800.0, help="seconds to wait for every result")
+    parser.add_argument("--timeout", type=float, default=1800.0, help="seconds each student waits for the verdict")
     parser.add_argument("--no-browser", action="store_true",
-                        help="identical presses as direct JobManager submissions (a machine without Chromium)")
+                        help="identical presses as direct JobManager submissions, no server")
     args = parser.parse_args()
-    say(f"load average at start {load_now()}")
+    load_start = load_now()
+    say(f"load average at start {load_start}")
+    peak = None
     with bench_runs_dir("tl-classroom-") as folder:
         if not args.no_browser:
             build_datasets(stage_configs(LESSON, 0, False, []))
             with dashboard_of(folder) as (url, pid):
-                asyncio.run(browser_presses(url, folder / "runs", pid, args))
+                result = asyncio.run(classroom(url, folder / "runs", pid, args))
+            report(result, args)
+            peak = result["peak_load"]
         if args.no_browser or args.distinct:
             direct_phase(folder / "direct-runs", args)
     say(f"load average at the end {load_now()}")
+    say(f"RESULT load_avg={load_now().replace(' ', ',')} start={load_start.replace(' ', ',')}"
+        + ("" if peak is None else f" peak_1min={peak:.1f}") + f" cpus={os.cpu_count()}")
     return 0
 
 

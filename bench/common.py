@@ -112,13 +112,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def dashboard(env: dict[str, str], log_path: Path, flags: tuple[str, ...] = ()):
-    """`streamlit run app.py` as a user starts it, on a free loopback port, with `env` added to this process's
-    environment (and Streamlit `flags`); yields (url, the server's Popen) once it answers, stops it after."""
+def dashboard(env: dict[str, str], log_path: Path, flags: tuple[str, ...] = (), script: str = "app.py"):
+    """`streamlit run <script>` as a user starts it (`serve.py`: app.py behind the owner-cookie middleware, as the
+    README starts it), on a free loopback port, with `env` added to this process's environment (and Streamlit
+    `flags`); yields (url, the server's Popen) once it answers, stops it after."""
     port = free_port()
     with open(log_path, "w") as log:
         server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port",
+            [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true", "--server.port",
              str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
              "--server.fileWatcherType", "none", *flags],
             cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)

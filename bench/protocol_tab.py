@@ -5,7 +5,8 @@ query string and the owner cookie, asks for a script run, and re-runs each fragm
 asks for (`ForwardMsg.auto_rerun`), one run at a time as the browser's client does. It draws nothing, so the
 CPU it costs is only the server's — what a student's tab costs a shared server whose students' browsers run on
 their own machines. It keeps the text of the first progress bar of each script run (the page's main run) and
-when it arrived.
+when it arrived, when each text (markdown, captions) first arrived, and the buttons as last drawn; `press` clicks
+one as the browser does (the button's trigger in the next script run's widget states).
 """
 from __future__ import annotations
 
@@ -17,13 +18,18 @@ from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from websockets.sync.client import connect
 
-from tl_ui.state import COOKIE
+from tl_ui.owner_cookie import COOKIE
 
 
 class ProtocolTab(threading.Thread):
-    def __init__(self, url: str, query: str):
+    def __init__(self, url: str, query: str = "", secret: str | None = None, page: str = ""):
+        """`secret`: the owner cookie's value (a fresh one when None); `page`: the page's URL path ("" the main)."""
         super().__init__(daemon=True)
-        self.url, self.query = url, query
+        self.url, self.query, self.page = url, query, page
+        self.secret = secret or secrets.token_urlsafe(32)
+        self.texts: dict[str, float] = {}  # each markdown body received -> when it first arrived
+        self.buttons: dict[str, tuple[str, bool]] = {}  # label -> (widget id, disabled), as last drawn
+        self._press: str | None = None  # a button's widget id to trigger in the next script run
         self.progress: tuple[float, str | None] = (0.0, None)  # (arrived at, the latest run's first progress bar)
         self.script_runs = 0
         self._closing = threading.Event()
@@ -40,7 +46,7 @@ class ProtocolTab(threading.Thread):
         origin = self.url
         with connect(self.url.replace("http", "ws", 1) + "/_stcore/stream", origin=origin,
                      subprotocols=["streamlit"], max_size=None, compression=None,
-                     additional_headers={"Cookie": f"{COOKIE}={secrets.token_urlsafe(32)}"}) as ws:
+                     additional_headers={"Cookie": f"{COOKIE}={self.secret}"}) as ws:
             self._send(ws, None)
             while not self._closing.is_set():
                 try:
@@ -49,8 +55,21 @@ class ProtocolTab(threading.Thread):
                     pass
                 self._rerun_due(ws)
 
+    def press(self, label: str) -> bool:
+        """Click the button `label` as last drawn (False if it was not drawn, or drawn disabled); the click is sent
+        once the script run in progress, if any, has finished."""
+        widget, disabled = self.buttons.get(label, ("", True))
+        if disabled:
+            return False
+        self._press = widget
+        return True
+
     def _rerun_due(self, ws) -> None:
         if self._busy:
+            return
+        if self._press:
+            self._send(ws, None, self._press)
+            self._press = None
             return
         now = time.time()
         for fragment, (interval, due) in self._timers.items():
@@ -59,11 +78,14 @@ class ProtocolTab(threading.Thread):
                 self._send(ws, fragment)
                 return
 
-    def _send(self, ws, fragment: str | None) -> None:
+    def _send(self, ws, fragment: str | None, trigger: str = "") -> None:
         msg = BackMsg()
         state = msg.rerun_script
         state.query_string = self.query
         state.page_script_hash = self._page_hash
+        state.page_name = self.page
+        if trigger:
+            state.widget_states.widgets.add(id=trigger, trigger_value=True)
         if fragment:
             state.fragment_id, state.is_auto_rerun = fragment, True
         ws.send(msg.SerializeToString())
@@ -73,8 +95,10 @@ class ProtocolTab(threading.Thread):
         msg = ForwardMsg()
         msg.ParseFromString(data)
         kind = msg.WhichOneof("type")
-        if kind == "new_session":
-            self._page_hash = msg.new_session.page_script_hash
+        if kind == "navigation":  # the page that ran (new_session names the main script under st.navigation)
+            self._page_hash = msg.navigation.page_script_hash
+        elif kind == "new_session":
+            self._page_hash = self._page_hash or msg.new_session.page_script_hash
             if not msg.metadata.run.fragment_ids:
                 self._timers.clear()  # a full script run registers its fragments' timers anew
         elif kind == "auto_rerun":
@@ -86,7 +110,12 @@ class ProtocolTab(threading.Thread):
         elif kind == "script_finished":
             self._busy = False
             self.script_runs += 1
-        elif kind == "delta" and self._first_progress_pending:
+        elif kind == "delta":
             element = msg.delta.new_element
-            if element.WhichOneof("type") == "progress":
+            drawn = element.WhichOneof("type")
+            if drawn == "progress" and self._first_progress_pending:
                 self.progress, self._first_progress_pending = (time.time(), element.progress.text), False
+            elif drawn == "markdown":
+                self.texts.setdefault(element.markdown.body, time.time())
+            elif drawn == "button":
+                self.buttons[element.button.label] = (element.button.id, element.button.disabled)
