@@ -228,8 +228,8 @@ def class_view(secret: str = SECRET) -> AppTest:
     return at
 
 
-def lesson_runs(runs_dir: Path, owner: str, seeds: int = 3) -> None:
-    """Lesson 1 as one student's press records it: three arms, each once per seed."""
+def lesson_runs(runs_dir: Path, owner: str, seeds: int | None = None) -> None:
+    """Lesson 1 as one student's press records it: three arms, each once per seed (the lesson's own count)."""
     from tl_core import lessons
 
     experiment = f"lesson:why-transfer:{owner[:6]}"
@@ -263,13 +263,16 @@ def test_the_class_view_overlays_a_lesson_s_runs_with_a_verdict_per_student(app_
     at.text_input(key="teacher-token").input("class-token-1234")
     at.button(key="teacher-unlock").click().run()
     clean(at)
-    assert any("9 runs by 1 student, in 3 arms." in c.value for c in at.caption)
+    from tl_core.lessons import lesson
+
+    runs = 3 * lesson("why-transfer").seeds
+    assert any(f"{runs} runs by 1 student, in 3 arms." in c.value for c in at.caption)
     overlay = next(f for f in figures(at) if "every run" in json.dumps(f["layout"].get("title", "")))
-    assert len(overlay["data"]) == 9 and sum(t["showlegend"] for t in overlay["data"]) == 3
+    assert len(overlay["data"]) == runs and sum(t["showlegend"] for t in overlay["data"]) == 3
     assert {t["name"] for t in overlay["data"] if t["line"].get("dash") == "dash"} == {"scratch"}
     assert len(at.get("plotly_chart")) <= 3  # the lesson's picture and the overlay, not one chart per run
     verdicts = at.dataframe[-1].value
-    assert list(verdicts["runs finished"]) == ["9 of 9"] and verdicts["verdict"][0].split(" — ")[0] in (
+    assert list(verdicts["runs finished"]) == [f"{runs} of {runs}"] and verdicts["verdict"][0].split(" — ")[0] in (
         "met", "not met", "undecided")
 
 

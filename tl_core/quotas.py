@@ -11,9 +11,9 @@ import os
 from tl_core.errors import UserError
 from tl_core.owners import CLI, Actor
 
-# The largest lesson stage queues 30 runs (how-many-labels: 10 arms × 3 seeds) and a feasibility stage at most
+# The largest lesson stage queues 50 runs (how-many-labels: 10 arms × 5 seeds) and a feasibility stage at most
 # 20 (5 folds × 4 candidates): either fits, with an experiment's run and baseline beside it.
-DEFAULT_MAX_QUEUED = 40
+DEFAULT_MAX_QUEUED = 60
 DEFAULT_MAX_RUN_SECONDS = 3600  # the lessons' runs take minutes on a CPU; an hour is a run gone wrong
 
 
