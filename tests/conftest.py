@@ -67,3 +67,15 @@ def dashboard(runs_dir, monkeypatch):
         manager.stop(run_id, by=Actor("", teacher=True))
         manager.wait(run_id, timeout_s=120)
     st.cache_resource.clear()
+
+
+@pytest.fixture
+def app_env(runs_dir, monkeypatch):
+    """For AppTest pages: a fresh job manager per test (st.cache_resource is process-wide), runs in a temporary
+    folder, no UMAP warm-up. Files that need more (cleared data caches) define their own."""
+    import streamlit as st
+
+    monkeypatch.setenv("TL_WARM_UMAP", "0")
+    st.cache_resource.clear()
+    yield runs_dir
+    st.cache_resource.clear()

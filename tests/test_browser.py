@@ -87,12 +87,17 @@ def browser():
         browser.close()
 
 
-def open_page(browser, url: str):
-    context = browser.new_context(viewport={"width": 1500, "height": 1800})
+def student(browser, url: str, height: int = 1800):
+    """A browser context of its own (its own owner cookie) on `url`, once the page shows Train: (context, page)."""
+    context = browser.new_context(viewport={"width": 1500, "height": height})
     page = context.new_page()
     page.goto(url)
     page.get_by_role("button", name="Train", exact=True).wait_for(timeout=SLOW)
-    return page
+    return context, page
+
+
+def open_page(browser, url: str):
+    return student(browser, url)[1]
 
 
 def shot(page, name: str) -> None:

@@ -12,7 +12,7 @@ from tl_core.config import RunConfig
 from tl_core.owners import owner_id
 from tl_view.share_link import encode_config
 
-from test_browser import SLOW, browser, no_exceptions, running_dashboard, shot  # noqa: F401  (browser: a fixture)
+from test_browser import SLOW, browser, no_exceptions, running_dashboard, shot, student  # noqa: F401  (browser: a fixture)
 
 pytestmark = pytest.mark.browser
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -33,14 +33,6 @@ def server(tmp_path_factory, data_dir):
            "TL_WEIGHTS_ROOT": str(base / "weights-root"), "TL_MAX_RUNS": "1"}
     with running_dashboard(env, base / "streamlit.log") as url:
         yield url
-
-
-def student(browser, url: str):
-    context = browser.new_context(viewport={"width": 1500, "height": 1600})
-    page = context.new_page()
-    page.goto(url)
-    page.get_by_role("button", name="Train", exact=True).wait_for(timeout=SLOW)
-    return context, page
 
 
 def secret_of(context) -> str:
@@ -67,12 +59,12 @@ def train(page) -> str:
 
 
 def test_another_student_cannot_stop_delete_or_identify_a_run_the_teacher_can(server, browser):
-    ctx_a, alice = student(browser, f"{server}/?cfg={encode_config(LONG)}")
+    ctx_a, alice = student(browser, f"{server}/?cfg={encode_config(LONG)}", height=1600)
     run_id = train(alice)
     a_secret = secret_of(ctx_a)
     a_marks = [a_secret, owner_id(a_secret)]
 
-    ctx_b, bob = student(browser, f"{server}/?run={run_id}")
+    ctx_b, bob = student(browser, f"{server}/?run={run_id}", height=1600)
     bob.get_by_text("Read-only: another user's run.").first.wait_for(timeout=SLOW)
     assert bob.get_by_role("button", name="Stop", exact=True).count() == 0
     shows_nothing_of(bob, a_marks)
@@ -88,7 +80,7 @@ def test_another_student_cannot_stop_delete_or_identify_a_run_the_teacher_can(se
     bob_run = train(bob)
     assert bob_run != run_id
 
-    _, teacher = student(browser, f"{server}/?run={run_id}")
+    _, teacher = student(browser, f"{server}/?run={run_id}", height=1600)
     unlock_teacher(teacher)
     teacher.get_by_text("Teacher mode: you can stop any run").wait_for(timeout=SLOW)
     teacher.get_by_role("button", name="Stop", exact=True).first.click()
@@ -108,7 +100,7 @@ def test_paths_from_the_form_stay_under_their_roots(server, browser, config, mes
     # Links from the app never carry server paths (share_link.encode_config drops them): write one by hand.
     diff = {k: v for k, v in config.to_dict().items() if v != RunConfig().to_dict()[k]}
     text = base64.urlsafe_b64encode(json.dumps(diff).encode()).decode().rstrip("=")
-    _, page = student(browser, f"{server}/?cfg={text}")
+    _, page = student(browser, f"{server}/?cfg={text}", height=1600)
     page.get_by_text(message).first.wait_for(timeout=SLOW)
     page.get_by_role("button", name="Train", exact=True).click()
     page.wait_for_timeout(1500)

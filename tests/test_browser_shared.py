@@ -12,7 +12,7 @@ from tl_core.config import RunConfig
 from tl_ui.nav import PAGES
 from tl_view.share_link import encode_config
 
-from test_browser import SLOW, browser, no_exceptions, running_dashboard, shot  # noqa: F401  (browser: a fixture)
+from test_browser import SLOW, browser, no_exceptions, running_dashboard, shot, student  # noqa: F401  (browser: a fixture)
 
 sync_api = pytest.importorskip("playwright.sync_api")
 # The class's link: the Experiment page's defaults with shorter training (every student opens the same link)
@@ -35,14 +35,6 @@ def server(tmp_path_factory, data_dir):
            "TL_WARM_UMAP": "0", "TL_MAX_RUNS": "1"}
     with running_dashboard(env, base / "streamlit.log") as url:
         yield url, base / "streamlit.log"
-
-
-def student(browser, url: str):
-    context = browser.new_context(viewport={"width": 1500, "height": 2200})
-    page = context.new_page()
-    page.goto(url)
-    page.get_by_role("button", name="Train", exact=True).wait_for(timeout=SLOW)
-    return context, page
 
 
 def traces(page) -> dict[str, int]:
@@ -71,17 +63,17 @@ def on_page(page, title: str) -> None:
 def test_students_pressing_the_same_defaults_all_see_the_whole_experiment(server, browser):
     url, _ = server
     link = f"{url}/?cfg={encode_config(CLASS)}"
-    ctx_a, first = student(browser, link)
+    ctx_a, first = student(browser, link, height=2200)
     first.get_by_role("button", name="Train", exact=True).click()
     first.get_by_role("button", name="Stop", exact=True).first.wait_for(timeout=SLOW)
-    ctx_c, follower = student(browser, link)  # presses while the first student's runs are in flight
+    ctx_c, follower = student(browser, link, height=2200)  # presses while the first student's runs are in flight
     follower.get_by_role("button", name="Train", exact=True).click()
     # real training (datasets built, task A pretrained, both runs one after the other): minutes on a busy machine
     drawn = {"first": sees_the_whole_experiment(first, timeout=3 * SLOW),
              "follower": sees_the_whole_experiment(follower)}
     first.get_by_role("button", name="Stop", exact=True).wait_for(state="detached", timeout=SLOW)
 
-    ctx_b, late = student(browser, link)  # presses after they finished: filled from their records at once
+    ctx_b, late = student(browser, link, height=2200)  # presses after they finished: filled from their records at once
     late.get_by_role("button", name="Train", exact=True).click()
     drawn["late"] = sees_the_whole_experiment(late)
     late.get_by_text("Shared: an identical run was computed once", exact=False).first.wait_for(timeout=SLOW)
@@ -110,7 +102,7 @@ def test_the_server_sets_the_owner_cookie_before_the_page_loads(server, browser)
     with urllib.request.urlopen(urllib.request.Request(server, method="HEAD")) as response:
         cookie = response.headers["Set-Cookie"]
     assert cookie.startswith("tl_owner=") and "HttpOnly" in cookie and "SameSite=Strict" in cookie
-    context, page = student(browser, server)
+    context, page = student(browser, server, height=2200)
     owner = next(c for c in context.cookies() if c["name"] == "tl_owner")
     assert owner["httpOnly"] and owner["sameSite"] == "Strict"
     assert page.evaluate("document.cookie").find("tl_owner") == -1  # no script on the page can read it
@@ -163,7 +155,7 @@ def test_a_link_from_another_site_keeps_the_students_identity_and_gives_a_new_br
 def test_a_session_through_every_page_leaves_no_warning_in_the_servers_terminal(server, browser):
     """Last in this module: the log holds everything the sessions above did too."""
     server, log = server
-    context, page = student(browser, server)
+    context, page = student(browser, server, height=2200)
     for _section, _file, title, _icon in PAGES:
         on_page(page, title)
         page.wait_for_timeout(3000)  # live fragments poll meanwhile

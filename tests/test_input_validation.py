@@ -8,7 +8,6 @@ import threading
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
@@ -42,14 +41,6 @@ def data_root(tmp_path, monkeypatch):
     monkeypatch.setenv("TL_DATA_ROOT", str(root))
     monkeypatch.delenv("TL_UPLOAD_ROOT", raising=False)
     return root
-
-
-@pytest.fixture
-def app_env(runs_dir, monkeypatch):
-    monkeypatch.setenv("TL_WARM_UMAP", "0")
-    st.cache_resource.clear()
-    yield runs_dir
-    st.cache_resource.clear()
 
 
 def _page(query: dict | None = None) -> AppTest:

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import streamlit as st
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
@@ -14,14 +13,6 @@ from tl_core.owners import owner_id
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 180
-
-
-@pytest.fixture
-def app_env(runs_dir, monkeypatch):
-    monkeypatch.setenv("TL_WARM_UMAP", "0")
-    st.cache_resource.clear()
-    yield runs_dir
-    st.cache_resource.clear()
 
 
 SECRET = "a-browser-secret-of-this-test-0123456789"
