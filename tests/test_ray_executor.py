@@ -44,7 +44,8 @@ def cluster(data_dir):
     """A separate local cluster of 2 CPUs, started like an administrator would (`ray start --head`), after
     TL_DATA_DIR is set so its workers reuse the datasets this session built; the server joins it through
     $TL_RAY_ADDRESS and sends the project's code with the job. Ray reads its token settings when it is first
-    imported, so nothing here imports it before they are set."""
+    imported, so nothing in this session may import it before they are set."""
+    assert "ray" not in sys.modules, "an earlier test imported ray in-process; ask Ray in a child process instead"
     os.environ.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(16))  # as Ray advises a cluster
     ray_cli = str(Path(sys.executable).with_name("ray"))
     port = free_port()
