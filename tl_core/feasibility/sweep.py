@@ -172,9 +172,10 @@ class SettingScore:
 
     @property
     def label(self) -> str:
-        if not strategy_class(self.strategy).uses_freeze:
-            return f"{strategy_class(self.strategy).label} · {self.candidate.label}"
-        return f"fine-tune {trained_groups_phrase(self.freeze, self.num_groups, self.group_names)} · " \
+        cls = strategy_class(self.strategy)
+        if not cls.uses_freeze:
+            return f"{cls.label} · {self.candidate.label}"
+        return f"{cls.label} {trained_groups_phrase(self.freeze, self.num_groups, self.group_names)} · " \
                f"{self.candidate.label}"
 
 
@@ -265,7 +266,8 @@ def chosen_by(setting: SettingScore) -> float:
 
 
 def _setting_key(config: RunConfig) -> tuple:
-    return (Candidate.of(config), config.strategy, config.freeze if strategy_class(config.strategy).uses_freeze else -1)
+    depth = config.freeze if strategy_class(config.strategy).uses_freeze else -1
+    return (Candidate.of(config), config.strategy, depth)
 
 
 def _score_settings(results: Sequence[RunResult], stage: str) -> tuple[SettingScore, ...]:

@@ -17,8 +17,8 @@ from tl_core.train.schedules import dann_lambda, dann_lr_factor
 
 @dataclass
 class DannSettings:
-    gamma: float = spec(10.0, "Steepness of the λ(p) ramp: λ = 2/(1+exp(-γp)) − 1.", label="gamma (λ ramp steepness)",
-                        low=0.01, high=100.0)
+    gamma: float = spec(10.0, "Steepness of the λ(p) ramp: λ = 2/(1+exp(-γp)) − 1.",
+                        label="gamma (λ ramp steepness)", low=0.01, high=100.0)
     domain_weight: float = spec(0.3, "Weight of the domain loss (chosen by reverse validation; 2 and more can "
                                 "diverge).", low=0.0, high=10.0)
     hidden: int = spec(256, "Hidden units in each of the domain discriminator's two layers (Ganin et al. 2016: "
