@@ -21,14 +21,13 @@ import torch
 from tl_core.config import RunConfig
 from tl_core.errors import ConfigError
 from tl_core.fingerprint import folder_signature
+from tl_core.strategies import strategy_class
 from tl_core.train.loop import steps_per_epoch
 
 CALIBRATION_BATCHES = 10
 CALIBRATION_BATCH_SIZE = 64  # the runs' default
 EVAL_BATCHES = 3  # timed evaluation batches (4× the training batch, as runs evaluate)
 PROBE_ROWS = 500  # rows per domain of the timed domain-confusion probe (its cost grows about linearly with them)
-STEP_COST = {"dann": 2.0, "distill": 1.4}  # images seen per step relative to one labelled batch
-LINEAR_PROBE_COST = 0.1  # a linear probe trains on cached features: only its head's steps
 FINISHED_RUNS_USED = 5
 BUILTIN_SIZES = {  # (train, val + test) images, for a built-in dataset not built yet
     "digits": (1258, 539), "digits-m": (1258, 539), "shapes": (4200, 1800), "synth-digits": (8400, 3600), "fonts-plain": (8400, 3600)}
@@ -139,7 +138,7 @@ def pace_from_runs(rows: list[dict], backbone: str, img_size: int, device: str) 
         config = row["config"]
         if (row.get("status") != "finished" or config.get("backbone") != backbone
                 or config.get("img_size") != img_size or not str(row.get("device") or "").startswith(device)
-                or config.get("strategy") in STEP_COST or config.get("strategy") == "linear-probe"):
+                or strategy_class(config.get("strategy")).step_cost != 1.0):
             continue
         epochs = [m for m in row.get("metrics", []) if m.get("images_per_s") and m.get("seconds")]
         if not epochs:
@@ -306,7 +305,7 @@ def estimate_run(config: RunConfig, rows: list[dict] = (), wait: bool = True,
         classes = len(dataset_classes(config.target) or range(10))
     labelled = train_n if config.labels_per_class is None else min(train_n, config.labels_per_class * classes)
     steps = steps_per_epoch(labelled, config.batch_size)
-    cost = LINEAR_PROBE_COST if config.strategy == "linear-probe" else STEP_COST.get(config.strategy, 1.0)
+    cost = strategy_class(config.strategy).step_cost
     # A run from the source network also measures, before and after each epoch, how well it still does task A.
     task_a = TASK_A_SAMPLE if config.weights == "source" else 0
     train = config.epochs * epoch_seconds(steps, config.batch_size, eval_n + task_a, 0, pace, cost)
