@@ -67,10 +67,10 @@ def settle(page, ms: int = 1500) -> None:
     page.wait_for_timeout(ms)
 
 
-def wait_finished(page, runs: int) -> None:
-    """Until the page says `runs` runs finished (the Experiment page's "Finished in" per run)."""
-    page.wait_for_function("(n) => (document.body.innerText.match(/Finished in/g) || []).length >= n", arg=runs,
-                           timeout=WAIT_MS)
+def wait_finished(page) -> None:
+    """Until this tab's runs have all ended: the page shows "Finished in" and no Stop button."""
+    page.get_by_text("Finished in").first.wait_for(timeout=WAIT_MS)
+    page.get_by_role("button", name="Stop", exact=True).first.wait_for(state="detached", timeout=WAIT_MS)
 
 
 def experiment(walk: Walk, page) -> None:
@@ -78,24 +78,27 @@ def experiment(walk: Walk, page) -> None:
     settle(page)
     walk.shot(page, "01-experiment-defaults")
     page.get_by_role("button", name="Train", exact=True).click()
-    wait_finished(page, 2)
+    page.get_by_role("button", name="Stop", exact=True).first.wait_for(timeout=WAIT_MS)
+    wait_finished(page)
     settle(page)
     walk.shot(page, "02-experiment-defaults-finished")
     body = text_of(page)
     walk.check("defaults-finished", "With transfer" in body and "Without transfer" in body, body)
     walk.no_traceback(page, "defaults")
 
-    page.get_by_role("combobox", name="Strategy").click()
-    page.get_by_role("option", name=re.compile(r"^dann", re.I)).first.click()
+    box = page.get_by_role("combobox", name="Strategy")
+    box.click()
+    box.fill("dann")
+    box.press("Enter")
     settle(page)
     body = text_of(page)
     walk.check("dann-twin-words", "without adaptation" in body, body)
     walk.check("dann-old-results-labelled", "Results of the run shown" in body, body)
     walk.shot(page, "03-experiment-dann-before")
     page.get_by_role("button", name="Train", exact=True).click()
-    page.wait_for_function("() => (document.body.innerText.match(/Finished in/g) || []).length >= 2 && "
-                           "document.body.innerText.includes('with adaptation')", timeout=WAIT_MS)
-    wait_finished(page, 2)
+    page.get_by_text("With adaptation — target accuracy").wait_for(timeout=WAIT_MS)
+    page.get_by_role("button", name="Stop", exact=True).first.wait_for(timeout=WAIT_MS)
+    wait_finished(page)
     settle(page, 6000)
     walk.shot(page, "04-experiment-dann-finished")
     walk.no_traceback(page, "dann")
@@ -105,7 +108,7 @@ def embeddings_and_shift(walk: Walk, page, url: str) -> None:
     page.goto(f"{url}/embeddings")
     page.get_by_text("Side by side with").wait_for(timeout=WAIT_MS)
     settle(page, 3000)
-    play = page.get_by_role("button", name=re.compile("Play"))
+    play = page.get_by_text("▶ Play")  # plotly's own button, drawn in the chart
     box = play.first.bounding_box() if play.count() else None
     walk.check("embeddings-play-above-the-fold", box is not None and box["y"] + box["height"] <= 1000,
                str(box))
@@ -128,7 +131,7 @@ def lessons(walk: Walk, page, url: str, picks: list[str]) -> dict[str, float]:
     pressed = {}
     for pick in picks:
         title = next(t for t in titles if t.startswith(f"{pick} ·"))
-        page.get_by_text(title, exact=True).click()
+        radio(page, title).click()
         settle(page)
         promise = re.search(r"Takes about [^.]*", text_of(page))
         page.get_by_role("button", name="Run this lesson").click()
@@ -137,7 +140,7 @@ def lessons(walk: Walk, page, url: str, picks: list[str]) -> dict[str, float]:
         say(f"pressed {title!r}: {promise[0] if promise else 'no promise shown'}")
     took = {}
     for title, at in pressed.items():
-        page.get_by_text(title, exact=True).click()
+        radio(page, title).click()
         badge_early = False
         while time.time() - at < WAIT_MS / 1000:
             body = text_of(page)
@@ -155,6 +158,10 @@ def lessons(walk: Walk, page, url: str, picks: list[str]) -> dict[str, float]:
         walk.no_traceback(page, f"lesson-{pick_key(title)}")
         say(f"{title!r}: verdict {took[title]:.0f} s after its press")
     return took
+
+
+def radio(page, title: str):
+    return page.locator("[data-testid='stRadio']").get_by_text(title, exact=True)
 
 
 def pick_key(title: str) -> str:
