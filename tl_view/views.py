@@ -70,6 +70,22 @@ def estimate_text(estimates, wait_s: float, runs_ahead: int) -> str:
     return f"about {rough(train + pretrain + wait_s)}: " + " + ".join(parts)
 
 
+def promise_text(promise) -> str:
+    """'about 3 min: 2 min for its 15 runs at the pace measured on this server (1 min of it pretraining task A,
+    once) + 1 min waiting for 2 other runs ahead' — a `tl_core.promises.Promise` in words; its own runs are its
+    work, never "ahead"."""
+    basis = (f"at the pace of {promise.pace_runs} finished run{'s' if promise.pace_runs != 1 else ''} on this "
+             f"server" if promise.pace_runs else "at the pace measured on this server")
+    runs = f"{promise.runs} run{'s' if promise.runs != 1 else ''}"
+    parts = [f"{rough(promise.work_s)} for its {runs} {basis}"
+             + (f" ({rough(promise.pretrain_s)} of it pretraining task A, once; cached afterwards)"
+                if promise.pretrain_s else "")]
+    if promise.runs_ahead:
+        parts.append(f"{rough(promise.wait_s)} waiting for {promise.runs_ahead} other "
+                     f"run{'s' if promise.runs_ahead != 1 else ''} ahead")
+    return f"about {rough(promise.total_s)}: " + " + ".join(parts)
+
+
 def run_name(row: dict) -> str:
     """A run's name as people read it: a lesson's or a feasibility check's runs say whose part they are, so a
     "teacher" arm never reads as a person."""
