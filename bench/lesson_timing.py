@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import ROOT, bench_runs_dir, load_now, say
+from common import bench_runs_dir, load_now, say
 
 from tl_core import calibration, identity, lessons
 from tl_core.chains import ChainRunner

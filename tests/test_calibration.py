@@ -4,12 +4,12 @@ live ETA follows the run's own pace, pretraining excluded."""
 import pytest
 
 from tl_core import calibration, jobs
-from tl_core.calibration import Pace, RunEstimate
+from tl_core.calibration import Pace
 from tl_core.config import RunConfig
 from tl_core.records.run_view import RunView
 from tl_core.status import Status
 from tl_core.train.events import EpochEnd, RunStarted, StageStarted, Step
-from tl_view.views import estimate_text, rough
+from tl_view.views import promise_text, rough
 
 
 def finished(backbone="small_cnn", img_size=32, images_per_s=500.0, seconds=6.0, labelled=50, batch_size=64,
@@ -92,19 +92,15 @@ def test_the_server_times_batches_in_a_process_of_its_own_with_a_run_s_threads(m
         torch.set_num_threads(threads)
 
 
-def test_the_wait_shares_the_runs_ahead_over_the_slots():
-    assert calibration.queue_wait([], 1) == 0.0
-    assert calibration.queue_wait([60.0, 120.0], 1) == 180.0
-    assert calibration.queue_wait([60.0, 120.0], 2) == 90.0
+def test_the_promise_says_where_each_part_comes_from():
+    from tl_core.promises import Promise
 
-
-def test_the_estimate_says_where_each_part_comes_from():
-    measured = Pace(500.0, None, 0)
-    text = estimate_text([RunEstimate(60.0, 0.0, measured)], wait_s=62.0, runs_ahead=2)
-    assert text == "about 2 min: 1 min training measured on this server + 1 min waiting for 2 runs ahead"
-    text = estimate_text([RunEstimate(40.0, 300.0, Pace(500.0, 2.0, 3)), RunEstimate(40.0, 0.0, measured)], 0.0, 0)
-    assert text == ("about 6 min: 1 min training at the pace of 3 finished runs on this server + "
-                    "5 min pretraining task A (once; cached afterwards)")
+    text = promise_text(Promise(122.0, 60.0, 0.0, 3, 2, 0))
+    assert text == ("about 2 min: 1 min for its 3 runs at the pace measured on this server + 1 min waiting for 2 "
+                    "other runs ahead")
+    text = promise_text(Promise(340.0, 340.0, 300.0, 1, 0, 3))
+    assert text == ("about 6 min: 6 min for its 1 run at the pace of 3 finished runs on this server (5 min of it "
+                    "pretraining task A, once; cached afterwards)")
     assert rough(3 * 3600 + 30 * 60) == "3 h 30 min" and rough(4) == "10 s"
 
 

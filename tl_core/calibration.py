@@ -371,32 +371,7 @@ def estimate_check(configs: list[RunConfig], num_images: int, num_classes: int, 
     return estimate_runs(configs, rows, wait=wait, sizes=(train, num_images - train, num_classes))
 
 
-def queue_wait(ahead_s: list[float], slots: int) -> float:
-    """Seconds until a slot is free for a run submitted now, with `ahead_s` the time left of every run ahead
-    (running or queued) and `slots` runs at a time: the runs ahead share the slots evenly."""
-    return sum(ahead_s) / max(1, slots)
-
-
 def finished_rows(store, limit: int = 20) -> list[dict]:
     """The newest finished runs of a RunStore, each with its metrics rows (what `pace_from_runs` reads)."""
     rows = store.list(status="finished", limit=limit, heal=False)
     return [{**row, "metrics": store.run_dir(row["run_id"]).read_metrics()} for row in rows]
-
-
-def time_ahead(manager, rows: list[dict]) -> list[float]:
-    """Seconds left of every run the job manager is running or holding in its queue: a running run's own ETA
-    when it has one, else its estimate (0 while that backbone's pace is still being timed)."""
-    ahead = []
-    for run_id in manager.active_ids():
-        view = manager.view(run_id)
-        if view is None or not view.active:
-            continue
-        if view.eta_seconds is not None:
-            ahead.append(view.eta_seconds)
-            continue
-        try:
-            estimate = estimate_run(view.config, rows, wait=False)
-        except ConfigError:  # a run recorded before today's bounds: it still takes its turn, unestimated
-            estimate = None
-        ahead.append(estimate.total_s if estimate is not None else 0.0)
-    return ahead
