@@ -81,7 +81,8 @@ def per_run(manager: JobManager, ids: list[str], rows: list[dict]) -> list[dict]
                     "seconds": summary.get("seconds"), "epoch_seconds": sum(m.get("seconds", 0) for m in metrics),
                     "images_per_s": [round(m.get("images_per_s", 0)) for m in metrics],
                     "labelled": summary.get("labelled_examples"),
-                    "estimate_s": None if estimate is None else round(estimate.total_s, 2)})
+                    "estimate_s": None if estimate is None else round(estimate.total_s, 2),
+                    "pace": None if estimate is None else estimate.pace.__dict__})
     return out
 
 

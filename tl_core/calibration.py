@@ -23,12 +23,10 @@ from tl_core.errors import ConfigError
 from tl_core.fingerprint import folder_signature
 from tl_core.train.loop import steps_per_epoch
 
-CALIBRATION_BATCHES = 10
+CALIBRATION_BATCHES = 30  # enough that a load passing on a busy machine does not set the pace
 CALIBRATION_BATCH_SIZE = 64  # the runs' default
-EVAL_BATCHES = 3  # timed evaluation batches (4× the training batch, as runs evaluate)
+EVAL_BATCHES = 10  # timed evaluation batches (4× the training batch, as runs evaluate)
 PROBE_ROWS = 500  # rows per domain of the timed domain-confusion probe (its cost grows about linearly with them)
-STEP_COST = {"dann": 2.0, "distill": 1.4}  # images seen per step relative to one labelled batch
-LINEAR_PROBE_COST = 0.1  # a linear probe trains on cached features: only its head's steps
 FINISHED_RUNS_USED = 5
 BUILTIN_SIZES = {  # (train, val + test) images, for a built-in dataset not built yet
     "digits": (1258, 539), "digits-m": (1258, 539), "shapes": (4200, 1800), "synth-digits": (8400, 3600), "fonts-plain": (8400, 3600)}
@@ -139,7 +137,7 @@ def pace_from_runs(rows: list[dict], backbone: str, img_size: int, device: str) 
         config = row["config"]
         if (row.get("status") != "finished" or config.get("backbone") != backbone
                 or config.get("img_size") != img_size or not str(row.get("device") or "").startswith(device)
-                or config.get("strategy") in STEP_COST or config.get("strategy") == "linear-probe"):
+                or not _plain_steps(config.get("strategy"))):
             continue
         epochs = [m for m in row.get("metrics", []) if m.get("images_per_s") and m.get("seconds")]
         if not epochs:
@@ -154,6 +152,17 @@ def pace_from_runs(rows: list[dict], backbone: str, img_size: int, device: str) 
     if not used:
         return None
     return Pace(statistics.median(paces), statistics.median(overheads), used)
+
+
+def _plain_steps(strategy: str | None) -> bool:
+    """Whether a run's images per second are those of plain training steps (one batch trained per step)."""
+    from tl_core.strategies import strategy_class
+
+    try:
+        cls = strategy_class(strategy or "")
+    except Exception:  # an unknown strategy in an old record
+        return False
+    return cls.step_images == (1.0, 0.0) and not cls.encodes_once
 
 
 def pace_for(backbone: str, img_size: int, device: str, rows: list[dict] = (), wait: bool = True) -> Pace | None:
@@ -261,9 +270,10 @@ def _folder_sizes(path: str, signature: str) -> tuple[int, int]:
 
 
 def epoch_seconds(steps: int, batch_size: int, eval_images: int, snapshot_images: int, pace: Pace,
-                  step_cost: float = 1.0) -> float:
-    """One epoch: its training steps at the measured pace, then evaluation and the feature snapshot."""
-    train = steps * batch_size * step_cost / pace.images_per_s
+                  step_cost: float = 1.0, forward_cost: float = 0.0) -> float:
+    """One epoch: its training steps at the measured pace (`step_cost` images trained and `forward_cost` images
+    only passed forward per image of a batch, `Strategy.step_images`), then evaluation and the feature snapshot."""
+    train = steps * batch_size * (step_cost / pace.images_per_s + forward_cost / pace.evaluation_images_per_s)
     if pace.epoch_overhead_s is not None:
         return train + pace.epoch_overhead_s
     evaluation = (eval_images + snapshot_images) / pace.evaluation_images_per_s
@@ -287,14 +297,15 @@ def estimate_run(config: RunConfig, rows: list[dict] = (), wait: bool = True,
     """Seconds the run will train (and pretrain task A, when no cached source network exists) on this server;
     None while this server's pace is still being timed (`wait=False`) or cannot be. A config outside the schema
     is refused (ConfigError) before anything is timed or read."""
-    from dataclasses import replace
-
     from tl_core.data.catalog import dataset_classes
+    from tl_core.data.splits import TRAIN_VAL_TEST
     from tl_core.device import pick_device
+    from tl_core.strategies import strategy_class
     from tl_core.train.task_a_probe import SAMPLE as TASK_A_SAMPLE
     from tl_core.validation import check_fields
 
     check_fields(config)
+    strategy = strategy_class(config.strategy)
     device = pick_device(config.device).type
     pace = pace_for(config.backbone, config.img_size, device, rows, wait=wait)
     if pace is None:
@@ -304,24 +315,47 @@ def estimate_run(config: RunConfig, rows: list[dict] = (), wait: bool = True,
     else:
         train_n, eval_n = dataset_sizes(config.target, config.img_size)
         classes = len(dataset_classes(config.target) or range(10))
-    labelled = train_n if config.labels_per_class is None else min(train_n, config.labels_per_class * classes)
+    if strategy.labelled_domain == "source":  # trained on every labelled source image (DANN, source only)
+        labelled, _ = dataset_sizes(config.source, config.img_size)
+    else:
+        labelled = train_n if config.labels_per_class is None else min(train_n, config.labels_per_class * classes)
     steps = steps_per_epoch(labelled, config.batch_size)
-    cost = LINEAR_PROBE_COST if config.strategy == "linear-probe" else STEP_COST.get(config.strategy, 1.0)
+    trained, forwarded = strategy.step_images
     # A run from the source network also measures, before and after each epoch, how well it still does task A.
     task_a = TASK_A_SAMPLE if config.weights == "source" else 0
-    train = config.epochs * epoch_seconds(steps, config.batch_size, eval_n + task_a, 0, pace, cost)
+    test_n = round(eval_n * TRAIN_VAL_TEST[2] / (TRAIN_VAL_TEST[1] + TRAIN_VAL_TEST[2]))
+    # A strategy that encodes every split once evaluates features afterwards: nothing to price per epoch.
+    per_epoch_eval = task_a + (0 if strategy.encodes_once else eval_n)
+    train = config.epochs * epoch_seconds(steps, config.batch_size, per_epoch_eval, 0, pace, trained, forwarded)
     if pace.epoch_overhead_s is None:  # measured overheads already include snapshots and task A
-        train += task_a / pace.evaluation_images_per_s
+        # once: task A before training, the encoding (linear probe) or the final test evaluation
+        once = task_a + (labelled + eval_n if strategy.encodes_once else test_n)
+        train += once / pace.evaluation_images_per_s
         if config.snapshot_size:
             train += snapshot_count(config.epochs, config.snapshot_every) * epoch_seconds(
                 0, config.batch_size, 0, 2 * config.snapshot_size, pace)
-    pretrain = 0.0
+    return RunEstimate(train, pretrain_seconds(config, pace), pace)
+
+
+def pretrain_seconds(config: RunConfig, pace: Pace) -> float:
+    """Seconds to pretrain the network the run starts from when none is shipped or cached: task A's network
+    (`weights source`) or the rotation network (`ssl:rotation…`, on up to MAX_IMAGES images in four turns)."""
+    from dataclasses import replace
+
+    from tl_core.ssl import MAX_IMAGES, ROTATION_WEIGHTS, pretext_dataset, rotation_checkpoint_path
+
+    plain = replace(pace, epoch_overhead_s=None)  # pretraining evaluates its own task, snapshots nothing
     if needs_pretraining(config):
         source_train, source_eval = dataset_sizes(config.source, config.img_size)
-        source_pace = replace(pace, epoch_overhead_s=None)  # pretraining evaluates the source, snapshots nothing
-        pretrain = config.pretrain_epochs * epoch_seconds(steps_per_epoch(source_train, config.batch_size),
-                                                          config.batch_size, source_eval, 0, source_pace)
-    return RunEstimate(train, pretrain, pace)
+        return config.pretrain_epochs * epoch_seconds(steps_per_epoch(source_train, config.batch_size),
+                                                      config.batch_size, source_eval, 0, plain)
+    if config.weights in ROTATION_WEIGHTS and not rotation_checkpoint_path(config).exists():
+        pool_train, pool_eval = dataset_sizes(pretext_dataset(config), config.img_size)
+        val = 4 * min(round(pool_eval * TRAIN_VAL_TEST[1] / (TRAIN_VAL_TEST[1] + TRAIN_VAL_TEST[2])),
+                      MAX_IMAGES // 4)
+        return config.pretrain_epochs * epoch_seconds(
+            steps_per_epoch(4 * min(pool_train, MAX_IMAGES), config.batch_size), config.batch_size, 2 * val, 0, plain)
+    return 0.0
 
 
 def estimate_runs(configs: list[RunConfig], rows: list[dict] = (), wait: bool = True,

@@ -61,6 +61,7 @@ class Dann(Strategy):
               "features of source and unlabelled target images indistinguishable."
     Settings = DannSettings
     labelled_domain = "source"
+    step_images = (2.0, 0.0)  # the source batch and as many target images, through features and domain head
     transfers_knowledge = True
     uses_unlabelled_target = True
     optimizer_name = "SGD with momentum (Ganin et al.)"

@@ -39,6 +39,7 @@ class Distill(Strategy):
     summary = "Distillation: a small student learns from a finished run's softened predictions plus the labels."
     Settings = DistillSettings
     uses_unlabelled_target = True
+    step_images = (2.0, 2.0)  # the labelled and an unlabelled batch, trained in the student, forward in the teacher
     transfers_knowledge = True
     baseline_label = "without the teacher"
 

@@ -29,6 +29,8 @@ class LinearProbe(Strategy):
     summary = "Feature extraction: freeze the whole backbone and train only a new linear head."
     Settings = LinearProbeSettings
     needs_pretrained_weights = True
+    step_images = (0.0, 0.0)  # a step trains the head alone, on features computed once
+    encodes_once = True
 
     def __init__(self, settings=None):
         super().__init__(settings)

@@ -33,6 +33,7 @@ class Multitask(Strategy):
                "source together; source_weight weighs the source task's loss.")
     Settings = MultitaskSettings
     transfers_knowledge = True
+    step_images = (2.0, 0.0)  # the target batch and a source batch of the same size, in one forward pass
 
     def check_settings(self) -> None:
         if not 0 <= self.settings.source_weight <= 100:

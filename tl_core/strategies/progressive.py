@@ -53,6 +53,7 @@ class Progressive(Strategy):
     summary = ("Progressive network: task A's network stays frozen as column A; a new column learns task B and "
                "reads column A through lateral adapters, so A cannot be forgotten (small_cnn).")
     needs_pretrained_weights = True
+    step_images = (1.0, 1.0)  # column B trains; frozen column A only passes the batch forward
 
     def check_config(self, config) -> None:
         if config.backbone != "small_cnn":
