@@ -342,6 +342,7 @@ def pretrain_seconds(config: RunConfig, pace: Pace) -> float:
     (`weights source`) or the rotation network (`ssl:rotation…`, on up to MAX_IMAGES images in four turns)."""
     from dataclasses import replace
 
+    from tl_core.data.splits import TRAIN_VAL_TEST
     from tl_core.ssl import MAX_IMAGES, ROTATION_WEIGHTS, pretext_dataset, rotation_checkpoint_path
 
     plain = replace(pace, epoch_overhead_s=None)  # pretraining evaluates its own task, snapshots nothing
@@ -361,22 +362,31 @@ def pretrain_seconds(config: RunConfig, pace: Pace) -> float:
 def estimate_runs(configs: list[RunConfig], rows: list[dict] = (), wait: bool = True,
                   sizes: tuple[int, int, int] | None = None) -> list[RunEstimate] | None:
     """`estimate_run` for runs submitted together: a source network they share is pretrained once."""
-    from dataclasses import replace
-
-    from tl_core.pretrain import checkpoint_path
-
-    estimates, pretrained = [], set()
+    estimates = []
     for config in configs:
         estimate = estimate_run(config, rows, wait=wait, sizes=sizes)
         if estimate is None:
             return None
-        if estimate.pretrain_s:
-            path = checkpoint_path(config)
+        estimates.append(estimate)
+    return pretrained_once(configs, estimates)
+
+
+def pretrained_once(configs: list[RunConfig], estimates: list[RunEstimate | None]) -> list[RunEstimate | None]:
+    """The estimates of runs that start in this order, each network they share pretrained by the first only."""
+    from dataclasses import replace
+
+    from tl_core.pretrain import checkpoint_path
+    from tl_core.ssl import ROTATION_WEIGHTS, rotation_checkpoint_path
+
+    out, pretrained = [], set()
+    for config, estimate in zip(configs, estimates):
+        if estimate is not None and estimate.pretrain_s:
+            path = rotation_checkpoint_path(config) if config.weights in ROTATION_WEIGHTS else checkpoint_path(config)
             if path in pretrained:
                 estimate = replace(estimate, pretrain_s=0.0)
             pretrained.add(path)
-        estimates.append(estimate)
-    return estimates
+        out.append(estimate)
+    return out
 
 
 def check_configs(settings, candidates, budgets, curve_folds: int = 1) -> list[RunConfig]:

@@ -98,23 +98,17 @@ def lay_out(slots: int, running: Sequence[_Run], queue: FairQueue, runs: dict[st
                     stage_at = now + stage_gap_s
 
 
-def _left_of(manager, run_id: str, rows: list[dict]) -> float:
+def _left(manager, run_id: str, view, estimate) -> float:
     """Seconds left of a run in flight: its own pace's ETA once it trains, else its estimate less the time it has
     had (0 when it cannot be estimated: it still takes its turn)."""
-    view = manager.view(run_id)
     if view is None or not view.active:
         return 0.0
     if view.eta_seconds is not None:
         return view.eta_seconds
-    try:
-        estimate = calibration.estimate_run(view.config, rows, wait=False)
-    except ConfigError:  # a run recorded before today's bounds
-        estimate = None
     if estimate is None:
         return 0.0
     job = manager.job(run_id)
-    started = job.started_at if job is not None and job.started_at is not None else None
-    had = time.time() - started if started is not None else 0.0
+    had = time.time() - job.started_at if job is not None and job.started_at is not None else 0.0
     return max(0.0, estimate.total_s - had)
 
 
@@ -124,17 +118,29 @@ def promise(manager, owner: str, stages: Sequence[Sequence[RunConfig]], mine: Se
     """The card's promise now: `stages` are the stages it has yet to submit (in order), `mine` the run ids it
     has submitted. None while this server's pace is still being timed (`wait=False`)."""
     rows = calibration.finished_rows(manager.store) if rows is None else rows
-    planned = [c for stage in stages for c in stage]
-    estimates = calibration.estimate_runs(planned, rows, wait=wait, sizes=sizes) if planned else []
-    if estimates is None:
-        return None
     mine = set(mine)
     running_ids, queue = manager.schedule_state()
-    runs: dict[str, _Run] = {}
-    for run_id in running_ids + queue.order():
-        view = manager.view(run_id)
-        who = view.owner if view is not None else ""
-        runs[run_id] = _Run(run_id, who, _left_of(manager, run_id, rows), run_id in mine)
+    in_flight = running_ids + queue.order()
+    views = {run_id: manager.view(run_id) for run_id in in_flight}
+    planned = [c for stage in stages for c in stage]
+    # Every run estimated in the order they will start: a network several of them start from is pretrained by
+    # the first only. A run that trains already has its own pace (`eta_seconds`).
+    unpaced = [r for r in in_flight if views[r] is not None and views[r].eta_seconds is None]
+    jobs = [(views[r].config, None, False) for r in unpaced] + [(c, sizes, wait) for c in planned]
+    estimates = []
+    for config, sized, must in jobs:
+        try:
+            estimates.append(calibration.estimate_run(config, rows, wait=must, sizes=sized))
+        except ConfigError:  # a run recorded before today's bounds: it still takes its turn, unestimated
+            estimates.append(None)
+    estimates = calibration.pretrained_once([c for c, _, _ in jobs], estimates)
+    own = estimates[len(unpaced):]
+    if any(e is None for e in own):  # this server's pace is still being timed
+        return None
+    left_by_id = dict(zip(unpaced, estimates))
+    runs = {r: _Run(r, views[r].owner if views[r] is not None else "", _left(manager, r, views[r], left_by_id.get(r)),
+                    r in mine) for r in in_flight}
+    estimates = own
     later, at = [], 0
     for s, stage in enumerate(stages):
         later.append([_Run(f"plan-{s}-{i}", owner, estimates[at + i].total_s, True) for i in range(len(stage))])
