@@ -67,6 +67,41 @@ def test_runs_submitted_together_pretrain_their_shared_source_once(data_dir):
 def test_batches_timed_on_this_server_give_a_pace():
     pace = calibration.measure_pace("small_cnn", 16, "cpu", batches=1, batch_size=4)
     assert pace.images_per_s > 0 and pace.runs == 0 and pace.epoch_overhead_s is None and pace.probe_s > 0
+    from tl_core.backbones import create_backbone, layer_groups
+
+    groups = len(layer_groups(create_backbone("small_cnn", "random", 16)))
+    assert len(pace.frozen_images_per_s) == groups and pace.frozen_images_per_s[0] == pace.images_per_s
+
+
+def test_a_run_that_freezes_layer_groups_is_priced_at_the_pace_timed_with_them_frozen(data_dir, monkeypatch):
+    """A frozen group computes no gradients: the stem kept, a fine-tune's steps cost less than scratch's."""
+    timed = Pace(500.0, None, 0, 0.0, 1500.0, (500.0, 700.0, 900.0))
+    monkeypatch.setattr(calibration, "_measured", {("small_cnn", 32, "cpu"): timed})
+    base = RunConfig(source="digits", target="digits", weights="random", labels_per_class=5, epochs=4, device="cpu",
+                     snapshot_size=0)
+    scratch = calibration.estimate_run(base.replace(strategy="scratch"))
+    kept_stem = calibration.estimate_run(base.replace(strategy="fine-tune", freeze=1))
+    assert scratch.pace.images_per_s == 500.0 and kept_stem.pace.images_per_s == 700.0
+    assert kept_stem.train_s < scratch.train_s
+    # scratch trains every group whatever freeze depth its config carries (its effective config)
+    assert calibration.estimate_run(base.replace(strategy="scratch", freeze=2)).pace.images_per_s == 500.0
+
+
+def test_a_step_costs_what_its_strategy_trains_and_passes_forward(data_dir, monkeypatch):
+    """DANN steps through the labelled source (every font digit), two batches a step; a linear probe encodes
+    every split once and then trains a head only."""
+    timed = Pace(1000.0, None, 0, 0.0, 3000.0)
+    monkeypatch.setattr(calibration, "_measured", {("small_cnn", 32, "cpu"): timed})
+    base = RunConfig(source="synth-digits", target="digits", weights="random", labels_per_class=None, epochs=2,
+                     device="cpu", snapshot_size=0, freeze=0)
+    source_only = calibration.estimate_run(base.replace(strategy="source-only"))
+    dann = calibration.estimate_run(base.replace(strategy="dann"))
+    train_n, eval_n = calibration.dataset_sizes("synth-digits", 32)
+    steps = -(-train_n // 64)
+    assert source_only.train_s > 2 * steps * 64 / 1000.0  # every source image, each epoch
+    assert dann.train_s - source_only.train_s == pytest.approx(2 * steps * 64 / 1000.0)  # a second batch a step
+    probe = calibration.estimate_run(base.replace(strategy="linear-probe", weights="imagenet", backbone="small_cnn"))
+    assert probe.train_s < calibration.estimate_run(base.replace(strategy="scratch")).train_s / 5
 
 
 def test_the_server_times_batches_in_a_process_of_its_own_with_a_run_s_threads(monkeypatch):

@@ -14,10 +14,11 @@ from tl_view.views import promise_text
 
 
 def rows():
-    """One finished run of the lessons' backbone and size: the pace every estimate here uses (nothing timed)."""
-    config = RunConfig(backbone="small_cnn", img_size=32, batch_size=64).to_dict()
+    """Finished runs of the lessons' backbone and size at each freeze depth: the pace every estimate here uses
+    (nothing timed)."""
+    configs = [RunConfig(backbone="small_cnn", img_size=32, batch_size=64, freeze=k).to_dict() for k in range(5)]
     return [{"status": "finished", "device": "cpu", "config": config, "summary": {"labelled_examples": 50},
-             "metrics": [{"epoch": e, "images_per_s": 1000.0, "seconds": 2.0} for e in (1, 2)]}]
+             "metrics": [{"epoch": e, "images_per_s": 1000.0, "seconds": 2.0} for e in (1, 2)]} for config in configs]
 
 
 class FakeManager:

@@ -27,6 +27,7 @@ CALIBRATION_BATCHES = 30  # enough that a load passing on a busy machine does no
 CALIBRATION_BATCH_SIZE = 64  # the runs' default
 EVAL_BATCHES = 10  # timed evaluation batches (4× the training batch, as runs evaluate)
 PROBE_ROWS = 500  # rows per domain of the timed domain-confusion probe (its cost grows about linearly with them)
+FROZEN_BATCHES = 12  # timed batches at each freeze depth
 FINISHED_RUNS_USED = 5
 BUILTIN_SIZES = {  # (train, val + test) images, for a built-in dataset not built yet
     "digits": (1258, 539), "digits-m": (1258, 539), "shapes": (4200, 1800), "synth-digits": (8400, 3600), "fonts-plain": (8400, 3600)}
@@ -43,6 +44,17 @@ class Pace:
     runs: int  # finished runs it comes from (0: timed batches on this server)
     probe_s: float = 0.0  # the domain-confusion probe on PROBE_ROWS rows per domain of this backbone's features
     eval_images_per_s: float = 0.0  # forward passes without gradients (0: not timed, taken as 3× training's)
+    # training images per second with the first k layer groups frozen (k = 0, 1, …): a frozen group computes no
+    # gradients, so a fine-tune that keeps the stem trains faster than scratch (() : not timed)
+    frozen_images_per_s: tuple[float, ...] = ()
+
+    def at_depth(self, freeze: int) -> "Pace":
+        """The pace of a run that freezes its first `freeze` layer groups (the timed one where it was timed)."""
+        from dataclasses import replace
+
+        if not self.frozen_images_per_s:
+            return self
+        return replace(self, images_per_s=self.frozen_images_per_s[min(freeze, len(self.frozen_images_per_s) - 1)])
 
     @property
     def evaluation_images_per_s(self) -> float:
@@ -73,7 +85,7 @@ def measure_pace(backbone: str, img_size: int, device: str = "cpu", batches: int
     import numpy as np
 
     from tl_core.analysis.domain_confusion import domain_confusion
-    from tl_core.backbones import create_backbone
+    from tl_core.backbones import create_backbone, freeze_first, layer_groups
     from tl_core.model import TransferModel
 
     generator = torch.Generator().manual_seed(0)
@@ -102,12 +114,27 @@ def measure_pace(backbone: str, img_size: int, device: str = "cpu", batches: int
             model(evaluated).argmax(1).tolist()
             eval_seconds.append(time.perf_counter() - started)
         width = model.features(images[:1]).shape[1]
+    frozen = [batch_size / max(statistics.median(seconds[1:]), 1e-6)]
+    model.train()
+    for k in range(1, len(layer_groups(model.backbone))):
+        freeze_first(model.backbone, k)
+        frozen_seconds = []
+        for _ in range(min(batches, FROZEN_BATCHES) + 1):
+            started = time.perf_counter()
+            loss = torch.nn.functional.cross_entropy(model(images), labels)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            if device == "cuda":
+                torch.cuda.synchronize()
+            frozen_seconds.append(time.perf_counter() - started)
+        frozen.append(batch_size / max(statistics.median(frozen_seconds[1:]), 1e-6))
     rows = np.random.default_rng(0).normal(size=(2, PROBE_ROWS, width)).astype(np.float32)
     started = time.perf_counter()
     domain_confusion(rows[0], rows[1] + 0.5)
     probe_s = time.perf_counter() - started
-    return Pace(batch_size / max(statistics.median(seconds[1:]), 1e-6), None, 0, probe_s,
-                len(evaluated) / max(statistics.median(eval_seconds[1:]), 1e-6))
+    return Pace(frozen[0], None, 0, probe_s, len(evaluated) / max(statistics.median(eval_seconds[1:]), 1e-6),
+                tuple(frozen))
 
 
 def _measure_with_threads(backbone: str, img_size: int, device: str, threads: int) -> Pace:
@@ -129,15 +156,18 @@ def measure_pace_apart(backbone: str, img_size: int, device: str) -> Pace:
     return future.result()
 
 
-def pace_from_runs(rows: list[dict], backbone: str, img_size: int, device: str) -> Pace | None:
-    """The median pace of the newest finished runs of this backbone and image size on this kind of device,
-    from their metrics rows (`row["metrics"]`, one dict per epoch with images_per_s and seconds)."""
+def pace_from_runs(rows: list[dict], backbone: str, img_size: int, device: str, freeze: int | None = None
+                   ) -> Pace | None:
+    """The median pace of the newest finished runs of this backbone and image size on this kind of device (and
+    freeze depth, when given), from their metrics rows (`row["metrics"]`, one dict per epoch with images_per_s and
+    seconds)."""
     paces, overheads, used = [], [], 0
     for row in rows:
         config = row["config"]
         if (row.get("status") != "finished" or config.get("backbone") != backbone
                 or config.get("img_size") != img_size or not str(row.get("device") or "").startswith(device)
-                or not _plain_steps(config.get("strategy"))):
+                or not _plain_steps(config.get("strategy"))
+                or (freeze is not None and int(config.get("freeze") or 0) != freeze)):
             continue
         epochs = [m for m in row.get("metrics", []) if m.get("images_per_s") and m.get("seconds")]
         if not epochs:
@@ -165,16 +195,22 @@ def _plain_steps(strategy: str | None) -> bool:
     return cls.step_images == (1.0, 0.0) and not cls.encodes_once
 
 
-def pace_for(backbone: str, img_size: int, device: str, rows: list[dict] = (), wait: bool = True) -> Pace | None:
+def pace_for(backbone: str, img_size: int, device: str, rows: list[dict] = (), wait: bool = True,
+             freeze: int = 0) -> Pace | None:
     """Finished runs' pace when there are some, else batches timed here once per server process and key.
 
     One timing at a time: a request while another key is being timed starts nothing (with `wait=False` it gets
     None, "estimating…", and asks again later; with `wait=True` it waits its turn), so typing image sizes into a
     form cannot start a process per size. Across processes, `machine_lock` keeps it to one per machine. A size
     or device outside RunConfig's schema is refused (ConfigError) before anything starts."""
-    from_runs = pace_from_runs(list(rows), backbone, img_size, device)
+    from_runs = pace_from_runs(list(rows), backbone, img_size, device, freeze)
     if from_runs is not None:
         return from_runs
+    timed = _timed_pace(backbone, img_size, device, wait)
+    return None if timed is None else timed.at_depth(freeze)
+
+
+def _timed_pace(backbone: str, img_size: int, device: str, wait: bool) -> Pace | None:
     _check_key(img_size, device)
     key = (backbone, img_size, device)
     while True:
@@ -306,8 +342,9 @@ def estimate_run(config: RunConfig, rows: list[dict] = (), wait: bool = True,
 
     check_fields(config)
     strategy = strategy_class(config.strategy)
+    config = strategy().effective_config(config)  # what the run really does (scratch: random weights, no freeze)
     device = pick_device(config.device).type
-    pace = pace_for(config.backbone, config.img_size, device, rows, wait=wait)
+    pace = pace_for(config.backbone, config.img_size, device, rows, wait=wait, freeze=config.freeze)
     if pace is None:
         return None
     if sizes is not None:  # (train, val + test, classes) of a dataset not prepared yet
