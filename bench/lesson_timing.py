@@ -193,6 +193,8 @@ def main() -> int:
         say("  remaining promise while it ran (s since press, promised s left, runs left, runs ahead): "
             + " ".join(f"({a},{b},{c},{d})" for a, b, c, d in result["trace"]))
         results.append(result)
+        args.out.write_text(json.dumps([{**r, "promise": None if r["promise"] is None else r["promise"].__dict__}
+                                        for r in results], indent=1, default=str))  # after every case
     args.out.write_text(json.dumps([{**r, "promise": None if r["promise"] is None else r["promise"].__dict__}
                                     for r in results], indent=1, default=str))
     say("")
