@@ -2,6 +2,8 @@
 time (`tl_core.promises`, the function the pages call), then the real wall time from the press until its last
 run has ended, on a fresh job manager with a throwaway runs folder.
 
+`experiment` adds the Experiment page's promise under Train (the defaults and their baseline).
+
 Each case gets a fresh JobManager (the default executor and slots, as a server has them) and ChainRunner, as
 the dashboard holds them; the calibration's timed batches are kept for the whole process, as a server keeps
 them. Datasets are built beforehand (a page's promise does not count building them); source networks are used
@@ -166,6 +168,32 @@ def feasibility_case(args) -> dict:
             "load_before": load_before, "load_after": load_now(), "error": chain.error}
 
 
+def experiment_case(args) -> dict:
+    """The Experiment page's defaults: Train queues the run and its baseline (one stage of two runs)."""
+    from tl_core.baselines import baseline_for
+    from tl_core.config import RunConfig
+    from tl_core.promises import promise
+
+    configs = [RunConfig(), baseline_for(RunConfig())]
+    build_datasets(configs)
+    with bench_runs_dir("tl-experiment-timing-") as folder:
+        manager = JobManager(folder / "runs")
+        try:
+            rows = calibration.finished_rows(manager.store)
+            promised = promise(manager, OWNER.owner, [configs], rows=rows, wait=True)
+            load_before = load_now()
+            pressed = time.time()
+            ids = [manager.submit(c, owner=OWNER) for c in configs]
+            for run_id in ids:
+                manager.wait(run_id, timeout_s=3600)
+            measured = time.time() - pressed
+            runs = per_run(manager, ids, rows)
+        finally:
+            manager.close()
+    return {"case": "experiment", "promise": promised, "measured_s": measured, "trace": [], "runs": runs,
+            "load_before": load_before, "load_after": load_now(), "error": ""}
+
+
 def promise_words(p: Promise | None) -> str:
     from tl_view.views import promise_text
 
@@ -174,7 +202,7 @@ def promise_words(p: Promise | None) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    every = [item.key for item in lessons.LESSONS] + ["feasibility"]
+    every = [item.key for item in lessons.LESSONS] + ["feasibility", "experiment"]
     parser.add_argument("--cases", default=",".join(every), help=f"comma-separated, from: {', '.join(every)}")
     parser.add_argument("--seeds", type=int, default=None, help="seeds per arm (default: each lesson's own)")
     parser.add_argument("--every", type=float, default=15.0, help="seconds between readings of the remaining promise")
@@ -186,7 +214,8 @@ def main() -> int:
     results = []
     for case in args.cases.split(","):
         say(f"case {case} …")
-        result = feasibility_case(args) if case == "feasibility" else lesson_case(case, args)
+        special = {"feasibility": feasibility_case, "experiment": experiment_case}
+        result = special[case](args) if case in special else lesson_case(case, args)
         p = result["promise"]
         say(f"  promised {promise_words(p)}; measured {result['measured_s']:.1f} s; load {result['load_before']} → "
             f"{result['load_after']}" + (f"; ERROR {result['error']}" if result["error"] else ""))
