@@ -205,7 +205,7 @@ def remaining_text(chain) -> str:
         return ""
     promise = promises.check_promise(manager, chain.owner, plan, *folder_facts(validation), mine=chain.ids,
                                      done=[stage for stage, _ in chain.stages])
-    if promise is None:
+    if promise is None or not promise.runs:
         return ""
     return ":material/schedule: About " + promise_text(promise).removeprefix("about ").replace(":", " left:", 1) + "."
 

@@ -111,8 +111,9 @@ def draw_runs(group: str | None, live: bool = False) -> None:
     whole page is redrawn once (the final verdict at once, and no timers)."""
     runs = load_runs(group)
     active = is_active(group, runs)
-    if active and runs:  # refreshed with the table: what is left, from what has finished
-        st.caption(":material/schedule: " + lesson_estimate(lesson, group, runs) + ".")
+    left = lesson_estimate(lesson, group, runs) if active and runs else ""
+    if left:  # refreshed with the table: what is left, from what has finished
+        st.caption(":material/schedule: " + left + ".")
     if runs:
         live_views = {r["summary"]["run_id"]: manager.view(r["summary"]["run_id"]) for r in runs} if active else {}
         seconds = took(runs)
@@ -137,6 +138,8 @@ def lesson_estimate(lesson, group: str | None = None, runs: list[dict] = ()) -> 
         promise = promises.lesson_promise(manager, who, lesson)
     if promise is None:
         return "Timing a few batches on this server to estimate how long it takes; reload in a few seconds"
+    if runs and not promise.runs:  # its runs are not in this server's queue (another server process runs them)
+        return ""
     return ("About " + promise_text(promise).removeprefix("about ").replace(":", " left:", 1) if runs
             else "Takes " + promise_text(promise))
 
