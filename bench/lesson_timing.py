@@ -14,7 +14,9 @@ every `--every` seconds, to show it shrinking.
 
 Prints a table, then `RESULT case=… promised_s=… measured_s=… ratio=…` per case and
 `RESULT cases=N within_25pct=K`, with the load average: only a run on an idle machine gives the figures that
-count. Per-run estimates against the runs' own seconds go to `--out` (JSON) for whoever tunes the model.
+count; its `slowdown` column says how much slower the machine trained during the case than when the pace was
+timed (other work coming and going), which no promise made at press time can know. Per-run estimates against the
+runs' own seconds go to `--out` (JSON) for whoever tunes the model; `--from-json` prints a table from one.
 
     python bench/lesson_timing.py [--cases why-transfer,feasibility] [--seeds 1] [--every 10] [--out FILE]
 """
@@ -78,6 +80,7 @@ def per_run(manager: JobManager, ids: list[str], rows: list[dict]) -> list[dict]
         estimate = calibration.estimate_run(RunConfig.from_dict(config), rows, wait=True)
         metrics = manager.store.run_dir(run_id).read_metrics()
         out.append({"arm": config.get("arm"), "strategy": config.get("strategy"), "weights": config.get("weights"),
+                    "freeze": config.get("freeze"),
                     "epochs": config.get("epochs"), "labels": config.get("labels_per_class"),
                     "snapshot_size": config.get("snapshot_size"), "status": summary.get("status"),
                     "seconds": summary.get("seconds"), "epoch_seconds": sum(m.get("seconds", 0) for m in metrics),
@@ -194,6 +197,43 @@ def experiment_case(args) -> dict:
             "load_before": load_before, "load_after": load_now(), "error": ""}
 
 
+def slowdown(result: dict) -> float:
+    """How much slower the machine trained during the case than when its pace was timed: the median, over its
+    runs of plain steps (scratch, fine-tune), of the timed pace at the run's freeze depth over the run's own
+    median images per second. 1.0: the load stayed as it was; 2.0: training took twice as long per image."""
+    import statistics
+
+    ratios = []
+    for run in result["runs"]:
+        pace, seen = run.get("pace") or {}, [x for x in run.get("images_per_s") or [] if x]
+        if run.get("strategy") not in ("scratch", "fine-tune") or not seen or not pace or pace.get("runs"):
+            continue
+        timed = pace.get("frozen_images_per_s") or [pace["images_per_s"]]
+        freeze = 0 if run["strategy"] == "scratch" else int(run.get("freeze") or 0)
+        ratios.append(timed[min(freeze, len(timed) - 1)] / statistics.median(seen))
+    return statistics.median(ratios) if ratios else float("nan")
+
+
+def report(results: list[dict], seeds) -> None:
+    say(f"{'case':<20} {'runs':>5} {'promised':>10} {'measured':>10} {'ratio':>6} {'slowdown':>9}  "
+        f"load before → after")
+    within = 0
+    for r in results:
+        p = r["promise"]
+        promised = p["total_s"] if p is not None else float("nan")
+        ratio = r["measured_s"] / promised if promised else float("nan")
+        within += abs(ratio - 1) <= WITHIN
+        say(f"{r['case']:<20} {len(r['runs']):>5} {promised:>9.0f}s {r['measured_s']:>9.0f}s {ratio:>6.2f} "
+            f"{slowdown(r):>9.2f}  {r['load_before']} → {r['load_after']}")
+    for r in results:
+        p = r["promise"]
+        promised = p["total_s"] if p is not None else float("nan")
+        say(f"RESULT case={r['case']} promised_s={promised:.0f} measured_s={r['measured_s']:.0f} "
+            f"ratio={r['measured_s'] / promised if promised else float('nan'):.2f} slowdown={slowdown(r):.2f}")
+    say(f"RESULT cases={len(results)} within_25pct={within} load_avg={load_now().replace(' ', ',')} "
+        f"seeds={seeds or 'each lesson own'}")
+
+
 def promise_words(p: Promise | None) -> str:
     from tl_view.views import promise_text
 
@@ -208,7 +248,12 @@ def main() -> int:
     parser.add_argument("--every", type=float, default=15.0, help="seconds between readings of the remaining promise")
     parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "lesson_timing.json",
                         help="per-run estimates against the runs' own seconds (JSON)")
+    parser.add_argument("--from-json", type=Path, default=None,
+                        help="print the table of an earlier run's --out file instead of running anything")
     args = parser.parse_args()
+    if args.from_json is not None:
+        report(json.loads(args.from_json.read_text()), args.seeds)
+        return 0
     say(f"load average at start {load_now()}; {os.cpu_count()} CPUs; slots {default_slots()}, "
         f"torch threads per run {torch_threads(default_slots())}")
     results = []
@@ -224,25 +269,8 @@ def main() -> int:
         results.append(result)
         args.out.write_text(json.dumps([{**r, "promise": None if r["promise"] is None else r["promise"].__dict__}
                                         for r in results], indent=1, default=str))  # after every case
-    args.out.write_text(json.dumps([{**r, "promise": None if r["promise"] is None else r["promise"].__dict__}
-                                    for r in results], indent=1, default=str))
     say("")
-    say(f"{'case':<20} {'runs':>5} {'promised':>10} {'measured':>10} {'ratio':>6}  load before → after")
-    within = 0
-    for r in results:
-        p = r["promise"]
-        promised = p.total_s if p is not None else float("nan")
-        ratio = r["measured_s"] / promised if promised else float("nan")
-        within += abs(ratio - 1) <= WITHIN
-        say(f"{r['case']:<20} {len(r['runs']):>5} {promised:>9.0f}s {r['measured_s']:>9.0f}s {ratio:>6.2f}  "
-            f"{r['load_before']} → {r['load_after']}")
-    for r in results:
-        p = r["promise"]
-        promised = p.total_s if p is not None else float("nan")
-        say(f"RESULT case={r['case']} promised_s={promised:.0f} measured_s={r['measured_s']:.0f} "
-            f"ratio={r['measured_s'] / promised if promised else float('nan'):.2f}")
-    say(f"RESULT cases={len(results)} within_25pct={within} load_avg={load_now().replace(' ', ',')} "
-        f"seeds={args.seeds or 'each lesson own'} per_run={args.out}")
+    report(json.loads(args.out.read_text()), args.seeds)
     return 0
 
 
