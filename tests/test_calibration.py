@@ -135,7 +135,7 @@ def test_the_promise_says_where_each_part_comes_from():
                     "other runs ahead")
     text = promise_text(Promise(340.0, 340.0, 300.0, 1, 0, 3))
     assert text == ("about 6 min: 6 min for its 1 run at the pace of 3 finished runs on this server (5 min of it "
-                    "pretraining task A, once; cached afterwards)")
+                    "pretraining the network it starts from, once; cached afterwards)")
     assert rough(3 * 3600 + 30 * 60) == "3 h 30 min" and rough(4) == "10 s"
 
 
