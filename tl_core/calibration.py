@@ -426,32 +426,6 @@ def pretrained_once(configs: list[RunConfig], estimates: list[RunEstimate | None
     return out
 
 
-def check_configs(settings, candidates, budgets, curve_folds: int = 1) -> list[RunConfig]:
-    """Every run a feasibility check will queue, as far as it can be known before it starts: the probes, the
-    fine-tuning of the first transferring candidate at `finetune_depths` depths, and the label curve."""
-    from tl_core.feasibility.label_curve import plan_label_curve
-    from tl_core.feasibility.sweep import FINETUNE, base_config, plan_probe_stage
-
-    views = [f"fold-{k}" for k in range(settings.folds)]
-    configs = plan_probe_stage(views, candidates, settings)
-    transfer = next((c for c in candidates if c.weights != "random"), candidates[0])
-    configs += [base_config(settings, view, transfer, "fine-tune", FINETUNE, freeze=1, fold=k)
-                for k, view in enumerate(views) for _ in range(settings.finetune_depths)]
-    if budgets:
-        configs += plan_label_curve(views, transfer, settings, budgets, folds=curve_folds)
-    return configs
-
-
-def estimate_check(configs: list[RunConfig], num_images: int, num_classes: int, rows: list[dict] = (),
-                   wait: bool = True) -> list[RunEstimate] | None:
-    """The runs of a feasibility check on a folder of `num_images` images not split yet (its runs' configs name
-    folds that do not exist until the check starts)."""
-    from tl_core.data.splits import TRAIN_VAL_TEST
-
-    train = round(num_images * TRAIN_VAL_TEST[0])
-    return estimate_runs(configs, rows, wait=wait, sizes=(train, num_images - train, num_classes))
-
-
 def finished_rows(store, limit: int = 20) -> list[dict]:
     """The newest finished runs of a RunStore, each with its metrics rows (what `pace_from_runs` reads)."""
     rows = store.list(status="finished", limit=limit, heal=False)
