@@ -4,7 +4,8 @@ run has ended, on a fresh job manager with a throwaway runs folder.
 
 `experiment` adds the Experiment page's promise under Train (the defaults and their baseline).
 
-Each case gets a fresh JobManager (the default executor and slots, as a server has them) and ChainRunner, as
+Each case gets a fresh JobManager (the default executor and slots, as a server has them; its worker processes
+started and idle before the press, as a server's are) and ChainRunner, as
 the dashboard holds them; the calibration's timed batches are kept for the whole process, as a server keeps
 them. Datasets are built beforehand (a page's promise does not count building them); source networks are used
 as the runs find them (shipped or cached; the promise says when one is pretrained first). The feasibility check
@@ -49,6 +50,28 @@ def build_datasets(configs) -> None:
     for name, size in sorted({(n, c.img_size) for c in configs for n in (c.source, c.target)}):
         if not name.startswith("folder:"):
             load_domain(name, size)
+
+
+def workers_ready(manager: JobManager, quiet_s: float = 2.0, timeout_s: float = 300.0) -> None:
+    """Wait until the slots' worker processes have started (imported torch and gone idle, waiting for a run), as
+    a server's have long before anyone presses a button: a fresh manager's first run would otherwise wait for
+    its worker to start, which no promise counts."""
+    def cpu_ticks(pid: int) -> int:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+
+    pids = [slot._process.pid for slot in manager._slots if getattr(slot, "_process", None) is not None]
+    deadline, last, quiet_since = time.time() + timeout_s, None, time.time()
+    while pids and time.time() < deadline:
+        try:
+            ticks = [cpu_ticks(pid) for pid in pids]
+        except OSError:
+            return
+        if ticks != last:
+            last, quiet_since = ticks, time.time()
+        elif time.time() - quiet_since >= quiet_s:
+            return
+        time.sleep(0.25)
 
 
 def wait_chain(runner: ChainRunner, manager: JobManager, key: str, every: float, remaining) -> list[tuple]:
@@ -96,6 +119,7 @@ def lesson_case(key: str, args) -> dict:
     build_datasets([c for stage in lessons.stages_left(lesson, seeds=args.seeds) for c in stage])
     with bench_runs_dir("tl-lesson-timing-") as folder:
         manager = JobManager(folder / "runs")
+        workers_ready(manager)
         runner = ChainRunner(manager)
         try:
             rows = calibration.finished_rows(manager.store)
@@ -142,6 +166,7 @@ def feasibility_case(args) -> dict:
 
         load_domain("synth-digits", settings.img_size)  # the built-in source the check pretrains on
         manager = JobManager(folder / "runs")
+        workers_ready(manager)
         runner = ChainRunner(manager)
         try:
             rows = calibration.finished_rows(manager.store)
@@ -181,6 +206,7 @@ def experiment_case(args) -> dict:
     build_datasets(configs)
     with bench_runs_dir("tl-experiment-timing-") as folder:
         manager = JobManager(folder / "runs")
+        workers_ready(manager)
         try:
             rows = calibration.finished_rows(manager.store)
             promised = promise(manager, OWNER.owner, [configs], rows=rows, wait=True)
