@@ -57,11 +57,15 @@ class Strategy:
     needs_teacher: ClassVar[bool] = False  # learns from a finished run's model (its `teacher` setting)
     uses_unlabelled_target: ClassVar[bool] = False
     needs_pretrained_weights: ClassVar[bool] = False
-    step_cost: ClassVar[float] = 1.0  # a training step's time relative to one labelled batch (tl_core.calibration)
     optimizer_name: ClassVar[str] = "AdamW"  # what make_optimizer builds, in words
     default_lr: ClassVar[float | None] = None  # a learning rate that suits this strategy's optimiser (None: RunConfig's)
     baseline_label: ClassVar[str] = "without transfer"  # what its baseline run is, in words (tl_core.baselines)
     is_without: ClassVar[bool] = False  # a "without" run by nature (scratch, source-only): drawn as the baseline
+    # What one training step costs, per image of its labelled batch: (images trained — forward and backward —,
+    # images only passed forward, e.g. through a frozen teacher or column). `tl_core.calibration` prices them at
+    # this server's measured training and evaluation paces.
+    step_images: ClassVar[tuple[float, float]] = (1.0, 0.0)
+    encodes_once: ClassVar[bool] = False  # passes every split through the frozen backbone once, then trains a head
 
     @classmethod
     def with_label(cls) -> str:

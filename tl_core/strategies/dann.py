@@ -65,8 +65,8 @@ class Dann(Strategy):
     Settings = DannSettings
     labelled_domain = "source"
     needs_source_labels = True
+    step_images = (2.0, 0.0)  # the source batch and as many target images, through features and domain head
     uses_unlabelled_target = True
-    step_cost = 2.0  # a source and a target batch in every step
     optimizer_name = "SGD with momentum (Ganin et al.)"
     baseline_label = "without adaptation"
     default_lr = 0.01  # μ0 of SGD with momentum, chosen by reverse validation (as Ganin et al.'s 0.01)

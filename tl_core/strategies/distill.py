@@ -44,7 +44,7 @@ class Distill(Strategy):
     Settings = DistillSettings
     uses_unlabelled_target = True
     needs_teacher = True
-    step_cost = 1.4  # the teacher's forward pass over labelled and unlabelled images
+    step_images = (2.0, 2.0)  # the labelled and an unlabelled batch, trained in the student, forward in the teacher
     baseline_label = "without the teacher"
 
     def __init__(self, settings=None):

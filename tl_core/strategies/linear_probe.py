@@ -34,7 +34,8 @@ class LinearProbe(Strategy):
     uses_freeze = False
     freeze_note = "A linear probe freezes the whole backbone: only the new head trains."
     trains_backbone = False
-    step_cost = 0.1  # on cached features only the head's steps are paid for
+    step_images = (0.0, 0.0)  # a step trains the head alone, on features computed once
+    encodes_once = True
 
     def __init__(self, settings=None):
         super().__init__(settings)

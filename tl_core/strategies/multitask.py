@@ -34,6 +34,7 @@ class Multitask(Strategy):
                "source together; source_weight weighs the source task's loss.")
     Settings = MultitaskSettings
     needs_source_labels = True
+    step_images = (2.0, 0.0)  # the target batch and a source batch of the same size, in one forward pass
 
     def prepare(self, model, task, config):
         super().prepare(model, task, config)
