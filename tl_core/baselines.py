@@ -4,7 +4,8 @@
   labelled target images for the same number of steps, at scratch's own learning rate (never the main run's);
 - distill: *without the teacher* — the same student trained on its labels alone, at scratch's own rate;
 - dann: *without adaptation* — the identical recipe (optimiser, rate, schedules, steps) with the adversarial
-  weight at 0, which is source-only training through the same code path;
+  weight at 0 and BatchNorm shared by both domains (no domain-specific statistics), which is source-only
+  training through the same code path;
 - scratch and source-only have no baseline of their own: they are the baselines.
 """
 from __future__ import annotations
@@ -19,7 +20,7 @@ ARM_RECIPES = {
                         "at scratch's own learning rate",
     "without-teacher": "the same student trained on its labels alone, at scratch's own learning rate",
     "without-adaptation": "the identical DANN recipe (optimiser, learning rate, schedules, steps) with the "
-                          "adversarial weight at 0: source-only training",
+                          "adversarial weight at 0 and shared BatchNorm statistics: source-only training",
 }
 
 
@@ -29,7 +30,8 @@ def baseline_for(config: RunConfig) -> RunConfig | None:
 
     common = dict(role=Role.BASELINE.value, name=_label(config))
     if config.strategy == "dann":
-        return config.replace(settings={**config.settings, "domain_weight": 0.0}, arm="without-adaptation", **common)
+        return config.replace(settings={**config.settings, "domain_weight": 0.0, "domain_bn": False},
+                              arm="without-adaptation", **common)
     if config.strategy in ("scratch", "source-only"):
         return None
     if config.strategy == "distill":

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import torch
@@ -11,10 +12,12 @@ from tl_core.strategies.base import StepOutput, Strategy
 from tl_core.strategies.param_groups import discriminative_param_groups
 from tl_core.strategies.registry import register
 from tl_core.strategies.same_classes import require_same_classes
+from tl_core.train.domain_bn import DomainStatistics
 from tl_core.train.grl import DomainDiscriminator, GradientReversal
 from tl_core.train.schedules import dann_lambda, dann_lr_factor
 
 
+SELECTED_EPOCHS = {"default": 30}  # training length per (source, target) pair, selected by reverse validation
 MAX_HIDDEN = 4096  # units in each of the discriminator's two hidden layers: 4× the paper's 1024
 
 
@@ -28,6 +31,7 @@ class DannSettings:
     standardize: bool = True  # the discriminator sees each feature standardised over the batch, as the confusion probe
     momentum: float = 0.9  # SGD momentum (the run's learning rate is μ0)
     lr_decay: float = 1.0  # discriminative rates for the backbone's groups (1: all the same)
+    domain_bn: bool = False  # source and target as separate batches: each domain its own BatchNorm statistics
 
 
 @register("dann")
@@ -70,6 +74,7 @@ class Dann(Strategy):
     def __init__(self, settings=None):
         super().__init__(settings)
         self.reversal = GradientReversal()
+        self._statistics: DomainStatistics | None = None  # per-domain BatchNorm statistics (domain_bn)
         self._reset_counts()
 
     def _reset_counts(self) -> None:
@@ -97,6 +102,14 @@ class Dann(Strategy):
         if self.settings.standardize:
             head = nn.Sequential(nn.BatchNorm1d(model.feature_dim, affine=False), head)
         model.domain_head = head.to(next(model.head.parameters()).device)
+        self._statistics = DomainStatistics(model) if self.settings.domain_bn else None
+
+    def in_domain(self, model, domain):
+        return self._statistics.use(model, domain) if self._statistics is not None else nullcontext()
+
+    def finish(self, model):
+        if self._statistics is not None:  # the saved network is the target's: the target's statistics
+            self._statistics.load(model, "target")
 
     def param_groups(self, model, lr):
         groups = discriminative_param_groups(model, lr, self.settings.lr_decay)
@@ -115,7 +128,14 @@ class Dann(Strategy):
 
     def loss(self, model, batch, progress):
         n_source = len(batch.x)
-        features = model.features(torch.cat([batch.x, batch.x_unlabelled]))  # both domains in one batch
+        if self._statistics is None:
+            features = model.features(torch.cat([batch.x, batch.x_unlabelled]))  # both domains in one batch
+        else:  # each domain its own batch, normalised with its own statistics
+            with self._statistics.use(model, "source"):
+                source = model.features(batch.x)
+            with self._statistics.use(model, "target"):
+                target = model.features(batch.x_unlabelled)
+            features = torch.cat([source, target])
         logits = model.head(features[:n_source])
         label_loss = F.cross_entropy(logits, batch.y)
         self._lambda = dann_lambda(progress, self.settings.gamma)
