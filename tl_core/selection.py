@@ -33,6 +33,9 @@ from tl_core.errors import ConfigError
 from tl_core.schema import kind_noun, parse_text
 
 METRIC = "reverse_validation_acc"
+READS = ("labelled source training and validation images; the target's training images without their labels. "
+         "No target label (training or test) is read by the score; the runs' own per-epoch target_acc is "
+         "recorded by the loop but never used here.")
 MAX_REVERSE_ROWS = 2000  # target training images pseudo-labelled per run (a seeded sample when there are more)
 
 
@@ -41,7 +44,7 @@ class ReverseRecipe:
     """How the reverse model trains: a small_cnn from random weights (input space), AdamW, every layer."""
 
     backbone: str = "small_cnn"
-    epochs: int = 15  # 300 steps of 64 on 1,258 pseudo-labelled images
+    epochs: int = 10  # 200 steps of 64 on 1,258 pseudo-labelled images
     batch_size: int = 64
     lr: float = 3e-3
     weight_decay: float = 1e-4
@@ -184,6 +187,7 @@ class Selection:
 
     def to_dict(self) -> dict:
         out = asdict(self)
+        out["reads"] = READS
         for row, scored in zip(out["scored"], self.scored):
             row["score"] = scored.score
         return out
