@@ -101,6 +101,7 @@ def test_a_domain_bn_run_saves_the_target_statistics_and_its_baseline_shares_one
 # --- the permutation no-shift band ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_permutation_band_brackets_chance_on_one_distribution_and_a_shift_lands_above_it():
     rng = np.random.default_rng(0)
     same_a, same_b = rng.standard_normal((80, 6)), rng.standard_normal((80, 6))
