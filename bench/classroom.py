@@ -213,7 +213,11 @@ async def press(student: Student, start: float, timeout_s: float) -> None:
             student.saw, student.outcome = tab_verdict(student.tab, student.pressed)
         return
     page = student.page
-    await page.get_by_role("button", name=PRESS).click()
+    try:
+        await page.get_by_role("button", name=PRESS).click(timeout=60_000)
+    except PageTimeout:
+        student.outcome = "button disabled"
+        return
     with suppress(PageTimeout, AssertionError):
         await page.get_by_text(VERDICT).first.wait_for(timeout=timeout_s * 1000)
         student.saw = time.time()

@@ -39,10 +39,10 @@ if not rows:
 watch = state.watched() or {}
 default = [rid for rid in (watch.get("run"), watch.get("baseline")) if rid]
 if not default:  # the newest DANN run and its comparison, else the newest run
-    dann = next((r for r in rows if r["strategy"] == "dann"), None)
+    dann = next((r for r in rows if roles.learns_from_source_labels(r["strategy"], adapting=True)), None)
     first = dann or rows[0]
     default = [first["run_id"]] + [rid for rid in [comparison_for(manager, first["run_id"], rows)] if rid]
-    source_only = next((r for r in rows if r["strategy"] == "source-only"), None)
+    source_only = next((r for r in rows if roles.learns_from_source_labels(r["strategy"], adapting=False)), None)
     if dann and source_only:
         default.append(source_only["run_id"])
 chosen = pick_runs(rows, "Runs", key="ds-runs", default=default,

@@ -2,13 +2,13 @@
 without transfer; the right-hand side shows the three pictures live."""
 import streamlit as st
 
-from tl_core import calibration
+from tl_core import calibration, promises
 from tl_core.baselines import baseline_for
 from tl_core.errors import UserError
 from tl_ui import form, live, nav, own_image, share, state
 from tl_ui.widgets import error
 from tl_view import glossary
-from tl_view.views import estimate_text
+from tl_view.views import promise_text
 
 nav.page_guard(__file__)
 manager = state.manager()
@@ -22,22 +22,20 @@ if fresh_tab and linked and linked in (state.watched() or {}).values():
 
 
 def time_estimate(manager, config, twin: bool) -> None:
-    """How long Train will take, from this server's measured pace; polls while the pace is being timed."""
-    rows = calibration.finished_rows(manager.store)
+    """How long Train will take, from this server's measured pace, laid out on the server's slots behind the
+    runs already there (`tl_core.promises`); polls while the pace is being timed."""
     configs = [config] + ([baseline_for(config)] if twin and baseline_for(config) is not None else [])
     try:
-        estimates = calibration.estimate_runs(configs, rows, wait=False)
+        promise = promises.promise(manager, who, [configs])
     except UserError:
         return  # a config that cannot run: Train says why
-    if estimates is None:
+    if promise is None:
         st.caption("Timing a few batches on this server to estimate how long this takes…")
         return
-    ahead = calibration.time_ahead(manager, rows)
-    wait_s = calibration.queue_wait(ahead, manager.slots)
-    st.caption(":material/schedule: " + estimate_text(estimates, wait_s, len(ahead)).capitalize() + ".",
+    st.caption(":material/schedule: " + promise_text(promise).capitalize() + ".",
                help="Images per second measured on this server (a few timed batches, then the finished runs); the "
-                    "wait shares the runs ahead over the server's slots. The run's own pace takes over once it "
-                    "trains.")
+                    "runs already queued or running take the server's slots first. The run's own pace takes over "
+                    "once it trains.")
 
 
 st.title("Experiment")

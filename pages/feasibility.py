@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from tl_core import calibration
+from tl_core import calibration, promises
 from tl_core.device import pick_device
 from tl_core.errors import UserError
 from tl_core.status import Status
@@ -26,7 +26,7 @@ from tl_core.feasibility.uploads import list_server_folders, new_session_dir, up
 from tl_view import feasibility_views as fv, glossary
 from tl_ui import nav, state
 from tl_ui.widgets import chart, error
-from tl_view.views import estimate_text
+from tl_view.views import promise_text
 
 nav.page_guard(__file__)
 manager = state.manager()
@@ -165,29 +165,49 @@ def start_check(target: fv.DataIn, source: fv.DataIn | None) -> None:
             return next_stage(prepared, plan, results)
 
         runner.start(key, state.actor(), plan_next, only_one="feasibility check",
-                     context={"validation": target.report, "label": target.label, "folds": folds,
+                     context={"validation": target.report, "label": target.label, "folds": folds, "plan": plan,
                               "img_size": img_size, "curve": curve, "folders": folders})
         st.session_state.fz_check = key
     except (UserError, OSError) as err:
         st.session_state.fz_error = f"The check could not start: {err}"
 
 
-def check_estimate(target: fv.DataIn, source: fv.DataIn | None, chosen: dict) -> None:
-    """How long the check will take: its runs at this server's measured pace, plus the queue ahead."""
+def check_plan(source: fv.DataIn | None, chosen: dict) -> Plan:
+    """The plan "Run the check" queues with these settings (its candidates as far as they are known now)."""
     settings = SweepSettings(img_size=chosen["img_size"], folds=chosen["folds"])
     candidates = default_candidates(settings.img_size)
     if source is not None and source.ok:  # its own source network: pretrained like the built-in one
         candidates[0] = Candidate("small_cnn", "source", f"folder:{source.folder}")
-    configs = calibration.check_configs(settings, candidates, DEFAULT_BUDGETS if chosen["curve"] else None)
-    rows = calibration.finished_rows(manager.store)
-    estimates = calibration.estimate_check(configs, target.report.num_images, len(target.report.classes), rows,
-                                           wait=False)
-    if estimates is None:
+    return Plan(settings, tuple(candidates), DEFAULT_BUDGETS if chosen["curve"] else None, curve_folds=1)
+
+
+def folder_facts(report) -> tuple[int, int, int]:
+    """(images, images in the smallest class, classes): what the check's estimate needs of a folder."""
+    return report.num_images, report.images_per_class, len(report.classes)
+
+
+def check_estimate(target: fv.DataIn, source: fv.DataIn | None, chosen: dict) -> None:
+    """How long the check will take: every stage of it at this server's measured pace, laid out on the server's
+    slots behind other users' runs (`tl_core.promises`)."""
+    plan = check_plan(source, chosen)
+    promise = promises.check_promise(manager, who, plan, *folder_facts(target.report))
+    if promise is None:
         st.caption("Timing a few batches on this server to estimate how long the check takes…")
         return
-    ahead = calibration.time_ahead(manager, rows)
-    st.caption(f":material/schedule: {len(configs)} runs, "
-               + estimate_text(estimates, calibration.queue_wait(ahead, manager.slots), len(ahead)) + ".")
+    st.caption(f":material/schedule: {promise.runs} runs, " + promise_text(promise) + ".")
+
+
+def remaining_text(chain) -> str:
+    """What is left of a running check: its runs in flight, the stages still to come, the other users' runs
+    ahead — refreshed with the progress bar."""
+    validation, plan = chain.context.get("validation"), chain.context.get("plan")
+    if validation is None or plan is None:
+        return ""
+    promise = promises.check_promise(manager, chain.owner, plan, *folder_facts(validation), mine=chain.ids,
+                                     done=[stage for stage, _ in chain.stages])
+    if promise is None or not promise.runs:
+        return ""
+    return ":material/schedule: About " + promise_text(promise).removeprefix("about ").replace(":", " left:", 1) + "."
 
 
 def draw_check(key: str, live: bool = False) -> None:
@@ -208,6 +228,9 @@ def draw_check(key: str, live: bool = False) -> None:
     text = fv.progress_text(chain.stage, len(results), len(chain.planned), positions, running)
     if active:
         st.progress(len(results) / max(1, len(chain.planned)), text=text)
+        left = remaining_text(chain)
+        if left:
+            st.caption(left)
         if positions and min(positions) > 1:
             st.caption("Other users' runs are ahead in the queue: results appear here as each run finishes.")
     else:
@@ -322,7 +345,7 @@ with st.container(border=True):
                    disabled=not ready or checking, on_click=start_check, args=(target, source),
                    help="Probes every candidate network, fine-tunes the best, then measures the label curve."
                    if not checking else "A check is running: its results fill in below.")
-    if ready:  # redrawn every 2 s while this server's pace is still being timed
+    if ready and not checking:  # redrawn every 2 s while this server's pace is still being timed
         timing = calibration.pace_for("small_cnn", chosen["img_size"], pick_device("auto").type, wait=False) is None
         st.fragment(run_every=2 if timing else None)(check_estimate)(target, source, chosen)
     settings_col.caption("Everything is queued with other users' runs and listed on the Runs page.")

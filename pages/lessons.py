@@ -7,7 +7,7 @@ from contextlib import suppress
 import pandas as pd
 import streamlit as st
 
-from tl_core import calibration, identity, lessons
+from tl_core import identity, lessons, promises
 from tl_core.errors import UserError
 from tl_core.lessons import LESSONS, Lesson, collect, verdict
 from tl_core.status import Status
@@ -16,7 +16,7 @@ from tl_ui import nav, state
 from tl_ui.figure_cache import cached_figure
 from tl_ui.live import CHART_SECONDS
 from tl_ui.widgets import chart, error
-from tl_view.views import estimate_text
+from tl_view.views import promise_text
 
 nav.page_guard(__file__)
 manager = state.manager()
@@ -111,6 +111,9 @@ def draw_runs(group: str | None, live: bool = False) -> None:
     whole page is redrawn once (the final verdict at once, and no timers)."""
     runs = load_runs(group)
     active = is_active(group, runs)
+    left = lesson_estimate(lesson, group, runs) if active and runs else ""
+    if left:  # refreshed with the table: what is left, from what has finished
+        st.caption(":material/schedule: " + left + ".")
     if runs:
         live_views = {r["summary"]["run_id"]: manager.view(r["summary"]["run_id"]) for r in runs} if active else {}
         seconds = took(runs)
@@ -125,14 +128,20 @@ def draw_runs(group: str | None, live: bool = False) -> None:
         st.rerun()
 
 
-def lesson_estimate(lesson) -> str:
-    """How long the lesson's runs take on this server, from its measured pace and the queue ahead."""
-    rows = calibration.finished_rows(manager.store)
-    estimates = calibration.estimate_runs(lessons.stage_configs(lesson, 0, False, []), rows, wait=False)
-    if estimates is None:
+def lesson_estimate(lesson, group: str | None = None, runs: list[dict] = ()) -> str:
+    """How long the lesson takes on this server: at press time its whole plan (every stage, every seed), while
+    it runs what is left of it — its own runs are its work; only other users' runs are ahead of it."""
+    if runs:
+        ids = [r["summary"]["run_id"] for r in runs]
+        promise = promises.lesson_promise(manager, who, lesson, runs, ids)
+    else:
+        promise = promises.lesson_promise(manager, who, lesson)
+    if promise is None:
         return "Timing a few batches on this server to estimate how long it takes; reload in a few seconds"
-    ahead = calibration.time_ahead(manager, rows)
-    return "Takes " + estimate_text(estimates, calibration.queue_wait(ahead, manager.slots), len(ahead))
+    if runs and not promise.runs:  # its runs are not in this server's queue (another server process runs them)
+        return ""
+    return ("About " + promise_text(promise).removeprefix("about ").replace(":", " left:", 1) if runs
+            else "Takes " + promise_text(promise))
 
 
 with body:
@@ -149,9 +158,9 @@ with body:
                   disabled=active, width="stretch", on_click=start, args=(lesson,),
                   help="Queues every run the lesson needs; a second stage starts by itself when the first has "
                        "finished." if not active else "This lesson is running: its picture fills in below.")
-    note = (f"Runs every arm with {lesson.seeds} seed{'s' if lesson.seeds != 1 else ''}. " + lesson_estimate(lesson)
-            + (" (first stage; the second starts by itself when it has finished)." if len(lesson.stages) > 1
-               else "."))
+    note = f"Runs every arm with {lesson.seeds} seed{'s' if lesson.seeds != 1 else ''}"
+    note += "." if active else ". " + lesson_estimate(lesson) + (
+        " (both stages; the second starts by itself when the first has finished)." if len(lesson.stages) > 1 else ".")
     if "lesson_error" in st.session_state:
         error(st.session_state.pop("lesson_error"))
     if runs:

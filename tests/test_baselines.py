@@ -3,7 +3,7 @@ import pytest
 
 from tl_core.baselines import ARM_LABELS, ARM_RECIPES, baseline_for
 from tl_core.config import RunConfig
-from tl_core.strategies import suggested_lr
+from tl_core.strategies import suggested_lr, transfers
 
 
 def test_fine_tune_is_compared_with_scratch_at_scratchs_own_rate():
@@ -12,7 +12,7 @@ def test_fine_tune_is_compared_with_scratch_at_scratchs_own_rate():
     assert (base.strategy, base.weights, base.freeze) == ("scratch", "random", 0)
     assert base.lr == suggested_lr("scratch") != config.lr  # never the main run's rate
     assert (base.labels_per_class, base.epochs, base.batch_size, base.seed) == (7, 9, config.batch_size, config.seed)
-    assert base.role == "baseline" and base.arm == "without-transfer" and not base.transfers
+    assert base.role == "baseline" and base.arm == "without-transfer" and not transfers(base)
 
 
 def test_dann_is_compared_with_its_own_recipe_without_the_adversary():

@@ -4,12 +4,12 @@ live ETA follows the run's own pace, pretraining excluded."""
 import pytest
 
 from tl_core import calibration, jobs
-from tl_core.calibration import Pace, RunEstimate
+from tl_core.calibration import Pace
 from tl_core.config import RunConfig
 from tl_core.records.run_view import RunView
 from tl_core.status import Status
 from tl_core.train.events import EpochEnd, RunStarted, StageStarted, Step
-from tl_view.views import estimate_text, rough
+from tl_view.views import promise_text, rough
 
 
 def finished(backbone="small_cnn", img_size=32, images_per_s=500.0, seconds=6.0, labelled=50, batch_size=64,
@@ -67,6 +67,41 @@ def test_runs_submitted_together_pretrain_their_shared_source_once(data_dir):
 def test_batches_timed_on_this_server_give_a_pace():
     pace = calibration.measure_pace("small_cnn", 16, "cpu", batches=1, batch_size=4)
     assert pace.images_per_s > 0 and pace.runs == 0 and pace.epoch_overhead_s is None and pace.probe_s > 0
+    from tl_core.backbones import create_backbone, layer_groups
+
+    groups = len(layer_groups(create_backbone("small_cnn", "random", 16)))
+    assert len(pace.frozen_images_per_s) == groups and pace.frozen_images_per_s[0] == pace.images_per_s
+
+
+def test_a_run_that_freezes_layer_groups_is_priced_at_the_pace_timed_with_them_frozen(data_dir, monkeypatch):
+    """A frozen group computes no gradients: the stem kept, a fine-tune's steps cost less than scratch's."""
+    timed = Pace(500.0, None, 0, 0.0, 1500.0, (500.0, 700.0, 900.0))
+    monkeypatch.setattr(calibration, "_measured", {("small_cnn", 32, "cpu"): timed})
+    base = RunConfig(source="digits", target="digits", weights="random", labels_per_class=5, epochs=4, device="cpu",
+                     snapshot_size=0)
+    scratch = calibration.estimate_run(base.replace(strategy="scratch"))
+    kept_stem = calibration.estimate_run(base.replace(strategy="fine-tune", freeze=1))
+    assert scratch.pace.images_per_s == 500.0 and kept_stem.pace.images_per_s == 700.0
+    assert kept_stem.train_s < scratch.train_s
+    # scratch trains every group whatever freeze depth its config carries (its effective config)
+    assert calibration.estimate_run(base.replace(strategy="scratch", freeze=2)).pace.images_per_s == 500.0
+
+
+def test_a_step_costs_what_its_strategy_trains_and_passes_forward(data_dir, monkeypatch):
+    """DANN steps through the labelled source (every font digit), two batches a step; a linear probe encodes
+    every split once and then trains a head only."""
+    timed = Pace(1000.0, None, 0, 0.0, 3000.0)
+    monkeypatch.setattr(calibration, "_measured", {("small_cnn", 32, "cpu"): timed})
+    base = RunConfig(source="synth-digits", target="digits", weights="random", labels_per_class=None, epochs=2,
+                     device="cpu", snapshot_size=0, freeze=0)
+    source_only = calibration.estimate_run(base.replace(strategy="source-only"))
+    dann = calibration.estimate_run(base.replace(strategy="dann"))
+    train_n, eval_n = calibration.dataset_sizes("synth-digits", 32)
+    steps = -(-train_n // 64)
+    assert source_only.train_s > 2 * steps * 64 / 1000.0  # every source image, each epoch
+    assert dann.train_s - source_only.train_s == pytest.approx(2 * steps * 64 / 1000.0)  # a second batch a step
+    probe = calibration.estimate_run(base.replace(strategy="linear-probe", weights="imagenet", backbone="small_cnn"))
+    assert probe.train_s < calibration.estimate_run(base.replace(strategy="scratch")).train_s / 5
 
 
 def test_the_server_times_batches_in_a_process_of_its_own_with_a_run_s_threads(monkeypatch):
@@ -92,19 +127,15 @@ def test_the_server_times_batches_in_a_process_of_its_own_with_a_run_s_threads(m
         torch.set_num_threads(threads)
 
 
-def test_the_wait_shares_the_runs_ahead_over_the_slots():
-    assert calibration.queue_wait([], 1) == 0.0
-    assert calibration.queue_wait([60.0, 120.0], 1) == 180.0
-    assert calibration.queue_wait([60.0, 120.0], 2) == 90.0
+def test_the_promise_says_where_each_part_comes_from():
+    from tl_core.promises import Promise
 
-
-def test_the_estimate_says_where_each_part_comes_from():
-    measured = Pace(500.0, None, 0)
-    text = estimate_text([RunEstimate(60.0, 0.0, measured)], wait_s=62.0, runs_ahead=2)
-    assert text == "about 2 min: 1 min training measured on this server + 1 min waiting for 2 runs ahead"
-    text = estimate_text([RunEstimate(40.0, 300.0, Pace(500.0, 2.0, 3)), RunEstimate(40.0, 0.0, measured)], 0.0, 0)
-    assert text == ("about 6 min: 1 min training at the pace of 3 finished runs on this server + "
-                    "5 min pretraining task A (once; cached afterwards)")
+    text = promise_text(Promise(122.0, 60.0, 0.0, 3, 2, 0))
+    assert text == ("about 2 min: 1 min for its 3 runs at the pace measured on this server + 1 min waiting for 2 "
+                    "other runs ahead")
+    text = promise_text(Promise(340.0, 340.0, 300.0, 1, 0, 3))
+    assert text == ("about 6 min: 6 min for its 1 run at the pace of 3 finished runs on this server (5 min of it "
+                    "pretraining the network it starts from, once; cached afterwards)")
     assert rough(3 * 3600 + 30 * 60) == "3 h 30 min" and rough(4) == "10 s"
 
 

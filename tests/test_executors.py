@@ -57,6 +57,20 @@ def test_stop_reaches_the_worker(manager):
 
 
 @pytest.mark.slow
+def test_the_worker_trains_at_a_lower_priority_than_the_server(manager):
+    from tl_core.executors.worker import NICENESS
+
+    run_id = manager.submit(LONG.replace(seed=LONG.seed + 7), owner="test")
+    wait_until(lambda: manager.view(run_id).step > 0)
+    pid = manager.worker_pid(run_id)
+    try:
+        assert os.getpriority(os.PRIO_PROCESS, pid) == os.getpriority(os.PRIO_PROCESS, 0) + NICENESS
+    finally:
+        manager.stop(run_id, by="test")
+        manager.wait(run_id, timeout_s=60)
+
+
+@pytest.mark.slow
 def test_killing_the_worker_fails_that_run_and_the_next_one_runs(manager):
     doomed = manager.submit(LONG, owner="test")
     following = manager.submit(TINY.replace(seed=TINY.seed + 1), owner="test")  # not identical: really computed

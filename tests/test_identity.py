@@ -10,6 +10,7 @@ from tl_core.lessons import LESSONS, stage_configs, verdict
 from tl_core.records.run_view import RunView
 from tl_core.records.store import RunStore
 from tl_core.status import Status
+from tl_core.strategies import transfers
 from tl_view import lesson_views as lv
 from tl_ui import state
 from tl_ui.live import CHART_SECONDS, refresh_seconds, same_epoch_delta
@@ -46,12 +47,13 @@ def test_old_records_get_their_role_inferred_once_on_read(legacy, expected):
     assert RunConfig.from_json(config.to_json()) == config  # the new fields round-trip
 
 
-def test_transfers_is_one_property():
-    assert RunConfig(weights="source", strategy="fine-tune").transfers
-    assert not RunConfig(weights="random", strategy="scratch").transfers
-    assert RunConfig(weights="random", strategy="dann").transfers  # learns from the source's labels
-    assert RunConfig(weights="random", strategy="distill").transfers  # learns from a teacher
-    assert not RunConfig(weights="random", strategy="target-only").transfers
+def test_transfers_is_one_answer():
+    assert transfers(RunConfig(weights="source", strategy="fine-tune"))
+    assert not transfers(RunConfig(weights="random", strategy="scratch"))
+    assert transfers(RunConfig(weights="random", strategy="dann"))  # learns from the source's labels
+    assert transfers(RunConfig(weights="random", strategy="distill"))  # learns from a teacher
+    assert transfers(RunConfig(weights="random", strategy="multitask"))  # learns from the source's labels
+    assert not transfers(RunConfig(weights="random", strategy="target-only"))
 
 
 def _fake(config: RunConfig, acc: float, rid: str, history=(0.5,)) -> dict:
@@ -69,7 +71,7 @@ def test_renaming_every_label_changes_no_verdict_or_picture(lesson):
     for index in range(len(lesson.stages)):
         configs = stage_configs(lesson, index, False, previous)  # every seed: no verdict before all have finished
         for i, config in enumerate(configs):
-            acc = 0.3 + 0.05 * (len(runs) % 7) + (0.2 if config.transfers else 0.0)
+            acc = 0.3 + 0.05 * (len(runs) % 7) + (0.2 if transfers(config) else 0.0)
             runs.append(_fake(config.replace(experiment="lesson:x:1"), acc, f"r{len(runs)}", (acc - 0.1, acc)))
         previous = list(runs)
     renamed = []

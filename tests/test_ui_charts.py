@@ -6,7 +6,8 @@ import plotly.graph_objects as go
 import pytest
 
 from tl_view import charts, fmt, theme
-from tl_view.forms import changed_settings, field_comments, settings_fields
+from tl_core.schema import spec
+from tl_view.forms import changed_settings, settings_fields
 from tl_view.images import thumbnail_grid
 from tl_view.strips import freeze_strip_html
 
@@ -126,17 +127,18 @@ def test_thumbnail_grid_tiles_and_enlarges():
 
 @dataclass
 class _Settings:
-    gamma: float = 10.0  # steepness of the ramp
-    hidden: int = 256  # hidden units
+    gamma: float = spec(10.0, "Steepness of the ramp.", label="gamma (ramp steepness)", low=0.1, high=100.0)
+    hidden: int = spec(256, "Hidden units.", low=1, high=4096, unit="units")
     cache: bool = True
-    teacher: str = ""  # the run id of a teacher
+    teacher: str = spec("", "The run id of a teacher.")
 
 
-def test_settings_fields_read_help_from_source_comments():
-    assert field_comments(_Settings)["gamma"] == "Steepness of the ramp"
+def test_settings_fields_read_their_declarations():
     specs = {s.name: s for s in settings_fields(_Settings)}
     assert [specs[n].kind for n in ("gamma", "hidden", "cache", "teacher")] == ["float", "int", "bool", "str"]
-    assert specs["cache"].help == ""
+    assert (specs["gamma"].label, specs["gamma"].help) == ("Gamma (ramp steepness)", "Steepness of the ramp.")
+    assert (specs["hidden"].label, specs["hidden"].low, specs["hidden"].high) == ("Hidden (units)", 1, 4096)
+    assert specs["cache"].help == "" and specs["cache"].low is None
     assert changed_settings(list(specs.values()), {"gamma": 10.0, "hidden": 64}) == {"hidden": 64}
 
 
@@ -170,6 +172,7 @@ for name in strategy_names():
 """
     at = AppTest.from_string(script, default_timeout=60).run()
     assert not at.exception, [e.value for e in at.exception]
+    assert at.number_input and all(n.min is not None and n.max is not None for n in at.number_input)
 
 
 def _view(status="running", **changes):

@@ -409,3 +409,25 @@ def test_the_button_runs_a_shortened_lesson_end_to_end(dashboard, monkeypatch):
     fig, = charts(at)
     assert len(fig["data"][0]["x"]) == 4
     assert at.button(key="lesson-run-distillation").disabled is False
+
+
+def test_a_running_lesson_s_card_says_what_is_left_and_counts_only_others_runs_ahead(dashboard, monkeypatch):
+    """Issue 24: lesson 1's card said "waiting for 11 runs ahead" where the 11 were its own. Pressed behind one
+    other user's queued run, the card counts that run ahead and its own 15 as its work (nothing trains here:
+    the slots take no run, so every run stays queued)."""
+    from tl_core import calibration
+    from tl_core.calibration import Pace
+    from tl_core.jobs import JobManager
+
+    monkeypatch.setattr(JobManager, "_work", lambda self, slot: None)
+    monkeypatch.setattr(calibration, "_measured", {("small_cnn", 32, "cpu"): Pace(1000.0, None, 0, 0.1, 3000.0)})
+    at = open_lessons()
+    assert "Takes about" in texts(at) and "runs ahead" not in texts(at)
+    state.manager().submit(RunConfig(source="synth-digits", target="digits", epochs=2), owner="bob")
+    at.run()
+    assert "waiting for 1 other run ahead" in texts(at)
+    at.button(key="lesson-run-why-transfer").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    page = texts(at)
+    assert f"left: " in page and f"for its {3 * lessons.SEEDS} runs" in page, page
+    assert "waiting for 1 other run ahead" in page and f"{3 * lessons.SEEDS} other runs" not in page, page

@@ -1,17 +1,13 @@
-"""What "without" means for each strategy: the baseline drawn beside a run, each arm at its own recipe.
-
-- fine-tune, linear probe, target-only from transferred weights: *without transfer* — scratch on the same
-  labelled target images for the same number of steps, at scratch's own learning rate (never the main run's);
-- distill: *without the teacher* — the same student trained on its labels alone, at scratch's own rate;
-- dann: *without adaptation* — the identical recipe (optimiser, rate, schedules, steps) with the adversarial
-  weight at 0 and BatchNorm shared by both domains (no domain-specific statistics), which is source-only
-  training through the same code path;
-- scratch and source-only have no baseline of their own: they are the baselines.
+"""The baseline drawn beside a run, each arm at its own recipe. What "without" means is the strategy's own
+answer (`Strategy.baseline`): by default *without transfer*, scratch on the same labelled target images for the
+same number of steps at scratch's own learning rate; distill's is *without the teacher*, DANN's *without
+adaptation*; scratch and source-only have none: they are the baselines. Here the twin gets its role and name.
 """
 from __future__ import annotations
 
 from tl_core.config import RunConfig
 from tl_core.identity import Role
+from tl_core.strategies import strategy_class
 
 ARM_LABELS = {"without-transfer": "without transfer", "without-teacher": "without the teacher",
               "without-adaptation": "without adaptation"}
@@ -26,25 +22,9 @@ ARM_RECIPES = {
 
 def baseline_for(config: RunConfig) -> RunConfig | None:
     """The baseline run of `config` (role baseline; its arm says which kind), or None when it has none."""
-    from tl_core.strategies import suggested_lr
-
-    common = dict(role=Role.BASELINE.value, name=_label(config))
-    if config.strategy == "dann":
-        return config.replace(settings={**config.settings, "domain_weight": 0.0, "domain_bn": False},
-                              arm="without-adaptation", **common)
-    if config.strategy in ("scratch", "source-only"):
+    cls = strategy_class(config.strategy)
+    twin = cls.baseline(config)
+    if twin is None:
         return None
-    if config.strategy == "distill":
-        return config.replace(strategy="scratch", weights="random", freeze=0, settings={}, lr=suggested_lr("scratch"),
-                              arm="without-teacher", **common)
-    if not config.transfers:
-        return None
-    return config.replace(strategy="scratch", weights="random", freeze=0, settings={}, lr=suggested_lr("scratch"),
-                          arm="without-transfer", **common)
-
-
-def _label(config: RunConfig) -> str:
-    from tl_core.strategies import strategy_class
-
-    what = strategy_class(config.strategy).baseline_label
-    return f"{what} ({config.name})" if config.name else what
+    what = f"{cls.baseline_label} ({config.name})" if config.name else cls.baseline_label
+    return twin.replace(role=Role.BASELINE.value, name=what)

@@ -21,14 +21,14 @@ import torch
 from tl_core.config import RunConfig
 from tl_core.errors import ConfigError
 from tl_core.fingerprint import folder_signature
+from tl_core.strategies import strategy_class
 from tl_core.train.loop import steps_per_epoch
 
-CALIBRATION_BATCHES = 10
+CALIBRATION_BATCHES = 30  # enough that a load passing on a busy machine does not set the pace
 CALIBRATION_BATCH_SIZE = 64  # the runs' default
-EVAL_BATCHES = 3  # timed evaluation batches (4× the training batch, as runs evaluate)
+EVAL_BATCHES = 10  # timed evaluation batches (4× the training batch, as runs evaluate)
 PROBE_ROWS = 500  # rows per domain of the timed domain-confusion probe (its cost grows about linearly with them)
-STEP_COST = {"dann": 2.0, "distill": 1.4}  # images seen per step relative to one labelled batch
-LINEAR_PROBE_COST = 0.1  # a linear probe trains on cached features: only its head's steps
+FROZEN_BATCHES = 12  # timed batches at each freeze depth
 FINISHED_RUNS_USED = 5
 BUILTIN_SIZES = {  # (train, val + test) images, for a built-in dataset not built yet
     "digits": (1258, 539), "digits-m": (1258, 539), "shapes": (4200, 1800), "synth-digits": (8400, 3600), "fonts-plain": (8400, 3600)}
@@ -45,6 +45,17 @@ class Pace:
     runs: int  # finished runs it comes from (0: timed batches on this server)
     probe_s: float = 0.0  # the domain-confusion probe on PROBE_ROWS rows per domain of this backbone's features
     eval_images_per_s: float = 0.0  # forward passes without gradients (0: not timed, taken as 3× training's)
+    # training images per second with the first k layer groups frozen (k = 0, 1, …): a frozen group computes no
+    # gradients, so a fine-tune that keeps the stem trains faster than scratch (() : not timed)
+    frozen_images_per_s: tuple[float, ...] = ()
+
+    def at_depth(self, freeze: int) -> "Pace":
+        """The pace of a run that freezes its first `freeze` layer groups (the timed one where it was timed)."""
+        from dataclasses import replace
+
+        if not self.frozen_images_per_s:
+            return self
+        return replace(self, images_per_s=self.frozen_images_per_s[min(freeze, len(self.frozen_images_per_s) - 1)])
 
     @property
     def evaluation_images_per_s(self) -> float:
@@ -75,7 +86,7 @@ def measure_pace(backbone: str, img_size: int, device: str = "cpu", batches: int
     import numpy as np
 
     from tl_core.analysis.domain_confusion import domain_confusion
-    from tl_core.backbones import create_backbone
+    from tl_core.backbones import create_backbone, freeze_first, layer_groups
     from tl_core.model import TransferModel
 
     generator = torch.Generator().manual_seed(0)
@@ -104,12 +115,27 @@ def measure_pace(backbone: str, img_size: int, device: str = "cpu", batches: int
             model(evaluated).argmax(1).tolist()
             eval_seconds.append(time.perf_counter() - started)
         width = model.features(images[:1]).shape[1]
+    frozen = [batch_size / max(statistics.median(seconds[1:]), 1e-6)]
+    model.train()
+    for k in range(1, len(layer_groups(model.backbone))):
+        freeze_first(model.backbone, k)
+        frozen_seconds = []
+        for _ in range(min(batches, FROZEN_BATCHES) + 1):
+            started = time.perf_counter()
+            loss = torch.nn.functional.cross_entropy(model(images), labels)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            if device == "cuda":
+                torch.cuda.synchronize()
+            frozen_seconds.append(time.perf_counter() - started)
+        frozen.append(batch_size / max(statistics.median(frozen_seconds[1:]), 1e-6))
     rows = np.random.default_rng(0).normal(size=(2, PROBE_ROWS, width)).astype(np.float32)
     started = time.perf_counter()
     domain_confusion(rows[0], rows[1] + 0.5)
     probe_s = time.perf_counter() - started
-    return Pace(batch_size / max(statistics.median(seconds[1:]), 1e-6), None, 0, probe_s,
-                len(evaluated) / max(statistics.median(eval_seconds[1:]), 1e-6))
+    return Pace(frozen[0], None, 0, probe_s, len(evaluated) / max(statistics.median(eval_seconds[1:]), 1e-6),
+                tuple(frozen))
 
 
 def _measure_with_threads(backbone: str, img_size: int, device: str, threads: int) -> Pace:
@@ -131,15 +157,18 @@ def measure_pace_apart(backbone: str, img_size: int, device: str) -> Pace:
     return future.result()
 
 
-def pace_from_runs(rows: list[dict], backbone: str, img_size: int, device: str) -> Pace | None:
-    """The median pace of the newest finished runs of this backbone and image size on this kind of device,
-    from their metrics rows (`row["metrics"]`, one dict per epoch with images_per_s and seconds)."""
+def pace_from_runs(rows: list[dict], backbone: str, img_size: int, device: str, freeze: int | None = None
+                   ) -> Pace | None:
+    """The median pace of the newest finished runs of this backbone and image size on this kind of device (and
+    freeze depth, when given), from their metrics rows (`row["metrics"]`, one dict per epoch with images_per_s and
+    seconds)."""
     paces, overheads, used = [], [], 0
     for row in rows:
         config = row["config"]
         if (row.get("status") != "finished" or config.get("backbone") != backbone
                 or config.get("img_size") != img_size or not str(row.get("device") or "").startswith(device)
-                or config.get("strategy") in STEP_COST or config.get("strategy") == "linear-probe"):
+                or not _plain_steps(config.get("strategy"))
+                or (freeze is not None and int(config.get("freeze") or 0) != freeze)):
             continue
         epochs = [m for m in row.get("metrics", []) if m.get("images_per_s") and m.get("seconds")]
         if not epochs:
@@ -156,16 +185,31 @@ def pace_from_runs(rows: list[dict], backbone: str, img_size: int, device: str) 
     return Pace(statistics.median(paces), statistics.median(overheads), used)
 
 
-def pace_for(backbone: str, img_size: int, device: str, rows: list[dict] = (), wait: bool = True) -> Pace | None:
+def _plain_steps(strategy: str | None) -> bool:
+    """Whether a run's images per second are those of plain training steps (one batch trained per step)."""
+    try:
+        cls = strategy_class(strategy or "")
+    except Exception:  # an unknown strategy in an old record
+        return False
+    return cls.step_images == (1.0, 0.0) and not cls.encodes_once
+
+
+def pace_for(backbone: str, img_size: int, device: str, rows: list[dict] = (), wait: bool = True,
+             freeze: int = 0) -> Pace | None:
     """Finished runs' pace when there are some, else batches timed here once per server process and key.
 
     One timing at a time: a request while another key is being timed starts nothing (with `wait=False` it gets
     None, "estimating…", and asks again later; with `wait=True` it waits its turn), so typing image sizes into a
     form cannot start a process per size. Across processes, `machine_lock` keeps it to one per machine. A size
     or device outside RunConfig's schema is refused (ConfigError) before anything starts."""
-    from_runs = pace_from_runs(list(rows), backbone, img_size, device)
+    from_runs = pace_from_runs(list(rows), backbone, img_size, device, freeze)
     if from_runs is not None:
         return from_runs
+    timed = _timed_pace(backbone, img_size, device, wait)
+    return None if timed is None else timed.at_depth(freeze)
+
+
+def _timed_pace(backbone: str, img_size: int, device: str, wait: bool) -> Pace | None:
     _check_key(img_size, device)
     key = (backbone, img_size, device)
     while True:
@@ -261,9 +305,10 @@ def _folder_sizes(path: str, signature: str) -> tuple[int, int]:
 
 
 def epoch_seconds(steps: int, batch_size: int, eval_images: int, snapshot_images: int, pace: Pace,
-                  step_cost: float = 1.0) -> float:
-    """One epoch: its training steps at the measured pace, then evaluation and the feature snapshot."""
-    train = steps * batch_size * step_cost / pace.images_per_s
+                  step_cost: float = 1.0, forward_cost: float = 0.0) -> float:
+    """One epoch: its training steps at the measured pace (`step_cost` images trained and `forward_cost` images
+    only passed forward per image of a batch, `Strategy.step_images`), then evaluation and the feature snapshot."""
+    train = steps * batch_size * (step_cost / pace.images_per_s + forward_cost / pace.evaluation_images_per_s)
     if pace.epoch_overhead_s is not None:
         return train + pace.epoch_overhead_s
     evaluation = (eval_images + snapshot_images) / pace.evaluation_images_per_s
@@ -287,16 +332,18 @@ def estimate_run(config: RunConfig, rows: list[dict] = (), wait: bool = True,
     """Seconds the run will train (and pretrain task A, when no cached source network exists) on this server;
     None while this server's pace is still being timed (`wait=False`) or cannot be. A config outside the schema
     is refused (ConfigError) before anything is timed or read."""
-    from dataclasses import replace
-
     from tl_core.data.catalog import dataset_classes
+    from tl_core.data.splits import TRAIN_VAL_TEST
     from tl_core.device import pick_device
+    from tl_core.strategies import strategy_class
     from tl_core.train.task_a_probe import SAMPLE as TASK_A_SAMPLE
     from tl_core.validation import check_fields
 
     check_fields(config)
+    strategy = strategy_class(config.strategy)
+    config = strategy().effective_config(config)  # what the run really does (scratch: random weights, no freeze)
     device = pick_device(config.device).type
-    pace = pace_for(config.backbone, config.img_size, device, rows, wait=wait)
+    pace = pace_for(config.backbone, config.img_size, device, rows, wait=wait, freeze=config.freeze)
     if pace is None:
         return None
     if sizes is not None:  # (train, val + test, classes) of a dataset not prepared yet
@@ -304,99 +351,81 @@ def estimate_run(config: RunConfig, rows: list[dict] = (), wait: bool = True,
     else:
         train_n, eval_n = dataset_sizes(config.target, config.img_size)
         classes = len(dataset_classes(config.target) or range(10))
-    labelled = train_n if config.labels_per_class is None else min(train_n, config.labels_per_class * classes)
+    if strategy.labelled_domain == "source":  # trained on every labelled source image (DANN, source only)
+        labelled, _ = dataset_sizes(config.source, config.img_size)
+    else:
+        labelled = train_n if config.labels_per_class is None else min(train_n, config.labels_per_class * classes)
     steps = steps_per_epoch(labelled, config.batch_size)
-    cost = LINEAR_PROBE_COST if config.strategy == "linear-probe" else STEP_COST.get(config.strategy, 1.0)
+    trained, forwarded = strategy.step_images
     # A run from the source network also measures, before and after each epoch, how well it still does task A.
     task_a = TASK_A_SAMPLE if config.weights == "source" else 0
-    train = config.epochs * epoch_seconds(steps, config.batch_size, eval_n + task_a, 0, pace, cost)
+    test_n = round(eval_n * TRAIN_VAL_TEST[2] / (TRAIN_VAL_TEST[1] + TRAIN_VAL_TEST[2]))
+    # A strategy that encodes every split once evaluates features afterwards: nothing to price per epoch.
+    per_epoch_eval = task_a + (0 if strategy.encodes_once else eval_n)
+    train = config.epochs * epoch_seconds(steps, config.batch_size, per_epoch_eval, 0, pace, trained, forwarded)
     if pace.epoch_overhead_s is None:  # measured overheads already include snapshots and task A
-        train += task_a / pace.evaluation_images_per_s
+        # once: task A before training, the encoding (linear probe) or the final test evaluation
+        once = task_a + (labelled + eval_n if strategy.encodes_once else test_n)
+        train += once / pace.evaluation_images_per_s
         if config.snapshot_size:
             train += snapshot_count(config.epochs, config.snapshot_every) * epoch_seconds(
                 0, config.batch_size, 0, 2 * config.snapshot_size, pace)
-    pretrain = 0.0
+    return RunEstimate(train, pretrain_seconds(config, pace), pace)
+
+
+def pretrain_seconds(config: RunConfig, pace: Pace) -> float:
+    """Seconds to pretrain the network the run starts from when none is shipped or cached: task A's network
+    (`weights source`) or the rotation network (`ssl:rotation…`, on up to MAX_IMAGES images in four turns)."""
+    from dataclasses import replace
+
+    from tl_core.data.splits import TRAIN_VAL_TEST
+    from tl_core.ssl import MAX_IMAGES, ROTATION_WEIGHTS, pretext_dataset, rotation_checkpoint_path
+
+    plain = replace(pace, epoch_overhead_s=None)  # pretraining evaluates its own task, snapshots nothing
     if needs_pretraining(config):
         source_train, source_eval = dataset_sizes(config.source, config.img_size)
-        source_pace = replace(pace, epoch_overhead_s=None)  # pretraining evaluates the source, snapshots nothing
-        pretrain = config.pretrain_epochs * epoch_seconds(steps_per_epoch(source_train, config.batch_size),
-                                                          config.batch_size, source_eval, 0, source_pace)
-    return RunEstimate(train, pretrain, pace)
+        return config.pretrain_epochs * epoch_seconds(steps_per_epoch(source_train, config.batch_size),
+                                                      config.batch_size, source_eval, 0, plain)
+    if config.weights in ROTATION_WEIGHTS and not rotation_checkpoint_path(config).exists():
+        pool_train, pool_eval = dataset_sizes(pretext_dataset(config), config.img_size)
+        val = 4 * min(round(pool_eval * TRAIN_VAL_TEST[1] / (TRAIN_VAL_TEST[1] + TRAIN_VAL_TEST[2])),
+                      MAX_IMAGES // 4)
+        return config.pretrain_epochs * epoch_seconds(
+            steps_per_epoch(4 * min(pool_train, MAX_IMAGES), config.batch_size), config.batch_size, 2 * val, 0, plain)
+    return 0.0
 
 
 def estimate_runs(configs: list[RunConfig], rows: list[dict] = (), wait: bool = True,
                   sizes: tuple[int, int, int] | None = None) -> list[RunEstimate] | None:
     """`estimate_run` for runs submitted together: a source network they share is pretrained once."""
-    from dataclasses import replace
-
-    from tl_core.pretrain import checkpoint_path
-
-    estimates, pretrained = [], set()
+    estimates = []
     for config in configs:
         estimate = estimate_run(config, rows, wait=wait, sizes=sizes)
         if estimate is None:
             return None
-        if estimate.pretrain_s:
-            path = checkpoint_path(config)
+        estimates.append(estimate)
+    return pretrained_once(configs, estimates)
+
+
+def pretrained_once(configs: list[RunConfig], estimates: list[RunEstimate | None]) -> list[RunEstimate | None]:
+    """The estimates of runs that start in this order, each network they share pretrained by the first only."""
+    from dataclasses import replace
+
+    from tl_core.pretrain import checkpoint_path
+    from tl_core.ssl import ROTATION_WEIGHTS, rotation_checkpoint_path
+
+    out, pretrained = [], set()
+    for config, estimate in zip(configs, estimates):
+        if estimate is not None and estimate.pretrain_s:
+            path = rotation_checkpoint_path(config) if config.weights in ROTATION_WEIGHTS else checkpoint_path(config)
             if path in pretrained:
                 estimate = replace(estimate, pretrain_s=0.0)
             pretrained.add(path)
-        estimates.append(estimate)
-    return estimates
-
-
-def check_configs(settings, candidates, budgets, curve_folds: int = 1) -> list[RunConfig]:
-    """Every run a feasibility check will queue, as far as it can be known before it starts: the probes, the
-    fine-tuning of the first transferring candidate at `finetune_depths` depths, and the label curve."""
-    from tl_core.feasibility.label_curve import plan_label_curve
-    from tl_core.feasibility.sweep import FINETUNE, base_config, plan_probe_stage
-
-    views = [f"fold-{k}" for k in range(settings.folds)]
-    configs = plan_probe_stage(views, candidates, settings)
-    transfer = next((c for c in candidates if c.weights != "random"), candidates[0])
-    configs += [base_config(settings, view, transfer, "fine-tune", FINETUNE, freeze=1, fold=k)
-                for k, view in enumerate(views) for _ in range(settings.finetune_depths)]
-    if budgets:
-        configs += plan_label_curve(views, transfer, settings, budgets, folds=curve_folds)
-    return configs
-
-
-def estimate_check(configs: list[RunConfig], num_images: int, num_classes: int, rows: list[dict] = (),
-                   wait: bool = True) -> list[RunEstimate] | None:
-    """The runs of a feasibility check on a folder of `num_images` images not split yet (its runs' configs name
-    folds that do not exist until the check starts)."""
-    from tl_core.data.splits import TRAIN_VAL_TEST
-
-    train = round(num_images * TRAIN_VAL_TEST[0])
-    return estimate_runs(configs, rows, wait=wait, sizes=(train, num_images - train, num_classes))
-
-
-def queue_wait(ahead_s: list[float], slots: int) -> float:
-    """Seconds until a slot is free for a run submitted now, with `ahead_s` the time left of every run ahead
-    (running or queued) and `slots` runs at a time: the runs ahead share the slots evenly."""
-    return sum(ahead_s) / max(1, slots)
+        out.append(estimate)
+    return out
 
 
 def finished_rows(store, limit: int = 20) -> list[dict]:
     """The newest finished runs of a RunStore, each with its metrics rows (what `pace_from_runs` reads)."""
     rows = store.list(status="finished", limit=limit, heal=False)
     return [{**row, "metrics": store.run_dir(row["run_id"]).read_metrics()} for row in rows]
-
-
-def time_ahead(manager, rows: list[dict]) -> list[float]:
-    """Seconds left of every run the job manager is running or holding in its queue: a running run's own ETA
-    when it has one, else its estimate (0 while that backbone's pace is still being timed)."""
-    ahead = []
-    for run_id in manager.active_ids():
-        view = manager.view(run_id)
-        if view is None or not view.active:
-            continue
-        if view.eta_seconds is not None:
-            ahead.append(view.eta_seconds)
-            continue
-        try:
-            estimate = estimate_run(view.config, rows, wait=False)
-        except ConfigError:  # a run recorded before today's bounds: it still takes its turn, unestimated
-            estimate = None
-        ahead.append(estimate.total_s if estimate is not None else 0.0)
-    return ahead

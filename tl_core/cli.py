@@ -71,7 +71,8 @@ def _parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train one run and record it")
     _add_config_options(train)
     train.add_argument("--set", dest="settings", type=_setting, action="append", default=[],
-                       metavar="KEY=VALUE", help="a strategy setting, e.g. --set lr_decay=0.5 (repeatable)")
+                       metavar="KEY=VALUE", help="a strategy setting, e.g. --set lr_decay=0.5 (repeatable; `python -m "
+                       "tl_core strategies` lists each strategy's settings with their ranges)")
     train.add_argument("--runs-dir", default=None, help="where run records go (default $TL_RUNS_DIR, else runs/)")
     train.add_argument("--json", action="store_true", help="end with the run summary as one JSON line")
     train.add_argument("--executor", default="inline", choices=("inline", *EXECUTORS),
@@ -241,14 +242,18 @@ def _backbones() -> int:
 
 
 def _strategies() -> int:
+    """Each strategy's summary, then each of its settings (`--set KEY=VALUE`) with its default, range and help."""
     import dataclasses
 
-    from tl_core.strategies import strategy_class, strategy_names, suggested_lr
+    from tl_core.strategies import settings_schema, strategy_class, strategy_names, suggested_lr
 
     for name in strategy_names():
         cls = strategy_class(name)
-        settings = ", ".join(f"{f.name}={f.default}" for f in dataclasses.fields(cls.Settings)) or "no settings"
-        print(f"{name:14} {cls.summary}  [lr={suggested_lr(name)}; {settings}]")
+        print(f"{name:14} {cls.summary}  [lr={suggested_lr(name)}]")
+        defaults = dataclasses.asdict(cls.Settings())
+        for key, schema in settings_schema(name).items():
+            bounds = f", {schema.range_text()}" if schema.range_text() else ""
+            print(f"{'':14}   {key}={defaults[key]}{bounds}: {schema.help}")
     return 0
 
 

@@ -86,14 +86,6 @@ class RunConfig:
     def replace(self, **changes: Any) -> "RunConfig":
         return dataclasses.replace(self, **changes)
 
-    @property
-    def transfers(self) -> bool:
-        """Does this run start from, or learn from, knowledge gained elsewhere (pretrained weights, the source
-        task's labels, a teacher)? The one answer every colour, label and comparison reads."""
-        from tl_core.strategies import strategy_class
-
-        return self.weights != "random" or strategy_class(self.strategy).transfers_knowledge
-
 
 @functools.cache
 def config_schema() -> dict[str, FieldSchema]:

@@ -34,6 +34,13 @@ class FairQueue:
                 return True
         return False
 
+    def copy(self) -> "FairQueue":
+        """An independent copy (waiting runs and who has had how many started), to plan on."""
+        other = FairQueue()
+        other._owners = OrderedDict((owner, deque(runs)) for owner, runs in self._owners.items())
+        other._started = Counter(self._started)
+        return other
+
     def order(self) -> list[str]:
         """Every waiting run in the order they will start (if nothing else is queued meanwhile)."""
         started = Counter(self._started)

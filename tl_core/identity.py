@@ -107,6 +107,7 @@ def lesson_key(experiment: str) -> str | None:
 
 _LEGACY_PAIR, _LEGACY_VERSUS = "exp-", "vs-"
 _LEGACY_FEASIBILITY_STAGES = ("probe", "fine-tune", "curve")
+_LEGACY_TWIN_STRATEGY = "scratch"  # what the old 'without transfer' twins were trained with: a fact of old records
 
 
 def upgrade_legacy(data: dict[str, Any]) -> dict[str, Any]:
@@ -117,7 +118,7 @@ def upgrade_legacy(data: dict[str, Any]) -> dict[str, Any]:
     role, experiment, arm = Role.MAIN, "", ""
     if group.startswith(_LEGACY_PAIR):
         experiment = str(Experiment(Kind.PAIR, group[len(_LEGACY_PAIR):]))
-        if data.get("strategy") == "scratch" and name.startswith("without transfer"):
+        if data.get("strategy") == _LEGACY_TWIN_STRATEGY and name.startswith("without transfer"):
             role = Role.BASELINE
     elif group.startswith(_LEGACY_VERSUS):
         experiment = versus(group[len(_LEGACY_VERSUS):])

@@ -298,6 +298,13 @@ class JobManager:
             job = self._jobs.get(run_id)
             return job.worker_pid if job is not None and job.status is Status.RUNNING else None
 
+    def schedule_state(self) -> tuple[list[str], FairQueue]:
+        """(the runs computing in a slot now, a copy of the queue): what `tl_core.promises` lays out. A run that
+        follows an identical one takes no slot and is in neither."""
+        with self._lock:
+            running = [j.run_id for j in self._jobs.values() if j.status is Status.RUNNING and j.leader is None]
+            return running, self._queue.copy()
+
     def active_ids(self) -> list[str]:
         with self._lock:
             return [j.run_id for j in self._jobs.values() if j.status.active]

@@ -12,4 +12,5 @@
 - `figure_cache` figures shared by every tab that shows the same data
 - `share`        links to a run or to the form's settings, and what a teacher's link hides
 - `teacher_box`  the sidebar's teacher box
+- `owner_cookie` the server-set owner cookie (ASGI middleware mounted by serve.py)
 """

@@ -17,6 +17,7 @@ from tl_core.confine import (confine_config, confined_folder, confined_weights_f
                              weights_root)
 from tl_core.config import RunConfig, config_schema
 from tl_core.errors import UserError
+from tl_core.strategies import strategy_class, strategy_names, suggested_lr
 from tl_ui import state
 from tl_ui.pickers import finished_runs
 from tl_view import fmt
@@ -91,7 +92,7 @@ def prefill(config: RunConfig) -> None:
     s["x_lr"], s["x_weight_decay"] = float(config.lr), float(config.weight_decay)
     s["x_device"], s["x_name"] = config.device, config.name if config.role == "main" else ""  # a lesson's arm names are not the user's
     _prefill_settings(config)
-    s["x_twin"] = config.strategy != "scratch"
+    s["x_twin"] = config.strategy in strategy_names() and not strategy_class(config.strategy).is_without
 
 
 def prefill_from_run(view) -> bool:
@@ -115,8 +116,6 @@ def reset() -> None:
 
 
 def _prefill_settings(config: RunConfig) -> None:
-    from tl_core.strategies import strategy_class, strategy_names
-
     if config.strategy not in strategy_names():
         return
     cast = {"bool": bool, "int": int, "float": float, "str": str}
@@ -179,7 +178,6 @@ def controls(manager) -> FormResult:
     (the schema, the offered names; the full validation and the submission happen when Train is pressed)."""
     from tl_core.backbones import CURATED, check_offered, describe_backbone
     from tl_core.data import list_datasets
-    from tl_core.strategies import strategy_class, strategy_names
 
     init_state()
     s = st.session_state
@@ -229,22 +227,18 @@ def controls(manager) -> FormResult:
         weights, refused = _confined("file:", path, confined_weights_file)
         problem = problem or refused
 
-    strategy = s.get("x_strategy", D["x_strategy"])
+    chosen = strategy_class(s.get("x_strategy", D["x_strategy"]))
     groups = list(info.groups) if info is not None else []
-    freeze_fixed = strategy in ("scratch", "linear-probe")
     if s.get("x_freeze", 0) > len(groups):
         s.x_freeze = len(groups)
     low, high = freeze_bounds(len(groups))
     freeze = st.slider("Freeze depth (layer groups kept fixed)", low, high, min(D["x_freeze"], high), key="x_freeze",
-                       help=help_of("freeze"), disabled=freeze_fixed or not groups)
+                       help=help_of("freeze"), disabled=not chosen.uses_freeze or not groups)
     if groups:
-        shown = 0 if strategy == "scratch" else freeze
-        st.html(freeze_strip_html([(g.name, g.param_count) for g in groups], shown,
-                                  trains_anything=strategy != "linear-probe"))
-        if strategy == "scratch":
-            st.caption("Scratch ignores the weights and the freeze depth: everything trains from random weights.")
-        elif strategy == "linear-probe":
-            st.caption("A linear probe freezes the whole backbone: only the new head trains.")
+        st.html(freeze_strip_html([(g.name, g.param_count) for g in groups], freeze if chosen.uses_freeze else 0,
+                                  trains_anything=chosen.trains_backbone))
+        if chosen.freeze_note:
+            st.caption(chosen.freeze_note)
 
     st.markdown("**3 · Strategy**")
     names = strategy_names()
@@ -317,8 +311,6 @@ def _number(where, name: str, **options):
 
 def _use_strategy_lr() -> None:
     """A new strategy brings its own learning rate (DANN's SGD wants a larger one than AdamW)."""
-    from tl_core.strategies import suggested_lr
-
     st.session_state["x_lr"] = float(suggested_lr(st.session_state["x_strategy"]))
 
 
@@ -331,17 +323,15 @@ def compare_controls(manager, result: FormResult) -> FormResult:
     """The 'without transfer' choice, drawn under the Train button; completes `result`."""
     s = st.session_state
     target = result.config.target
-    from tl_core.strategies import strategy_class
-
-    is_scratch = result.config.strategy == "scratch"
-    without = strategy_class(result.config.strategy).baseline_label
+    cls = strategy_class(result.config.strategy)
+    without = cls.baseline_label
     recipe = ARM_RECIPES.get(getattr(baseline_for(result.config), "arm", ""))
     twin = st.checkbox(f"Also train it {without} (dashed curves)", D["x_twin"], key="x_twin",
                        help=f"Also trains {recipe}, to see what the difference buys." if recipe else HELP["twin"],
-                       disabled=is_scratch)
+                       disabled=cls.is_without)
     compare = ""
-    if is_scratch:
-        st.caption("Scratch is already the 'without transfer' case.")
+    if cls.is_without:
+        st.caption(f"{cls.label.capitalize()} is already the '{without}' case.")
     elif not twin:
         rows = [r for r in finished_runs(manager) if r["target"] == target]
         labels_of = {r["run_id"]: run_label(r) for r in rows}
@@ -349,7 +339,7 @@ def compare_controls(manager, result: FormResult) -> FormResult:
             s.x_compare = ""
         compare = st.selectbox("…or compare with an earlier run", [""] + list(labels_of), key="x_compare",
                                format_func=lambda rid: labels_of.get(rid, "no comparison"), help=HELP["compare"])
-    result.twin, result.compare_with = bool(twin) and not is_scratch, compare
+    result.twin, result.compare_with = bool(twin) and not cls.is_without, compare
     return result
 
 

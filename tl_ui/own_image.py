@@ -9,6 +9,7 @@ from tl_core.errors import UserError
 from tl_core.predict import ImageReading, png_from_data_url, read_image
 from tl_core.records.run_view import RunView
 from tl_core.status import Status
+from tl_core.strategies import transfers
 from tl_ui import maps, state
 from tl_ui.draw_canvas import draw_canvas
 from tl_ui.widgets import chart, error
@@ -32,7 +33,7 @@ def section(manager) -> None:
             st.caption("When the run has finished, draw, upload or photograph an image here to see what the network "
                        "with transfer and the one without make of it.")
             return
-        labels = {views[0].run_id: "with transfer" if views[0].config.transfers else "this run"}
+        labels = {views[0].run_id: "with transfer" if transfers(views[0].config) else "this run"}
         if len(views) > 1 and views[1] is not None:
             labels[views[1].run_id] = "without transfer"
         source, result = st.columns([1.1, 1.4], gap="medium")

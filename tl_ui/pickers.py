@@ -4,6 +4,7 @@ from __future__ import annotations
 from tl_ui import state
 from tl_core.privacy import may_see
 from tl_core.records.run_view import snapshots_on_disk
+from tl_core.strategies import strategy_class
 
 
 def all_runs(manager, limit: int = 500) -> list[dict]:
@@ -40,11 +41,16 @@ def comparison_for(manager, run_id: str, rows: list[dict]) -> str | None:
     recorded = state.baseline_of(row, rows)
     if recorded:
         return recorded
-    if row["strategy"] == "scratch":
+    if _from_scratch(row):
         return None
     for other in rows:
-        if (other["run_id"] != run_id and other["strategy"] == "scratch" and other["target"] == row["target"]
+        if (other["run_id"] != run_id and _from_scratch(other) and other["target"] == row["target"]
                 and other["backbone"] == row["backbone"] and other["labels_per_class"] == row["labels_per_class"]
                 and other["status"] == "finished"):
             return other["run_id"]
     return None
+
+
+def _from_scratch(row: dict) -> bool:
+    """A run of the strategy that ignores its weights: the 'without transfer' case (scratch)."""
+    return not strategy_class(row["strategy"]).uses_weights

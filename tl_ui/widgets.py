@@ -14,7 +14,7 @@ from tl_view import fmt
 from tl_ui import state
 from tl_view.charts import figure_html
 from tl_view.views import run_name
-from tl_view.forms import FieldSpec, changed_settings, settings_fields
+from tl_view.forms import FieldSpec, changed_settings, clamped_setting, settings_fields
 
 CHART_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"],
                 "toImageButtonOptions": {"format": "png", "scale": 2}}
@@ -94,7 +94,7 @@ def run_label(row: dict) -> str:
 
 
 def settings_inputs(strategy: str, key: str, teacher_rows: Callable[[], list[dict]] | None = None) -> dict:
-    """Widgets for a strategy's Settings dataclass (help texts from its source comments); returns the
+    """Widgets for a strategy's Settings dataclass (bounds and help as its fields declare them); returns the
     settings that differ from the defaults."""
     from tl_core.strategies import strategy_class
 
@@ -117,12 +117,23 @@ def _setting_input(spec: FieldSpec, key: str, teacher_rows) -> Any:
                             format_func=lambda rid: labels.get(rid, "choose a finished run…"))
     if spec.kind == "bool":
         return st.checkbox(spec.label, bool(spec.default), key=key, help=spec.help)
-    if spec.kind == "int":
-        return int(st.number_input(spec.label, value=int(spec.default), step=1, key=key, help=spec.help))
-    if spec.kind == "float":
-        return float(st.number_input(spec.label, value=float(spec.default), key=key, help=spec.help,
-                                     format="%g", step=_float_step(spec.default)))
+    if spec.kind in ("int", "float"):
+        return _number_input(spec, key)
     return st.text_input(spec.label, str(spec.default), key=key, help=spec.help)
+
+
+def _number_input(spec: FieldSpec, key: str) -> int | float:
+    """A number input bounded by the setting's declared range; a value from an older run beyond it is moved
+    inside, and the form says so."""
+    cast = int if spec.kind == "int" else float
+    current = st.session_state.get(key)
+    if isinstance(current, (int, float)) and clamped_setting(spec, current) != current:
+        st.session_state[key] = cast(clamped_setting(spec, current))
+        st.warning(f"{spec.label} {current} is beyond the range {spec.low:g}–{spec.high:g}: set to "
+                   f"{st.session_state[key]}.", icon=":material/info:")
+    options = {"step": 1} if spec.kind == "int" else {"format": "%g", "step": _float_step(spec.default)}
+    return cast(st.number_input(spec.label, min_value=cast(spec.low), max_value=cast(spec.high),
+                                value=cast(spec.default), key=key, help=spec.help, **options))
 
 
 def _float_step(default: float) -> float:

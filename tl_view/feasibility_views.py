@@ -22,6 +22,7 @@ from tl_core.feasibility.sweep import SettingScore, SweepReport, chosen_by
 from tl_core.feasibility.upload_quota import UploadQuota
 from tl_core.feasibility.uploads import extract_upload, resolve_server_folder
 from tl_core.feasibility.validate import REASONS, ValidationReport, validate_folder
+from tl_core.strategies import strategy_class
 from tl_view import charts, fmt, theme
 
 # ---------------------------------------------------------------------------------------------- data in
@@ -172,7 +173,7 @@ def counts_figure(report: ValidationReport, *, height: int = 300) -> go.Figure:
 def _setting_color(s: SettingScore) -> str:
     if not s.candidate.transfers:
         return theme.WITHOUT_COLOR
-    return theme.HEAD_COLOR if s.strategy == "linear-probe" else theme.WITH_COLOR
+    return theme.WITH_COLOR if strategy_class(s.strategy).trains_backbone else theme.HEAD_COLOR
 
 
 def sweep_figure(sweep: SweepReport, *, height: int | None = None) -> go.Figure:
@@ -182,9 +183,9 @@ def sweep_figure(sweep: SweepReport, *, height: int | None = None) -> go.Figure:
     fig = go.Figure()
     for name, pick in (("random weights (no transfer)", lambda s: not s.candidate.transfers),
                        ("linear probe of transferred features", lambda s: s.candidate.transfers and
-                        s.strategy == "linear-probe"),
+                        not strategy_class(s.strategy).trains_backbone),
                        ("fine-tuned from transferred weights", lambda s: s.candidate.transfers and
-                        s.strategy != "linear-probe")):
+                        strategy_class(s.strategy).trains_backbone)):
         rows = [s for s in scored if pick(s)]
         if not rows:
             continue

@@ -1,22 +1,12 @@
-"""A strategy's Settings dataclass as widget specs: kind, default and a one-sentence help from its source comment.
-
-    @dataclass
-    class DannSettings:
-        gamma: float = 10.0  # steepness of the λ(p) ramp   ← becomes the widget's help text
-"""
+"""A strategy's Settings dataclass as widget specs: kind, default, bounds and help, as each field declares them
+with `tl_core.schema.spec` (the validator reads the same declarations)."""
 from __future__ import annotations
 
 import dataclasses
-import inspect
-import re
 from dataclasses import dataclass
 from typing import Any
 
-from tl_core.schema import schema_of
-
-_FIELD_LINE = re.compile(r"^\s*(\w+)\s*:[^#=]*(?:=[^#]*)?#\s*(.+?)\s*$")
-_NICE = {"lr_decay": "learning-rate decay per layer group", "alpha": "alpha (weight of the teacher)",
-         "temperature": "temperature T", "gamma": "gamma (λ ramp steepness)"}
+from tl_core.schema import FieldSchema, schema_of
 
 
 @dataclass(frozen=True)
@@ -26,34 +16,30 @@ class FieldSpec:
     kind: str  # "bool" | "int" | "float" | "str"
     default: Any
     help: str
-
-
-def field_comments(cls: type) -> dict[str, str]:
-    """{field name: the comment at the end of its line} read from the class's source ({} if unavailable)."""
-    try:
-        source = inspect.getsource(cls)
-    except (OSError, TypeError):
-        return {}
-    comments = {}
-    for line in source.splitlines():
-        match = _FIELD_LINE.match(line)
-        if match:
-            text = match.group(2)
-            comments[match.group(1)] = text[0].upper() + text[1:]
-    return comments
+    low: float | None = None  # the number input's bounds (None: none declared)
+    high: float | None = None
+    unit: str = ""
 
 
 def settings_fields(settings_cls: type) -> list[FieldSpec]:
     if not dataclasses.is_dataclass(settings_cls):
         return []
-    comments = field_comments(settings_cls)
     defaults = settings_cls()
-    specs = []
-    for name, schema in schema_of(settings_cls).items():  # the field types build_strategy casts by
-        label = _NICE.get(name, name.replace("_", " "))
-        specs.append(FieldSpec(name, label[0].upper() + label[1:], schema.kind, getattr(defaults, name),
-                               comments.get(name, "")))
-    return specs
+    return [FieldSpec(name, _label(schema), schema.kind, getattr(defaults, name), schema.help, schema.low,
+                      schema.high, schema.unit)
+            for name, schema in schema_of(settings_cls).items()]
+
+
+def _label(schema: FieldSchema) -> str:
+    label = schema.label[0].upper() + schema.label[1:]
+    return f"{label} ({schema.unit})" if schema.unit else label
+
+
+def clamped_setting(spec: FieldSpec, value: Any) -> Any:
+    """`value` moved into the setting's bounds (a number input refuses a value outside them)."""
+    if spec.low is not None:
+        value = max(value, spec.low)
+    return min(value, spec.high) if spec.high is not None else value
 
 
 def changed_settings(specs: list[FieldSpec], values: dict[str, Any]) -> dict[str, Any]:

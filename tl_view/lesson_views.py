@@ -24,7 +24,8 @@ from tl_core.config import RunConfig
 from tl_core.records.run_view import RunView
 from tl_core.status import Status
 from tl_core.lessons.claims import Run
-from tl_view import charts, fmt, theme
+from tl_core.strategies import strategy_class, transfers
+from tl_view import charts, fmt, roles, theme
 from tl_view.confusion_null import null_band_for
 
 TEACHER_COLOR = "#4b5563"
@@ -138,9 +139,9 @@ def _run_color(run: Run) -> tuple[str, str]:
     """(colour, dash): without transfer orange dashed, a linear probe (only the head trains) green, with
     transfer blue — the colours of the Experiment page."""
     config = RunConfig.from_dict(run["config"])
-    if not config.transfers:
+    if not transfers(config):
         return theme.WITHOUT_COLOR, "dash"
-    if config.strategy == "linear-probe":
+    if not strategy_class(config.strategy).trains_backbone:
         return theme.HEAD_COLOR, "solid"
     return theme.WITH_COLOR, "solid"
 
@@ -281,12 +282,13 @@ def domain_figures(runs: Sequence[Run], *, height: int = 380) -> list[go.Figure]
     """Domain shift: target accuracy of source-only and DANN (bars, mean over seeds with 95% intervals), and
     domain-confusion accuracy per epoch (mean over seeds) with the 0.5 line (a separate linear classifier that
     tells source features from target features)."""
-    colors = {"source-only": theme.WITHOUT_COLOR, "dann": theme.WITH_COLOR}
+    arms = _arms(runs)
+    without = {arm for arm, group in arms.items() if roles.is_without(RunConfig.from_dict(group[0]["config"]))}
+    colors = {arm: theme.WITHOUT_COLOR if arm in without else theme.WITH_COLOR for arm in arms}
     bars = _bars(runs, "Target accuracy (target labels never seen)", "lesson-domain-acc", height, colors,
-                 order=("source-only", "dann"))
-    curves = [charts.Curve(_name(group[0]), _mean_history(group), colors.get(arm, theme.run_color(i)),
-                           dash="dash" if arm == "source-only" else "solid")
-              for i, (arm, group) in enumerate(_arms(runs).items())]
+                 order=sorted(arms, key=lambda arm: arm not in without))
+    curves = [charts.Curve(_name(group[0]), _mean_history(group), colors[arm], dash="dash" if arm in without else
+                           "solid") for arm, group in arms.items()]
     epochs = max([r["config"].get("epochs") or 1 for r in runs] or [1])
     confusion = charts.domain_confusion_chart(curves, epochs=epochs, height=height, uirevision="lesson-domain-dc",
                                               title="Domain-confusion accuracy per epoch",

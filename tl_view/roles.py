@@ -7,20 +7,24 @@ from collections.abc import Mapping, Sequence
 from tl_core.baselines import ARM_LABELS
 from tl_core.config import RunConfig
 from tl_core.identity import Role
+from tl_core.strategies import strategy_class, transfers
 from tl_view import charts, theme
 
 
 def is_without(config: RunConfig) -> bool:
     """A baseline, a run that transfers nothing, or a strategy that is a baseline by nature (source-only)."""
-    from tl_core.strategies import strategy_class
+    return config.role == Role.BASELINE or not transfers(config) or strategy_class(config.strategy).is_without
 
-    return config.role == Role.BASELINE or not config.transfers or strategy_class(config.strategy).is_without
+
+def learns_from_source_labels(strategy: str, *, adapting: bool) -> bool:
+    """Does `strategy` learn the labels of the source only, and (`adapting`) align the target's unlabelled images
+    with them (DANN) or (not `adapting`) ignore the target (source-only, the lower reference)?"""
+    cls = strategy_class(strategy)
+    return cls.labelled_domain == "source" and cls.uses_unlabelled_target == adapting
 
 
 def side_label(config: RunConfig) -> str:
     """'with transfer', 'with adaptation', 'without adaptation', 'without the teacher', ..."""
-    from tl_core.strategies import strategy_class
-
     cls = strategy_class(config.strategy)
     if config.role == Role.BASELINE:
         return ARM_LABELS.get(config.arm, cls.baseline_label)

@@ -54,20 +54,20 @@ def rough(seconds: float) -> str:
     return f"{int(seconds // 3600)} h {round(seconds % 3600 / 60):02.0f} min"
 
 
-def estimate_text(estimates, wait_s: float, runs_ahead: int) -> str:
-    """'about 3 min: 1 min training measured on this server + 1 min pretraining task A (once) + 1 min waiting for
-    2 runs ahead' — every part from `tl_core.calibration`, each said where it comes from."""
-    train = sum(e.train_s for e in estimates)
-    pretrain = sum(e.pretrain_s for e in estimates)
-    runs = max(e.pace.runs for e in estimates)
-    basis = (f"at the pace of {runs} finished run{'s' if runs != 1 else ''} on this server" if runs
-             else "measured on this server")
-    parts = [f"{rough(train)} training {basis}"]
-    if pretrain:
-        parts.append(f"{rough(pretrain)} pretraining task A (once; cached afterwards)")
-    if runs_ahead:
-        parts.append(f"{rough(wait_s)} waiting for {runs_ahead} run{'s' if runs_ahead != 1 else ''} ahead")
-    return f"about {rough(train + pretrain + wait_s)}: " + " + ".join(parts)
+def promise_text(promise) -> str:
+    """'about 3 min: 2 min for its 15 runs at the pace measured on this server (1 min of it pretraining the network
+    it starts from, once; cached afterwards) + 1 min waiting for 2 other runs ahead' — a `tl_core.promises.Promise`
+    in words; its own runs are its work, never "ahead"."""
+    basis = (f"at the pace of {promise.pace_runs} finished run{'s' if promise.pace_runs != 1 else ''} on this "
+             f"server" if promise.pace_runs else "at the pace measured on this server")
+    runs = f"{promise.runs} run{'s' if promise.runs != 1 else ''}"
+    parts = [f"{rough(promise.work_s)} for its {runs} {basis}"
+             + (f" ({rough(promise.pretrain_s)} of it pretraining the network it starts from, once; cached afterwards)"
+                if promise.pretrain_s else "")]
+    if promise.runs_ahead:
+        parts.append(f"{rough(promise.wait_s)} waiting for {promise.runs_ahead} other "
+                     f"run{'s' if promise.runs_ahead != 1 else ''} ahead")
+    return f"about {rough(promise.total_s)}: " + " + ".join(parts)
 
 
 def run_name(row: dict) -> str:

@@ -28,6 +28,7 @@ from tl_core.executors.base import RunLost, StopSignal
 from tl_core.executors.ray_cluster import connect
 from tl_core.records.run_dir import RunDir, write_atomic
 from tl_core.records.store import RunStore
+from tl_core.strategies import strategy_class
 from tl_core.train.events import Event, RunEnded, Snapshot, Subscriber
 
 POLL_S = 0.2
@@ -75,7 +76,7 @@ def write_files(path: Path, files: Files) -> None:
 def referenced_runs(run: RunDir) -> list[str]:
     """Other runs a run reads while it trains (a distillation student's teacher): they travel with it."""
     config = run.read_config()
-    teacher = (config.settings or {}).get("teacher") if config.strategy == "distill" else None
+    teacher = (config.settings or {}).get("teacher") if strategy_class(config.strategy).needs_teacher else None
     return [teacher] if teacher else []
 
 

@@ -2,6 +2,7 @@
 forwarding their events back over the pipe."""
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -14,6 +15,9 @@ from tl_core.runner import execute_run
 from tl_core.train.events import Event, Step
 
 STEP_INTERVAL_S = 0.2  # at most ~5 progress updates a second reach the server; every other event goes at once
+# Training yields the CPU to the process that serves the pages: on a class's server the cores are busy with runs,
+# and a page that waits for them is what thirty students feel. A run alone on the machine loses nothing.
+NICENESS = 10
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,7 @@ class StepThrottle:
 
 def serve(conn: Connection, runs_dir: str, stop: StopSignal, torch_threads: int) -> None:
     """Until the parent sends None or goes away: receive a run id, execute it, send its events and Done."""
+    os.nice(NICENESS)
     torch.set_num_threads(torch_threads)
     store = RunStore(runs_dir)
     while True:

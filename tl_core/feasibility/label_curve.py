@@ -27,6 +27,7 @@ import numpy as np
 from tl_core.config import RunConfig
 from tl_core.feasibility.results import RunResult, Score, score
 from tl_core.feasibility.sweep import CURVE, Candidate, SweepSettings, base_config, stage_of
+from tl_core.strategies import strategy_class
 
 DEFAULT_BUDGETS = (1, 2, 5, 10, 20, None)  # labels per class; None: every training image
 PAYING_OFF_GAIN = 0.01  # one accuracy point per doubling of the labels
@@ -221,8 +222,8 @@ class LabelCurve:
         return asdict(self)
 
 
-def _arm(result: RunResult) -> str:
-    return "scratch" if result.config.strategy == "scratch" else "transfer"
+def _from_scratch(result: RunResult) -> bool:
+    return not strategy_class(result.config.strategy).uses_weights
 
 
 def _points(results: list[RunResult]) -> tuple[CurvePoint, ...]:
@@ -244,14 +245,13 @@ def _fit(runs: list[RunResult], paying_off_gain: float) -> Extrapolation:
 def summarise_label_curve(results: Sequence[RunResult], paying_off_gain: float = PAYING_OFF_GAIN) -> LabelCurve:
     """Mean ± sd per budget and arm, and the extrapolations; any subset of the planned runs will do."""
     curve = [r for r in results if stage_of(r.config) == CURVE] or list(results)  # untagged: take them all
-    transfer_runs = [r for r in curve if _arm(r) == "transfer"]
-    scratch_runs = [r for r in curve if _arm(r) == "scratch"]
+    transfer_runs = [r for r in curve if not _from_scratch(r)]
+    scratch_runs = [r for r in curve if _from_scratch(r)]
     transfer, scratch = _points(transfer_runs), _points(scratch_runs)
     labels = {}
     if transfer_runs:
         c = transfer_runs[0].config
-        how = "linear probe" if c.strategy == "linear-probe" else c.strategy
-        labels["transfer_label"] = f"with transfer ({how}, {Candidate.of(c).label})"
+        labels["transfer_label"] = f"with transfer ({strategy_class(c.strategy).label}, {Candidate.of(c).label})"
     if scratch_runs:
         labels["scratch_label"] = f"without transfer ({scratch_runs[0].config.backbone} from scratch)"
     return LabelCurve(transfer, scratch, _fit(transfer_runs, paying_off_gain), _fit(scratch_runs, paying_off_gain),

@@ -22,7 +22,8 @@ from tl_core.feasibility.label_curve import (DEFAULT_BUDGETS, LabelCurve, budget
 from tl_core.feasibility.prepare import PreparedDataset, prepare_dataset
 from tl_core.feasibility.recommend import Recommendation, recommend
 from tl_core.feasibility.results import RunResult, run_plan
-from tl_core.feasibility.sweep import (CURVE, FINETUNE, PROBE, Candidate, SweepReport, SweepSettings,
+from tl_core.feasibility.sweep import (CURVE, FINETUNE, PROBE, SMALL_PER_CLASS, Candidate, SweepReport,
+                                       SweepSettings, _groups, base_config, default_candidates, finetune_depths,
                                        plan_finetune_stage, plan_probe_stage, stage_of, summarise)
 from tl_core.feasibility.uploads import extract_upload
 from tl_core.feasibility.validate import ValidationReport, validate_folder
@@ -58,6 +59,28 @@ def next_stage(prepared: PreparedDataset, plan: Plan, results: Sequence[RunResul
         if configs:
             return CURVE, configs
     return "done", []
+
+
+def stages_left(plan: Plan, views: Sequence[str], images_per_class: int, done: Sequence[str] = ()
+                ) -> list[list[RunConfig]]:
+    """Every stage of the check not submitted yet (`done`: the stages submitted), as far as it can be planned
+    before its results: the probes; fine-tuning of the first transferring candidate at `finetune_depths` depths
+    in every fold (the probes choose which one, and which depths); the label curve at the budgets the smallest
+    class allows. For estimating how long the check takes: `next_stage` plans the runs themselves."""
+    settings = plan.settings
+    candidates = list(plan.candidates) if plan.candidates is not None else default_candidates(settings.img_size)
+    transfer = next((c for c in candidates if c.transfers), candidates[0])
+    stages = {PROBE: plan_probe_stage(views, candidates, settings)}
+    num_groups, _ = _groups(transfer.backbone, settings.img_size)
+    small = train_images_per_class(images_per_class) < SMALL_PER_CLASS
+    depths = (finetune_depths(num_groups, small, None, settings.finetune_depths)  # as planned without evidence
+              if num_groups is not None and num_groups >= 2 else [])
+    stages[FINETUNE] = [base_config(settings, view, transfer, "fine-tune", FINETUNE, freeze=d, fold=k)
+                        for d in depths for k, view in enumerate(views)]
+    allowed = budgets_for(train_images_per_class(images_per_class), plan.budgets or ())
+    stages[CURVE] = (plan_label_curve(views, transfer, settings, allowed, folds=plan.curve_folds)
+                     if plan.budgets is not None and len(allowed) >= 2 else [])
+    return [stages[s] for s in STAGES if s not in done and stages[s]]
 
 
 def _curve_configs(prepared: PreparedDataset, plan: Plan, probe: Sequence[RunResult]) -> list[RunConfig]:

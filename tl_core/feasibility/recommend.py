@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 from tl_core.feasibility.label_curve import LabelCurve
 from tl_core.feasibility.results import Score
 from tl_core.feasibility.sweep import SIMILAR_MIN_GAIN, SMALL_PER_CLASS, SettingScore, SweepReport, chosen_by
+from tl_core.strategies import strategy_class
 
 SIMILAR_MAX_CONFUSION_ACC = 0.75  # a linear classifier tells the domains apart at most this well: "similar"
 SAME_WITHIN_POINTS = 1.0  # differences below one accuracy point are "about the same"
@@ -195,7 +196,7 @@ def recommend(sweep: SweepReport, curve: LabelCurve | None = None, labels_per_cl
     elif best is not None and best.strategy != grid_strategy and grid_best is not None:
         if clearly_better(best.score, grid_best.score):
             measured = best.strategy
-            favoured = "feature extraction" if measured == "linear-probe" else "fine-tuning"
+            favoured = "fine-tuning" if strategy_class(measured).trains_backbone else "feature extraction"
             advice += (f" Here the measurements favour {favoured} ({best.label}: {_pm(best)}, against "
                        f"{_pm(grid_best)}), so prefer that.")
         elif not (best.score.has_spread and grid_best.score.has_spread):
@@ -205,14 +206,15 @@ def recommend(sweep: SweepReport, curve: LabelCurve | None = None, labels_per_cl
             advice += (f" The measurements cannot tell them apart: {best.label} ({_pm(best)}) is within the "
                        f"fold-to-fold spread of {grid_best.label} ({_pm(grid_best)}).")
     elif best is not None and best.strategy != grid_strategy:
-        advice += (f" {'Fine-tuning' if grid_strategy == 'fine-tune' else 'Feature extraction'} has not been "
-                   f"measured yet; so far the best setting is {best.label} ({_pm(best)}).")
+        unmeasured = "Fine-tuning" if strategy_class(grid_strategy).trains_backbone else "Feature extraction"
+        advice += (f" {unmeasured} has not been measured yet; so far the best setting is {best.label} "
+                   f"({_pm(best)}).")
     elif best is not None:
         measured = best.strategy
         advice += f" The measurements agree: the best setting was {best.label} ({_pm(best)})."
     if useless:
         measured, best = "scratch", baseline[2] if baseline is not None else random_probe
-    if measured == "scratch" and best is None and scratch is not None:
+    if not strategy_class(measured).uses_weights and best is None and scratch is not None:
         best_info = {"label": "training from scratch with every label", "strategy": "scratch", "freeze": 0,
                      "target_acc_mean": scratch.target_acc_mean, "target_acc_sd": scratch.target_acc_sd}
     else:

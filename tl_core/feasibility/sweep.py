@@ -27,6 +27,7 @@ from tl_core import identity
 from tl_core.config import RunConfig
 from tl_core.identity import Role
 from tl_core.feasibility.results import RunResult, Score, score
+from tl_core.strategies import settings_schema, strategy_class
 
 PROBE, FINETUNE, CURVE = "probe", "fine-tune", "curve"
 BUILTIN_SOURCE = "synth-digits"  # rendered digits: built offline in seconds, the lab's default task A
@@ -108,10 +109,11 @@ def base_config(settings: SweepSettings, view: str, candidate: Candidate, strate
                 freeze: int | None = None, fold: int = 0) -> RunConfig:
     """A run of the sweep. The target is the user's data; with other than `source` weights the source is the
     target itself (never used, and already loaded)."""
-    epochs = settings.probe_epochs if strategy == "linear-probe" else settings.finetune_epochs
-    what = "linear probe" if strategy == "linear-probe" else strategy
-    what = f"label curve · {what}" if stage == CURVE else what  # in the sweep the strategy names the stage
-    depth = "" if freeze is None or strategy != "fine-tune" else f" freeze {freeze}"
+    cls = strategy_class(strategy)
+    epochs = settings.finetune_epochs if cls.trains_backbone else settings.probe_epochs
+    what = f"label curve · {cls.label}" if stage == CURVE else cls.label  # in the sweep the strategy names the stage
+    depth = f" freeze {freeze}" if freeze is not None and cls.uses_freeze else ""
+    head_first = settings.finetune_head_epochs and "head_epochs" in settings_schema(strategy)
     return RunConfig(
         source=candidate.source if candidate.weights == "source" else view,
         target=view,
@@ -126,8 +128,7 @@ def base_config(settings: SweepSettings, view: str, candidate: Candidate, strate
         img_size=settings.img_size,
         seed=settings.seed,
         device=settings.device,
-        settings={"head_epochs": settings.finetune_head_epochs} if strategy == "fine-tune" and
-        settings.finetune_head_epochs else {},
+        settings={"head_epochs": settings.finetune_head_epochs} if head_first else {},
         pretrain_epochs=settings.pretrain_epochs,
         snapshot_every=0,
         snapshot_size=0,
@@ -171,9 +172,10 @@ class SettingScore:
 
     @property
     def label(self) -> str:
-        if self.strategy == "linear-probe":
-            return f"linear probe · {self.candidate.label}"
-        return f"fine-tune {trained_groups_phrase(self.freeze, self.num_groups, self.group_names)} · " \
+        cls = strategy_class(self.strategy)
+        if not cls.uses_freeze:
+            return f"{cls.label} · {self.candidate.label}"
+        return f"{cls.label} {trained_groups_phrase(self.freeze, self.num_groups, self.group_names)} · " \
                f"{self.candidate.label}"
 
 
@@ -264,7 +266,8 @@ def chosen_by(setting: SettingScore) -> float:
 
 
 def _setting_key(config: RunConfig) -> tuple:
-    return (Candidate.of(config), config.strategy, config.freeze if config.strategy == "fine-tune" else -1)
+    depth = config.freeze if strategy_class(config.strategy).uses_freeze else -1
+    return (Candidate.of(config), config.strategy, depth)
 
 
 def _score_settings(results: Sequence[RunResult], stage: str) -> tuple[SettingScore, ...]:
@@ -274,7 +277,7 @@ def _score_settings(results: Sequence[RunResult], stage: str) -> tuple[SettingSc
     scores = []
     for (candidate, strategy, freeze), runs in by_setting.items():
         num_groups, names = _groups(candidate.backbone, runs[0].config.img_size)
-        if strategy == "linear-probe" and num_groups is not None:
+        if not strategy_class(strategy).trains_backbone and num_groups is not None:
             freeze = num_groups
         confusion = [r.summary["domain_confusion_acc"] for r in runs if r.ok and r.summary.get("domain_confusion_acc")
                      is not None]
@@ -300,8 +303,9 @@ def summarise(results: Sequence[RunResult], planned: Sequence[RunConfig] = ()) -
 
 def _comparable(config: RunConfig) -> tuple:
     """What identifies a planned run in its result (the engine may normalise other fields)."""
-    return (config.target, config.backbone, config.weights, config.strategy, config.freeze if config.strategy ==
-            "fine-tune" else None, config.labels_per_class, config.experiment, config.arm)
+    depth = config.freeze if strategy_class(config.strategy).uses_freeze else None
+    return (config.target, config.backbone, config.weights, config.strategy, depth, config.labels_per_class,
+            config.experiment, config.arm)
 
 
 # ---------------------------------------------------------------- stage 2

@@ -13,11 +13,11 @@ from tl_core.lessons.catalog import (DISTILL_LABELS, FREEZE_DEPTHS, LABEL_BUDGET
                                      lesson)
 from tl_core.lessons.claims import Claim, Run, Verdict
 from tl_core.lessons.plans import (collect, experiment_run_ids, latest_experiment, needs_pretraining, plan_next,
-                                   seed_count, stage_configs)
+                                   seed_count, stage_configs, stages_left)
 from tl_core.lessons.verdicts import VERDICTS, collision_cap, verdict, zero_shot_setting
 
 __all__ = [
     "DISTILL_LABELS", "FREEZE_DEPTHS", "LABEL_BUDGETS", "LESSONS", "SEEDS", "VERDICTS", "Claim", "Lesson", "Run",
     "Verdict", "collect", "collision_cap", "experiment_run_ids", "latest_experiment", "lesson", "needs_pretraining",
-    "plan_next", "plans", "seed_count", "stage_configs", "verdict", "zero_shot_setting",
+    "plan_next", "plans", "seed_count", "stage_configs", "stages_left", "verdict", "zero_shot_setting",
 ]

@@ -12,6 +12,7 @@ from typing import Callable
 from tl_core.config import RunConfig
 from tl_core.identity import Role
 from tl_core.lessons.claims import Claim, Run
+from tl_core.strategies import strategy_class
 
 
 SEEDS = 5  # per arm: the fewest with which a t-interval over seeds is narrow enough to decide a lesson's claim
@@ -149,7 +150,7 @@ def _self_supervised(quick: bool, _: list[Run]) -> list[RunConfig]:
     arms = (("scratch", "scratch", "random", "scratch"),
             ("rotation", "fine-tune", "ssl:rotation:target", "rotation-pretrained (target images, no labels)"),
             ("supervised", "fine-tune", "source", "supervised on the source (labels of task A)"))
-    return [_base(quick, strategy=strategy, weights=weights, freeze=0 if strategy == "scratch" else 1,
+    return [_base(quick, strategy=strategy, weights=weights, freeze=1 if strategy_class(strategy).uses_freeze else 0,
                   epochs=6 if not quick else 2, snapshot_size=300 if not quick else 60, snapshot_every=0, name=name,
                   arm=arm)
             for arm, strategy, weights, name in arms]

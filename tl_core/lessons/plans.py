@@ -68,6 +68,23 @@ def plan_next(lesson: Lesson, runs: Sequence[Run], experiment: str, quick: bool 
     return "done", []
 
 
+def stages_left(lesson: Lesson, runs: Sequence[Run] = (), quick: bool = False,
+                seeds: int | None = None) -> list[list[RunConfig]]:
+    """Every stage not submitted yet, given the lesson's runs so far in submission order (none: the whole
+    plan), for estimating how long it takes. A later stage that needs runs not finished yet (students need their
+    teacher's run id) is planned as if they had finished as submitted."""
+    previous = [dict(r) for r in runs]
+    stages, submitted = [], 0
+    for i in range(len(lesson.stages)):
+        configs = stage_configs(lesson, i, quick, previous[:submitted], seeds)
+        if len(previous) < submitted + len(configs):
+            stages.append(configs)
+            previous += [{"config": c.to_dict(), "summary": {"run_id": f"planned-{i}-{k}", "status": "finished"},
+                          "metrics": [], "evaluation": None} for k, c in enumerate(configs)]
+        submitted += len(configs)
+    return stages
+
+
 def collect(run_ids: list[str], store) -> list[Run]:
     """The lesson's runs as `Run` dicts with their evaluation.json, read from the run store (unfinished ones too)."""
     runs = []

@@ -14,6 +14,7 @@ import torch
 from torch.nn import functional as F
 
 from tl_core.backbones import freeze_first
+from tl_core.strategies.registry import suggested_lr, transfers
 from tl_core.train.schedules import cosine_factor
 
 if TYPE_CHECKING:
@@ -33,30 +34,56 @@ class StepOutput:
     logits: torch.Tensor  # logits of the labelled part of the batch, for the running train accuracy
 
 
+def scratch_twin(config: "RunConfig", arm: str) -> "RunConfig":
+    """`config` trained from random weights on its labels alone, every layer, at scratch's own learning rate."""
+    return config.replace(strategy="scratch", weights="random", freeze=0, settings={}, lr=suggested_lr("scratch"),
+                          arm=arm)
+
+
 class Strategy:
+    """A strategy's facts are declared here, on its class, and read by everyone else (the form, the baseline, the
+    time estimate, the feasibility sweep, the lessons): nothing outside this package compares a strategy's name
+    (tests/test_strategy_house.py). Like scikit-learn's estimator tags, each is a plain class attribute."""
+
     name: ClassVar[str]
+    label: ClassVar[str]  # the name in words ("linear probe"); `register` sets it to the name unless declared
     summary: ClassVar[str] = ""
-    Settings: ClassVar[type] = NoSettings
+    Settings: ClassVar[type] = NoSettings  # a dataclass of `tl_core.schema.spec` fields: help, range, unit
+    uses_weights: ClassVar[bool] = True  # False: trains from random weights whatever the run's weights say
+    uses_freeze: ClassVar[bool] = True  # keeps the run's first `freeze` layer groups fixed
+    freeze_note: ClassVar[str] = ""  # for one that ignores the freeze depth: what it trains instead, in words
+    trains_backbone: ClassVar[bool] = True  # False: only a new head trains, on the backbone's fixed features
     labelled_domain: ClassVar[str] = "target"  # whose labels train the model: "target" or "source"
+    needs_source_labels: ClassVar[bool] = False  # learns from the source task's labels
+    needs_teacher: ClassVar[bool] = False  # learns from a finished run's model (its `teacher` setting)
     uses_unlabelled_target: ClassVar[bool] = False
-    transfers_knowledge: ClassVar[bool] = False  # learns from the source task's labels or a teacher, whatever the weights
     needs_pretrained_weights: ClassVar[bool] = False
     optimizer_name: ClassVar[str] = "AdamW"  # what make_optimizer builds, in words
     default_lr: ClassVar[float | None] = None  # a learning rate that suits this strategy's optimiser (None: RunConfig's)
     baseline_label: ClassVar[str] = "without transfer"  # what its baseline run is, in words (tl_core.baselines)
     is_without: ClassVar[bool] = False  # a "without" run by nature (scratch, source-only): drawn as the baseline
+    # What one training step costs, per image of its labelled batch: (images trained — forward and backward —,
+    # images only passed forward, e.g. through a frozen teacher or column). `tl_core.calibration` prices them at
+    # this server's measured training and evaluation paces.
+    step_images: ClassVar[tuple[float, float]] = (1.0, 0.0)
+    encodes_once: ClassVar[bool] = False  # passes every split through the frozen backbone once, then trains a head
 
     @classmethod
     def with_label(cls) -> str:
         """What a run of this strategy is next to its baseline: 'with transfer', 'with adaptation', ..."""
         return "with" + cls.baseline_label.removeprefix("without")
 
+    @classmethod
+    def baseline(cls, config: "RunConfig") -> "RunConfig | None":
+        """What "without" means for a run of this strategy (tl_core.baselines adds its role and name), or None
+        when it has none. By default: scratch on the same labelled images, for a run that transfers."""
+        if cls.is_without or not transfers(config):
+            return None
+        return scratch_twin(config, "without-transfer")
+
     def __init__(self, settings=None):
         self.settings = settings if settings is not None else self.Settings()
         self.runs_dir: Path | None = None  # the store the run is recorded in (build_strategy sets it)
-
-    def check_settings(self) -> None:
-        """Raise ConfigError for settings that cannot work."""
 
     def check_config(self, config: "RunConfig") -> None:
         """Raise ConfigError for a run this strategy cannot do (e.g. domains whose classes differ)."""

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from tl_core.errors import ConfigError
+from tl_core.schema import spec
 from tl_core.strategies.base import StepOutput, Strategy
 from tl_core.strategies.param_groups import discriminative_param_groups
 from tl_core.strategies.registry import register
@@ -21,20 +21,27 @@ from tl_core.train.schedules import dann_lambda, dann_lr_factor
 # into the reverse-validation grid, issue 21): digits → digits-m 15 epochs = 300 steps, the selection's own length;
 # synth-digits → digits-m 3 epochs = 396 steps, half of tests/test_adaptation.py's 6, for the bench's time.
 SELECTED_EPOCHS = {("digits", "digits-m"): 15, ("synth-digits", "digits-m"): 3, "default": 15}
-MAX_HIDDEN = 4096  # units in each of the discriminator's two hidden layers: 4× the paper's 1024
 
 
 @dataclass
 class DannSettings:
-    gamma: float = 10.0  # steepness of the λ(p) ramp: λ = 2/(1+exp(-γp)) − 1
-    domain_weight: float = 1.0  # weight of the domain loss (chosen by reverse validation; 2 and more can diverge)
-    hidden: int = 256  # hidden units in each of the domain discriminator's two layers (Ganin et al. 2016: 1024)
-    dropout: float = 0.5  # dropout after each hidden layer of the domain discriminator
-    domain_lr_scale: float = 10.0  # the domain discriminator learns this many times faster than the features
-    standardize: bool = True  # the discriminator sees each feature standardised over the batch, as the confusion probe
-    momentum: float = 0.9  # SGD momentum (the run's learning rate is μ0)
-    lr_decay: float = 1.0  # discriminative rates for the backbone's groups (1: all the same)
-    domain_bn: bool = False  # source and target as separate batches: each domain its own BatchNorm statistics
+    gamma: float = spec(10.0, "Steepness of the λ(p) ramp: λ = 2/(1+exp(-γp)) − 1.",
+                        label="gamma (λ ramp steepness)", low=0.01, high=100.0)
+    domain_weight: float = spec(1.0, "Weight of the domain loss (chosen by reverse validation; 2 and more can "
+                                "diverge).", low=0.0, high=10.0)
+    hidden: int = spec(256, "Hidden units in each of the domain discriminator's two layers (Ganin et al. 2016: "
+                       "1024).", low=1, high=4096, unit="units")  # 4096: four times the paper's
+    dropout: float = spec(0.5, "Dropout after each hidden layer of the domain discriminator.", low=0.0, high=0.95)
+    domain_lr_scale: float = spec(10.0, "The domain discriminator learns this many times faster than the "
+                                  "features.", low=0.01, high=1000.0)
+    standardize: bool = spec(True, "The discriminator sees each feature standardised over the batch, as the "
+                             "confusion probe does.")
+    momentum: float = spec(0.9, "SGD momentum (the run's learning rate is μ0).", low=0.0, high=0.99)
+    lr_decay: float = spec(1.0, "Discriminative rates for the backbone's groups (1: all the same).",
+                           label="learning-rate decay per layer group", low=0.01, high=1.0)
+    domain_bn: bool = spec(False, "Source and target as separate batches: each domain its own BatchNorm "
+                           "statistics (the target's used to evaluate).")
+
 
 
 @register("dann")
@@ -74,7 +81,8 @@ class Dann(Strategy):
               "features of source and unlabelled target images indistinguishable."
     Settings = DannSettings
     labelled_domain = "source"
-    transfers_knowledge = True
+    needs_source_labels = True
+    step_images = (2.0, 0.0)  # the source batch and as many target images, through features and domain head
     uses_unlabelled_target = True
     optimizer_name = "SGD with momentum (Ganin et al.)"
     baseline_label = "without adaptation"
@@ -91,16 +99,12 @@ class Dann(Strategy):
         self._domain_seen = 0
         self._lambda = 0.0
 
-    def check_settings(self) -> None:
-        s = self.settings
-        if s.gamma <= 0 or s.domain_weight < 0 or s.hidden < 1 or s.domain_lr_scale <= 0:
-            raise ConfigError("DANN needs gamma > 0, domain_weight ≥ 0, hidden ≥ 1 and domain_lr_scale > 0.")
-        if s.hidden > MAX_HIDDEN:
-            raise ConfigError(f"DANN's hidden must be at most {MAX_HIDDEN} (Ganin et al. use 1024), not {s.hidden}.")
-        if not 0 <= s.dropout < 1 or not 0 <= s.momentum < 1:
-            raise ConfigError("DANN's dropout and momentum must be in [0, 1).")
-        if not 0 < s.lr_decay <= 1:
-            raise ConfigError("lr_decay must be in (0, 1].")
+    @classmethod
+    def baseline(cls, config):
+        """Without adaptation: the identical recipe (optimiser, rate, schedules, steps) with the adversarial weight
+        at 0 and BatchNorm shared by both domains, which is source-only training through the same code path."""
+        return config.replace(settings={**config.settings, "domain_weight": 0.0, "domain_bn": False},
+                              arm="without-adaptation")
 
     def check_config(self, config) -> None:
         require_same_classes(config, "DANN")

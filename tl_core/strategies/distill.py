@@ -7,18 +7,22 @@ import torch
 from torch.nn import functional as F
 
 from tl_core.errors import ConfigError
-from tl_core.strategies.base import StepOutput, Strategy
-from tl_core.strategies.registry import register
 from tl_core.paths import runs_dir
+from tl_core.schema import spec
+from tl_core.strategies.base import StepOutput, Strategy, scratch_twin
+from tl_core.strategies.registry import register
 from tl_core.strategies.teacher import load_teacher, teacher_record
 
 
 @dataclass
 class DistillSettings:
-    teacher: str = ""  # the run id of a finished run whose model teaches
-    temperature: float = 4.0  # T: softens both distributions so the teacher's "dark knowledge" shows
-    alpha: float = 0.7  # weight of the soft (teacher) loss; 1 − alpha weights the hard-label loss
-    hard_targets: bool = False  # learn the teacher's argmax as a label instead of its softened probabilities
+    teacher: str = spec("", "The run id of a finished run whose model teaches.")
+    temperature: float = spec(4.0, "T: softens both distributions so the teacher's \"dark knowledge\" shows.",
+                              label="temperature T", low=0.1, high=100.0)
+    alpha: float = spec(0.7, "Weight of the soft (teacher) loss; 1 − alpha weights the hard-label loss.",
+                        label="alpha (weight of the teacher)", low=0.0, high=1.0)
+    hard_targets: bool = spec(False, "Learn the teacher's argmax as a label instead of its softened "
+                              "probabilities.")
 
 
 def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -39,7 +43,8 @@ class Distill(Strategy):
     summary = "Distillation: a small student learns from a finished run's softened predictions plus the labels."
     Settings = DistillSettings
     uses_unlabelled_target = True
-    transfers_knowledge = True
+    needs_teacher = True
+    step_images = (2.0, 2.0)  # the labelled and an unlabelled batch, trained in the student, forward in the teacher
     baseline_label = "without the teacher"
 
     def __init__(self, settings=None):
@@ -47,9 +52,10 @@ class Distill(Strategy):
         self.teacher = None
         self._kl_sum, self._kl_batches = 0.0, 0
 
-    def check_settings(self) -> None:
-        if self.settings.temperature <= 0 or not 0 <= self.settings.alpha <= 1:
-            raise ConfigError("distill needs temperature > 0 and alpha in [0, 1].")
+    @classmethod
+    def baseline(cls, config):
+        """Without the teacher: the same student trained on its labels alone, at scratch's own rate."""
+        return scratch_twin(config, "without-teacher")
 
     def check_config(self, config) -> None:
         if not self.settings.teacher:

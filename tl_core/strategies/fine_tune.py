@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import torch
 from torch.nn import functional as F
 
-from tl_core.errors import ConfigError
+from tl_core.schema import spec
 from tl_core.strategies.base import StepOutput, Strategy
 from tl_core.strategies.param_groups import discriminative_param_groups
 from tl_core.strategies.registry import register
@@ -13,9 +13,11 @@ from tl_core.strategies.registry import register
 
 @dataclass
 class FineTuneSettings:
-    lr_decay: float = 0.6  # each earlier layer group learns this many times slower than the next
-    head_epochs: int = 0  # two-stage recipe: train only the head for this many epochs first
-    stage2_lr_factor: float = 0.1  # after the head-only stage, the whole network continues at this fraction
+    lr_decay: float = spec(0.6, "Each earlier layer group learns at this fraction of the next one's rate (1: all "
+                           "the same).", label="learning-rate decay per layer group", low=0.01, high=1.0)
+    head_epochs: int = spec(0, "Two-stage recipe: train only the head for this many epochs first.", low=0, high=500)
+    stage2_lr_factor: float = spec(0.1, "After the head-only stage, the whole network continues at this fraction "
+                                   "of the learning rate.", low=0.001, high=1.0)
 
 
 @register("fine-tune")
@@ -25,14 +27,6 @@ class FineTune(Strategy):
     summary = "Start from transferred weights, freeze the first layers, and keep training the rest at smaller rates."
     Settings = FineTuneSettings
     needs_pretrained_weights = True
-
-    def check_settings(self) -> None:
-        if not 0 < self.settings.lr_decay <= 1:
-            raise ConfigError("lr_decay must be in (0, 1]: 1 trains every group at the same rate.")
-        if self.settings.head_epochs < 0:
-            raise ConfigError("head_epochs must be 0 or more.")
-        if not 0 < self.settings.stage2_lr_factor <= 1:
-            raise ConfigError("stage2_lr_factor must be in (0, 1].")
 
     def __init__(self, settings=None):
         super().__init__(settings)

@@ -6,6 +6,7 @@ import torch
 from torch.nn import functional as F
 
 from tl_core.backbones import freeze_first, layer_groups
+from tl_core.schema import spec
 from tl_core.strategies.base import StepOutput, Strategy
 from tl_core.strategies.registry import register
 from tl_core.train.task import encode
@@ -13,7 +14,7 @@ from tl_core.train.task import encode
 
 @dataclass
 class LinearProbeSettings:
-    cache_features: bool = True  # compute the frozen backbone's features once instead of every epoch
+    cache_features: bool = spec(True, "Compute the frozen backbone's features once instead of every epoch.")
 
 
 @register("linear-probe")
@@ -27,8 +28,14 @@ class LinearProbe(Strategy):
     """
 
     summary = "Feature extraction: freeze the whole backbone and train only a new linear head."
+    label = "linear probe"
     Settings = LinearProbeSettings
     needs_pretrained_weights = True
+    uses_freeze = False
+    freeze_note = "A linear probe freezes the whole backbone: only the new head trains."
+    trains_backbone = False
+    step_images = (0.0, 0.0)  # a step trains the head alone, on features computed once
+    encodes_once = True
 
     def __init__(self, settings=None):
         super().__init__(settings)

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from tl_core.errors import ConfigError
+from tl_core.schema import spec
 from tl_core.strategies.base import StepOutput, Strategy
 from tl_core.strategies.registry import register
 from tl_core.train.task import Examples
@@ -24,7 +24,8 @@ from tl_core.train.task import Examples
 
 @dataclass
 class MultitaskSettings:
-    source_weight: float = 1.0  # w: the source task's loss weight (0: the target task alone)
+    source_weight: float = spec(1.0, "w: the source task's loss weight (0: the target task alone).", low=0.0,
+                                high=100.0)
 
 
 @register("multitask")
@@ -32,11 +33,8 @@ class Multitask(Strategy):
     summary = ("Multitask: one shared network with a head per task learns the label-poor target and the labelled "
                "source together; source_weight weighs the source task's loss.")
     Settings = MultitaskSettings
-    transfers_knowledge = True
-
-    def check_settings(self) -> None:
-        if not 0 <= self.settings.source_weight <= 100:
-            raise ConfigError("multitask's source_weight must be from 0 to 100.")
+    needs_source_labels = True
+    step_images = (2.0, 0.0)  # the target batch and a source batch of the same size, in one forward pass
 
     def prepare(self, model, task, config):
         super().prepare(model, task, config)

@@ -53,6 +53,9 @@ class Progressive(Strategy):
     summary = ("Progressive network: task A's network stays frozen as column A; a new column learns task B and "
                "reads column A through lateral adapters, so A cannot be forgotten (small_cnn).")
     needs_pretrained_weights = True
+    uses_freeze = False
+    freeze_note = "A progressive network keeps task A's column frozen whole and trains a new column whole."
+    step_images = (1.0, 1.0)  # column B trains; frozen column A only passes the batch forward
 
     def check_config(self, config) -> None:
         if config.backbone != "small_cnn":

@@ -12,7 +12,7 @@ class SourceOnly(FineTune):
 
     summary = "Lower reference: train on labelled source images only and test on the target."
     labelled_domain = "source"
-    transfers_knowledge = True
+    needs_source_labels = True
     baseline_label = "without adaptation"
     is_without = True  # the lower reference of every adaptation table
 

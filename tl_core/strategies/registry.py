@@ -1,13 +1,17 @@
-"""Strategies are registered by name; the UI and the CLI list them from here."""
+"""Strategies are registered by name; the UI and the CLI list them from here, and their settings are checked
+here against what each Settings field declares (type, range: `tl_core.schema.spec`)."""
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
-
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tl_core.errors import ConfigError
-from tl_core.schema import FieldSchema, fits, kind_noun, parse_text, schema_of
+from tl_core.schema import FieldSchema, kind_noun, parse_text, schema_of
+
+if TYPE_CHECKING:
+    from tl_core.config import RunConfig
 
 _STRATEGIES: dict[str, type] = {}
 
@@ -15,6 +19,8 @@ _STRATEGIES: dict[str, type] = {}
 def register(name: str):
     def add(cls: type) -> type:
         cls.name = name
+        if "label" not in vars(cls):
+            cls.label = name
         _STRATEGIES[name] = cls
         return cls
 
@@ -39,8 +45,18 @@ def suggested_lr(name: str) -> float:
     return cls.default_lr if cls is not None and cls.default_lr is not None else RunConfig.lr
 
 
-def _settings_schema(name: str) -> dict[str, FieldSchema]:
-    return schema_of(strategy_class(name).Settings)
+def transfers(config: "RunConfig") -> bool:
+    """Does this run start from, or learn from, knowledge gained elsewhere (pretrained weights, the source
+    task's labels, a teacher)? The one answer every colour, label and comparison reads."""
+    cls = strategy_class(config.strategy)
+    return config.weights != "random" or cls.needs_source_labels or cls.needs_teacher
+
+
+def settings_schema(name: str) -> dict[str, FieldSchema]:
+    """{setting: its type, range, help and unit} as strategy `name`'s Settings declare them; each schema's label
+    names the setting and the strategy, so its messages do too."""
+    return {key: replace(schema, label=f"Setting '{key}' of '{name}'")
+            for key, schema in schema_of(strategy_class(name).Settings).items()}
 
 
 def _check_known(name: str, keys, schema: dict[str, FieldSchema]) -> None:
@@ -52,7 +68,7 @@ def _check_known(name: str, keys, schema: dict[str, FieldSchema]) -> None:
 
 def parse_settings(name: str, texts: dict[str, str]) -> dict[str, Any]:
     """Command-line KEY=VALUE texts as typed settings, cast by the Settings field types ('1.5' is no int)."""
-    schema = _settings_schema(name)
+    schema = settings_schema(name)
     _check_known(name, texts, schema)
     values = {}
     for key, text in texts.items():
@@ -64,18 +80,16 @@ def parse_settings(name: str, texts: dict[str, str]) -> dict[str, Any]:
 
 
 def build_strategy(name: str, settings: dict[str, Any] | None = None, runs_dir: str | os.PathLike | None = None):
-    """Instantiate a strategy with its Settings dataclass filled from `settings`: unknown keys, and values not of
-    the field's type (an int for a float is fine), are an error. `runs_dir` is the run store the run is recorded
-    in, where a strategy finds the runs its settings name (distill's teacher)."""
+    """Instantiate a strategy with its Settings dataclass filled from `settings`: unknown keys, values not of the
+    field's type (an int for a float is fine) and values outside its declared range are an error. `runs_dir` is
+    the run store the run is recorded in, where a strategy finds the runs its settings name (distill's teacher)."""
     cls = strategy_class(name)
-    schema = _settings_schema(name)
+    schema = settings_schema(name)
     settings = settings or {}
     _check_known(name, settings, schema)
     for key, value in settings.items():
-        if not fits(value, schema[key].kind):
-            raise ConfigError(f"Setting '{key}' of '{name}' must be {kind_noun(schema[key].kind)}, not {value!r}.")
+        schema[key].check(value)
     values = {k: float(v) if schema[k].kind == "float" else v for k, v in settings.items()}
     instance = cls(cls.Settings(**values))
     instance.runs_dir = Path(runs_dir) if runs_dir is not None else None
-    instance.check_settings()
     return instance

@@ -19,6 +19,7 @@ from torch.nn import functional as F
 
 from tl_core.data.attributes import ClassAttributes, class_attributes
 from tl_core.errors import ConfigError
+from tl_core.schema import spec
 from tl_core.strategies.base import StepOutput, Strategy
 from tl_core.strategies.registry import register
 from tl_core.train.task import Examples
@@ -26,8 +27,8 @@ from tl_core.train.task import Examples
 
 @dataclass
 class ZeroShotSettings:
-    unseen: str = ""  # comma-separated classes held out entirely ("": the dataset's own choice)
-    attributes: str = ""  # comma-separated attributes the classes are described by ("": all of them)
+    unseen: str = spec("", "Comma-separated classes held out entirely (empty: the dataset's own choice).")
+    attributes: str = spec("", "Comma-separated attributes the classes are described by (empty: all of them).")
 
 
 def _names(text: str) -> list[str]:
