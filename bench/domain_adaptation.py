@@ -28,7 +28,6 @@ Seeds are FRESH (10–19): DANN's defaults were chosen on seeds SELECTION_SEEDS,
 """
 from __future__ import annotations
 
-import math
 import multiprocessing
 import os
 import resource
