@@ -15,7 +15,8 @@ from tl_view.views import promise_text, rough
 def finished(backbone="small_cnn", img_size=32, images_per_s=500.0, seconds=6.0, labelled=50, batch_size=64,
              strategy="fine-tune", device="cpu"):
     config = RunConfig(backbone=backbone, img_size=img_size, batch_size=batch_size, strategy=strategy).to_dict()
-    return {"status": "finished", "device": device, "config": config, "summary": {"labelled_examples": labelled},
+    return {"status": "finished", "device": device, "config": config,
+            "summary": {"labelled_examples": labelled, "device": device},
             "metrics": [{"epoch": e, "images_per_s": images_per_s, "seconds": seconds} for e in (1, 2)]}
 
 
@@ -28,6 +29,22 @@ def test_the_pace_of_finished_runs_of_the_same_backbone_size_and_device():
     # 20 steps of 64 images at 500 images/s is 2.56 s of an epoch of 6 s: the rest is evaluation and snapshots
     assert pace.epoch_overhead_s == pytest.approx(6.0 - 20 * 64 / 500)
     assert calibration.pace_from_runs(rows, "convnext_atto", 32, "cpu") is None
+
+
+def test_a_run_recorded_by_the_store_lends_its_pace(runs_dir, tiny):
+    """The store's `device` column is the device's human name ("CPU (2 cores)"); the run's kind is in its summary."""
+    from tl_core.records.store import RunStore
+    from tl_core.runner import prepare_run
+
+    run = prepare_run(tiny.replace(img_size=32), runs_dir, owner="test")
+    for epoch in (1, 2):
+        run.append_metrics({"epoch": epoch, "images_per_s": 800.0, "seconds": 3.0})
+    run.write_summary({**run.read_summary(), "status": "finished", "device": "cpu", "device_name": "CPU (2 cores)",
+                       "labelled_examples": 200})
+    store = RunStore(runs_dir)
+    store.upsert(run.run_id, run.read_config(), run.read_summary(), owner="test")
+    pace = calibration.pace_from_runs(calibration.finished_rows(store), tiny.backbone, 32, "cpu", tiny.freeze)
+    assert pace is not None and pace.images_per_s == 800.0
 
 
 def test_an_estimate_scales_with_epochs_and_counts_pretraining_only_without_a_cached_source(data_dir):

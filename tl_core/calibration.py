@@ -166,7 +166,7 @@ def pace_from_runs(rows: list[dict], backbone: str, img_size: int, device: str, 
     for row in rows:
         config = row["config"]
         if (row.get("status") != "finished" or config.get("backbone") != backbone
-                or config.get("img_size") != img_size or not str(row.get("device") or "").startswith(device)
+                or config.get("img_size") != img_size or _device_type(row) != device
                 or not _plain_steps(config.get("strategy"))
                 or (freeze is not None and int(config.get("freeze") or 0) != freeze)):
             continue
@@ -183,6 +183,12 @@ def pace_from_runs(rows: list[dict], backbone: str, img_size: int, device: str, 
     if not used:
         return None
     return Pace(statistics.median(paces), statistics.median(overheads), used)
+
+
+def _device_type(row: dict) -> str:
+    """The kind of device a finished run trained on ("cpu", "cuda", "mps"), from its summary: the store's own
+    `device` column holds the device's human name ("CPU (2 cores)", the GPU's model)."""
+    return str((row.get("summary") or {}).get("device") or row.get("device") or "").split(":")[0].lower()
 
 
 def _plain_steps(strategy: str | None) -> bool:
