@@ -1,31 +1,33 @@
-"""Benchmark of domain adaptation (issue 3): a table like Ganin & Lempitsky's (ICML 2015) Table 1 on data anyone
-has offline. For each built-in pair, the rows source-only, DANN and train-on-target, mean ± sd over seeds, with
+"""Benchmark of domain adaptation (issue 21): DANN against its own weight-0 twin, a table like Ganin & Lempitsky's
+(ICML 2015) Table 1 on data anyone has offline. For each pair, over fresh seeds, four rows:
 
-- target-test accuracy;
-- the fraction of the source-only → target-only gap that DANN closes, (DANN − source-only) / (target-only −
-  source-only), per seed (the three rows of a seed share its source network), as the mean and a 95% t-interval
-  over seeds. Ganin & Lempitsky's Table 1 (ICML 2015) prints 52.9% for MNIST → MNIST-M, but its own accuracies
-  give (0.7666 − 0.5225) / (0.9596 − 0.5225) = 55.8% by this definition; digits → digits-m is the analogue here;
-- the domain-confusion accuracy of each row's final features (a cross-validated logistic regression telling
-  source from target test features; 0.5 = indistinguishable) and the proxy A-distance.
+- **twin** — source-only at DANN's own recipe (SGD with momentum, its rate, schedules and steps, both domains
+  in each batch) with the domain weight at 0 and BatchNorm shared: `tl_core.baselines`' "without adaptation";
+- **DANN** — the shipped defaults (chosen by reverse validation, `bench/selections/`);
+- **train on target** — every target training label (the ceiling);
+- **AdaBN** — the twin's network with its BatchNorm statistics recomputed on the unlabelled target training
+  images (Li et al. 2016): what normalising each domain with its own statistics does without adversarial
+  training.
 
-Goals: DANN closes ≥ 40% of the gap on at least one pair, the whole table in under 15 minutes on a 2-core CPU,
-and DANN's domain-confusion accuracy clearly nearer 0.5 than source-only's.
+Per row: target-test accuracy (mean ± sd), the domain-confusion accuracy of its final features (a cross-validated
+linear probe on 300 + 300 test images; 0.5 = indistinguishable) with the **no-shift band** of a permutation null
+on that row's own features (domain labels shuffled, `--null-draws` draws on the first seed, 2.5th–97.5th
+percentiles). Per seed, the gap closed (row − twin) / (ceiling − twin) — the three runs of a seed share its
+source network — and the confusion difference DANN − twin; their means and 95% t-intervals come from the lab's
+one interval statistic (`tl_core.analysis.intervals.seed_interval`). Ganin & Lempitsky's accuracies give 55.8%
+on MNIST → MNIST-M by this definition.
 
-Seeds are FRESH: DANN's defaults were chosen by reverse validation (`python -m tl_core select`, no target labels)
-on seed SELECTION_SEEDS; the table uses other seeds, so neither its defaults nor its length were tuned on it.
-`--cache FILE` keeps each finished run's result (keyed by its whole config), so a rerun trains only what changed.
+Goals (issue 21): DANN closes ≥ 40% of the gap on digits → digits-m with an interval excluding 0; a positive
+share with an interval excluding 0 on synth-digits → digits-m; DANN's domain confusion ≥ 0.10 below its twin's
+with an interval excluding 0.
 
-The runs are independent, so they go to `--jobs` worker processes (default: one per CPU core, one torch thread
-each; a small CNN uses two cores better as two runs than as one run with two threads).
+Seeds are FRESH (10–19): DANN's defaults were chosen on seeds SELECTION_SEEDS, never reported here. Runs go to
+`--jobs` worker processes (one torch thread each).
 
-    python bench/domain_adaptation.py [--quick] [--jobs 2] [--threads 1] [--device cpu] [--pairs digits:digits-m]
-        [--seeds 10,11,12] [--steps N] [--rows source-only,target-only] [--cache FILE]
+    python bench/domain_adaptation.py [--jobs 2] [--pairs digits:digits-m] [--seeds 10,11] [--null-draws 200]
 """
 from __future__ import annotations
 
-import json
-import math
 import multiprocessing
 import os
 import resource
@@ -36,86 +38,66 @@ from pathlib import Path
 import common  # noqa: F401  (puts the repository root on sys.path)
 from common import Clock, bench_runs_dir, load_now, machine_line, parse_args, pm, say, table
 
-from tl_core.analysis import gap_closed, mean_sd
 from tl_core import identity
+from tl_core.analysis import gap_closed, mean_sd
+from tl_core.analysis.intervals import seed_interval
 from tl_core.config import RunConfig
 
-PAIRS = [("synth-digits", "digits"), ("digits", "digits-m")]
-ROWS = ["source-only", "dann", "target-only"]
-ROW_NAMES = {"source-only": "source only", "dann": "DANN", "target-only": "train on target"}
+PAIRS = [("digits", "digits-m"), ("synth-digits", "digits-m")]
+ROWS = ["twin", "dann", "target-only", "adabn"]
+TRAINED = ["twin", "dann", "target-only"]  # AdaBN is the twin's network, re-normalised: no run of its own
+ROW_NAMES = {"twin": "source only (DANN, weight 0)", "dann": "DANN", "target-only": "train on target",
+             "adabn": "AdaBN (twin + target BN)"}
 GANIN_MNIST_M_GAP_CLOSED = (0.7666 - 0.5225) / (0.9596 - 0.5225)  # Ganin & Lempitsky 2015, Table 1's accuracies
-SELECTION_SEEDS = (0,)  # the seeds `python -m tl_core select` chose DANN's defaults on: never reported here
+SELECTION_SEEDS = (0, 1, 2)  # the seeds `python -m tl_core select` chose DANN's defaults on: never reported here
+FRESH_SEEDS = tuple(range(10, 20))
 
 
 @dataclass(frozen=True)
 class Recipe:
-    """What every row of one pair shares: the source-pretrained small_cnn to start from, the batch and the number
-    of optimisation steps (each row's epochs come closest to it); each row trains at its strategy's own learning
-    rate (AdamW 3e-3 for the references, SGD μ0 = 0.03 for DANN)."""
+    """What the rows of one pair share: small_cnn pretrained on the source (4 epochs), 32 px, batches of 64, and
+    the number of epochs of each pair (DANN's selected training length; the ceiling trains as many steps)."""
 
-    steps: dict[tuple[str, str], int]  # optimisation steps per run, per pair
+    epochs: dict[tuple[str, str], int]
     seeds: tuple[int, ...]
-    snapshot_size: int  # source and target test images whose final features measure domain confusion
+    snapshot_size: int = 300
     batch_size: int = 64
     pretrain_epochs: int = 4
 
 
-FULL = Recipe(steps={PAIRS[0]: 1965, PAIRS[1]: 600}, seeds=(10, 11, 12), snapshot_size=500)
-QUICK = Recipe(steps={PAIRS[0]: 130, PAIRS[1]: 300}, seeds=(10,), snapshot_size=200)
+def dann_epochs(pair: tuple[str, str]) -> int:
+    from tl_core.strategies.dann import SELECTED_EPOCHS
+
+    return SELECTED_EPOCHS.get(pair, SELECTED_EPOCHS["default"])
 
 
-def interval95(values: list[float]) -> tuple[float, float, float]:
-    """(mean, low, high): the mean and its 95% t-interval over seeds (NaN bounds with one value)."""
-    from scipy import stats
-
-    n = len(values)
-    mean = sum(values) / n
-    if n < 2:
-        return mean, math.nan, math.nan
-    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
-    half = stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n)
-    return mean, mean - half, mean + half
-
-
-def configs(recipe: Recipe, device: str, pairs=PAIRS, rows=ROWS) -> list[RunConfig]:
+def configs(recipe: Recipe, device: str, pairs=PAIRS) -> list[RunConfig]:
+    from tl_core.baselines import baseline_for
     from tl_core.data import load_domain
     from tl_core.strategies import strategy_class, suggested_lr
     from tl_core.train.loop import steps_per_epoch
 
-    dann_defaults = asdict(strategy_class("dann").Settings())  # spelled out: the record (and --cache) says which
+    dann_defaults = asdict(strategy_class("dann").Settings())  # spelled out: the record says which
     out = []
     for source, target in pairs:
-        sizes = {"source": len(load_domain(source, 32).train.labels), "target": len(load_domain(target, 32).train.labels)}
-        for strategy in rows:
-            labelled = sizes["target" if strategy == "target-only" else "source"]
-            epochs = max(1, round(recipe.steps[(source, target)] / steps_per_epoch(labelled, recipe.batch_size)))
-            for seed in recipe.seeds:
-                out.append(RunConfig(
-                    source=source, target=target, backbone="small_cnn", weights="source", strategy=strategy, freeze=0,
-                    labels_per_class=None, epochs=epochs, batch_size=recipe.batch_size, lr=suggested_lr(strategy),
-                    img_size=32, seed=seed, device=device, pretrain_epochs=recipe.pretrain_epochs,
-                    settings={"lr_decay": 1.0} if strategy != "dann" else dann_defaults, snapshot_every=0,
-                    snapshot_size=recipe.snapshot_size, name=f"{source}→{target} {strategy} seed {seed}",
-                    role="bench", experiment=identity.bench("domain-adaptation")))
+        epochs = recipe.epochs[(source, target)]
+        steps = epochs * steps_per_epoch(len(load_domain(source, 32).train.labels), recipe.batch_size)
+        target_epochs = max(1, round(steps / steps_per_epoch(len(load_domain(target, 32).train.labels),
+                                                              recipe.batch_size)))
+        for seed in recipe.seeds:
+            shared = dict(source=source, target=target, backbone="small_cnn", weights="source", freeze=0,
+                          labels_per_class=None, batch_size=recipe.batch_size, img_size=32, seed=seed, device=device,
+                          pretrain_epochs=recipe.pretrain_epochs, snapshot_every=0,
+                          snapshot_size=recipe.snapshot_size, role="bench",
+                          experiment=identity.bench("domain-adaptation"))
+            dann = RunConfig(strategy="dann", epochs=epochs, lr=suggested_lr("dann"), settings=dann_defaults,
+                             name=f"{source}→{target} dann seed {seed}", **shared)
+            twin = baseline_for(dann).replace(role="bench", name=f"{source}→{target} twin seed {seed}")
+            ceiling = RunConfig(strategy="target-only", epochs=target_epochs, lr=suggested_lr("target-only"),
+                                settings={"lr_decay": 1.0}, name=f"{source}→{target} target-only seed {seed}",
+                                **shared)
+            out += [(twin, "twin"), (dann, "dann"), (ceiling, "target-only")]
     return out
-
-
-def _cache_key(config: RunConfig) -> str:
-    return json.dumps({k: v for k, v in config.to_dict().items() if k not in ("name", "experiment")}, sort_keys=True)
-
-
-def run_all(todo: list[RunConfig], pool: ProcessPoolExecutor, runs_dir: str, cache: dict[str, dict]):
-    """Yield (config, summary) of every run, cached ones first. One run per distinct source network goes first,
-    and the rest wait for those, so that parallel workers never pretrain the same network twice."""
-    from tl_core.pretrain import checkpoint_path
-
-    yield from ((c, cache[_cache_key(c)]) for c in todo if _cache_key(c) in cache)
-    todo = [c for c in todo if _cache_key(c) not in cache]
-    first: dict = {}
-    for config in todo:
-        first.setdefault(checkpoint_path(config), config)
-    for batch in (list(first.values()), [c for c in todo if c not in first.values()]):
-        yield from zip(batch, pool.map(_run, batch, [runs_dir] * len(batch)))
 
 
 def _worker_init(threads: int) -> None:
@@ -124,95 +106,125 @@ def _worker_init(threads: int) -> None:
     torch.set_num_threads(threads)
 
 
-def _run(config: RunConfig, runs_dir: str) -> dict:
+def _run(config: RunConfig, row: str, runs_dir: str, null_draws: int) -> dict:
+    """Train one row's run; for the twin also its AdaBN evaluation; with `null_draws`, each row's permutation
+    band on its final features."""
+    import numpy as np
+
+    from tl_core.adabn import adabn_evaluation
+    from tl_core.analysis import permutation_null_band
+    from tl_core.records.run_dir import RunDir
     from tl_core.runner import run_config
+    from tl_core.train.snapshots import read_snapshot, snapshot_path
 
     summary = run_config(config, runs_dir)
-    return {k: summary.get(k) for k in ("status", "reason", "target_acc", "domain_confusion_acc", "a_distance",
-                                        "seconds", "images_per_s")}
+    out = {row: {k: summary.get(k) for k in ("status", "reason", "target_acc", "domain_confusion_acc",
+                                             "a_distance", "seconds")}}
+    if summary["status"] != "finished":
+        return out
+    snap = read_snapshot(snapshot_path(RunDir(Path(summary["run_dir"])).snapshots_dir, config.epochs))
+    feats = {row: (snap["source_feats"], snap["target_feats"])}
+    if row == "twin":
+        adabn = adabn_evaluation(summary["run_id"], Path(runs_dir), config.snapshot_size)
+        out["adabn"] = {"status": "finished", **{k: adabn[k] for k in ("target_acc", "domain_confusion_acc",
+                                                                        "a_distance")}}
+        feats["adabn"] = (adabn["source_feats"], adabn["target_feats"])
+    if null_draws:
+        for name, (s, t) in feats.items():
+            band = permutation_null_band(np.asarray(s), np.asarray(t), draws=null_draws, seed=config.seed)
+            out[name]["null_band"] = [band.low, band.high]
+    return out
 
 
 def _options(parser) -> None:
     parser.add_argument("--jobs", type=int, default=0, help="parallel runs (0: one per CPU core on a CPU, 1 on a GPU)")
-    parser.add_argument("--pairs", default="", help="SOURCE:TARGET,… (default: every pair)")
-    parser.add_argument("--seeds", default="", help="comma-separated seeds (default: the recipe's fresh seeds)")
-    parser.add_argument("--steps", type=int, default=0, help="optimisation steps per run for every pair")
-    parser.add_argument("--rows", default=",".join(ROWS), help="which rows to train (a table needs all three)")
-    parser.add_argument("--cache", default="", help="a JSON file of finished runs' results to reuse and extend")
+    parser.add_argument("--pairs", default="", help="SOURCE:TARGET,… (default: both pairs)")
+    parser.add_argument("--seeds", default="", help="comma-separated seeds (default: the 10 fresh seeds 10–19)")
+    parser.add_argument("--epochs", type=int, default=0, help="DANN's epochs for every pair (default: selected)")
+    parser.add_argument("--null-draws", type=int, default=200, help="permutation draws of each row's no-shift "
+                        "band, on the first seed (0: none)")
+
+
+def _interval_text(iv, scale: float = 100.0, digits: int = 1) -> str:
+    return f"{scale * iv.effect:.{digits}f} [{scale * iv.low:.{digits}f}, {scale * iv.high:.{digits}f}]"
 
 
 def main() -> None:
     args = parse_args(__doc__.splitlines()[0], extra=_options)
-    recipe = QUICK if args.quick else FULL
     pairs = [tuple(p.split(":", 1)) for p in args.pairs.split(",")] if args.pairs else PAIRS
-    seeds = tuple(int(s) for s in args.seeds.split(",")) if args.seeds else recipe.seeds
+    seeds = tuple(int(s) for s in args.seeds.split(",")) if args.seeds else FRESH_SEEDS
     if set(seeds) & set(SELECTION_SEEDS):
         say(f"note: seeds {sorted(set(seeds) & set(SELECTION_SEEDS))} were used to choose DANN's defaults")
-    steps = {pair: args.steps or recipe.steps.get(pair, 600) for pair in pairs}
-    recipe = Recipe(steps=steps, seeds=seeds, snapshot_size=recipe.snapshot_size)
-    rows = [r for r in args.rows.split(",") if r]
+    recipe = Recipe(epochs={p: args.epochs or dann_epochs(p) for p in pairs}, seeds=seeds)
     threads = args.threads or 1
     jobs = args.jobs or (1 if args.device not in ("cpu",) else os.cpu_count() or 1)
     clock = Clock()
-    say(f"bench/domain_adaptation.py{' --quick' if args.quick else ''} on {machine_line(args.device)}")
+    say(f"bench/domain_adaptation.py on {machine_line(args.device)}")
     say(f"{jobs} parallel runs × {threads} torch thread(s)")
-    todo = configs(recipe, args.device, pairs, rows)
-    say(f"Recipe: {recipe}; small_cnn pretrained on the source, 32 px, every source label, unlabelled target "
-        f"train images for DANN; source-only and target-only train every layer at one rate. DANN: its defaults "
-        f"(chosen by reverse validation on seeds {SELECTION_SEEDS}).")
-    for (source, target) in pairs:
-        for strategy in rows:
-            c = next(c for c in todo if (c.source, c.target, c.strategy) == (source, target, strategy))
-            say(f"  {source} → {target}, {strategy}: {c.epochs} epochs at lr {c.lr:g}, settings {c.settings or '{}'}")
+    todo = configs(recipe, args.device, pairs)
+    for config, row in todo:
+        if config.seed == seeds[0]:
+            say(f"  {config.source} → {config.target}, {ROW_NAMES[row]}: {config.strategy}, {config.epochs} epochs "
+                f"at lr {config.lr:g}, settings {config.settings}")
 
-    cache_path = Path(args.cache) if args.cache else None
-    cache = json.loads(cache_path.read_text()) if cache_path and cache_path.exists() else {}
+    first = {}  # one run per source network first, so parallel workers never pretrain the same network twice
+    for config, row in todo:
+        first.setdefault(config.source, (config, row))
+    rest = [t for t in todo if t not in first.values()]
+    results: dict[tuple[str, str, str], dict[int, dict]] = {}
+    bands: dict[tuple[str, str, str], list[float]] = {}
     with bench_runs_dir("tl-bench-da-") as runs_dir, \
             ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init, initargs=(threads,),
                                 mp_context=multiprocessing.get_context("spawn")) as pool:  # CUDA cannot fork
-        results: dict[tuple[str, str, str], dict[int, dict]] = {}
-        for config, result in run_all(todo, pool, str(runs_dir), cache):
-            if result["status"] != "finished":
-                raise SystemExit(f"{config.name} ended {result['status']}: {result['reason']}")
-            if cache_path is not None and _cache_key(config) not in cache:
-                cache[_cache_key(config)] = result
-                cache_path.write_text(json.dumps(cache))
-            results.setdefault((config.source, config.target, config.strategy), {})[config.seed] = result
-            say(f"  {config.name}: target_acc {result['target_acc']:.3f}, domain confusion "
-                f"{result['domain_confusion_acc']:.3f}, {result['seconds']:.0f} s  [{clock.wall_s:.0f} s]")
+        for batch in (list(first.values()), rest):
+            draws = [args.null_draws if c.seed == seeds[0] else 0 for c, _ in batch]
+            for (config, row), out in zip(batch, pool.map(_run, [c for c, _ in batch], [r for _, r in batch],
+                                                          [str(runs_dir)] * len(batch), draws)):
+                for name, result in out.items():
+                    if result["status"] != "finished":
+                        raise SystemExit(f"{config.name} ended {result['status']}: {result['reason']}")
+                    results.setdefault((config.source, config.target, name), {})[config.seed] = result
+                    if "null_band" in result:
+                        bands[(config.source, config.target, name)] = result["null_band"]
+                    say(f"  {config.source}→{config.target} {name} seed {config.seed}: target_acc "
+                        f"{result['target_acc']:.3f}, confusion {result['domain_confusion_acc']:.3f}"
+                        f"  [{clock.wall_s:.0f} s, load {load_now()}]")
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu_s = clock.cpu_s + children.ru_utime + children.ru_stime
-    if set(rows) != set(ROWS):
-        say(f"Only rows {rows} were trained; the table needs all three. Wall time {clock.wall_s:.0f} s.")
-        return
 
-    table_rows, gaps = [], []
+    table_rows, lines = [], []
     for source, target in pairs:
-        runs = {s: [results[(source, target, s)][seed] for seed in seeds] for s in ROWS}
-        acc = {s: mean_sd([r["target_acc"] for r in runs[s]]) for s in ROWS}
-        conf = {s: mean_sd([r["domain_confusion_acc"] for r in runs[s]]) for s in ROWS}
-        dist = {s: mean_sd([r["a_distance"] for r in runs[s]]) for s in ROWS}
-        per_seed = [gap_closed(a["target_acc"], d["target_acc"], t["target_acc"])
-                    for a, d, t in zip(runs["source-only"], runs["dann"], runs["target-only"])]
-        closed = interval95(per_seed)
-        gaps.append(closed)
-        for s in ROWS:
-            table_rows.append([f"{source} → {target}", ROW_NAMES[s], pm(*acc[s]),
-                               f"{100 * closed[0]:.1f}% [{100 * closed[1]:.1f}, {100 * closed[2]:.1f}]"
-                               if s == "dann" else "", pm(*conf[s]), pm(*dist[s], digits=2)])
-    n = len(seeds)
+        pair = f"{source}:{target}"
+        runs = {r: [results[(source, target, r)][seed] for seed in seeds] for r in ROWS}
+        acc = {r: [x["target_acc"] for x in runs[r]] for r in ROWS}
+        conf = {r: [x["domain_confusion_acc"] for x in runs[r]] for r in ROWS}
+        for r in ROWS:
+            closed = seed_interval([gap_closed(t, a, c) for t, a, c in zip(acc["twin"], acc[r], acc["target-only"])])
+            band = bands.get((source, target, r))
+            band_text = f"[{band[0]:.3f}, {band[1]:.3f}]" if band else "-"
+            lines.append(f"RESULT pair={pair} method={r} target_acc={mean_sd(acc[r])[0]:.4f} "
+                         f"gap_closed_pct={100 * closed.effect:.1f} low={100 * closed.low:.1f} "
+                         f"high={100 * closed.high:.1f} confusion={mean_sd(conf[r])[0]:.4f} "
+                         f"null_band={band_text.replace(' ', '')} seeds={len(seeds)}")
+            table_rows.append([f"{source} → {target}", ROW_NAMES[r], pm(*mean_sd(acc[r])),
+                               _interval_text(closed) if r in ("dann", "adabn") else "", pm(*mean_sd(conf[r])),
+                               band_text])
+        drop = seed_interval([t - d for t, d in zip(conf["twin"], conf["dann"])])
+        over_adabn = seed_interval([d - a for d, a in zip(acc["dann"], acc["adabn"])])
+        lines.append(f"RESULT pair={pair} contrast=confusion_twin_minus_dann mean={drop.effect:.4f} "
+                     f"low={drop.low:.4f} high={drop.high:.4f} seeds={len(seeds)}")
+        lines.append(f"RESULT pair={pair} contrast=target_acc_dann_minus_adabn mean={over_adabn.effect:.4f} "
+                     f"low={over_adabn.low:.4f} high={over_adabn.high:.4f} seeds={len(seeds)}")
     say()
-    say(table(["pair", "method", f"target acc (mean ± sd, seeds {', '.join(map(str, seeds))})",
-               "gap closed (mean [95% CI])", "domain-confusion acc", "proxy A-distance"], table_rows,
-              title=f"bench/domain_adaptation.py{' --quick' if args.quick else ''}"))
-    say(f"\nGanin & Lempitsky 2015 (Table 1), MNIST → MNIST-M: their accuracies give "
-        f"{100 * GANIN_MNIST_M_GAP_CLOSED:.1f}% of the gap closed (52.9% is printed). Here, over {n} fresh "
-        f"seed{'s' * (n > 1)}: " + ", ".join(f"{s} → {t} {100 * g[0]:.1f}%" for (s, t), g in zip(pairs, gaps)) + ".")
-    say(f"Goal ≥ 40% on at least one pair: {'met' if max(g[0] for g in gaps) >= 0.40 else 'NOT met'} (by the "
-        f"mean; by the interval's lower edge: {'met' if max(g[1] for g in gaps) >= 0.40 else 'NOT met'}).")
-    say(f"Wall time {clock.wall_s:.0f} s ({clock.wall_s / 60:.1f} min); CPU time of all runs {cpu_s:.0f} s, so "
-        f"about {cpu_s / min(jobs, os.cpu_count() or 1) / 60:.1f} min on {min(jobs, os.cpu_count() or 1)} "
-        f"otherwise idle cores. Load average now {load_now()}.")
+    say(table(["pair", "method", f"target acc (mean ± sd, {len(seeds)} seeds)", "gap closed % (mean [95% CI])",
+               "domain confusion", "no-shift band (permutation)"], table_rows,
+              title="bench/domain_adaptation.py"))
+    say()
+    for line in lines:
+        say(line)
+    say(f"\nGanin & Lempitsky 2015 (Table 1), MNIST → MNIST-M: {100 * GANIN_MNIST_M_GAP_CLOSED:.1f}% of the gap.")
+    say(f"Wall time {clock.wall_s:.0f} s ({clock.wall_s / 60:.1f} min); CPU time of all runs {cpu_s:.0f} s "
+        f"({cpu_s / 60:.1f} CPU-min, so about {cpu_s / 120:.1f} min on 2 idle cores). Load average now {load_now()}.")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ def test_dann_is_compared_with_its_own_recipe_without_the_adversary():
     config = RunConfig(strategy="dann", source="synth-digits", target="digits", lr=suggested_lr("dann"),
                        settings={"gamma": 5.0})
     base = baseline_for(config)
-    assert base.strategy == "dann" and base.lr == config.lr and base.settings == {"gamma": 5.0, "domain_weight": 0.0}
+    assert base.strategy == "dann" and base.lr == config.lr and base.settings == {"gamma": 5.0, "domain_weight": 0.0, "domain_bn": False}
     assert base.arm == "without-adaptation" and "domain weight 0" not in ARM_LABELS[base.arm]
     assert "adversarial weight at 0" in ARM_RECIPES[base.arm]
 

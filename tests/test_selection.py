@@ -3,7 +3,6 @@ feasibility sweep's winner, give the same choice when the target-test labels are
 import json
 from dataclasses import replace
 
-import numpy as np
 import pytest
 import torch
 
@@ -12,29 +11,57 @@ from tl_core.cli import main
 from tl_core.config import RunConfig
 from tl_core.errors import ConfigError
 from tl_core.records.run_dir import RunDir
-from tl_core.selection import (METRIC, Scored, candidates, choose, parse_grid, reverse_validation_accuracy,
-                               select)
+from tl_core.selection import METRIC, Scored, candidates, choose, parse_grid, reverse_validation_accuracy, select
 
 
-def _clusters(seed: int, n: int = 60):
-    rng = np.random.default_rng(seed)
-    labels = np.repeat(np.arange(3), n // 3)
-    return (np.eye(3)[labels] * 4 + rng.normal(0, 0.5, (n, 3))).astype(np.float32), labels
+def _digits(img_size: int = 16):
+    from tl_core.data import load_domain
+
+    return load_domain("digits", img_size)
 
 
-def test_reverse_validation_rewards_pseudo_labels_that_hold_on_the_source():
-    target, truth = _clusters(0)
-    source, labels = _clusters(1)
-    assert reverse_validation_accuracy(target, truth, source, labels) > 0.95
-    wrong = (truth + 1) % 3  # consistent but wrong target predictions
-    assert reverse_validation_accuracy(target, wrong, source, labels) < 0.1
-    assert reverse_validation_accuracy(target, np.zeros_like(truth), source, labels) == pytest.approx(1 / 3)
+@pytest.mark.slow
+def test_reverse_validation_rewards_pseudo_labels_that_hold_on_the_source(data_dir):
+    """The reverse network learns whatever the pseudo-labels say: right ones score high on the source
+    validation split, consistently wrong ones (every class renamed) near 0, one class the constant classifier."""
+    digits = _digits()
+    train, val = digits.train, digits.val
+    score = lambda pseudo: reverse_validation_accuracy(train.images, pseudo, val.images, val.labels, 10, 16)  # noqa: E731
+    assert score(train.labels) > 0.7
+    assert score((train.labels + 1) % 10) < 0.1
+    assert score(torch.zeros_like(train.labels)) == pytest.approx(float((val.labels == 0).float().mean()))
 
 
-def test_reverse_validation_refuses_mismatched_rows():
-    target, truth = _clusters(0)
-    with pytest.raises(ValueError, match="one label per row"):
-        reverse_validation_accuracy(target, truth[:-1], target, truth)
+def test_the_reverse_model_trains_from_random_weights_on_the_pseudo_labelled_target(data_dir, monkeypatch):
+    """Input space, as Zhong et al. and Ganin et al.: a fresh network is fitted to (target images, pseudo-labels)
+    through the one loop, and scored on the source validation split."""
+    from tl_core.train import loop
+
+    seen = {}
+    real_fit = loop.fit
+
+    def spy(model, task, strategy, **kwargs):
+        seen.update(x=task.labelled.x, y=task.labelled.y, test=task.test.y, strategy=strategy.name,
+                    weights=[p.detach().clone() for p in model.parameters()])
+        return real_fit(model, task, strategy, **{**kwargs, "epochs": 1})
+
+    monkeypatch.setattr(loop, "fit", spy)
+    digits = _digits()
+    images, pseudo = digits.train.images[:200], torch.arange(200) % 10
+    acc = reverse_validation_accuracy(images, pseudo, digits.val.images, digits.val.labels, 10, 16, seed=3)
+    assert seen["x"] is images and torch.equal(seen["y"], pseudo) and seen["strategy"] == "scratch"
+    assert torch.equal(seen["test"], digits.val.labels) and 0.0 <= acc <= 1.0
+    torch.manual_seed(3)
+    from tl_core.backbones import create_backbone
+    fresh = list(create_backbone("small_cnn", "random", 16).parameters())
+    assert torch.equal(seen["weights"][0], fresh[0])  # random weights, not the forward network's
+
+
+def test_reverse_validation_refuses_mismatched_rows(data_dir):
+    digits = _digits()
+    with pytest.raises(ValueError, match="one label per image"):
+        reverse_validation_accuracy(digits.val.images, digits.val.labels[:-1], digits.val.images, digits.val.labels,
+                                    10, 16)
 
 
 def test_grid_is_typed_by_the_schema_and_expands_in_order():
@@ -56,12 +83,13 @@ def test_choice_skips_unfinished_candidates_and_keeps_the_first_of_a_tie():
 
 
 def _base() -> RunConfig:
-    return RunConfig(source="digits", target="digits", backbone="small_cnn", weights="random", strategy="dann",
+    return RunConfig(source="digits", target="digits-m", backbone="small_cnn", weights="random", strategy="dann",
                      freeze=0, labels_per_class=None, epochs=1, img_size=16, snapshot_size=0, device="cpu")
 
 
 def _scramble_target_test_labels(monkeypatch):
-    """Every run (and every domain the selection loads) sees the target-test labels permuted."""
+    """Every run (and every domain the selection loads) sees the target-test labels permuted, and the target's
+    training labels too (reverse validation pseudo-labels the target training images; it must not peek)."""
     from tl_core import data as data_module
 
     build, load = runner_module.build_task, data_module.load_domain
@@ -71,10 +99,14 @@ def _scramble_target_test_labels(monkeypatch):
         task.test.y = task.test.y[torch.randperm(len(task.test.y), generator=torch.Generator().manual_seed(1))]
         return task
 
-    def scrambled_domain(*args, **kwargs):
-        domain = load(*args, **kwargs)
-        labels = domain.test.labels[torch.randperm(len(domain.test.labels), generator=torch.Generator().manual_seed(2))]
-        return replace(domain, test=replace(domain.test, labels=labels))
+    def scrambled_domain(name, *args, **kwargs):
+        domain = load(name, *args, **kwargs)
+        if name != _base().target:
+            return domain
+        g = torch.Generator().manual_seed(2)
+        train, test = domain.train.labels, domain.test.labels  # the target's training labels as well
+        return replace(domain, train=replace(domain.train, labels=train[torch.randperm(len(train), generator=g)]),
+                       test=replace(domain.test, labels=test[torch.randperm(len(test), generator=g)]))
 
     monkeypatch.setattr(runner_module, "build_task", scrambled_task)
     monkeypatch.setattr(data_module, "load_domain", scrambled_domain)

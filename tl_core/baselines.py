@@ -16,7 +16,7 @@ ARM_RECIPES = {
                         "at scratch's own learning rate",
     "without-teacher": "the same student trained on its labels alone, at scratch's own learning rate",
     "without-adaptation": "the identical DANN recipe (optimiser, learning rate, schedules, steps) with the "
-                          "adversarial weight at 0: source-only training",
+                          "adversarial weight at 0 and shared BatchNorm statistics: source-only training",
 }
 
 

@@ -71,7 +71,8 @@ def prepare_run(config: RunConfig, runs_dir: str | os.PathLike | None = None, ow
 
 
 def _final_evaluation(strategy, model, task, config, device, run: RunDir) -> dict[str, Any]:
-    preds = predict(strategy, model, task.test, config.batch_size * 4, device).cpu().numpy()
+    with strategy.in_domain(model, "target"):
+        preds = predict(strategy, model, task.test, config.batch_size * 4, device).cpu().numpy()
     labels = task.test.y.cpu().numpy()
     per_class = per_class_accuracy(preds, labels, task.num_classes)
     evaluation = {
@@ -137,7 +138,7 @@ def _train(run: RunDir, store: RunStore, config: RunConfig, summary: dict[str, A
     snapshots = (SnapshotTaker(source, target, config.snapshot_size, config.seed, device, config.batch_size * 4)
                  if config.snapshot_size > 0 else None)
     if snapshots is not None:  # epoch 0: the transferred starting point, before any training on this task
-        _snapshot(run, snapshots, model, 0, ctx)
+        _snapshot(run, snapshots, model, 0, ctx, strategy.in_domain)
     task_a = (TaskAProbe(source_pretrained_state(config, device, ctx), source, config.seed, device,
                          config.batch_size * 4) if config.weights == "source" else None)
     if task_a is not None:  # how well the network still does task A: forgetting, epoch by epoch
@@ -146,7 +147,7 @@ def _train(run: RunDir, store: RunStore, config: RunConfig, summary: dict[str, A
     def after_epoch(epoch: int) -> dict[str, float]:
         forgetting = task_a(model) if task_a is not None else {}
         due = _snapshot_due(config, snapshots, epoch)
-        return {**forgetting, **(_snapshot(run, snapshots, model, epoch, ctx) if due else {})}
+        return {**forgetting, **(_snapshot(run, snapshots, model, epoch, ctx, strategy.in_domain) if due else {})}
 
     ctx.after_epoch = after_epoch
     try:
@@ -177,10 +178,11 @@ def _snapshot_due(config: RunConfig, snapshots: SnapshotTaker | None, epoch: int
 
 
 def _snapshot(run: RunDir, snapshots: SnapshotTaker, model: TransferModel, epoch: int,
-              ctx: FitContext) -> dict[str, float]:
-    """Take the epoch's feature snapshot (unless the per-run cap is reached); its metrics (domain confusion)."""
+              ctx: FitContext, in_domain=None) -> dict[str, float]:
+    """Take the epoch's feature snapshot (unless the per-run cap is reached); its metrics (domain confusion).
+    `in_domain`: the strategy's, so each domain is encoded as the strategy would (its own BatchNorm statistics)."""
     path = snapshot_path(run.snapshots_dir, epoch)
-    metrics = snapshots.take(model, path)
+    metrics = snapshots.take(model, path, in_domain)
     if path.exists():
         ctx.emit(Snapshot(run.run_id, epoch, str(path)))
     return metrics

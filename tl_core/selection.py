@@ -1,14 +1,18 @@
 """Choosing a domain-adaptation setting without target labels: reverse validation.
 
-Zhong et al. (ECML 2010), as Ganin et al. (JMLR 2016) use it for DANN, and lecture 4 ("model selection for
-domain adaptation"): train on the labelled source and the unlabelled target; pseudo-label the target training
-images with the trained classifier; train a reverse classifier on those pseudo-labels; its accuracy on the
-labelled SOURCE validation split is the score. A setting whose target predictions are wrong or collapsed
-teaches the reverse classifier something that does not hold on the source.
+Zhong, Fan, Yang, Verscheure & Ren (ECML 2010), as Ganin et al. (JMLR 2016, §5.1.2) use it for DANN, and
+lecture 4 ("model selection for domain adaptation"):
 
-The reverse classifier here is a logistic regression on the run's own features (Ganin et al. train a reverse
-DANN; a linear classifier costs seconds instead of a second training run). Target-test images and labels are
-never read: only the target training images (without labels) and the source validation split.
+1. the forward model — trained on the labelled source and the unlabelled target — pseudo-labels the target
+   *training* images;
+2. a reverse model is trained on those images with those pseudo-labels, from input space: a fresh small_cnn
+   from random weights, through the one training loop (`fit`, strategy scratch) — never a probe on the forward
+   network's own features, whose score would only echo the forward network's source accuracy;
+3. the reverse model's accuracy on the labelled SOURCE validation split is the score.
+
+A setting whose target predictions are wrong, collapsed or inconsistent teaches the reverse model something
+that does not hold on the source. Target-test images and every target label are never read: only the target
+training images (without labels) and the source validation split.
 """
 from __future__ import annotations
 
@@ -29,30 +33,56 @@ from tl_core.errors import ConfigError
 from tl_core.schema import kind_noun, parse_text
 
 METRIC = "reverse_validation_acc"
+READS = ("labelled source training and validation images; the target's training images without their labels. "
+         "No target label (training or test) is read by the score; the runs' own per-epoch target_acc is "
+         "recorded by the loop but never used here.")
 MAX_REVERSE_ROWS = 2000  # target training images pseudo-labelled per run (a seeded sample when there are more)
 
 
-def reverse_validation_accuracy(target_feats: np.ndarray, target_pseudo: np.ndarray, source_feats: np.ndarray,
-                                source_labels: np.ndarray, seed: int = 0) -> float:
-    """Accuracy on (source_feats, source_labels) of a logistic regression trained on the target features with
-    their pseudo-labels. Pseudo-labels of a single class give the constant classifier of that class."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
+@dataclass(frozen=True)
+class ReverseRecipe:
+    """How the reverse model trains: a small_cnn from random weights (input space), AdamW, every layer."""
 
-    from tl_core.analysis.arrays import as_features, one_thread
+    backbone: str = "small_cnn"
+    epochs: int = 10  # 200 steps of 64 on 1,258 pseudo-labelled images
+    batch_size: int = 64
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
 
-    target, source = as_features(target_feats, "target_feats"), as_features(source_feats, "source_feats")
-    pseudo, labels = np.asarray(target_pseudo), np.asarray(source_labels)
-    if len(target) != len(pseudo) or len(source) != len(labels) or not len(target) or not len(source):
-        raise ValueError("reverse validation needs non-empty features with one label per row")
-    classes = np.unique(pseudo)
-    if classes.size == 1:
-        return float(np.mean(labels == classes[0]))
-    reverse = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, random_state=seed))
-    with one_thread():
-        reverse.fit(target, pseudo)
-        return float(np.mean(reverse.predict(source) == labels))
+
+def reverse_validation_accuracy(target_images: torch.Tensor, target_pseudo: torch.Tensor, source_val_images:
+                                torch.Tensor, source_val_labels: torch.Tensor, num_classes: int, img_size: int,
+                                seed: int = 0, recipe: ReverseRecipe = ReverseRecipe()) -> float:
+    """Accuracy on the labelled source validation images of a reverse model trained from random weights on the
+    target images with their pseudo-labels (uint8 N×3×H×W images; labels int64). Pseudo-labels of a single class
+    give the constant classifier of that class (a network would learn nothing else)."""
+    from tl_core.backbones import create_backbone
+    from tl_core.data import Domain, Split
+    from tl_core.model import TransferModel
+    from tl_core.strategies import build_strategy
+    from tl_core.train.loop import FitContext, fit
+    from tl_core.train.task import Examples, Task
+
+    pseudo, labels = torch.as_tensor(target_pseudo).long(), torch.as_tensor(source_val_labels).long()
+    if len(target_images) != len(pseudo) or len(source_val_images) != len(labels) or not len(pseudo) \
+            or not len(labels):
+        raise ValueError("reverse validation needs non-empty images with one label per image")
+    classes = torch.unique(pseudo)
+    if classes.numel() == 1:
+        return float((labels == classes[0]).float().mean())
+    torch.manual_seed(seed)
+    backbone = create_backbone(recipe.backbone, "random", img_size)
+    model = TransferModel(backbone, num_classes)
+    names = tuple(str(c) for c in range(num_classes))
+    empty = Split(target_images[:0], pseudo[:0])
+    pseudo_domain = Domain("pseudo-labelled target", names, Split(target_images, pseudo), empty, empty)
+    source_val = Examples(source_val_images, labels)
+    task = Task(source=pseudo_domain, target=pseudo_domain, labelled=Examples(target_images, pseudo),
+                unlabelled=None, val=source_val, test=source_val)
+    history = fit(model, task, build_strategy("scratch"), epochs=recipe.epochs, batch_size=recipe.batch_size,
+                  lr=recipe.lr, weight_decay=recipe.weight_decay, seed=seed, device=torch.device("cpu"),
+                  ctx=FitContext("reverse", "reverse", emit=lambda event: None))
+    return float(history[-1]["target_acc"])  # this task's "target" is the source validation split
 
 
 # ---------------------------------------------------------------- the grid
@@ -105,29 +135,23 @@ def candidate_config(base: RunConfig, candidate: dict, seed: int, experiment: st
 # ---------------------------------------------------------------- scoring a finished run
 
 
-@torch.no_grad()
-def _features(model, images: torch.Tensor, batch_size: int = 512) -> np.ndarray:
-    return torch.cat([model.features(images[i:i + batch_size]).float()
-                      for i in range(0, len(images), batch_size)]).cpu().numpy()
-
-
 def score_run(run_id: str, runs_dir: Path) -> float:
-    """Reverse-validation accuracy of a finished run (target training images pseudo-labelled, source validation
-    split scored); reads no target label."""
+    """Reverse-validation accuracy of a finished run: its saved network (with the target's BatchNorm statistics
+    when it keeps its own) pseudo-labels the target training images, a reverse model learns them, the source
+    validation split scores it. Reads no target label."""
     from tl_core.data import load_domain
     from tl_core.strategies.teacher import load_teacher, teacher_record
 
     config, _ = teacher_record(run_id, runs_dir)
-    model = load_teacher(run_id, runs_dir, torch.device("cpu")).model
+    forward = load_teacher(run_id, runs_dir, torch.device("cpu"))
     source, target = load_domain(config.source, config.img_size), load_domain(config.target, config.img_size)
-    images = target.train.images
+    images = target.train.images  # the training images only; their labels are never touched
     if len(images) > MAX_REVERSE_ROWS:
         keep = np.sort(np.random.default_rng(config.seed).choice(len(images), MAX_REVERSE_ROWS, replace=False))
         images = images[torch.from_numpy(keep)]
-    target_feats = _features(model, images)
-    pseudo = model.head(torch.from_numpy(target_feats)).argmax(1).numpy()
-    source_feats = _features(model, source.val.images)
-    return reverse_validation_accuracy(target_feats, pseudo, source_feats, source.val.labels.numpy(), config.seed)
+    pseudo = torch.cat([forward(images[i:i + 512]).argmax(1) for i in range(0, len(images), 512)])
+    return reverse_validation_accuracy(images, pseudo, source.val.images, source.val.labels, len(source.classes),
+                                       config.img_size, config.seed)
 
 
 # ---------------------------------------------------------------- the selection
@@ -163,6 +187,7 @@ class Selection:
 
     def to_dict(self) -> dict:
         out = asdict(self)
+        out["reads"] = READS
         for row, scored in zip(out["scored"], self.scored):
             row["score"] = scored.score
         return out

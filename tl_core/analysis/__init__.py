@@ -2,7 +2,8 @@
 
 Importing this package does not import umap (slow); ``MapFrame(method="umap")`` imports it on first fit.
 """
-from .domain_confusion import DomainConfusion, NullBand, a_distance_from_error, confusion_null_band, domain_confusion
+from .domain_confusion import (DomainConfusion, NullBand, a_distance_from_error, confusion_null_band, domain_confusion,
+                               permutation_null_band)
 from .knn import domain_mixing, embedding_scores, knn_class_accuracy
 from .embedding import (
     METHODS,
@@ -37,6 +38,7 @@ __all__ = [
     "accuracy",
     "align_to_reference",
     "confusion_null_band",
+    "permutation_null_band",
     "confusion_matrix",
     "domain_confusion",
     "domain_mixing",

@@ -108,3 +108,31 @@ def confusion_null_band(n_per_domain: int, seed: int = 0, repeats: int = 40) -> 
         accs.append(domain_confusion(x[:n_per_domain], x[n_per_domain:], seed=seed + r).acc)
     low, median, high = np.percentile(accs, [2.5, 50, 97.5])
     return NullBand(float(low), float(high), float(median), n_per_domain, repeats)
+
+
+PERMUTATION_DRAWS = 200  # enough that the 2.5th and 97.5th percentiles are not the extreme draws (5 lie beyond each)
+
+
+def permutation_null_band(source_feats: np.ndarray, target_feats: np.ndarray, draws: int = PERMUTATION_DRAWS,
+                          seed: int = 0, folds: int = 5) -> NullBand:
+    """The no-shift band of `domain_confusion` on these very features: a permutation null. Both samples are cut
+    to the smaller count n (as the probe does), pooled, and `draws` times split at random into two "domains"
+    of n; the probe's accuracy on each split is what it reads when the domain label carries no information.
+    The band is the middle 95% (2.5th and 97.5th percentiles) of those accuracies.
+
+    Unlike a Gaussian surrogate, this keeps the features' own dimension, spread and correlations, so the band is
+    as wide as this probe's noise on this sample really is. A probe reading inside the band means "no linear
+    difference found", not "same features": collapsed features also read 0.5 (look at target accuracy too)."""
+    source, target = as_features(source_feats, "source_feats"), as_features(target_feats, "target_feats")
+    n = min(len(source), len(target))
+    if n < MIN_ROWS or draws < 2:
+        raise ValueError(f"need at least {MIN_ROWS} rows per domain and 2 draws, got {n} and {draws}")
+    rng = np.random.default_rng(seed)
+    pool = np.concatenate([source[np.sort(rng.choice(len(source), n, replace=False))],
+                           target[np.sort(rng.choice(len(target), n, replace=False))]])
+    accs = []
+    for r in range(draws):
+        order = rng.permutation(2 * n)
+        accs.append(domain_confusion(pool[order[:n]], pool[order[n:]], seed=seed + r, folds=folds).acc)
+    low, median, high = np.percentile(accs, [2.5, 50, 97.5])
+    return NullBand(float(low), float(high), float(median), n, draws)

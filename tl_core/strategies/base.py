@@ -5,6 +5,7 @@ predict; the loop owns everything else (batches, devices, precision, events, rec
 """
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -115,6 +116,11 @@ class Strategy:
 
     def predict(self, model: "TransferModel", x: torch.Tensor) -> torch.Tensor:
         return model(x)
+
+    def in_domain(self, model: "TransferModel", domain: str) -> AbstractContextManager:
+        """A block in which the model sees images of `domain` ("source" or "target"): DANN with domain-specific
+        BatchNorm loads that domain's statistics; every other strategy has one network for both."""
+        return nullcontext()
 
     def finish(self, model: "TransferModel") -> None:
         """Called once training ends (finished or stopped), before the final evaluation and saving."""

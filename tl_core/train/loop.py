@@ -64,6 +64,11 @@ def accuracy_on(strategy, model, examples: Examples, batch_size: int, device: to
     return (predict(strategy, model, examples, batch_size, device) == examples.y).float().mean().item()
 
 
+def _accuracy_in(domain: str, strategy, model, examples: Examples, batch_size: int, device: torch.device) -> float:
+    with strategy.in_domain(model, domain):
+        return accuracy_on(strategy, model, examples, batch_size * 4, device)
+
+
 def without_decay_on_biases_and_norms(groups: list[dict]) -> list[dict]:
     """Each group split in two: weight decay for weight matrices and kernels, none for biases and normalisation
     weights (1-D parameters), as timm's `param_groups_weight_decay` does: decaying a scale or a shift toward 0
@@ -142,8 +147,8 @@ def fit(model, task: Task, strategy, *, epochs: int, batch_size: int, lr: float,
             "epoch": epoch,
             "train_loss": loss_sum.item() / seen,
             "train_acc": correct.item() / seen,
-            "val_acc": accuracy_on(strategy, model, task.val, batch_size * 4, device),
-            "target_acc": accuracy_on(strategy, model, task.test, batch_size * 4, device),
+            "val_acc": _accuracy_in(strategy.labelled_domain, strategy, model, task.val, batch_size, device),
+            "target_acc": _accuracy_in("target", strategy, model, task.test, batch_size, device),
             "lr": optimizer.param_groups[-1]["lr"],
             "images_per_s": seen / train_seconds,
         }

@@ -3,6 +3,7 @@ saved with the run and turned into the domain-confusion accuracy of that moment.
 from __future__ import annotations
 
 import os
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -29,19 +30,23 @@ class SnapshotTaker:
         self.seed = seed
         self.batch_size = batch_size
 
-    def features(self, model) -> tuple[np.ndarray, np.ndarray]:
-        source = encode(model, self.source, self.batch_size).x.cpu().numpy()
-        target = encode(model, self.target, self.batch_size).x.cpu().numpy()
+    def features(self, model, in_domain=None) -> tuple[np.ndarray, np.ndarray]:
+        """Each domain's features; `in_domain(model, domain)` (a strategy's) is the context each is encoded in."""
+        in_domain = in_domain or (lambda model, domain: nullcontext())
+        with in_domain(model, "source"):
+            source = encode(model, self.source, self.batch_size).x.cpu().numpy()
+        with in_domain(model, "target"):
+            target = encode(model, self.target, self.batch_size).x.cpu().numpy()
         return source, target
 
-    def take(self, model, path: Path) -> dict[str, float]:
+    def take(self, model, path: Path, in_domain=None) -> dict[str, float]:
         """Save the snapshot to `path` (.npz) and return its domain-confusion accuracy and proxy A-distance;
         nothing (and `capped` set) once the run's snapshots use `max_snapshot_bytes()`."""
         path.parent.mkdir(parents=True, exist_ok=True)
         if self.capped or sum(f.stat().st_size for f in path.parent.glob("*.npz")) >= max_snapshot_bytes():
             self.capped = True
             return {}
-        source, target = self.features(model)
+        source, target = self.features(model, in_domain)
         tmp = path.with_name(f".{path.stem}.tmp.npz")
         np.savez_compressed(tmp, source_feats=source.astype(np.float32), target_feats=target.astype(np.float32),
                             source_labels=self.source.y.numpy(), target_labels=self.target.y.numpy(),
