@@ -95,17 +95,22 @@ def measure_pace(backbone: str, img_size: int, device: str = "cpu", batches: int
     images = torch.randint(0, 256, (batch_size, 3, img_size, img_size), dtype=torch.uint8, generator=generator)
     labels = torch.randint(0, 10, (batch_size,), generator=generator)
     images, labels = images.to(device), labels.to(device)
-    model.train()
-    seconds = []
-    for _ in range(batches + 1):
-        started = time.perf_counter()
-        loss = torch.nn.functional.cross_entropy(model(images), labels)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        if device == "cuda":
-            torch.cuda.synchronize()
-        seconds.append(time.perf_counter() - started)
+    def images_per_s(steps: int) -> float:
+        """Training steps timed one by one after an untimed warm-up; the median step stands for all."""
+        model.train()
+        seconds = []
+        for _ in range(steps + 1):
+            started = time.perf_counter()
+            loss = torch.nn.functional.cross_entropy(model(images), labels)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            if device == "cuda":
+                torch.cuda.synchronize()
+            seconds.append(time.perf_counter() - started)
+        return batch_size / max(statistics.median(seconds[1:]), 1e-6)
+
+    frozen = [images_per_s(batches)]
     model.eval()
     evaluated = images.repeat(4, 1, 1, 1)
     eval_seconds = []
@@ -115,21 +120,9 @@ def measure_pace(backbone: str, img_size: int, device: str = "cpu", batches: int
             model(evaluated).argmax(1).tolist()
             eval_seconds.append(time.perf_counter() - started)
         width = model.features(images[:1]).shape[1]
-    frozen = [batch_size / max(statistics.median(seconds[1:]), 1e-6)]
-    model.train()
     for k in range(1, len(layer_groups(model.backbone))):
         freeze_first(model.backbone, k)
-        frozen_seconds = []
-        for _ in range(min(batches, FROZEN_BATCHES) + 1):
-            started = time.perf_counter()
-            loss = torch.nn.functional.cross_entropy(model(images), labels)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            if device == "cuda":
-                torch.cuda.synchronize()
-            frozen_seconds.append(time.perf_counter() - started)
-        frozen.append(batch_size / max(statistics.median(frozen_seconds[1:]), 1e-6))
+        frozen.append(images_per_s(min(batches, FROZEN_BATCHES)))
     rows = np.random.default_rng(0).normal(size=(2, PROBE_ROWS, width)).astype(np.float32)
     started = time.perf_counter()
     domain_confusion(rows[0], rows[1] + 0.5)
