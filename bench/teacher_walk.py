@@ -141,6 +141,8 @@ def lessons(walk: Walk, page, url: str, picks: list[str]) -> dict[str, float]:
     took = {}
     for title, at in pressed.items():
         radio(page, title).click()
+        page.get_by_role("heading", name=title).wait_for(timeout=WAIT_MS)
+        settle(page)
         badge_early = False
         while time.time() - at < WAIT_MS / 1000:
             body = text_of(page)
@@ -229,7 +231,7 @@ def feasibility(walk: Walk, page, url: str) -> float:
     say(f"feasibility promise: {promise[0] if promise else 'none'}")
     started = time.time()
     page.get_by_role("button", name="Run the check").click()
-    page.get_by_text("Report (Markdown)").wait_for(timeout=WAIT_MS)
+    page.get_by_text("5 · Recommendation").wait_for(timeout=WAIT_MS)
     took = time.time() - started
     settle(page, 3000)
     walk.shot(page, "11-feasibility-report")
