@@ -231,7 +231,9 @@ def feasibility(walk: Walk, page, url: str) -> float:
     say(f"feasibility promise: {promise[0] if promise else 'none'}")
     started = time.time()
     page.get_by_role("button", name="Run the check").click()
-    page.get_by_text("5 · Recommendation").wait_for(timeout=WAIT_MS)
+    stop = page.get_by_role("button", name="Stop the check")
+    stop.wait_for(timeout=WAIT_MS)
+    stop.wait_for(state="detached", timeout=WAIT_MS)  # the check has ended
     took = time.time() - started
     settle(page, 3000)
     walk.shot(page, "11-feasibility-report")
