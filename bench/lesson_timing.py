@@ -134,20 +134,25 @@ def lesson_case(key: str, args) -> dict:
                                       chain.ids, seeds=args.seeds)
 
             load_before = load_now()
-            pressed = time.time()
-            runner.start(group, OWNER, plan_next)
-            trace = wait_chain(runner, manager, group, args.every, remaining)
-            measured = time.time() - pressed
-            chain = runner.get(group)
-            runs = per_run(manager, chain.ids, rows)
+            timed = press_and_follow(runner, manager, group, plan_next, remaining, rows, time.time(), args.every)
         finally:
             runner.stop_all()
             manager.close()
-    return {"case": key, "promise": promised, "measured_s": measured, "trace": trace, "runs": runs,
-            "load_before": load_before, "load_after": load_now(), "error": chain.error}
+    return {"case": key, "promise": promised, **timed, "load_before": load_before, "load_after": load_now()}
+
+
+def press_and_follow(runner, manager, key, plan_next, remaining, rows, pressed, every, **start) -> dict:
+    """Start the chain as the page's button does and follow it to its end: the time from `pressed`, the
+    remaining-time promise read along the way, each run's figures, the chain's error."""
+    runner.start(key, OWNER, plan_next, **start)
+    trace = wait_chain(runner, manager, key, every, remaining)
+    measured = time.time() - pressed
+    chain = runner.get(key)
+    return {"measured_s": measured, "trace": trace, "runs": per_run(manager, chain.ids, rows), "error": chain.error}
 
 
 def feasibility_case(args) -> dict:
+    from tl_core.data import load_domain
     from tl_core.feasibility.demo_data import write_shapes_folder
     from tl_core.feasibility.label_curve import DEFAULT_BUDGETS
     from tl_core.feasibility.pipeline import Plan, next_stage
@@ -162,8 +167,6 @@ def feasibility_case(args) -> dict:
         key = f"feasibility:bench{os.getpid()}"
         settings = SweepSettings(img_size=32, folds=3, check_id=key)
         plan = Plan(settings, None, DEFAULT_BUDGETS, curve_folds=1)  # what the page's "Run the check" queues
-        from tl_core.data import load_domain
-
         load_domain("synth-digits", settings.img_size)  # the built-in source the check pretrains on
         manager = JobManager(folder / "runs")
         workers_ready(manager)
@@ -184,16 +187,13 @@ def feasibility_case(args) -> dict:
                 return check_promise(manager, OWNER.owner, plan, *facts, mine=chain.ids,
                                      done=[s for s, _ in chain.stages])
 
-            runner.start(key, OWNER, plan_next, only_one="feasibility check")
-            trace = wait_chain(runner, manager, key, args.every, remaining)
-            measured = time.time() - pressed
-            chain = runner.get(key)
-            runs = per_run(manager, chain.ids, rows)
+            timed = press_and_follow(runner, manager, key, plan_next, remaining, rows, pressed, args.every,
+                                     only_one="feasibility check")
         finally:
             runner.stop_all()
             manager.close()
-    return {"case": "feasibility", "promise": promised, "measured_s": measured, "trace": trace, "runs": runs,
-            "load_before": load_before, "load_after": load_now(), "error": chain.error}
+    return {"case": "feasibility", "promise": promised, **timed, "load_before": load_before,
+            "load_after": load_now()}
 
 
 def experiment_case(args) -> dict:
