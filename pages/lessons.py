@@ -13,7 +13,7 @@ from tl_core.lessons import LESSONS, Lesson, collect, verdict
 from tl_core.status import Status
 from tl_view import fmt, glossary, lesson_views as lv
 from tl_ui import nav, state
-from tl_ui.figure_cache import cached_figure
+from tl_ui.figure_cache import cached_figure, recent
 from tl_ui.live import CHART_SECONDS
 from tl_ui.widgets import chart, error
 from tl_view.views import promise_text
@@ -38,10 +38,12 @@ mine: dict[str, str] = st.session_state.setdefault("lesson_groups", {})
 
 
 def load_runs(group: str | None) -> list[dict]:
-    """The group's runs in submission order, with evaluation.json where a run has one (`collect` reads it)."""
+    """The group's runs in submission order, with evaluation.json where a run has one (`collect` reads it): read
+    once a second for every tab watching the lesson (`figure_cache.recent`)."""
     if not group:
         return []
-    return collect(lessons.experiment_run_ids(manager.store.list(experiment=group), group), manager.store)
+    return recent(("lesson-runs", group), 1.0, lambda: collect(
+        lessons.experiment_run_ids(manager.store.list(experiment=group), group), manager.store))
 
 
 def is_active(group: str | None, runs: list[dict]) -> bool:

@@ -92,6 +92,21 @@ def test_a_killed_run_is_healed_and_other_hosts_are_left_alone(tmp_path):
     assert rows[alive]["status"] == rows[elsewhere]["status"] == Status.RUNNING
 
 
+def test_healing_checks_each_process_once_however_many_runs_it_holds(tmp_path, monkeypatch):
+    """A class's runs live in one or two processes; every tab's list healed them, reading /proc once per run."""
+    from tl_core.records import store as store_module
+
+    store = RunStore(tmp_path)
+    host, pid = socket.gethostname(), os.getpid()
+    ids = [_record(store, RunConfig(seed=i), status="queued", pid=pid, host=host,
+                   pid_started=process_start_time(pid)) for i in range(12)]
+    reads = []
+    real = store_module.process_start_time
+    monkeypatch.setattr(store_module, "process_start_time", lambda p: reads.append(p) or real(p))
+    assert store.heal_stale() == [] and reads == [pid]
+    assert {r["run_id"] for r in store.list(status=Status.QUEUED)} == set(ids)
+
+
 def test_a_run_records_its_host_and_process_start(tiny, runs_dir):
     from tl_core.runner import prepare_run
 

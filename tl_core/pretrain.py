@@ -8,6 +8,7 @@ whose key matches a shipped network starts from it without pretraining.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -40,8 +41,14 @@ _locks_guard = threading.Lock()
 
 def _architecture(config: RunConfig) -> list:
     """The backbone's parameter names and shapes: a changed architecture must not reuse an old checkpoint."""
-    backbone = create_backbone(config.backbone, "random", config.img_size)
-    return sorted([name, list(t.shape)] for name, t in backbone.state_dict().items())
+    return [[name, list(shape)] for name, shape in _parameter_shapes(config.backbone, config.img_size)]
+
+
+@functools.lru_cache(maxsize=64)
+def _parameter_shapes(backbone: str, img_size: int) -> tuple:
+    """Built once per process: time promises ask for every queued run, in every tab, every few seconds."""
+    model = create_backbone(backbone, "random", img_size)
+    return tuple(sorted((name, tuple(t.shape)) for name, t in model.state_dict().items()))
 
 
 def checkpoint_key(config: RunConfig) -> dict:

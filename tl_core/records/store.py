@@ -270,19 +270,24 @@ class RunStore:
         process) become 'interrupted', so they can be deleted. Runs of other hosts, and records without a host,
         are left alone: their process cannot be checked from here."""
         host = socket.gethostname()
-        healed = []
-        for row in self._select("SELECT * FROM runs WHERE status IN (?, ?)", (Status.QUEUED, Status.RUNNING)):
-            row = _row_dict(row)
-            summary, pid = row["summary"], row["pid"]
-            if summary.get("host") != host:
+        healed, alive = [], {}  # a class's runs share a few processes: each is checked once per pass
+        rows = self._select("SELECT run_id, pid, json_extract(summary, '$.host'), json_extract(summary, "
+                            "'$.pid_started') FROM runs WHERE status IN (?, ?) AND json_valid(summary)",
+                            (Status.QUEUED, Status.RUNNING))
+        for run_id, pid, run_host, pid_started in rows:
+            if run_host != host or pid is None:
                 continue
-            if _pid_alive(pid):
-                started = process_start_time(pid)
-                if summary.get("pid_started") is None or started is None or started == summary["pid_started"]:
-                    continue
+            if pid not in alive:
+                alive[pid] = process_start_time(pid) if _pid_alive(pid) else False
+            started = alive[pid]
+            if started is not False and (pid_started is None or started is None or started == pid_started):
+                continue
+            row = self.get(run_id)
+            if row is None or not Status.of(row["status"]).active:  # ended meanwhile
+                continue
             self._interrupt(row, "Its process ended without recording how the run ended (killed, or the machine "
                                  "restarted).", "Delete it, or start it again.")
-            healed.append(row["run_id"])
+            healed.append(run_id)
         return healed
 
     def end(self, run_id: str, status: Status, reason: str, hint: str = "") -> dict[str, Any]:
