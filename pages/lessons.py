@@ -113,7 +113,8 @@ def draw_runs(group: str | None, live: bool = False) -> None:
     whole page is redrawn once (the final verdict at once, and no timers)."""
     runs = load_runs(group)
     active = is_active(group, runs)
-    left = lesson_estimate(lesson, group, runs) if active and runs else ""
+    left = recent(("lesson-left", group), 2.0, lambda: lesson_estimate(lesson, owner_of(group), group, runs)) \
+        if active and runs else ""
     if left:  # refreshed with the table: what is left, from what has finished
         st.caption(":material/schedule: " + left + ".")
     if runs:
@@ -130,14 +131,19 @@ def draw_runs(group: str | None, live: bool = False) -> None:
         st.rerun()
 
 
-def lesson_estimate(lesson, group: str | None = None, runs: list[dict] = ()) -> str:
+def owner_of(group: str | None) -> str:
+    return next((r["owner"] for r in manager.store.list(experiment=group, limit=1)), "") if group else ""
+
+
+def lesson_estimate(lesson, owner: str, group: str | None = None, runs: list[dict] = ()) -> str:
     """How long the lesson takes on this server: at press time its whole plan (every stage, every seed), while
-    it runs what is left of it — its own runs are its work; only other users' runs are ahead of it."""
+    it runs what is left of it — its runs are its owner's work; only other runs are ahead of it. The same for
+    every tab that watches it, so it is worked out once per tick (`recent`)."""
     if runs:
         ids = [r["summary"]["run_id"] for r in runs]
-        promise = promises.lesson_promise(manager, who, lesson, runs, ids)
+        promise = promises.lesson_promise(manager, owner, lesson, runs, ids)
     else:
-        promise = promises.lesson_promise(manager, who, lesson)
+        promise = promises.lesson_promise(manager, owner, lesson)
     if promise is None:
         return "Timing a few batches on this server to estimate how long it takes; reload in a few seconds"
     if runs and not promise.runs:  # its runs are not in this server's queue (another server process runs them)
@@ -154,14 +160,14 @@ with body:
     group = lessons.latest_experiment(manager.store.list(experiment_prefix=identity.lesson_prefix(key), limit=2000), key)  # anyone's latest run of it, this tab's included
     runs = load_runs(group)
     active = is_active(group, runs)
-    owner = next((r["owner"] for r in manager.store.list(experiment=group, limit=1)), "") if group else ""
+    owner = owner_of(group)
     action, when, stop_col = st.columns([1.3, 2.6, 1], vertical_alignment="center")
     action.button("Run this lesson", type="primary", icon=":material/play_arrow:", key=f"lesson-run-{key}",
                   disabled=active, width="stretch", on_click=start, args=(lesson,),
                   help="Queues every run the lesson needs; a second stage starts by itself when the first has "
                        "finished." if not active else "This lesson is running: its picture fills in below.")
     note = f"Runs every arm with {lesson.seeds} seed{'s' if lesson.seeds != 1 else ''}"
-    note += "." if active else ". " + lesson_estimate(lesson) + (
+    note += "." if active else ". " + lesson_estimate(lesson, who) + (
         " (both stages; the second starts by itself when the first has finished)." if len(lesson.stages) > 1 else ".")
     if "lesson_error" in st.session_state:
         error(st.session_state.pop("lesson_error"))

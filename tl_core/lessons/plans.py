@@ -87,9 +87,9 @@ def stages_left(lesson: Lesson, runs: Sequence[Run] = (), quick: bool = False,
 
 def collect(run_ids: list[str], store) -> list[Run]:
     """The lesson's runs as `Run` dicts with their evaluation.json, read from the run store (unfinished ones too)."""
-    runs = []
+    runs, rows = [], store.get_many(list(run_ids))
     for run_id in run_ids:
-        row = store.get(run_id)
+        row = rows.get(run_id)
         if row is not None:
             path = store.run_dir(run_id)
             runs.append({"config": row["config"], "summary": row["summary"], "metrics": path.read_metrics(),

@@ -197,6 +197,16 @@ class RunStore:
         rows = self._select("SELECT * FROM runs WHERE run_id=?", (run_id,))
         return _row_dict(rows[0]) if rows else None
 
+    def get_many(self, run_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The indexed runs among `run_ids`, by id, in one query (a lesson's runs, read on every tick)."""
+        found: dict[str, dict[str, Any]] = {}
+        for at in range(0, len(run_ids), 500):  # SQLite's limit on bound parameters
+            chunk = run_ids[at:at + 500]
+            marks = ", ".join("?" * len(chunk))
+            found.update((row["run_id"], _row_dict(row))
+                         for row in self._select(f"SELECT * FROM runs WHERE run_id IN ({marks})", tuple(chunk)))
+        return found
+
     def list(self, *, experiment: str | None = None, experiment_prefix: str | None = None, role: str | None = None,
              status: str | None = None, limit: int = 500, heal: bool = True) -> list[dict[str, Any]]:
         """Newest first. With `heal`, runs whose process died first become 'interrupted' (`heal_stale`)."""
