@@ -12,6 +12,7 @@ from tl_core.config import config_schema
 from tl_core.status import Status
 from tl_view import fmt
 from tl_ui import state
+from tl_ui.figure_cache import recent
 from tl_view.charts import figure_html
 from tl_view.views import run_name
 from tl_view.forms import FieldSpec, changed_settings, clamped_setting, settings_fields
@@ -49,11 +50,12 @@ def sidebar() -> None:
 @st.fragment(run_every=3)
 def _queue_box() -> None:
     manager = state.manager()
-    views = [v for v in map(manager.view, manager.active_ids()) if v is not None]
-    running = sum(1 for v in views if v.status is Status.RUNNING)
-    queued = sum(1 for v in views if v.status is Status.QUEUED)
+    views = recent(("queue", id(manager)), 1.0, lambda: [  # read once a second for every tab
+        (v.status, v.owner) for v in map(manager.view, manager.active_ids()) if v is not None])
+    running = sum(1 for status, _ in views if status is Status.RUNNING)
+    queued = sum(1 for status, _ in views if status is Status.QUEUED)
     me = st.session_state.get("owner")
-    mine = sum(1 for v in views if v.owner == me)
+    mine = sum(1 for _, owner in views if owner == me)
     slots = manager.slots
     text = f"**Queue:** {running} running · {queued} waiting  \n{slots} run{'s' if slots != 1 else ''} at a time"
     if mine:

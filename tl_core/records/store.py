@@ -25,6 +25,7 @@ from tl_core.status import Status
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+HEAL_EVERY_S = 2.0  # how stale a dead process's runs may be shown as running
 SCHEMA_VERSION = 2  # 2: role, experiment and arm columns (runs are paired by role, never by name)
 
 _SCHEMA = """
@@ -96,6 +97,7 @@ class RunStore:
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         self.db_path = self.runs_dir / "index.sqlite"
         self._healing = False
+        self._healed_at = -math.inf
         self._guarded(self._create)
 
     def _guarded(self, action: Callable[[], T]) -> T:
@@ -209,8 +211,9 @@ class RunStore:
 
     def list(self, *, experiment: str | None = None, experiment_prefix: str | None = None, role: str | None = None,
              status: str | None = None, limit: int = 500, heal: bool = True) -> list[dict[str, Any]]:
-        """Newest first. With `heal`, runs whose process died first become 'interrupted' (`heal_stale`)."""
-        if heal:
+        """Newest first. With `heal`, runs whose process died first become 'interrupted' (`heal_stale`, at most
+        every HEAL_EVERY_S: a class's tabs list runs many times a second)."""
+        if heal and time.monotonic() - self._healed_at >= HEAL_EVERY_S:
             self.heal_stale()
         where, args = [], []
         if experiment is not None:
@@ -279,6 +282,7 @@ class RunStore:
         """Queued/running runs of this host whose process is gone (dead, or its pid now belongs to a newer
         process) become 'interrupted', so they can be deleted. Runs of other hosts, and records without a host,
         are left alone: their process cannot be checked from here."""
+        self._healed_at = time.monotonic()
         host = socket.gethostname()
         healed, alive = [], {}  # a class's runs share a few processes: each is checked once per pass
         rows = self._select("SELECT run_id, pid, json_extract(summary, '$.host'), json_extract(summary, "
