@@ -18,6 +18,8 @@ from tl_ui.live import CHART_SECONDS
 from tl_ui.widgets import chart, error
 from tl_view.views import promise_text
 
+TABLE_SECONDS = 3  # a class of 30 tabs polls the server ten times a second at this pace
+
 nav.page_guard(__file__)
 manager = state.manager()
 who = state.owner()
@@ -109,21 +111,24 @@ def draw_results(group: str | None) -> None:
 
 
 def draw_runs(group: str | None, live: bool = False) -> None:
-    """The lesson's runs and where each one is, polled every 2 s while the lesson runs; when it has ended, the
-    whole page is redrawn once (the final verdict at once, and no timers)."""
+    """The lesson's runs and where each one is, polled every TABLE_SECONDS while the lesson runs (the table and
+    what is left built once per tick for every tab); when it has ended, the whole page is redrawn once (the final
+    verdict at once, and no timers)."""
     runs = load_runs(group)
     active = is_active(group, runs)
-    left = recent(("lesson-left", group), 2.0, lambda: lesson_estimate(lesson, owner_of(group), group, runs)) \
-        if active and runs else ""
+    left = recent(("lesson-left", group), TABLE_SECONDS,
+                  lambda: lesson_estimate(lesson, owner_of(group), group, runs)) if active and runs else ""
     if left:  # refreshed with the table: what is left, from what has finished
         st.caption(":material/schedule: " + left + ".")
     if runs:
-        live_views = {r["summary"]["run_id"]: manager.view(r["summary"]["run_id"]) for r in runs} if active else {}
+        table = recent(("lesson-table", group, active, data_version(runs)), TABLE_SECONDS, lambda: pd.DataFrame(
+            lv.status_rows(runs, {r["summary"]["run_id"]: manager.view(r["summary"]["run_id"]) for r in runs}
+                           if active else {})))
         seconds = took(runs)
         label = f"Runs of this lesson ({len(runs)})" + (f" · took {fmt.seconds(seconds)}" if seconds else "")
         with st.expander(label, expanded=active):
             st.caption(f"On the Runs page, search for `{group}` to see these runs together.")
-            st.dataframe(pd.DataFrame(lv.status_rows(runs, live_views)), hide_index=True, width="stretch",
+            st.dataframe(table, hide_index=True, width="stretch",
                          column_config={"target accuracy": st.column_config.ProgressColumn(
                              "target accuracy", min_value=0.0, max_value=1.0, format="percent")})
     if live and not active and st.session_state.get("lesson_settled") != group:
@@ -183,9 +188,9 @@ with body:
             with suppress(UserError):  # a run others share keeps going for them
                 manager.stop(r["summary"]["run_id"], by=state.actor())
         st.toast("Stopping the lesson's runs…")
-    if active:  # the runs' progress every 2 s; the verdict and pictures, whose redraw costs more, every 5 s
+    if active:  # the runs' progress every 3 s; the verdict and pictures, whose redraw costs more, every 5 s
         st.fragment(run_every=CHART_SECONDS)(draw_results)(group)
-        st.fragment(run_every=2)(draw_runs)(group, live=True)
+        st.fragment(run_every=TABLE_SECONDS)(draw_runs)(group, live=True)
     else:
         draw_results(group)
         draw_runs(group)

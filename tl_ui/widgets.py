@@ -47,7 +47,7 @@ def sidebar() -> None:
         _queue_box()
 
 
-@st.fragment(run_every=3)
+@st.fragment(run_every=5)  # in every tab of a class: ten reruns a second at 3 s
 def _queue_box() -> None:
     manager = state.manager()
     views = recent(("queue", id(manager)), 1.0, lambda: [  # read once a second for every tab
