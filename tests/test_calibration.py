@@ -121,6 +121,25 @@ def test_a_step_costs_what_its_strategy_trains_and_passes_forward(data_dir, monk
     assert probe.train_s < calibration.estimate_run(base.replace(strategy="scratch")).train_s / 5
 
 
+def test_zero_shot_is_priced_on_the_seen_classes_it_trains_on_and_the_unseen_it_scores(data_dir, monkeypatch):
+    """It was priced as if it trained on every class and scored every test image: twice its measured time."""
+    from tl_core.data.attributes import class_attributes
+
+    timed = Pace(1000.0, None, 0, 0.0, 3000.0)
+    monkeypatch.setattr(calibration, "_measured", {("small_cnn", 32, "cpu"): timed})
+    base = RunConfig(source="attribute-shapes", target="attribute-shapes", weights="random", labels_per_class=None,
+                     epochs=4, device="cpu", snapshot_size=0, freeze=0)
+    everything = calibration.estimate_run(base.replace(strategy="scratch")).train_s
+    zero_shot = calibration.estimate_run(base.replace(strategy="zero-shot")).train_s
+    table = class_attributes("attribute-shapes")
+    held_out = len(table.unseen) / len(table.signatures)
+    assert 0 < held_out < 1 and zero_shot < everything
+    train_n, eval_n = calibration.dataset_sizes("attribute-shapes", 32)
+    seen_steps = calibration.steps_per_epoch(round(train_n * (1 - held_out)), 64)
+    assert zero_shot == pytest.approx(4 * (seen_steps * 64 / 1000.0 + round(eval_n * held_out) / 3000.0)
+                                      + round(round(eval_n * held_out) * 2 / 3) / 3000.0, rel=1e-6)
+
+
 def test_the_server_times_batches_in_a_process_of_its_own_with_a_run_s_threads(monkeypatch):
     """The server's own torch threads (one, so pages stay responsive) are not what a run gets (the processes
     executor's share of the cores), and the page scripts hold the interpreter lock: the timing happens apart."""

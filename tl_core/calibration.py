@@ -334,13 +334,13 @@ def estimate_run(config: RunConfig, rows: list[dict] = (), wait: bool = True,
     from tl_core.data.catalog import dataset_classes
     from tl_core.data.splits import TRAIN_VAL_TEST
     from tl_core.device import pick_device
-    from tl_core.strategies import strategy_class
+    from tl_core.strategies import build_strategy
     from tl_core.train.task_a_probe import SAMPLE as TASK_A_SAMPLE
     from tl_core.validation import check_fields
 
     check_fields(config)
-    strategy = strategy_class(config.strategy)
-    config = strategy().effective_config(config)  # what the run really does (scratch: random weights, no freeze)
+    strategy = build_strategy(config.strategy, config.settings)
+    config = strategy.effective_config(config)  # what the run really does (scratch: random weights, no freeze)
     device = pick_device(config.device).type
     pace = pace_for(config.backbone, config.img_size, device, rows, wait=wait, freeze=config.freeze)
     if pace is None:
@@ -354,6 +354,8 @@ def estimate_run(config: RunConfig, rows: list[dict] = (), wait: bool = True,
         labelled, _ = dataset_sizes(config.source, config.img_size)
     else:
         labelled = train_n if config.labels_per_class is None else min(train_n, config.labels_per_class * classes)
+    trained_share, scored_share = strategy.data_shares(config)
+    labelled, eval_n = round(labelled * trained_share), round(eval_n * scored_share)
     steps = steps_per_epoch(labelled, config.batch_size)
     trained, forwarded = strategy.step_images
     # A run from the source network also measures, before and after each epoch, how well it still does task A.

@@ -68,6 +68,11 @@ class Strategy:
     step_images: ClassVar[tuple[float, float]] = (1.0, 0.0)
     encodes_once: ClassVar[bool] = False  # passes every split through the frozen backbone once, then trains a head
 
+    def data_shares(self, config: "RunConfig") -> tuple[float, float]:
+        """(share of the labelled images it trains on, share of the validation and test images it scores), for
+        `tl_core.calibration` to price: all of both, unless the strategy holds some classes out."""
+        return 1.0, 1.0
+
     @classmethod
     def with_label(cls) -> str:
         """What a run of this strategy is next to its baseline: 'with transfer', 'with adaptation', ..."""

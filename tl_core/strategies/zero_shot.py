@@ -79,6 +79,12 @@ class ZeroShot(Strategy):
     def check_config(self, config) -> None:
         self._table(config.target)
 
+    def data_shares(self, config) -> tuple[float, float]:
+        """It trains on the seen classes' images and scores the unseen classes' (classes of about equal size)."""
+        table, unseen, _ = self._table(config.target)
+        held_out = len(unseen) / len(table.signatures)
+        return 1.0 - held_out, held_out
+
     def prepare(self, model, task, config):
         super().prepare(model, task, config)
         table, unseen, used = self._table(config.target)
