@@ -1,6 +1,7 @@
 """A teacher's first hour, walked in Chromium (issue 24's route): the Experiment page's defaults → DANN →
 Embeddings → Domain shift → lessons 1, 4, 5 and 8 → teacher mode, a reload, Class view → a share link opened in
-a fresh context → Runs → a feasibility check on the generated example.
+a fresh context → Runs → a feasibility check on the generated example; then the server's terminal (its log) must
+hold no warning, deprecation or traceback.
 
 It starts `streamlit run serve.py` (as `make run`) on a loopback port with a teacher token, a fresh runs folder and
 the data folder given, saves a screenshot per step under `--out` and prints one `RESULT step=… ok=…` line per
@@ -33,6 +34,8 @@ TOKEN = "walk-" + secrets.token_hex(8)
 IDLE = """() => document.querySelector('[data-testid="stApp"]')?.dataset.testScriptState === 'notRunning'"""
 VERDICT = re.compile(r"Measured over \d+ seeds?|No verdict: these runs did not finish")
 BADGES = ("✓ met", "✗ not met", "? undecided")
+# What a server's terminal must not show after a normal session (issue 22): warnings, deprecations, tracebacks.
+TERMINAL_NOISE = re.compile(r"warn|deprecat|traceback|error|exception", re.IGNORECASE)
 
 
 class Walk:
@@ -267,6 +270,8 @@ def main() -> int:
         runs_page(walk, page, url)
         feasibility(walk, page, url)
         browser.close()
+    noisy = [line for line in (args.out / "streamlit.log").read_text().splitlines() if TERMINAL_NOISE.search(line)]
+    walk.check("terminal-clean", not noisy, "\n".join(noisy[:20]))
     say(f"load at end: {load_now()}; screenshots in {args.out}")
     say(f"RESULT checks_failed={len(walk.failures)} lessons={len(took)} minutes={(time.time() - walk.started) / 60:.1f}")
     return 1 if walk.failures else 0
