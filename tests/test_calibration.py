@@ -13,8 +13,9 @@ from tl_view.views import promise_text, rough
 
 
 def finished(backbone="small_cnn", img_size=32, images_per_s=500.0, seconds=6.0, labelled=50, batch_size=64,
-             strategy="fine-tune", device="cpu"):
-    config = RunConfig(backbone=backbone, img_size=img_size, batch_size=batch_size, strategy=strategy).to_dict()
+             strategy="fine-tune", device="cpu", **settings):
+    config = RunConfig(backbone=backbone, img_size=img_size, batch_size=batch_size, strategy=strategy,
+                       **settings).to_dict()
     return {"status": "finished", "device": device, "config": config,
             "summary": {"labelled_examples": labelled, "device": device},
             "metrics": [{"epoch": e, "images_per_s": images_per_s, "seconds": seconds} for e in (1, 2)]}
@@ -29,6 +30,19 @@ def test_the_pace_of_finished_runs_of_the_same_backbone_size_and_device():
     # 20 steps of 64 images at 500 images/s is 2.56 s of an epoch of 6 s: the rest is evaluation and snapshots
     assert pace.epoch_overhead_s == pytest.approx(6.0 - 20 * 64 / 500)
     assert calibration.pace_from_runs(rows, "convnext_atto", 32, "cpu") is None
+
+
+def test_a_finished_run_lends_what_its_epochs_added_only_to_runs_with_the_same_extras():
+    """An Experiment run's epochs carry maps and the task-A probe: lent to a lesson run that takes no snapshots,
+    they made lesson 1's card promise 2 min for a lesson that took 81 s."""
+    rows = [finished(images_per_s=500.0, seconds=6.0)]
+    recorded = RunConfig.from_dict(rows[0]["config"])
+    same = calibration.pace_from_runs(rows, "small_cnn", 32, "cpu", like=recorded)
+    assert same.epoch_overhead_s == pytest.approx(6.0 - 20 * 64 / 500)
+    for other in (recorded.replace(snapshot_size=0), recorded.replace(target="shapes"),
+                  recorded.replace(weights="source" if recorded.weights != "source" else "random")):
+        lent = calibration.pace_from_runs(rows, "small_cnn", 32, "cpu", like=other)
+        assert lent.images_per_s == 500.0 and lent.epoch_overhead_s is None
 
 
 def test_a_run_recorded_by_the_store_lends_its_pace(runs_dir, tiny):
@@ -48,7 +62,7 @@ def test_a_run_recorded_by_the_store_lends_its_pace(runs_dir, tiny):
 
 
 def test_an_estimate_scales_with_epochs_and_counts_pretraining_only_without_a_cached_source(data_dir):
-    rows = [finished(images_per_s=640.0, seconds=4.0)]
+    rows = [finished(images_per_s=640.0, seconds=4.0, source="digits", target="digits")]
     config = RunConfig(source="digits", target="digits", labels_per_class=5, epochs=4, batch_size=64)
     estimate = calibration.estimate_run(config, rows)
     assert estimate.train_s == pytest.approx(4 * 4.0)  # same steps per epoch as the finished run: its epoch time

@@ -13,7 +13,7 @@ import statistics
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -51,8 +51,6 @@ class Pace:
 
     def at_depth(self, freeze: int) -> "Pace":
         """The pace of a run that freezes its first `freeze` layer groups (the timed one where it was timed)."""
-        from dataclasses import replace
-
         if not self.frozen_images_per_s:
             return self
         return replace(self, images_per_s=self.frozen_images_per_s[min(freeze, len(self.frozen_images_per_s) - 1)])
@@ -150,11 +148,12 @@ def measure_pace_apart(backbone: str, img_size: int, device: str) -> Pace:
     return future.result()
 
 
-def pace_from_runs(rows: list[dict], backbone: str, img_size: int, device: str, freeze: int | None = None
-                   ) -> Pace | None:
+def pace_from_runs(rows: list[dict], backbone: str, img_size: int, device: str, freeze: int | None = None,
+                   like: RunConfig | None = None) -> Pace | None:
     """The median pace of the newest finished runs of this backbone and image size on this kind of device (and
     freeze depth, when given), from their metrics rows (`row["metrics"]`, one dict per epoch with images_per_s and
-    seconds)."""
+    seconds). What an epoch adds beyond training (evaluation, snapshots, the task-A probe) is lent only by runs
+    with the same extras as `like` (`_same_extras`); without one, it is left to be modelled (None)."""
     paces, overheads, used = [], [], 0
     for row in rows:
         config = row["config"]
@@ -167,15 +166,26 @@ def pace_from_runs(rows: list[dict], backbone: str, img_size: int, device: str, 
         if not epochs:
             continue
         per_epoch = steps_per_epoch(int(row["summary"].get("labelled_examples") or 0), int(config["batch_size"]))
+        lends_overhead = like is None or _same_extras(config, like)
         for m in epochs:
             paces.append(m["images_per_s"])
-            overheads.append(max(0.0, m["seconds"] - per_epoch * config["batch_size"] / m["images_per_s"]))
+            if lends_overhead:
+                overheads.append(max(0.0, m["seconds"] - per_epoch * config["batch_size"] / m["images_per_s"]))
         used += 1
         if used == FINISHED_RUNS_USED:
             break
     if not used:
         return None
-    return Pace(statistics.median(paces), statistics.median(overheads), used)
+    return Pace(statistics.median(paces), statistics.median(overheads) if overheads else None, used)
+
+
+def _same_extras(recorded: dict, config: RunConfig) -> bool:
+    """Whether a recorded run's epochs carried the same extras as `config`'s will: the same evaluation sets,
+    snapshots and task-A probe. (An Experiment run's maps must not be lent to a lesson run that takes none.)"""
+    return (recorded.get("target") == config.target and recorded.get("source") == config.source
+            and (recorded.get("weights") == "source") == (config.weights == "source")
+            and int(recorded.get("snapshot_size") or 0) == config.snapshot_size
+            and int(recorded.get("snapshot_every", 1)) == config.snapshot_every)
 
 
 def _device_type(row: dict) -> str:
@@ -194,15 +204,18 @@ def _plain_steps(strategy: str | None) -> bool:
 
 
 def pace_for(backbone: str, img_size: int, device: str, rows: list[dict] = (), wait: bool = True,
-             freeze: int = 0) -> Pace | None:
+             freeze: int = 0, like: RunConfig | None = None) -> Pace | None:
     """Finished runs' pace when there are some, else batches timed here once per server process and key.
 
     One timing at a time: a request while another key is being timed starts nothing (with `wait=False` it gets
     None, "estimating…", and asks again later; with `wait=True` it waits its turn), so typing image sizes into a
     form cannot start a process per size. Across processes, `machine_lock` keeps it to one per machine. A size
     or device outside RunConfig's schema is refused (ConfigError) before anything starts."""
-    from_runs = pace_from_runs(list(rows), backbone, img_size, device, freeze)
+    from_runs = pace_from_runs(list(rows), backbone, img_size, device, freeze, like)
     if from_runs is not None:
+        timed = _measured.get((backbone, img_size, device))
+        if from_runs.epoch_overhead_s is None and timed is not None:  # its extras are modelled at the timed paces
+            from_runs = replace(from_runs, eval_images_per_s=timed.eval_images_per_s, probe_s=timed.probe_s)
         return from_runs
     timed = _timed_pace(backbone, img_size, device, wait)
     return None if timed is None else timed.at_depth(freeze)
@@ -342,7 +355,7 @@ def estimate_run(config: RunConfig, rows: list[dict] = (), wait: bool = True,
     strategy = build_strategy(config.strategy, config.settings)
     config = strategy.effective_config(config)  # what the run really does (scratch: random weights, no freeze)
     device = pick_device(config.device).type
-    pace = pace_for(config.backbone, config.img_size, device, rows, wait=wait, freeze=config.freeze)
+    pace = pace_for(config.backbone, config.img_size, device, rows, wait=wait, freeze=config.freeze, like=config)
     if pace is None:
         return None
     if sizes is not None:  # (train, val + test, classes) of a dataset not prepared yet
@@ -377,8 +390,6 @@ def estimate_run(config: RunConfig, rows: list[dict] = (), wait: bool = True,
 def pretrain_seconds(config: RunConfig, pace: Pace) -> float:
     """Seconds to pretrain the network the run starts from when none is shipped or cached: task A's network
     (`weights source`) or the rotation network (`ssl:rotation…`, on up to MAX_IMAGES images in four turns)."""
-    from dataclasses import replace
-
     from tl_core.data.splits import TRAIN_VAL_TEST
     from tl_core.ssl import MAX_IMAGES, ROTATION_WEIGHTS, pretext_dataset, rotation_checkpoint_path
 
@@ -410,8 +421,6 @@ def estimate_runs(configs: list[RunConfig], rows: list[dict] = (), wait: bool = 
 
 def pretrained_once(configs: list[RunConfig], estimates: list[RunEstimate | None]) -> list[RunEstimate | None]:
     """The estimates of runs that start in this order, each network they share pretrained by the first only."""
-    from dataclasses import replace
-
     from tl_core.pretrain import checkpoint_path
     from tl_core.ssl import ROTATION_WEIGHTS, rotation_checkpoint_path
 
