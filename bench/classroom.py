@@ -9,9 +9,9 @@ Lessons page before anyone presses, as a class opens a lesson together, and pres
 moment within the window; each keeps its tab open and times press → verdict visible (a badge: met, not met,
 undecided; or "no verdict" if runs failed), against the lesson's own time: the card's promise read before the
 first press, and its computations measured from the server's records (first run started → last ended), + 10 s.
-Meanwhile one more protocol student loads the Runs page again and again, timing each load from the request to
-the end of its script run (the server's side of a page load). Computations are counted from the server's run
-records: a run filled from an identical one has `shared_from`. Memory is read from /proc for the server process
+Meanwhile one more protocol student, in a process of its own (a machine of its own), loads the Runs page again and
+again, timing each load from the request to the end of its script run (the server's side of a page load).
+Computations are counted from the server's run records: a run filled from an identical one has `shared_from`. Memory is read from /proc for the server process
 and its descendants (the training workers).
 
 Distinct seeds, NOT through a browser. `--distinct` students' runs with distinct seeds, queued behind one owner's
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import os
 import random
 import re
@@ -246,6 +247,27 @@ async def probe_runs_page(url: str, stop: asyncio.Event, loads: list[float], fai
             await asyncio.wait_for(stop.wait(), 1.0)
 
 
+def probe_apart(url: str, stop: "multiprocessing.synchronize.Event", results) -> None:
+    """`probe_runs_page` in a process of its own, as the student who loads the Runs page sits at a machine of
+    their own: its timings do not wait on this process's 30 other tabs. Sends (loads, failures, when) back."""
+    loads, failures, when = [], [], []
+
+    async def probe() -> None:
+        stopped = asyncio.Event()
+
+        async def watch() -> None:
+            while not stop.is_set():
+                await asyncio.sleep(0.2)
+            stopped.set()
+
+        watcher = asyncio.create_task(watch())
+        await probe_runs_page(url, stopped, loads, failures, when)
+        await watcher
+
+    asyncio.run(probe())
+    results.send((loads, failures, when))
+
+
 async def classroom(url: str, runs: Path, pid: int, args) -> dict:
     from playwright.async_api import async_playwright
 
@@ -263,9 +285,12 @@ async def classroom(url: str, runs: Path, pid: int, args) -> dict:
         say(f"{args.students} protocol + {args.browsers} Chromium students on the Lessons page (load {load_now()}); "
             f"the card promises {promise or 'nothing (no estimate yet)'}; before the first press: {memory(pid)}")
         store = RunStore(runs)
-        stop, page_loads, page_failures, page_when = asyncio.Event(), [], [], []
+        stop = asyncio.Event()
         start = time.time()
-        prober = asyncio.create_task(probe_runs_page(url, stop, page_loads, page_failures, page_when))
+        spawn = multiprocessing.get_context("spawn")
+        probe_stop, (results, sent) = spawn.Event(), spawn.Pipe(duplex=False)
+        prober = spawn.Process(target=probe_apart, args=(url, probe_stop, sent), daemon=True)
+        prober.start()
 
         async def sample_load():
             while not stop.is_set():
@@ -293,7 +318,9 @@ async def classroom(url: str, runs: Path, pid: int, args) -> dict:
         pressed = [s for s in students if s.outcome != "button disabled"]
         ended = await until(all_ended, 120)
         stop.set()
-        await prober
+        probe_stop.set()
+        page_loads, page_failures, page_when = await asyncio.to_thread(results.recv)
+        prober.join()
         await sampler
         after = memory(pid)
         for s in students:
