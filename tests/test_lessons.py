@@ -118,6 +118,21 @@ def test_each_lesson_is_met_not_met_or_undecided_as_its_data_say(item, data_dir)
     assert f"Measured over {SEEDS} seeds." in noisy.text
 
 
+def test_when_a_control_sets_the_badge_the_words_say_so():
+    """Lesson 5 read "✗ not met" over a text that ended "Undecided: the interval includes 0": the main comparison
+    was undecided, and the student on soft targets lost to the one on the teacher's hard labels."""
+    runs = built_runs("distillation", 0.03, 0.06)  # soft targets over labels alone: spans 0 and the minimum
+    for run in runs:
+        if run["config"]["arm"] == "pseudo-labels":
+            run["summary"]["target_acc"] = 0.9  # the hard-label student beats the soft one on every seed
+    judged = verdict("distillation", runs)
+    assert judged.outcome == "not met" and "Undecided:" in judged.text
+    assert "So the claim is not met: the student on soft targets must also beat the one on the teacher's hard " \
+           "labels, and it does not." in judged.text
+    met = verdict("distillation", built_runs("distillation", 0.3, 0.01))
+    assert met.outcome == "met" and "So the claim is" not in met.text
+
+
 def test_a_real_but_small_effect_is_not_worth_a_met():
     small = verdict("why-transfer", built_runs("why-transfer", 0.04, 0.02))
     assert small.outcome == "undecided" and small.low > 0 and "falls short of the 0.05" in small.text

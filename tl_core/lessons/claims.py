@@ -14,7 +14,7 @@ from typing import Any, Literal, TypedDict
 
 import numpy as np
 
-from tl_core.analysis.intervals import Interval, Outcome, Side, contrast, decide, oriented, seed_interval
+from tl_core.analysis.intervals import Interval, Outcome, Side, all_of, contrast, decide, oriented, seed_interval
 from tl_core.status import Status
 
 
@@ -65,6 +65,22 @@ class Verdict:
 
 def judged(outcome: Outcome, text: str, headline: Interval) -> Verdict:
     return Verdict(outcome, text, headline.effect, headline.low, headline.high, headline.seeds)
+
+
+def judged_with_controls(claim: Claim, headline: Interval, controls: Sequence[tuple[Outcome, str]],
+                         text: str) -> Verdict:
+    """A claim met only when its controls hold too (`all_of`). The text ends on the main comparison
+    (`claim_text`); when a control, not the main comparison, sets the badge, a last sentence says which one, so
+    the badge and the words never disagree (a "not met" over a sentence that says "Undecided")."""
+    primary = claim.decide(headline)
+    outcome = all_of([primary, *(o for o, _ in controls)])
+    text = f"{text} {claim_text(claim, headline)}"
+    if outcome != primary:
+        deciding = [words for o, words in controls if o == outcome]
+        if deciding:
+            text += (f" So the claim is {outcome}: " + "; ".join(deciding)
+                     + (", and it does not." if outcome == "not met" else ", and that is undecided."))
+    return judged(outcome, text, headline)
 
 
 def arm(name: str, **values) -> Pick:

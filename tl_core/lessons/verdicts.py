@@ -8,13 +8,14 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from tl_core.analysis.intervals import all_of, decide, seed_interval
+from tl_core.analysis.intervals import decide, seed_interval
 from tl_core.analysis.null_band_store import stored_null_band
 from tl_core.data.attributes import class_attributes
 from tl_core.lessons import plans
 from tl_core.lessons.catalog import LABEL_BUDGETS, lesson
 from tl_core.lessons.claims import (Claim, Progress, Run, Verdict, arm, by_seed, claim_text, contrast_interval,
-                                    difference, finished, interval_text, judged, mean_of, progress, seeds_text)
+                                    difference, finished, interval_text, judged, judged_with_controls, mean_of,
+                                    progress, seeds_text)
 
 def _first_epoch_acc(run: Run) -> float | None:
     return run["metrics"][0].get("target_acc") if run.get("metrics") else None
@@ -54,10 +55,10 @@ def _how_many_labels_verdict(runs: list[Run], claim: Claim) -> Verdict:
     where = (f"transfer stops paying from {_label_key(stops[0])} per class (its interval reaches 0 or below)"
              if stops else "transfer pays at every budget measured")
     listed = "; ".join(f"{_label_key(b)}: {interval_text(iv)}" for b, iv in gains)
-    return judged(all_of([claim.decide(narrowing), decide(few_gain, claim.min_effect)]), (
+    return judged_with_controls(claim, narrowing, [(decide(few_gain, claim.min_effect), (
+        f"the gain at {_label_key(fewest)} per class must itself be at least {claim.min_effect:.2f}"))], (
         f"Gain of transfer by labels per class — {listed}. The gain narrows by {interval_text(narrowing)} from "
-        f"{_label_key(fewest)} to {_label_key(most)} per class; {where}. {claim_text(claim, narrowing)}"),
-        narrowing)
+        f"{_label_key(fewest)} to {_label_key(most)} per class; {where}."))
 
 
 def _which_layers_verdict(runs: list[Run], claim: Claim) -> Verdict:
@@ -79,11 +80,11 @@ def _domain_shift_verdict(runs: list[Run], claim: Claim) -> Verdict:
     than two readings of identical domains differ."""
     dann, source = arm("dann"), arm("source-only")
     accuracy = difference(runs, dann, source)
-    parts, outcomes = [f"DANN's target accuracy is {interval_text(accuracy)} above source only's "
-                       f"({mean_of(runs, dann):.2f} against {mean_of(runs, source):.2f})"], [claim.decide(accuracy)]
+    parts = [f"DANN's target accuracy is {interval_text(accuracy)} above source only's "
+             f"({mean_of(runs, dann):.2f} against {mean_of(runs, source):.2f})"]
     drop = difference(runs, source, dann, value=_confusion)
     if drop is None:
-        outcomes.append("undecided")
+        controls = [("undecided", "its domain confusion must also fall, and none was measured")]
         parts.append("no domain confusion was measured")
     else:
         per_domain = min(int(r["summary"].get("domain_confusion_n") or r["config"].get("snapshot_size") or 0)
@@ -91,12 +92,12 @@ def _domain_shift_verdict(runs: list[Run], claim: Claim) -> Verdict:
         band = stored_null_band(max(per_domain, 2))
         low, high = band.low, band.high
         margin = (high - low) / 2 * math.sqrt(2)  # two readings, each as noisy as the null band is wide
-        outcomes.append(decide(drop, margin))
+        controls = [(decide(drop, margin), f"its domain confusion must also fall by at least {margin:.2f}")]
         dann_conf = mean_of(runs, dann, _confusion)
         place = "inside" if dann_conf <= high else "still above"
         parts.append(f"domain confusion falls {interval_text(drop)} (to {dann_conf:.2f}, {place} the band "
                      f"{low:.2f}–{high:.2f} that two identical domains give; a fall counts from {margin:.2f})")
-    return judged(all_of(outcomes), "; ".join(parts) + f". {claim_text(claim, accuracy)}", accuracy)
+    return judged_with_controls(claim, accuracy, controls, "; ".join(parts) + ".")
 
 
 def _distillation_verdict(runs: list[Run], claim: Claim) -> Verdict:
@@ -105,11 +106,11 @@ def _distillation_verdict(runs: list[Run], claim: Claim) -> Verdict:
     over_labels, over_hard = difference(runs, soft, alone), difference(runs, soft, hard)
     teacher = mean_of(runs, arm("teacher"))
     teacher_text = f"Teacher {teacher:.2f}. " if teacher is not None else ""
-    return judged(all_of([claim.decide(over_labels), decide(over_hard)]), (
+    return judged_with_controls(claim, over_labels, [(decide(over_hard), (
+        "the student on soft targets must also beat the one on the teacher's hard labels"))], (
         f"{teacher_text}The student on soft targets ({mean_of(runs, soft):.2f}) is "
         f"{interval_text(over_labels)} ahead of the one on its labels alone ({mean_of(runs, alone):.2f}) and "
-        f"{interval_text(over_hard)} ahead of the one on the teacher's hard labels ({mean_of(runs, hard):.2f}). "
-        f"{claim_text(claim, over_labels)}"), over_labels)
+        f"{interval_text(over_hard)} ahead of the one on the teacher's hard labels ({mean_of(runs, hard):.2f})."))
 
 
 def _negative_transfer_verdict(runs: list[Run], claim: Claim) -> Verdict:
@@ -122,12 +123,14 @@ def _negative_transfer_verdict(runs: list[Run], claim: Claim) -> Verdict:
     control_holds = "not met" if control.high < 0 else "met"
     frozen = difference(runs, arm("frozen"), scratch)
     frozen_text = f" Frozen 3 groups deep it ends {interval_text(frozen)} against scratch." if frozen else ""
-    return judged(all_of([claim.decide(loss), decide(source_effect), control_holds]), (
+    return judged_with_controls(claim, loss, [
+        (decide(source_effect), "the related source must also end above the unrelated one"),
+        (control_holds, "the related source, fine-tuned the same way, must not lose against scratch")], (
         f"Transfer from the unrelated source, every layer fine-tuned, ends {interval_text(loss)} against scratch "
         f"({mean_of(runs, tuned):.2f} against {mean_of(runs, scratch):.2f}); the related source under the same "
         f"protocol ends {interval_text(control)} against scratch"
         f"{' — it loses too, so the loss is the protocol, not the source' if control_holds == 'not met' else ''}, "
-        f"and {interval_text(source_effect)} above the unrelated one.{frozen_text} {claim_text(claim, loss)}"), loss)
+        f"and {interval_text(source_effect)} above the unrelated one.{frozen_text}"))
 
 
 # ------------------------------------------------------------------------------------------- lessons 7–10
@@ -186,7 +189,8 @@ def zero_shot(runs: Sequence[Run], claim: Claim) -> Verdict:
         capped = "met" if max(partial.values()) <= cap + CAP_SLACK else "not met"
         text += (f"; without colour {mean_of(runs, arm('without-colour')):.3f}, at most {cap:.2f} possible because "
                  f"the held-out classes share {round(cap * len(unseen_p))} signatures among {len(unseen_p)} classes")
-    return judged(all_of([claim.decide(above), capped]), f"{text}. {claim_text(claim, above)}", above)
+    return judged_with_controls(claim, above, [(capped, (
+        "the classifier without colour must stay within what its shared signatures allow"))], f"{text}.")
 
 
 def multitask(runs: Sequence[Run], claim: Claim) -> Verdict:
@@ -209,12 +213,12 @@ def forgetting(runs: Sequence[Run], claim: Claim) -> Verdict:
     params = {name: next((r["summary"].get("model_params") or 0 for r in runs if r["config"].get("arm") == name), 0)
               for name in ("fine-tuned", "progressive")}
     source_acc = lambda r: float(r["summary"]["source_acc"])  # noqa: E731
-    return judged(all_of([claim.decide(diff), kept]), (
+    return judged_with_controls(claim, diff, [(kept, (
+        f"the progressive network must keep task A within {FORGETTING_KEPT}"))], (
         f"Task A accuracy {start:.3f} before task B; after it, fine-tuning {mean_of(runs, tuned, source_acc):.3f}, "
         f"the progressive network {mean_of(runs, progressive, source_acc):.3f} (forgetting difference "
         f"{interval_text(diff)}). Task B: {mean_of(runs, tuned):.3f} fine-tuned vs {mean_of(runs, progressive):.3f} "
-        f"progressive, with {params['fine-tuned']:,} vs {params['progressive']:,} parameters. "
-        f"{claim_text(claim, diff)}"), diff)
+        f"progressive, with {params['fine-tuned']:,} vs {params['progressive']:,} parameters."))
 
 
 VERDICTS: dict[str, Callable[[list[Run], Claim], Verdict]] = {
