@@ -332,6 +332,10 @@ async def classroom(url: str, runs: Path, pid: int, args) -> dict:
     return {"students": students, "pressed": pressed, "rows": rows, "ended": ended, "start": start,
             "promise": promise, "page_loads": page_loads, "page_failures": page_failures,
             "page_during_presses": [t for t, w in zip(page_loads, page_when) if w - start <= args.window + 10],
+            "page_slowest": sorted(((t, w - start) for t, w in zip(page_loads, page_when)), reverse=True)[:6],
+            "ended_after": max((r["summary"]["started"] + r["summary"]["seconds"] for r in lesson_rows(store)
+                                if r["summary"].get("started") and r["summary"].get("seconds") is not None),
+                               default=start) - start,
             "after": after,
             "peak_load": max(loads_seen)}
 
@@ -375,6 +379,9 @@ def report(result: dict, args) -> None:
          f"p95 {percentile(loads, 95):.2f} s (goal p95 < 1 s)"],
         ["… of them while the students press (window + 10 s)",
          f"{len(pressing)} loads, p50 {percentile(pressing, 50):.2f} s, max {max(pressing, default=0):.2f} s"],
+        ["the slowest loads (seconds, at seconds after the window opened)",
+         ", ".join(f"{t:.2f} at {w:.0f}" for t, w in result["page_slowest"])
+         + f"; the lesson's last run ended at {result['ended_after']:.0f}"],
         ["memory after", result["after"]],
     ], title="\nThe server's side"))
     say(f"RESULT case=press_to_verdict students={len(students)} protocol={args.students} chromium={args.browsers} "

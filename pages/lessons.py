@@ -7,7 +7,7 @@ from contextlib import suppress
 import pandas as pd
 import streamlit as st
 
-from tl_core import identity, lessons, promises
+from tl_core import calibration, identity, lessons, promises
 from tl_core.errors import UserError
 from tl_core.lessons import LESSONS, Lesson, collect, verdict
 from tl_core.status import Status
@@ -144,11 +144,12 @@ def lesson_estimate(lesson, owner: str, group: str | None = None, runs: list[dic
     """How long the lesson takes on this server: at press time its whole plan (every stage, every seed), while
     it runs what is left of it — its runs are its owner's work; only other runs are ahead of it. The same for
     every tab that watches it, so it is worked out once per tick (`recent`)."""
+    rows = recent(("finished-rows", id(manager)), 2.0, lambda: calibration.finished_rows(manager.store))
     if runs:
         ids = [r["summary"]["run_id"] for r in runs]
-        promise = promises.lesson_promise(manager, owner, lesson, runs, ids)
+        promise = promises.lesson_promise(manager, owner, lesson, runs, ids, rows=rows)
     else:
-        promise = promises.lesson_promise(manager, owner, lesson)
+        promise = promises.lesson_promise(manager, owner, lesson, rows=rows)
     if promise is None:
         return "Timing a few batches on this server to estimate how long it takes; reload in a few seconds"
     if runs and not promise.runs:  # its runs are not in this server's queue (another server process runs them)
