@@ -84,7 +84,7 @@ def _domain_shift_verdict(runs: list[Run], claim: Claim) -> Verdict:
              f"({mean_of(runs, dann):.2f} against {mean_of(runs, source):.2f})"]
     drop = difference(runs, source, dann, value=_confusion)
     if drop is None:
-        controls = [("undecided", "its domain confusion must also fall, and none was measured")]
+        controls = [("undecided", "DANN's domain confusion must also fall (none was measured)")]
         parts.append("no domain confusion was measured")
     else:
         per_domain = min(int(r["summary"].get("domain_confusion_n") or r["config"].get("snapshot_size") or 0)
