@@ -69,9 +69,12 @@ def lesson_section(key: str) -> None:
                                           figures)):
         with column:
             chart(fig, key=f"class-picture-{i}")
-    chart(overlay_figure([(r["config"].get("name") or r["strategy"], who(r), history(r), without(r)) for r in chosen],
-                         metric,
-                         uirevision=f"class-{topic}-{metric}"), key="class-overlay")
+    group_of = lambda r: r["config"].get("name") or r["strategy"]  # noqa: E731
+    styles = {group_of(r): lv.run_style(r) for r in chosen}
+    distinct = len(set(styles.values())) == len(styles)  # else arms of one role would share a colour: a palette
+    chart(overlay_figure([(group_of(r), who(r), history(r), without(r)) for r in chosen], metric,
+                         uirevision=f"class-{topic}-{metric}", styles=styles if distinct else None),
+          key="class-overlay")
     presses: dict[str, list[dict]] = {}
     for row in chosen:
         presses.setdefault(row["experiment"], []).append(row)

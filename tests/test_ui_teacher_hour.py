@@ -270,6 +270,10 @@ def test_the_class_view_overlays_a_lesson_s_runs_with_a_verdict_per_student(app_
     overlay = next(f for f in figures(at) if "every run" in json.dumps(f["layout"].get("title", "")))
     assert len(overlay["data"]) == runs and sum(t["showlegend"] for t in overlay["data"]) == 3
     assert {t["name"] for t in overlay["data"] if t["line"].get("dash") == "dash"} == {"scratch"}
+    from tl_view import theme  # each arm in the colour of its role, as in the lesson's own picture above it
+
+    assert {t["name"]: t["line"]["color"] for t in overlay["data"]} == {
+        "fine-tune": theme.WITH_COLOR, "linear probe": theme.HEAD_COLOR, "scratch": theme.WITHOUT_COLOR}
     assert len(at.get("plotly_chart")) <= 3  # the lesson's picture and the overlay, not one chart per run
     verdicts = at.dataframe[-1].value
     assert list(verdicts["runs finished"]) == [f"{runs} of {runs}"] and verdicts["verdict"][0].split(" — ")[0] in (

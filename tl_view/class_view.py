@@ -67,22 +67,24 @@ def headline(runs: int, students: int, groups: int, grouped_by: str) -> str:
 
 
 def overlay_figure(entries: Sequence[tuple[str, str, Sequence[Mapping], bool]], metric: str, *, height: int = 420,
-                   uirevision: str = "class-overlay") -> go.Figure:
+                   uirevision: str = "class-overlay", styles: Mapping[str, tuple[str, str]] | None = None
+                   ) -> go.Figure:
     """Every run in one chart: (group, who, history, without) per run, one colour per group (an arm, a
     configuration), dashed for runs without transfer, one legend entry per group; hovering a line says whose run
-    it is."""
+    it is. `styles` gives groups their (colour, dash) — a lesson's arms in the colours of its own picture."""
     fig = go.Figure()
     label = charts.METRIC_LABELS.get(metric, metric)
     fraction = metric in charts.FRACTION_METRICS
     colors: dict[str, str] = {}
     for group, who, history, without in entries:
         first = group not in colors
-        colors.setdefault(group, theme.run_color(len(colors)))
+        colors.setdefault(group, styles[group][0] if styles else theme.run_color(len(colors)))
+        dash = styles[group][1] if styles else "dash" if without else "solid"
         curve = charts.Curve(group, history, colors[group])
         x, y = curve.series(metric)
         fig.add_trace(go.Scatter(
             x=x, y=y, name=group, legendgroup=group, showlegend=first, mode="lines+markers",
-            line=dict(color=colors[group], width=1.8, dash="dash" if without else "solid"), marker=dict(size=5),
+            line=dict(color=colors[group], width=1.8, dash=dash), marker=dict(size=5),
             opacity=0.85,
             hovertemplate=f"{group}<br>{who}<br>epoch %{{x}}<br>{label} "
                           f"%{{y:{'.1%' if fraction else '.3g'}}}<extra></extra>"))

@@ -135,7 +135,7 @@ def _title(fig: go.Figure, text: str) -> None:
     fig.update_layout(title=dict(text=text, x=0, xanchor="left", font=dict(size=16)))
 
 
-def _run_color(run: Run) -> tuple[str, str]:
+def run_style(run: Run) -> tuple[str, str]:
     """(colour, dash): without transfer orange dashed, a linear probe (only the head trains) green, with
     transfer blue — the colours of the Experiment page."""
     config = RunConfig.from_dict(run["config"])
@@ -171,7 +171,7 @@ def curves_figure(runs: Sequence[Run], *, height: int = 400) -> go.Figure:
     runs train)."""
     curves = []
     for group in _arms(runs).values():
-        color, dash = _run_color(group[0])
+        color, dash = run_style(group[0])
         curves.append(charts.Curve(_name(group[0]), _mean_history(group), color, dash=dash))
     epochs = max([r["config"].get("epochs") or 1 for r in runs] or [1])
     fig = charts.metric_chart(curves, "target_acc", epochs=epochs, height=height, uirevision="lesson-curves",
@@ -262,7 +262,7 @@ def _bars(runs: Sequence[Run], title: str, uirevision: str, height: int, colors:
     colors = colors or {}
     fig = go.Figure(go.Bar(
         x=[label(p) for p in shown], y=[p.mean for p in shown], error_y=_errors(shown),
-        marker_color=[colors.get(a) or _run_color(points[a].runs[0])[0] for a in arms],
+        marker_color=[colors.get(a) or run_style(points[a].runs[0])[0] for a in arms],
         text=[fmt.pct(p.mean) for p in shown], textposition="inside", showlegend=False,
         customdata=[[p.low, p.high, len(p.runs)] for p in shown],
         hovertemplate="%{x}<br>target accuracy %{y:.1%} (95% interval %{customdata[0]:.1%}–%{customdata[1]:.1%}, "
