@@ -7,6 +7,7 @@ from tl_core import calibration, jobs
 from tl_core.calibration import Pace
 from tl_core.config import RunConfig
 from tl_core.records.run_view import RunView
+from tl_core.ssl import needs_pretraining
 from tl_core.status import Status
 from tl_core.train.events import EpochEnd, RunStarted, StageStarted, Step
 from tl_view.views import promise_text, rough
@@ -66,7 +67,7 @@ def test_an_estimate_scales_with_epochs_and_counts_pretraining_only_without_a_ca
     config = RunConfig(source="digits", target="digits", labels_per_class=5, epochs=4, batch_size=64)
     estimate = calibration.estimate_run(config, rows)
     assert estimate.train_s == pytest.approx(4 * 4.0)  # same steps per epoch as the finished run: its epoch time
-    assert estimate.pretrain_s > 0 and calibration.needs_pretraining(config)
+    assert estimate.pretrain_s > 0 and needs_pretraining(config)
     twice = calibration.estimate_run(config.replace(epochs=8), rows)
     assert twice.train_s == pytest.approx(2 * estimate.train_s)
     assert calibration.estimate_run(config.replace(weights="random"), rows).pretrain_s == 0.0
@@ -83,7 +84,7 @@ def test_an_estimate_scales_with_epochs_and_counts_pretraining_only_without_a_ca
 
 def test_the_defaults_start_from_the_shipped_network_so_no_pretraining_is_promised(data_dir):
     rows = [finished()]
-    assert not calibration.needs_pretraining(RunConfig())
+    assert not needs_pretraining(RunConfig())
     assert calibration.estimate_run(RunConfig(), rows).pretrain_s == 0.0
 
 

@@ -17,6 +17,7 @@ from tl_core.config import RunConfig
 from tl_core.data import synth
 from tl_core.data.builtin import BUILTINS
 from tl_core import pretrain
+from tl_core.publish import publish
 from tl_core.train.events import StageStarted
 from tl_core.train.loop import FitContext
 
@@ -98,8 +99,8 @@ def _ctx(events: list) -> FitContext:
 def test_a_published_network_is_used_without_pretraining_and_reproduces(tmp_path, monkeypatch, data_dir):
     monkeypatch.setattr(pretrain, "SHIPPED_DIR", tmp_path / "shipped")
     config = _short()
-    first = pretrain.publish(config, torch.device("cpu"), _ctx([]), tmp_path / "shipped")
-    again = pretrain.publish(config, torch.device("cpu"), _ctx([]), tmp_path / "again")
+    first = publish(config, torch.device("cpu"), _ctx([]), tmp_path / "shipped")
+    again = publish(config, torch.device("cpu"), _ctx([]), tmp_path / "again")
     events: list = []
     state = pretrain.source_pretrained_state(config, torch.device("cpu"), _ctx(events))
     assert not any(isinstance(e, StageStarted) for e in events), "a shipped network must not be trained again"
@@ -107,7 +108,8 @@ def test_a_published_network_is_used_without_pretraining_and_reproduces(tmp_path
     assert torch.equal(state["head.weight"], load_file(str(first))["head.weight"])
     one, two = (json.loads(p.with_suffix(".json").read_text())["metrics"] for p in (first, again))
     assert abs(one["source_val_acc"] - two["source_val_acc"]) <= 0.05
-    assert pretrain.shipped_path(_short(seed=1, lr=0.01)) == first  # run seeds share the one source network
+    assert pretrain.shipped_path(_short(lr=0.01, strategy="dann")) == first  # task B's settings share it
+    assert pretrain.shipped_path(_short(seed=1)) != first  # each seed has its own source network
     other = _short(batch_size=16)  # another key: not shipped, so it is pretrained and cached
     pretrain.source_pretrained_state(other, torch.device("cpu"), _ctx(events))
     assert any(isinstance(e, StageStarted) for e in events) and pretrain.checkpoint_path(other).exists()
@@ -117,3 +119,32 @@ def test_pretrain_command_refuses_bad_input_in_one_line(capsys):
     for argv in (["pretrain", "--source", "no-such-set"], ["pretrain", "--pretrain-epochs", "0"]):
         assert main(argv) == 2
         assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_every_lesson_starts_each_seed_from_its_own_shipped_network():
+    """No lesson pretrains at class time, and no two seeds of a lesson share a source or rotation network."""
+    from tl_core.lessons import LESSONS
+    from tl_core.lessons.plans import stage_configs
+    from tl_core.ssl import network_key
+
+    for lesson in LESSONS:
+        pretrained = [c for c in stage_configs(lesson, 0, False, [], None) if network_key(c) is not None]
+        for arm in {c.arm for c in pretrained}:
+            paths = {pretrain.shipped_path(network_key(c)) for c in pretrained if c.arm == arm}
+            assert len(paths) == lesson.seeds, f"{lesson.key}/{arm}: one network per seed"
+            assert all(p.is_file() for p in paths), f"{lesson.key}/{arm} would pretrain at class time"
+
+
+@pytest.mark.slow
+def test_a_rotation_network_is_published_with_its_record_and_then_used(tmp_path, monkeypatch, data_dir):
+    from tl_core.ssl import rotation_key, rotation_pretrained_state
+
+    monkeypatch.setattr(pretrain, "SHIPPED_DIR", tmp_path)
+    config = _short(target="digits", weights="ssl:rotation:target", seed=3)
+    path = publish(config, torch.device("cpu"), _ctx([]), tmp_path)
+    record = json.loads(path.with_suffix(".json").read_text())
+    assert record["key"] == pretrain.checkpoint_key(rotation_key(config)) and record["seed"] == 3
+    assert record["source_inputs_sha256"] == BUILTINS["digits"].inputs_hash()
+    events: list = []
+    state = rotation_pretrained_state(config, torch.device("cpu"), _ctx(events))
+    assert not events and state["head.weight"].shape[0] == 4

@@ -333,12 +333,6 @@ def snapshot_count(epochs: int, every: int) -> int:
     return 1 + len(between | {epochs})
 
 
-def needs_pretraining(config: RunConfig) -> bool:
-    from tl_core.pretrain import has_source_network
-
-    return config.weights == "source" and not has_source_network(config)
-
-
 def estimate_run(config: RunConfig, rows: list[dict] = (), wait: bool = True,
                  sizes: tuple[int, int, int] | None = None) -> RunEstimate | None:
     """Seconds the run will train (and pretrain task A, when no cached source network exists) on this server;
@@ -391,20 +385,19 @@ def pretrain_seconds(config: RunConfig, pace: Pace) -> float:
     """Seconds to pretrain the network the run starts from when none is shipped or cached: task A's network
     (`weights source`) or the rotation network (`ssl:rotation…`, on up to MAX_IMAGES images in four turns)."""
     from tl_core.data.splits import TRAIN_VAL_TEST
-    from tl_core.ssl import MAX_IMAGES, ROTATION_WEIGHTS, pretext_dataset, rotation_checkpoint_path
+    from tl_core.ssl import MAX_IMAGES, ROTATION_WEIGHTS, needs_pretraining, pretext_dataset
 
     plain = replace(pace, epoch_overhead_s=None)  # pretraining evaluates its own task, snapshots nothing
-    if needs_pretraining(config):
+    if not needs_pretraining(config):
+        return 0.0
+    if config.weights not in ROTATION_WEIGHTS:
         source_train, source_eval = dataset_sizes(config.source, config.img_size)
         return config.pretrain_epochs * epoch_seconds(steps_per_epoch(source_train, config.batch_size),
                                                       config.batch_size, source_eval, 0, plain)
-    if config.weights in ROTATION_WEIGHTS and not rotation_checkpoint_path(config).exists():
-        pool_train, pool_eval = dataset_sizes(pretext_dataset(config), config.img_size)
-        val = 4 * min(round(pool_eval * TRAIN_VAL_TEST[1] / (TRAIN_VAL_TEST[1] + TRAIN_VAL_TEST[2])),
-                      MAX_IMAGES // 4)
-        return config.pretrain_epochs * epoch_seconds(
-            steps_per_epoch(4 * min(pool_train, MAX_IMAGES), config.batch_size), config.batch_size, 2 * val, 0, plain)
-    return 0.0
+    pool_train, pool_eval = dataset_sizes(pretext_dataset(config), config.img_size)
+    val = 4 * min(round(pool_eval * TRAIN_VAL_TEST[1] / (TRAIN_VAL_TEST[1] + TRAIN_VAL_TEST[2])), MAX_IMAGES // 4)
+    return config.pretrain_epochs * epoch_seconds(
+        steps_per_epoch(4 * min(pool_train, MAX_IMAGES), config.batch_size), config.batch_size, 2 * val, 0, plain)
 
 
 def estimate_runs(configs: list[RunConfig], rows: list[dict] = (), wait: bool = True,
@@ -422,12 +415,12 @@ def estimate_runs(configs: list[RunConfig], rows: list[dict] = (), wait: bool = 
 def pretrained_once(configs: list[RunConfig], estimates: list[RunEstimate | None]) -> list[RunEstimate | None]:
     """The estimates of runs that start in this order, each network they share pretrained by the first only."""
     from tl_core.pretrain import checkpoint_path
-    from tl_core.ssl import ROTATION_WEIGHTS, rotation_checkpoint_path
+    from tl_core.ssl import network_key
 
     out, pretrained = [], set()
     for config, estimate in zip(configs, estimates):
         if estimate is not None and estimate.pretrain_s:
-            path = rotation_checkpoint_path(config) if config.weights in ROTATION_WEIGHTS else checkpoint_path(config)
+            path = checkpoint_path(network_key(config))
             if path in pretrained:
                 estimate = replace(estimate, pretrain_s=0.0)
             pretrained.add(path)

@@ -11,14 +11,15 @@ import sys
 import threading
 
 from tl_core.config import RunConfig, config_schema
-from tl_core.errors import UserError
+from tl_core.errors import ConfigError, UserError
 from tl_core.executors import EXECUTORS
 from tl_core.schema import FieldSchema, kind_noun, parse_text
 
 DEFAULTS = RunConfig()
 # settings come as --set; role, experiment and arm belong to the experiment planners (tl_core.identity)
 CONFIG_OPTIONS = [name for name in config_schema() if name not in ("settings", "role", "experiment", "arm")]
-PRETRAIN_OPTIONS = ["source", "backbone", "img_size", "pretrain_epochs", "batch_size", "weight_decay", "device"]
+PRETRAIN_OPTIONS = ["source", "target", "weights", "backbone", "img_size", "pretrain_epochs", "batch_size",
+                    "weight_decay", "seed", "device"]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -79,7 +80,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="where the run executes: this process (inline, the default), a worker process, or "
                             "Ray: the cluster at $TL_RAY_ADDRESS, else a local Ray instance started for the command "
                             "(pip install -r requirements-ray.txt)")
-    pretrain = sub.add_parser("pretrain", help="train a source network (task A) into the cache, or --publish it")
+    pretrain = sub.add_parser("pretrain", help="train a source network into the cache, or --publish it: --weights "
+                              "source (task A's labels, one network per --seed) or ssl:rotation[:target] (no labels)")
     _add_config_options(pretrain, PRETRAIN_OPTIONS)
     pretrain.add_argument("--publish", action="store_true", help="write it, with a JSON record, to "
                           "assets/source_networks/ (shipped: runs whose key matches start from it)")
@@ -180,11 +182,17 @@ def _train_on(executor: str, run, printer, stop: threading.Event) -> dict:
 def _pretrain(args: argparse.Namespace) -> int:
     from tl_core.cli_progress import ProgressPrinter
     from tl_core.device import pick_device
-    from tl_core.pretrain import checkpoint_path, publish, source_pretrained_state
+    from tl_core.pretrain import checkpoint_path, source_pretrained_state
+    from tl_core.publish import publish
+    from tl_core.ssl import ROTATION_WEIGHTS, rotation_checkpoint_path, rotation_pretrained_state
     from tl_core.train.loop import FitContext
     from tl_core.validation import validate_config
 
     config = validate_config(RunConfig(**{name: getattr(args, name) for name in PRETRAIN_OPTIONS}))
+    rotation = config.weights in ROTATION_WEIGHTS
+    if config.weights != "source" and not rotation:
+        raise ConfigError(f"pretrain trains --weights source or {' or '.join(ROTATION_WEIGHTS)}, not "
+                          f"{config.weights!r}")
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     printer = ProgressPrinter()
@@ -192,6 +200,9 @@ def _pretrain(args: argparse.Namespace) -> int:
     device = pick_device(config.device)
     if args.publish:
         path = publish(config, device, ctx)
+    elif rotation:
+        rotation_pretrained_state(config, device, ctx)
+        path = rotation_checkpoint_path(config)
     else:
         source_pretrained_state(config, device, ctx)
         path = checkpoint_path(config)

@@ -28,12 +28,9 @@ def stage_configs(lesson: Lesson, index: int, quick: bool, previous: Sequence[Ru
 
 def needs_pretraining(lesson: Lesson, seeds: int | None = None) -> bool:
     """Whether its first runs will pretrain a network first (not shipped or cached: adds a minute or more)."""
-    from tl_core.pretrain import has_source_network
-    from tl_core.ssl import ROTATION_WEIGHTS, rotation_checkpoint_path
+    from tl_core import ssl
 
-    return any((c.weights == "source" and not has_source_network(c))
-               or (c.weights in ROTATION_WEIGHTS and not rotation_checkpoint_path(c).exists())
-               for c in stage_configs(lesson, 0, False, [], seeds))
+    return any(ssl.needs_pretraining(c) for c in stage_configs(lesson, 0, False, [], seeds))
 
 
 def latest_experiment(rows: Sequence[dict], key: str) -> str | None:
