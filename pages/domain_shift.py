@@ -32,7 +32,7 @@ st.caption("The grey band is where the same probe lands when there is no shift a
 
 rows = [r for r in mine_first(all_runs(manager), who) if r["status"] != "queued"]
 if not rows:
-    st.info("No runs yet. Start one on the Experiment page — try strategy **dann** against **source-only**.")
+    st.info("No runs yet. Start one on the Experiment page — choose strategy **dann**: its twin without adaptation (the same recipe, domain weight 0) trains beside it.")
     st.page_link(nav.page("pages/experiment.py"), label="Go to Experiment", icon=":material/science:")
     st.stop()
 
@@ -46,7 +46,7 @@ if not default:  # the newest DANN run and its comparison, else the newest run
     if dann and source_only:
         default.append(source_only["run_id"])
 chosen = pick_runs(rows, "Runs", key="ds-runs", default=default,
-                   help="Compare e.g. source-only against DANN on the same pair of domains.")
+                   help="Compare e.g. DANN against its twin without adaptation on the same pair of domains.")
 if not chosen:
     st.info("Pick one or more runs above.")
     st.stop()

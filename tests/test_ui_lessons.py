@@ -161,10 +161,13 @@ def test_freeze_depths_from_both_sources_with_scratch_as_a_dashed_line():
 def test_domain_shift_draws_accuracy_bars_and_confusion_falling_to_half(monkeypatch):
     # The no-shift band as once computed on this machine (whether it is yet depends on the tests run before).
     monkeypatch.setattr(lv, "null_band_for", lambda histories: (0.45, 0.55))
-    source_only, dann = planned("domain-shift")
-    runs = [fake_run(source_only, (0.4, 0.45), confusion=[0.95, 0.93]), fake_run(dann, (0.5, 0.6), confusion=[0.8, 0.6])]
+    twin, dann = planned("domain-shift")
+    assert (twin.strategy, twin.lr, twin.epochs) == (dann.strategy, dann.lr, dann.epochs)  # DANN's own recipe
+    assert twin.settings["domain_weight"] == 0 and dann.settings.get("domain_weight", 1) > 0
+    runs = [fake_run(twin, (0.4, 0.45), confusion=[0.95, 0.93]), fake_run(dann, (0.5, 0.6), confusion=[0.8, 0.6])]
     bars, confusion = lv.lesson_figures("domain", runs)
-    assert list(bars.data[0].x) == ["source only", "DANN"] and list(bars.data[0].y) == [0.45, 0.6]
+    assert list(bars.data[0].x) == ["without adaptation (DANN, domain weight 0)", "DANN"]
+    assert list(bars.data[0].y) == [0.45, 0.6]
     assert bars.data[0].marker.color == (theme.WITHOUT_COLOR, theme.WITH_COLOR)
     assert list(next(t for t in confusion.data if t.name == "DANN").y) == [0.8, 0.6]
     assert any(t.name == NULL_BAND_LABEL for t in confusion.data)  # no shift: a band, not a bare 0.5 line
@@ -198,7 +201,7 @@ def test_negative_transfer_bars_against_scratch():
 
 
 def test_bars_show_the_mean_over_seeds_with_its_interval():
-    runs = [fake_run(c, ({"source-only": 0.4, "dann": 0.6}[c.arm] + 0.02 * c.seed,), run_id=f"{c.arm}{c.seed}")
+    runs = [fake_run(c, ({"without-adaptation": 0.4, "dann": 0.6}[c.arm] + 0.02 * c.seed,), run_id=f"{c.arm}{c.seed}")
             for c in lessons.stage_configs(lesson("domain-shift"), 0, False, [], seeds=5)]
     bars, _ = lv.lesson_figures("domain", runs)
     assert list(bars.data[0].y) == pytest.approx([0.44, 0.64])

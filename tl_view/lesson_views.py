@@ -279,7 +279,7 @@ def _bars(runs: Sequence[Run], title: str, uirevision: str, height: int, colors:
 
 
 def domain_figures(runs: Sequence[Run], *, height: int = 380) -> list[go.Figure]:
-    """Domain shift: target accuracy of source-only and DANN (bars, mean over seeds with 95% intervals), and
+    """Domain shift: target accuracy of DANN and its weight-0 twin (bars, mean over seeds with 95% intervals), and
     domain-confusion accuracy per epoch (mean over seeds) with the 0.5 line (a separate linear classifier that
     tells source features from target features)."""
     arms = _arms(runs)

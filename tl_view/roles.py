@@ -12,8 +12,10 @@ from tl_view import charts, theme
 
 
 def is_without(config: RunConfig) -> bool:
-    """A baseline, a run that transfers nothing, or a strategy that is a baseline by nature (source-only)."""
-    return config.role == Role.BASELINE or not transfers(config) or strategy_class(config.strategy).is_without
+    """A baseline, a run that transfers nothing, or one that is a baseline by nature (source-only) or by its
+    settings (DANN with domain weight 0)."""
+    return (config.role == Role.BASELINE or not transfers(config)
+            or strategy_class(config.strategy).runs_without(config))
 
 
 def learns_from_source_labels(strategy: str, *, adapting: bool) -> bool:
@@ -33,7 +35,7 @@ def side_label(config: RunConfig) -> str:
 
 def strategy_text(config: RunConfig) -> str:
     """A table's 'strategy' cell: a baseline says what it is ('without adaptation (dann, domain weight 0)')."""
-    if config.role != Role.BASELINE:
+    if config.role != Role.BASELINE and not strategy_class(config.strategy).runs_without(config):
         return config.strategy
     return f"{side_label(config)} ({config.strategy}{', domain weight 0' if config.settings.get('domain_weight') == 0 else ''})"
 

@@ -79,6 +79,11 @@ class Strategy:
         return "with" + cls.baseline_label.removeprefix("without")
 
     @classmethod
+    def runs_without(cls, config: "RunConfig") -> bool:
+        """Whether this run is a "without" run: the strategy is one by nature, or (DANN) its settings make it one."""
+        return cls.is_without
+
+    @classmethod
     def baseline(cls, config: "RunConfig") -> "RunConfig | None":
         """What "without" means for a run of this strategy (tl_core.baselines adds its role and name), or None
         when it has none. By default: scratch on the same labelled images, for a run that transfers."""

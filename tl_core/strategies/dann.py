@@ -106,6 +106,11 @@ class Dann(Strategy):
         return config.replace(settings={**config.settings, "domain_weight": 0.0, "domain_bn": False},
                               arm="without-adaptation")
 
+    @classmethod
+    def runs_without(cls, config) -> bool:
+        """With the adversarial weight at 0, DANN is its own "without adaptation" twin, whatever its role."""
+        return float(config.settings.get("domain_weight", cls.Settings().domain_weight)) == 0.0
+
     def check_config(self, config) -> None:
         require_same_classes(config, "DANN")
 
