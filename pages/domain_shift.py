@@ -5,7 +5,7 @@ import streamlit as st
 from tl_view import charts, fmt, glossary
 from tl_ui import nav, state
 from tl_ui.pickers import all_runs, comparison_for, mine_first
-from tl_view.confusion_null import null_band_for
+from tl_view.confusion_null import band_snapshots, null_band_for
 from tl_view import roles
 from tl_view.domain_words import domain_head_text
 from tl_view.views import is_active
@@ -25,8 +25,10 @@ with st.expander("What the words mean", icon=":material/menu_book:"):
     st.markdown(glossary.glossary_markdown((
         'domain shift', 'domain confusion', 'proxy A-distance', 'dann', 'λ ramp steepness'
     )))
-st.caption("The grey band is where the same probe lands when there is no shift at all (two samples of one "
-           "distribution, 95% of chance results): a curve inside it is as mixed as this measurement can tell. "
+st.caption("The grey band is where the same probe lands on these very features when the domain labels are "
+           "shuffled (95% of 200 shuffles, from the first run's features): a curve inside it is as mixed as a "
+           "linear probe can tell. It cannot tell *why*: features that collapse (every image alike) read 0.5 too, "
+           "so read it beside the target accuracy. "
            "DANN's default learning rate and domain weight were chosen by reverse validation — scored on labelled "
            "source data, with no target labels (`python -m tl_core select`; see the README).")
 
@@ -64,7 +66,8 @@ def draw() -> None:
     left, right = st.columns(2)
     with left:
         chart(charts.domain_confusion_chart(curves, height=380, uirevision="ds-dc",
-                                            null_band=null_band_for([v.history for v in views])),
+                                            null_band=null_band_for([path for v in views for path in
+                                                                    band_snapshots(v.snapshots, v.status.terminal)])),
               key="ds-dc", download="domain-confusion")
     with right:
         chart(charts.a_distance_chart(curves, height=380, uirevision="ds-ad"), key="ds-ad", download="a-distance")

@@ -2,37 +2,35 @@
 import numpy as np
 import pytest
 
-from tl_core.analysis import confusion_null_band, domain_confusion
+from tl_core.analysis import domain_confusion, permutation_null_band
 from tl_view import charts
-from tl_view.confusion_null import null_band_for
+from tl_view.confusion_null import band_snapshots, null_band_for
 
 HISTORY = [{"epoch": 1, "domain_confusion_acc": 0.9, "domain_confusion_n": 200},
            {"epoch": 2, "domain_confusion_acc": 0.8, "domain_confusion_n": 200}]
 
 
-def test_band_brackets_chance_and_is_seeded():
-    band = confusion_null_band(200, seed=3, repeats=12)
-    assert band.low < 0.5 < band.high
-    assert band.high - band.low < 0.2
-    assert confusion_null_band(200, seed=3, repeats=12) == band
-    assert (band.n_per_domain, band.repeats) == (200, 12)
+def _features(shift: float, n: int = 120, seed: int = 7) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    scale = np.linspace(0.2, 3.0, 32)  # features with their own spread, unlike a unit Gaussian
+    return ((rng.standard_normal((n, 32)) * scale).astype(np.float32),
+            (rng.standard_normal((n, 32)) * scale + shift).astype(np.float32))
 
 
-def test_band_narrows_with_more_samples():
-    small, large = confusion_null_band(60, seed=0, repeats=12), confusion_null_band(600, seed=0, repeats=12)
-    assert large.high - large.low < small.high - small.low
-
-
-def test_a_real_shift_lands_above_the_band():
-    rng = np.random.default_rng(7)
-    source = rng.standard_normal((200, 64)).astype(np.float32)
-    target = rng.standard_normal((200, 64)).astype(np.float32) + 0.4
-    assert domain_confusion(source, target).acc > confusion_null_band(200, seed=0, repeats=12).high
+def test_the_permutation_band_brackets_chance_is_seeded_and_a_real_shift_lands_above_it():
+    source, target = _features(0.0)
+    band = permutation_null_band(source, target, draws=40, seed=3, folds=3)
+    assert band.low < 0.5 < band.high and band.high - band.low < 0.25
+    assert permutation_null_band(source, target, draws=40, seed=3, folds=3) == band
+    assert (band.n_per_domain, band.repeats) == (120, 40)
+    shifted = _features(0.8)
+    assert domain_confusion(*shifted, folds=3).acc > band.high
 
 
 def test_band_refuses_too_few_rows():
-    with pytest.raises(ValueError, match="n_per_domain"):
-        confusion_null_band(1, seed=0, repeats=10)
+    source, target = _features(0.0, n=1)
+    with pytest.raises(ValueError, match="rows per domain"):
+        permutation_null_band(source, target)
 
 
 def test_chart_draws_the_band_instead_of_the_line():
@@ -43,26 +41,36 @@ def test_chart_draws_the_band_instead_of_the_line():
     assert charts.NULL_BAND_LABEL == "no shift (95% of chance results)"
 
 
-def test_band_is_sized_by_the_smallest_probe_sample_and_never_computed_in_the_page(monkeypatch, data_dir):
+def test_the_page_band_comes_from_the_runs_own_features_and_is_never_computed_in_the_page(monkeypatch, tmp_path):
     """The page gets None while the band is unknown (its computation starts in the background, once), then the
-    band itself; the band is stored in the data folder, so the next server process does not compute it again."""
+    band of that very snapshot, stored beside it, so the next server process does not compute it again; while a
+    finished run's final band is computed, the band of the features it started from stays drawn."""
     import time
 
     from tl_core.analysis import null_band_store
 
     asked = []
 
-    def fake_band(n, seed=0, repeats=40):
-        asked.append(n)
-        return confusion_null_band.__wrapped__(n, seed, 3)
+    def fake_band(source, target, draws=200, seed=0, folds=5):
+        asked.append(len(source))
+        return permutation_null_band(source, target, draws=8, seed=seed, folds=3)
 
-    monkeypatch.setattr(null_band_store, "confusion_null_band", fake_band)
-    histories = [HISTORY, [{"epoch": 1, "domain_confusion_n": 81}]]
-    assert null_band_for(histories) is None
+    monkeypatch.setattr(null_band_store, "permutation_null_band", fake_band)
+    first, last = tmp_path / "epoch_000.npz", tmp_path / "epoch_002.npz"
+    np.savez(first, **dict(zip(("source_feats", "target_feats"), _features(0.0, n=40))))
+    np.savez(last, **dict(zip(("source_feats", "target_feats"), _features(0.0, n=50))))
+    snapshots = [(0, str(first)), (2, str(last))]
+    assert band_snapshots(snapshots, finished=False) == [str(first)]
+    assert null_band_for(band_snapshots(snapshots, finished=False)) is None
     deadline = time.time() + 60
-    while (band := null_band_for(histories)) is None:
+    while (band := null_band_for(band_snapshots(snapshots, finished=False))) is None:
         assert time.time() < deadline
         time.sleep(0.05)
-    assert asked == [81] and band[0] < band[1]
-    monkeypatch.setattr(null_band_store, "_bands", {})  # a new process: memory is empty, the file remains
-    assert null_band_for(histories) == band and asked == [81]
+    assert asked == [40] and band[0] < 0.5 < band[1]
+    finished = band_snapshots(snapshots, finished=True)
+    assert finished == [str(last), str(first)] and null_band_for(finished) == band  # the start's, meanwhile
+    while null_band_for(finished) == band:
+        assert time.time() < deadline
+        time.sleep(0.05)
+    assert asked == [40, 50]
+    assert null_band_store.known_features_band(last).n_per_domain == 50  # stored beside the snapshot

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from tl_core.analysis.domain_confusion import confusion_null_band
 from tl_core.analysis.intervals import (Interval, all_of, contrast, decide, oriented, paired_interval,
                                         seed_interval)
 from tl_core.analysis.verdict_calibration import Scenario, simulate
@@ -80,11 +79,6 @@ def test_the_procedure_is_calibrated_in_simulation():
     assert simulate(scenario, 0.0, trials=400, seed=0) == null  # seeded: the same numbers every time
     strong = simulate(scenario, 0.12, trials=200, seed=1)
     assert strong.met > 0.8 and 0.88 <= strong.coverage <= 1.0, strong
-
-
-def test_the_confusion_null_band_sits_around_one_half():
-    band = confusion_null_band(200, seed=0, repeats=8)
-    assert 0.35 < band.low < 0.5 < band.high < 0.65
 
 
 def test_one_seed_is_never_written_as_an_interval():

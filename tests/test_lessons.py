@@ -195,3 +195,16 @@ def test_how_many_labels_reports_where_transfer_stops_paying():
 def test_unknown_lesson_names_the_valid_ones():
     with pytest.raises(KeyError, match="why-transfer"):
         lesson("nope")
+
+
+def test_dann_is_met_only_when_its_domain_confusion_falls_by_the_stated_least_fall_too():
+    from tl_core.lessons.verdicts import CONFUSION_FALL
+
+    runs = built_runs("domain-shift", 0.2, 0.01)
+    assert verdict("domain-shift", runs).outcome == "met"
+    for run in runs:
+        if run["config"]["arm"] == "dann":  # a real fall, but smaller than the least worth teaching
+            run["summary"]["domain_confusion_acc"] = 0.95 - CONFUSION_FALL / 2 + 0.001 * run["config"]["seed"]
+    judged = verdict("domain-shift", runs)
+    assert judged.outcome == "not met" and f"a fall counts from {CONFUSION_FALL:.2f}" in judged.text
+    assert "its domain confusion must also fall by at least 0.10, and it does not" in judged.text

@@ -26,7 +26,7 @@ from tl_view import charts, fmt
 from tl_ui import maps, state
 from tl_ui import figure_cache
 from tl_ui.figure_cache import cached_figure
-from tl_view.confusion_null import null_band_for
+from tl_view.confusion_null import band_snapshots, null_band_for
 from tl_view import roles
 from tl_view.views import is_active, overfitting_note, settings_note, status_line
 from tl_ui.widgets import STATUS_ICON, chart
@@ -220,14 +220,17 @@ def _charts() -> None:
     _maps(main, baseline, main_label, base_label, active=any(is_active(v) for v in views if v))
     dc_col, text_col = st.columns([1.6, 1], vertical_alignment="center")
     with dc_col:
-        band = null_band_for([main.history, baseline.history if baseline else []])
+        band = null_band_for(band_snapshots(main.snapshots, main.status.terminal)
+                             + (band_snapshots(baseline.snapshots, baseline.status.terminal) if baseline else []))
         chart(cached_figure(("domain-confusion", data, band), lambda: charts.domain_confusion_chart(
             curves(), epochs=epochs, height=330, uirevision=f"dc-{watch['run']}", title="Domain confusion",
             null_band=band)), key="live-domain-confusion")
     with text_col:
         st.markdown("**Can the network tell the domains apart?** After each epoch a linear classifier tries to "
                     "tell source features from target features. **0.5** means it cannot: the network sees the two "
-                    "domains alike. Strategy **dann** pushes this line down on purpose.")
+                    "domains alike; the grey band is what it reads on these features with the domain labels "
+                    "shuffled. Strategy **dann** pushes this line down on purpose. Features that collapse read 0.5 "
+                    "too, so look at the target accuracy above as well.")
 
 
 def same_epoch_delta(view: RunView, other: RunView) -> tuple[float | None, str]:

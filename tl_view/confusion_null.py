@@ -1,37 +1,60 @@
-"""The no-shift band drawn behind domain-confusion curves, sized to the samples the runs were probed with.
+"""The no-shift band drawn behind domain-confusion curves: a permutation null on the chart's own features.
 
-A page never computes the band in its script run (seconds of CPU, taken from training while tabs poll): it
-draws what is known and, the first time a size is asked for on this machine, starts its computation in the
-background; the chart shows the band from the next redraw on."""
+The band is what the probe reads when the domain labels of these very features are shuffled
+(`permutation_null_band` on a feature snapshot), so it keeps the features' dimension, spread and correlations.
+A page never computes it in its script run (seconds of CPU, taken from training while tabs poll): it draws the
+band of the best snapshot already computed and, the first time a snapshot is asked for, starts its computation
+in the background; the chart shows that band from the next redraw on."""
 from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
-from tl_core.analysis import SNAPSHOT_SAMPLES_PER_DOMAIN
-from tl_core.analysis.null_band_store import known_null_band, stored_null_band
+from tl_core.analysis.null_band_store import known_features_band, stored_features_band
+from tl_core.records.run_dir import RunDir
+from tl_core.records.run_view import snapshots_on_disk
+from tl_core.status import Status
 
 
-def null_band_for(histories: Sequence[Sequence[Mapping]]) -> tuple[float, float] | None:
-    """(low, high) of the probe's accuracy with no shift, for the smallest sample any of these runs was probed
-    with (rows record it as `domain_confusion_n`; older rows fall back to the default snapshot size); None
-    while it is being computed."""
-    sizes = [int(row["domain_confusion_n"]) for rows in histories for row in rows if row.get("domain_confusion_n")]
-    n = min(sizes, default=SNAPSHOT_SAMPLES_PER_DOMAIN)
-    band = known_null_band(n)
-    if band is None:
-        _compute_in_background(n)
+def band_snapshots(snapshots: Sequence[tuple[int, str]], finished: bool) -> list[str]:
+    """Which of a run's snapshots its band is read from, best first: the final features once it has finished,
+    else (and meanwhile) the features it started from, so the band stays put while the run trains."""
+    if not snapshots:
+        return []
+    first, last = snapshots[0][1], snapshots[-1][1]
+    return [last, first] if finished and last != first else [first]
+
+
+def recorded_band_snapshots(run: Mapping) -> list[str]:
+    """`band_snapshots` of a run record as the store lists it (summary with its folder and status)."""
+    summary = run.get("summary") or {}
+    if not summary.get("run_dir"):
+        return []
+    snapshots = snapshots_on_disk(RunDir(Path(summary["run_dir"])).snapshots_dir)
+    return band_snapshots(snapshots, Status.of(summary.get("status", "queued")).terminal)
+
+
+def null_band_for(candidates: Sequence[str | Path]) -> tuple[float, float] | None:
+    """(low, high) of the probe's accuracy with no shift, from the first candidate snapshot whose band is known
+    (starting the best one's computation if it is not); None while none is."""
+    candidates = [str(c) for c in candidates]
+    if not candidates:
         return None
-    return band.low, band.high
+    best = known_features_band(Path(candidates[0]))
+    if best is None:
+        _compute_in_background(candidates[0])
+        best = next((b for b in map(known_features_band, map(Path, candidates[1:])) if b is not None), None)
+    return (best.low, best.high) if best is not None else None
 
 
-_started: set[int] = set()
+_started: set[str] = set()
 _started_lock = threading.Lock()
 
 
-def _compute_in_background(n: int) -> None:
+def _compute_in_background(snapshot: str) -> None:
     with _started_lock:
-        if n in _started:
+        if snapshot in _started:
             return
-        _started.add(n)
-    threading.Thread(target=stored_null_band, args=(n,), name="tl-null-band", daemon=True).start()
+        _started.add(snapshot)
+    threading.Thread(target=stored_features_band, args=(Path(snapshot),), name="tl-null-band", daemon=True).start()

@@ -26,7 +26,7 @@ from tl_core.status import Status
 from tl_core.lessons.claims import Run
 from tl_core.strategies import strategy_class, transfers
 from tl_view import charts, fmt, roles, theme
-from tl_view.confusion_null import null_band_for
+from tl_view.confusion_null import null_band_for, recorded_band_snapshots
 
 TEACHER_COLOR = "#4b5563"
 WAITING_TEXT = "The picture fills in as the runs finish."
@@ -292,7 +292,8 @@ def domain_figures(runs: Sequence[Run], *, height: int = 380) -> list[go.Figure]
     epochs = max([r["config"].get("epochs") or 1 for r in runs] or [1])
     confusion = charts.domain_confusion_chart(curves, epochs=epochs, height=height, uirevision="lesson-domain-dc",
                                               title="Domain-confusion accuracy per epoch",
-                                              null_band=null_band_for([c.history for c in curves]))
+                                              null_band=null_band_for([path for group in arms.values() for run in group[:1]
+                                                                        for path in recorded_band_snapshots(run)]))
     return [bars, confusion]
 
 

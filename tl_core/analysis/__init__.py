@@ -2,7 +2,7 @@
 
 Importing this package does not import umap (slow); ``MapFrame(method="umap")`` imports it on first fit.
 """
-from .domain_confusion import (DomainConfusion, NullBand, a_distance_from_error, confusion_null_band, domain_confusion,
+from .domain_confusion import (DomainConfusion, NullBand, a_distance_from_error, domain_confusion,
                                permutation_null_band)
 from .knn import domain_mixing, embedding_scores, knn_class_accuracy
 from .embedding import (
@@ -37,7 +37,6 @@ __all__ = [
     "a_distance_from_error",
     "accuracy",
     "align_to_reference",
-    "confusion_null_band",
     "permutation_null_band",
     "confusion_matrix",
     "domain_confusion",

@@ -8,12 +8,11 @@ Adaptation", NIPS 2007 (used by Ganin et al., JMLR 2016, to show DANN features m
     d_A = 2 (1 − 2ε),   ε = 1 − accuracy,   clipped to [0, 2]
 
 Accuracy ≈ 0.5 (d_A ≈ 0): the domains are indistinguishable; accuracy ≈ 1 (d_A ≈ 2): fully separable.
-A finite sample never gives exactly 0.5: `confusion_null_band` is the range the same probe reaches on two
-samples of one distribution, so "no shift" is a band, not a line.
+A finite sample never gives exactly 0.5: `permutation_null_band` is the range the same probe reaches on the same
+features with the domain labels shuffled, so "no shift" is a band, not a line.
 """
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 from sklearn.decomposition import PCA
@@ -82,9 +81,6 @@ def domain_confusion(
 
 
 
-NULL_DIMS = 64  # the probe's PCA width: the null is drawn in the space the classifier sees
-
-
 @dataclass(frozen=True)
 class NullBand:
     low: float  # 2.5th percentile of the probe's accuracy with no shift
@@ -92,22 +88,6 @@ class NullBand:
     median: float
     n_per_domain: int
     repeats: int
-
-
-@lru_cache(maxsize=32)
-def confusion_null_band(n_per_domain: int, seed: int = 0, repeats: int = 40) -> NullBand:
-    """The accuracies `domain_confusion` reaches on two samples of one distribution (`repeats` draws of
-    2 × n_per_domain standard Gaussian points in NULL_DIMS dimensions, split into two "domains" at random):
-    the middle 95% of them. Deterministic for a seed; cached, since it costs about 0.1–0.3 s per repeat."""
-    if n_per_domain < MIN_ROWS or repeats < 2:
-        raise ValueError(f"need n_per_domain ≥ {MIN_ROWS} and repeats ≥ 2, got {n_per_domain} and {repeats}")
-    rng = np.random.default_rng(seed)
-    accs = []
-    for r in range(repeats):
-        x = rng.standard_normal((2 * n_per_domain, NULL_DIMS)).astype(np.float32)
-        accs.append(domain_confusion(x[:n_per_domain], x[n_per_domain:], seed=seed + r).acc)
-    low, median, high = np.percentile(accs, [2.5, 50, 97.5])
-    return NullBand(float(low), float(high), float(median), n_per_domain, repeats)
 
 
 PERMUTATION_DRAWS = 200  # enough that the 2.5th and 97.5th percentiles are not the extreme draws (5 lie beyond each)
