@@ -5,9 +5,14 @@ the dashboard's single job slot would, and prints the lesson's own verdict — m
 claim, decided by the lab's one statistic (a 95% t-interval over per-seed paired differences,
 `tl_core.analysis.intervals`) — with the effect, its interval and the time taken. Whether the lesson first had
 to pretrain source networks is printed too (the dashboard caches them, so only a lesson's first run pays).
-Headline per lesson: `RESULT lesson=… verdict=… seeds=… wall_s=… cpu_s=…`.
+Headline per lesson: `RESULT lesson=… verdict=… effect=… low=… high=… seeds=… split=… wall_s=… cpu_s=…`.
 
-    python bench/lessons.py [--lesson why-transfer] [--seeds 5] [--quick] [--threads 1] [--keep-runs DIR]
+Designs are piloted and then confirmed (bench/selections/lessons.md): `--pilot` runs the page's seeds (0 …) and
+judges them on the target's *validation* split (each run's final validation accuracy stands for its test
+accuracy; no test label is read to change a design); `--confirm` runs fresh seeds (100 …) once, on the test split.
+
+    python bench/lessons.py [--lesson why-transfer] [--seeds 5] [--pilot | --confirm] [--quick] [--threads 1]
+                            [--keep-runs DIR]
 """
 from __future__ import annotations
 
@@ -23,23 +28,39 @@ from tl_core.lessons import LESSONS, collect, lesson, needs_pretraining, seed_co
 from tl_core.lessons import Verdict
 
 
-def run_lesson(key: str, quick: bool, seeds: int | None, runs_dir: str) -> tuple[Verdict, Clock, bool]:
-    """(verdict, its clock, pretrained first) for one lesson, its stages in order."""
+CONFIRM_SEEDS = 100  # the first confirmatory seed: never used in a pilot
+
+
+def on_validation(runs: list[dict]) -> list[dict]:
+    """The runs as the verdict reads them, with each epoch's and the final validation accuracy in place of the
+    test accuracy: what a pilot judges a design by."""
+    out = []
+    for run in runs:
+        metrics = [{**m, "target_acc": m.get("val_acc")} for m in run.get("metrics") or []]
+        summary = {**run["summary"], "target_acc": metrics[-1]["target_acc"] if metrics else None}
+        out.append({**run, "metrics": metrics, "summary": summary})
+    return out
+
+
+def run_lesson(key: str, quick: bool, seeds: int | None, runs_dir: str, split: str = "test",
+               first_seed: int = 0) -> tuple[Verdict, Clock, bool]:
+    """(verdict on `split`, its clock, pretrained first) for one lesson, its stages in order."""
     from tl_core.records.store import RunStore
     from tl_core.runner import run_config
 
     store, item, clock = RunStore(runs_dir), lesson(key), Clock()
-    cold = needs_pretraining(item, seed_count(item, quick, seeds))
+    cold = first_seed > 0 or needs_pretraining(item, seed_count(item, quick, seeds))
     experiment = identity.new_lesson(key)  # kept runs show on the Lessons page as this lesson's latest
     run_ids: list[str] = []
     for index in range(len(item.stages)):
-        for config in stage_configs(item, index, quick, collect(run_ids, store), seeds):
+        for config in stage_configs(item, index, quick, collect(run_ids, store), seeds, first_seed):
             summary = run_config(config.replace(experiment=experiment), runs_dir)
             run_ids.append(summary["run_id"])
             say(f"  {key} · {config.name} · seed {config.seed}: {summary['status']}, target acc "
                 f"{summary.get('target_acc', float('nan')):.3f}, {summary.get('seconds', 0):.0f} s  "
                 f"[{clock.wall_s:.0f} s]")
-    return verdict(key, collect(run_ids, store), seed_count(item, quick, seeds)), clock, cold
+    runs = collect(run_ids, store)
+    return verdict(key, on_validation(runs) if split == "val" else runs, seed_count(item, quick, seeds)), clock, cold
 
 
 def main() -> None:
@@ -47,23 +68,32 @@ def main() -> None:
         parser.add_argument("--lesson", action="append", choices=[item.key for item in LESSONS],
                             help="only this lesson (repeatable)")
         parser.add_argument("--seeds", type=int, default=None, help="seeds per arm (default: the lesson's own)")
+        stage = parser.add_mutually_exclusive_group()
+        stage.add_argument("--pilot", action="store_true", help="the page's seeds, judged on the validation split")
+        stage.add_argument("--confirm", action="store_true",
+                           help=f"fresh seeds ({CONFIRM_SEEDS} …), judged once on the test split")
         parser.add_argument("--keep-runs", metavar="DIR", help="record the runs in DIR and keep them (the dashboard "
                                                                "shows them with TL_RUNS_DIR=DIR)")
 
     args = parse_args(__doc__.splitlines()[0], extra=extra)
     keys = args.lesson or [item.key for item in LESSONS]
-    flags = f"{' --quick' if args.quick else ''}{f' --seeds {args.seeds}' if args.seeds else ''}"
+    flags = (f"{' --quick' if args.quick else ''}{f' --seeds {args.seeds}' if args.seeds else ''}"
+             f"{' --pilot' if args.pilot else ''}{' --confirm' if args.confirm else ''}")
+    split = "val" if args.pilot else "test"
     say(f"bench/lessons.py{flags} on {machine_line(args.device)}")
     rows = []
     kept = nullcontext(Path(args.keep_runs)) if args.keep_runs else None
     with kept or bench_runs_dir("tl-bench-lessons-") as runs_dir:
         os.environ["TL_RUNS_DIR"] = str(runs_dir)  # the distillation lesson finds its teacher run there
         for key in keys:
-            judged, clock, cold = run_lesson(key, args.quick, args.seeds, str(runs_dir))
+            judged, clock, cold = run_lesson(key, args.quick, args.seeds, str(runs_dir), split,
+                                             CONFIRM_SEEDS if args.confirm else 0)
             effect = ("" if judged.effect is None else
                       f"{judged.effect:+.3f} [{judged.low:+.3f}, {judged.high:+.3f}]")
-            say(f"RESULT lesson={key} verdict={judged.outcome.replace(' ', '_')} seeds={judged.seeds} "
-                f"wall_s={clock.wall_s:.0f} cpu_s={clock.cpu_s:.0f}")
+            numbers = ("" if judged.effect is None else
+                       f"effect={judged.effect:.4f} low={judged.low:.4f} high={judged.high:.4f} ")
+            say(f"RESULT lesson={key} verdict={judged.outcome.replace(' ', '_')} {numbers}seeds={judged.seeds} "
+                f"split={split} wall_s={clock.wall_s:.0f} cpu_s={clock.cpu_s:.0f}")
             took = f"{clock.wall_s:.0f} s wall, {clock.cpu_s:.0f} s CPU" + (" (incl. pretraining)" if cold else "")
             rows.append([lesson(key).title, judged.outcome, effect, judged.seeds, took,
                          f"{lesson(key).minutes_on_cpu:g} min", judged.text])

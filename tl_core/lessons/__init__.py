@@ -9,7 +9,7 @@ Runs of a lesson share its experiment id (`tl_core.identity.new_lesson`), so the
 and go through the same job queue. No Streamlit here.
 """
 from tl_core.lessons import plans
-from tl_core.lessons.catalog import (DISTILL_LABELS, FREEZE_DEPTHS, LABEL_BUDGETS, LESSONS, SEEDS, Lesson,
+from tl_core.lessons.catalog import (FREEZE_DEPTHS, LABEL_BUDGETS, LESSONS, SEEDS, Lesson,
                                      lesson)
 from tl_core.lessons.claims import Claim, Run, Verdict
 from tl_core.lessons.plans import (collect, experiment_run_ids, latest_experiment, needs_pretraining, plan_next,
@@ -17,7 +17,7 @@ from tl_core.lessons.plans import (collect, experiment_run_ids, latest_experimen
 from tl_core.lessons.verdicts import VERDICTS, collision_cap, verdict, zero_shot_setting
 
 __all__ = [
-    "DISTILL_LABELS", "FREEZE_DEPTHS", "LABEL_BUDGETS", "LESSONS", "SEEDS", "VERDICTS", "Claim", "Lesson", "Run",
+    "FREEZE_DEPTHS", "LABEL_BUDGETS", "LESSONS", "SEEDS", "VERDICTS", "Claim", "Lesson", "Run",
     "Verdict", "collect", "collision_cap", "experiment_run_ids", "latest_experiment", "lesson", "needs_pretraining",
     "plan_next", "plans", "seed_count", "stage_configs", "stages_left", "verdict", "zero_shot_setting",
 ]

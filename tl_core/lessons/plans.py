@@ -16,11 +16,12 @@ def seed_count(lesson: Lesson, quick: bool = False, seeds: int | None = None) ->
 
 
 def stage_configs(lesson: Lesson, index: int, quick: bool, previous: Sequence[Run],
-                  seeds: int | None = None) -> list[RunConfig]:
-    """Stage `index`'s configs once per seed; each seed's copy sees only the earlier runs of its own seed (its
-    students learn from the teacher of their seed)."""
+                  seeds: int | None = None, first_seed: int = 0) -> list[RunConfig]:
+    """Stage `index`'s configs once per seed (`first_seed`, …: the page's are 0 …, a confirmation's fresh ones);
+    each seed's copy sees only the earlier runs of its own seed (its students learn from the teacher of their
+    seed)."""
     configs = []
-    for seed in range(seed_count(lesson, quick, seeds)):
+    for seed in range(first_seed, first_seed + seed_count(lesson, quick, seeds)):
         mine = [r for r in previous if int(r["config"].get("seed", 0)) == seed]
         configs += [c.replace(seed=seed) for c in lesson.stages[index](quick, mine)]
     return configs
