@@ -5,11 +5,12 @@ import streamlit as st
 from tl_view import charts, fmt, glossary
 from tl_ui import nav, state
 from tl_ui.pickers import all_runs, comparison_for, mine_first
+from tl_core.config import RunConfig
 from tl_view.confusion_null import band_snapshots, null_band_for
 from tl_view import roles
 from tl_view.domain_words import domain_head_text
 from tl_view.views import is_active
-from tl_ui.widgets import chart, pick_runs
+from tl_ui.widgets import chart, pick_runs, redraw_when_bands_are_ready
 
 nav.page_guard(__file__)
 manager = state.manager()
@@ -41,7 +42,8 @@ if not rows:
 watch = state.watched() or {}
 default = [rid for rid in (watch.get("run"), watch.get("baseline")) if rid]
 if not default:  # the newest DANN run and its comparison, else the newest run
-    dann = next((r for r in rows if roles.learns_from_source_labels(r["strategy"], adapting=True)), None)
+    dann = next((r for r in rows if roles.learns_from_source_labels(r["strategy"], adapting=True)
+                 and not roles.is_without(RunConfig.from_dict(r["config"]))), None)
     first = dann or rows[0]
     default = [first["run_id"]] + [rid for rid in [comparison_for(manager, first["run_id"], rows)] if rid]
     source_only = next((r for r in rows if roles.learns_from_source_labels(r["strategy"], adapting=False)), None)
@@ -96,3 +98,5 @@ def draw() -> None:
 
 live = any(is_active(manager.view(rid)) for rid in chosen)
 st.fragment(run_every=2 if live else None)(draw)()  # one element tree whether live or not
+if not live:
+    redraw_when_bands_are_ready()

@@ -15,7 +15,7 @@ from tl_view import fmt, glossary, lesson_views as lv
 from tl_ui import nav, state
 from tl_ui.figure_cache import cached_figure, recent
 from tl_ui.live import CHART_SECONDS
-from tl_ui.widgets import chart, error
+from tl_ui.widgets import chart, error, redraw_when_bands_are_ready
 from tl_view.views import promise_text
 
 TABLE_SECONDS = 3  # a class of 30 tabs polls the server ten times a second at this pace
@@ -195,6 +195,7 @@ with body:
     else:
         draw_results(group)
         draw_runs(group)
+        redraw_when_bands_are_ready()
 
 with st.expander("What the words mean", icon=":material/menu_book:"):
     st.markdown(glossary.glossary_markdown((

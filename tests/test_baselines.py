@@ -34,3 +34,16 @@ def test_distillation_is_compared_with_the_student_on_its_labels():
                                     RunConfig(strategy="fine-tune", weights="random")])
 def test_runs_that_are_baselines_themselves_get_none(config):
     assert baseline_for(config) is None
+
+
+def test_in_a_lesson_dann_is_drawn_beside_its_own_seeds_twin():
+    from tl_core.baselines import lesson_twin
+    from tl_core.lessons import lesson, stage_configs
+
+    configs = stage_configs(lesson("domain-shift"), 0, False, [], seeds=2)
+    rows = [{"run_id": f"{c.arm}-{c.seed}", "experiment": "lesson:domain-shift:abc", "arm": c.arm,
+             "strategy": c.strategy, "config": c.to_dict()} for c in configs]
+    dann_1 = next(r for r in rows if r["run_id"] == "dann-1")
+    assert lesson_twin(dann_1, rows) == "without-adaptation-1"
+    assert lesson_twin(next(r for r in rows if r["run_id"] == "without-adaptation-1"), rows) is None
+    assert lesson_twin(dann_1, [r for r in rows if r["run_id"] != "without-adaptation-1"]) is None

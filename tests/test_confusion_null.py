@@ -38,7 +38,7 @@ def test_chart_draws_the_band_instead_of_the_line():
     band = next(t for t in fig.data if t.name == charts.NULL_BAND_LABEL)
     assert (min(band.y), max(band.y)) == (0.46, 0.54)
     assert not fig.layout.shapes  # no bare 0.5 line
-    assert charts.NULL_BAND_LABEL == "no shift (95% of chance results)"
+    assert charts.NULL_BAND_LABEL == "no shift (95% of shuffled domain labels)"
 
 
 def test_the_page_band_comes_from_the_runs_own_features_and_is_never_computed_in_the_page(monkeypatch, tmp_path):

@@ -28,3 +28,14 @@ def baseline_for(config: RunConfig) -> RunConfig | None:
         return None
     what = f"{cls.baseline_label} ({config.name})" if config.name else cls.baseline_label
     return twin.replace(role=Role.BASELINE.value, name=what)
+
+
+def lesson_twin(row: dict, rows: list[dict]) -> str | None:
+    """In a lesson, the run of the same seed whose arm is `row`'s baseline (DANN's twin at domain weight 0), among
+    store rows (`RunStore.list`); None when the lesson has no such arm."""
+    twin = strategy_class(row["strategy"]).baseline(RunConfig.from_dict(row["config"]))
+    if twin is None:
+        return None
+    return next((other["run_id"] for other in rows
+                 if other["run_id"] != row["run_id"] and other.get("experiment") == row.get("experiment")
+                 and other.get("arm") == twin.arm and other["config"].get("seed") == twin.seed), None)

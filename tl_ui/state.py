@@ -13,7 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from tl_core import identity
+from tl_core import baselines, identity
 from tl_core.errors import UserError
 from tl_core.owners import Actor, Teachers, UnlockAttempts, owner_id, teacher_token
 from tl_core.paths import runs_dir
@@ -147,16 +147,19 @@ def watch(run: str, baseline: str | None) -> None:
 
 
 def baseline_of(row: dict, rows: list[dict]) -> str | None:
-    """The run drawn beside `row`: the baseline of its pair, or the run a 'versus' experiment compares it with."""
+    """The run drawn beside `row`: the baseline of its pair, the run a 'versus' experiment compares it with, or
+    in a lesson the same seed's arm that is its strategy's baseline (DANN's twin at domain weight 0)."""
     compared = identity.compared_run(row.get("experiment") or "")
     if compared:
         return compared
-    if (identity.parse(row.get("experiment") or "") or identity.Experiment(identity.Kind.BENCH, "")).kind \
-            is identity.Kind.PAIR:
+    kind = (identity.parse(row.get("experiment") or "") or identity.Experiment(identity.Kind.BENCH, "")).kind
+    if kind is identity.Kind.PAIR:
         for other in rows:
             if other["run_id"] != row["run_id"] and other.get("experiment") == row["experiment"] \
                     and other.get("role") != row.get("role"):
                 return other["run_id"]
+    if kind is identity.Kind.LESSON:
+        return baselines.lesson_twin(row, rows)
     return None
 
 

@@ -10,7 +10,7 @@ import streamlit as st
 
 from tl_core.config import config_schema
 from tl_core.status import Status
-from tl_view import fmt
+from tl_view import confusion_null, fmt
 from tl_ui import state
 from tl_ui.figure_cache import recent
 from tl_view.charts import figure_html
@@ -153,3 +153,18 @@ def pick_runs(rows: Sequence[dict], label: str, key: str, default: Sequence[str]
     default = [d for d in default if d in labels]
     return st.multiselect(label, list(labels), default=default, key=key, help=help,
                           format_func=lambda rid: labels.get(rid, rid), max_selections=max_selections)
+
+
+def redraw_when_bands_are_ready() -> None:
+    """On a page that does not redraw by itself: while a no-shift band it drew without is being computed, check
+    every 2 s, then redraw the whole page once, with the band (and no timer)."""
+    if not confusion_null.computing():
+        return
+
+    @st.fragment(run_every=2)
+    def waiting() -> None:
+        if not confusion_null.computing():
+            st.rerun()
+        st.caption(":material/hourglass_top: Working out the no-shift band on these features (a few seconds)…")
+
+    waiting()

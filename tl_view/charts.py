@@ -31,7 +31,7 @@ METRIC_LABELS = {
 SHORT = {"target_acc": "target", "val_acc": "validation", "train_acc": "training"}
 FRACTION_METRICS = {"target_acc", "val_acc", "train_acc", "domain_confusion_acc", "domain_head_acc"}
 ACCURACY_METRICS = ("target_acc", "val_acc", "train_acc")
-NULL_BAND_LABEL = "no shift (95% of chance results)"
+NULL_BAND_LABEL = "no shift (95% of shuffled domain labels)"
 _WIDTH = {"target_acc": 3.2, "val_acc": 2.0, "train_acc": 1.6}
 _MARKER = {"target_acc": 7, "val_acc": 5, "train_acc": 0}
 

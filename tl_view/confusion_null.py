@@ -49,7 +49,14 @@ def null_band_for(candidates: Sequence[str | Path]) -> tuple[float, float] | Non
 
 
 _started: set[str] = set()
+_running: set[str] = set()
 _started_lock = threading.Lock()
+
+
+def computing() -> bool:
+    """Whether a band this process was asked for is still being computed (a static page redraws when it is not)."""
+    with _started_lock:
+        return bool(_running)
 
 
 def _compute_in_background(snapshot: str) -> None:
@@ -57,4 +64,13 @@ def _compute_in_background(snapshot: str) -> None:
         if snapshot in _started:
             return
         _started.add(snapshot)
-    threading.Thread(target=stored_features_band, args=(Path(snapshot),), name="tl-null-band", daemon=True).start()
+        _running.add(snapshot)
+    threading.Thread(target=_compute, args=(snapshot,), name="tl-null-band", daemon=True).start()
+
+
+def _compute(snapshot: str) -> None:
+    try:
+        stored_features_band(Path(snapshot))
+    finally:
+        with _started_lock:
+            _running.discard(snapshot)
