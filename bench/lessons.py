@@ -95,11 +95,10 @@ def main() -> None:
             say(f"RESULT lesson={key} verdict={judged.outcome.replace(' ', '_')} {numbers}seeds={judged.seeds} "
                 f"split={split} wall_s={clock.wall_s:.0f} cpu_s={clock.cpu_s:.0f}")
             took = f"{clock.wall_s:.0f} s wall, {clock.cpu_s:.0f} s CPU" + (" (incl. pretraining)" if cold else "")
-            rows.append([lesson(key).title, judged.outcome, effect, judged.seeds, took,
-                         f"{lesson(key).minutes_on_cpu:g} min", judged.text])
+            rows.append([lesson(key).title, judged.outcome, effect, judged.seeds, took, judged.text])
             say(f"{lesson(key).title}: {judged.outcome} — {judged.text} [{clock}]")
     say()
-    say(table(["lesson", "verdict", "effect [95% interval]", "seeds", "took", "page says", "measured"], rows,
+    say(table(["lesson", "verdict", "effect [95% interval]", "seeds", "took", "measured"], rows,
               title=f"bench/lessons.py{flags}"))
     say(f"Load average now {load_now()}.")
 

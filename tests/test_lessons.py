@@ -18,7 +18,7 @@ def test_full_lessons_plan_valid_configs(item, data_dir):
         for config in configs:
             if config.strategy != "distill":  # a distill config names a teacher run that exists only once trained
                 validate_config(config)
-    assert item.explanation and item.expectation and item.minutes_on_cpu > 0
+    assert item.explanation and item.expectation
 
 
 @pytest.mark.slow

@@ -25,8 +25,6 @@ class Lesson:
     explanation: str  # markdown, a few sentences
     expectation: str  # the picture the lecture predicts, in one sentence
     picture: str  # how the page draws it (tl_view.lesson_views.lesson_figures): curves | labels | … | forgetting
-    minutes_on_cpu: float  # its runs on an idle 2-core CPU, source network cached: measured with 3 seeds, × 5/3
-    # for SEEDS = 5, rounded up to half a minute
     stages: tuple[Callable[[bool, list[Run]], list[RunConfig]], ...]
     claim: Claim  # the primary contrast the badge is decided on, stated before any run
     formula: str = ""  # LaTeX shown under the explanation
@@ -205,7 +203,6 @@ LESSONS: tuple[Lesson, ...] = (
             "(*linear probe*), or keep training the task-A network on task B (*fine-tune*)."),
         expectation="With transfer the curve starts higher, climbs faster and ends higher than from scratch.",
         picture="curves",
-        minutes_on_cpu=2.5,
         claim=Claim("fine-tune − scratch, final target accuracy",
                     side="above", min_effect=0.05, arms=("scratch", "fine-tune")),
         stages=(_why_transfer,),
@@ -219,7 +216,6 @@ LESSONS: tuple[Lesson, ...] = (
             "with plenty of labels the two meet."),
         expectation="The gap between the two lines is widest on the left (few labels) and narrows to the right.",
         picture="labels",
-        minutes_on_cpu=4.5,
         claim=Claim("gain of transfer at the fewest labels − at the most, target accuracy",
                     side="above", min_effect=0.05, arms=("with", "without"), kind="difference of differences"),
         stages=(_how_many_labels,),
@@ -236,7 +232,6 @@ LESSONS: tuple[Lesson, ...] = (
         expectation=("Accuracy falls as more groups are frozen, and falls more steeply when task A is distant "
                      "(shapes) than when it is close (font digits)."),
         picture="freeze",
-        minutes_on_cpu=2.5,
         claim=Claim("drop from the shallowest to the deepest freeze, distant source − close source",
                     side="above", min_effect=0.05, arms=("freeze", "freeze-distant"),
                     kind="difference of differences"),
@@ -262,7 +257,6 @@ LESSONS: tuple[Lesson, ...] = (
                  r"\lambda_p=\frac{2}{1+e^{-10p}}-1,\qquad \mu_p=\frac{\mu_0}{(1+10p)^{0.75}}"),
         expectation="DANN reaches a higher target accuracy, and its domain-confusion accuracy falls toward 0.5.",
         picture="domain",
-        minutes_on_cpu=5,
         claim=Claim("DANN − its twin without adaptation (domain weight 0), target accuracy",
                     side="above", min_effect=0.03, arms=("without-adaptation", "dann")),
         stages=(_domain_shift,),
@@ -283,7 +277,6 @@ LESSONS: tuple[Lesson, ...] = (
         expectation=("The student on soft targets beats the same student on its labels alone, and comes closer to "
                      "its teacher."),
         picture="distill",
-        minutes_on_cpu=3.5,
         claim=Claim("student on soft targets − student on its labels alone, target accuracy",
                     side="above", min_effect=0.05, arms=("distilled", "pseudo-labels", "labels-only")),
         stages=(_distill_teacher, _distill_students),
@@ -300,7 +293,6 @@ LESSONS: tuple[Lesson, ...] = (
         expectation=("Fine-tuned transfer from an unrelated task ends below training from scratch, while the same "
                      "recipe from a related task does not."),
         picture="negative",
-        minutes_on_cpu=2,
         claim=Claim("fine-tuned from the unrelated source − scratch, target accuracy",
                     side="below", min_effect=0.03, arms=("fine-tuned", "related-fine-tuned", "scratch")),
         stages=(_negative_transfer,),
@@ -322,7 +314,6 @@ LESSONS: tuple[Lesson, ...] = (
         expectation=("Rotation pretraining beats scratch without a single task-A label; supervised pretraining on a "
                      "related labelled task does better still."),
         picture="self-supervised",
-        minutes_on_cpu=17,
         claim=Claim("rotation-pretrained − scratch, target accuracy",
                     side="above", min_effect=0.03, arms=("scratch", "rotation")),
         stages=(_self_supervised,),
@@ -342,7 +333,6 @@ LESSONS: tuple[Lesson, ...] = (
         expectation=("With all three attributes, unseen classes are recognised far above chance; without colour, "
                      "accuracy is capped where signatures collide."),
         picture="zero-shot",
-        minutes_on_cpu=13.5,
         claim=Claim("unseen-class accuracy with every attribute − chance",
                     side="above", min_effect=0.10, arms=("all-attributes", "without-colour"),
                     kind="against a constant"),
@@ -362,7 +352,6 @@ LESSONS: tuple[Lesson, ...] = (
         formula=r"L(\theta_s,\theta_A,\theta_B)=L_B(\theta_s,\theta_B)+w\,L_A(\theta_s,\theta_A)",
         expectation="Joint training lifts the label-poor task above training it alone.",
         picture="multitask",
-        minutes_on_cpu=12,
         claim=Claim("joint − target task alone, target accuracy",
                     side="above", min_effect=0.03, arms=("alone", "joint")),
         stages=(_multitask,),
@@ -381,7 +370,6 @@ LESSONS: tuple[Lesson, ...] = (
         expectation=("Fine-tuning on B makes task A's accuracy fall; the progressive network keeps it exactly, "
                      "at about twice the parameters."),
         picture="forgetting",
-        minutes_on_cpu=17,
         claim=Claim("task A forgotten by fine-tuning − by the progressive network",
                     side="above", min_effect=0.05, arms=("fine-tuned", "progressive")),
         stages=(_forgetting,),
