@@ -1,6 +1,7 @@
 """Embeddings: a run's feature maps with and without transfer side by side, walked through epoch by epoch."""
 import streamlit as st
 
+from tl_core import pairs
 from tl_view import charts, glossary, roles
 from tl_ui import live, maps, nav, state
 from tl_view.images import predicted_by_index, thumbnail_caption, to_hwc
@@ -32,7 +33,7 @@ if not rows:
 
 labels = {r["run_id"]: run_label(r) for r in rows}
 ids = list(labels)
-mains = [i for i, r in zip(ids, rows) if not state.is_twin(r)]  # a baseline is shown beside its main run
+mains = [i for i, r in zip(ids, rows) if not pairs.is_twin(r)]  # a baseline is shown beside its main run
 default = watch.get("run") if watch.get("run") in labels else (mains or ids)[0]
 pick, other, method_col = st.columns([2, 2, 1.4])
 run_id = pick.selectbox("Run", ids, index=ids.index(default), format_func=labels.get, key="emb-run",

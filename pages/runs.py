@@ -2,6 +2,7 @@
 import pandas as pd
 import streamlit as st
 
+from tl_core import pairs
 from tl_core.config import RunConfig
 from tl_core.errors import UserError
 from tl_core.owners import may_act
@@ -50,9 +51,9 @@ def opening_runs(shown: list[dict], who: str, focus: list[str] | None) -> tuple[
     finished = [r for r in shown if r["status"] == Status.FINISHED]
     mine = [r for r in finished if r.get("owner") == who]
     for pool, words in ((mine, "your newest finished run"), (finished, "the newest finished run")):
-        first = next((r for r in pool if not state.is_twin(r)), pool[0] if pool else None)
+        first = next((r for r in pool if not pairs.is_twin(r)), pool[0] if pool else None)
         if first is not None:
-            twin = state.baseline_of(first, rows)
+            twin = pairs.baseline_of(first, rows)
             return [first["run_id"]] + ([twin] if twin in ids else []), words + (" and its twin" if twin in ids else "")
     return [shown[0]["run_id"]], "the newest run"
 
@@ -123,9 +124,9 @@ run_id = st.selectbox("Run", list(labels), format_func=labels.get, key="runs-det
     else next(iter(labels))
 row, view = by_id[run_id], views[run_id]
 run = manager.store.run_dir(run_id)
-twin = state.baseline_of(row, rows)  # a main run's baseline, or a baseline's main run
+twin = pairs.baseline_of(row, rows)  # a main run's baseline, or a baseline's main run
 if twin in by_id and twin != run_id:
-    what = "its baseline" if not state.is_twin(row) else "the run it is the baseline of"
+    what = "its baseline" if not pairs.is_twin(row) else "the run it is the baseline of"
     text, go = st.columns([4, 1], vertical_alignment="center")
     text.caption(f"Twin: {what} — {run_label(by_id[twin])}")
     if twin not in views and go.button("Show both", key="runs-twin", icon=":material/compare_arrows:",
@@ -199,7 +200,7 @@ a1, a2, a3 = st.columns([1, 1, 2])
 
 def open_in_experiment(config: dict) -> None:
     form.prefill(RunConfig.from_dict(config))
-    state.watch(**state.experiment_of(row, rows))  # a 'without transfer' twin shows its experiment
+    state.watch(**pairs.experiment_of(row, rows))  # a 'without transfer' twin shows its experiment
 
 
 if a1.button("Open in Experiment", icon=":material/science:", key="runs-open",

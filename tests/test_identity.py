@@ -3,6 +3,7 @@ import itertools
 
 import pytest
 
+from tl_core import pairs
 from tl_core import identity
 from tl_core.config import RunConfig
 from tl_core.identity import Kind
@@ -12,7 +13,6 @@ from tl_core.records.store import RunStore
 from tl_core.status import Status
 from tl_core.strategies import transfers
 from tl_view import lesson_views as lv
-from tl_ui import state
 from tl_ui.live import CHART_SECONDS, refresh_seconds, same_epoch_delta
 
 
@@ -93,9 +93,9 @@ def test_the_baseline_is_found_by_role_not_by_name(tmp_path):
     rows = [{"run_id": "main", "role": "main", "experiment": experiment, "name": "without transfer (fake)"},
             {"run_id": "base", "role": "baseline", "experiment": experiment, "name": "my favourite run"},
             {"run_id": "other", "role": "main", "experiment": identity.new_pair(), "name": "without transfer"}]
-    assert state.baseline_of(rows[0], rows) == "base"
-    assert state.is_twin(rows[1]) and not state.is_twin(rows[0]) and not state.is_twin(rows[2])
-    assert state.experiment_of(rows[1], rows) == {"run": "main", "baseline": "base"}
+    assert pairs.baseline_of(rows[0], rows) == "base"
+    assert pairs.is_twin(rows[1]) and not pairs.is_twin(rows[0]) and not pairs.is_twin(rows[2])
+    assert pairs.experiment_of(rows[1], rows) == {"run": "main", "baseline": "base"}
     assert store.list(role="baseline") == []
 
 

@@ -13,7 +13,7 @@ from contextlib import nullcontext
 
 import streamlit as st
 
-from tl_core import identity
+from tl_core import identity, pairs
 from tl_core.baselines import ARM_RECIPES, baseline_for
 from tl_core.identity import Role
 from tl_core.records.run_view import RunView
@@ -65,7 +65,7 @@ def restore(manager, who: str) -> None:
         rows = [r for r in manager.store.list(limit=500) if may_see(actor, r)]  # no link opens another's private run
         asked = st.query_params.get("run")
         row = next((r for r in rows if r["run_id"] == asked), None) if asked else None
-        found = state.experiment_of(row, rows) if row else state.latest_experiment(rows, who)
+        found = pairs.experiment_of(row, rows) if row else pairs.latest_experiment(rows, who)
         if found:
             state.watch(found["run"], found["baseline"])
     watch = state.watched()
@@ -166,7 +166,7 @@ def _recent(manager) -> None:
     from tl_ui.widgets import run_label
 
     actor = state.actor()
-    rows = [r for r in manager.store.list(limit=100) if not state.is_twin(r) and may_see(actor, r)
+    rows = [r for r in manager.store.list(limit=100) if not pairs.is_twin(r) and may_see(actor, r)
             and identity.is_experiment_page_run(r.get("role") or "", r.get("experiment") or "")]
     active = [r for r in rows if Status.of(r["status"]).active]
     pick = (active + [r for r in rows if r["status"] == Status.FINISHED])[:4]
@@ -178,7 +178,7 @@ def _recent(manager) -> None:
             text, go = st.columns([5, 1], vertical_alignment="center")
             text.caption(fmt.plain(run_label(row)))
             if go.button("Show", key=f"show-{row['run_id']}", type="tertiary"):
-                state.watch(**state.experiment_of(row, manager.store.list(limit=500)))
+                state.watch(**pairs.experiment_of(row, manager.store.list(limit=500)))
                 st.rerun()
 
 

@@ -1,10 +1,11 @@
 """Which runs a page offers, and which run belongs next to which (no Streamlit)."""
 from __future__ import annotations
 
-from tl_ui import state
+from tl_core import pairs
 from tl_core.privacy import may_see
 from tl_core.records.run_view import snapshots_on_disk
 from tl_core.strategies import strategy_class
+from tl_ui import state
 
 
 def all_runs(manager, limit: int = 500) -> list[dict]:
@@ -38,7 +39,7 @@ def comparison_for(manager, run_id: str, rows: list[dict]) -> str | None:
     row = next((r for r in rows if r["run_id"] == run_id), None) or manager.store.get(run_id)
     if row is None:
         return None
-    recorded = state.baseline_of(row, rows)
+    recorded = pairs.baseline_of(row, rows)
     if recorded:
         return recorded
     if _from_scratch(row):
