@@ -3,7 +3,7 @@ only when no cached source network exists, the queue ahead shared over the slots
 live ETA follows the run's own pace, pretraining excluded."""
 import pytest
 
-from tl_core import calibration, jobs
+from tl_core import calibration, jobs, live_eta
 from tl_core.calibration import Pace
 from tl_core.config import RunConfig
 from tl_core.records.run_view import RunView
@@ -245,7 +245,7 @@ def test_the_live_eta_follows_the_latest_pace_not_the_first_epoch_s_warm_up(monk
         for i in range(1, steps + 1):
             clock.now += step_s(epoch)
             job.on_event(Step("r1", "train", epoch, (epoch - 1) * steps + i, epochs * steps, 1.0))
-            if jobs.RECENT_EPOCHS < epoch < epochs:
+            if live_eta.RECENT_EPOCHS < epoch < epochs:
                 left = ends_at - clock.now
                 errors.append((abs(job.eta_seconds() - left) / left, epoch, i))
         clock.now += gap_s

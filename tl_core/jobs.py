@@ -16,7 +16,6 @@ teacher, may stop it (`tl_core.owners`). Each owner may have so many runs in fli
 from __future__ import annotations
 
 import os
-import statistics
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -26,6 +25,7 @@ from tl_core.errors import UserError
 from tl_core.executors import RunLost, Slot, default_executor, make_slots
 from tl_core.fair_queue import FairQueue
 from tl_core.fingerprint import fingerprint
+from tl_core.live_eta import StepClock
 from tl_core.owners import CLI, Actor, as_actor, check_may_act
 from tl_core.quotas import check_room, over_time, time_limit_for
 from tl_core.records.shared import fill_from
@@ -34,18 +34,6 @@ from tl_core.records.store import RunStore
 from tl_core.runner import prepare_run
 from tl_core.status import Status
 from tl_core.train.events import EpochEnd, Event, RunEnded, RunStarted, Snapshot, StageStarted, Step
-
-RECENT_EPOCHS = 3  # the live ETA's pace: the median of the latest epochs' own paces
-RECENT_STEPS = 5  # steps into an epoch before its own pace counts
-
-
-def _step_seconds(steps: tuple[float, int, float, int] | None, at_least: int) -> float | None:
-    """Seconds per step between an epoch's first and latest step seen, once they are `at_least` steps apart."""
-    if steps is None or steps[3] - steps[1] < at_least:
-        return None
-    first_at, first, last_at, last = steps
-    return (last_at - first_at) / (last - first)
-
 
 def default_slots() -> int:
     """Runs at a time: `$TL_MAX_RUNS`, else 1 (one GPU, or two CPU cores, is busy enough with one run)."""
@@ -65,15 +53,7 @@ class Job:
     fingerprint: str = ""
     leader: Job | None = None  # the identical run this one follows instead of computing
     followers: list[Job] = field(default_factory=list)
-    first_step_at: float | None = None  # of the run proper: what came before (data, the first snapshot) is done
-    last_step_at: float | None = None
-    between_epochs: bool = False  # an epoch has ended and the next one's first step has not come yet
-    last_step: int = 0
-    # last step seen of an epoch → first step seen of the next, less the steps between them (only some steps'
-    # events reach the server: `tl_core.executors.worker`)
-    epoch_gaps: list[float] = field(default_factory=list)
-    epoch_steps: tuple[float, int, float, int] | None = None  # this epoch's first and latest step seen: (at, step)×2
-    epoch_paces: list[float] = field(default_factory=list)  # seconds per step within each epoch that ended
+    clock: StepClock = field(default_factory=StepClock)  # the run proper's steps, for its live ETA
     time_limit_s: float | None = None  # wall time once started (`tl_core.quotas`); None: no limit
     over_time: bool = False  # stopped at its time limit
 
@@ -98,23 +78,10 @@ class Job:
         elif isinstance(event, Step):
             view.stage, view.step, view.total_steps, view.epoch = event.stage, event.step, event.total_steps, event.epoch
             if event.stage == "train":
-                now = self.updated_at
-                if self.first_step_at is None:
-                    self.first_step_at = now
-                if self.between_epochs and self.last_step_at is not None:
-                    steps_between = (event.step - self.last_step) * (self.epoch_paces[-1] if self.epoch_paces else 0.0)
-                    self.epoch_gaps.append(max(0.0, now - self.last_step_at - steps_between))
-                new_epoch = self.between_epochs or self.epoch_steps is None
-                self.epoch_steps = (now, event.step, now, event.step) if new_epoch else (*self.epoch_steps[:2], now,
-                                                                                         event.step)
-                self.between_epochs = False
-                self.last_step_at, self.last_step = now, event.step
+                self.clock.step(event.step, self.updated_at)
         elif isinstance(event, EpochEnd):
             if event.stage == "train":
-                self.between_epochs = True
-                pace = _step_seconds(self.epoch_steps, 1)
-                if pace is not None:
-                    self.epoch_paces.append(pace)
+                self.clock.epoch_ended()
             (view.history if event.stage == "train" else view.pretrain_history).append(dict(event.metrics))
         elif isinstance(event, Snapshot):
             view.snapshots.append((event.epoch, event.path))
@@ -122,26 +89,11 @@ class Job:
             view.status, view.summary = Status.of(event.status), event.summary
 
     def eta_seconds(self) -> float | None:
-        """Time left in the run proper, from its own pace so far: its remaining steps at the pace of its steps,
-        then a gap after each remaining epoch as long as the gaps so far (evaluation, probes, snapshots; the
-        last one stands for the end of the run: test evaluation, weights). What came before the first step
-        (pretraining, data, the snapshot before training) is not repeated, so it is not counted."""
+        """Time left in the run proper, from its own pace so far (`tl_core.live_eta`)."""
         view = self.view
-        if view.status is not Status.RUNNING or view.stage != "train" or not view.step or self.first_step_at is None:
+        if view.status is not Status.RUNNING or view.stage != "train":
             return None
-        now = time.time()
-        in_gap = now - self.last_step_at if self.between_epochs else 0.0
-        stepping = now - self.first_step_at - sum(self.epoch_gaps) - in_gap
-        # The pace of the latest epochs, the one under way included once it has a few steps (the median of the last
-        # three: one disturbed epoch does not swing it), so the first epoch's warm-up, or a load that has come or
-        # gone, does not weigh on the rest of the run.
-        under_way = _step_seconds(self.epoch_steps, RECENT_STEPS)
-        paces = (self.epoch_paces + ([under_way] if under_way is not None else []))[-RECENT_EPOCHS:]
-        per_step = (statistics.median(paces) if paces
-                    else stepping / max(1, view.step - 1))  # the first step's own time is not measured
-        gap = statistics.median(self.epoch_gaps) if self.epoch_gaps else in_gap
-        gaps_left = max(0, (view.epochs or 1) - len(self.epoch_gaps))
-        return max(0.0, per_step * (view.total_steps - view.step) + gap * gaps_left - in_gap)
+        return self.clock.seconds_left(view.step, view.total_steps, view.epochs, time.time())
 
 
 class JobManager:
