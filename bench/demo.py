@@ -150,6 +150,7 @@ def main() -> None:
     args = parse_args(__doc__.splitlines()[0], _options)
     from tl_core.config import RunConfig
     from tl_core.jobs import JobManager
+    from tl_core.strategies import suggested_lr
 
     overrides = {k: getattr(args, k) for k in ("target", "labels_per_class", "epochs", "freeze", "backbone")
                  if getattr(args, k) is not None}
@@ -164,6 +165,18 @@ def main() -> None:
         f"network per seed, {base.pretrain_epochs} pretraining epochs), {base.strategy}, freeze {base.freeze}, "
         f"{base.labels_per_class} labels per class, {base.epochs} epochs; seeds 0–{args.seeds - 1}")
     timings, by_source = [], {}
+    if not args.no_cold:  # a server started on an empty data folder: its own manager, workers and runs
+        with tempfile.TemporaryDirectory(prefix="tl-bench-demo-data-") as empty, \
+                bench_runs_dir("tl-bench-demo-cold-") as cold_runs:
+            warm_data = os.environ["TL_DATA_DIR"]
+            os.environ["TL_DATA_DIR"] = empty
+            cold = JobManager(cold_runs)
+            load = load_now()
+            _main, _base, first, done = _pair(cold, base.replace(seed=0), suggested_lr("scratch"))
+            cold.close()
+            os.environ["TL_DATA_DIR"] = warm_data
+            timings.append(("cold", 0, first, done, load))
+            say(f"cold seed 0: first point {first:.1f} s, both finished {done:.1f} s (load {load})")
     with bench_runs_dir("tl-bench-demo-") as runs:
         manager = JobManager(runs)
         scratch_lr, pilot = _choose_scratch_lr(manager, base, lrs, pilot_seeds)
@@ -171,15 +184,6 @@ def main() -> None:
                   f"Scratch's learning rate, chosen on the target's validation split (pilot seeds {pilot_seeds})"))
         print(f"RESULT pilot=scratch_lr chosen={scratch_lr:g} " + " ".join(
             f"val_acc_lr_{lr:g}={v:.4f}" for lr, v in pilot.items()), flush=True)
-        if not args.no_cold:
-            with tempfile.TemporaryDirectory(prefix="tl-bench-demo-data-") as empty:
-                warm_data = os.environ["TL_DATA_DIR"]
-                os.environ["TL_DATA_DIR"] = empty
-                load = load_now()
-                _main, _base, first, done = _pair(manager, base.replace(seed=0), scratch_lr)
-                os.environ["TL_DATA_DIR"] = warm_data
-                timings.append(("cold", 0, first, done, load))
-                say(f"cold seed 0: first point {first:.1f} s, both finished {done:.1f} s (load {load})")
         for source in sources:
             results, source_timings = _source_rows(manager, base.replace(source=source), args.seeds, scratch_lr)
             by_source[source] = results
