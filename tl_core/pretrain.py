@@ -2,10 +2,10 @@
 
 This is "learn task A on lots of data, transfer to task B" with no download at all. The checkpoint is keyed by
 everything that shapes it (the source dataset by the content hash of its inputs, and the run's seed: each seed has
-its own source network, so a claim that "pretraining on A helps" rests on as many networks as seeds), and a second
-run with the same backbone, source and seed reuses it in well under a second. Networks trained longer than a live demo could are shipped
-in assets/source_networks/ under the same key, each with a JSON record of how it was made (`publish`); a run
-whose key matches a shipped network starts from it without pretraining.
+its own source network, so a claim that "pretraining on A helps" rests on as many networks as seeds), and a
+second run with the same backbone, source and seed reuses it in well under a second. Networks trained longer than
+a live demo could are shipped in assets/source_networks/ under the same key, each with a JSON record of how it
+was made (`tl_core.publish`); a run whose key matches a shipped network starts from it without pretraining.
 """
 from __future__ import annotations
 
