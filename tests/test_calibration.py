@@ -33,10 +33,18 @@ def test_the_pace_of_finished_runs_of_the_same_backbone_size_and_device():
     assert calibration.pace_from_runs(rows, "convnext_atto", 32, "cpu") is None
 
 
+def test_one_or_two_finished_runs_do_not_set_the_pace():
+    """The walk's first Experiment run trained while the fresh server compiled UMAP: alone it set the pace, and
+    lesson 1's card promised 14 min for a lesson that took 87 s."""
+    slow = [finished(images_per_s=150.0)] * (calibration.FINISHED_RUNS_NEEDED - 1)
+    assert calibration.pace_from_runs(slow, "small_cnn", 32, "cpu") is None
+    assert calibration.pace_from_runs(slow + [finished(images_per_s=2000.0)], "small_cnn", 32, "cpu").runs == 3
+
+
 def test_a_finished_run_lends_what_its_epochs_added_only_to_runs_with_the_same_extras():
     """An Experiment run's epochs carry maps and the task-A probe: lent to a lesson run that takes no snapshots,
     they made lesson 1's card promise 2 min for a lesson that took 81 s."""
-    rows = [finished(images_per_s=500.0, seconds=6.0)]
+    rows = [finished(images_per_s=500.0, seconds=6.0)] * calibration.FINISHED_RUNS_NEEDED
     recorded = RunConfig.from_dict(rows[0]["config"])
     same = calibration.pace_from_runs(rows, "small_cnn", 32, "cpu", like=recorded)
     assert same.epoch_overhead_s == pytest.approx(6.0 - 20 * 64 / 500)
@@ -51,19 +59,20 @@ def test_a_run_recorded_by_the_store_lends_its_pace(runs_dir, tiny):
     from tl_core.records.store import RunStore
     from tl_core.runner import prepare_run
 
-    run = prepare_run(tiny.replace(img_size=32), runs_dir, owner="test")
-    for epoch in (1, 2):
-        run.append_metrics({"epoch": epoch, "images_per_s": 800.0, "seconds": 3.0})
-    run.write_summary({**run.read_summary(), "status": "finished", "device": "cpu", "device_name": "CPU (2 cores)",
-                       "labelled_examples": 200})
     store = RunStore(runs_dir)
-    store.upsert(run.run_id, run.read_config(), run.read_summary(), owner="test")
+    for _ in range(calibration.FINISHED_RUNS_NEEDED):
+        run = prepare_run(tiny.replace(img_size=32), runs_dir, owner="test")
+        for epoch in (1, 2):
+            run.append_metrics({"epoch": epoch, "images_per_s": 800.0, "seconds": 3.0})
+        run.write_summary({**run.read_summary(), "status": "finished", "device": "cpu",
+                           "device_name": "CPU (2 cores)", "labelled_examples": 200})
+        store.upsert(run.run_id, run.read_config(), run.read_summary(), owner="test")
     pace = calibration.pace_from_runs(calibration.finished_rows(store), tiny.backbone, 32, "cpu", tiny.freeze)
     assert pace is not None and pace.images_per_s == 800.0
 
 
 def test_an_estimate_scales_with_epochs_and_counts_pretraining_only_without_a_cached_source(data_dir):
-    rows = [finished(images_per_s=640.0, seconds=4.0, source="digits", target="digits")]
+    rows = [finished(images_per_s=640.0, seconds=4.0, source="digits", target="digits")] * 3
     config = RunConfig(source="digits", target="digits", labels_per_class=5, epochs=4, batch_size=64)
     estimate = calibration.estimate_run(config, rows)
     assert estimate.train_s == pytest.approx(4 * 4.0)  # same steps per epoch as the finished run: its epoch time

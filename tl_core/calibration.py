@@ -30,6 +30,9 @@ EVAL_BATCHES = 10  # timed evaluation batches (4× the training batch, as runs e
 PROBE_ROWS = 500  # rows per domain of the timed domain-confusion probe (its cost grows about linearly with them)
 FROZEN_BATCHES = 12  # timed batches at each freeze depth
 FINISHED_RUNS_USED = 5
+# The fewest finished runs whose pace replaces the timed one: a single run can have trained beside something
+# passing (the first run on a fresh server trains while UMAP compiles), and then promised a 90-s lesson 14 min.
+FINISHED_RUNS_NEEDED = 3
 BUILTIN_SIZES = {  # (train, val + test) images, for a built-in dataset not built yet
     "digits": (1258, 539), "digits-m": (1258, 539), "shapes": (4200, 1800), "synth-digits": (8400, 3600), "fonts-plain": (8400, 3600)}
 UNKNOWN_SIZE = (1000, 400)
@@ -152,8 +155,9 @@ def pace_from_runs(rows: list[dict], backbone: str, img_size: int, device: str, 
                    like: RunConfig | None = None) -> Pace | None:
     """The median pace of the newest finished runs of this backbone and image size on this kind of device (and
     freeze depth, when given), from their metrics rows (`row["metrics"]`, one dict per epoch with images_per_s and
-    seconds). What an epoch adds beyond training (evaluation, snapshots, the task-A probe) is lent only by runs
-    with the same extras as `like` (`_same_extras`); without one, it is left to be modelled (None)."""
+    seconds); None with fewer than FINISHED_RUNS_NEEDED of them. What an epoch adds beyond training (evaluation,
+    snapshots, the task-A probe) is lent only by runs with the same extras as `like` (`_same_extras`); without
+    one, it is left to be modelled (None)."""
     paces, overheads, used = [], [], 0
     for row in rows:
         config = row["config"]
@@ -174,7 +178,7 @@ def pace_from_runs(rows: list[dict], backbone: str, img_size: int, device: str, 
         used += 1
         if used == FINISHED_RUNS_USED:
             break
-    if not used:
+    if used < FINISHED_RUNS_NEEDED:
         return None
     return Pace(statistics.median(paces), statistics.median(overheads) if overheads else None, used)
 

@@ -23,7 +23,6 @@ transform moves training points slightly; it short-circuits only when the whole 
 once warm: UMAP fit 2-4 s and transform of 2,000 new rows 3-4 s (200 epochs), t-SNE 8-13 s per
 snapshot, PCA < 0.1 s.
 """
-import contextlib
 import threading
 import time
 import warnings
@@ -36,6 +35,12 @@ from sklearn.metrics import euclidean_distances
 from sklearn.preprocessing import StandardScaler
 
 from .arrays import as_features, one_thread
+
+# umap-learn's notes about the precomputed metric, which is used on purpose, are silenced for the whole process:
+# `warnings.catch_warnings` around each fit is not thread-safe (a server draws maps on many threads, and one
+# thread leaving it restores the filters under another's fit).
+warnings.filterwarnings("ignore", message="using precomputed metric")
+warnings.filterwarnings("ignore", message="Transforming new data with precomputed metric")
 
 METHODS = ("umap", "pca", "tsne")
 
@@ -84,8 +89,7 @@ class MapFrame:
                 self.model_ = PCA(n_components=2, random_state=self.seed).fit(z)
                 coords = self.model_.transform(z)
             elif self.method == "umap":
-                with _quiet_umap():
-                    self.model_ = self._umap(len(x)).fit(_distances(z, z))
+                self.model_ = self._umap(len(x)).fit(_distances(z, z))
                 coords = self.model_.embedding_
             else:
                 self.model_ = None
@@ -128,8 +132,7 @@ class MapFrame:
     def _transform_new(self, z: np.ndarray) -> np.ndarray:
         if self.method == "pca":
             return self.model_.transform(z)
-        with _quiet_umap():
-            return self.model_.transform(_distances(z, self.scaler_.transform(self.reference_features_)))
+        return self.model_.transform(_distances(z, self.scaler_.transform(self.reference_features_)))
 
     def _transform_tsne(self, x: np.ndarray) -> np.ndarray:
         if x.shape != self.reference_features_.shape:
@@ -176,15 +179,6 @@ def _distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if a is b:
         np.fill_diagonal(distances, 0.0)
     return distances
-
-
-@contextlib.contextmanager
-def _quiet_umap():
-    """Silence umap-learn's notes about the precomputed metric, which is used on purpose."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="using precomputed metric")
-        warnings.filterwarnings("ignore", message="Transforming new data with precomputed metric")
-        yield
 
 
 def align_to_reference(coords: np.ndarray, reference: np.ndarray) -> np.ndarray:
