@@ -1,4 +1,6 @@
 """The no-shift band of the domain-confusion probe, and the chart that draws it instead of a bare 0.5 line."""
+import os
+
 import numpy as np
 import pytest
 
@@ -41,10 +43,12 @@ def test_chart_draws_the_band_instead_of_the_line():
     assert charts.NULL_BAND_LABEL == "no shift (95% of shuffled domain labels)"
 
 
-def test_the_page_band_comes_from_the_runs_own_features_and_is_never_computed_in_the_page(monkeypatch, tmp_path):
+def test_the_page_band_comes_from_the_runs_own_features_and_is_never_computed_in_the_page(monkeypatch, tmp_path,
+                                                                                          data_dir):
     """The page gets None while the band is unknown (its computation starts in the background, once), then the
-    band of that very snapshot, stored beside it, so the next server process does not compute it again; while a
-    finished run's final band is computed, the band of the features it started from stays drawn."""
+    band of that very snapshot, stored in the data folder, so the next server process does not compute it again;
+    while a finished run's final band is computed, the band of the features it started from stays drawn. A run
+    filled from an identical one holds the same snapshot (a hard link): its band is the same, not computed again."""
     import time
 
     from tl_core.analysis import null_band_store
@@ -73,4 +77,8 @@ def test_the_page_band_comes_from_the_runs_own_features_and_is_never_computed_in
         assert time.time() < deadline
         time.sleep(0.05)
     assert asked == [40, 50]
-    assert null_band_store.known_features_band(last).n_per_domain == 50  # stored beside the snapshot
+    assert null_band_store.known_features_band(last).n_per_domain == 50  # stored for the next process
+    follower = tmp_path / "follower"
+    follower.mkdir()
+    os.link(last, follower / last.name)
+    assert null_band_for([follower / last.name]) == null_band_for([last]) and asked == [40, 50]

@@ -1,36 +1,52 @@
-"""A feature snapshot's no-shift band (`permutation_null_band`), computed once and kept in a file beside the
-snapshot: it costs seconds of CPU, so threads that ask at the same time wait for one computation."""
+"""A feature snapshot's no-shift band (`permutation_null_band`), computed once per snapshot *content* and kept
+in the data folder's cache: it costs seconds of CPU, and a class's runs filled from one computation hold the same
+snapshots (hard links or copies), so thirty students watching the same lesson cost one band. Threads that ask at
+the same time wait for one computation."""
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import threading
 from dataclasses import asdict
-
 from pathlib import Path
 
 import numpy as np
 
 from tl_core.analysis.domain_confusion import NullBand, permutation_null_band
+from tl_core.paths import data_dir
 from tl_core.records.run_dir import write_atomic
 
 _computing = threading.Lock()
 
 
-def _features_file(snapshot: Path) -> Path:
-    return snapshot.with_name(f"{snapshot.name}.null-band.json")
+@functools.lru_cache(maxsize=4096)
+def _content_key(path: str, device: int, inode: int, mtime_ns: int, size: int) -> str:
+    """The snapshot's content hash, read once per file version in this process (a page asks every few seconds)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:24]
+
+
+def _band_file(snapshot: Path) -> Path | None:
+    try:
+        stat = snapshot.stat()
+        key = _content_key(str(snapshot), stat.st_dev, stat.st_ino, stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        return None
+    return data_dir() / "cache" / "null-bands" / f"{key}.json"
 
 
 def known_features_band(snapshot: Path) -> NullBand | None:
     """The permutation band of this feature snapshot if it has been computed; None otherwise (never computes)."""
+    path = _band_file(Path(snapshot))
     try:
-        return NullBand(**json.loads(_features_file(Path(snapshot)).read_text()))
+        return NullBand(**json.loads(path.read_text())) if path is not None else None
     except (OSError, ValueError, TypeError):
         return None
 
 
 def stored_features_band(snapshot: Path) -> NullBand | None:
-    """`permutation_null_band` on the snapshot's own source and target features, computed and stored beside it
-    if no one has yet; None for a snapshot without features of both domains."""
+    """`permutation_null_band` on the snapshot's own source and target features, computed and stored if no one
+    has yet for the same content; None for a snapshot without features of both domains."""
     snapshot = Path(snapshot)
     with _computing:
         band = known_features_band(snapshot)
@@ -44,8 +60,11 @@ def stored_features_band(snapshot: Path) -> NullBand | None:
         if min(len(source), len(target)) < 2:
             return None
         band = permutation_null_band(source, target)
-        try:
-            write_atomic(_features_file(snapshot), json.dumps(asdict(band)).encode())
-        except OSError:
-            pass  # a read-only run folder: computed again next time
+        path = _band_file(snapshot)
+        if path is not None:  # else the snapshot went meanwhile
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                write_atomic(path, json.dumps(asdict(band)).encode())
+            except OSError:
+                pass  # a read-only data folder: computed again next time
     return band
