@@ -195,7 +195,8 @@ with body:
     else:
         draw_results(group)
         draw_runs(group)
-        redraw_when_bands_are_ready()
+        if lesson.picture == "domain":
+            redraw_when_bands_are_ready()
 
 with st.expander("What the words mean", icon=":material/menu_book:"):
     st.markdown(glossary.glossary_markdown((
