@@ -216,8 +216,8 @@ def pace_for(backbone: str, img_size: int, device: str, rows: list[dict] = (), w
     None, "estimating…", and asks again later; with `wait=True` it waits its turn), so typing image sizes into a
     form cannot start a process per size. Across processes, `machine_lock` keeps it to one per machine. A size
     or device outside RunConfig's schema is refused (ConfigError) before anything starts."""
-    from_runs = pace_from_runs(list(rows), backbone, img_size, device, freeze, like)
-    if from_runs is not None:
+    from_runs = pace_from_runs(list(rows), backbone, img_size, device, freeze, like, needed=1)
+    if from_runs is not None and from_runs.runs >= FINISHED_RUNS_NEEDED:
         timed = _measured.get((backbone, img_size, device))
         if from_runs.epoch_overhead_s is None and timed is not None:  # its extras are modelled at the timed paces
             from_runs = replace(from_runs, eval_images_per_s=timed.eval_images_per_s, probe_s=timed.probe_s)
@@ -228,9 +228,8 @@ def pace_for(backbone: str, img_size: int, device: str, rows: list[dict] = (), w
     timed = timed.at_depth(freeze)
     # Too few finished runs to set the pace, but a pace only ever reads slow when something else ran beside it
     # (a fresh server compiles UMAP while it times its batches): the faster of the timing and those runs.
-    few = pace_from_runs(list(rows), backbone, img_size, device, freeze, like, needed=1)
-    if few is not None and few.images_per_s > timed.images_per_s:
-        return replace(timed, images_per_s=few.images_per_s, runs=few.runs)
+    if from_runs is not None and from_runs.images_per_s > timed.images_per_s:
+        return replace(timed, images_per_s=from_runs.images_per_s, runs=from_runs.runs)
     return timed
 
 

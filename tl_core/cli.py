@@ -184,13 +184,13 @@ def _pretrain(args: argparse.Namespace) -> int:
     from tl_core.device import pick_device
     from tl_core.pretrain import checkpoint_path, source_pretrained_state
     from tl_core.publish import publish
-    from tl_core.ssl import ROTATION_WEIGHTS, rotation_checkpoint_path, rotation_pretrained_state
+    from tl_core.ssl import ROTATION_WEIGHTS, network_key, rotation_pretrained_state
     from tl_core.train.loop import FitContext
     from tl_core.validation import validate_config
 
     config = validate_config(RunConfig(**{name: getattr(args, name) for name in PRETRAIN_OPTIONS}))
-    rotation = config.weights in ROTATION_WEIGHTS
-    if config.weights != "source" and not rotation:
+    keyed = network_key(config)
+    if keyed is None:
         raise ConfigError(f"pretrain trains --weights source or {' or '.join(ROTATION_WEIGHTS)}, not "
                           f"{config.weights!r}")
     stop = threading.Event()
@@ -200,12 +200,10 @@ def _pretrain(args: argparse.Namespace) -> int:
     device = pick_device(config.device)
     if args.publish:
         path = publish(config, device, ctx)
-    elif rotation:
-        rotation_pretrained_state(config, device, ctx)
-        path = rotation_checkpoint_path(config)
     else:
-        source_pretrained_state(config, device, ctx)
-        path = checkpoint_path(config)
+        pretrained = rotation_pretrained_state if config.weights in ROTATION_WEIGHTS else source_pretrained_state
+        pretrained(config, device, ctx)
+        path = checkpoint_path(keyed)
     printer.close()
     print(path)
     return 0

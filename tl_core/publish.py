@@ -16,7 +16,7 @@ import torch
 from tl_core.config import RunConfig
 from tl_core.data.builtin import BUILTINS
 from tl_core.pretrain import ROTATION_OF, SHIPPED_DIR, checkpoint_key, checkpoint_name, pretrain_source
-from tl_core.ssl import ROTATION_WEIGHTS, pretrain_rotation, rotation_key
+from tl_core.ssl import ROTATION_WEIGHTS, network_key, pretrain_rotation
 from tl_core.train.loop import FitContext
 
 PUBLISHED_OPTIONS = ("source", "target", "weights", "backbone", "img_size", "pretrain_epochs", "batch_size",
@@ -26,11 +26,11 @@ PUBLISHED_OPTIONS = ("source", "target", "weights", "backbone", "img_size", "pre
 def publish(config: RunConfig, device: torch.device, ctx: FitContext, directory: Path = SHIPPED_DIR) -> Path:
     """`config.weights` says which network: "source" (task A's labels) or a rotation network (no labels).
     The record holds the key, seed, the images' content hash, final metrics and library versions."""
-    rotation = config.weights in ROTATION_WEIGHTS
-    keyed = rotation_key(config) if rotation else config
+    keyed = network_key(config)
     started = time.perf_counter()
     path = directory / f"{checkpoint_name(keyed)}.safetensors"
-    history = (pretrain_rotation if rotation else pretrain_source)(config, device, ctx, path)
+    train = pretrain_rotation if config.weights in ROTATION_WEIGHTS else pretrain_source
+    history = train(config, device, ctx, path)
     last = history[-1]
     images = keyed.source.removeprefix(ROTATION_OF)
     record = {
