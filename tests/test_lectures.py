@@ -13,7 +13,8 @@ from tl_core.errors import ConfigError
 from tl_core.model import TransferModel
 from tl_core.lessons import collision_cap
 from tl_core.runner import run_config
-from tl_core.ssl import all_rotations, rotation_checkpoint_path
+from tl_core.pretrain import checkpoint_path
+from tl_core.ssl import all_rotations, network_key
 from tl_core.validation import validate_config
 
 
@@ -43,7 +44,7 @@ def test_rotation_pretraining_learns_its_pretext_without_labels_and_is_cached(ru
     config = _tiny(weights="ssl:rotation:target", strategy="fine-tune", freeze=1, labels_per_class=5, epochs=1)
     summary = _finished(config, runs_dir)
     assert summary["target_acc"] > 0.2
-    path = rotation_checkpoint_path(config)
+    path = checkpoint_path(network_key(config))
     assert path.exists()  # cached like `source`: the next run reads it
     model = TransferModel(create_backbone("small_cnn", "random", 16), 4)
     model.load_state_dict(load_file(str(path)))

@@ -16,7 +16,7 @@ from tl_core.backbones import create_backbone
 from tl_core.config import RunConfig
 from tl_core.data import load_domain
 from tl_core.model import TransferModel
-from tl_core.pretrain import ROTATION_OF, checkpoint_path, has_source_network, save_state, stored_state
+from tl_core.pretrain import ROTATION_OF, has_source_network, save_state, stored_state
 from tl_core.strategies import build_strategy, suggested_lr
 from tl_core.train.events import StageStarted
 from tl_core.train.loop import FitContext, fit
@@ -34,10 +34,6 @@ def pretext_dataset(config: RunConfig) -> str:
 def rotation_key(config: RunConfig) -> RunConfig:
     """The config a rotation network is keyed (cached and shipped) by: its pretext images stand as its source."""
     return config.replace(source=f"{ROTATION_OF}{pretext_dataset(config)}")
-
-
-def rotation_checkpoint_path(config: RunConfig) -> Path:
-    return checkpoint_path(rotation_key(config))
 
 
 def network_key(config: RunConfig) -> RunConfig | None:
