@@ -82,12 +82,21 @@ def data_version(runs: list[dict]) -> tuple:
                   r.get("evaluation") is not None) for r in runs)
 
 
+def content_version(runs: list[dict]) -> tuple:
+    """`data_version` by what each run computed (its fingerprint) and how it is labelled instead of by run id:
+    thirty students who ran the same lesson share its computations, so their verdict and pictures are the same
+    and are built once for the class."""
+    return tuple((r["summary"].get("fingerprint") or r["summary"].get("run_id"),
+                  *(r["config"].get(k) for k in ("arm", "role", "name", "seed")), r["summary"].get("status"),
+                  len(r.get("metrics") or ()), r.get("evaluation") is not None) for r in runs)
+
+
 def draw_results(group: str | None) -> None:
-    """The verdict beside the lecture's prediction, and the lesson's pictures: built once per data version for
+    """The verdict beside the lecture's prediction, and the lesson's pictures: built once per content version for
     every tab (`figure_cache`), redrawn every few seconds while the lesson runs."""
     runs = load_runs(group)
     active = is_active(group, runs)
-    judged, figures = cached_figure(("lesson", lesson.key, group, data_version(runs)),
+    judged, figures = cached_figure(("lesson", lesson.key, content_version(runs)),
                                     lambda: (verdict(lesson.key, runs), lv.lesson_figures(lesson.picture, runs)))
     with st.container(border=True):
         expected, measured = st.columns(2, gap="large")

@@ -1,5 +1,7 @@
 """A run filled from an identical one (issue 22's classroom bug) looks like its origin: the curves, the snapshots,
 the evaluation and the progress are there, whether the origin had finished or was still in flight."""
+import os
+
 from tl_core.jobs import JobManager
 from tl_core.owners import owner_id
 from tl_core.status import Status
@@ -57,3 +59,22 @@ def test_a_shared_run_from_before_a_restart_has_its_records_history(runs_dir, ti
         _same_as_origin(manager, shared, origin)
     finally:
         manager.close()
+
+
+def test_hard_linked_copies_of_a_file_are_parsed_once_and_a_changed_file_again(tmp_path):
+    from tl_core.records.parsed_files import parsed
+
+    calls = []
+
+    def parse(path):
+        calls.append(path)
+        return path.read_text().splitlines()
+
+    origin, copy = tmp_path / "origin.jsonl", tmp_path / "copy.jsonl"
+    origin.write_text("1\n")
+    os.link(origin, copy)
+    assert parsed(origin, parse) == ["1"] and parsed(copy, parse) == ["1"] and len(calls) == 1
+    with open(origin, "a") as f:
+        f.write("2\n")
+    assert parsed(copy, parse) == ["1", "2"] and len(calls) == 2
+    assert parsed(tmp_path / "missing.jsonl", parse) is None

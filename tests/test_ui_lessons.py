@@ -434,3 +434,20 @@ def test_a_running_lesson_s_card_says_what_is_left_and_counts_only_others_runs_a
     page = texts(at)
     assert f"left: " in page and f"for its {3 * lessons.SEEDS} runs" in page, page
     assert "waiting for 1 other run ahead" in page and f"{3 * lessons.SEEDS} other runs" not in page, page
+
+
+def test_a_class_that_ran_the_same_lesson_gets_one_verdict_and_one_picture_built(dashboard):
+    """Students' groups of lesson 1 share its computations (the same fingerprints): the verdict and the pictures
+    are built once for the class, not once per student's group."""
+    from tl_ui.figure_cache import figures_built
+
+    store = RunStore(dashboard)
+    seen = []
+    for group in ("lesson:why-transfer:aaa", "lesson:why-transfer:bbb"):  # the page shows the newest group
+        for run in why_transfer_seeds(group):
+            run["summary"]["fingerprint"] = f"computed-{run['config']['arm']}-{run['config']['seed']}"
+            record(store, run, owner=group[-3:])
+        at = open_lessons()
+        assert ":green-badge[✓ met]" in texts(at) and f"`{group}`" in texts(at)
+        seen.append(figures_built())
+    assert seen[1] == seen[0]

@@ -84,12 +84,13 @@ def stages_left(lesson: Lesson, runs: Sequence[Run] = (), quick: bool = False,
 
 
 def collect(run_ids: list[str], store) -> list[Run]:
-    """The lesson's runs as `Run` dicts with their evaluation.json, read from the run store (unfinished ones too)."""
+    """The lesson's runs as `Run` dicts with their evaluation.json, read from the run store (unfinished ones too).
+    Their metrics and evaluation are shared with every other reader of the same files: never change them."""
     runs, rows = [], store.get_many(list(run_ids))
     for run_id in run_ids:
         row = rows.get(run_id)
         if row is not None:
             path = store.run_dir(run_id)
-            runs.append({"config": row["config"], "summary": row["summary"], "metrics": path.read_metrics(),
-                         "evaluation": path.read_json("evaluation.json")})
+            runs.append({"config": row["config"], "summary": row["summary"], "metrics": path.look_at_metrics(),
+                         "evaluation": path.look_at_json("evaluation.json")})
     return runs

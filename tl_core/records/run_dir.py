@@ -20,11 +20,27 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from tl_core.config import RunConfig
+from tl_core.records.parsed_files import parsed
 
 
 def new_run_id(config: RunConfig) -> str:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     return f"{stamp}-{config.strategy}-{secrets.token_hex(3)}"
+
+
+def metrics_in(path: Path) -> list[dict[str, Any]]:
+    """The epochs recorded in a metrics.jsonl file."""
+    rows = []
+    for line in path.read_text().splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            break  # a line cut off by a killed process ends the readable history
+    return rows
+
+
+def json_in(path: Path) -> Any:
+    return json.loads(path.read_text())
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -85,15 +101,7 @@ class RunDir:
 
     def read_metrics(self) -> list[dict[str, Any]]:
         path = self.path / "metrics.jsonl"
-        if not path.exists():
-            return []
-        rows = []
-        for line in path.read_text().splitlines():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                break  # a line cut off by a killed process ends the readable history
-        return rows
+        return metrics_in(path) if path.exists() else []
 
     def write_summary(self, summary: dict[str, Any]) -> None:
         write_json(self.path / "summary.json", summary)
@@ -107,7 +115,15 @@ class RunDir:
 
     def read_json(self, name: str) -> Any:
         path = self.path / name
-        return json.loads(path.read_text()) if path.exists() else None
+        return json_in(path) if path.exists() else None
+
+    def look_at_metrics(self) -> list[dict[str, Any]]:
+        """`read_metrics()`, parsed once for every reader of this version of the file: never change it."""
+        return parsed(self.path / "metrics.jsonl", metrics_in) or []
+
+    def look_at_json(self, name: str) -> Any:
+        """`read_json(name)`, parsed once for every reader of this version of the file: never change it."""
+        return parsed(self.path / name, json_in)
 
     def save_weights(self, model: torch.nn.Module) -> None:
         state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
