@@ -5,6 +5,7 @@ import socket
 import pytest
 
 os.environ["TL_OFFLINE"] = "1"  # tests never touch the network
+os.environ["TL_QUIET_WAIT_S"] = "0"  # a test times batches at once, busy machine or not (tests of the wait set it)
 
 
 @pytest.fixture(scope="session")

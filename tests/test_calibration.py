@@ -296,3 +296,48 @@ def test_dataset_sizes_come_from_a_built_dataset_s_cache_and_from_the_table_befo
     path.parent.mkdir(parents=True)
     path.touch()
     assert calibration.dataset_sizes("digits", 48) == (70, 30)  # built at that size: what it holds
+
+
+@pytest.fixture
+def timings(monkeypatch):
+    """No timed batches yet; `measure_pace_apart` answers from `paces` (one per timing) without a child process."""
+    paces = []
+    monkeypatch.setattr(calibration, "_measured", {})
+    monkeypatch.setattr(calibration, "_measuring", {})
+    monkeypatch.setattr(calibration, "_busy_timings", {})
+    monkeypatch.setattr(calibration, "measure_pace_apart", lambda *key: paces.pop(0))
+    return paces
+
+
+def test_batches_are_timed_once_the_rest_of_the_machine_is_quiet(timings, monkeypatch):
+    """A fresh server compiles UMAP for ~25 s: batches timed beside it made lesson 1's card promise 4 min for
+    68 s. The first timing waits for a quiet machine."""
+    samples = [False, False, True]
+    monkeypatch.setattr(calibration, "machine_is_quiet", lambda sample_s=1.0: samples.pop(0))
+    monkeypatch.setenv("TL_QUIET_WAIT_S", "60")
+    timings.append(Pace(3000.0, None, 0))
+    assert calibration.pace_for("small_cnn", 16, "cpu", wait=True).images_per_s == 3000.0
+    assert samples == [] and calibration._busy_timings == {}
+
+
+def test_a_timing_taken_on_a_busy_machine_is_taken_again_once_it_is_quiet(timings, monkeypatch):
+    quiet = [False]
+    monkeypatch.setattr(calibration, "machine_is_quiet", lambda sample_s=1.0: quiet[0])
+    monkeypatch.setenv("TL_QUIET_WAIT_S", "0.01")
+    timings.extend([Pace(1000.0, None, 0), Pace(3000.0, None, 0)])
+    assert calibration.pace_for("small_cnn", 16, "cpu", wait=True).images_per_s == 1000.0  # waited, then timed
+    assert ("small_cnn", 16, "cpu") in calibration._busy_timings
+    monkeypatch.setattr(calibration, "RETIME_AFTER_S", 0.0)
+
+    def settled():
+        for thread in list(calibration._measuring.values()):
+            thread.join()
+
+    assert calibration.pace_for("small_cnn", 16, "cpu", wait=True).images_per_s == 1000.0  # still busy: kept
+    settled()
+    assert timings == [Pace(3000.0, None, 0)]  # not retimed on a busy machine
+    quiet[0] = True
+    assert calibration.pace_for("small_cnn", 16, "cpu", wait=True).images_per_s == 1000.0  # used while retiming
+    settled()
+    assert calibration.pace_for("small_cnn", 16, "cpu", wait=True).images_per_s == 3000.0
+    assert calibration._busy_timings == {} and timings == []

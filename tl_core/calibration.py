@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import functools
+import math
 import os
 import statistics
 import tempfile
@@ -33,6 +34,11 @@ FINISHED_RUNS_USED = 5
 # The fewest finished runs whose pace replaces the timed one: a single run can have trained beside something
 # passing (the first run on a fresh server trains while UMAP compiles), and then promised a 90-s lesson 14 min.
 FINISHED_RUNS_NEEDED = 3
+# Batches are timed only while the rest of the machine uses fewer cores than this: timed beside a fresh
+# server's UMAP compile, lesson 1's card promised 4 min for a lesson of 68 s.
+QUIET_BUSY_CORES = 0.5
+QUIET_WAIT_S = 30.0  # how long a first timing waits for a quiet machine ($TL_QUIET_WAIT_S; 0: no wait)
+RETIME_AFTER_S = 60.0  # a timing taken on a busy machine is taken again after this long, once it is quiet
 BUILTIN_SIZES = {  # (train, val + test) images, for a built-in dataset not built yet
     "digits": (1258, 539), "digits-m": (1258, 539), "shapes": (4200, 1800), "synth-digits": (8400, 3600), "fonts-plain": (8400, 3600)}
 UNKNOWN_SIZE = (1000, 400)
@@ -76,6 +82,7 @@ class RunEstimate:
 
 _measured: dict[tuple, Pace | None] = {}  # None: the timing failed (the run itself will say why)
 _measuring: dict[tuple, threading.Thread] = {}  # the timing in progress in this process (one at most)
+_busy_timings: dict[tuple, float] = {}  # keys timed on a busy machine → when (time.monotonic())
 _lock = threading.Lock()
 
 
@@ -234,20 +241,49 @@ def pace_for(backbone: str, img_size: int, device: str, rows: list[dict] = (), w
 
 
 def _timed_pace(backbone: str, img_size: int, device: str, wait: bool) -> Pace | None:
+    """The timed pace of this key (timing it first); a timing taken on a busy machine is used until a quiet
+    machine has timed it again, in the background."""
     _check_key(img_size, device)
     key = (backbone, img_size, device)
     while True:
         with _lock:
-            if key in _measured:
-                return _measured[key]
             busy = next((t for t in _measuring.values() if t.is_alive()), None)
+            if key in _measured:
+                if busy is None and time.monotonic() - _busy_timings.get(key, math.inf) > RETIME_AFTER_S:
+                    _start_timing(key, again=True)
+                return _measured[key]
             if busy is None:
-                busy = _measuring[key] = threading.Thread(target=_measure_into_cache, args=key, daemon=False,
-                                                          name=f"tl-calibrate-{backbone}-{img_size}")
-                busy.start()
+                busy = _start_timing(key, again=False)
         if not wait:
             return None
         busy.join()
+
+
+def _start_timing(key: tuple, again: bool) -> threading.Thread:
+    """Time `key`'s batches on a thread of its own (call with `_lock` held)."""
+    thread = _measuring[key] = threading.Thread(target=_measure_into_cache, args=(*key, again), daemon=False,
+                                                name=f"tl-calibrate-{key[0]}-{key[1]}")
+    thread.start()
+    return thread
+
+
+def machine_is_quiet(sample_s: float = 1.0) -> bool:
+    """Whether the machine as a whole used fewer than QUIET_BUSY_CORES cores over the next `sample_s` seconds."""
+    import psutil
+
+    return psutil.cpu_percent(interval=sample_s) / 100 * (psutil.cpu_count() or 1) < QUIET_BUSY_CORES
+
+
+def wait_until_quiet(limit_s: float) -> bool:
+    """Wait up to `limit_s` seconds for a quiet machine (`machine_is_quiet`); whether it came (True at once when
+    `limit_s` is 0: the wait is switched off)."""
+    if limit_s <= 0:
+        return True
+    deadline = time.monotonic() + limit_s
+    while not machine_is_quiet():
+        if time.monotonic() >= deadline:
+            return False
+    return True
 
 
 def _check_key(img_size: int, device: str) -> None:
@@ -274,15 +310,25 @@ def machine_lock():
         os.close(fd)  # closing the descriptor releases the lock
 
 
-def _measure_into_cache(backbone: str, img_size: int, device: str) -> None:
+def _measure_into_cache(backbone: str, img_size: int, device: str, again: bool = False) -> None:
+    """Time the key's batches once the machine is quiet (waiting up to $TL_QUIET_WAIT_S seconds; then anyway,
+    remembered as taken on a busy machine). `again`: a busy machine's timing retaken only if it is quiet now."""
     key = (backbone, img_size, device)
+    pace, quiet = _measured.get(key), False
     try:
         with machine_lock():
-            pace = measure_pace_apart(backbone, img_size, device)
+            quiet = machine_is_quiet() if again else wait_until_quiet(float(os.environ.get("TL_QUIET_WAIT_S",
+                                                                                          QUIET_WAIT_S)))
+            if quiet or not again:
+                pace = measure_pace_apart(backbone, img_size, device)
     except Exception:  # an unknown backbone or a full GPU: no estimate, and the run itself will say why
-        pace = None
+        pace = None if not again else pace
     with _lock:
         _measured[key] = pace
+        if quiet:
+            _busy_timings.pop(key, None)
+        else:
+            _busy_timings[key] = time.monotonic()
         _measuring.pop(key, None)
 
 
