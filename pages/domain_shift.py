@@ -11,6 +11,7 @@ from tl_view import roles
 from tl_view.domain_words import domain_head_text
 from tl_view.views import is_active
 from tl_ui.widgets import chart, pick_runs, redraw_when_bands_are_ready
+from tl_core.status import Status
 
 nav.page_guard(__file__)
 manager = state.manager()
@@ -33,7 +34,7 @@ st.caption("The grey band is where the same probe lands on these very features w
            "DANN's default learning rate and domain weight were chosen by reverse validation — scored on labelled "
            "source data, with no target labels (`python -m tl_core select`; see the README).")
 
-rows = [r for r in mine_first(all_runs(manager), who) if r["status"] != "queued"]
+rows = [r for r in mine_first(all_runs(manager), who) if r["status"] != Status.QUEUED]
 if not rows:
     st.info("No runs yet. Start one on the Experiment page — choose strategy **dann**: its twin without adaptation (the same recipe, domain weight 0) trains beside it.")
     st.page_link(nav.page("pages/experiment.py"), label="Go to Experiment", icon=":material/science:")

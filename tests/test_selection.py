@@ -11,7 +11,7 @@ from tl_core.cli import main
 from tl_core.config import RunConfig
 from tl_core.errors import ConfigError
 from tl_core.records.run_dir import RunDir
-from tl_core.selection import METRIC, Scored, candidates, choose, parse_grid, reverse_validation_accuracy, select
+from tl_core.selection import REVERSE as METRIC, TARGET_VAL, Scored, metric_for, candidates, choose, parse_grid, reverse_validation_accuracy, select
 
 
 def _digits(img_size: int = 16):
@@ -151,3 +151,30 @@ def test_cli_select_rejects_a_bad_grid_in_one_line(capsys, runs_dir):
                  "--grid", "lr=fast"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and "lr" in err and "\n" not in err
+
+
+@pytest.mark.slow
+def test_a_strategy_trained_on_target_labels_is_chosen_on_the_target_validation_split(tmp_path, data_dir,
+                                                                                      monkeypatch):
+    """Fine-tuning's settings (lr_decay was chosen while looking at target-test accuracy) are re-checked on the
+    target's validation split: the score is each run's final val_acc, and permuting the test labels changes
+    nothing."""
+    assert metric_for("fine-tune") == TARGET_VAL and metric_for("dann") == METRIC
+    base = replace(_base(), strategy="fine-tune", labels_per_class=10)
+    grid = parse_grid(["lr=0.0003,0.01"], "fine-tune")
+    seen = select(base, grid, [0], tmp_path / "a")
+    assert seen.metric == TARGET_VAL
+    assert [s.score for s in seen.scored] == [s.runs[0]["val_acc"] for s in seen.scored]
+    assert "test split is never read" in json.loads(open(seen.record).read())["reads"]
+
+    build = runner_module.build_task
+
+    def scrambled_task(*args, **kwargs):
+        task = build(*args, **kwargs)
+        task.test.y = task.test.y[torch.randperm(len(task.test.y), generator=torch.Generator().manual_seed(1))]
+        return task
+
+    monkeypatch.setattr(runner_module, "build_task", scrambled_task)
+    blind = select(base, grid, [0], tmp_path / "b")
+    assert blind.chosen == seen.chosen
+    assert [s.score for s in blind.scored] == pytest.approx([s.score for s in seen.scored])

@@ -9,21 +9,48 @@ import contextlib
 import fcntl
 import functools
 import math
+import multiprocessing
 import os
 import statistics
 import tempfile
 import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
+import psutil
 import torch
 
-from tl_core.config import RunConfig
+from tl_core import data
+from tl_core.analysis.domain_confusion import domain_confusion
+from tl_core.backbones import create_backbone, freeze_first, layer_groups
+from tl_core.config import DEVICE_CHOICES, RunConfig, config_schema
+from tl_core.data.builtin import BUILTINS, builtin_cache_path
+from tl_core.data.catalog import dataset_classes
+from tl_core.data.folder import scan_image_folder
+from tl_core.data.splits import SPLIT_SEED, TRAIN_VAL_TEST, stratified_indices
+from tl_core.device import pick_device
 from tl_core.errors import ConfigError
+from tl_core.executors.processes import no_main_script, torch_threads
 from tl_core.fingerprint import folder_signature
-from tl_core.strategies import strategy_class
+from tl_core.jobs import default_slots
+from tl_core.model import TransferModel
+from tl_core.paths import data_dir
+from tl_core.pretrain import checkpoint_path
+from tl_core.ssl import (
+    MAX_IMAGES,
+    ROTATION_WEIGHTS,
+    needs_pretraining,
+    network_key,
+    pretext_dataset,
+)
+from tl_core.status import Status
+from tl_core.strategies import build_strategy, strategy_class
 from tl_core.train.loop import steps_per_epoch
+from tl_core.train.task_a_probe import SAMPLE as TASK_A_SAMPLE
+from tl_core.validation import check_fields
 
 CALIBRATION_BATCHES = 30  # enough that a load passing on a busy machine does not set the pace
 CALIBRATION_BATCH_SIZE = 64  # the runs' default
@@ -91,11 +118,7 @@ def measure_pace(backbone: str, img_size: int, device: str = "cpu", batches: int
     """Time `batches` training steps of the backbone on random images (after one untimed warm-up step), then
     evaluation batches (4× as large, as runs evaluate) and the domain-confusion probe on features of its width.
     The median batch stands for all: a batch slowed by something passing (a page loading) does not set the pace."""
-    import numpy as np
 
-    from tl_core.analysis.domain_confusion import domain_confusion
-    from tl_core.backbones import create_backbone, freeze_first, layer_groups
-    from tl_core.model import TransferModel
 
     generator = torch.Generator().manual_seed(0)
     model = TransferModel(create_backbone(backbone, "random", img_size), 10).to(device)
@@ -147,11 +170,7 @@ def _measure_with_threads(backbone: str, img_size: int, device: str, threads: in
 def measure_pace_apart(backbone: str, img_size: int, device: str) -> Pace:
     """`measure_pace` in a process of its own with the torch threads a run gets (`tl_core.executors`): as a
     run never shares the server's interpreter lock with the page scripts, neither does its timing."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
 
-    from tl_core.executors.processes import no_main_script, torch_threads
-    from tl_core.jobs import default_slots
 
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool, no_main_script():
         future = pool.submit(_measure_with_threads, backbone, img_size, device, torch_threads(default_slots()))
@@ -168,7 +187,7 @@ def pace_from_runs(rows: list[dict], backbone: str, img_size: int, device: str, 
     paces, overheads, used = [], [], 0
     for row in rows:
         config = row["config"]
-        if (row.get("status") != "finished" or config.get("backbone") != backbone
+        if (row.get("status") != Status.FINISHED or config.get("backbone") != backbone
                 or config.get("img_size") != img_size or _device_type(row) != device
                 or not _plain_steps(config.get("strategy"))
                 or (freeze is not None and int(config.get("freeze") or 0) != freeze)):
@@ -269,7 +288,6 @@ def _start_timing(key: tuple, again: bool) -> threading.Thread:
 
 def machine_is_quiet(sample_s: float = 1.0) -> bool:
     """Whether the machine as a whole used fewer than QUIET_BUSY_CORES cores over the next `sample_s` seconds."""
-    import psutil
 
     return psutil.cpu_percent(interval=sample_s) / 100 * (psutil.cpu_count() or 1) < QUIET_BUSY_CORES
 
@@ -287,7 +305,6 @@ def wait_until_quiet(limit_s: float) -> bool:
 
 
 def _check_key(img_size: int, device: str) -> None:
-    from tl_core.config import DEVICE_CHOICES, config_schema
 
     config_schema()["img_size"].check(img_size)
     if device not in DEVICE_CHOICES:
@@ -335,8 +352,6 @@ def _measure_into_cache(backbone: str, img_size: int, device: str, again: bool =
 def dataset_sizes(name: str, img_size: int) -> tuple[int, int]:
     """(train images, val + test images) of a dataset, read from its cache when it is built; a folder's are
     counted once per content (`_folder_sizes`), not decoded on every page draw."""
-    from tl_core.data.builtin import BUILTINS, builtin_cache_path
-    from tl_core.paths import data_dir
 
     if name not in BUILTINS and not name.startswith(FOLDER):
         return UNKNOWN_SIZE
@@ -356,9 +371,8 @@ def dataset_sizes(name: str, img_size: int) -> tuple[int, int]:
 def _built_sizes(name: str, img_size: int, cache: str, mtime_ns: int) -> tuple[int, int]:
     """A built dataset's split sizes, loaded from its cache once per version of that file (`cache`, `mtime_ns`
     are the key): a page drawn for every queued run must not read the whole dataset each time."""
-    from tl_core.data import load_domain
 
-    domain = load_domain(name, img_size)
+    domain = data.load_domain(name, img_size)
     return len(domain.train.labels), len(domain.val.labels) + len(domain.test.labels)
 
 
@@ -366,8 +380,6 @@ def _built_sizes(name: str, img_size: int, cache: str, mtime_ns: int) -> tuple[i
 def _folder_sizes(path: str, signature: str) -> tuple[int, int]:
     """A folder's split sizes, from its scan (headers, nothing decoded) and the engine's fixed split; cached by
     the names, sizes and times of its files (`signature`), so a changed folder is counted again."""
-    from tl_core.data.folder import scan_image_folder
-    from tl_core.data.splits import SPLIT_SEED, TRAIN_VAL_TEST, stratified_indices
 
     _, items, _ = scan_image_folder(path)
     train, val, test = stratified_indices(torch.tensor([label for _, label in items]), TRAIN_VAL_TEST, SPLIT_SEED)
@@ -396,12 +408,6 @@ def estimate_run(config: RunConfig, rows: list[dict] = (), wait: bool = True,
     """Seconds the run will train (and pretrain task A, when no cached source network exists) on this server;
     None while this server's pace is still being timed (`wait=False`) or cannot be. A config outside the schema
     is refused (ConfigError) before anything is timed or read."""
-    from tl_core.data.catalog import dataset_classes
-    from tl_core.data.splits import TRAIN_VAL_TEST
-    from tl_core.device import pick_device
-    from tl_core.strategies import build_strategy
-    from tl_core.train.task_a_probe import SAMPLE as TASK_A_SAMPLE
-    from tl_core.validation import check_fields
 
     check_fields(config)
     strategy = build_strategy(config.strategy, config.settings)
@@ -442,8 +448,6 @@ def estimate_run(config: RunConfig, rows: list[dict] = (), wait: bool = True,
 def pretrain_seconds(config: RunConfig, pace: Pace) -> float:
     """Seconds to pretrain the network the run starts from when none is shipped or cached: task A's network
     (`weights source`) or the rotation network (`ssl:rotation…`, on up to MAX_IMAGES images in four turns)."""
-    from tl_core.data.splits import TRAIN_VAL_TEST
-    from tl_core.ssl import MAX_IMAGES, ROTATION_WEIGHTS, needs_pretraining, pretext_dataset
 
     plain = replace(pace, epoch_overhead_s=None)  # pretraining evaluates its own task, snapshots nothing
     if not needs_pretraining(config):
@@ -472,8 +476,6 @@ def estimate_runs(configs: list[RunConfig], rows: list[dict] = (), wait: bool = 
 
 def pretrained_once(configs: list[RunConfig], estimates: list[RunEstimate | None]) -> list[RunEstimate | None]:
     """The estimates of runs that start in this order, each network they share pretrained by the first only."""
-    from tl_core.pretrain import checkpoint_path
-    from tl_core.ssl import network_key
 
     out, pretrained = [], set()
     for config, estimate in zip(configs, estimates):
@@ -488,5 +490,5 @@ def pretrained_once(configs: list[RunConfig], estimates: list[RunEstimate | None
 
 def finished_rows(store, limit: int = 20) -> list[dict]:
     """The newest finished runs of a RunStore, each with its metrics rows (what `pace_from_runs` reads)."""
-    rows = store.list(status="finished", limit=limit, heal=False)
+    rows = store.list(status=Status.FINISHED, limit=limit, heal=False)
     return [{**row, "metrics": store.run_dir(row["run_id"]).read_metrics()} for row in rows]

@@ -14,6 +14,7 @@ from tl_core.config import RunConfig, config_schema
 from tl_core.errors import ConfigError, UserError
 from tl_core.executors import EXECUTORS
 from tl_core.schema import FieldSchema, kind_noun, parse_text
+from tl_core.status import Status
 
 DEFAULTS = RunConfig()
 # settings come as --set; role, experiment and arm belong to the experiment planners (tl_core.identity)
@@ -85,7 +86,8 @@ def _parser() -> argparse.ArgumentParser:
     _add_config_options(pretrain, PRETRAIN_OPTIONS)
     pretrain.add_argument("--publish", action="store_true", help="write it, with a JSON record, to "
                           "assets/source_networks/ (shipped: runs whose key matches start from it)")
-    select = sub.add_parser("select", help="choose a setting by reverse validation (no target labels; see --help)")
+    select = sub.add_parser("select", help="choose a setting without the target's test split: reverse validation "
+                            "(adaptation, no target labels) or the target's validation split (see --help)")
     _add_config_options(select)
     select.add_argument("--set", dest="settings", type=_setting, action="append", default=[], metavar="KEY=VALUE")
     select.add_argument("--grid", nargs="+", required=True, metavar="KEY=V1,V2",
@@ -142,9 +144,9 @@ def _train(args: argparse.Namespace) -> int:
     print(_table([(k, _fmt(summary.get(k))) for k in keys if summary.get(k) not in (None, "")]))
     if args.json:
         print(json.dumps(summary, sort_keys=True, default=float))
-    if summary["status"] == "finished":
+    if summary["status"] == Status.FINISHED:
         return 0
-    if summary["status"] == "stopped":
+    if summary["status"] == Status.STOPPED:
         return 130
     print(f"error: {summary['reason']} {summary.get('hint', '')}".rstrip(), file=sys.stderr)
     return 2 if summary.get("error_kind") == "user" else 1
@@ -165,7 +167,6 @@ def _train_on(executor: str, run, printer, stop: threading.Event) -> dict:
     """Execute the run on one slot of `executor` (a worker process, a Ray actor) instead of this process."""
     from tl_core.executors import RunLost, make_slots
     from tl_core.records.store import RunStore
-    from tl_core.status import Status
 
     store = RunStore(run.path.parent)
     slot = make_slots(executor, 1, store)[0]

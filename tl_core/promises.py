@@ -21,10 +21,12 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tl_core import calibration
+from tl_core import calibration, lessons
 from tl_core.config import RunConfig
+from tl_core.data.splits import TRAIN_VAL_TEST
 from tl_core.errors import ConfigError
 from tl_core.fair_queue import FairQueue
+from tl_core.feasibility import pipeline
 
 STAGE_GAP_S = 1.0  # a chain's next stage is queued at the chain runner's next look (`ChainRunner.poll_s`)
 
@@ -161,9 +163,8 @@ def lesson_promise(manager, owner: str, lesson, runs: Sequence[dict] = (), mine:
                    seeds: int | None = None, rows: list[dict] | None = None, wait: bool = False) -> Promise | None:
     """A lesson card's promise: at press time (`runs`, `mine` empty) its whole plan, every stage, every seed;
     while it runs (`runs`: the lesson's runs so far in submission order, `mine`: their ids), what is left."""
-    from tl_core.lessons import stages_left
 
-    return promise(manager, owner, stages_left(lesson, runs, seeds=seeds), mine, rows, wait)
+    return promise(manager, owner, lessons.stages_left(lesson, runs, seeds=seeds), mine, rows, wait)
 
 
 def check_promise(manager, owner: str, plan, num_images: int, images_per_class: int, num_classes: int,
@@ -172,10 +173,8 @@ def check_promise(manager, owner: str, plan, num_images: int, images_per_class: 
     """A feasibility check's promise on a folder of `num_images` images in `num_classes` classes (the smallest
     with `images_per_class`): at press time every stage; while it runs (`mine`: its run ids, `done`: the stages
     it has submitted), what is left."""
-    from tl_core.data.splits import TRAIN_VAL_TEST
-    from tl_core.feasibility.pipeline import stages_left
 
     views = [f"fold-{k}" for k in range(plan.settings.folds)]
     train = round(num_images * TRAIN_VAL_TEST[0])
-    stages = stages_left(plan, views, images_per_class, done)
+    stages = pipeline.stages_left(plan, views, images_per_class, done)
     return promise(manager, owner, stages, mine, rows, wait, sizes=(train, num_images - train, num_classes))

@@ -36,6 +36,7 @@ from tl_core.train.snapshots import SnapshotTaker, snapshot_path
 from tl_core.train.task_a_probe import TaskAProbe
 from tl_core.train.task import build_task
 from tl_core.validation import validate_config
+from tl_core.status import Status
 
 def seed_everything(seed: int) -> None:
     random.seed(seed)
@@ -63,7 +64,7 @@ def prepare_run(config: RunConfig, runs_dir: str | os.PathLike | None = None, ow
     store = RunStore(default_runs_dir(runs_dir))
     run = RunDir.create(store.runs_dir, effective)
     run.write_owner(owner)
-    summary = {"status": "queued", "run_id": run.run_id, "run_dir": str(run.path), "created": time.time(),
+    summary = {"status": Status.QUEUED, "run_id": run.run_id, "run_dir": str(run.path), "created": time.time(),
                **process_identity()}
     run.write_summary(summary)
     store.upsert(run.run_id, effective, summary, owner=owner)
@@ -95,7 +96,7 @@ def execute_run(run: RunDir, subscribers: Iterable[Subscriber] = (), stop: threa
     config = run.read_config()
     store = store or RunStore(run.path.parent)
     started = time.perf_counter()
-    summary: dict[str, Any] = {**run.read_summary(), "status": "running", **process_identity(),
+    summary: dict[str, Any] = {**run.read_summary(), "status": Status.RUNNING, **process_identity(),
                                "started": time.time()}
     run.write_summary(summary)
     store.upsert(run.run_id, config, summary)
@@ -108,13 +109,13 @@ def execute_run(run: RunDir, subscribers: Iterable[Subscriber] = (), stop: threa
     model = None
     try:
         model = _train(run, store, config, summary, FitContext(run.run_id, "train", emit, stop))
-        status, reason, hint = "finished", "", ""
+        status, reason, hint = Status.FINISHED, "", ""
     except Exception as err:  # a run's crash must not take the process (or the dashboard) with it
         status, reason, hint = _outcome(err, run, summary)
     summary.update(status=status, reason=reason, hint=hint, seconds=time.perf_counter() - started,
                    run_id=run.run_id, run_dir=str(run.path))
     summary.setdefault("epochs_done", len(run.read_metrics()))
-    _record_end(run, store, config, summary, model if status in ("finished", "stopped") else None)
+    _record_end(run, store, config, summary, model if status in (Status.FINISHED, Status.STOPPED) else None)
     publish(subscribers, RunEnded(run.run_id, summary["status"], summary["reason"], summary["hint"], summary))
     return summary
 
@@ -201,18 +202,18 @@ def _summarise(history: list[dict[str, float]], summary: dict[str, Any], snapsho
 def _outcome(err: Exception, run: RunDir, summary: dict[str, Any]) -> tuple[str, str, str]:
     """(status, reason, hint) of a run that raised `err`."""
     if isinstance(err, RunStopped):
-        return "stopped", "Stopped by the user.", ""
+        return Status.STOPPED, "Stopped by the user.", ""
     if isinstance(err, Diverged):
-        return "diverged", str(err), f"Lower the learning rate (it was {err.lr:.2g}) or use fewer unfrozen layers."
+        return Status.DIVERGED, str(err), f"Lower the learning rate (it was {err.lr:.2g}) or use fewer unfrozen layers."
     if isinstance(err, torch.cuda.OutOfMemoryError):
         torch.cuda.empty_cache()
-        return "out_of_memory", "The GPU ran out of memory.", \
+        return Status.OUT_OF_MEMORY, "The GPU ran out of memory.", \
             "Lower the batch size or the image size, or freeze more layers."
     if isinstance(err, UserError):
         summary["error_kind"] = "user"
-        return "failed", str(err), ""
+        return Status.FAILED, str(err), ""
     _try_write(lambda: run.write_error(traceback.format_exc()))
-    return "failed", f"{type(err).__name__}: {err}", "The full traceback is in error.txt in the run directory."
+    return Status.FAILED, f"{type(err).__name__}: {err}", "The full traceback is in error.txt in the run directory."
 
 
 def _try_write(write) -> Exception | None:
@@ -234,12 +235,12 @@ def _record_end(run: RunDir, store: RunStore, config: RunConfig, summary: dict[s
         _try_write(lambda: run.write_summary(summary)),
     ) if err is not None]
     if errors:
-        summary.update(status="failed", reason=f"Could not write the run record: {errors[0]} — free disk space or "
+        summary.update(status=Status.FAILED, reason=f"Could not write the run record: {errors[0]} — free disk space or "
                                                f"check permissions on {run.path.parent}", hint="")
         _try_write(lambda: run.write_summary(summary))
     err = _try_write(lambda: store.upsert(run.run_id, config, summary))
     if err is not None and not errors:
-        summary.update(status="failed", reason=f"Could not write the run to the index: {err} — free disk space or "
+        summary.update(status=Status.FAILED, reason=f"Could not write the run to the index: {err} — free disk space or "
                                                f"check permissions on {run.path.parent}", hint="")
         _try_write(lambda: run.write_summary(summary))
     run.remove_temporary_files()

@@ -1,4 +1,5 @@
-"""Choosing a domain-adaptation setting without target labels: reverse validation.
+"""Choosing a setting without reading the target's test split: reverse validation for a strategy trained on
+source labels, the target's validation split for one trained on target labels (`metric_for`).
 
 Zhong, Fan, Yang, Verscheure & Ren (ECML 2010), as Ganin et al. (JMLR 2016, §5.1.2) use it for DANN, and
 lecture 4 ("model selection for domain adaptation"):
@@ -27,15 +28,33 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from tl_core import identity
+from tl_core import data, identity
+from tl_core.backbones import create_backbone
 from tl_core.config import RunConfig, config_schema
+from tl_core.data import Domain, Split
 from tl_core.errors import ConfigError
+from tl_core.model import TransferModel
+from tl_core.paths import runs_dir as default_runs_dir
+from tl_core.records.run_dir import RunDir
+from tl_core.records.store import RunStore
+from tl_core.runner import run_config
 from tl_core.schema import kind_noun, parse_text
+from tl_core.status import Status
+from tl_core.strategies import build_strategy, parse_settings, strategy_class
+from tl_core.strategies.teacher import load_teacher, teacher_record
+from tl_core.train import loop
+from tl_core.train.task import Examples, Task
 
-METRIC = "reverse_validation_acc"
-READS = ("labelled source training and validation images; the target's training images without their labels. "
-         "No target label (training or test) is read by the score; the runs' own per-epoch target_acc is "
-         "recorded by the loop but never used here.")
+REVERSE = "reverse_validation_acc"  # a strategy whose labels are the source's: no target label may choose it
+TARGET_VAL = "val_acc"  # a strategy trained on target labels: the final epoch on the target's validation split
+READS = {
+    REVERSE: "labelled source training and validation images; the target's training images without their labels. "
+             "No target label (training or test) is read by the score; the runs' own per-epoch target_acc is "
+             "recorded by the loop but never used here.",
+    TARGET_VAL: "the labelled target training images the run trains on and the target's validation split (its "
+                "final-epoch accuracy). The target's test split is never read by the score; the runs' own "
+                "per-epoch target_acc is recorded by the loop but never used here.",
+}
 MAX_REVERSE_ROWS = 2000  # target training images pseudo-labelled per run (a seeded sample when there are more)
 
 
@@ -56,12 +75,6 @@ def reverse_validation_accuracy(target_images: torch.Tensor, target_pseudo: torc
     """Accuracy on the labelled source validation images of a reverse model trained from random weights on the
     target images with their pseudo-labels (uint8 N×3×H×W images; labels int64). Pseudo-labels of a single class
     give the constant classifier of that class (a network would learn nothing else)."""
-    from tl_core.backbones import create_backbone
-    from tl_core.data import Domain, Split
-    from tl_core.model import TransferModel
-    from tl_core.strategies import build_strategy
-    from tl_core.train.loop import FitContext, fit
-    from tl_core.train.task import Examples, Task
 
     pseudo, labels = torch.as_tensor(target_pseudo).long(), torch.as_tensor(source_val_labels).long()
     if len(target_images) != len(pseudo) or len(source_val_images) != len(labels) or not len(pseudo) \
@@ -79,9 +92,9 @@ def reverse_validation_accuracy(target_images: torch.Tensor, target_pseudo: torc
     source_val = Examples(source_val_images, labels)
     task = Task(source=pseudo_domain, target=pseudo_domain, labelled=Examples(target_images, pseudo),
                 unlabelled=None, val=source_val, test=source_val)
-    history = fit(model, task, build_strategy("scratch"), epochs=recipe.epochs, batch_size=recipe.batch_size,
+    history = loop.fit(model, task, build_strategy("scratch"), epochs=recipe.epochs, batch_size=recipe.batch_size,
                   lr=recipe.lr, weight_decay=recipe.weight_decay, seed=seed, device=torch.device("cpu"),
-                  ctx=FitContext("reverse", "reverse", emit=lambda event: None))
+                  ctx=loop.FitContext("reverse", "reverse", emit=lambda event: None))
     return float(history[-1]["target_acc"])  # this task's "target" is the source validation split
 
 
@@ -91,7 +104,6 @@ def reverse_validation_accuracy(target_images: torch.Tensor, target_pseudo: torc
 def parse_grid(texts: Sequence[str], strategy: str) -> dict[str, list]:
     """`["lr=0.01,0.03", "domain_weight=0.3,1"]` → {"lr": [0.01, 0.03], "domain_weight": [0.3, 1.0]}: keys are
     RunConfig fields or the strategy's settings, values typed by their schema (ConfigError otherwise)."""
-    from tl_core.strategies import parse_settings
 
     grid: dict[str, list] = {}
     for text in texts:
@@ -139,12 +151,10 @@ def score_run(run_id: str, runs_dir: Path) -> float:
     """Reverse-validation accuracy of a finished run: its saved network (with the target's BatchNorm statistics
     when it keeps its own) pseudo-labels the target training images, a reverse model learns them, the source
     validation split scores it. Reads no target label."""
-    from tl_core.data import load_domain
-    from tl_core.strategies.teacher import load_teacher, teacher_record
 
     config, _ = teacher_record(run_id, runs_dir)
     forward = load_teacher(run_id, runs_dir, torch.device("cpu"))
-    source, target = load_domain(config.source, config.img_size), load_domain(config.target, config.img_size)
+    source, target = data.load_domain(config.source, config.img_size), data.load_domain(config.target, config.img_size)
     images = target.train.images  # the training images only; their labels are never touched
     if len(images) > MAX_REVERSE_ROWS:
         keep = np.sort(np.random.default_rng(config.seed).choice(len(images), MAX_REVERSE_ROWS, replace=False))
@@ -157,20 +167,29 @@ def score_run(run_id: str, runs_dir: Path) -> float:
 # ---------------------------------------------------------------- the selection
 
 
+def metric_for(strategy: str) -> str:
+    """What chooses among a strategy's settings: reverse validation when it learns from source labels only
+    (the target's labels are what it adapts without), else the target's own validation split."""
+
+    return REVERSE if strategy_class(strategy).labelled_domain == "source" else TARGET_VAL
+
+
 @dataclass
 class Scored:
     candidate: dict
-    runs: list[dict] = field(default_factory=list)  # per seed: run_id, status, reverse_validation_acc, val_acc
+    runs: list[dict] = field(default_factory=list)  # per seed: run_id, status, val_acc (and reverse_validation_acc)
+    metric: str = REVERSE
 
     @property
     def score(self) -> float | None:
-        """Mean reverse-validation accuracy over seeds; None when any seed did not finish."""
-        if not self.runs or any(r["status"] != "finished" for r in self.runs):
+        """The metric's mean over seeds; None when any seed did not finish."""
+        if not self.runs or any(r["status"] != Status.FINISHED for r in self.runs):
             return None
-        return float(np.mean([r[METRIC] for r in self.runs]))
+        return float(np.mean([r[self.metric] for r in self.runs]))
 
     @property
-    def source_val_acc(self) -> float | None:
+    def labelled_val_acc(self) -> float | None:
+        """Mean validation accuracy of the domain whose labels trained it (the source's, for adaptation)."""
         values = [r["val_acc"] for r in self.runs if r.get("val_acc") is not None]
         return float(np.mean(values)) if values else None
 
@@ -187,7 +206,7 @@ class Selection:
 
     def to_dict(self) -> dict:
         out = asdict(self)
-        out["reads"] = READS
+        out["reads"] = READS[self.metric]
         for row, scored in zip(out["scored"], self.scored):
             row["score"] = scored.score
         return out
@@ -201,34 +220,30 @@ def choose(scored: Sequence[Scored]) -> Scored | None:
 
 def select(base: RunConfig, grid: dict[str, list], seeds: Sequence[int], runs_dir: Path,
            progress=lambda line: None) -> Selection:
-    """Train every candidate at every seed through the one training loop, score each by reverse validation,
-    choose, and write the selection (metric, every score, the choice) to runs_dir/selections/."""
-    from tl_core.paths import runs_dir as default_runs_dir
-    from tl_core.records.run_dir import RunDir
-    from tl_core.records.store import RunStore
-    from tl_core.runner import run_config
+    """Train every candidate at every seed through the one training loop, score each (`metric_for` the
+    strategy), choose, and write the selection (metric, every score, the choice) to runs_dir/selections/."""
 
     runs_dir = default_runs_dir(runs_dir)
     experiment = identity.bench(f"select-{secrets.token_hex(4)}")
     store = RunStore(runs_dir)
+    metric = metric_for(base.strategy)
     scored = []
     for candidate in candidates(grid):
-        entry = Scored(candidate)
+        entry = Scored(candidate, metric=metric)
         for seed in seeds:
             summary = run_config(candidate_config(base, candidate, seed, experiment), runs_dir)
             result = {k: summary.get(k) for k in ("run_id", "status", "reason", "val_acc")}
-            if summary["status"] == "finished":
-                result[METRIC] = score_run(summary["run_id"], runs_dir)
+            if summary["status"] == Status.FINISHED and metric == REVERSE:
+                result[REVERSE] = summary[REVERSE] = score_run(summary["run_id"], runs_dir)
                 run = RunDir(runs_dir / summary["run_id"])
-                summary[METRIC] = result[METRIC]
                 run.write_summary(summary)
                 store.upsert(summary["run_id"], run.read_config(), summary)
             entry.runs.append(result)
             progress(f"{describe(candidate)} seed {seed}: {summary['status']}"
-                     + (f", {METRIC} {result[METRIC]:.3f}" if METRIC in result else ""))
+                     + (f", {metric} {result[metric]:.3f}" if result.get(metric) is not None else ""))
         scored.append(entry)
     best = choose(scored)
-    selection = Selection(METRIC, base.to_dict(), grid, list(seeds), scored, best.candidate if best else None)
+    selection = Selection(metric, base.to_dict(), grid, list(seeds), scored, best.candidate if best else None)
     path = runs_dir / "selections" / f"{time.strftime('%Y%m%d-%H%M%S')}-{experiment.split(':')[-1]}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     selection.record = str(path)
@@ -239,9 +254,11 @@ def select(base: RunConfig, grid: dict[str, list], seeds: Sequence[int], runs_di
 def selection_table(selection: Selection) -> str:
     """The candidates with their scores, best first, and the chosen one marked."""
     width = max(len(describe(s.candidate)) for s in selection.scored)
-    lines = [f"  {'candidate'.ljust(width)}  reverse-val acc  source val acc",
+    reverse = selection.metric == REVERSE
+    lines = [f"  {'candidate'.ljust(width)}  {'reverse-val acc' if reverse else ' target-val acc'}"
+             + ("  source val acc" if reverse else ""),
              *(f"{'*' if s.candidate == selection.chosen else ' '} {describe(s.candidate).ljust(width)}  "
-               f"{'-' if s.score is None else f'{s.score:.3f}':>15}  "
-               f"{'-' if s.source_val_acc is None else f'{s.source_val_acc:.3f}':>14}"
+               f"{'-' if s.score is None else f'{s.score:.3f}':>15}"
+               + (f"  {'-' if s.labelled_val_acc is None else f'{s.labelled_val_acc:.3f}':>14}" if reverse else "")
                for s in sorted(selection.scored, key=lambda s: -1 if s.score is None else s.score, reverse=True))]
     return "\n".join(lines)

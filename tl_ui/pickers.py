@@ -6,6 +6,7 @@ from tl_core.privacy import may_see
 from tl_core.records.run_view import snapshots_on_disk
 from tl_core.strategies import strategy_class
 from tl_ui import state
+from tl_core.status import Status
 
 
 def all_runs(manager, limit: int = 500) -> list[dict]:
@@ -18,7 +19,7 @@ def all_runs(manager, limit: int = 500) -> list[dict]:
 def finished_runs(manager, limit: int = 200) -> list[dict]:
     """The finished runs this session may see (a teacher to distil from, a run to compare with)."""
     actor = state.actor()
-    return [r for r in manager.store.list(status="finished", limit=limit) if may_see(actor, r)]
+    return [r for r in manager.store.list(status=Status.FINISHED, limit=limit) if may_see(actor, r)]
 
 
 def mine_first(rows: list[dict], who: str) -> list[dict]:
@@ -47,7 +48,7 @@ def comparison_for(manager, run_id: str, rows: list[dict]) -> str | None:
     for other in rows:
         if (other["run_id"] != run_id and _from_scratch(other) and other["target"] == row["target"]
                 and other["backbone"] == row["backbone"] and other["labels_per_class"] == row["labels_per_class"]
-                and other["status"] == "finished"):
+                and other["status"] == Status.FINISHED):
             return other["run_id"]
     return None
 

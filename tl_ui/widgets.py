@@ -91,7 +91,7 @@ def run_label(row: dict) -> str:
     parts = [fmt.when(row.get("created")), name,
              f"{row.get('source')} → {row.get('target')}", row.get("backbone")]
     status = row.get("status")
-    parts.append(fmt.pct(acc) if status == "finished" and acc is not None else status)
+    parts.append(fmt.pct(acc) if status == Status.FINISHED and acc is not None else status)
     return " · ".join(str(p) for p in parts if p)
 
 

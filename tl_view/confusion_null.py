@@ -32,7 +32,7 @@ def recorded_band_snapshots(run: Mapping) -> list[str]:
     if not summary.get("run_dir"):
         return []
     snapshots = snapshots_on_disk(RunDir(Path(summary["run_dir"])).snapshots_dir)
-    return band_snapshots(snapshots, Status.of(summary.get("status", "queued")).terminal)
+    return band_snapshots(snapshots, Status.of(summary.get("status", Status.QUEUED)).terminal)
 
 
 def null_band_for(candidates: Sequence[str | Path]) -> tuple[float, float] | None:

@@ -53,7 +53,7 @@ def verdict_mark(outcome: str) -> str:
 
 def status_text(run: Run, live: RunView | None = None) -> str:
     """'queued — position 3', 'epoch 4 of 8', 'finished — 83.1%', 'failed — why'."""
-    status = live.status if live is not None else Status.of(run["summary"].get("status", "queued"))
+    status = live.status if live is not None else Status.of(run["summary"].get("status", Status.QUEUED))
     if status is Status.QUEUED:
         position = live.queue_position if live is not None else None
         return f"waiting — position {position} in the queue" if position else "waiting in the queue"
@@ -84,7 +84,7 @@ def status_rows(runs: Sequence[Run], live: dict[str, RunView | None] | None = No
 
 
 def _finished(runs: Sequence[Run]) -> list[Run]:
-    return [r for r in runs if r["summary"].get("status") == "finished" and r["summary"].get("target_acc") is not None]
+    return [r for r in runs if r["summary"].get("status") == Status.FINISHED and r["summary"].get("target_acc") is not None]
 
 
 def _name(run: Run) -> str:

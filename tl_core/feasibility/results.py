@@ -18,6 +18,7 @@ import numpy as np
 from tl_core.analysis import mean_sd
 from tl_core.config import RunConfig
 from tl_core.records.run_dir import RunDir
+from tl_core.status import Status
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class RunResult:
 
     @property
     def ok(self) -> bool:
-        return self.summary.get("status") == "finished" and self.summary.get("target_acc") is not None
+        return self.summary.get("status") == Status.FINISHED and self.summary.get("target_acc") is not None
 
     @property
     def target_acc(self) -> float:
@@ -141,7 +142,7 @@ def score(results: Sequence[RunResult]) -> Score:
     used = [r.labels_per_class_used for r in done if r.labels_per_class_used is not None]
     return Score(
         target_acc_mean=mean, target_acc_sd=sd, fold_accs=accs, runs=len(done), failed=len(failed),
-        failures=tuple(f"{r.summary.get('status', 'unknown')}: {r.summary.get('reason', '')}".strip(": ")
+        failures=tuple(f"{r.summary.get('status', Status.UNKNOWN)}: {r.summary.get('reason', '')}".strip(": ")
                        for r in failed),
         seconds=float(sum(r.seconds for r in results)), classes=classes, per_class_acc=per_class,
         confusion=confusion, labels_per_class=float(np.mean(used)) if used else None,

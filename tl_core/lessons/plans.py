@@ -8,6 +8,7 @@ from tl_core import identity
 from tl_core.config import RunConfig
 from tl_core.lessons.catalog import Lesson
 from tl_core.lessons.claims import Run
+from tl_core.status import Status
 
 
 def seed_count(lesson: Lesson, quick: bool = False, seeds: int | None = None) -> int:
@@ -57,7 +58,7 @@ def plan_next(lesson: Lesson, runs: Sequence[Run], experiment: str, quick: bool 
     submitted = 0
     for i in range(len(lesson.stages)):
         previous = list(runs[:submitted])
-        if i and any(r["summary"].get("status") != "finished" for r in previous):
+        if i and any(r["summary"].get("status") != Status.FINISHED for r in previous):
             return "blocked", []
         configs = stage_configs(lesson, i, quick, previous, seeds)
         if len(runs) <= submitted:
@@ -77,7 +78,7 @@ def stages_left(lesson: Lesson, runs: Sequence[Run] = (), quick: bool = False,
         configs = stage_configs(lesson, i, quick, previous[:submitted], seeds)
         if len(previous) < submitted + len(configs):
             stages.append(configs)
-            previous += [{"config": c.to_dict(), "summary": {"run_id": f"planned-{i}-{k}", "status": "finished"},
+            previous += [{"config": c.to_dict(), "summary": {"run_id": f"planned-{i}-{k}", "status": Status.FINISHED},
                           "metrics": [], "evaluation": None} for k, c in enumerate(configs)]
         submitted += len(configs)
     return stages

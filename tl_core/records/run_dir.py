@@ -21,6 +21,7 @@ from safetensors.torch import load_file, save_file
 
 from tl_core.config import RunConfig
 from tl_core.records.parsed_files import parsed
+from tl_core.status import Status
 
 
 def new_run_id(config: RunConfig) -> str:
@@ -108,7 +109,7 @@ class RunDir:
 
     def read_summary(self) -> dict[str, Any]:
         path = self.path / "summary.json"
-        return json.loads(path.read_text()) if path.exists() else {"status": "unknown"}
+        return json.loads(path.read_text()) if path.exists() else {"status": Status.UNKNOWN}
 
     def write_json(self, name: str, value: Any) -> None:
         write_json(self.path / name, value)

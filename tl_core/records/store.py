@@ -166,7 +166,7 @@ class RunStore:
 
     def upsert(self, run_id: str, config: RunConfig, summary: dict[str, Any], owner: str | None = None) -> None:
         row = {
-            "run_id": run_id, "created": summary.get("created", time.time()), "status": summary.get("status", "unknown"),
+            "run_id": run_id, "created": summary.get("created", time.time()), "status": summary.get("status", Status.UNKNOWN),
             "pid": int(summary.get("pid", 0)), "name": config.name, "role": config.role, "experiment": config.experiment,
             "arm": config.arm, "source": config.source,
             "target": config.target, "backbone": config.backbone, "strategy": config.strategy, "weights": config.weights,

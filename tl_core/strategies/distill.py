@@ -12,6 +12,7 @@ from tl_core.schema import spec
 from tl_core.strategies.base import StepOutput, Strategy, scratch_twin
 from tl_core.strategies.registry import register
 from tl_core.strategies.teacher import load_teacher, teacher_record
+from tl_core.status import Status
 
 
 @dataclass
@@ -61,7 +62,7 @@ class Distill(Strategy):
         if not self.settings.teacher:
             raise ConfigError("distill needs a teacher: pass the run id of a finished run (--set teacher=RUN_ID).")
         teacher_config, summary = teacher_record(self.settings.teacher, self._store())
-        if summary.get("status") != "finished":
+        if summary.get("status") != Status.FINISHED:
             raise ConfigError(f"The teacher run {self.settings.teacher} has not finished: pick a finished run.")
         if teacher_config.target != config.target:
             raise ConfigError(f"The teacher was trained for {teacher_config.target}, not {config.target}: "
