@@ -5,56 +5,34 @@ anything trains → a quick sweep through the shared job queue (linear probes, t
 curve → a recommendation on the lectures' 2×2 grid, with the report to download. Uploads land in this tab's own
 session folder; the stages are driven by the process-wide chain runner, so the check goes on while you look at
 other pages."""
-import secrets
-from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from tl_core import calibration, promises
+from tl_core import calibration
 from tl_core.device import pick_device
-from tl_core.errors import UserError
-from tl_core.status import Status
-from tl_core.feasibility.label_curve import DEFAULT_BUDGETS
-from tl_core.feasibility.pipeline import Plan, assemble, next_stage
-from tl_core.feasibility.prepare import prepare_dataset
-from tl_view.feasibility_report import check_facts, render_html, render_markdown
+from tl_core.feasibility.pipeline import assemble
 from tl_core.feasibility.results import results_from_jobs
-from tl_core.feasibility.sweep import Candidate, SweepSettings, default_candidates
-from tl_core.feasibility.upload_quota import UploadQuota
-from tl_core.feasibility.uploads import list_server_folders, new_session_dir, upload_root
-from tl_view import feasibility_views as fv, glossary
+from tl_core.feasibility.uploads import list_server_folders, upload_root
+from tl_core.status import Status
+from tl_ui import feasibility as fz
 from tl_ui import nav, state
 from tl_ui.widgets import chart, error
-from tl_view.views import promise_text
+from tl_view import feasibility_views as fv
+from tl_view import glossary
+from tl_view.feasibility_report import check_facts, render_html, render_markdown
+
 
 nav.page_guard(__file__)
 manager = state.manager()
 who = state.owner()
 runner = state.runner()
-PREFIX = "feasibility:"
 SOURCES = ("Upload a .zip", "A folder on the server", "Try an example")
 
 st.title("Feasibility check")
 st.caption("Will transfer learning work on your images, with which strategy, and how many labels do you need? "
            "Bring a folder of class folders; how long the check takes is estimated below from this server's measured "
            "speed and queue.")
-
-
-def session_dir() -> Path:
-    """This tab's own folder for uploads and prepared data (created on first use), among this owner's others."""
-    if "fz_session" not in st.session_state:
-        st.session_state.fz_session = str(new_session_dir(owner=who))
-    return Path(st.session_state.fz_session)
-
-
-def upload_quota() -> UploadQuota | None:
-    """This owner's disk quota for uploads (the teacher has none); the data of a check in flight is kept."""
-    if state.actor().teacher:
-        return None
-    running = runner.latest(who, PREFIX)
-    keep = running.context.get("folders", ()) if running is not None and not running.done else ()
-    return UploadQuota.for_session(session_dir(), keep=keep)
 
 
 def data_input(role: str, name: str) -> fv.DataIn | None:
@@ -70,8 +48,8 @@ def data_input(role: str, name: str) -> fv.DataIn | None:
                                   key=f"fz-{role}-upload")
         if upload is not None:
             ident = ("upload", upload.file_id)
-            read = lambda: fv.read_upload(upload.name, upload.getvalue(), session_dir(), name=name,  # noqa: E731
-                                          quota=upload_quota())
+            read = lambda: fv.read_upload(upload.name, upload.getvalue(), fz.session_dir(), name=name,  # noqa: E731
+                                          quota=fz.upload_quota())
         elif kept is not None and kept[0][0] == "upload":  # back from another page: the uploader forgot the file
             st.caption(f"Showing **{kept[1].label}**, uploaded earlier in this tab; choose a file to replace it.")
             return kept[1]
@@ -90,7 +68,7 @@ def data_input(role: str, name: str) -> fv.DataIn | None:
     elif kind == SOURCES[2]:
         st.caption("Four kinds of shapes, 30 generated images each: the check runs on it like on your own data.")
         ident = ("example",)
-        read = lambda: fv.read_example(session_dir() / "example")  # noqa: E731
+        read = lambda: fv.read_example(fz.session_dir() / "example")  # noqa: E731
     if ident is None:
         st.session_state.pop(kept_key, None)
         return None
@@ -132,82 +110,9 @@ def show_report(data: fv.DataIn, compact: bool = False) -> None:
             st.dataframe(pd.DataFrame(fv.skipped_rows(report)), hide_index=True, width="stretch")
 
 
-SETTING_KEYS = {"folds": "fz-folds", "img_size": "fz-img-size", "curve": "fz-curve-on"}
-
-
-def check_settings() -> dict:
-    """The check's settings as the user left them, in plain session state (never cleaned up by Streamlit)."""
-    return st.session_state.setdefault("fz_settings", {"folds": 3, "img_size": 32, "curve": True})
-
-
-def keep_setting(name: str) -> None:
-    check_settings()[name] = st.session_state[SETTING_KEYS[name]]
-
-
-def start_check(target: fv.DataIn, source: fv.DataIn | None) -> None:
-    """The button's callback (it runs before the script, so the page that follows already shows the check):
-    write the fold views, then queue the first stage; the chain runner queues the others."""
-    folds, img_size, curve = (check_settings()[k] for k in ("folds", "img_size", "curve"))
-    key = f"{PREFIX}{secrets.token_hex(4)}"
-    settings = SweepSettings(img_size=img_size, folds=folds, check_id=key)
-    try:
-        prepared = prepare_dataset(target.report, session_dir(), folds=folds, seed=settings.seed)
-        folders = [str(prepared.folder), target.report.root]  # what the check reads: kept while it runs
-        candidates = None
-        if source is not None and source.ok:
-            source_prepared = prepare_dataset(source.report, session_dir() / "source-prepared", folds=1)
-            folders += [str(source_prepared.folder), source.report.root]
-            candidates = tuple(default_candidates(img_size, source=source_prepared.views[0]))
-        plan = Plan(settings, candidates, DEFAULT_BUDGETS if curve else None, curve_folds=1)
-
-        def plan_next(run_ids: list[str]):
-            results, _ = results_from_jobs(manager, run_ids)
-            return next_stage(prepared, plan, results)
-
-        runner.start(key, state.actor(), plan_next, only_one="feasibility check",
-                     context={"validation": target.report, "label": target.label, "folds": folds, "plan": plan,
-                              "img_size": img_size, "curve": curve, "folders": folders})
-        st.session_state.fz_check = key
-    except (UserError, OSError) as err:
-        st.session_state.fz_error = f"The check could not start: {err}"
-
-
-def check_plan(source: fv.DataIn | None, chosen: dict) -> Plan:
-    """The plan "Run the check" queues with these settings (its candidates as far as they are known now)."""
-    settings = SweepSettings(img_size=chosen["img_size"], folds=chosen["folds"])
-    candidates = default_candidates(settings.img_size)
-    if source is not None and source.ok:  # its own source network: pretrained like the built-in one
-        candidates[0] = Candidate("small_cnn", "source", f"folder:{source.folder}")
-    return Plan(settings, tuple(candidates), DEFAULT_BUDGETS if chosen["curve"] else None, curve_folds=1)
-
-
-def folder_facts(report) -> tuple[int, int, int]:
-    """(images, images in the smallest class, classes): what the check's estimate needs of a folder."""
-    return report.num_images, report.images_per_class, len(report.classes)
-
-
 def check_estimate(target: fv.DataIn, source: fv.DataIn | None, chosen: dict) -> None:
-    """How long the check will take: every stage of it at this server's measured pace, laid out on the server's
-    slots behind other users' runs (`tl_core.promises`)."""
-    plan = check_plan(source, chosen)
-    promise = promises.check_promise(manager, who, plan, *folder_facts(target.report))
-    if promise is None:
-        st.caption("Timing a few batches on this server to estimate how long the check takes…")
-        return
-    st.caption(f":material/schedule: {promise.runs} runs, " + promise_text(promise) + ".")
-
-
-def remaining_text(chain) -> str:
-    """What is left of a running check: its runs in flight, the stages still to come, the other users' runs
-    ahead — refreshed with the progress bar."""
-    validation, plan = chain.context.get("validation"), chain.context.get("plan")
-    if validation is None or plan is None:
-        return ""
-    promise = promises.check_promise(manager, chain.owner, plan, *folder_facts(validation), mine=chain.ids,
-                                     done=[stage for stage, _ in chain.stages])
-    if promise is None or not promise.runs:
-        return ""
-    return ":material/schedule: About " + promise_text(promise).removeprefix("about ").replace(":", " left:", 1) + "."
+    text = fz.estimate_text(target, source, chosen)
+    st.caption(text or "Timing a few batches on this server to estimate how long the check takes…")
 
 
 def draw_check(key: str, live: bool = False) -> None:
@@ -228,7 +133,7 @@ def draw_check(key: str, live: bool = False) -> None:
     text = fv.progress_text(chain.stage, len(results), len(chain.planned), positions, running)
     if active:
         st.progress(len(results) / max(1, len(chain.planned)), text=text)
-        left = remaining_text(chain)
+        left = fz.remaining_text(chain)
         if left:
             st.caption(left)
         if positions and min(positions) > 1:
@@ -301,11 +206,7 @@ def draw_check(key: str, live: bool = False) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ page
-if "fz_check" not in st.session_state:  # a reloaded tab finds this user's latest check again
-    found = runner.latest(who, PREFIX)
-    if found is not None:
-        st.session_state.fz_check = found.key
-check_key = st.session_state.get("fz_check")
+check_key = fz.current_check()
 chain = runner.get(check_key) if check_key else None
 checking = chain is not None and not chain.done
 
@@ -329,20 +230,20 @@ else:
 ready = target is not None and target.ok and (source is None or source.ok)
 with st.container(border=True):
     run_col, settings_col = st.columns([1, 2.4], vertical_alignment="center")
-    chosen = check_settings()
+    chosen = fz.check_settings()
     with settings_col.popover("Check settings", icon=":material/tune:"):
         # Each widget starts from the kept choice and writes it back on change: a widget the browser has not drawn
         # yet (a closed popover) sends no value, and must not fall back to its own default after an upload.
         st.slider("Folds (repeats on different test images, for the ± spread)", 2, 5, chosen["folds"],
-                  key="fz-folds", on_change=keep_setting, args=("folds",), help=glossary.help_for("folds"))
+                  key="fz-folds", on_change=fz.keep_setting, args=("folds",), help=glossary.help_for("folds"))
         st.select_slider("Image size (pixels)", [32, 48, 64], chosen["img_size"], key="fz-img-size",
-                         on_change=keep_setting, args=("img_size",),
+                         on_change=fz.keep_setting, args=("img_size",),
                          help="Images are resized to this square size; 32 is fastest on a CPU.")
-        st.toggle("Label-budget curve", chosen["curve"], key="fz-curve-on", on_change=keep_setting, args=("curve",),
+        st.toggle("Label-budget curve", chosen["curve"], key="fz-curve-on", on_change=fz.keep_setting, args=("curve",),
                   help="Accuracy at 1, 2, 5, 10, 20 and all labels per class, with and without transfer.")
     settings_col.caption(fv.settings_text(**chosen))
     run_col.button("Run the check", type="primary", icon=":material/play_arrow:", key="fz-run", width="stretch",
-                   disabled=not ready or checking, on_click=start_check, args=(target, source),
+                   disabled=not ready or checking, on_click=fz.start_check, args=(target, source),
                    help="Probes every candidate network, fine-tunes the best, then measures the label curve."
                    if not checking else "A check is running: its results fill in below.")
     if ready and not checking:  # redrawn every 2 s while this server's pace is still being timed
@@ -366,7 +267,7 @@ if check_key and runner.get(check_key) is not None:
         draw_check(check_key)
 
 state.save_widgets("fz-", skip=("fz-target-upload", "fz-source-upload", "fz-run", "fz-stop", "fz-md", "fz-html",
-                               *SETTING_KEYS.values()))
+                               *fz.SETTING_KEYS.values()))
 
 with st.expander("What the words mean", icon=":material/menu_book:"):
     st.markdown(glossary.glossary_markdown((

@@ -288,7 +288,6 @@ def _start_timing(key: tuple, again: bool) -> threading.Thread:
 
 def machine_is_quiet(sample_s: float = 1.0) -> bool:
     """Whether the machine as a whole used fewer than QUIET_BUSY_CORES cores over the next `sample_s` seconds."""
-
     return psutil.cpu_percent(interval=sample_s) / 100 * (psutil.cpu_count() or 1) < QUIET_BUSY_CORES
 
 
@@ -352,7 +351,6 @@ def _measure_into_cache(backbone: str, img_size: int, device: str, again: bool =
 def dataset_sizes(name: str, img_size: int) -> tuple[int, int]:
     """(train images, val + test images) of a dataset, read from its cache when it is built; a folder's are
     counted once per content (`_folder_sizes`), not decoded on every page draw."""
-
     if name not in BUILTINS and not name.startswith(FOLDER):
         return UNKNOWN_SIZE
     try:
@@ -371,7 +369,6 @@ def dataset_sizes(name: str, img_size: int) -> tuple[int, int]:
 def _built_sizes(name: str, img_size: int, cache: str, mtime_ns: int) -> tuple[int, int]:
     """A built dataset's split sizes, loaded from its cache once per version of that file (`cache`, `mtime_ns`
     are the key): a page drawn for every queued run must not read the whole dataset each time."""
-
     domain = data.load_domain(name, img_size)
     return len(domain.train.labels), len(domain.val.labels) + len(domain.test.labels)
 
@@ -380,7 +377,6 @@ def _built_sizes(name: str, img_size: int, cache: str, mtime_ns: int) -> tuple[i
 def _folder_sizes(path: str, signature: str) -> tuple[int, int]:
     """A folder's split sizes, from its scan (headers, nothing decoded) and the engine's fixed split; cached by
     the names, sizes and times of its files (`signature`), so a changed folder is counted again."""
-
     _, items, _ = scan_image_folder(path)
     train, val, test = stratified_indices(torch.tensor([label for _, label in items]), TRAIN_VAL_TEST, SPLIT_SEED)
     return len(train), len(val) + len(test)
@@ -408,7 +404,6 @@ def estimate_run(config: RunConfig, rows: list[dict] = (), wait: bool = True,
     """Seconds the run will train (and pretrain task A, when no cached source network exists) on this server;
     None while this server's pace is still being timed (`wait=False`) or cannot be. A config outside the schema
     is refused (ConfigError) before anything is timed or read."""
-
     check_fields(config)
     strategy = build_strategy(config.strategy, config.settings)
     config = strategy.effective_config(config)  # what the run really does (scratch: random weights, no freeze)
@@ -448,7 +443,6 @@ def estimate_run(config: RunConfig, rows: list[dict] = (), wait: bool = True,
 def pretrain_seconds(config: RunConfig, pace: Pace) -> float:
     """Seconds to pretrain the network the run starts from when none is shipped or cached: task A's network
     (`weights source`) or the rotation network (`ssl:rotation…`, on up to MAX_IMAGES images in four turns)."""
-
     plain = replace(pace, epoch_overhead_s=None)  # pretraining evaluates its own task, snapshots nothing
     if not needs_pretraining(config):
         return 0.0
@@ -476,7 +470,6 @@ def estimate_runs(configs: list[RunConfig], rows: list[dict] = (), wait: bool = 
 
 def pretrained_once(configs: list[RunConfig], estimates: list[RunEstimate | None]) -> list[RunEstimate | None]:
     """The estimates of runs that start in this order, each network they share pretrained by the first only."""
-
     out, pretrained = [], set()
     for config, estimate in zip(configs, estimates):
         if estimate is not None and estimate.pretrain_s:

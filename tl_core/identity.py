@@ -71,6 +71,17 @@ def feasibility(check_id: str) -> str:
     return str(Experiment(Kind.FEASIBILITY, check_id))
 
 
+def new_feasibility_check() -> tuple[str, str]:
+    """(a new check id, its experiment id): the check's chain and its runs share the experiment id."""
+    check_id = secrets.token_hex(4)
+    return check_id, feasibility(check_id)
+
+
+def feasibility_prefix() -> str:
+    """Every feasibility check's experiment id starts with this (for finding an owner's newest check)."""
+    return f"{Kind.FEASIBILITY.value}:"
+
+
 def bench(name: str) -> str:
     return str(Experiment(Kind.BENCH, name))
 

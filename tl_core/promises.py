@@ -163,7 +163,6 @@ def lesson_promise(manager, owner: str, lesson, runs: Sequence[dict] = (), mine:
                    seeds: int | None = None, rows: list[dict] | None = None, wait: bool = False) -> Promise | None:
     """A lesson card's promise: at press time (`runs`, `mine` empty) its whole plan, every stage, every seed;
     while it runs (`runs`: the lesson's runs so far in submission order, `mine`: their ids), what is left."""
-
     return promise(manager, owner, lessons.stages_left(lesson, runs, seeds=seeds), mine, rows, wait)
 
 
@@ -173,7 +172,6 @@ def check_promise(manager, owner: str, plan, num_images: int, images_per_class: 
     """A feasibility check's promise on a folder of `num_images` images in `num_classes` classes (the smallest
     with `images_per_class`): at press time every stage; while it runs (`mine`: its run ids, `done`: the stages
     it has submitted), what is left."""
-
     views = [f"fold-{k}" for k in range(plan.settings.folds)]
     train = round(num_images * TRAIN_VAL_TEST[0])
     stages = pipeline.stages_left(plan, views, images_per_class, done)

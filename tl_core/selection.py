@@ -75,7 +75,6 @@ def reverse_validation_accuracy(target_images: torch.Tensor, target_pseudo: torc
     """Accuracy on the labelled source validation images of a reverse model trained from random weights on the
     target images with their pseudo-labels (uint8 N×3×H×W images; labels int64). Pseudo-labels of a single class
     give the constant classifier of that class (a network would learn nothing else)."""
-
     pseudo, labels = torch.as_tensor(target_pseudo).long(), torch.as_tensor(source_val_labels).long()
     if len(target_images) != len(pseudo) or len(source_val_images) != len(labels) or not len(pseudo) \
             or not len(labels):
@@ -104,7 +103,6 @@ def reverse_validation_accuracy(target_images: torch.Tensor, target_pseudo: torc
 def parse_grid(texts: Sequence[str], strategy: str) -> dict[str, list]:
     """`["lr=0.01,0.03", "domain_weight=0.3,1"]` → {"lr": [0.01, 0.03], "domain_weight": [0.3, 1.0]}: keys are
     RunConfig fields or the strategy's settings, values typed by their schema (ConfigError otherwise)."""
-
     grid: dict[str, list] = {}
     for text in texts:
         key, sep, values = text.partition("=")
@@ -151,7 +149,6 @@ def score_run(run_id: str, runs_dir: Path) -> float:
     """Reverse-validation accuracy of a finished run: its saved network (with the target's BatchNorm statistics
     when it keeps its own) pseudo-labels the target training images, a reverse model learns them, the source
     validation split scores it. Reads no target label."""
-
     config, _ = teacher_record(run_id, runs_dir)
     forward = load_teacher(run_id, runs_dir, torch.device("cpu"))
     source, target = data.load_domain(config.source, config.img_size), data.load_domain(config.target, config.img_size)
@@ -170,7 +167,6 @@ def score_run(run_id: str, runs_dir: Path) -> float:
 def metric_for(strategy: str) -> str:
     """What chooses among a strategy's settings: reverse validation when it learns from source labels only
     (the target's labels are what it adapts without), else the target's own validation split."""
-
     return REVERSE if strategy_class(strategy).labelled_domain == "source" else TARGET_VAL
 
 
@@ -222,7 +218,6 @@ def select(base: RunConfig, grid: dict[str, list], seeds: Sequence[int], runs_di
            progress=lambda line: None) -> Selection:
     """Train every candidate at every seed through the one training loop, score each (`metric_for` the
     strategy), choose, and write the selection (metric, every score, the choice) to runs_dir/selections/."""
-
     runs_dir = default_runs_dir(runs_dir)
     experiment = identity.bench(f"select-{secrets.token_hex(4)}")
     store = RunStore(runs_dir)

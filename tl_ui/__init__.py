@@ -4,6 +4,7 @@
 - `state`        process-wide resources (the job manager, the UMAP warm-up) and per-tab state
 - `form`         the Experiment page's controls: widgets → a RunConfig
 - `live`         the Experiment page's live view, polled from the job manager
+- `feasibility`  the Feasibility page's state: the tab's upload folder, the check's settings, the check it started
 - `own_image`    'Try your own image': draw, upload or photograph an image; both networks' answers
 - `draw_canvas`  the drawing canvas (an inline components-v2 component)
 - `widgets`      pieces the pages share: the sidebar, run pickers, strategy settings, charts with downloads
