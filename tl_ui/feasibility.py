@@ -1,5 +1,6 @@
 """The Feasibility page's state: this tab's folder for uploads, the check's settings, and the check it started
-(submitted to the chain runner, which queues each stage when the one before has ended). The page only arranges."""
+(submitted to the chain runner, which queues each stage when the one before has ended). The page only arranges.
+The sweep's settings and candidates are read from their modules when a check starts (tests shorten them there)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,11 +9,10 @@ import streamlit as st
 
 from tl_core import identity, promises
 from tl_core.errors import UserError
-from tl_core.feasibility.label_curve import DEFAULT_BUDGETS
+from tl_core.feasibility import label_curve, sweep
 from tl_core.feasibility.pipeline import Plan, next_stage
 from tl_core.feasibility.prepare import prepare_dataset
 from tl_core.feasibility.results import results_from_jobs
-from tl_core.feasibility.sweep import Candidate, SweepSettings, default_candidates
 from tl_core.feasibility.upload_quota import UploadQuota
 from tl_core.feasibility.uploads import new_session_dir
 from tl_ui import state
@@ -63,7 +63,7 @@ def start_check(target: fv.DataIn, source: fv.DataIn | None) -> None:
     manager, runner = state.manager(), state.runner()
     folds, img_size, curve = (check_settings()[k] for k in ("folds", "img_size", "curve"))
     check_id, key = identity.new_feasibility_check()
-    settings = SweepSettings(img_size=img_size, folds=folds, check_id=check_id)
+    settings = sweep.SweepSettings(img_size=img_size, folds=folds, check_id=check_id)
     try:
         prepared = prepare_dataset(target.report, session_dir(), folds=folds, seed=settings.seed)
         folders = [str(prepared.folder), target.report.root]  # what the check reads: kept while it runs
@@ -71,8 +71,8 @@ def start_check(target: fv.DataIn, source: fv.DataIn | None) -> None:
         if source is not None and source.ok:
             source_prepared = prepare_dataset(source.report, session_dir() / "source-prepared", folds=1)
             folders += [str(source_prepared.folder), source.report.root]
-            candidates = tuple(default_candidates(img_size, source=source_prepared.views[0]))
-        plan = Plan(settings, candidates, DEFAULT_BUDGETS if curve else None, curve_folds=1)
+            candidates = tuple(sweep.default_candidates(img_size, source=source_prepared.views[0]))
+        plan = Plan(settings, candidates, label_curve.DEFAULT_BUDGETS if curve else None, curve_folds=1)
 
         def plan_next(run_ids: list[str]):
             results, _ = results_from_jobs(manager, run_ids)
@@ -88,11 +88,11 @@ def start_check(target: fv.DataIn, source: fv.DataIn | None) -> None:
 
 def check_plan(source: fv.DataIn | None, chosen: dict) -> Plan:
     """The plan "Run the check" queues with these settings (its candidates as far as they are known now)."""
-    settings = SweepSettings(img_size=chosen["img_size"], folds=chosen["folds"])
-    candidates = default_candidates(settings.img_size)
+    settings = sweep.SweepSettings(img_size=chosen["img_size"], folds=chosen["folds"])
+    candidates = sweep.default_candidates(settings.img_size)
     if source is not None and source.ok:  # its own source network: pretrained like the built-in one
-        candidates[0] = Candidate("small_cnn", "source", f"folder:{source.folder}")
-    return Plan(settings, tuple(candidates), DEFAULT_BUDGETS if chosen["curve"] else None, curve_folds=1)
+        candidates[0] = sweep.Candidate("small_cnn", "source", f"folder:{source.folder}")
+    return Plan(settings, tuple(candidates), label_curve.DEFAULT_BUDGETS if chosen["curve"] else None, curve_folds=1)
 
 
 def folder_facts(report) -> tuple[int, int, int]:
