@@ -80,3 +80,25 @@ def app_env(runs_dir, monkeypatch):
     st.cache_resource.clear()
     yield runs_dir
     st.cache_resource.clear()
+
+
+@pytest.fixture
+def scramble_test_labels(monkeypatch):
+    """A function that, once called, makes every run built from then on see the target-test labels permuted
+    (images untouched): whatever must not read them gives the same answer after the call."""
+    def scramble() -> None:
+        import torch
+
+        from tl_core import runner
+
+        build = runner.build_task
+
+        def scrambled(*args, **kwargs):
+            task = build(*args, **kwargs)
+            task.test.y = task.test.y[torch.randperm(len(task.test.y), generator=torch.Generator().manual_seed(1))]
+            return task
+
+        monkeypatch.setattr(runner, "build_task", scrambled)
+
+    return scramble
+

@@ -6,7 +6,6 @@ from dataclasses import replace
 import pytest
 import torch
 
-from tl_core import runner as runner_module
 from tl_core.cli import main
 from tl_core.config import RunConfig
 from tl_core.errors import ConfigError
@@ -87,17 +86,13 @@ def _base() -> RunConfig:
                      freeze=0, labels_per_class=None, epochs=1, img_size=16, snapshot_size=0, device="cpu")
 
 
-def _scramble_target_test_labels(monkeypatch):
+def _scramble_target_test_labels(monkeypatch, scramble_test_labels):
     """Every run (and every domain the selection loads) sees the target-test labels permuted, and the target's
     training labels too (reverse validation pseudo-labels the target training images; it must not peek)."""
     from tl_core import data as data_module
 
-    build, load = runner_module.build_task, data_module.load_domain
-
-    def scrambled_task(*args, **kwargs):
-        task = build(*args, **kwargs)
-        task.test.y = task.test.y[torch.randperm(len(task.test.y), generator=torch.Generator().manual_seed(1))]
-        return task
+    scramble_test_labels()
+    load = data_module.load_domain
 
     def scrambled_domain(name, *args, **kwargs):
         domain = load(name, *args, **kwargs)
@@ -108,12 +103,12 @@ def _scramble_target_test_labels(monkeypatch):
         return replace(domain, train=replace(domain.train, labels=train[torch.randperm(len(train), generator=g)]),
                        test=replace(domain.test, labels=test[torch.randperm(len(test), generator=g)]))
 
-    monkeypatch.setattr(runner_module, "build_task", scrambled_task)
     monkeypatch.setattr(data_module, "load_domain", scrambled_domain)
 
 
 @pytest.mark.slow
-def test_select_chooses_the_same_without_the_target_test_labels(tmp_path, data_dir, monkeypatch):
+def test_select_chooses_the_same_without_the_target_test_labels(tmp_path, data_dir, monkeypatch,
+                                                                scramble_test_labels):
     grid = parse_grid(["lr=0.003,0.03"], "dann")
     seen = select(_base(), grid, [0], tmp_path / "a")
     assert seen.chosen is not None and all(s.score is not None for s in seen.scored)
@@ -122,14 +117,15 @@ def test_select_chooses_the_same_without_the_target_test_labels(tmp_path, data_d
     run_id = seen.scored[0].runs[0]["run_id"]
     assert RunDir(tmp_path / "a" / run_id).read_summary()[METRIC] == pytest.approx(seen.scored[0].score)
 
-    _scramble_target_test_labels(monkeypatch)
+    _scramble_target_test_labels(monkeypatch, scramble_test_labels)
     blind = select(_base(), grid, [0], tmp_path / "b")
     assert blind.chosen == seen.chosen
     assert [s.score for s in blind.scored] == pytest.approx([s.score for s in seen.scored])
 
 
 @pytest.mark.slow
-def test_feasibility_winner_is_the_same_without_the_target_test_labels(tmp_path, data_dir, monkeypatch):
+def test_feasibility_winner_is_the_same_without_the_target_test_labels(tmp_path, data_dir, monkeypatch,
+                                                                      scramble_test_labels):
     from tl_core.feasibility.demo_data import write_shapes_folder
     from tl_core.feasibility.results import run_plan
     from tl_core.feasibility.sweep import Candidate, SweepSettings, plan_probe_stage, summarise
@@ -140,7 +136,7 @@ def test_feasibility_winner_is_the_same_without_the_target_test_labels(tmp_path,
     plan = plan_probe_stage(views, [Candidate("small_cnn", "source", "digits"), Candidate("small_cnn", "random")],
                             settings)
     seen = summarise(run_plan(plan, tmp_path / "seen"))
-    _scramble_target_test_labels(monkeypatch)
+    _scramble_target_test_labels(monkeypatch, scramble_test_labels)
     blind = summarise(run_plan(plan, tmp_path / "blind"))
     assert blind.best.label == seen.best.label
     assert [s.label for s in blind.probe] == [s.label for s in seen.probe]
@@ -155,7 +151,7 @@ def test_cli_select_rejects_a_bad_grid_in_one_line(capsys, runs_dir):
 
 @pytest.mark.slow
 def test_a_strategy_trained_on_target_labels_is_chosen_on_the_target_validation_split(tmp_path, data_dir,
-                                                                                      monkeypatch):
+                                                                                      scramble_test_labels):
     """Fine-tuning's settings (lr_decay was chosen while looking at target-test accuracy) are re-checked on the
     target's validation split: the score is each run's final val_acc, and permuting the test labels changes
     nothing."""
@@ -167,14 +163,7 @@ def test_a_strategy_trained_on_target_labels_is_chosen_on_the_target_validation_
     assert [s.score for s in seen.scored] == [s.runs[0]["val_acc"] for s in seen.scored]
     assert "test split is never read" in json.loads(open(seen.record).read())["reads"]
 
-    build = runner_module.build_task
-
-    def scrambled_task(*args, **kwargs):
-        task = build(*args, **kwargs)
-        task.test.y = task.test.y[torch.randperm(len(task.test.y), generator=torch.Generator().manual_seed(1))]
-        return task
-
-    monkeypatch.setattr(runner_module, "build_task", scrambled_task)
+    scramble_test_labels()
     blind = select(base, grid, [0], tmp_path / "b")
     assert blind.chosen == seen.chosen
     assert [s.score for s in blind.scored] == pytest.approx([s.score for s in seen.scored])

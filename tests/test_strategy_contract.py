@@ -3,7 +3,6 @@ above chance on tiny data, its record round-trips, and nothing it does depends o
 import pytest
 import torch
 
-from tl_core import runner as runner_module
 from tl_core.config import RunConfig
 from tl_core.records.run_dir import RunDir
 from tl_core.records.run_view import RunView
@@ -29,21 +28,9 @@ def _tiny(strategy: str, teacher: str = "") -> RunConfig:
                      settings={"teacher": teacher} if strategy == "distill" else {})
 
 
-def _with_scrambled_test_labels(monkeypatch):
-    """Every run built from here on sees the target-test labels permuted (images untouched)."""
-    build = runner_module.build_task
-
-    def scrambled(*args, **kwargs):
-        task = build(*args, **kwargs)
-        task.test.y = task.test.y[torch.randperm(len(task.test.y), generator=torch.Generator().manual_seed(1))]
-        return task
-
-    monkeypatch.setattr(runner_module, "build_task", scrambled)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("strategy", strategy_names())
-def test_every_strategy_keeps_the_contract(strategy, teacher_runs, monkeypatch):
+def test_every_strategy_keeps_the_contract(strategy, teacher_runs, monkeypatch, scramble_test_labels):
     runs, teacher = teacher_runs
     config = _tiny(strategy, teacher)
     summary = run_config(config, runs)
@@ -57,7 +44,7 @@ def test_every_strategy_keeps_the_contract(strategy, teacher_runs, monkeypatch):
     assert view.status == "finished" and len(view.history) == config.epochs
     assert view.config.strategy == strategy and view.target_acc == pytest.approx(summary["target_acc"])
 
-    _with_scrambled_test_labels(monkeypatch)
+    scramble_test_labels()
     blind = run_config(config, runs)
     assert blind["status"] == "finished", blind.get("reason")
     trained, again = record.load_weights(), RunDir(runs / blind["run_id"]).load_weights()
