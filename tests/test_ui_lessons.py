@@ -451,3 +451,10 @@ def test_a_class_that_ran_the_same_lesson_gets_one_verdict_and_one_picture_built
         assert ":green-badge[✓ met]" in texts(at) and f"`{group}`" in texts(at)
         seen.append(figures_built())
     assert seen[1] == seen[0]
+
+
+def test_the_rotation_lesson_s_picture_names_the_label_budget_its_runs_had():
+    runs = [fake_run(config, (0.2, 0.3)) for config in planned("self-supervised")]
+    fig, = lv.lesson_figures("self-supervised", runs)
+    assert fig.layout.title.text.endswith(f": {runs[0]['config']['labels_per_class']} labels per class")
+    assert "5 labels" not in fig.layout.title.text

@@ -401,8 +401,9 @@ def arm_curves_figure(runs: Sequence[Run], arms: Sequence[str], title: str, uire
 
 
 def self_supervised_figures(runs: Sequence[Run]) -> list[go.Figure]:
-    return [arm_curves_figure(runs, ("scratch", "rotation", "supervised"),
-                              "Target accuracy per epoch: 5 labels per class", "lesson-ssl")]
+    budget = next((r["config"].get("labels_per_class") for r in runs), None)
+    title = "Target accuracy per epoch" + (f": {budget} labels per class" if budget else "")
+    return [arm_curves_figure(runs, ("scratch", "rotation", "supervised"), title, "lesson-ssl")]
 
 
 def multitask_figures(runs: Sequence[Run]) -> list[go.Figure]:
