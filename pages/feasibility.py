@@ -22,7 +22,6 @@ from tl_view import feasibility_views as fv
 from tl_view import glossary
 from tl_view.feasibility_report import check_facts, render_html, render_markdown
 
-
 nav.page_guard(__file__)
 manager = state.manager()
 who = state.owner()

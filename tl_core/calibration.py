@@ -39,13 +39,7 @@ from tl_core.jobs import default_slots
 from tl_core.model import TransferModel
 from tl_core.paths import data_dir
 from tl_core.pretrain import checkpoint_path
-from tl_core.ssl import (
-    MAX_IMAGES,
-    ROTATION_WEIGHTS,
-    needs_pretraining,
-    network_key,
-    pretext_dataset,
-)
+from tl_core.ssl import MAX_IMAGES, ROTATION_WEIGHTS, needs_pretraining, network_key, pretext_dataset
 from tl_core.status import Status
 from tl_core.strategies import build_strategy, strategy_class
 from tl_core.train.loop import steps_per_epoch
@@ -118,8 +112,6 @@ def measure_pace(backbone: str, img_size: int, device: str = "cpu", batches: int
     """Time `batches` training steps of the backbone on random images (after one untimed warm-up step), then
     evaluation batches (4× as large, as runs evaluate) and the domain-confusion probe on features of its width.
     The median batch stands for all: a batch slowed by something passing (a page loading) does not set the pace."""
-
-
     generator = torch.Generator().manual_seed(0)
     model = TransferModel(create_backbone(backbone, "random", img_size), 10).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
@@ -170,8 +162,6 @@ def _measure_with_threads(backbone: str, img_size: int, device: str, threads: in
 def measure_pace_apart(backbone: str, img_size: int, device: str) -> Pace:
     """`measure_pace` in a process of its own with the torch threads a run gets (`tl_core.executors`): as a
     run never shares the server's interpreter lock with the page scripts, neither does its timing."""
-
-
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool, no_main_script():
         future = pool.submit(_measure_with_threads, backbone, img_size, device, torch_threads(default_slots()))
     return future.result()
@@ -304,7 +294,6 @@ def wait_until_quiet(limit_s: float) -> bool:
 
 
 def _check_key(img_size: int, device: str) -> None:
-
     config_schema()["img_size"].check(img_size)
     if device not in DEVICE_CHOICES:
         raise ConfigError(f"Unknown device '{device}': choose one of {', '.join(DEVICE_CHOICES)}.")

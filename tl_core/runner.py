@@ -28,6 +28,7 @@ from tl_core.pretrain import source_pretrained_state
 from tl_core.records.run_dir import RunDir
 from tl_core.records.store import RunStore, process_identity
 from tl_core.ssl import ROTATION_WEIGHTS, pretext_dataset, rotation_pretrained_state
+from tl_core.status import Status
 from tl_core.strategies import build_strategy
 from tl_core.strategies.param_groups import parameters_by_layer_group
 from tl_core.train.events import EpochEnd, Event, RunEnded, RunStarted, Snapshot, Subscriber, publish
@@ -36,7 +37,7 @@ from tl_core.train.snapshots import SnapshotTaker, snapshot_path
 from tl_core.train.task_a_probe import TaskAProbe
 from tl_core.train.task import build_task
 from tl_core.validation import validate_config
-from tl_core.status import Status
+
 
 def seed_everything(seed: int) -> None:
     random.seed(seed)

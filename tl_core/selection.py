@@ -92,8 +92,8 @@ def reverse_validation_accuracy(target_images: torch.Tensor, target_pseudo: torc
     task = Task(source=pseudo_domain, target=pseudo_domain, labelled=Examples(target_images, pseudo),
                 unlabelled=None, val=source_val, test=source_val)
     history = loop.fit(model, task, build_strategy("scratch"), epochs=recipe.epochs, batch_size=recipe.batch_size,
-                  lr=recipe.lr, weight_decay=recipe.weight_decay, seed=seed, device=torch.device("cpu"),
-                  ctx=loop.FitContext("reverse", "reverse", emit=lambda event: None))
+                       lr=recipe.lr, weight_decay=recipe.weight_decay, seed=seed, device=torch.device("cpu"),
+                       ctx=loop.FitContext("reverse", "reverse", emit=lambda event: None))
     return float(history[-1]["target_acc"])  # this task's "target" is the source validation split
 
 
@@ -151,7 +151,7 @@ def score_run(run_id: str, runs_dir: Path) -> float:
     validation split scores it. Reads no target label."""
     config, _ = teacher_record(run_id, runs_dir)
     forward = load_teacher(run_id, runs_dir, torch.device("cpu"))
-    source, target = data.load_domain(config.source, config.img_size), data.load_domain(config.target, config.img_size)
+    source, target = (data.load_domain(name, config.img_size) for name in (config.source, config.target))
     images = target.train.images  # the training images only; their labels are never touched
     if len(images) > MAX_REVERSE_ROWS:
         keep = np.sort(np.random.default_rng(config.seed).choice(len(images), MAX_REVERSE_ROWS, replace=False))

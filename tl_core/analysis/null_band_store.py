@@ -4,7 +4,6 @@ snapshots (hard links or copies), so thirty students watching the same lesson co
 the same time wait for one computation."""
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import threading
@@ -15,24 +14,24 @@ import numpy as np
 
 from tl_core.analysis.domain_confusion import NullBand, permutation_null_band
 from tl_core.paths import data_dir
+from tl_core.records.parsed_files import parsed
 from tl_core.records.run_dir import write_atomic
 
 _computing = threading.Lock()
 
 
-@functools.lru_cache(maxsize=4096)
-def _content_key(path: str, device: int, inode: int, mtime_ns: int, size: int) -> str:
-    """The snapshot's content hash, read once per file version in this process (a page asks every few seconds)."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:24]
+def _content_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:24]
 
 
 def _band_file(snapshot: Path) -> Path | None:
+    """Where the band of this snapshot's content is kept; the content is hashed once per file version in this
+    process (`parsed_files`: a page asks every few seconds); None when the snapshot is gone."""
     try:
-        stat = snapshot.stat()
-        key = _content_key(str(snapshot), stat.st_dev, stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        key = parsed(snapshot, _content_hash)
     except OSError:
         return None
-    return data_dir() / "cache" / "null-bands" / f"{key}.json"
+    return None if key is None else data_dir() / "cache" / "null-bands" / f"{key}.json"
 
 
 def known_features_band(snapshot: Path) -> NullBand | None:
