@@ -9,7 +9,7 @@ from starlette.middleware import Middleware
 
 import tl_ui.live  # noqa: F401  the stack every page imports (torch, plotly, pandas, the engine), loaded once here
 import tl_view.lesson_views  # noqa: F401
-from tl_core.owners import WeakToken
+from tl_core.serving.owners import WeakToken
 from tl_ui.owner_cookie import OwnerCookie
 from tl_ui.teacher_box import server_token
 

@@ -39,13 +39,13 @@ from pathlib import Path
 from common import bench_runs_dir, dashboard, load_now, say, table
 from protocol_tab import ProtocolTab  # after common, which puts the repository on sys.path
 
-from tl_core import identity
-from tl_core.config import RunConfig
-from tl_core.jobs import JobManager
 from tl_core.lessons import LESSONS, stage_configs
-from tl_core.owners import owner_id
 from tl_core.records.store import RunStore
-from tl_core.status import Status
+from tl_core.runs import identity
+from tl_core.runs.config import RunConfig
+from tl_core.runs.status import Status
+from tl_core.serving.jobs import JobManager
+from tl_core.serving.owners import owner_id
 from tl_ui.owner_cookie import is_secret, new_secret
 from tl_view.lesson_views import VERDICT_MARKS
 

@@ -47,7 +47,7 @@ def parse_args(description: str, extra=None) -> argparse.Namespace:
 def machine_line(device: str = "cpu") -> str:
     import torch
 
-    from tl_core.device import device_name, pick_device
+    from tl_core.machine.device import device_name, pick_device
 
     load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     return (f"{device_name(pick_device(device))}, torch {torch.__version__}, {torch.get_num_threads()} threads, "

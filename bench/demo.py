@@ -46,7 +46,7 @@ def _options(parser) -> None:
 
 
 def _baseline(config, scratch_lr: float):
-    from tl_core.baselines import baseline_for
+    from tl_core.runs.baselines import baseline_for
 
     return baseline_for(config).replace(experiment=config.experiment, lr=scratch_lr)
 
@@ -73,8 +73,8 @@ def _choose_scratch_lr(manager, base, lrs: list[float], seeds: list[int]) -> tup
 
 
 def _pair(manager, config, scratch_lr: float):
-    from tl_core import identity
-    from tl_core.identity import Role
+    from tl_core.runs import identity
+    from tl_core.runs.identity import Role
 
     config = config.replace(role=Role.MAIN.value, experiment=identity.new_pair())
     baseline = _baseline(config, scratch_lr)
@@ -148,8 +148,8 @@ def _interval_text(interval) -> str:
 
 def main() -> None:
     args = parse_args(__doc__.splitlines()[0], _options)
-    from tl_core.config import RunConfig
-    from tl_core.jobs import JobManager
+    from tl_core.runs.config import RunConfig
+    from tl_core.serving.jobs import JobManager
     from tl_core.strategies import suggested_lr
 
     overrides = {k: getattr(args, k) for k in ("target", "labels_per_class", "epochs", "freeze", "backbone")

@@ -2,7 +2,7 @@
 (ICML 2015) Table 1 on data anyone has offline. For each pair, over fresh seeds, four rows:
 
 - **twin** — source-only at DANN's own recipe (SGD with momentum, its rate, schedules and steps, both domains
-  in each batch) with the domain weight at 0 and BatchNorm shared: `tl_core.baselines`' "without adaptation";
+  in each batch) with the domain weight at 0 and BatchNorm shared: `tl_core.runs.baselines`' "without adaptation";
 - **DANN** — the shipped defaults (chosen by reverse validation, `bench/selections/`);
 - **train on target** — every target training label (the ceiling);
 - **AdaBN** — the twin's network with its BatchNorm statistics recomputed on the unlabelled target training
@@ -38,10 +38,10 @@ from pathlib import Path
 import common  # noqa: F401  (puts the repository root on sys.path)
 from common import Clock, bench_runs_dir, load_now, machine_line, parse_args, pm, say, table
 
-from tl_core import identity
 from tl_core.analysis import gap_closed, mean_sd
 from tl_core.analysis.intervals import seed_interval
-from tl_core.config import RunConfig
+from tl_core.runs import identity
+from tl_core.runs.config import RunConfig
 
 PAIRS = [("digits", "digits-m"), ("synth-digits", "digits-m")]
 ROWS = ["twin", "dann", "target-only", "adabn"]
@@ -72,8 +72,8 @@ def dann_epochs(pair: tuple[str, str]) -> int:
 
 
 def configs(recipe: Recipe, device: str, pairs=PAIRS) -> list[RunConfig]:
-    from tl_core.baselines import baseline_for
     from tl_core.data import load_domain
+    from tl_core.runs.baselines import baseline_for
     from tl_core.strategies import strategy_class, suggested_lr
     from tl_core.train.loop import steps_per_epoch
 
@@ -111,10 +111,10 @@ def _run(config: RunConfig, row: str, runs_dir: str, null_draws: int) -> dict:
     band on its final features."""
     import numpy as np
 
-    from tl_core.adabn import adabn_evaluation
     from tl_core.analysis import permutation_null_band
+    from tl_core.networks.adabn import adabn_evaluation
     from tl_core.records.run_dir import RunDir
-    from tl_core.runner import run_config
+    from tl_core.runs.runner import run_config
     from tl_core.train.snapshots import read_snapshot, snapshot_path
 
     summary = run_config(config, runs_dir)

@@ -18,20 +18,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import common  # noqa: F401  (puts the repository root on sys.path)
-from common import Clock, bench_runs_dir, load_now, machine_line, median, parse_args, pm, say, table
-
 import torch
+from common import Clock, bench_runs_dir, load_now, machine_line, median, parse_args, pm, say, table
 from torch.nn import functional as F
 
 from tl_core.analysis import mean_sd
 from tl_core.backbones import create_backbone
-from tl_core.config import RunConfig
 from tl_core.data import load_domain
-from tl_core.device import pick_device
-from tl_core.model import TransferModel
-from tl_core.pretrain import checkpoint_path
+from tl_core.machine.device import pick_device
+from tl_core.networks.model import TransferModel
+from tl_core.networks.pretrain import checkpoint_path
 from tl_core.records.run_dir import RunDir
-from tl_core.runner import run_config
+from tl_core.runs.config import RunConfig
+from tl_core.runs.runner import run_config
 from tl_core.strategies import build_strategy
 from tl_core.train.loop import FitContext, fit
 from tl_core.train.task import Examples, build_task

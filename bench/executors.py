@@ -40,7 +40,7 @@ def local_ray_cluster(cpus: int):
 
 def timed_runs(executor: str, config, repeats: int) -> list[tuple[float, float]]:
     """(submit → recorded end, the run's own seconds) for each repeat; the first includes the executor's start."""
-    from tl_core.jobs import JobManager
+    from tl_core.serving.jobs import JobManager
 
     with bench_runs_dir(f"tl-bench-{executor}-") as runs:
         manager = JobManager(runs, slots=1, executor=executor)
@@ -62,7 +62,7 @@ def main() -> None:
         parser.add_argument("--executors", default="processes,ray")
 
     args = parse_args(__doc__.splitlines()[0], flags)
-    from tl_core.config import RunConfig
+    from tl_core.runs.config import RunConfig
 
     config = RunConfig(weights="random", epochs=2 if args.quick else 3, device=args.device)
     say(machine_line(args.device))

@@ -1,5 +1,5 @@
 """Do the time promises hold? For every lesson and for the feasibility check: the promise its card shows at press
-time (`tl_core.promises`, the function the pages call), then the real wall time from the press until its last
+time (`tl_core.serving.promises`, the function the pages call), then the real wall time from the press until its last
 run has ended, on a fresh job manager with a throwaway runs folder.
 
 `experiment` adds the Experiment page's promise under Train (the defaults and their baseline).
@@ -33,12 +33,14 @@ from pathlib import Path
 
 from common import bench_runs_dir, load_now, say
 
-from tl_core import calibration, identity, lessons
-from tl_core.chains import ChainRunner
-from tl_core.executors.processes import torch_threads
-from tl_core.jobs import JobManager, default_slots
-from tl_core.owners import Actor
-from tl_core.promises import Promise, check_promise, lesson_promise
+from tl_core import lessons
+from tl_core.runs import identity
+from tl_core.serving import calibration
+from tl_core.serving.chains import ChainRunner
+from tl_core.serving.executors.processes import torch_threads
+from tl_core.serving.jobs import JobManager, default_slots
+from tl_core.serving.owners import Actor
+from tl_core.serving.promises import Promise, check_promise, lesson_promise
 
 OWNER = Actor("bench", teacher=True)  # the teacher: exempt from per-owner limits, as a class demo is run
 WITHIN = 0.25
@@ -98,7 +100,7 @@ def per_run(manager: JobManager, ids: list[str], rows: list[dict]) -> list[dict]
         if row is None:
             continue
         config, summary = row["config"], row["summary"]
-        from tl_core.config import RunConfig
+        from tl_core.runs.config import RunConfig
 
         estimate = calibration.estimate_run(RunConfig.from_dict(config), rows, wait=True)
         metrics = manager.store.run_dir(run_id).read_metrics()
@@ -198,9 +200,9 @@ def feasibility_case(args) -> dict:
 
 def experiment_case(args) -> dict:
     """The Experiment page's defaults: Train queues the run and its baseline (one stage of two runs)."""
-    from tl_core.baselines import baseline_for
-    from tl_core.config import RunConfig
-    from tl_core.promises import promise
+    from tl_core.runs.baselines import baseline_for
+    from tl_core.runs.config import RunConfig
+    from tl_core.serving.promises import promise
 
     configs = [RunConfig(), baseline_for(RunConfig())]
     build_datasets(configs)

@@ -23,10 +23,8 @@ from pathlib import Path
 import common  # noqa: F401  (puts the repository root on sys.path)
 from common import Clock, bench_runs_dir, load_now, machine_line, parse_args, say, table
 
-from tl_core import identity
-from tl_core.lessons import LESSONS, collect, lesson, needs_pretraining, seed_count, stage_configs, verdict
-from tl_core.lessons import Verdict
-
+from tl_core.lessons import LESSONS, Verdict, collect, lesson, needs_pretraining, seed_count, stage_configs, verdict
+from tl_core.runs import identity
 
 CONFIRM_SEEDS = 100  # the first confirmatory seed: never used in a pilot
 
@@ -46,7 +44,7 @@ def run_lesson(key: str, quick: bool, seeds: int | None, runs_dir: str, split: s
                first_seed: int = 0) -> tuple[Verdict, Clock, bool]:
     """(verdict on `split`, its clock, pretrained first) for one lesson, its stages in order."""
     from tl_core.records.store import RunStore
-    from tl_core.runner import run_config
+    from tl_core.runs.runner import run_config
 
     store, item, clock = RunStore(runs_dir), lesson(key), Clock()
     cold = first_seed > 0 or needs_pretraining(item, seed_count(item, quick, seeds))

@@ -194,7 +194,7 @@ def eta_errors(samples, start: float, end: float) -> dict[float, float | None]:
 
 
 def main() -> None:
-    from tl_core.config import RunConfig
+    from tl_core.runs.config import RunConfig
     from tl_view.share_link import encode_config
 
     def flags(parser):

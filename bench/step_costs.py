@@ -1,6 +1,6 @@
 """What a training step of each strategy costs, measured, against what the time promises assume.
 
-`tl_core.calibration` prices a step from its strategy's `step_images` (images trained, images only passed
+`tl_core.serving.calibration` prices a step from its strategy's `step_images` (images trained, images only passed
 forward, per image of the labelled batch) at this server's timed training and evaluation paces. This bench
 builds each lesson strategy on its real task (lesson settings, small_cnn, 32 px), times its steps in rounds —
 every strategy a few steps per round, so a load that comes and goes touches them all alike — and prints the
@@ -16,15 +16,14 @@ import sys
 import tempfile
 import time
 
+import torch
 from common import load_now, say
 
-import torch
-
-from tl_core import calibration
 from tl_core.backbones import create_backbone
-from tl_core.config import RunConfig
 from tl_core.data import load_domain
-from tl_core.model import TransferModel
+from tl_core.networks.model import TransferModel
+from tl_core.runs.config import RunConfig
+from tl_core.serving import calibration
 from tl_core.strategies import build_strategy
 from tl_core.strategies.base import Strategy
 from tl_core.train.loop import _optimizer

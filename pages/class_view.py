@@ -5,15 +5,21 @@ import streamlit as st
 
 from tl_core import lessons
 from tl_core.lessons import LESSONS
-from tl_core.status import Status
-from tl_core.config import RunConfig
-from tl_view import charts, fmt, roles
-from tl_view import lesson_views as lv
-from tl_view.class_view import (describe_configuration, group_by_configuration, headline, overlay_figure,
-                                student_names, topic_of)
+from tl_core.runs.config import RunConfig
+from tl_core.runs.status import Status
 from tl_ui import nav, state
 from tl_ui.pickers import all_runs
 from tl_ui.widgets import chart
+from tl_view import charts, fmt, roles
+from tl_view import lesson_views as lv
+from tl_view.class_view import (
+    describe_configuration,
+    group_by_configuration,
+    headline,
+    overlay_figure,
+    student_names,
+    topic_of,
+)
 
 nav.page_guard(__file__)
 manager = state.manager()

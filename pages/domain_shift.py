@@ -2,16 +2,15 @@
 import pandas as pd
 import streamlit as st
 
-from tl_view import charts, fmt, glossary
+from tl_core.runs.config import RunConfig
+from tl_core.runs.status import Status
 from tl_ui import nav, state
 from tl_ui.pickers import all_runs, comparison_for, mine_first
-from tl_core.config import RunConfig
+from tl_ui.widgets import chart, pick_runs, redraw_when_bands_are_ready
+from tl_view import charts, fmt, glossary, roles
 from tl_view.confusion_null import band_snapshots, null_band_for
-from tl_view import roles
 from tl_view.domain_words import domain_head_text
 from tl_view.views import is_active
-from tl_ui.widgets import chart, pick_runs, redraw_when_bands_are_ready
-from tl_core.status import Status
 
 nav.page_guard(__file__)
 manager = state.manager()

@@ -1,13 +1,13 @@
 """Embeddings: a run's feature maps with and without transfer side by side, walked through epoch by epoch."""
 import streamlit as st
 
-from tl_core import pairs
-from tl_view import charts, glossary, roles
+from tl_core.runs import pairs
 from tl_ui import live, maps, nav, state
-from tl_view.images import predicted_by_index, thumbnail_caption, to_hwc
 from tl_ui.pickers import comparison_for, map_runs
-from tl_view.views import is_active
 from tl_ui.widgets import chart, run_label
+from tl_view import charts, glossary, roles
+from tl_view.images import predicted_by_index, thumbnail_caption, to_hwc
+from tl_view.views import is_active
 
 METHODS = {"UMAP": "umap", "PCA": "pca", "t-SNE": "tsne"}
 

@@ -2,9 +2,9 @@
 without transfer; the right-hand side shows the three pictures live."""
 import streamlit as st
 
-from tl_core import calibration, promises
-from tl_core.baselines import baseline_for
 from tl_core.errors import UserError
+from tl_core.runs.baselines import baseline_for
+from tl_core.serving import calibration, promises
 from tl_ui import form, live, nav, own_image, share, state
 from tl_ui.widgets import error
 from tl_view import glossary
@@ -23,7 +23,7 @@ if fresh_tab and linked and linked in (state.watched() or {}).values():
 
 def time_estimate(manager, config, twin: bool) -> None:
     """How long Train will take, from this server's measured pace, laid out on the server's slots behind the
-    runs already there (`tl_core.promises`); polls while the pace is being timed."""
+    runs already there (`tl_core.serving.promises`); polls while the pace is being timed."""
     configs = [config] + ([baseline_for(config)] if twin and baseline_for(config) is not None else [])
     try:
         promise = promises.promise(manager, who, [configs])

@@ -9,12 +9,12 @@ other pages."""
 import pandas as pd
 import streamlit as st
 
-from tl_core import calibration
-from tl_core.device import pick_device
 from tl_core.feasibility.pipeline import assemble
 from tl_core.feasibility.results import results_from_jobs
 from tl_core.feasibility.uploads import list_server_folders, upload_root
-from tl_core.status import Status
+from tl_core.machine.device import pick_device
+from tl_core.runs.status import Status
+from tl_core.serving import calibration
 from tl_ui import feasibility as fz
 from tl_ui import nav, state
 from tl_ui.widgets import chart, error

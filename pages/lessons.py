@@ -7,15 +7,18 @@ from contextlib import suppress
 import pandas as pd
 import streamlit as st
 
-from tl_core import calibration, identity, lessons, promises
+from tl_core import lessons
 from tl_core.errors import UserError
 from tl_core.lessons import LESSONS, Lesson, collect, verdict
-from tl_core.status import Status
-from tl_view import fmt, glossary, lesson_views as lv
+from tl_core.runs import identity
+from tl_core.runs.status import Status
+from tl_core.serving import calibration, promises
 from tl_ui import nav, state
 from tl_ui.figure_cache import cached_figure, recent
 from tl_ui.live import CHART_SECONDS
 from tl_ui.widgets import chart, error, redraw_when_bands_are_ready
+from tl_view import fmt, glossary
+from tl_view import lesson_views as lv
 from tl_view.views import promise_text
 
 TABLE_SECONDS = 3  # a class of 30 tabs polls the server ten times a second at this pace

@@ -2,20 +2,18 @@
 import pandas as pd
 import streamlit as st
 
-from tl_core import pairs
-from tl_core.config import RunConfig
 from tl_core.errors import UserError
-from tl_core.owners import may_act
-from tl_core.privacy import is_private, public_config, public_summary
-from tl_core.status import Status
-from tl_view import charts, fmt, glossary
-from tl_view.views import runs_table_rows
+from tl_core.runs import pairs
+from tl_core.runs.config import RunConfig
+from tl_core.runs.status import Status
+from tl_core.serving.owners import may_act
+from tl_core.serving.privacy import is_private, public_config, public_summary
 from tl_ui import form, maps, nav, share, state
-from tl_view.images import thumbnail_grid
 from tl_ui.pickers import all_runs, mine_first
-from tl_view import roles
-from tl_view.views import run_name
 from tl_ui.widgets import chart, json_bytes, run_label
+from tl_view import charts, fmt, glossary, roles
+from tl_view.images import thumbnail_grid
+from tl_view.views import run_name, runs_table_rows
 
 nav.page_guard(__file__)
 manager = state.manager()

@@ -8,6 +8,13 @@ os.environ["TL_OFFLINE"] = "1"  # tests never touch the network
 os.environ["TL_QUIET_WAIT_S"] = "0"  # a test times batches at once, busy machine or not (tests of the wait set it)
 
 
+def pytest_collection_modifyitems(items):
+    """A test that opens Chromium is a browser test wherever it lives, so `make test-fast` never starts one."""
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
+
+
 @pytest.fixture(scope="session")
 def data_dir(tmp_path_factory):
     """One dataset cache for the whole session, so each built-in domain is built once."""
@@ -41,7 +48,7 @@ def runs_dir(tmp_path, data_dir, monkeypatch):
 @pytest.fixture
 def tiny(runs_dir):
     """A run config small enough to train in a few seconds on 2 CPU cores."""
-    from tl_core.config import RunConfig
+    from tl_core.runs.config import RunConfig
 
     return RunConfig(source="digits", target="digits-m", backbone="small_cnn", weights="random",
                      strategy="fine-tune", freeze=0, labels_per_class=20, epochs=2, batch_size=64, lr=3e-3,
@@ -55,7 +62,7 @@ def dashboard(runs_dir, monkeypatch):
     on threads: a fresh manager per test would otherwise spawn (and leave behind) a worker importing torch."""
     import streamlit as st
 
-    from tl_core.owners import Actor
+    from tl_core.serving.owners import Actor
     from tl_ui import state
 
     monkeypatch.setenv("TL_WARM_UMAP", "0")
@@ -89,7 +96,7 @@ def scramble_test_labels(monkeypatch):
     def scramble() -> None:
         import torch
 
-        from tl_core import runner
+        from tl_core.runs import runner
 
         build = runner.build_task
 

@@ -8,14 +8,14 @@ import torch
 from PIL import Image
 from torch.nn import functional as F
 
-from tl_core.config import RunConfig
 from tl_core.data import load_domain
 from tl_core.errors import ConfigError
 from tl_core.records.run_dir import RunDir
-from tl_core.runner import run_config
+from tl_core.runs.config import RunConfig
+from tl_core.runs.runner import run_config
+from tl_core.runs.validation import validate_config
 from tl_core.strategies import suggested_lr
 from tl_core.strategies.teacher import load_teacher
-from tl_core.validation import validate_config
 
 
 def finished(config, runs_dir) -> dict:

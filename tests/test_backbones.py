@@ -19,7 +19,7 @@ from tl_core.backbones import (
     load_state_into,
 )
 from tl_core.errors import ConfigError, OfflineError, WeightsError
-from tl_core.network import is_online
+from tl_core.machine.network import is_online
 
 
 @pytest.fixture

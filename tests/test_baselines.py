@@ -1,8 +1,8 @@
 """What "without" means per strategy: each baseline at its own recipe, the same data and steps."""
 import pytest
 
-from tl_core.baselines import ARM_LABELS, ARM_RECIPES, baseline_for
-from tl_core.config import RunConfig
+from tl_core.runs.baselines import ARM_LABELS, ARM_RECIPES, baseline_for
+from tl_core.runs.config import RunConfig
 from tl_core.strategies import suggested_lr, transfers
 
 
@@ -37,8 +37,8 @@ def test_runs_that_are_baselines_themselves_get_none(config):
 
 
 def test_in_a_lesson_dann_is_drawn_beside_its_own_seeds_twin():
-    from tl_core.baselines import lesson_twin
     from tl_core.lessons import lesson, stage_configs
+    from tl_core.runs.baselines import lesson_twin
 
     configs = stage_configs(lesson("domain-shift"), 0, False, [], seeds=2)
     rows = [{"run_id": f"{c.arm}-{c.seed}", "experiment": "lesson:domain-shift:abc", "arm": c.arm,

@@ -6,11 +6,11 @@ test-artifacts/ (gitignored).
 """
 import os
 import socket
-from contextlib import contextmanager
 import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest

@@ -5,8 +5,8 @@ Reuses the dashboard server and Chromium fixtures of test_browser.py (skipped li
 missing, unless CI=true). Screenshots go to test-artifacts/ (gitignored).
 """
 import pytest
-
 from test_browser import SLOW, browser, no_exceptions, server, shot  # noqa: F401  (fixtures used by name)
+
 from tl_core.feasibility.demo_data import write_shapes_folder, zip_folder
 
 pytestmark = pytest.mark.browser

@@ -7,12 +7,11 @@ import os
 import re
 
 import pytest
-
-from tl_core.config import RunConfig
-from tl_core.owners import owner_id
-from tl_view.share_link import encode_config
-
 from test_browser import SLOW, browser, no_exceptions, running_dashboard, shot, student  # noqa: F401  (browser: a fixture)
+
+from tl_core.runs.config import RunConfig
+from tl_core.serving.owners import owner_id
+from tl_view.share_link import encode_config
 
 pytestmark = pytest.mark.browser
 sync_api = pytest.importorskip("playwright.sync_api")

@@ -7,12 +7,11 @@ import re
 import urllib.request
 
 import pytest
+from test_browser import SLOW, browser, no_exceptions, running_dashboard, shot, student  # noqa: F401  (browser: a fixture)
 
-from tl_core.config import RunConfig
+from tl_core.runs.config import RunConfig
 from tl_ui.nav import PAGES
 from tl_view.share_link import encode_config
-
-from test_browser import SLOW, browser, no_exceptions, running_dashboard, shot, student  # noqa: F401  (browser: a fixture)
 
 sync_api = pytest.importorskip("playwright.sync_api")
 # The class's link: the Experiment page's defaults with shorter training (every student opens the same link)

@@ -3,12 +3,12 @@ only when no cached source network exists, the queue ahead shared over the slots
 live ETA follows the run's own pace, pretraining excluded."""
 import pytest
 
-from tl_core import calibration, jobs, live_eta
-from tl_core.calibration import Pace
-from tl_core.config import RunConfig
+from tl_core.networks.ssl import needs_pretraining
 from tl_core.records.run_view import RunView
-from tl_core.ssl import needs_pretraining
-from tl_core.status import Status
+from tl_core.runs.config import RunConfig
+from tl_core.runs.status import Status
+from tl_core.serving import calibration, jobs, live_eta
+from tl_core.serving.calibration import Pace
 from tl_core.train.events import EpochEnd, RunStarted, StageStarted, Step
 from tl_view.views import promise_text, rough
 
@@ -70,7 +70,7 @@ def test_a_finished_run_lends_what_its_epochs_added_only_to_runs_with_the_same_e
 def test_a_run_recorded_by_the_store_lends_its_pace(runs_dir, tiny):
     """The store's `device` column is the device's human name ("CPU (2 cores)"); the run's kind is in its summary."""
     from tl_core.records.store import RunStore
-    from tl_core.runner import prepare_run
+    from tl_core.runs.runner import prepare_run
 
     store = RunStore(runs_dir)
     for _ in range(calibration.FINISHED_RUNS_NEEDED):
@@ -93,7 +93,7 @@ def test_an_estimate_scales_with_epochs_and_counts_pretraining_only_without_a_ca
     twice = calibration.estimate_run(config.replace(epochs=8), rows)
     assert twice.train_s == pytest.approx(2 * estimate.train_s)
     assert calibration.estimate_run(config.replace(weights="random"), rows).pretrain_s == 0.0
-    from tl_core.pretrain import checkpoint_path
+    from tl_core.networks.pretrain import checkpoint_path
 
     path = checkpoint_path(config)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -201,7 +201,7 @@ def test_the_server_times_batches_in_a_process_of_its_own_with_a_run_s_threads(m
 
 
 def test_the_promise_says_where_each_part_comes_from():
-    from tl_core.promises import Promise
+    from tl_core.serving.promises import Promise
 
     text = promise_text(Promise(122.0, 60.0, 0.0, 3, 2, 0))
     assert text == ("about 2 min: 1 min for its 3 runs at the pace measured on this server + 1 min waiting for 2 "

@@ -6,12 +6,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tl_core.cli import CONFIG_OPTIONS, _parser, main
-from tl_core.config import RunConfig, config_schema
 from tl_core.errors import ConfigError
+from tl_core.runs.config import RunConfig, config_schema
+from tl_core.runs.validation import validate_config
 from tl_core.strategies import build_strategy, parse_settings
-from tl_core.validation import validate_config
-from tl_view import config_widgets
 from tl_ui.form import NUMBERS
+from tl_view import config_widgets
 
 SCHEMA = config_schema()
 BOUNDED = [name for name, s in SCHEMA.items() if s.low is not None or s.high is not None]

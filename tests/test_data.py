@@ -6,8 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
-from tl_core.data import DatasetInfo, Split, label_budget, list_datasets, load_domain, scan_image_folder
-from tl_core.data import builtin
+from tl_core.data import DatasetInfo, Split, builtin, label_budget, list_datasets, load_domain, scan_image_folder
 from tl_core.data.digits import build_digits_m
 from tl_core.data.splits import stratified_indices
 from tl_core.data.synth import build_synth_digits

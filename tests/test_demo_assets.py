@@ -13,11 +13,11 @@ from safetensors.torch import load_file
 
 from tl_core.backbones import create_backbone, load_state_into
 from tl_core.cli import main
-from tl_core.config import RunConfig
 from tl_core.data import synth
 from tl_core.data.builtin import BUILTINS
-from tl_core import pretrain
-from tl_core.publish import publish
+from tl_core.networks import pretrain
+from tl_core.networks.publish import publish
+from tl_core.runs.config import RunConfig
 from tl_core.train.events import StageStarted
 from tl_core.train.loop import FitContext
 
@@ -125,7 +125,7 @@ def test_every_lesson_starts_each_seed_from_its_own_shipped_network():
     """No lesson pretrains at class time, and no two seeds of a lesson share a source or rotation network."""
     from tl_core.lessons import LESSONS
     from tl_core.lessons.plans import stage_configs
-    from tl_core.ssl import network_key
+    from tl_core.networks.ssl import network_key
 
     for lesson in LESSONS:
         pretrained = [c for c in stage_configs(lesson, 0, False, [], None) if network_key(c) is not None]
@@ -137,7 +137,7 @@ def test_every_lesson_starts_each_seed_from_its_own_shipped_network():
 
 @pytest.mark.slow
 def test_a_rotation_network_is_published_with_its_record_and_then_used(tmp_path, monkeypatch, data_dir):
-    from tl_core.ssl import rotation_key, rotation_pretrained_state
+    from tl_core.networks.ssl import rotation_key, rotation_pretrained_state
 
     monkeypatch.setattr(pretrain, "SHIPPED_DIR", tmp_path)
     config = _short(target="digits", weights="ssl:rotation:target", seed=3)

@@ -60,7 +60,7 @@ def test_each_domain_keeps_its_own_running_statistics():
 
 def _dann_source_logits(domain_bn: bool, target_images: torch.Tensor) -> torch.Tensor:
     from tl_core.backbones import create_backbone
-    from tl_core.model import TransferModel
+    from tl_core.networks.model import TransferModel
 
     torch.manual_seed(0)
     model = TransferModel(create_backbone("small_cnn", "random", 16), 10)
@@ -83,9 +83,9 @@ def test_domain_specific_batches_normalise_the_source_without_the_target():
 
 @pytest.mark.slow
 def test_a_domain_bn_run_saves_the_target_statistics_and_its_baseline_shares_one(tiny, runs_dir):
-    from tl_core.baselines import baseline_for
     from tl_core.records.run_dir import RunDir
-    from tl_core.runner import run_config
+    from tl_core.runs.baselines import baseline_for
+    from tl_core.runs.runner import run_config
 
     config = tiny.replace(strategy="dann", labels_per_class=None, epochs=1, snapshot_size=60,
                           settings={"domain_bn": True})

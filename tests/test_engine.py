@@ -7,10 +7,10 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from tl_core.config import RunConfig
 from tl_core.records.run_dir import RunDir
 from tl_core.records.store import RunStore
-from tl_core.runner import run_config
+from tl_core.runs.config import RunConfig
+from tl_core.runs.runner import run_config
 from tl_core.train.events import EpochEnd, RunEnded, RunStarted, Step
 
 
@@ -96,7 +96,7 @@ def test_source_weights_transfer_and_frozen_groups_stay_put(tiny, runs_dir):
     config = tiny.replace(source="digits", target="digits-m", weights="source", freeze=2)
     summary = run_config(config, runs_dir)
     assert summary["status"] == "finished", summary["reason"]
-    from tl_core.pretrain import checkpoint_path
+    from tl_core.networks.pretrain import checkpoint_path
 
     source = load_file(str(checkpoint_path(config)))
     trained = load_file(str(Path(summary["run_dir"]) / "model.safetensors"))
@@ -127,7 +127,7 @@ def test_cli_train_prints_a_summary_json_line(tiny, runs_dir, capsys):
 def test_runs_differing_only_in_learning_rate_share_one_source_network(tiny):
     """Task A is pretrained at scratch's rate whatever the run's lr, so DANN (SGD, 0.01) and source-only (AdamW,
     3e-3) start from the same network."""
-    from tl_core.pretrain import checkpoint_path
+    from tl_core.networks.pretrain import checkpoint_path
 
     config = tiny.replace(weights="source")
     assert checkpoint_path(config) == checkpoint_path(config.replace(lr=0.01, strategy="dann"))

@@ -7,12 +7,12 @@ import time
 
 import pytest
 
-from tl_core.config import RunConfig
-from tl_core.executors import default_executor
-from tl_core.executors.worker import StepThrottle
-from tl_core.jobs import JobManager
 from tl_core.records.store import RunStore
-from tl_core.status import Status
+from tl_core.runs.config import RunConfig
+from tl_core.runs.status import Status
+from tl_core.serving.executors import default_executor
+from tl_core.serving.executors.worker import StepThrottle
+from tl_core.serving.jobs import JobManager
 from tl_core.train.events import EpochEnd, Step
 
 TINY = RunConfig(source="digits", target="digits-m", backbone="small_cnn", weights="random", strategy="fine-tune",
@@ -58,7 +58,7 @@ def test_stop_reaches_the_worker(manager):
 
 @pytest.mark.slow
 def test_the_worker_trains_at_a_lower_priority_than_the_server(manager):
-    from tl_core.executors.worker import NICENESS
+    from tl_core.serving.executors.worker import NICENESS
 
     run_id = manager.submit(LONG.replace(seed=LONG.seed + 7), owner="test")
     wait_until(lambda: manager.view(run_id).step > 0)
@@ -131,7 +131,7 @@ def test_steps_are_throttled_but_epoch_ends_and_last_steps_pass():
 
 def test_ray_is_imported_only_when_asked_for(runs_dir):
     """Ray is optional: the server, the CLI and the other executors never import it."""
-    code = ("import sys; import tl_core.cli, tl_ui.state; from tl_core.jobs import JobManager; "
+    code = ("import sys; import tl_core.cli, tl_ui.state; from tl_core.serving.jobs import JobManager; "
             f"JobManager({str(runs_dir)!r}, slots=1, executor='threads').close(); print('ray' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.stdout.strip() == "False", done.stderr[-2000:]

@@ -8,15 +8,30 @@ import re
 import numpy as np
 import pytest
 
-from tl_core.config import RunConfig
 from tl_core.feasibility.demo_data import write_shapes_folder, zip_folder
-from tl_core.feasibility.label_curve import (budgets_for, extrapolate, plan_label_curve, summarise_label_curve,
-                                             train_images_per_class)
+from tl_core.feasibility.label_curve import (
+    budgets_for,
+    extrapolate,
+    plan_label_curve,
+    summarise_label_curve,
+    train_images_per_class,
+)
 from tl_core.feasibility.recommend import clearly_better, recommend
 from tl_core.feasibility.results import RunResult, Score
+from tl_core.feasibility.sweep import (
+    FINETUNE,
+    PROBE,
+    Candidate,
+    SettingScore,
+    SweepReport,
+    SweepSettings,
+    finetune_depths,
+    plan_finetune_stage,
+    plan_probe_stage,
+    summarise,
+)
+from tl_core.runs.config import RunConfig
 from tl_view.feasibility_report import write_report
-from tl_core.feasibility.sweep import (FINETUNE, PROBE, Candidate, SettingScore, SweepReport, SweepSettings,
-                                       finetune_depths, plan_finetune_stage, plan_probe_stage, summarise)
 
 TINY = SweepSettings(img_size=16, probe_epochs=2, finetune_epochs=1, scratch_epochs=1, finetune_depths=1, folds=2,
                      batch_size=32, pretrain_epochs=1, device="cpu", check_id="test")
@@ -221,7 +236,7 @@ def test_plans_are_valid_configs_and_partial_results_aggregate(tmp_path, runs_di
     assert all(c.strategy == "linear-probe" and c.labels_per_class is None for c in probe)
     assert probe[0].snapshot_size > 0 and all(c.snapshot_size == 0 for c in probe[1:])
     assert probe[1].source == views[0]  # random weights: the source is never used, so no extra dataset loads
-    from tl_core.validation import validate_config
+    from tl_core.runs.validation import validate_config
 
     for config in probe:
         validate_config(config)
@@ -324,7 +339,7 @@ def test_probe_stage_through_the_job_manager_gives_partial_results(tmp_path, run
     from tl_core.feasibility.prepare import prepare_dataset
     from tl_core.feasibility.results import results_from_jobs
     from tl_core.feasibility.validate import validate_folder
-    from tl_core.jobs import JobManager
+    from tl_core.serving.jobs import JobManager
 
     report = validate_folder(write_shapes_folder(tmp_path / "shapes", num_classes=2, per_class=10))
     prepared = prepare_dataset(report, tmp_path / "session", folds=2)

@@ -1,9 +1,9 @@
 """Identical runs are computed once: one identity for what a run computes, single flight for runs in flight, and
 a finished identical run's result shared at once."""
-from tl_core.fingerprint import fingerprint
-from tl_core.jobs import JobManager
-from tl_core.owners import owner_id
-from tl_core.status import Status
+from tl_core.runs.fingerprint import fingerprint
+from tl_core.runs.status import Status
+from tl_core.serving.jobs import JobManager
+from tl_core.serving.owners import owner_id
 
 
 def test_labels_do_not_change_a_runs_identity_but_what_it_computes_does(tiny):

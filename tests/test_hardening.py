@@ -8,10 +8,10 @@ import socket
 
 import pytest
 
-from tl_core.config import RunConfig
 from tl_core.records.run_dir import RunDir
 from tl_core.records.store import RunStore, process_start_time
-from tl_core.status import Status
+from tl_core.runs.config import RunConfig
+from tl_core.runs.status import Status
 
 
 def _record(store: RunStore, config: RunConfig, **summary) -> str:
@@ -108,7 +108,7 @@ def test_healing_checks_each_process_once_however_many_runs_it_holds(tmp_path, m
 
 
 def test_a_run_records_its_host_and_process_start(tiny, runs_dir):
-    from tl_core.runner import prepare_run
+    from tl_core.runs.runner import prepare_run
 
     run = prepare_run(tiny, runs_dir)
     summary = run.read_summary()
@@ -121,8 +121,8 @@ def test_a_run_records_its_host_and_process_start(tiny, runs_dir):
 def test_a_full_disk_at_the_end_of_a_run_is_recorded_not_raised(tiny, runs_dir, monkeypatch, failing):
     import sqlite3
 
-    from tl_core import runner
     from tl_core.records import run_dir as run_dir_module
+    from tl_core.runs import runner
 
     run = runner.prepare_run(tiny.replace(epochs=1, snapshot_size=0), runs_dir)
     real_fit = runner.fit
@@ -246,8 +246,8 @@ def test_folder_scans_stop_and_cap_the_file_count(tmp_path):
 
 @pytest.mark.slow
 def test_a_truncated_source_checkpoint_is_trained_again(tiny, runs_dir, monkeypatch):
-    from tl_core import pretrain
-    from tl_core.runner import run_config
+    from tl_core.networks import pretrain
+    from tl_core.runs.runner import run_config
 
     config = tiny.replace(weights="source", epochs=1, snapshot_size=0, source="digits", pretrain_epochs=1)
     path = pretrain.checkpoint_path(config)
@@ -262,9 +262,9 @@ def test_a_truncated_source_checkpoint_is_trained_again(tiny, runs_dir, monkeypa
 @pytest.mark.slow
 def test_a_sixteen_image_folder_trains_with_default_snapshots(tmp_path, runs_dir):
     from tl_core.analysis.domain_confusion import domain_confusion
-    from tl_core.feasibility import validate
     from tl_core.data import image_files
-    from tl_core.runner import run_config
+    from tl_core.feasibility import validate
+    from tl_core.runs.runner import run_config
 
     assert validate.MIN_PER_CLASS is image_files.MIN_PER_CLASS
     import numpy as np
@@ -284,7 +284,7 @@ def test_a_sixteen_image_folder_trains_with_default_snapshots(tmp_path, runs_dir
 
 @pytest.mark.slow
 def test_snapshots_stop_at_the_per_run_cap(tiny, runs_dir, monkeypatch):
-    from tl_core.runner import run_config
+    from tl_core.runs.runner import run_config
 
     monkeypatch.setenv("TL_RUN_SNAPSHOT_MAX_MB", "0.01")
     summary = run_config(tiny.replace(epochs=2), runs_dir)

@@ -3,17 +3,16 @@ import itertools
 
 import pytest
 
-from tl_core import pairs
-from tl_core import identity
-from tl_core.config import RunConfig
-from tl_core.identity import Kind
 from tl_core.lessons import LESSONS, stage_configs, verdict
 from tl_core.records.run_view import RunView
 from tl_core.records.store import RunStore
-from tl_core.status import Status
+from tl_core.runs import identity, pairs
+from tl_core.runs.config import RunConfig
+from tl_core.runs.identity import Kind
+from tl_core.runs.status import Status
 from tl_core.strategies import transfers
-from tl_view import lesson_views as lv
 from tl_ui.live import CHART_SECONDS, refresh_seconds, same_epoch_delta
+from tl_view import lesson_views as lv
 
 
 def test_experiment_ids_are_built_and_parsed_in_one_place():

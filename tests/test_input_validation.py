@@ -11,12 +11,12 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from tl_core import calibration
-from tl_core.calibration import Pace
-from tl_core.config import RunConfig, config_schema
-from tl_core.confine import confined_folder
 from tl_core.errors import ConfigError, UserError
 from tl_core.feasibility.errors import UploadError
+from tl_core.runs.config import RunConfig, config_schema
+from tl_core.serving import calibration
+from tl_core.serving.calibration import Pace
+from tl_core.serving.confine import confined_folder
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 180
@@ -57,7 +57,7 @@ def _link(fields: dict) -> str:
 # ------------------------------------------------------------------------------------- High 1: blank folders
 @pytest.mark.parametrize("name", ["folder:", "folder:   "])
 def test_a_blank_folder_name_is_refused_not_read_as_the_working_folder(name, data_dir):
-    from tl_core.validation import validate_config
+    from tl_core.runs.validation import validate_config
 
     with pytest.raises(ConfigError, match="Name a folder"):
         validate_config(RunConfig(target=name))
@@ -354,7 +354,7 @@ def test_class_folders_with_bidi_or_c1_control_characters_are_refused_everywhere
 
 
 def test_a_short_teacher_token_is_refused_with_a_clear_message(monkeypatch):
-    from tl_core.owners import MIN_TOKEN_CHARS, WeakToken, teacher_token
+    from tl_core.serving.owners import MIN_TOKEN_CHARS, WeakToken, teacher_token
 
     monkeypatch.setenv("TL_TEACHER_TOKEN", "s3cret")
     with pytest.raises(WeakToken, match=f"at least {MIN_TOKEN_CHARS}"):
@@ -375,7 +375,7 @@ def test_the_server_refuses_to_start_with_a_short_teacher_token(tmp_path):
 
 
 def test_failed_unlocks_are_limited_per_owner():
-    from tl_core.owners import UnlockAttempts
+    from tl_core.serving.owners import UnlockAttempts
 
     now = [0.0]
     attempts = UnlockAttempts(max_failures=3, window_s=60.0, clock=lambda: now[0])
@@ -392,7 +392,7 @@ def test_failed_unlocks_are_limited_per_owner():
 def test_a_drawing_that_declares_too_many_pixels_is_refused_before_it_is_decoded(monkeypatch):
     from PIL import ImageFile
 
-    from tl_core.predict import png_from_data_url
+    from tl_core.networks.predict import png_from_data_url
 
     buffer = io.BytesIO()
     Image.new("L", (8000, 5000)).save(buffer, "PNG")  # 40 MP of black: a small file

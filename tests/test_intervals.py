@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from tl_core.analysis.intervals import (Interval, all_of, contrast, decide, oriented, paired_interval,
-                                        seed_interval)
+from tl_core.analysis.intervals import Interval, all_of, contrast, decide, oriented, paired_interval, seed_interval
 from tl_core.analysis.verdict_calibration import Scenario, simulate
 
 

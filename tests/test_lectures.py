@@ -6,16 +6,16 @@ import torch
 from safetensors.torch import load_file
 
 from tl_core.backbones import create_backbone
-from tl_core.config import RunConfig
 from tl_core.data import load_domain
 from tl_core.data.attributes import class_attributes
 from tl_core.errors import ConfigError
-from tl_core.model import TransferModel
 from tl_core.lessons import collision_cap
-from tl_core.runner import run_config
-from tl_core.pretrain import checkpoint_path
-from tl_core.ssl import all_rotations, network_key
-from tl_core.validation import validate_config
+from tl_core.networks.model import TransferModel
+from tl_core.networks.pretrain import checkpoint_path
+from tl_core.networks.ssl import all_rotations, network_key
+from tl_core.runs.config import RunConfig
+from tl_core.runs.runner import run_config
+from tl_core.runs.validation import validate_config
 
 
 def _tiny(**changes) -> RunConfig:

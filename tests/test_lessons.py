@@ -5,8 +5,8 @@ import pytest
 
 from tl_core.lessons import LESSONS, SEEDS, collect, lesson, plan_next, stage_configs, verdict
 from tl_core.records.store import RunStore
-from tl_core.runner import run_config
-from tl_core.validation import validate_config
+from tl_core.runs.runner import run_config
+from tl_core.runs.validation import validate_config
 
 
 @pytest.mark.parametrize("item", LESSONS, ids=lambda item: item.key)

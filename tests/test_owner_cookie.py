@@ -8,7 +8,7 @@ import pytest
 import streamlit
 from streamlit.testing.v1 import AppTest
 
-from tl_core.owners import owner_id
+from tl_core.serving.owners import owner_id
 from tl_ui.owner_cookie import COOKIE, OwnerCookie, is_secret, new_secret
 
 VALID = new_secret()

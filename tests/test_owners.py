@@ -4,12 +4,12 @@ import os
 
 import pytest
 
-from tl_core.confine import PathRefused, confined_folder, confined_weights_file
-from tl_core.fair_queue import FairQueue
 from tl_core.feasibility.errors import UploadError
-from tl_core.jobs import JobManager
-from tl_core.owners import Actor, NotOwner, describe_owner, is_teacher_token, owner_id
-from tl_core.status import Status
+from tl_core.runs.status import Status
+from tl_core.serving.confine import PathRefused, confined_folder, confined_weights_file
+from tl_core.serving.fair_queue import FairQueue
+from tl_core.serving.jobs import JobManager
+from tl_core.serving.owners import Actor, NotOwner, describe_owner, is_teacher_token, owner_id
 
 ALICE, BOB = owner_id("alice-secret"), owner_id("bob-secret")
 

@@ -10,8 +10,8 @@ from PIL import Image
 
 from tl_core.data import load_domain
 from tl_core.errors import UserError
-from tl_core.predict import image_tensor, load_run_model, read_image
-from tl_core.runner import run_config
+from tl_core.networks.predict import image_tensor, load_run_model, read_image
+from tl_core.runs.runner import run_config
 
 
 def png_of(pixels: np.ndarray) -> bytes:
@@ -47,7 +47,7 @@ def test_an_image_is_read_as_the_runs_read_theirs():
 def test_bad_files_and_unfinished_runs_get_a_message(tmp_path, tiny):
     with pytest.raises(UserError, match="cannot be read as an image"):
         image_tensor(b"not an image", 16)
-    from tl_core.runner import prepare_run
+    from tl_core.runs.runner import prepare_run
 
     queued = prepare_run(tiny)
     with pytest.raises(UserError, match="saved no weights"):
@@ -57,7 +57,7 @@ def test_bad_files_and_unfinished_runs_get_a_message(tmp_path, tiny):
 def test_a_drawing_s_data_url_becomes_the_png_file_a_prediction_reads():
     import base64
 
-    from tl_core.predict import png_from_data_url
+    from tl_core.networks.predict import png_from_data_url
 
     drawing = np.zeros((280, 280, 3), np.uint8)
     drawing[60:220, 130:150] = 255  # a '1'

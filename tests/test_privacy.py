@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tl_core.owners import Actor, NotOwner, owner_id
 from tl_core.records.store import RunStore
-from tl_core.runner import prepare_run
+from tl_core.runs.runner import prepare_run
+from tl_core.serving.owners import Actor, NotOwner, owner_id
 
 ALICE, BOB = owner_id("alice-secret"), owner_id("bob-secret")
 REPO = Path(__file__).resolve().parents[1]
@@ -59,7 +59,7 @@ def test_the_ray_job_ships_no_streamlit_secrets_and_git_ignores_them():
     if importlib.util.find_spec("ray") is None:
         pytest.skip("Ray is not installed")
     probe = ("from ray._private.runtime_env.packaging import _get_excludes\n"  # how Ray itself reads `excludes`
-             "from tl_core.executors.ray_cluster import PROJECT_ROOT, UPLOAD_EXCLUDES\n"
+             "from tl_core.serving.executors.ray_cluster import PROJECT_ROOT, UPLOAD_EXCLUDES\n"
              "excluded = _get_excludes(PROJECT_ROOT, UPLOAD_EXCLUDES)\n"
              "print(excluded(PROJECT_ROOT / '.streamlit'), excluded(PROJECT_ROOT / '.streamlit' / 'secrets.toml'))")
     answer = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=120)
@@ -101,7 +101,7 @@ def upload_path(tmp_path, monkeypatch):
 
 
 def test_runs_on_a_folder_are_seen_by_their_owner_and_the_teacher_only(tiny, runs_dir, upload_path):
-    from tl_core.privacy import may_see
+    from tl_core.serving.privacy import may_see
 
     store = RunStore(runs_dir)
     private = _record(store, tiny.replace(target=f"folder:{upload_path}"), ALICE)
@@ -113,7 +113,7 @@ def test_runs_on_a_folder_are_seen_by_their_owner_and_the_teacher_only(tiny, run
 
 
 def test_downloads_carry_no_server_paths(tiny, runs_dir, tmp_path, upload_path):
-    from tl_core.privacy import public_config, public_summary
+    from tl_core.serving.privacy import public_config, public_summary
 
     store = RunStore(runs_dir)
     on_upload = store.get(_record(store, tiny.replace(source=f"folder:{upload_path}",

@@ -3,13 +3,14 @@ runs are; every stage of a staged plan is laid out on the job manager's slots; a
 finish. A fake job manager stands for the queue (nothing trains), and the pace comes from finished-run rows."""
 import pytest
 
-from tl_core import lessons, promises
-from tl_core.config import RunConfig
-from tl_core.fair_queue import FairQueue
+from tl_core import lessons
 from tl_core.lessons import lesson, stages_left
-from tl_core.promises import _Run, lay_out
 from tl_core.records.run_view import RunView
-from tl_core.status import Status
+from tl_core.runs.config import RunConfig
+from tl_core.runs.status import Status
+from tl_core.serving import promises
+from tl_core.serving.fair_queue import FairQueue
+from tl_core.serving.promises import _Run, lay_out
 from tl_view.views import promise_text
 
 
@@ -22,7 +23,7 @@ def rows():
 
 
 class FakeManager:
-    """What `tl_core.promises` reads of a JobManager: its slots, the runs in a slot, a copy of the queue, views."""
+    """What `tl_core.serving.promises` reads of a JobManager: its slots, the runs in a slot, a copy of the queue, views."""
 
     def __init__(self, slots=1):
         self.slots, self.store = slots, None
@@ -148,7 +149,8 @@ def test_what_is_left_shrinks_as_the_lesson_s_runs_finish(data_dir):
 
 
 def test_a_feasibility_check_is_estimated_over_its_three_stages(data_dir):
-    from tl_core.feasibility.pipeline import Plan, stages_left as check_stages
+    from tl_core.feasibility.pipeline import Plan
+    from tl_core.feasibility.pipeline import stages_left as check_stages
     from tl_core.feasibility.sweep import Candidate, SweepSettings
 
     plan = Plan(SweepSettings(folds=3), (Candidate("small_cnn", "source"), Candidate("small_cnn", "random")),

@@ -2,13 +2,13 @@
 checks (the teacher exempt), and sane maxima for what the form and a strategy's settings may ask."""
 import pytest
 
-from tl_core.chains import ChainRunner
 from tl_core.errors import ConfigError
-from tl_core.jobs import JobManager
-from tl_core.owners import Actor, owner_id
-from tl_core.quotas import QuotaExceeded, max_queued_per_owner
-from tl_core.status import Status
-from tl_core.validation import validate_config
+from tl_core.runs.status import Status
+from tl_core.runs.validation import validate_config
+from tl_core.serving.chains import ChainRunner
+from tl_core.serving.jobs import JobManager
+from tl_core.serving.owners import Actor, owner_id
+from tl_core.serving.quotas import QuotaExceeded, max_queued_per_owner
 
 ALICE, BOB = owner_id("alice-secret"), owner_id("bob-secret")
 TEACHER = Actor(owner_id("teacher-secret"), teacher=True)

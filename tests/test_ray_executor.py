@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from tl_core.config import RunConfig
 from tl_core.records.run_dir import RunDir
-from tl_core.status import Status
+from tl_core.runs.config import RunConfig
+from tl_core.runs.status import Status
 
 pytestmark = pytest.mark.ray
 
@@ -31,7 +31,8 @@ if importlib.util.find_spec("ray") is None:
     pytest.skip("Ray is not installed", allow_module_level=True)
 
 from test_executors import wait_until  # noqa: E402  (the same polling helper as the other executors' tests)
-from tl_core.jobs import JobManager  # noqa: E402
+
+from tl_core.serving.jobs import JobManager  # noqa: E402
 
 TINY = RunConfig(source="digits", target="digits-m", backbone="small_cnn", weights="random", strategy="fine-tune",
                  freeze=0, labels_per_class=20, epochs=3, batch_size=64, lr=3e-3, img_size=16, snapshot_size=64,
@@ -100,7 +101,7 @@ def test_a_ray_run_streams_its_epochs_and_lands_a_complete_record(manager, runs_
     assert row["status"] == "finished" and row["owner"] == "student"
     assert row["target_acc"] == pytest.approx(summary["target_acc"])
 
-    from tl_core.runner import run_config  # the same run in this process: the same files make up its record
+    from tl_core.runs.runner import run_config  # the same run in this process: the same files make up its record
     local = run_config(TINY, runs_dir)
     assert record_files(run.path) == record_files(runs_dir / local["run_id"])
 

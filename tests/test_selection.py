@@ -7,10 +7,20 @@ import pytest
 import torch
 
 from tl_core.cli import main
-from tl_core.config import RunConfig
 from tl_core.errors import ConfigError
 from tl_core.records.run_dir import RunDir
-from tl_core.selection import REVERSE as METRIC, TARGET_VAL, Scored, metric_for, candidates, choose, parse_grid, reverse_validation_accuracy, select
+from tl_core.runs.config import RunConfig
+from tl_core.selection import REVERSE as METRIC
+from tl_core.selection import (
+    TARGET_VAL,
+    Scored,
+    candidates,
+    choose,
+    metric_for,
+    parse_grid,
+    reverse_validation_accuracy,
+    select,
+)
 
 
 def _digits(img_size: int = 16):

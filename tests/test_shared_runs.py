@@ -2,9 +2,9 @@
 the evaluation and the progress are there, whether the origin had finished or was still in flight."""
 import os
 
-from tl_core.jobs import JobManager
-from tl_core.owners import owner_id
-from tl_core.status import Status
+from tl_core.runs.status import Status
+from tl_core.serving.jobs import JobManager
+from tl_core.serving.owners import owner_id
 
 
 def _same_as_origin(manager, shared: str, origin: str) -> None:

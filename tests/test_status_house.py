@@ -1,4 +1,4 @@
-"""`tl_core.status.Status` is the one spelling of a run's status: no module writes a status as a bare string."""
+"""`tl_core.runs.status.Status` is the one spelling of a run's status: no module writes a status as a bare string."""
 from __future__ import annotations
 
 import ast
@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from tl_core.status import Status
+from tl_core.runs.status import Status
 
 ROOT = Path(__file__).resolve().parents[1]
 SCANNED = ("tl_core", "tl_ui", "tl_view", "pages", "app.py", "serve.py")
-HOME = ROOT / "tl_core" / "status.py"
+HOME = ROOT / "tl_core" / "runs" / "status.py"
 VALUES = frozenset(s.value for s in Status)
 NOT_STATUSES = {("tl_core/feasibility/recommend.py", "unknown")}  # a similarity that was not measured
 
@@ -46,4 +46,4 @@ def test_no_status_is_spelt_as_a_string_outside_the_status_module():
                 where = str(path.relative_to(ROOT))
                 offences += [f"{where}:{line} '{value}'" for line, value in bare_statuses(path.read_text())
                              if (where, value) not in NOT_STATUSES]
-    assert not offences, "Use tl_core.status.Status:\n" + "\n".join(offences)
+    assert not offences, "Use tl_core.runs.status.Status:\n" + "\n".join(offences)

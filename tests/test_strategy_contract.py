@@ -3,11 +3,11 @@ above chance on tiny data, its record round-trips, and nothing it does depends o
 import pytest
 import torch
 
-from tl_core.config import RunConfig
 from tl_core.records.run_dir import RunDir
 from tl_core.records.run_view import RunView
 from tl_core.records.store import RunStore
-from tl_core.runner import run_config
+from tl_core.runs.config import RunConfig
+from tl_core.runs.runner import run_config
 from tl_core.strategies import strategy_names
 
 CHANCE = 0.1  # ten digit classes

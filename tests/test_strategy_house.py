@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from tl_core.config import RunConfig
 from tl_core.errors import ConfigError
+from tl_core.runs.config import RunConfig
+from tl_core.runs.validation import validate_config
 from tl_core.strategies import build_strategy, settings_schema, strategy_class, strategy_names
-from tl_core.validation import validate_config
 from tl_view.forms import settings_fields
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -111,7 +111,7 @@ def test_the_capabilities_say_what_the_names_used_to():
 
 
 def test_run_config_does_not_import_the_registry():
-    tree = ast.parse((ROOT / "tl_core" / "config.py").read_text())
+    tree = ast.parse((ROOT / "tl_core" / "runs" / "config.py").read_text())
     imported = [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
     imported += [alias.name for n in ast.walk(tree) if isinstance(n, ast.Import) for alias in n.names]
     assert not [m for m in imported if m and m.startswith("tl_core.strategies")]

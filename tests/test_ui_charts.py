@@ -5,8 +5,8 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
+from tl_core.runs.schema import spec
 from tl_view import charts, fmt, theme
-from tl_core.schema import spec
 from tl_view.forms import changed_settings, settings_fields
 from tl_view.images import thumbnail_grid
 from tl_view.strips import freeze_strip_html
@@ -176,9 +176,9 @@ for name in strategy_names():
 
 
 def _view(status="running", **changes):
-    from tl_core.config import RunConfig
     from tl_core.records.run_view import RunView
-    from tl_core.status import Status
+    from tl_core.runs.config import RunConfig
+    from tl_core.runs.status import Status
 
     fields = dict(stage="train", step=10, total_steps=100, epoch=1, eta_seconds=2790.0)
     return RunView("r", RunConfig(epochs=5), Status(status), **{**fields, **changes})

@@ -22,7 +22,8 @@ from tl_core.feasibility.label_curve import CurvePoint, LabelCurve, extrapolate
 from tl_core.feasibility.recommend import recommend
 from tl_core.feasibility.results import Score
 from tl_core.feasibility.sweep import FINETUNE, PROBE, Candidate, SettingScore, SweepReport
-from tl_view import feasibility_views as fv, theme
+from tl_view import feasibility_views as fv
+from tl_view import theme
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 TIMEOUT = 180

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from tl_core.owners import owner_id
+from tl_core.serving.owners import owner_id
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 180
@@ -22,11 +22,11 @@ ME = owner_id(SECRET)
 def finished_pair(runs_dir: Path, owner: str, accs=(0.8, 0.6), strategy: str = "fine-tune") -> tuple[str, str]:
     """A finished main run and its baseline with saved (untrained) networks, recorded without training."""
     from tl_core.backbones import create_backbone
-    from tl_core.baselines import baseline_for
-    from tl_core.config import RunConfig
-    from tl_core.model import TransferModel
+    from tl_core.networks.model import TransferModel
     from tl_core.records.store import RunStore
-    from tl_core.runner import prepare_run
+    from tl_core.runs.baselines import baseline_for
+    from tl_core.runs.config import RunConfig
+    from tl_core.runs.runner import prepare_run
 
     main = RunConfig(source="digits", target="digits", weights="source", strategy=strategy, freeze=0,
                      epochs=1, snapshot_size=0, role="main", experiment=f"pair:{owner}{strategy[:2]}",
@@ -81,7 +81,7 @@ def snapshot_of_its_network(runs_dir: Path, run_id: str) -> None:
     import torch
 
     from tl_core.data import load_domain
-    from tl_core.predict import load_run_model
+    from tl_core.networks.predict import load_run_model
     from tl_core.records.store import RunStore
     from tl_core.train.snapshots import SnapshotTaker, snapshot_path
 

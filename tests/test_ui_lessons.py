@@ -11,17 +11,18 @@ import pytest
 from scipy import stats
 from streamlit.testing.v1 import AppTest
 
-from tl_core.config import RunConfig
-from tl_core.records.run_view import RunView
-from tl_core.status import Status
 from tl_core import lessons
 from tl_core.lessons import FREEZE_DEPTHS, LESSONS, lesson, verdict
 from tl_core.records.run_dir import RunDir
+from tl_core.records.run_view import RunView
 from tl_core.records.store import RunStore
-from tl_view import lesson_views as lv, theme
-from tl_view.charts import NULL_BAND_LABEL
+from tl_core.runs.config import RunConfig
+from tl_core.runs.status import Status
+from tl_core.serving.chains import ChainRunner
 from tl_ui import state
-from tl_core.chains import ChainRunner
+from tl_view import lesson_views as lv
+from tl_view import theme
+from tl_view.charts import NULL_BAND_LABEL
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 TIMEOUT = 180  # the first script run imports torch, timm and sklearn (slow on a busy 2-core machine)
@@ -418,9 +419,9 @@ def test_a_running_lesson_s_card_says_what_is_left_and_counts_only_others_runs_a
     """Issue 24: lesson 1's card said "waiting for 11 runs ahead" where the 11 were its own. Pressed behind one
     other user's queued run, the card counts that run ahead and its own 15 as its work (nothing trains here:
     the slots take no run, so every run stays queued)."""
-    from tl_core import calibration
-    from tl_core.calibration import Pace
-    from tl_core.jobs import JobManager
+    from tl_core.serving import calibration
+    from tl_core.serving.calibration import Pace
+    from tl_core.serving.jobs import JobManager
 
     monkeypatch.setattr(JobManager, "_work", lambda self, slot: None)
     monkeypatch.setattr(calibration, "_measured", {("small_cnn", 32, "cpu"): Pace(1000.0, None, 0, 0.1, 3000.0)})

@@ -60,9 +60,9 @@ def trace(figures: list[dict], name: str) -> dict:
 
 def record_runs(runs_dir: Path) -> dict:
     """A finished with/without-transfer pair and a DANN run, recorded the way the CLI records them."""
-    from tl_core.baselines import baseline_for
-    from tl_core.config import RunConfig
-    from tl_core.runner import run_config
+    from tl_core.runs.baselines import baseline_for
+    from tl_core.runs.config import RunConfig
+    from tl_core.runs.runner import run_config
 
     tiny = RunConfig(source="digits", target="digits-m", backbone="small_cnn", weights="source", freeze=1,
                      labels_per_class=10, epochs=2, pretrain_epochs=1, snapshot_size=60, device="cpu",
@@ -172,7 +172,7 @@ def test_dann_with_a_target_whose_classes_the_source_lacks_shows_an_error(app_en
 
 
 def test_choosing_dann_brings_its_own_learning_rate_and_back(app_env):
-    from tl_core.config import RunConfig
+    from tl_core.runs.config import RunConfig
     from tl_core.strategies import strategy_class
 
     at = open_page("pages/experiment.py")
@@ -196,7 +196,7 @@ def test_a_missing_folder_shows_an_error(app_env, tmp_path, monkeypatch):
 
 
 def test_a_config_with_a_freeze_depth_beyond_the_backbone_shows_an_error(app_env):
-    from tl_core.config import RunConfig
+    from tl_core.runs.config import RunConfig
 
     at = open_page("pages/experiment.py")
     bad = RunConfig(backbone="small_cnn", freeze=9).to_json().encode()

@@ -9,9 +9,9 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from tl_core.baselines import baseline_for
-from tl_core.config import RunConfig
-from tl_core.owners import owner_id
+from tl_core.runs.baselines import baseline_for
+from tl_core.runs.config import RunConfig
+from tl_core.serving.owners import owner_id
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 180
@@ -38,7 +38,7 @@ def record(runs_dir: Path, config: RunConfig, owner: str = ME, *, status: str = 
            history: list[dict] | None = None, created: float | None = None) -> str:
     """A run as the store records it, without training: its summary and metrics rows."""
     from tl_core.records.store import RunStore
-    from tl_core.runner import prepare_run
+    from tl_core.runs.runner import prepare_run
 
     run = prepare_run(config, runs_dir, owner=owner)
     history = history if history is not None else [

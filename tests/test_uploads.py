@@ -18,7 +18,6 @@ from tl_core.feasibility.errors import UnusableDatasetError, UploadError
 from tl_core.feasibility.uploads import ZipLimits, extract_upload, list_server_folders, resolve_server_folder
 from tl_core.feasibility.validate import validate_folder
 
-
 # ---------------------------------------------------------------- helpers
 
 

@@ -1,23 +1,26 @@
 """`python -m tl_core train|select|datasets|backbones|strategies|runs` — the engine from a terminal.
 
-Bad input prints one line and exits with status 2; a run that fails records why and exits 1.
+Bad input prints one line and exits with status 2; a run that fails records why and exits 1. Each subcommand
+imports the engine it needs inside its own function, so `--help` and a mistyped option answer without loading
+timm, the datasets or the training loop.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import signal
 import sys
 import threading
 
-from tl_core.config import RunConfig, config_schema
 from tl_core.errors import ConfigError, UserError
-from tl_core.executors import EXECUTORS
-from tl_core.schema import FieldSchema, kind_noun, parse_text
-from tl_core.status import Status
+from tl_core.runs.config import RunConfig, config_schema
+from tl_core.runs.schema import FieldSchema, kind_noun, parse_text
+from tl_core.runs.status import Status
+from tl_core.serving.executors import EXECUTORS
 
 DEFAULTS = RunConfig()
-# settings come as --set; role, experiment and arm belong to the experiment planners (tl_core.identity)
+# settings come as --set; role, experiment and arm belong to the experiment planners (tl_core.runs.identity)
 CONFIG_OPTIONS = [name for name in config_schema() if name not in ("settings", "role", "experiment", "arm")]
 PRETRAIN_OPTIONS = ["source", "target", "weights", "backbone", "img_size", "pretrain_epochs", "batch_size",
                     "weight_decay", "seed", "device"]
@@ -125,7 +128,7 @@ def _fmt(value) -> str:
 
 def _train(args: argparse.Namespace) -> int:
     from tl_core.cli_progress import ProgressPrinter
-    from tl_core.runner import execute_run, prepare_run
+    from tl_core.runs.runner import execute_run, prepare_run
 
     config = _config(args)
     if args.executor == "ray":  # before the run is recorded: a cluster that does not answer leaves no record
@@ -153,7 +156,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _join_ray() -> None:
-    from tl_core.executors import connect_ray
+    from tl_core.serving.executors import connect_ray
 
     if connect_ray():
         import ray
@@ -165,8 +168,8 @@ def _join_ray() -> None:
 
 def _train_on(executor: str, run, printer, stop: threading.Event) -> dict:
     """Execute the run on one slot of `executor` (a worker process, a Ray actor) instead of this process."""
-    from tl_core.executors import RunLost, make_slots
     from tl_core.records.store import RunStore
+    from tl_core.serving.executors import RunLost, make_slots
 
     store = RunStore(run.path.parent)
     slot = make_slots(executor, 1, store)[0]
@@ -182,12 +185,12 @@ def _train_on(executor: str, run, printer, stop: threading.Event) -> dict:
 
 def _pretrain(args: argparse.Namespace) -> int:
     from tl_core.cli_progress import ProgressPrinter
-    from tl_core.device import pick_device
-    from tl_core.pretrain import checkpoint_path, source_pretrained_state
-    from tl_core.publish import publish
-    from tl_core.ssl import ROTATION_WEIGHTS, network_key, rotation_pretrained_state
+    from tl_core.machine.device import pick_device
+    from tl_core.networks.pretrain import checkpoint_path, source_pretrained_state
+    from tl_core.networks.publish import publish
+    from tl_core.networks.ssl import ROTATION_WEIGHTS, network_key, rotation_pretrained_state
+    from tl_core.runs.validation import validate_config
     from tl_core.train.loop import FitContext
-    from tl_core.validation import validate_config
 
     config = validate_config(RunConfig(**{name: getattr(args, name) for name in PRETRAIN_OPTIONS}))
     keyed = network_key(config)
@@ -253,8 +256,6 @@ def _backbones() -> int:
 
 def _strategies() -> int:
     """Each strategy's summary, then each of its settings (`--set KEY=VALUE`) with its default, range and help."""
-    import dataclasses
-
     from tl_core.strategies import settings_schema, strategy_class, strategy_names, suggested_lr
 
     for name in strategy_names():
@@ -268,7 +269,7 @@ def _strategies() -> int:
 
 
 def _runs(args: argparse.Namespace) -> int:
-    from tl_core.paths import runs_dir
+    from tl_core.machine.paths import runs_dir
     from tl_core.records.store import RunStore
 
     store = RunStore(runs_dir(args.runs_dir))

@@ -28,18 +28,19 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from tl_core import data, identity
+from tl_core import data
 from tl_core.backbones import create_backbone
-from tl_core.config import RunConfig, config_schema
 from tl_core.data import Domain, Split
 from tl_core.errors import ConfigError
-from tl_core.model import TransferModel
-from tl_core.paths import runs_dir as default_runs_dir
+from tl_core.machine.paths import runs_dir as default_runs_dir
+from tl_core.networks.model import TransferModel
 from tl_core.records.run_dir import RunDir
 from tl_core.records.store import RunStore
-from tl_core.runner import run_config
-from tl_core.schema import kind_noun, parse_text
-from tl_core.status import Status
+from tl_core.runs import identity
+from tl_core.runs.config import RunConfig, config_schema
+from tl_core.runs.runner import run_config
+from tl_core.runs.schema import kind_noun, parse_text
+from tl_core.runs.status import Status
 from tl_core.strategies import build_strategy, parse_settings, strategy_class
 from tl_core.strategies.teacher import load_teacher, teacher_record
 from tl_core.train import loop

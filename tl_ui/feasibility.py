@@ -7,7 +7,6 @@ from pathlib import Path
 
 import streamlit as st
 
-from tl_core import identity, promises
 from tl_core.errors import UserError
 from tl_core.feasibility import label_curve, sweep
 from tl_core.feasibility.pipeline import Plan, next_stage
@@ -15,6 +14,8 @@ from tl_core.feasibility.prepare import prepare_dataset
 from tl_core.feasibility.results import results_from_jobs
 from tl_core.feasibility.upload_quota import UploadQuota
 from tl_core.feasibility.uploads import new_session_dir
+from tl_core.runs import identity
+from tl_core.serving import promises
 from tl_ui import state
 from tl_view import feasibility_views as fv
 from tl_view.views import promise_text
@@ -102,7 +103,7 @@ def folder_facts(report) -> tuple[int, int, int]:
 
 def estimate_text(target: fv.DataIn, source: fv.DataIn | None, chosen: dict) -> str | None:
     """How long the check will take: every stage of it at this server's measured pace, laid out on the server's
-    slots behind other users' runs (`tl_core.promises`); None while the pace is still being timed."""
+    slots behind other users' runs (`tl_core.serving.promises`); None while the pace is still being timed."""
     promise = promises.check_promise(state.manager(), state.owner(), check_plan(source, chosen),
                                      *folder_facts(target.report))
     return None if promise is None else f":material/schedule: {promise.runs} runs, " + promise_text(promise) + "."

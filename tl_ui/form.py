@@ -11,20 +11,26 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from tl_core import identity
-from tl_core.baselines import ARM_RECIPES, baseline_for
-from tl_core.confine import (confine_config, confined_folder, confined_weights_file, name_under, upload_root,
-                             weights_root)
-from tl_core.config import RunConfig, config_schema
 from tl_core.errors import UserError
+from tl_core.runs import identity
+from tl_core.runs.baselines import ARM_RECIPES, baseline_for
+from tl_core.runs.config import RunConfig, config_schema
+from tl_core.serving.confine import (
+    confine_config,
+    confined_folder,
+    confined_weights_file,
+    name_under,
+    upload_root,
+    weights_root,
+)
 from tl_core.strategies import strategy_class, strategy_names, suggested_lr
 from tl_ui import state
 from tl_ui.pickers import finished_runs
+from tl_ui.widgets import error, run_label, settings_inputs
 from tl_view import fmt
 from tl_view.config_widgets import choices_of, clamped, freeze_bounds, help_of, label_of, label_options, number_widget
 from tl_view.forms import settings_fields
 from tl_view.strips import freeze_strip_html
-from tl_ui.widgets import error, run_label, settings_inputs
 
 FOLDER = "folder:"
 NUMBERS = ("epochs", "lr", "weight_decay", "batch_size", "img_size", "seed", "pretrain_epochs", "snapshot_every",
@@ -214,7 +220,7 @@ def controls(manager) -> FormResult:
         problem = f"timm publishes no ImageNet weights for {backbone}: choose another backbone or other weights."
         st.warning(problem, icon=":material/info:")
     elif weights == "imagenet" and info is not None and not info.imagenet_cached:
-        from tl_core.network import is_online
+        from tl_core.machine.network import is_online
 
         if not is_online():
             problem = (f"ImageNet weights for {backbone} are not on this disk and this machine is offline: "
@@ -286,8 +292,8 @@ def controls(manager) -> FormResult:
 
 def _refused(config: RunConfig) -> str:
     """Why a browser may not ask for `config` (checked before it is timed or trained), or ""."""
-    from tl_core.device import pick_device
-    from tl_core.validation import check_browser_config
+    from tl_core.machine.device import pick_device
+    from tl_core.runs.validation import check_browser_config
 
     try:
         check_browser_config(config)
@@ -345,7 +351,7 @@ def compare_controls(manager, result: FormResult) -> FormResult:
 
 def _load_config_file() -> None:
     """Callback of the config uploader: validate the file, then fill the form with it (or say what is wrong)."""
-    from tl_core.validation import check_browser_config, validate_config
+    from tl_core.runs.validation import check_browser_config, validate_config
 
     upload = st.session_state.get("x_config_file")
     st.session_state.x_config_error = ""

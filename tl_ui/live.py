@@ -13,30 +13,28 @@ from contextlib import nullcontext
 
 import streamlit as st
 
-from tl_core import identity, pairs
-from tl_core.baselines import ARM_RECIPES, baseline_for
-from tl_core.identity import Role
-from tl_core.records.run_view import RunView
-from tl_core.status import Status
-from tl_core.config import RunConfig
 from tl_core.errors import UserError
-from tl_core.owners import Actor, may_act
-from tl_core.privacy import may_see
-from tl_view import charts, fmt
-from tl_ui import maps, state
-from tl_ui import figure_cache
+from tl_core.records.run_view import RunView
+from tl_core.runs import identity, pairs
+from tl_core.runs.baselines import ARM_RECIPES, baseline_for
+from tl_core.runs.config import RunConfig
+from tl_core.runs.identity import Role
+from tl_core.runs.status import Status
+from tl_core.serving.owners import Actor, may_act
+from tl_core.serving.privacy import may_see
+from tl_ui import figure_cache, maps, state
 from tl_ui.figure_cache import cached_figure
-from tl_view.confusion_null import band_snapshots, null_band_for
-from tl_view import roles
-from tl_view.views import is_active, overfitting_note, settings_note, status_line
 from tl_ui.widgets import STATUS_ICON, chart
+from tl_view import charts, fmt, roles
+from tl_view.confusion_null import band_snapshots, null_band_for
+from tl_view.views import is_active, overfitting_note, settings_note, status_line
 
 
 def submit(manager, config: RunConfig, who: Actor, twin: bool, compare_with: str) -> dict:
-    """Queue the run, then its baseline (what 'without' means for its strategy, `tl_core.baselines`): the run
+    """Queue the run, then its baseline (what 'without' means for its strategy, `tl_core.runs.baselines`): the run
     the user asked for is never queued behind its own baseline. Raises ConfigError (or QuotaExceeded) before
     anything is queued when either config cannot work (or the user has too many runs in flight)."""
-    from tl_core.validation import validate_config
+    from tl_core.runs.validation import validate_config
 
     validate_config(config, manager.store.runs_dir)
     baseline_config = baseline_for(config) if twin else None

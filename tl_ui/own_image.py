@@ -6,9 +6,9 @@ from __future__ import annotations
 import streamlit as st
 
 from tl_core.errors import UserError
-from tl_core.predict import ImageReading, png_from_data_url, read_image
+from tl_core.networks.predict import ImageReading, png_from_data_url, read_image
 from tl_core.records.run_view import RunView
-from tl_core.status import Status
+from tl_core.runs.status import Status
 from tl_core.strategies import transfers
 from tl_ui import maps, state
 from tl_ui.draw_canvas import draw_canvas

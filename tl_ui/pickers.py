@@ -1,17 +1,17 @@
 """Which runs a page offers, and which run belongs next to which (no Streamlit)."""
 from __future__ import annotations
 
-from tl_core import pairs
-from tl_core.privacy import may_see
 from tl_core.records.run_view import snapshots_on_disk
+from tl_core.runs import pairs
+from tl_core.runs.status import Status
+from tl_core.serving.privacy import may_see
 from tl_core.strategies import strategy_class
 from tl_ui import state
-from tl_core.status import Status
 
 
 def all_runs(manager, limit: int = 500) -> list[dict]:
     """The recorded runs this session may see: a run on someone's own folder or upload is theirs and the
-    teacher's only (`tl_core.privacy`)."""
+    teacher's only (`tl_core.serving.privacy`)."""
     actor = state.actor()
     return [r for r in manager.store.list(limit=limit) if may_see(actor, r)]
 

@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 import streamlit as st
 
-from tl_core.config import RunConfig
+from tl_core.runs.config import RunConfig
 from tl_view.share_link import BadLink, decode_config, encode_config
 
 HIDEABLE = {"advanced": "x-advanced"}  # `hide=` value → the key prefix of the containers it hides

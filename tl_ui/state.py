@@ -14,14 +14,14 @@ from pathlib import Path
 import streamlit as st
 
 from tl_core.errors import UserError
-from tl_core.owners import Actor, Teachers, UnlockAttempts, owner_id, teacher_token
-from tl_core.paths import runs_dir
+from tl_core.machine.paths import runs_dir
+from tl_core.serving.owners import Actor, Teachers, UnlockAttempts, owner_id, teacher_token
 from tl_ui import owner_cookie
 
 
 @st.cache_resource(show_spinner="Opening the run history…")
 def _manager(path: str):
-    from tl_core.jobs import JobManager
+    from tl_core.serving.jobs import JobManager
 
     return JobManager(path)
 
@@ -180,7 +180,7 @@ def configure_threads() -> int:
 
 @st.cache_resource(show_spinner=False)
 def _runner(runs_path: str):
-    from tl_core.chains import ChainRunner
+    from tl_core.serving.chains import ChainRunner
 
     return ChainRunner(manager())
 

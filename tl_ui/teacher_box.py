@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from tl_core.errors import UserError
-from tl_core.owners import WeakToken, teacher_token
+from tl_core.serving.owners import WeakToken, teacher_token
 from tl_ui import state
 
 

@@ -8,14 +8,14 @@ from typing import Any
 import plotly.graph_objects as go
 import streamlit as st
 
-from tl_core.config import config_schema
-from tl_core.status import Status
-from tl_view import confusion_null, fmt
+from tl_core.runs.config import config_schema
+from tl_core.runs.status import Status
 from tl_ui import state
 from tl_ui.figure_cache import recent
+from tl_view import confusion_null, fmt
 from tl_view.charts import figure_html
-from tl_view.views import run_name
 from tl_view.forms import FieldSpec, changed_settings, clamped_setting, settings_fields
+from tl_view.views import run_name
 
 CHART_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"],
                 "toImageButtonOptions": {"format": "png", "scale": 2}}
@@ -28,7 +28,7 @@ STATUS_ICON = {Status.QUEUED: ":material/hourglass_top:", Status.RUNNING: ":mate
 
 @st.cache_resource(show_spinner=False)
 def _device_text() -> tuple[str, bool]:
-    from tl_core.device import device_name, pick_device
+    from tl_core.machine.device import device_name, pick_device
 
     device = pick_device("auto")
     return device_name(device), device.type != "cpu"

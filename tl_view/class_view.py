@@ -7,9 +7,9 @@ from collections.abc import Mapping, Sequence
 
 import plotly.graph_objects as go
 
-from tl_core import identity
+from tl_core.runs import identity
+from tl_core.runs.fingerprint import LABELS
 from tl_view import charts, theme
-from tl_core.fingerprint import LABELS
 
 KEYS = ("source", "target", "backbone", "weights", "strategy", "freeze", "labels_per_class", "epochs", "lr", "seed")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tl_core.config import config_schema
+from tl_core.runs.config import config_schema
 
 LABEL_CHOICES: list[Any] = [1, 2, 5, 10, 20, 50, 100, "all"]
 

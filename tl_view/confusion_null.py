@@ -14,7 +14,7 @@ from pathlib import Path
 from tl_core.analysis.null_band_store import known_features_band, stored_features_band
 from tl_core.records.run_dir import RunDir
 from tl_core.records.run_view import snapshots_on_disk
-from tl_core.status import Status
+from tl_core.runs.status import Status
 
 
 def band_snapshots(snapshots: Sequence[tuple[int, str]], finished: bool) -> list[str]:

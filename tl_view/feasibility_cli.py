@@ -12,11 +12,11 @@ import shutil
 import sys
 import threading
 
-from tl_core.config import config_schema
 from tl_core.errors import ConfigError, UserError
 from tl_core.feasibility.pipeline import run_feasibility
 from tl_core.feasibility.sweep import SweepSettings, default_candidates
 from tl_core.feasibility.uploads import new_session_dir
+from tl_core.runs.config import config_schema
 from tl_view.feasibility_report import write_report
 
 

@@ -10,26 +10,32 @@ Markdown escapes what Markdown would interpret.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
 import jinja2
-
 import plotly.graph_objects as go
 import plotly.io as pio
-
-from tl_view.feasibility_views import (SELECTION_NOTE, confusion_figure, counts_figure, extrapolation_text,
-                                      label_curve_figure, per_class_figure, sweep_figure)
 
 from tl_core.feasibility.label_curve import LabelCurve
 from tl_core.feasibility.recommend import Recommendation
 from tl_core.feasibility.results import Score
 from tl_core.feasibility.sweep import SweepReport
 from tl_core.feasibility.validate import REASONS, ValidationReport
+from tl_view.feasibility_views import (
+    SELECTION_NOTE,
+    confusion_figure,
+    counts_figure,
+    extrapolation_text,
+    label_curve_figure,
+    per_class_figure,
+    sweep_figure,
+)
+
 
 def _pm(score: Score) -> str:
     if not score.runs:

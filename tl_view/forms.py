@@ -1,12 +1,12 @@
 """A strategy's Settings dataclass as widget specs: kind, default, bounds and help, as each field declares them
-with `tl_core.schema.spec` (the validator reads the same declarations)."""
+with `tl_core.runs.schema.spec` (the validator reads the same declarations)."""
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from tl_core.schema import FieldSchema, schema_of
+from tl_core.runs.schema import FieldSchema, schema_of
 
 
 @dataclass(frozen=True)

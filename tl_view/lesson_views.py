@@ -2,7 +2,7 @@
 
 No Streamlit here. A run is the dict `tl_core.lessons.collect` returns ({"config", "summary", "metrics"}), plus
 "evaluation" (evaluation.json) where the page could read it. Runs of one lesson share one experiment id
-(`tl_core.identity.new_lesson`), so the Runs page shows them together and any tab finds a lesson's latest runs
+(`tl_core.runs.identity.new_lesson`), so the Runs page shows them together and any tab finds a lesson's latest runs
 again; each run's arm says what it is in the picture. Names are only drawn, never matched.
 
 Every figure builder takes whatever runs exist — queued, half-trained, finished — and draws what they have:
@@ -20,10 +20,10 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from tl_core.analysis.intervals import seed_interval
-from tl_core.config import RunConfig
-from tl_core.records.run_view import RunView
-from tl_core.status import Status
 from tl_core.lessons.claims import Run
+from tl_core.records.run_view import RunView
+from tl_core.runs.config import RunConfig
+from tl_core.runs.status import Status
 from tl_core.strategies import strategy_class, transfers
 from tl_view import charts, fmt, roles, theme
 from tl_view.confusion_null import null_band_for, recorded_band_snapshots

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from tl_core.baselines import ARM_LABELS
-from tl_core.config import RunConfig
-from tl_core.identity import Role
+from tl_core.runs.baselines import ARM_LABELS
+from tl_core.runs.config import RunConfig
+from tl_core.runs.identity import Role
 from tl_core.strategies import strategy_class, transfers
 from tl_view import charts, theme
 

@@ -7,9 +7,9 @@ import binascii
 import json
 import os
 
-from tl_core.config import RunConfig
 from tl_core.errors import UserError
-from tl_core.validation import config_from_browser
+from tl_core.runs.config import RunConfig
+from tl_core.runs.validation import config_from_browser
 
 LABELS = ("role", "experiment", "arm")  # who ran it and why is not part of what a link shares
 # Neither is what a lesson or check sets for itself (a run's name, its snapshots): a link carries choices.
@@ -40,7 +40,7 @@ def encode_config(config: RunConfig) -> str:
 
 def _name_under_root(key: str, path: str) -> str:
     """A folder or weights file as its name under its root ("" for a path outside it: that stays off the link)."""
-    from tl_core.confine import name_under, upload_root, weights_root
+    from tl_core.serving.confine import name_under, upload_root, weights_root
 
     root = weights_root() if key == "weights" else upload_root()
     name = name_under(path, root)

@@ -4,10 +4,10 @@ No Streamlit here. Runs are `tl_core.records.run_view.RunView`s from `manager.vi
 """
 from __future__ import annotations
 
-from tl_core import identity
 from tl_core.records.run_view import RunView
-from tl_core.owners import describe_owner
-from tl_core.status import Status
+from tl_core.runs import identity
+from tl_core.runs.status import Status
+from tl_core.serving.owners import describe_owner
 
 
 def is_active(view: RunView | None) -> bool:
@@ -56,7 +56,7 @@ def rough(seconds: float) -> str:
 
 def promise_text(promise) -> str:
     """'about 3 min: 2 min for its 15 runs at the pace measured on this server (1 min of it pretraining the network
-    it starts from, once; cached afterwards) + 1 min waiting for 2 other runs ahead' — a `tl_core.promises.Promise`
+    it starts from, once; cached afterwards) + 1 min waiting for 2 other runs ahead' — a `tl_core.serving.promises.Promise`
     in words; its own runs are its work, never "ahead"."""
     basis = (f"at the pace of {promise.pace_runs} finished run{'s' if promise.pace_runs != 1 else ''} on this "
              f"server" if promise.pace_runs else "at the pace measured on this server")
@@ -113,7 +113,7 @@ CHOSEN = ("source", "target", "backbone", "weights", "strategy", "freeze", "labe
 def settings_note(shown, form) -> str:
     """'' when the results shown belong to the form's settings; else one line saying whose settings they are and
     what differs ('Results of the run shown — fine-tune small_cnn · … The form differs in: strategy, …')."""
-    from tl_core.config import config_schema
+    from tl_core.runs.config import config_schema
     from tl_core.strategies import strategy_class
     from tl_view import fmt
 

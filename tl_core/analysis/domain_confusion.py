@@ -24,7 +24,6 @@ from sklearn.preprocessing import StandardScaler
 from .arrays import as_features, one_thread
 from .metrics import mean_sd
 
-
 MIN_ROWS = 2  # per domain: the fewest that still allow a 2-fold cross-validation
 
 

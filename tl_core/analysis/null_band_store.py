@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from tl_core.analysis.domain_confusion import NullBand, permutation_null_band
-from tl_core.paths import data_dir
+from tl_core.machine.paths import data_dir
 from tl_core.records.parsed_files import parsed
 from tl_core.records.run_dir import write_atomic
 

@@ -9,8 +9,8 @@ import timm
 from tl_core.backbones.create import create_backbone, feature_dim
 from tl_core.backbones.groups import LayerGroup, layer_groups
 from tl_core.backbones.weights import cached_imagenet_file, has_imagenet_weights
-from tl_core.config import config_schema
 from tl_core.errors import ConfigError
+from tl_core.runs.config import config_schema
 
 # Small to large; all train on a CPU at 32 px. small_cnn is ours (no published weights), the rest are timm's.
 CURATED = (

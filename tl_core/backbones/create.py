@@ -15,7 +15,7 @@ from torch import nn
 from tl_core.backbones import small_cnn  # noqa: F401  (registers "small_cnn" with timm)
 from tl_core.backbones.weights import cached_imagenet_file, load_state_into, read_weights_file
 from tl_core.errors import ConfigError, OfflineError
-from tl_core.network import is_online
+from tl_core.machine.network import is_online
 
 # Fewest patches per side a ViT-like model gets at small inputs: at 32 px a 16 px patch leaves a 2×2 grid,
 # so the patch shrinks to img_size // 8 (timm resamples pretrained patch and position embeddings to fit).
@@ -28,7 +28,7 @@ def create_backbone(name: str, weights: str = "random", img_size: int = 32) -> n
     weights: "random"; "imagenet" (timm's published weights for the name's default or given tag: read from
     the local cache, downloaded when online, OfflineError at once when neither); "file:PATH" (a
     .safetensors or .pt/.pth state dict, see `read_weights_file`). `weights="source"` is resolved by
-    `tl_core.pretrain`. The model is returned in train mode.
+    `tl_core.networks.pretrain`. The model is returned in train mode.
     """
     check_name(name)
     if not isinstance(img_size, int) or img_size < 1:

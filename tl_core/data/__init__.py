@@ -4,7 +4,8 @@
 """
 import os
 
-from .. import paths
+from tl_core.machine import paths
+
 from ..errors import DatasetError
 from .builtin import BUILTINS, load_builtin
 from .catalog import FOLDER_PREFIX, dataset_names

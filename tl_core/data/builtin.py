@@ -14,7 +14,8 @@ from .cache import cached, content_hash
 from .digits import build_digits, build_digits_m, digits_inputs_hash, digits_m_inputs_hash
 from .domain import Domain
 from .shapes import build_shapes
-from .synth import build_fonts_plain, build_synth_digits, inputs_hash as synth_inputs_hash, plain_inputs_hash
+from .synth import build_fonts_plain, build_synth_digits, plain_inputs_hash
+from .synth import inputs_hash as synth_inputs_hash
 
 CACHE_VERSION = 3  # bump when the file format changes
 

@@ -5,9 +5,9 @@ from pathlib import Path
 
 from .attribute_shapes import CLASSES as ATTRIBUTE_SHAPES
 from .builtin import BUILTINS
-from .shapes import CLASSES as SHAPES
 from .domain import DIGIT_CLASSES
 from .folder import class_folders
+from .shapes import CLASSES as SHAPES
 from .torchvision_sets import SETS
 
 FOLDER_PREFIX = "folder:"

@@ -7,8 +7,9 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
+from tl_core.runs.plain_text import unsafe_character
+
 from ..errors import DatasetError
-from ..plain_text import unsafe_character
 from .domain import Domain
 from .image_files import MAX_FILES, MIN_PER_CLASS, TooManyFiles, open_image, refusal, too_many_pixels, walk_files
 from .splits import split_domain

@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from tl_core.machine.network import is_online
+
 from ..errors import DatasetError, OfflineError
-from ..network import is_online
 from .domain import DIGIT_CLASSES, Domain, Split
 from .images import to_rgb_uint8
 from .splits import SPLIT_SEED, stratified_indices
@@ -36,6 +37,7 @@ class TorchvisionSet:
     load: Loader
 
 
+# Each loader imports its torchvision dataset class itself: torchvision.datasets loads only when a set is asked for.
 def _mnist_like(cls_name: str) -> Loader:
     def load(root: Path, train: bool, download: bool):
         import torchvision.datasets as tvd

@@ -72,7 +72,7 @@ def write_shapes_folder(root: str | os.PathLike, num_classes: int = 4, per_class
 
 def write_digits_folder(root: str | os.PathLike, per_class: int = 50, img_size: int = 32, seed: int = 0) -> Path:
     """`root/<digit>/<i>.png` from sklearn's 1,797 real 8×8 handwritten digits (upscaled), up to ~178 a class."""
-    from sklearn.datasets import load_digits
+    from sklearn.datasets import load_digits  # sklearn's datasets load only when the demo folder is written
 
     data = load_digits()
     rng = np.random.default_rng(seed)

@@ -24,9 +24,9 @@ from typing import Sequence
 
 import numpy as np
 
-from tl_core.config import RunConfig
 from tl_core.feasibility.results import RunResult, Score, score
 from tl_core.feasibility.sweep import CURVE, Candidate, SweepSettings, base_config, stage_of
+from tl_core.runs.config import RunConfig
 from tl_core.strategies import strategy_class
 
 DEFAULT_BUDGETS = (1, 2, 5, 10, 20, None)  # labels per class; None: every training image
@@ -82,7 +82,7 @@ def predict(method: str, params: Sequence[float], n) -> np.ndarray:
 
 
 def _fit_power_law(n: np.ndarray, acc: np.ndarray) -> tuple[float, float, float] | None:
-    from scipy.optimize import OptimizeWarning, curve_fit
+    from scipy.optimize import OptimizeWarning, curve_fit  # scipy.optimize loads only when a curve is fitted
 
     top = float(acc.max())
     p0 = (min(1.0, top + 0.05), max(top - float(acc.min()), 0.05), 0.5)

@@ -23,7 +23,8 @@ from dataclasses import asdict, dataclass, field
 
 from tl_core.feasibility.label_curve import LabelCurve
 from tl_core.feasibility.results import Score
-from tl_core.feasibility.sweep import SIMILAR_MIN_GAIN, SMALL_PER_CLASS, SettingScore, SweepReport, chosen_by
+from tl_core.feasibility.sweep import (SIMILAR_MIN_GAIN, SMALL_PER_CLASS, SettingScore, SweepReport, chosen_by,
+                                      trained_groups_phrase)
 from tl_core.strategies import strategy_class
 
 SIMILAR_MAX_CONFUSION_ACC = 0.75  # a linear classifier tells the domains apart at most this well: "similar"
@@ -314,6 +315,4 @@ def _scratch_all(curve: LabelCurve | None) -> Score | None:
 
 
 def _trained(s: SettingScore) -> str:
-    from tl_core.feasibility.sweep import trained_groups_phrase
-
     return trained_groups_phrase(s.freeze, s.num_groups, s.group_names)

@@ -16,9 +16,10 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 
 from tl_core.analysis import mean_sd
-from tl_core.config import RunConfig
 from tl_core.records.run_dir import RunDir
-from tl_core.status import Status
+from tl_core.runs.config import RunConfig
+from tl_core.runs.runner import run_config
+from tl_core.runs.status import Status
 
 
 @dataclass(frozen=True)
@@ -77,8 +78,6 @@ def run_plan(configs: Sequence[RunConfig], runs_dir: str | os.PathLike | None = 
              stop: threading.Event | None = None) -> list[RunResult]:
     """Train every config in this thread, one after another (the CLI and the tests; the dashboard uses the
     JobManager instead). `on_result` sees each result as it arrives; `stop` ends the plan early."""
-    from tl_core.runner import run_config
-
     results = []
     for config in configs:
         if stop is not None and stop.is_set():

@@ -12,7 +12,7 @@ order and `summarise` turns whatever has arrived into a SweepReport.
     report = summarise(probe_results + finetune_results)
 
 All runs share batch size, learning rate, seed and pretraining epochs: those key the cached source-pretrained
-checkpoint (`tl_core.pretrain.checkpoint_path`), so the source model is trained once for the whole sweep.
+checkpoint (`tl_core.networks.pretrain.checkpoint_path`), so the source model is trained once for the whole sweep.
 The spread comes from the folds, not from seeds, for the same reason.
 
 Settings are ranked, and the winner chosen, on each fold's validation split (`Score.val_acc_mean`); the
@@ -23,10 +23,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Sequence
 
-from tl_core import identity
-from tl_core.config import RunConfig
-from tl_core.identity import Role
+from tl_core.backbones import describe_backbone
+from tl_core.backbones.weights import cached_imagenet_file, has_imagenet_weights
 from tl_core.feasibility.results import RunResult, Score, score
+from tl_core.runs import identity
+from tl_core.runs.config import RunConfig
+from tl_core.runs.identity import Role
 from tl_core.strategies import settings_schema, strategy_class
 
 PROBE, FINETUNE, CURVE = "probe", "fine-tune", "curve"
@@ -43,7 +45,7 @@ class Candidate:
 
     @property
     def label(self) -> str:
-        if self.weights == "source":  # a user's own source data is named without its path (tl_core.privacy)
+        if self.weights == "source":  # a user's own source data is named without its path (tl_core.serving.privacy)
             origin = "your source data's" if self.source.startswith("folder:") else self.source
             return f"{self.backbone} ({origin} weights)"
         if self.weights.startswith("file:"):
@@ -87,9 +89,6 @@ def default_candidates(img_size: int = 32, source: str = BUILTIN_SOURCE,
                        imagenet_backbones: Sequence[str] = ("resnet18", "mobilenetv3_small_100")) -> list[Candidate]:
     """Candidates that work offline: small_cnn pretrained on `source`, small_cnn with random weights (the
     baseline that tells whether transferred features help), and ImageNet backbones whose weights are cached."""
-    from tl_core.backbones import describe_backbone
-    from tl_core.backbones.weights import cached_imagenet_file, has_imagenet_weights
-
     found = [Candidate("small_cnn", "source", source), Candidate("small_cnn", "random")]
     for name in imagenet_backbones:
         try:  # the disk check is instant; describe_backbone (which builds the model) only confirms a hit
@@ -193,8 +192,6 @@ def trained_groups_phrase(freeze: int, num_groups: int | None, names: Sequence[s
 
 def _groups(backbone: str, img_size: int) -> tuple[int | None, tuple[str, ...]]:
     try:
-        from tl_core.backbones import describe_backbone
-
         groups = describe_backbone(backbone, img_size).groups
         return len(groups), tuple(g.name for g in groups)
     except Exception:

@@ -27,7 +27,7 @@ from tl_core.data.image_files import is_hidden
 from tl_core.feasibility.errors import UploadError
 from tl_core.feasibility.upload_quota import UploadQuota
 from tl_core.feasibility.zip_directory import count_entries
-from tl_core.paths import data_dir
+from tl_core.machine.paths import data_dir
 
 CHUNK_BYTES = 1 << 20
 OWNER_PREFIX = "owner-"  # sessions/owner-<id>/<session>: one owner's uploads, under one quota

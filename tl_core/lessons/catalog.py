@@ -1,6 +1,6 @@
 """The lessons' catalog: each lesson's text, its runs (one stage function per stage, for one seed) and its claim.
 
-A lesson plans plain RunConfigs, each with its role and arm (tl_core.identity); runs are told apart by role, arm
+A lesson plans plain RunConfigs, each with its role and arm (tl_core.runs.identity); runs are told apart by role, arm
 and config values, never by their display names. Its `claim` (primary contrast, side of the line, minimum effect
 worth teaching) is stated here, before any run.
 """
@@ -9,11 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from tl_core.config import RunConfig
-from tl_core.identity import Role
 from tl_core.lessons.claims import Claim, Run
+from tl_core.runs.config import RunConfig
+from tl_core.runs.identity import Role
 from tl_core.strategies import strategy_class, suggested_lr
-
 
 SEEDS = 5  # per arm: the fewest with which a t-interval over seeds is narrow enough to decide a lesson's claim
 

@@ -15,8 +15,7 @@ from typing import Any, Literal, TypedDict
 import numpy as np
 
 from tl_core.analysis.intervals import Interval, Outcome, Side, all_of, contrast, decide, oriented, seed_interval
-from tl_core.status import Status
-
+from tl_core.runs.status import Status
 
 
 class Run(TypedDict, total=False):

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tl_core import identity
-from tl_core.config import RunConfig
 from tl_core.lessons.catalog import Lesson
 from tl_core.lessons.claims import Run
-from tl_core.status import Status
+from tl_core.networks import ssl
+from tl_core.runs import identity
+from tl_core.runs.config import RunConfig
+from tl_core.runs.status import Status
 
 
 def seed_count(lesson: Lesson, quick: bool = False, seeds: int | None = None) -> int:
@@ -30,8 +31,6 @@ def stage_configs(lesson: Lesson, index: int, quick: bool, previous: Sequence[Ru
 
 def needs_pretraining(lesson: Lesson, seeds: int | None = None) -> bool:
     """Whether its first runs will pretrain a network first (not shipped or cached: adds a minute or more)."""
-    from tl_core import ssl
-
     return any(ssl.needs_pretraining(c) for c in stage_configs(lesson, 0, False, [], seeds))
 
 

@@ -11,9 +11,25 @@ from tl_core.analysis.intervals import decide, seed_interval
 from tl_core.data.attributes import class_attributes
 from tl_core.lessons import plans
 from tl_core.lessons.catalog import LABEL_BUDGETS, lesson
-from tl_core.lessons.claims import (Claim, Progress, Run, Verdict, arm, by_seed, claim_text, contrast_interval,
-                                    difference, finished, interval_text, judged, judged_with_controls, mean_of,
-                                    progress, seeds_text)
+from tl_core.lessons.claims import (
+    Claim,
+    Progress,
+    Run,
+    Verdict,
+    arm,
+    by_seed,
+    claim_text,
+    contrast_interval,
+    difference,
+    finished,
+    interval_text,
+    judged,
+    judged_with_controls,
+    mean_of,
+    progress,
+    seeds_text,
+)
+
 
 def _first_epoch_acc(run: Run) -> float | None:
     return run["metrics"][0].get("target_acc") if run.get("metrics") else None

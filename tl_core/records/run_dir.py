@@ -1,6 +1,6 @@
 """One run's directory: config.json, metrics.jsonl, summary.json, model.safetensors, snapshots/, error.txt, owner.
 
-`owner` holds the owner id (`tl_core.owners`): the index keeps it too, but the directories are the truth the
+`owner` holds the owner id (`tl_core.serving.owners`): the index keeps it too, but the directories are the truth the
 index is rebuilt from, so a rebuilt index still knows whose each run is.
 
 Every whole-file write goes through a temporary file and `os.replace`, so a run that dies never leaves a
@@ -19,9 +19,9 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
-from tl_core.config import RunConfig
 from tl_core.records.parsed_files import parsed
-from tl_core.status import Status
+from tl_core.runs.config import RunConfig
+from tl_core.runs.status import Status
 
 
 def new_run_id(config: RunConfig) -> str:

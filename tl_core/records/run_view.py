@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tl_core.config import RunConfig
-from tl_core.status import Status
+from tl_core.runs.config import RunConfig
+from tl_core.runs.status import Status
 
 _SNAPSHOT = re.compile(r"epoch_(\d+)\.npz$")
 

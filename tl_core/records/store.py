@@ -5,8 +5,8 @@ The directories are the truth; the index makes listing and filtering fast and ca
 from __future__ import annotations
 
 import json
-import math
 import logging
+import math
 import os
 import shutil
 import socket
@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
-from tl_core.config import RunConfig
-from tl_core.owners import CLI, Actor, NotOwner, check_may_act
 from tl_core.records.run_dir import RunDir
-from tl_core.status import Status
+from tl_core.runs.config import RunConfig
+from tl_core.runs.status import Status
+from tl_core.serving.owners import CLI, Actor, NotOwner, check_may_act
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -233,7 +233,7 @@ class RunStore:
         return [_row_dict(r) for r in rows]
 
     def find_finished(self, fingerprint: str) -> dict[str, Any] | None:
-        """The oldest finished run with this identity (`tl_core.fingerprint`) that computed its own result."""
+        """The oldest finished run with this identity (`tl_core.runs.fingerprint`) that computed its own result."""
         rows = self._select("SELECT * FROM runs WHERE status=? AND json_valid(summary) "
                             "AND json_extract(summary, '$.fingerprint')=? "
                             "AND json_extract(summary, '$.shared_from') IS NULL ORDER BY created LIMIT 1",

@@ -1,9 +1,26 @@
 """Transfer strategies, one module each, registered by name; each class declares what it does (base.Strategy)."""
-from tl_core.strategies import (dann, distill, fine_tune, linear_probe, multitask, progressive, references,  # noqa: F401
-                                scratch, zero_shot)  # (registration)
-from tl_core.strategies.base import Strategy, StepOutput
-from tl_core.strategies.registry import (build_strategy, parse_settings, register, settings_schema, strategy_class,
-                                         strategy_names, suggested_lr, transfers)
+from tl_core.strategies import (  # noqa: F401
+                                dann,
+                                distill,
+                                fine_tune,
+                                linear_probe,
+                                multitask,
+                                progressive,
+                                references,
+                                scratch,  # (registration)
+                                zero_shot,
+)
+from tl_core.strategies.base import StepOutput, Strategy
+from tl_core.strategies.registry import (
+                                build_strategy,
+                                parse_settings,
+                                register,
+                                settings_schema,
+                                strategy_class,
+                                strategy_names,
+                                suggested_lr,
+                                transfers,
+)
 
 __all__ = ["Strategy", "StepOutput", "build_strategy", "parse_settings", "register", "settings_schema",
            "strategy_class", "strategy_names", "suggested_lr", "transfers"]

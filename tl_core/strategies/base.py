@@ -18,8 +18,8 @@ from tl_core.strategies.registry import suggested_lr, transfers
 from tl_core.train.schedules import cosine_factor
 
 if TYPE_CHECKING:
-    from tl_core.config import RunConfig
-    from tl_core.model import TransferModel
+    from tl_core.networks.model import TransferModel
+    from tl_core.runs.config import RunConfig
     from tl_core.train.task import Batch, Task
 
 
@@ -48,7 +48,7 @@ class Strategy:
     name: ClassVar[str]
     label: ClassVar[str]  # the name in words ("linear probe"); `register` sets it to the name unless declared
     summary: ClassVar[str] = ""
-    Settings: ClassVar[type] = NoSettings  # a dataclass of `tl_core.schema.spec` fields: help, range, unit
+    Settings: ClassVar[type] = NoSettings  # a dataclass of `tl_core.runs.schema.spec` fields: help, range, unit
     uses_weights: ClassVar[bool] = True  # False: trains from random weights whatever the run's weights say
     uses_freeze: ClassVar[bool] = True  # keeps the run's first `freeze` layer groups fixed
     freeze_note: ClassVar[str] = ""  # for one that ignores the freeze depth: what it trains instead, in words
@@ -60,17 +60,17 @@ class Strategy:
     needs_pretrained_weights: ClassVar[bool] = False
     optimizer_name: ClassVar[str] = "AdamW"  # what make_optimizer builds, in words
     default_lr: ClassVar[float | None] = None  # a learning rate that suits this strategy's optimiser (None: RunConfig's)
-    baseline_label: ClassVar[str] = "without transfer"  # what its baseline run is, in words (tl_core.baselines)
+    baseline_label: ClassVar[str] = "without transfer"  # what its baseline run is, in words (tl_core.runs.baselines)
     is_without: ClassVar[bool] = False  # a "without" run by nature (scratch, source-only): drawn as the baseline
     # What one training step costs, per image of its labelled batch: (images trained — forward and backward —,
-    # images only passed forward, e.g. through a frozen teacher or column). `tl_core.calibration` prices them at
+    # images only passed forward, e.g. through a frozen teacher or column). `tl_core.serving.calibration` prices them at
     # this server's measured training and evaluation paces.
     step_images: ClassVar[tuple[float, float]] = (1.0, 0.0)
     encodes_once: ClassVar[bool] = False  # passes every split through the frozen backbone once, then trains a head
 
     def data_shares(self, config: "RunConfig") -> tuple[float, float]:
         """(share of the labelled images it trains on, share of the validation and test images it scores), for
-        `tl_core.calibration` to price: all of both, unless the strategy holds some classes out."""
+        `tl_core.serving.calibration` to price: all of both, unless the strategy holds some classes out."""
         return 1.0, 1.0
 
     @classmethod
@@ -85,7 +85,7 @@ class Strategy:
 
     @classmethod
     def baseline(cls, config: "RunConfig") -> "RunConfig | None":
-        """What "without" means for a run of this strategy (tl_core.baselines adds its role and name), or None
+        """What "without" means for a run of this strategy (tl_core.runs.baselines adds its role and name), or None
         when it has none. By default: scratch on the same labelled images, for a run that transfers."""
         if cls.is_without or not transfers(config):
             return None

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from tl_core.schema import spec
+from tl_core.runs.schema import spec
 from tl_core.strategies.base import StepOutput, Strategy
 from tl_core.strategies.param_groups import discriminative_param_groups
 from tl_core.strategies.registry import register
@@ -15,7 +15,6 @@ from tl_core.strategies.same_classes import require_same_classes
 from tl_core.train.domain_bn import DomainStatistics
 from tl_core.train.grl import DomainDiscriminator, GradientReversal
 from tl_core.train.schedules import dann_lambda, dann_lr_factor
-
 
 # Epochs per (source, target) pair in bench/domain_adaptation.py. Not selected (there was no time to put the length
 # into the reverse-validation grid, issue 21): digits → digits-m 15 epochs = 300 steps, the selection's own length;

@@ -7,12 +7,12 @@ import torch
 from torch.nn import functional as F
 
 from tl_core.errors import ConfigError
-from tl_core.paths import runs_dir
-from tl_core.schema import spec
+from tl_core.machine.paths import runs_dir
+from tl_core.runs.schema import spec
+from tl_core.runs.status import Status
 from tl_core.strategies.base import StepOutput, Strategy, scratch_twin
 from tl_core.strategies.registry import register
 from tl_core.strategies.teacher import load_teacher, teacher_record
-from tl_core.status import Status
 
 
 @dataclass

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import torch
 from torch.nn import functional as F
 
-from tl_core.schema import spec
+from tl_core.runs.schema import spec
 from tl_core.strategies.base import StepOutput, Strategy
 from tl_core.strategies.param_groups import discriminative_param_groups
 from tl_core.strategies.registry import register

@@ -6,7 +6,7 @@ import torch
 from torch.nn import functional as F
 
 from tl_core.backbones import freeze_first, layer_groups
-from tl_core.schema import spec
+from tl_core.runs.schema import spec
 from tl_core.strategies.base import StepOutput, Strategy
 from tl_core.strategies.registry import register
 from tl_core.train.task import encode

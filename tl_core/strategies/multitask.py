@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from tl_core.schema import spec
+from tl_core.runs.schema import spec
 from tl_core.strategies.base import StepOutput, Strategy
 from tl_core.strategies.registry import register
 from tl_core.train.task import Examples

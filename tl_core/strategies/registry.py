@@ -1,17 +1,15 @@
 """Strategies are registered by name; the UI and the CLI list them from here, and their settings are checked
-here against what each Settings field declares (type, range: `tl_core.schema.spec`)."""
+here against what each Settings field declares (type, range: `tl_core.runs.schema.spec`)."""
 from __future__ import annotations
 
 import os
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tl_core.errors import ConfigError
-from tl_core.schema import FieldSchema, kind_noun, parse_text, schema_of
-
-if TYPE_CHECKING:
-    from tl_core.config import RunConfig
+from tl_core.runs.config import RunConfig
+from tl_core.runs.schema import FieldSchema, kind_noun, parse_text, schema_of
 
 _STRATEGIES: dict[str, type] = {}
 
@@ -39,8 +37,6 @@ def strategy_class(name: str) -> type:
 
 def suggested_lr(name: str) -> float:
     """The learning rate a new run of strategy `name` starts from: its own `default_lr`, else RunConfig's."""
-    from tl_core.config import RunConfig
-
     cls = _STRATEGIES.get(name)
     return cls.default_lr if cls is not None and cls.default_lr is not None else RunConfig.lr
 

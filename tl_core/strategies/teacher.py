@@ -7,10 +7,10 @@ import torch
 from torch.nn import functional as F
 
 from tl_core.backbones import create_backbone
-from tl_core.config import RunConfig
 from tl_core.errors import ConfigError
-from tl_core.model import TransferModel, normalisation
+from tl_core.networks.model import TransferModel, normalisation
 from tl_core.records.run_dir import RunDir
+from tl_core.runs.config import RunConfig
 
 
 def teacher_record(run_id: str, runs_dir: Path) -> tuple[RunConfig, dict]:

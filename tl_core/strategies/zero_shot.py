@@ -19,7 +19,7 @@ from torch.nn import functional as F
 
 from tl_core.data.attributes import ClassAttributes, class_attributes
 from tl_core.errors import ConfigError
-from tl_core.schema import spec
+from tl_core.runs.schema import spec
 from tl_core.strategies.base import StepOutput, Strategy
 from tl_core.strategies.registry import register
 from tl_core.train.task import Examples

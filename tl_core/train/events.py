@@ -60,7 +60,7 @@ class Snapshot:
 @dataclass(frozen=True)
 class RunEnded:
     run_id: str
-    status: str  # a terminal tl_core.status.Status
+    status: str  # a terminal tl_core.runs.status.Status
     reason: str
     hint: str
     summary: dict[str, Any]

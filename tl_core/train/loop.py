@@ -11,7 +11,7 @@ from typing import Callable
 
 import torch
 
-from tl_core.device import autocast_dtype
+from tl_core.machine.device import autocast_dtype
 from tl_core.train.events import EpochEnd, Event, Step
 from tl_core.train.task import Batch, Examples, Task, index_batches
 

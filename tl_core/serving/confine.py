@@ -10,9 +10,9 @@ import os
 import re
 from pathlib import Path, PurePosixPath
 
-from tl_core.config import RunConfig
 from tl_core.errors import UserError
 from tl_core.feasibility.uploads import resolve_server_folder, upload_root
+from tl_core.runs.config import RunConfig
 
 FOLDER, WEIGHTS_FILE = "folder:", "file:"
 

@@ -13,7 +13,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from tl_core.config import RunConfig
+from tl_core.runs.config import RunConfig
 
 LABELS = ("name", "role", "experiment", "arm")
 FOLDER = "folder:"
@@ -23,7 +23,7 @@ WEIGHTS_FILE = "file:"
 @lru_cache(maxsize=1)
 def engine_version() -> str:
     """A hash of the engine's Python source: any change to the engine is a new identity."""
-    root = Path(__file__).resolve().parent
+    root = Path(__file__).resolve().parents[1]  # tl_core
     digest = hashlib.sha256()
     for path in sorted(root.rglob("*.py")):
         digest.update(str(path.relative_to(root)).encode())
@@ -33,7 +33,7 @@ def engine_version() -> str:
 
 @lru_cache(maxsize=1)
 def library_versions() -> dict[str, str]:
-    import timm
+    import timm  # timm loads in a second; only a fingerprint needs its version
     import torch
 
     return {"torch": torch.__version__, "timm": timm.__version__}

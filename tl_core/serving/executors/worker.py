@@ -9,9 +9,9 @@ from multiprocessing.connection import Connection
 
 import torch
 
-from tl_core.executors.base import StopSignal
 from tl_core.records.store import RunStore
-from tl_core.runner import execute_run
+from tl_core.runs.runner import execute_run
+from tl_core.serving.executors.base import StopSignal
 from tl_core.train.events import Event, Step
 
 STEP_INTERVAL_S = 0.2  # at most ~5 progress updates a second reach the server; every other event goes at once

@@ -17,7 +17,7 @@ import ray
 from tl_core.errors import ConfigError
 
 PROBE_TIMEOUT_S = 5.0
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
 # What the actor does not need of the project (Ray also leaves out what .gitignore lists: runs, data, .venv);
 # .streamlit/ may hold secrets.toml (the teacher token), which must never leave this machine.
 UPLOAD_EXCLUDES = [".git", ".streamlit", "tests", "bench", "assets/screenshots", "test-artifacts", "**/__pycache__"]

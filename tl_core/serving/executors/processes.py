@@ -15,8 +15,8 @@ import types
 from contextlib import contextmanager
 from multiprocessing.connection import wait
 
-from tl_core.executors.base import RunLost, StopSignal
-from tl_core.executors.worker import Done, serve
+from tl_core.serving.executors.base import RunLost, StopSignal
+from tl_core.serving.executors.worker import Done, serve
 from tl_core.train.events import Subscriber
 
 POLL_S = 0.1  # how often the slot looks at the run's stop flag while it waits for events

@@ -16,10 +16,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from tl_core.config import RunConfig
 from tl_core.errors import UserError
-from tl_core.owners import Actor, as_actor
-from tl_core.quotas import QuotaExceeded, exempt
+from tl_core.runs.config import RunConfig
+from tl_core.serving.owners import Actor, as_actor
+from tl_core.serving.quotas import QuotaExceeded, exempt
 
 PlanNext = Callable[[list[str]], tuple[str, list[RunConfig]]]  # (stage name, configs); [] when nothing is left
 
@@ -29,7 +29,7 @@ class Chain:
     key: str  # the runs' experiment id (lessons) or the check's id (feasibility)
     owner: str
     plan_next: PlanNext = field(repr=False)
-    teacher: bool = False  # started by the teacher: exempt from the per-owner limits (`tl_core.quotas`)
+    teacher: bool = False  # started by the teacher: exempt from the per-owner limits (`tl_core.serving.quotas`)
     context: dict = field(default_factory=dict, repr=False)  # what the page needs to draw (e.g. the validation)
     ids: list[str] = field(default_factory=list)
     stages: list[tuple[str, list[str]]] = field(default_factory=list)  # (stage, its run ids) in order

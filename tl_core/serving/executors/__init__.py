@@ -7,8 +7,8 @@ import importlib.util
 import os
 
 from tl_core.errors import ConfigError
-from tl_core.executors.base import RunLost, Slot
 from tl_core.records.store import RunStore
+from tl_core.serving.executors.base import RunLost, Slot
 
 EXECUTORS = ("processes", "threads", "ray")
 
@@ -19,17 +19,18 @@ def default_executor() -> str:
 
 
 def make_slots(executor: str, count: int, store: RunStore) -> list[Slot]:
+    # Each executor's module is imported only when it is chosen: Ray is an optional dependency.
     if executor == "threads":
-        from tl_core.executors.threads import ThreadSlot
+        from tl_core.serving.executors.threads import ThreadSlot
 
         return [ThreadSlot(store) for _ in range(count)]
     if executor == "processes":
-        from tl_core.executors.processes import ProcessSlot, torch_threads
+        from tl_core.serving.executors.processes import ProcessSlot, torch_threads
 
         return [ProcessSlot(str(store.runs_dir), torch_threads(count)) for _ in range(count)]
     if executor == "ray":
         _needs_ray()
-        from tl_core.executors.ray_slot import RaySlot
+        from tl_core.serving.executors.ray_slot import RaySlot
 
         return [RaySlot(store) for _ in range(count)]
     raise ConfigError(f"Unknown executor '{executor}': choose one of {', '.join(EXECUTORS)}.")
@@ -37,9 +38,9 @@ def make_slots(executor: str, count: int, store: RunStore) -> list[Slot]:
 
 def connect_ray() -> bool:
     """Join the Ray cluster named by $TL_RAY_ADDRESS, else start a local instance (True then); ConfigError when
-    Ray is missing or the named cluster does not answer. See tl_core.executors.ray_cluster."""
+    Ray is missing or the named cluster does not answer. See tl_core.serving.executors.ray_cluster."""
     _needs_ray()
-    from tl_core.executors.ray_cluster import connect
+    from tl_core.serving.executors.ray_cluster import connect
 
     return connect()
 

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from tl_core.backbones import check_offered, describe_backbone
-from tl_core.config import RunConfig, config_schema
 from tl_core.data.catalog import dataset_names
 from tl_core.errors import ConfigError
+from tl_core.runs.config import RunConfig, config_schema
 from tl_core.strategies import build_strategy, strategy_class
 
 WEIGHT_CHOICES = ("random", "imagenet", "source", "ssl:rotation", "ssl:rotation:target", "file:PATH")
@@ -71,7 +71,7 @@ def validate_config(config: RunConfig, runs_dir: str | os.PathLike | None = None
 def check_browser_field(name: str, value: Any) -> None:
     """ConfigError unless a browser may send `value` as field `name`: its schema (typed text capped), and only
     names this server offers (a curated backbone, a strategy, a dataset or folder:NAME, a weights choice).
-    Nothing here builds or reads anything: folders and weights files are confined afterwards (tl_core.confine)."""
+    Nothing here builds or reads anything: folders and weights files are confined afterwards (tl_core.serving.confine)."""
     config_schema()[name].check_typed(value)
     if name == "backbone":
         check_offered(value)

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import os
 
-from tl_core.executors.base import StopSignal
 from tl_core.records.store import RunStore
-from tl_core.runner import execute_run
+from tl_core.runs.runner import execute_run
+from tl_core.serving.executors.base import StopSignal
 from tl_core.train.events import Subscriber
 
 

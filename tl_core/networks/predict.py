@@ -16,7 +16,7 @@ from PIL import Image
 from tl_core.backbones import create_backbone
 from tl_core.data.folder import load_image
 from tl_core.errors import UserError
-from tl_core.model import TransferModel, normalisation
+from tl_core.networks.model import TransferModel, normalisation
 from tl_core.records.run_dir import RunDir
 
 

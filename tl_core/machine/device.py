@@ -5,8 +5,8 @@ import os
 
 import torch
 
-from tl_core.config import DEVICE_CHOICES as CHOICES
 from tl_core.errors import ConfigError
+from tl_core.runs.config import DEVICE_CHOICES as CHOICES
 
 
 def _mps_available() -> bool:

@@ -2,8 +2,8 @@
 experiment a baseline belongs to, an owner's newest Experiment-page experiment. The pages draw what these say."""
 from __future__ import annotations
 
-from tl_core import identity
-from tl_core.baselines import lesson_twin
+from tl_core.runs import identity
+from tl_core.runs.baselines import lesson_twin
 
 
 def baseline_of(row: dict, rows: list[dict]) -> str | None:

@@ -18,25 +18,25 @@ import torch
 
 from tl_core.analysis import confusion_matrix, misclassified_indices, misclassified_to_records, per_class_accuracy
 from tl_core.backbones import count_params, create_backbone, layer_groups, load_state_into
-from tl_core.config import RunConfig
 from tl_core.data import load_domain
-from tl_core.device import device_name, pick_device
 from tl_core.errors import UserError
-from tl_core.model import TransferModel, normalisation
-from tl_core.paths import runs_dir as default_runs_dir
-from tl_core.pretrain import source_pretrained_state
+from tl_core.machine.device import device_name, pick_device
+from tl_core.machine.paths import runs_dir as default_runs_dir
+from tl_core.networks.model import TransferModel, normalisation
+from tl_core.networks.pretrain import source_pretrained_state
+from tl_core.networks.ssl import ROTATION_WEIGHTS, pretext_dataset, rotation_pretrained_state
 from tl_core.records.run_dir import RunDir
 from tl_core.records.store import RunStore, process_identity
-from tl_core.ssl import ROTATION_WEIGHTS, pretext_dataset, rotation_pretrained_state
-from tl_core.status import Status
+from tl_core.runs.config import RunConfig
+from tl_core.runs.status import Status
+from tl_core.runs.validation import validate_config
 from tl_core.strategies import build_strategy
 from tl_core.strategies.param_groups import parameters_by_layer_group
 from tl_core.train.events import EpochEnd, Event, RunEnded, RunStarted, Snapshot, Subscriber, publish
 from tl_core.train.loop import Diverged, FitContext, RunStopped, fit, predict
 from tl_core.train.snapshots import SnapshotTaker, snapshot_path
-from tl_core.train.task_a_probe import TaskAProbe
 from tl_core.train.task import build_task
-from tl_core.validation import validate_config
+from tl_core.train.task_a_probe import TaskAProbe
 
 
 def seed_everything(seed: int) -> None:

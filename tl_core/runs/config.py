@@ -7,8 +7,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from tl_core.schema import FieldSchema, schema_of, spec
-
+from tl_core.runs import identity
+from tl_core.runs.schema import FieldSchema, schema_of, spec
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 
@@ -58,8 +58,8 @@ class RunConfig:
                               "confusion off.", low=0, high=20_000, unit="images per domain")
     name: str = spec("", "A label for people only, shown in the charts and on the Runs page: nothing pairs, plans "
                      "or judges runs by it.", label="run name", max_chars=120)
-    role: str = spec("main", "What the run is for (tl_core.identity.Role).")
-    experiment: str = spec("", "The experiment it belongs to, built and parsed by tl_core.identity (\"\" = a lone "
+    role: str = spec("main", "What the run is for (tl_core.runs.identity.Role).")
+    experiment: str = spec("", "The experiment it belongs to, built and parsed by tl_core.runs.identity (\"\" = a lone "
                            "run).")
     arm: str = spec("", "Which arm of that experiment (chosen by the experiment's planner).")
 
@@ -75,9 +75,7 @@ class RunConfig:
         if not isinstance(data, dict):
             raise ValueError(f"A run configuration must be a JSON object, not {type(data).__name__}.")
         if "role" not in data:
-            from tl_core.identity import upgrade_legacy
-
-            data = upgrade_legacy(data)
+            data = identity.upgrade_legacy(data)
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 

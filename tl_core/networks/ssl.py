@@ -13,10 +13,10 @@ from pathlib import Path
 import torch
 
 from tl_core.backbones import create_backbone
-from tl_core.config import RunConfig
 from tl_core.data import load_domain
-from tl_core.model import TransferModel
-from tl_core.pretrain import ROTATION_OF, has_source_network, save_state, stored_state
+from tl_core.networks.model import TransferModel
+from tl_core.networks.pretrain import ROTATION_OF, has_source_network, save_state, stored_state
+from tl_core.runs.config import RunConfig
 from tl_core.strategies import build_strategy, suggested_lr
 from tl_core.train.events import StageStarted
 from tl_core.train.loop import FitContext, fit

@@ -11,10 +11,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from tl_core.confine import name_under, upload_root, weights_root
-from tl_core.config import RunConfig
-from tl_core.owners import CLI, Actor, may_act
-from tl_core.paths import data_dir, runs_dir
+from tl_core.machine.paths import data_dir, runs_dir
+from tl_core.runs.config import RunConfig
+from tl_core.serving.confine import name_under, upload_root, weights_root
+from tl_core.serving.owners import CLI, Actor, may_act
 
 FOLDER = "folder:"
 WEIGHTS_FILE = "file:"

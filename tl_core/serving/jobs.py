@@ -1,17 +1,17 @@
 """The process-wide job manager: runs wait in one queue and execute in its slots, a few at a time.
 
 Each slot has a thread here that takes the next queued run and hands it to the executor: a worker process
-(the default) or that thread itself (see tl_core.executors).
+(the default) or that thread itself (see tl_core.serving.executors).
 
 No Streamlit here. A page submits a config, keeps the run id, and polls `view(run_id)` for a copy of what the
 run has emitted so far (a `RunView`, the same type a recorded run is read as); runs outlive the browser tab
 that started them.
 
-Identical runs are computed once (`tl_core.fingerprint`): a submission identical to a finished run is filled
+Identical runs are computed once (`tl_core.runs.fingerprint`): a submission identical to a finished run is filled
 from its record at once; one identical to a run in flight follows it (single flight) and gets its record when
 it ends. Different runs wait in a queue that is fair across owners (`FairQueue`). Only a run's owner, or the
-teacher, may stop it (`tl_core.owners`). Each owner may have so many runs in flight, each for so long
-(`tl_core.quotas`): a run past its time is stopped, and its record says why.
+teacher, may stop it (`tl_core.serving.owners`). Each owner may have so many runs in flight, each for so long
+(`tl_core.serving.quotas`): a run past its time is stopped, and its record says why.
 """
 from __future__ import annotations
 
@@ -20,20 +20,21 @@ import threading
 import time
 from dataclasses import dataclass, field, replace
 
-from tl_core.config import RunConfig
 from tl_core.errors import UserError
-from tl_core.executors import RunLost, Slot, default_executor, make_slots
-from tl_core.fair_queue import FairQueue
-from tl_core.fingerprint import fingerprint
-from tl_core.live_eta import StepClock
-from tl_core.owners import CLI, Actor, as_actor, check_may_act
-from tl_core.quotas import check_room, over_time, time_limit_for
-from tl_core.records.shared import fill_from
 from tl_core.records.run_view import RunView, snapshots_on_disk
+from tl_core.records.shared import fill_from
 from tl_core.records.store import RunStore
-from tl_core.runner import prepare_run
-from tl_core.status import Status
+from tl_core.runs.config import RunConfig
+from tl_core.runs.fingerprint import fingerprint
+from tl_core.runs.runner import prepare_run
+from tl_core.runs.status import Status
+from tl_core.serving.executors import RunLost, Slot, default_executor, make_slots
+from tl_core.serving.fair_queue import FairQueue
+from tl_core.serving.live_eta import StepClock
+from tl_core.serving.owners import CLI, Actor, as_actor, check_may_act
+from tl_core.serving.quotas import check_room, over_time, time_limit_for
 from tl_core.train.events import EpochEnd, Event, RunEnded, RunStarted, Snapshot, StageStarted, Step
+
 
 def default_slots() -> int:
     """Runs at a time: `$TL_MAX_RUNS`, else 1 (one GPU, or two CPU cores, is busy enough with one run)."""
@@ -54,7 +55,7 @@ class Job:
     leader: Job | None = None  # the identical run this one follows instead of computing
     followers: list[Job] = field(default_factory=list)
     clock: StepClock = field(default_factory=StepClock)  # the run proper's steps, for its live ETA
-    time_limit_s: float | None = None  # wall time once started (`tl_core.quotas`); None: no limit
+    time_limit_s: float | None = None  # wall time once started (`tl_core.serving.quotas`); None: no limit
     over_time: bool = False  # stopped at its time limit
 
     @property
@@ -89,7 +90,7 @@ class Job:
             view.status, view.summary = Status.of(event.status), event.summary
 
     def eta_seconds(self) -> float | None:
-        """Time left in the run proper, from its own pace so far (`tl_core.live_eta`)."""
+        """Time left in the run proper, from its own pace so far (`tl_core.serving.live_eta`)."""
         view = self.view
         if view.status is not Status.RUNNING or view.stage != "train":
             return None
@@ -122,7 +123,7 @@ class JobManager:
             return sum(1 for j in self._jobs.values() if j.view.owner == owner and j.status.active)
 
     def check_room(self, by: str | Actor, adding: int = 1) -> None:
-        """QuotaExceeded unless `by` may queue `adding` more runs (`tl_core.quotas`; the teacher is exempt)."""
+        """QuotaExceeded unless `by` may queue `adding` more runs (`tl_core.serving.quotas`; the teacher is exempt)."""
         actor = as_actor(by)
         check_room(actor, self.in_flight(actor.owner), adding)
 
@@ -251,7 +252,7 @@ class JobManager:
             return job.worker_pid if job is not None and job.status is Status.RUNNING else None
 
     def schedule_state(self) -> tuple[list[str], FairQueue]:
-        """(the runs computing in a slot now, a copy of the queue): what `tl_core.promises` lays out. A run that
+        """(the runs computing in a slot now, a copy of the queue): what `tl_core.serving.promises` lays out. A run that
         follows an identical one takes no slot and is in neither."""
         with self._lock:
             running = [j.run_id for j in self._jobs.values() if j.status is Status.RUNNING and j.leader is None]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 from tl_core.errors import UserError
-from tl_core.owners import CLI, Actor
+from tl_core.serving.owners import CLI, Actor
 
 # The largest lesson stage queues 50 runs (how-many-labels: 10 arms × 5 seeds) and a feasibility stage at most
 # 20 (5 folds × 4 candidates): either fits, with an experiment's run and baseline beside it.

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tl_core.errors import ConfigError
-from tl_core.plain_text import unsafe_character
+from tl_core.runs.plain_text import unsafe_character
 
 _KINDS = {int: "int", float: "float", str: "str", bool: "bool", dict: "dict"}
 _NOUNS = {"int": "a whole number", "float": "a finite number", "str": "text", "bool": "true or false", "dict": "a JSON object"}

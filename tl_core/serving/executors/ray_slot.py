@@ -8,7 +8,7 @@ into the server's run directory and index, then passes the events on; when the r
 file of the run (metrics, summary, weights, snapshots), so the server's record is complete even when no disk is
 shared. A stop reaches the actor at once and takes effect within one batch, as in a worker process.
 
-Which cluster: `tl_core.executors.ray_cluster` (`$TL_RAY_ADDRESS`, else a local Ray instance); each run asks for `$TL_RAY_CPUS` CPUs (default 1) and `$TL_RAY_GPUS` GPUs (default a quarter of one when the
+Which cluster: `tl_core.serving.executors.ray_cluster` (`$TL_RAY_ADDRESS`, else a local Ray instance); each run asks for `$TL_RAY_CPUS` CPUs (default 1) and `$TL_RAY_GPUS` GPUs (default a quarter of one when the
 cluster has GPUs: the curated backbones are small, so four runs share a GPU).
 """
 from __future__ import annotations
@@ -24,10 +24,10 @@ from typing import Any
 import ray
 
 from tl_core.errors import UserError
-from tl_core.executors.base import RunLost, StopSignal
-from tl_core.executors.ray_cluster import connect
 from tl_core.records.run_dir import RunDir, write_atomic
 from tl_core.records.store import RunStore
+from tl_core.serving.executors.base import RunLost, StopSignal
+from tl_core.serving.executors.ray_cluster import connect
 from tl_core.strategies import strategy_class
 from tl_core.train.events import Event, RunEnded, Snapshot, Subscriber
 
@@ -83,7 +83,7 @@ def referenced_runs(run: RunDir) -> list[str]:
 @ray.remote(max_concurrency=4)  # one thread executes the run while others answer `drain` and `stop`
 class RunActor:
     def __init__(self, torch_threads: int):
-        import torch
+        import torch  # in the actor's own process, which imports nothing of the driver's
 
         torch.set_num_threads(max(1, torch_threads))
         self.store = RunStore(tempfile.mkdtemp(prefix="tl-ray-runs-"))
@@ -98,7 +98,7 @@ class RunActor:
 
     def execute(self, run_id: str, files: Files, others: dict[str, Files]) -> Files:
         """Train the run from its recorded files; returns every file of its finished record."""
-        from tl_core.runner import execute_run
+        from tl_core.runs.runner import execute_run  # the engine loads in the actor's process, not the driver's
 
         for other_id, other_files in others.items():
             write_files(self.store.runs_dir / other_id, other_files)

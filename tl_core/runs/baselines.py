@@ -5,8 +5,8 @@ adaptation*; scratch and source-only have none: they are the baselines. Here the
 """
 from __future__ import annotations
 
-from tl_core.config import RunConfig
-from tl_core.identity import Role
+from tl_core.runs.config import RunConfig
+from tl_core.runs.identity import Role
 from tl_core.strategies import strategy_class
 
 ARM_LABELS = {"without-transfer": "without transfer", "without-teacher": "without the teacher",

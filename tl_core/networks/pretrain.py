@@ -5,7 +5,7 @@ everything that shapes it (the source dataset by the content hash of its inputs,
 its own source network, so a claim that "pretraining on A helps" rests on as many networks as seeds), and a
 second run with the same backbone, source and seed reuses it in well under a second. Networks trained longer than
 a live demo could are shipped in assets/source_networks/ under the same key, each with a JSON record of how it
-was made (`tl_core.publish`); a run whose key matches a shipped network starts from it without pretraining.
+was made (`tl_core.networks.publish`); a run whose key matches a shipped network starts from it without pretraining.
 """
 from __future__ import annotations
 
@@ -22,19 +22,19 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from tl_core.backbones import create_backbone
-from tl_core.config import RunConfig
 from tl_core.data import load_domain
 from tl_core.data.builtin import BUILTINS, builtin_fingerprint
-from tl_core.model import TransferModel
-from tl_core.paths import data_dir
+from tl_core.machine.paths import data_dir
+from tl_core.networks.model import TransferModel
+from tl_core.runs.config import RunConfig
 from tl_core.strategies import build_strategy, suggested_lr
 from tl_core.train.events import StageStarted
 from tl_core.train.loop import FitContext, fit
 from tl_core.train.task import build_task
 
 _FORMAT = 2
-ROTATION_OF = "rotation-of:"  # a rotation network's source: the images it learned to turn upright (tl_core.ssl)
-SHIPPED_DIR = Path(__file__).resolve().parents[1] / "assets" / "source_networks"
+ROTATION_OF = "rotation-of:"  # a rotation network's source: the images it learned to turn upright (tl_core.networks.ssl)
+SHIPPED_DIR = Path(__file__).resolve().parents[2] / "assets" / "source_networks"
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
 

@@ -26,25 +26,25 @@ import torch
 from tl_core import data
 from tl_core.analysis.domain_confusion import domain_confusion
 from tl_core.backbones import create_backbone, freeze_first, layer_groups
-from tl_core.config import DEVICE_CHOICES, RunConfig, config_schema
 from tl_core.data.builtin import BUILTINS, builtin_cache_path
 from tl_core.data.catalog import dataset_classes
 from tl_core.data.folder import scan_image_folder
 from tl_core.data.splits import SPLIT_SEED, TRAIN_VAL_TEST, stratified_indices
-from tl_core.device import pick_device
 from tl_core.errors import ConfigError
-from tl_core.executors.processes import no_main_script, torch_threads
-from tl_core.fingerprint import folder_signature
-from tl_core.jobs import default_slots
-from tl_core.model import TransferModel
-from tl_core.paths import data_dir
-from tl_core.pretrain import checkpoint_path
-from tl_core.ssl import MAX_IMAGES, ROTATION_WEIGHTS, needs_pretraining, network_key, pretext_dataset
-from tl_core.status import Status
+from tl_core.machine.device import pick_device
+from tl_core.machine.paths import data_dir
+from tl_core.networks.model import TransferModel
+from tl_core.networks.pretrain import checkpoint_path
+from tl_core.networks.ssl import MAX_IMAGES, ROTATION_WEIGHTS, needs_pretraining, network_key, pretext_dataset
+from tl_core.runs.config import DEVICE_CHOICES, RunConfig, config_schema
+from tl_core.runs.fingerprint import folder_signature
+from tl_core.runs.status import Status
+from tl_core.runs.validation import check_fields
+from tl_core.serving.executors.processes import no_main_script, torch_threads
+from tl_core.serving.jobs import default_slots
 from tl_core.strategies import build_strategy, strategy_class
 from tl_core.train.loop import steps_per_epoch
 from tl_core.train.task_a_probe import SAMPLE as TASK_A_SAMPLE
-from tl_core.validation import check_fields
 
 CALIBRATION_BATCHES = 30  # enough that a load passing on a busy machine does not set the pace
 CALIBRATION_BATCH_SIZE = 64  # the runs' default
@@ -160,7 +160,7 @@ def _measure_with_threads(backbone: str, img_size: int, device: str, threads: in
 
 
 def measure_pace_apart(backbone: str, img_size: int, device: str) -> Pace:
-    """`measure_pace` in a process of its own with the torch threads a run gets (`tl_core.executors`): as a
+    """`measure_pace` in a process of its own with the torch threads a run gets (`tl_core.serving.executors`): as a
     run never shares the server's interpreter lock with the page scripts, neither does its timing."""
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool, no_main_script():
         future = pool.submit(_measure_with_threads, backbone, img_size, device, torch_threads(default_slots()))

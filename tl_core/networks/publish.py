@@ -13,10 +13,10 @@ import safetensors
 import timm
 import torch
 
-from tl_core.config import RunConfig
 from tl_core.data.builtin import BUILTINS
-from tl_core.pretrain import ROTATION_OF, SHIPPED_DIR, checkpoint_key, checkpoint_name, pretrain_source
-from tl_core.ssl import ROTATION_WEIGHTS, network_key, pretrain_rotation
+from tl_core.networks.pretrain import ROTATION_OF, SHIPPED_DIR, checkpoint_key, checkpoint_name, pretrain_source
+from tl_core.networks.ssl import ROTATION_WEIGHTS, network_key, pretrain_rotation
+from tl_core.runs.config import RunConfig
 from tl_core.train.loop import FitContext
 
 PUBLISHED_OPTIONS = ("source", "target", "weights", "backbone", "img_size", "pretrain_epochs", "batch_size",

@@ -4,9 +4,9 @@ manager will run them, behind the other owners' runs that take a slot first.
 A card (a lesson, a feasibility check, Train) owns some runs: those it has submitted (`mine`: running or
 queued) and the stages it will submit when the earlier ones have ended (`stages`, planned now). Its own runs
 are its work, never "ahead" of it. The layout is a small simulation of `JobManager`: `slots` runs at a time,
-the next run taken from a copy of its fair queue (`tl_core.fair_queue`), a stage queued only once every run of
-the stage before it has ended (`tl_core.chains` looks about once a second). Each run lasts what
-`tl_core.calibration` estimates, or, once it trains, what its own pace says is left (`Job.eta_seconds`).
+the next run taken from a copy of its fair queue (`tl_core.serving.fair_queue`), a stage queued only once every run of
+the stage before it has ended (`tl_core.serving.chains` looks about once a second). Each run lasts what
+`tl_core.serving.calibration` estimates, or, once it trains, what its own pace says is left (`Job.eta_seconds`).
 
     p = promise(manager, owner, [stage_1, stage_2])            # at press time: nothing submitted yet
     p = promise(manager, owner, later_stages, mine=chain.ids)   # while it runs: what is left
@@ -21,12 +21,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tl_core import calibration, lessons
-from tl_core.config import RunConfig
+from tl_core import lessons
 from tl_core.data.splits import TRAIN_VAL_TEST
 from tl_core.errors import ConfigError
-from tl_core.fair_queue import FairQueue
 from tl_core.feasibility import pipeline
+from tl_core.runs.config import RunConfig
+from tl_core.serving import calibration
+from tl_core.serving.fair_queue import FairQueue
 
 STAGE_GAP_S = 1.0  # a chain's next stage is queued at the chain runner's next look (`ChainRunner.poll_s`)
 
