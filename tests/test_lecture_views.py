@@ -54,11 +54,14 @@ def test_forgetting_curves_start_before_task_b_and_bars_name_the_sizes():
     runs = []
     for c in planned("forgetting"):
         after = [0.9, 0.9] if c.arm == "progressive" else [0.5, 0.3]
-        runs.append(fake(c, [0.6, 0.8], source_acc_start=0.9, source_acc=after[-1], per_epoch={"source_acc": after},
+        runs.append(fake(c, [0.6, 0.8], source_acc_start=0.9, source_acc=after[-1],
+                         source_acc_own_bn=(after[-1] + 0.9) / 2, per_epoch={"source_acc": after},
                          model_params=70_000 if c.arm == "progressive" else 33_000))
     judged = verdict("forgetting", runs)
     assert judged.outcome == "met" and "0.900 before task B" in judged.text and "70,000" in judged.text
     curves, bars = lv.lesson_figures("forgetting", runs)
     tuned = next(t for t in curves.data if t.name.startswith("fine-tuned"))
     assert list(tuned.x) == [0, 1, 2] and list(tuned.y) == [0.9, 0.5, 0.3]
+    restored = next(t for t in curves.data if t.name == "fine-tuned, every layer: with A's BatchNorm statistics restored")
+    assert list(restored.y) == [pytest.approx(0.6)] and restored.x[0] > 2  # after the last epoch on B
     assert any("70.0k parameters" in text for text in bars.layout.xaxis.ticktext)

@@ -100,7 +100,8 @@ def built_runs(key: str, effect: float, scale: float) -> list[dict]:
         runs.append({"config": config.to_dict(), "metrics": [{"epoch": 1, "target_acc": acc}], "evaluation": {},
                      "summary": {"run_id": f"{config.arm}-{config.seed}-{config.freeze}-{config.labels_per_class}",
                                  "status": "finished", "target_acc": acc, "source_acc_start": 0.9,
-                                 "source_acc": 0.9 - forgot, "domain_confusion_n": 60,
+                                 "source_acc": 0.9 - 2 * forgot, "source_acc_own_bn": 0.9 - forgot,
+                                 "domain_confusion_n": 60,
                                  "domain_confusion_acc": 0.5 if config.arm == "dann" else 0.95}})
     return runs
 
@@ -116,6 +117,18 @@ def test_each_lesson_is_met_not_met_or_undecided_as_its_data_say(item, data_dir)
     noisy = verdict(item.key, built_runs(item.key, least, 3 * least))  # the interval spans 0 and the minimum
     assert noisy.outcome == "undecided", noisy.text
     assert f"Measured over {SEEDS} seeds." in noisy.text
+
+
+def test_forgetting_that_only_the_batchnorm_statistics_explain_is_not_met(data_dir):
+    """Lesson 10's claim is about the weights: a fine-tuned network whose task A comes back once A's BatchNorm
+    statistics are restored has not forgotten A in the sense the lecture means, however far it fell before."""
+    runs = built_runs("forgetting", 0.0, 0.005)
+    for run in runs:
+        if run["config"]["arm"] == "fine-tuned":
+            run["summary"]["source_acc"] = 0.3  # a deep fall with B's statistics …
+    judged = verdict("forgetting", runs)
+    assert judged.outcome == "not met", judged.text  # … that A's own statistics give back
+    assert "0.300 with B's BatchNorm statistics" in judged.text and "the statistics give back 0.6" in judged.text
 
 
 def test_when_a_control_sets_the_badge_the_words_say_so():

@@ -157,6 +157,8 @@ def _train(run: RunDir, store: RunStore, config: RunConfig, summary: dict[str, A
                       weight_decay=config.weight_decay, seed=config.seed, device=device, ctx=ctx)
     finally:
         strategy.finish(model)
+    if task_a is not None:  # what of the forgetting is more than B's BatchNorm statistics
+        summary["source_acc_own_bn"] = task_a.with_own_statistics(model)
     _summarise(history, summary, snapshots)
     _final_evaluation(strategy, model, task, config, device, run)
     return model
