@@ -355,8 +355,8 @@ ARM_STYLE = {  # arm → (legend label, colour, dash)
     "alone": ("target task alone", theme.WITHOUT_COLOR, "dash"),
     "fine-tuned": ("fine-tuned, every layer", theme.WITH_COLOR, "solid"),
     "joint": ("both tasks jointly (multitask)", theme.HEAD_COLOR, "solid"),
-    "all-attributes": ("shape, fill and colour", theme.WITH_COLOR, "solid"),
-    "without-colour": ("shape and fill only", theme.WITHOUT_COLOR, "solid"),
+    "all-attributes": ("all seven segments", theme.WITH_COLOR, "solid"),
+    "fewer-attributes": ("three horizontal segments", theme.WITHOUT_COLOR, "solid"),
     "progressive": ("progressive network", theme.HEAD_COLOR, "solid"),
 }
 
@@ -431,7 +431,7 @@ def zero_shot_figures(runs: Sequence[Run], *, height: int = 400) -> list[go.Figu
     """Accuracy on the held-out classes per attribute set, against chance and the collision cap."""
     from tl_core.lessons.verdicts import collision_cap, zero_shot_setting
 
-    groups = _by_arm(runs, ("all-attributes", "without-colour"))
+    groups = _by_arm(runs, ("all-attributes", "fewer-attributes"))
     fig = go.Figure()
     _arm_bars(fig, groups)
     charts.base_layout(fig, height, "lesson-zero-shot")
@@ -441,14 +441,14 @@ def zero_shot_figures(runs: Sequence[Run], *, height: int = 400) -> list[go.Figu
         unseen, _ = zero_shot_setting(some)
         fig.add_hline(y=1 / len(unseen), line=dict(color=theme.CHANCE_COLOR, width=2, dash="dot"),
                       annotation_text=f"chance {fmt.pct(1 / len(unseen))}", annotation_position="top left")
-        partial = next((r for r in groups["without-colour"]), None)
+        partial = next((r for r in groups["fewer-attributes"]), None)
         if partial is not None:
             cap = collision_cap(partial["config"]["target"], *zero_shot_setting(partial))
             # Named in the legend, not on the line: a bar's own label sits right there when it reaches the cap.
             fig.add_hline(y=cap, line=dict(color=theme.WITHOUT_COLOR, width=2, dash="dash"))
             fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color=theme.WITHOUT_COLOR, width=2,
                                                                                  dash="dash"),
-                                     name=f"best possible without colour {fmt.pct(cap)} (signatures collide)"))
+                                     name=f"best possible with three segments {fmt.pct(cap)} (signatures collide)"))
             fig.update_layout(showlegend=True)
     fig.update_yaxes(range=[0, 1.12], tickformat=".0%", title_text="unseen-class test accuracy")
     fig.update_xaxes(type="category", title_text="attributes the classes are described by")
