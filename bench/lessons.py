@@ -54,8 +54,9 @@ def run_lesson(key: str, quick: bool, seeds: int | None, runs_dir: str, split: s
         for config in stage_configs(item, index, quick, collect(run_ids, store), seeds, first_seed):
             summary = run_config(config.replace(experiment=experiment), runs_dir)
             run_ids.append(summary["run_id"])
-            say(f"  {key} · {config.name} · seed {config.seed}: {summary['status']}, target acc "
-                f"{summary.get('target_acc', float('nan')):.3f}, {summary.get('seconds', 0):.0f} s  "
+            shown = "target_acc" if split == "test" else "val_acc"  # a pilot never prints a test number
+            say(f"  {key} · {config.name} · seed {config.seed}: {summary['status']}, {shown.replace('_', ' ')} "
+                f"{summary.get(shown, float('nan')):.3f}, {summary.get('seconds', 0):.0f} s  "
                 f"[{clock.wall_s:.0f} s]")
     runs = collect(run_ids, store)
     return verdict(key, on_validation(runs) if split == "val" else runs, seed_count(item, quick, seeds)), clock, cold

@@ -1,6 +1,8 @@
 """Lessons 7–10 in the engine: rotation pretraining learns its pretext task without labels; zero-shot by
 attributes, multitask learning and progressive networks each learn above their baseline on tiny data (their
 verdicts: tests/test_lessons.py and tests/test_lecture_views.py)."""
+from types import SimpleNamespace
+
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -16,6 +18,7 @@ from tl_core.networks.ssl import all_rotations, network_key
 from tl_core.runs.config import RunConfig
 from tl_core.runs.runner import run_config
 from tl_core.runs.validation import validate_config
+from tl_core.strategies.zero_shot import ZeroShot
 
 
 def _tiny(**changes) -> RunConfig:
@@ -75,6 +78,27 @@ def test_zero_shot_refuses_a_target_without_attributes_and_unknown_classes():
         validate_config(_tiny(target="shapes", strategy="zero-shot"))
     with pytest.raises(ConfigError, match="no class"):
         validate_config(_tiny(strategy="zero-shot", settings={"unseen": "2,eleven"}))
+    # with 2 held out, no seen digit leaves segment c dark: that value could never be learned
+    with pytest.raises(ConfigError, match="segment c = off, so no predictor can learn it"):
+        validate_config(_tiny(target="digits", strategy="zero-shot", settings={"unseen": "2,6,9"}))
+
+
+def test_zero_shot_divides_each_attribute_by_its_prior_among_the_seen_classes():
+    """Lampert et al.'s DAP: a value rare among the seen classes (segment e lit for 2 of the 7 seen digits) must
+    not sink every unseen class that has it. Predicted attributes equal to the priors make every class equal."""
+    strategy = ZeroShot()
+    strategy.check_config(_tiny(target="digits", strategy="zero-shot"))
+    table = class_attributes("digits")
+    classes = list(table.signatures)
+    strategy.unseen_mask = torch.tensor([c in table.unseen for c in classes])
+    strategy.value_of = torch.tensor([[table.value_index(c, a) for c in classes] for a in table.groups])
+    seen = strategy.value_of[:, ~strategy.unseen_mask]
+    strategy.log_prior = [torch.log(torch.bincount(v, minlength=2).float() / len(v)) for v in seen]
+    model = SimpleNamespace(head=SimpleNamespace(split=lambda x: torch.split(x, [2] * 7, dim=1)))
+    logits = torch.cat([p.unsqueeze(0) for p in strategy.log_prior], dim=1)  # softmax of each block = its prior
+    scores = strategy._class_scores(model, logits, strategy.unseen_mask)[0]
+    unseen = scores[strategy.unseen_mask]
+    assert torch.allclose(unseen, torch.zeros_like(unseen), atol=1e-5), unseen
 
 
 @pytest.mark.slow

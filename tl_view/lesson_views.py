@@ -355,8 +355,8 @@ ARM_STYLE = {  # arm → (legend label, colour, dash)
     "alone": ("target task alone", theme.WITHOUT_COLOR, "dash"),
     "fine-tuned": ("fine-tuned, every layer", theme.WITH_COLOR, "solid"),
     "joint": ("both tasks jointly (multitask)", theme.HEAD_COLOR, "solid"),
-    "all-attributes": ("all seven segments", theme.WITH_COLOR, "solid"),
-    "fewer-attributes": ("three horizontal segments", theme.WITHOUT_COLOR, "solid"),
+    "all-attributes": ("shape, fill and colour", theme.WITH_COLOR, "solid"),
+    "fewer-attributes": ("shape and fill only", theme.WITHOUT_COLOR, "solid"),
     "progressive": ("progressive network", theme.HEAD_COLOR, "solid"),
 }
 
@@ -448,7 +448,7 @@ def zero_shot_figures(runs: Sequence[Run], *, height: int = 400) -> list[go.Figu
             fig.add_hline(y=cap, line=dict(color=theme.WITHOUT_COLOR, width=2, dash="dash"))
             fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color=theme.WITHOUT_COLOR, width=2,
                                                                                  dash="dash"),
-                                     name=f"best possible with three segments {fmt.pct(cap)} (signatures collide)"))
+                                     name=f"best possible without colour {fmt.pct(cap)} (signatures collide)"))
             fig.update_layout(showlegend=True)
     fig.update_yaxes(range=[0, 1.12], tickformat=".0%", title_text="unseen-class test accuracy")
     fig.update_xaxes(type="category", title_text="attributes the classes are described by")

@@ -39,7 +39,9 @@ def _shapes() -> ClassAttributes:
 def _digits() -> ClassAttributes:
     groups = {f"segment {s}": ("off", "on") for s in _SEGMENTS}
     signatures = {d: tuple("on" if s in _LIT[d] else "off" for s in _SEGMENTS) for d in DIGIT_CLASSES}
-    return ClassAttributes(groups, signatures, ("2", "6", "9"))
+    # every segment is lit and dark among the seven seen digits (only 2 leaves segment c dark, so 2 stays seen);
+    # the three horizontal segments light alike for 3, 6 and 9
+    return ClassAttributes(groups, signatures, ("3", "6", "9"))
 
 
 def class_attributes(dataset: str) -> ClassAttributes | None:

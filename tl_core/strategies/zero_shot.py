@@ -2,9 +2,14 @@
 
 Some classes are held out entirely: no labelled image of theirs is used. The network learns, on the seen
 classes, to predict each attribute of an image (one softmax per attribute). An image is then given the unseen
-class whose signature is most probable under the predicted attributes:
+class whose signature is most probable under the predicted attributes, each divided by its prior among the seen
+classes as in Lampert et al.'s DAP, p(z | x) ∝ Π_m p(a_m^z | x) / p(a_m^z):
 
-    ŷ = argmax_{c ∈ unseen} Σ_m log p(a_m = a_m(c) | x)
+    ŷ = argmax_{c ∈ unseen} Σ_m [log p(a_m = a_m(c) | x) − log p(a_m = a_m(c))]
+
+Without the prior a value that is rare among the seen classes (a seven-segment display's lower-left segment is
+lit for only 0 and 8 of the seven seen digits) is predicted "absent" for every image, and every unseen digit that
+lights it loses.
 
 Target accuracy is measured on the unseen classes' test images only, against chance 1 / (number unseen). Two
 unseen classes with the same signature cannot be told apart: the prediction always picks the first of them.
@@ -74,6 +79,13 @@ class ZeroShot(Strategy):
         if missing:
             raise ConfigError(f"zero-shot: {dataset} has no attribute {', '.join(missing)}; its attributes are "
                               f"{', '.join(table.groups)}.")
+        seen = [c for c in table.signatures if c not in unseen]
+        for a in used:
+            position = list(table.groups).index(a)
+            never = [v for v in table.groups[a] if all(table.signatures[c][position] != v for c in seen)]
+            if never:
+                raise ConfigError(f"zero-shot: no seen class of {dataset} has {a} = {never[0]}, so no predictor can "
+                                  f"learn it; hold out other classes (or leave {a} out of the attributes).")
         return table, unseen, used
 
     def check_config(self, config) -> None:
@@ -94,14 +106,19 @@ class ZeroShot(Strategy):
         # value_of[m, c]: the index of class c's value of attribute m
         self.value_of = torch.tensor([[table.value_index(c, a) for c in classes] for a in used], device=device)
         model.head = AttributeHead(model.feature_dim, [len(table.groups[a]) for a in used]).to(device)
+        seen = self.value_of[:, ~self.unseen_mask]  # attribute × seen class: each value's index
+        # log p(a_m = v): the share of seen classes with value v (every value occurs among them)
+        self.log_prior = [torch.log(torch.bincount(values, minlength=len(table.groups[a])).float() / len(values))
+                          for values, a in zip(seen, used)]
         task.labelled = _keep(task.labelled, ~self.unseen_mask)
         task.val = _keep(task.val, self.unseen_mask)
         task.test = _keep(task.test, self.unseen_mask)
 
     def _class_scores(self, model, logits: torch.Tensor, among: torch.Tensor) -> torch.Tensor:
-        """Σ_m log p(a_m = a_m(c) | x) for every class c; classes outside `among` get −inf."""
-        scores = sum(F.log_softmax(block.float(), dim=1)[:, values]
-                     for block, values in zip(model.head.split(logits), self.value_of))
+        """Σ_m [log p(a_m = a_m(c) | x) − log p(a_m = a_m(c))] for every class c; classes outside `among`
+        get −inf."""
+        scores = sum(F.log_softmax(block.float(), dim=1)[:, values] - log_prior[values]
+                     for block, values, log_prior in zip(model.head.split(logits), self.value_of, self.log_prior))
         return scores.masked_fill(~among, float("-inf"))
 
     def loss(self, model, batch, progress):
