@@ -62,6 +62,7 @@ def test_forgetting_curves_start_before_task_b_and_bars_name_the_sizes():
     curves, bars = lv.lesson_figures("forgetting", runs)
     tuned = next(t for t in curves.data if t.name.startswith("fine-tuned"))
     assert list(tuned.x) == [0, 1, 2] and list(tuned.y) == [0.9, 0.5, 0.3]
-    restored = next(t for t in curves.data if t.name == "fine-tuned, every layer: with A's BatchNorm statistics restored")
-    assert list(restored.y) == [pytest.approx(0.6)] and restored.x[0] > 2  # after the last epoch on B
+    restored = [t for t in curves.data if t.legendgroup == "restored"]
+    assert [list(t.y) for t in restored] == [[pytest.approx(0.6)], [pytest.approx(0.9)]]  # fine-tuned, progressive
+    assert all(t.x[0] > 2 for t in restored) and [t.showlegend for t in restored] == [True, False]  # one legend entry
     assert any("70.0k parameters" in text for text in bars.layout.xaxis.ticktext)

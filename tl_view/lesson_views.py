@@ -473,21 +473,22 @@ def forgetting_figures(runs: Sequence[Run], *, height: int = 400) -> list[go.Fig
                                     hovertemplate=f"{label}<br>after epoch %{{x}} on B<br>task A accuracy "
                                                   f"%{{y:.1%}}<extra></extra>"))
     epochs = max([r["config"].get("epochs") or 1 for r in runs] or [1])
+    first = True
     for arm, group in groups.items():  # the end of B, measured again with A's own BatchNorm statistics
         label, color, _ = ARM_STYLE[arm]
         restored = [float(r["summary"]["source_acc_own_bn"]) for r in _finished(group)
                     if r["summary"].get("source_acc_own_bn") is not None]
         if restored:
             curves.add_trace(go.Scatter(
-                x=[epochs + 0.4], y=[sum(restored) / len(restored)], mode="markers",
-                name=f"{label}: with A's BatchNorm statistics restored",
+                x=[epochs + 0.4], y=[sum(restored) / len(restored)], mode="markers", showlegend=first,
+                name="after B, A's BatchNorm statistics restored", legendgroup="restored",
                 marker=dict(size=14, symbol="diamond-open", color=color, line=dict(width=3)),
                 hovertemplate=f"{label}<br>after B, A's BatchNorm statistics restored<br>task A accuracy "
                               f"%{{y:.1%}}<extra></extra>"))
+            first = False
     charts.base_layout(curves, height, "lesson-forgetting-a")
     _title(curves, "Task A accuracy while learning task B")
-    curves.update_xaxes(title_text="epochs trained on task B (0: before; ◇ after B with A's statistics restored)",
-                        range=[-0.3, epochs + 0.7], dtick=1)
+    curves.update_xaxes(title_text="epochs trained on task B (0: before)", range=[-0.3, epochs + 0.7], dtick=1)
     curves.update_yaxes(range=[0, 1.02], tickformat=".0%", title_text="task A test accuracy (mean over seeds)")
     bars = go.Figure()
     _arm_bars(bars, groups)
