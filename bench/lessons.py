@@ -16,6 +16,7 @@ accuracy; no test label is read to change a design); `--confirm` runs fresh seed
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 from contextlib import nullcontext
 from pathlib import Path
@@ -23,20 +24,21 @@ from pathlib import Path
 import common  # noqa: F401  (puts the repository root on sys.path)
 from common import Clock, bench_runs_dir, load_now, machine_line, parse_args, say, table
 
-from tl_core.lessons import LESSONS, Verdict, collect, lesson, needs_pretraining, seed_count, stage_configs, verdict
+from tl_core.lessons import (LESSONS, Run, Verdict, collect, lesson, needs_pretraining, seed_count, stage_configs,
+                             verdict)
 from tl_core.runs import identity
 
 CONFIRM_SEEDS = 100  # the first confirmatory seed: never used in a pilot
 
 
-def on_validation(runs: list[dict]) -> list[dict]:
+def on_validation(runs: list[Run]) -> list[Run]:
     """The runs as the verdict reads them, with each epoch's and the final validation accuracy in place of the
     test accuracy: what a pilot judges a design by."""
     out = []
     for run in runs:
-        metrics = [{**m, "target_acc": m.get("val_acc")} for m in run.get("metrics") or []]
-        summary = {**run["summary"], "target_acc": metrics[-1]["target_acc"] if metrics else None}
-        out.append({**run, "metrics": metrics, "summary": summary})
+        metrics = [{**m, "target_acc": m.get("val_acc")} for m in run.metrics]
+        summary = {**run.summary, "target_acc": metrics[-1]["target_acc"] if metrics else None}
+        out.append(dataclasses.replace(run, metrics=metrics, summary=summary))
     return out
 
 

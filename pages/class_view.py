@@ -76,7 +76,7 @@ def lesson_section(key: str) -> None:
         with column:
             chart(fig, key=f"class-picture-{i}")
     group_of = lambda r: r["config"].get("name") or r["strategy"]  # noqa: E731
-    styles = {group_of(r): lv.run_style(r) for r in chosen}
+    styles = {group_of(r): lv.run_style(RunConfig.from_dict(r["config"])) for r in chosen}
     distinct = len(set(styles.values())) == len(styles)  # else arms of one role would share a colour: a palette
     chart(overlay_figure([(group_of(r), who(r), history(r), without(r)) for r in chosen], metric,
                          uirevision=f"class-{topic}-{metric}", styles=styles if distinct else None),

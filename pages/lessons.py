@@ -11,7 +11,6 @@ from tl_core import lessons
 from tl_core.errors import UserError
 from tl_core.lessons import LESSONS, Lesson, collect, verdict
 from tl_core.runs import identity
-from tl_core.runs.status import Status
 from tl_core.serving import calibration, promises
 from tl_ui import nav, state
 from tl_ui.figure_cache import cached_figure, recent
@@ -42,7 +41,7 @@ lesson: Lesson = by_key[key]
 mine: dict[str, str] = st.session_state.setdefault("lesson_groups", {})
 
 
-def load_runs(group: str | None) -> list[dict]:
+def load_runs(group: str | None) -> list[lessons.Run]:
     """The group's runs in submission order, with evaluation.json where a run has one (`collect` reads it): read
     once a second for every tab watching the lesson (`figure_cache.recent`)."""
     if not group:
@@ -51,9 +50,9 @@ def load_runs(group: str | None) -> list[dict]:
         lessons.experiment_run_ids(manager.store.list(experiment=group), group), manager.store))
 
 
-def is_active(group: str | None, runs: list[dict]) -> bool:
+def is_active(group: str | None, runs: list[lessons.Run]) -> bool:
     chain = runner.get(group) if group else None
-    return (chain is not None and not chain.done) or any(Status.of(r["summary"].get("status")).active for r in runs)
+    return (chain is not None and not chain.done) or any(r.status.active for r in runs)
 
 
 def start(item: Lesson) -> None:
@@ -71,27 +70,27 @@ def start(item: Lesson) -> None:
         st.session_state.lesson_error = str(err)
 
 
-def took(runs: list[dict]) -> float | None:
+def took(runs: list[lessons.Run]) -> float | None:
     """Wall-clock seconds from the first submission to the last run's end (queue waits included)."""
-    created = [r["summary"].get("created") for r in runs if r["summary"].get("created")]
-    ends = [r["summary"]["started"] + r["summary"]["seconds"] for r in runs
-            if r["summary"].get("started") and r["summary"].get("seconds") is not None]
+    created = [r.summary.get("created") for r in runs if r.summary.get("created")]
+    ends = [r.summary["started"] + r.summary["seconds"] for r in runs
+            if r.summary.get("started") and r.summary.get("seconds") is not None]
     return max(ends) - min(created) if created and ends and len(ends) == len(runs) else None
 
 
-def data_version(runs: list[dict]) -> tuple:
+def data_version(runs: list[lessons.Run]) -> tuple:
     """What the verdict and the pictures are drawn from: each run's status and its epochs recorded so far."""
-    return tuple((r["summary"].get("run_id"), r["summary"].get("status"), len(r.get("metrics") or ()),
-                  r.get("evaluation") is not None) for r in runs)
+    return tuple((r.summary.get("run_id"), r.summary.get("status"), len(r.metrics or ()),
+                  r.evaluation is not None) for r in runs)
 
 
-def content_version(runs: list[dict]) -> tuple:
+def content_version(runs: list[lessons.Run]) -> tuple:
     """`data_version` by what each run computed (its fingerprint) and how it is labelled instead of by run id:
     thirty students who ran the same lesson share its computations, so their verdict and pictures are the same
     and are built once for the class."""
-    return tuple((r["summary"].get("fingerprint") or r["summary"].get("run_id"),
-                  *(r["config"].get(k) for k in ("arm", "role", "name", "seed")), r["summary"].get("status"),
-                  len(r.get("metrics") or ()), r.get("evaluation") is not None) for r in runs)
+    return tuple((r.summary.get("fingerprint") or r.summary.get("run_id"),
+                  *(getattr(r.config, k) for k in ("arm", "role", "name", "seed")), r.summary.get("status"),
+                  len(r.metrics or ()), r.evaluation is not None) for r in runs)
 
 
 def draw_results(group: str | None) -> None:
@@ -134,7 +133,7 @@ def draw_runs(group: str | None, live: bool = False) -> None:
         st.caption(":material/schedule: " + left + ".")
     if runs:
         table = recent(("lesson-table", group, active, data_version(runs)), TABLE_SECONDS, lambda: pd.DataFrame(
-            lv.status_rows(runs, {r["summary"]["run_id"]: manager.view(r["summary"]["run_id"]) for r in runs}
+            lv.status_rows(runs, {r.summary["run_id"]: manager.view(r.summary["run_id"]) for r in runs}
                            if active else {})))
         seconds = took(runs)
         label = f"Runs of this lesson ({len(runs)})" + (f" · took {fmt.seconds(seconds)}" if seconds else "")
@@ -152,13 +151,13 @@ def owner_of(group: str | None) -> str:
     return next((r["owner"] for r in manager.store.list(experiment=group, limit=1)), "") if group else ""
 
 
-def lesson_estimate(lesson, owner: str, group: str | None = None, runs: list[dict] = ()) -> str:
+def lesson_estimate(lesson, owner: str, group: str | None = None, runs: list[lessons.Run] = ()) -> str:
     """How long the lesson takes on this server: at press time its whole plan (every stage, every seed), while
     it runs what is left of it — its runs are its owner's work; only other runs are ahead of it. The same for
     every tab that watches it, so it is worked out once per tick (`recent`)."""
     rows = recent(("finished-rows", id(manager)), 2.0, lambda: calibration.finished_rows(manager.store))
     if runs:
-        ids = [r["summary"]["run_id"] for r in runs]
+        ids = [r.summary["run_id"] for r in runs]
         promise = promises.lesson_promise(manager, owner, lesson, runs, ids, rows=rows)
     else:
         promise = promises.lesson_promise(manager, owner, lesson, rows=rows)
@@ -190,7 +189,7 @@ with body:
     if "lesson_error" in st.session_state:
         error(st.session_state.pop("lesson_error"))
     if runs:
-        started = min(r["summary"].get("created") or 0 for r in runs)
+        started = min(r.summary.get("created") or 0 for r in runs)
         note += f"  \nShowing its latest run: started {fmt.when(started)} by {'you' if owner == who else 'another user'}."
     when.caption(note)
     if active and owner == who and stop_col.button("Stop", icon=":material/stop:", key=f"lesson-stop-{key}",
@@ -199,7 +198,7 @@ with body:
         runner.stop(group)
         for r in runs:
             with suppress(UserError):  # a run others share keeps going for them
-                manager.stop(r["summary"]["run_id"], by=state.actor())
+                manager.stop(r.summary["run_id"], by=state.actor())
         st.toast("Stopping the lesson's runs…")
     if active:  # the runs' progress every 3 s; the verdict and pictures, whose redraw costs more, every 5 s
         st.fragment(run_every=CHART_SECONDS)(draw_results)(group)

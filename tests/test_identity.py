@@ -1,9 +1,10 @@
 """Runs are told apart by role, experiment and arm — never by their display names."""
+import dataclasses
 import itertools
 
 import pytest
 
-from tl_core.lessons import LESSONS, stage_configs, verdict
+from tl_core.lessons import LESSONS, Run, stage_configs, verdict
 from tl_core.records.run_view import RunView
 from tl_core.records.store import RunStore
 from tl_core.runs import identity, pairs
@@ -55,11 +56,10 @@ def test_transfers_is_one_answer():
     assert not transfers(RunConfig(weights="random", strategy="target-only"))
 
 
-def _fake(config: RunConfig, acc: float, rid: str, history=(0.5,)) -> dict:
-    return {"config": config.to_dict(), "summary": {"run_id": rid, "status": "finished", "target_acc": acc,
-                                                     "model_params": 1000, "seconds": 1.0, "source_acc_start": 0.9,
-                                                     "source_acc": acc},
-            "metrics": [{"epoch": i + 1, "target_acc": a} for i, a in enumerate(history)]}
+def _fake(config: RunConfig, acc: float, rid: str, history=(0.5,)) -> Run:
+    return Run(config, {"run_id": rid, "status": "finished", "target_acc": acc, "model_params": 1000, "seconds": 1.0,
+                        "source_acc_start": 0.9, "source_acc": acc, "source_acc_own_bn": acc},
+               [{"epoch": i + 1, "target_acc": a} for i, a in enumerate(history)])
 
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=lambda item: item.key)
@@ -75,8 +75,8 @@ def test_renaming_every_label_changes_no_verdict_or_picture(lesson):
         previous = list(runs)
     renamed = []
     for i, run in enumerate(runs):
-        config = {**run["config"], "name": "scratch" if i == 0 else f"label {i} — freeze 9, teacher"}
-        renamed.append({**run, "config": config})
+        name = "scratch" if i == 0 else f"label {i} — freeze 9, teacher"
+        renamed.append(dataclasses.replace(run, config=run.config.replace(name=name)))
     judged = verdict(lesson.key, runs)
     assert judged.outcome != "waiting" and judged == verdict(lesson.key, renamed)
     for fig_a, fig_b in itertools.zip_longest(lv.lesson_figures(lesson.picture, runs),

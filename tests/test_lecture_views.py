@@ -2,15 +2,15 @@
 task B's epochs) and their verdicts (met / not met / undecided by t-intervals over seeds)."""
 import pytest
 
-from tl_core.lessons import SEEDS, lesson, stage_configs, verdict
+from tl_core.lessons import SEEDS, Run, lesson, stage_configs, verdict
 from tl_view import lesson_views as lv
 
 
-def fake(config, accs, status="finished", **summary) -> dict:
+def fake(config, accs, status="finished", **summary) -> Run:
     per_epoch = summary.pop("per_epoch", {})
     metrics = [{"epoch": i + 1, "target_acc": a, **{k: v[i] for k, v in per_epoch.items()}} for i, a in enumerate(accs)]
-    return {"config": config.to_dict(), "metrics": metrics,
-            "summary": {"status": status, "target_acc": accs[-1], "run_id": f"r-{config.arm}-{config.seed}", **summary}}
+    return Run(config, {"status": status, "target_acc": accs[-1], "run_id": f"r-{config.arm}-{config.seed}", **summary},
+               metrics)
 
 
 def planned(key: str):

@@ -3,15 +3,16 @@ verdict on tiny data, each lesson's verdict is met, not met or undecided on data
 is given before every seed has finished."""
 import pytest
 
-from tl_core.lessons import LESSONS, SEEDS, collect, lesson, plan_next, stage_configs, verdict
+from tl_core.lessons import LESSONS, SEEDS, Run, collect, lesson, plan_next, stage_configs, verdict
 from tl_core.records.store import RunStore
+from tl_core.runs.config import RunConfig
 from tl_core.runs.runner import run_config
 from tl_core.runs.validation import validate_config
 
 
 @pytest.mark.parametrize("item", LESSONS, ids=lambda item: item.key)
 def test_full_lessons_plan_valid_configs(item, data_dir):
-    fake_previous = [{"config": {"name": "the big one", "role": "teacher"}, "summary": {"run_id": "x", "status": "finished"}}]
+    fake_previous = [Run(RunConfig(name="the big one", role="teacher"), {"run_id": "x", "status": "finished"})]
     for stage in item.stages:
         configs = stage(False, fake_previous)
         assert configs
@@ -41,7 +42,7 @@ def test_every_arm_runs_once_per_seed_and_students_learn_from_their_own_seeds_te
     item = lesson("distillation")
     teachers = stage_configs(item, 0, False, [])
     assert [c.seed for c in teachers] == list(range(SEEDS)) and item.seeds == SEEDS >= 5
-    done = [{"config": c.to_dict(), "summary": {"run_id": f"t{c.seed}", "status": "finished"}} for c in teachers]
+    done = [Run(c, {"run_id": f"t{c.seed}", "status": "finished"}) for c in teachers]
     students = plan_next(item, done, "lesson:distillation:x")[1]
     assert len(students) == 3 * SEEDS
     for config in students:
@@ -90,19 +91,19 @@ def planned(key: str, previous=()) -> list:
 def built_runs(key: str, effect: float, scale: float) -> list[dict]:
     """The lesson's planned runs, finished, with the primary contrast `effect` + SPREAD × `scale` on each seed."""
     item = lesson(key)
-    teachers = [{"config": c.to_dict(), "summary": {"run_id": f"t{c.seed}", "status": "finished"}}
+    teachers = [Run(c, {"run_id": f"t{c.seed}", "status": "finished"})
                 for c in stage_configs(item, 0, False, [])]
     runs = []
     for config in planned(key, teachers):
         per_seed = effect + SPREAD[config.seed] * scale
         acc = _accuracy(key, config, per_seed)
         forgot = per_seed if config.arm == "fine-tuned" else 0.0
-        runs.append({"config": config.to_dict(), "metrics": [{"epoch": 1, "target_acc": acc}], "evaluation": {},
-                     "summary": {"run_id": f"{config.arm}-{config.seed}-{config.freeze}-{config.labels_per_class}",
+        runs.append(Run(config, metrics=[{"epoch": 1, "target_acc": acc}], evaluation={},
+                        summary={"run_id": f"{config.arm}-{config.seed}-{config.freeze}-{config.labels_per_class}",
                                  "status": "finished", "target_acc": acc, "source_acc_start": 0.9,
                                  "source_acc": 0.9 - 2 * forgot, "source_acc_own_bn": 0.9 - forgot,
                                  "domain_confusion_n": 60,
-                                 "domain_confusion_acc": 0.5 if config.arm == "dann" else 0.95}})
+                                 "domain_confusion_acc": 0.5 if config.arm == "dann" else 0.95}))
     return runs
 
 
@@ -124,8 +125,8 @@ def test_forgetting_that_only_the_batchnorm_statistics_explain_is_not_met(data_d
     statistics are restored has not forgotten A in the sense the lecture means, however far it fell before."""
     runs = built_runs("forgetting", 0.0, 0.005)
     for run in runs:
-        if run["config"]["arm"] == "fine-tuned":
-            run["summary"]["source_acc"] = 0.3  # a deep fall with B's statistics …
+        if run.arm == "fine-tuned":
+            run.summary["source_acc"] = 0.3  # a deep fall with B's statistics …
     judged = verdict("forgetting", runs)
     assert judged.outcome == "not met", judged.text  # … that A's own statistics give back
     assert "0.300 with B's BatchNorm statistics" in judged.text and "the statistics give back 0.6" in judged.text
@@ -137,8 +138,8 @@ def test_when_a_control_sets_the_badge_the_words_say_so():
     but the related source loses just as much, so the loss is the protocol's."""
     runs = built_runs("negative-transfer", 0.2, 0.01)
     for run in runs:
-        if run["config"]["arm"] == "related-fine-tuned":
-            run["summary"]["target_acc"] = 0.6 + 0.001 * run["config"]["seed"]  # loses like the unrelated one
+        if run.arm == "related-fine-tuned":
+            run.summary["target_acc"] = 0.6 + 0.001 * run.seed  # loses like the unrelated one
     judged = verdict("negative-transfer", runs)
     assert judged.outcome == "not met" and "the effect is at least the 0.03 worth teaching" in judged.text
     assert "So the claim is not met: the related source, fine-tuned the same way, must not lose against scratch, " \
@@ -150,8 +151,8 @@ def test_when_a_control_sets_the_badge_the_words_say_so():
 def test_distillation_reports_soft_against_hard_labels_beside_its_verdict_without_letting_it_set_the_badge():
     runs = built_runs("distillation", 0.3, 0.01)
     for run in runs:
-        if run["config"]["arm"] == "pseudo-labels":
-            run["summary"]["target_acc"] = 0.99  # the hard-label student beats the soft one on every seed
+        if run.arm == "pseudo-labels":
+            run.summary["target_acc"] = 0.99  # the hard-label student beats the soft one on every seed
     judged = verdict("distillation", runs)
     assert judged.outcome == "met" and "ahead of the teacher's hard labels (0.99)" in judged.text
 
@@ -165,19 +166,19 @@ def test_a_real_but_small_effect_is_not_worth_a_met():
 
 def test_no_verdict_before_every_seed_has_finished():
     runs = built_runs("why-transfer", 0.2, 0.01)
-    probe = next(r for r in runs if r["config"]["arm"] == "linear-probe" and r["config"]["seed"] == 4)
-    probe["summary"].update(status="running", target_acc=None)  # a secondary arm still training
+    probe = next(r for r in runs if r.arm == "linear-probe" and r.seed == 4)
+    probe.summary.update(status="running", target_acc=None)  # a secondary arm still training
     judged = verdict("why-transfer", runs)
     assert judged.outcome == "waiting" and not judged.badged and judged.effect is None
     assert judged.text == f"{SEEDS - 1} of {SEEDS} seeds finished — no verdict yet."
-    queued = [r for r in runs if r["config"]["seed"] < 2 or r["config"]["arm"] != "fine-tune"]
+    queued = [r for r in runs if r.seed < 2 or r.arm != "fine-tune"]
     assert verdict("why-transfer", queued).text == f"2 of {SEEDS} seeds finished — no verdict yet."
 
 
 def test_a_lesson_whose_arms_fail_says_which():
     runs = built_runs("why-transfer", 0.2, 0.01)
-    failed = next(r for r in runs if r["config"]["arm"] == "fine-tune" and r["config"]["seed"] == 3)
-    failed["summary"].update(status="failed", target_acc=None, reason="out of patience")
+    failed = next(r for r in runs if r.arm == "fine-tune" and r.seed == 3)
+    failed.summary.update(status="failed", target_acc=None, reason="out of patience")
     judged = verdict("why-transfer", runs)
     assert judged.outcome == "incomplete" and not judged.badged
     assert "fine-tune, seed 3 (failed: out of patience)" in judged.text
@@ -186,8 +187,8 @@ def test_a_lesson_whose_arms_fail_says_which():
 def test_negative_transfer_fails_when_the_related_source_loses_too():
     runs = built_runs("negative-transfer", 0.1, 0.01)
     for run in runs:
-        if run["config"]["arm"] == "related-fine-tuned":
-            run["summary"]["target_acc"] = 0.72 + 0.001 * run["config"]["seed"]
+        if run.arm == "related-fine-tuned":
+            run.summary["target_acc"] = 0.72 + 0.001 * run.seed
     judged = verdict("negative-transfer", runs)
     assert judged.outcome == "not met" and "the loss is the protocol, not the source" in judged.text
 
@@ -196,10 +197,10 @@ def test_negative_transfer_fails_its_own_control_with_random_weights():
     """Random weights in place of either source: both transfer arms are the same run, so the source's share of
     any loss is exactly nothing, and must not pass for negative transfer."""
     runs = built_runs("negative-transfer", 0.1, 0.01)
-    tuned = {r["config"]["seed"]: r["summary"]["target_acc"] for r in runs if r["config"]["arm"] == "fine-tuned"}
+    tuned = {r.seed: r.summary["target_acc"] for r in runs if r.arm == "fine-tuned"}
     for run in runs:
-        if run["config"]["arm"] == "related-fine-tuned":
-            run["summary"]["target_acc"] = tuned[run["config"]["seed"]]
+        if run.arm == "related-fine-tuned":
+            run.summary["target_acc"] = tuned[run.seed]
     judged = verdict("negative-transfer", runs)
     assert judged.outcome == "not met" and "+0.00 (95% interval +0.00 to +0.00) above the unrelated one" in judged.text
 
@@ -208,9 +209,9 @@ def test_how_many_labels_reports_where_transfer_stops_paying():
     gains = {1: 0.3, 5: 0.15, 10: 0.0, 50: -0.02, None: -0.02}
     runs = built_runs("how-many-labels", 0.0, 0.0)
     for run in runs:
-        budget, seed = run["config"]["labels_per_class"], run["config"]["seed"]
-        with_transfer = run["config"]["arm"] == "with"
-        run["summary"]["target_acc"] = 0.6 + 0.01 * SPREAD[seed] * with_transfer + gains[budget] * with_transfer
+        budget, seed = run.config.labels_per_class, run.seed
+        with_transfer = run.arm == "with"
+        run.summary["target_acc"] = 0.6 + 0.01 * SPREAD[seed] * with_transfer + gains[budget] * with_transfer
     judged = verdict("how-many-labels", runs)
     assert judged.outcome == "met" and "stops paying from 10 per class" in judged.text
 
@@ -226,8 +227,8 @@ def test_dann_is_met_only_when_its_domain_confusion_falls_by_the_stated_least_fa
     runs = built_runs("domain-shift", 0.2, 0.01)
     assert verdict("domain-shift", runs).outcome == "met"
     for run in runs:
-        if run["config"]["arm"] == "dann":  # a real fall, but smaller than the least worth teaching
-            run["summary"]["domain_confusion_acc"] = 0.95 - CONFUSION_FALL / 2 + 0.001 * run["config"]["seed"]
+        if run.arm == "dann":  # a real fall, but smaller than the least worth teaching
+            run.summary["domain_confusion_acc"] = 0.95 - CONFUSION_FALL / 2 + 0.001 * run.seed
     judged = verdict("domain-shift", runs)
     assert judged.outcome == "not met" and f"a fall counts from {CONFUSION_FALL:.2f}" in judged.text
     assert "its domain confusion must also fall by at least 0.10, and it does not" in judged.text

@@ -4,11 +4,11 @@ finish. A fake job manager stands for the queue (nothing trains), and the pace c
 import pytest
 
 from tl_core import lessons
-from tl_core.lessons import lesson, stages_left
+from tl_core.lessons import Run, lesson, stages_left
 from tl_core.records.run_view import RunView
 from tl_core.runs.config import RunConfig
 from tl_core.runs.status import Status
-from tl_core.serving import promises
+from tl_core.serving import calibration, promises
 from tl_core.serving.fair_queue import FairQueue
 from tl_core.serving.promises import _Run, lay_out
 from tl_view.views import promise_text
@@ -17,7 +17,8 @@ from tl_view.views import promise_text
 def rows():
     """Finished runs of the lessons' backbone and size at each freeze depth: the pace every estimate here uses
     (nothing timed)."""
-    configs = [RunConfig(backbone="small_cnn", img_size=32, batch_size=64, freeze=k).to_dict() for k in range(5)]
+    configs = [RunConfig(backbone="small_cnn", img_size=32, batch_size=64, freeze=k).to_dict() for k in range(5)
+               for _ in range(calibration.FINISHED_RUNS_NEEDED)]  # enough at every depth: no timing starts
     return [{"status": "finished", "device": "cpu", "config": config, "summary": {"labelled_examples": 50},
              "metrics": [{"epoch": e, "images_per_s": 1000.0, "seconds": 2.0} for e in (1, 2)]} for config in configs]
 
@@ -64,9 +65,7 @@ def submit_stage(manager, configs, owner, prefix):
 
 def as_runs(manager, ids):
     """The lesson's runs as `collect` gives them, from the fake manager's views."""
-    return [{"config": manager.views[i].config.to_dict(),
-             "summary": {"run_id": i, "status": manager.views[i].status.value}, "metrics": [], "evaluation": None}
-            for i in ids]
+    return [Run(manager.views[i].config, {"run_id": i, "status": manager.views[i].status.value}) for i in ids]
 
 
 def test_a_lesson_card_s_own_queued_runs_are_its_work_not_runs_ahead(data_dir):

@@ -12,7 +12,7 @@ from scipy import stats
 from streamlit.testing.v1 import AppTest
 
 from tl_core import lessons
-from tl_core.lessons import FREEZE_DEPTHS, LESSONS, lesson, verdict
+from tl_core.lessons import FREEZE_DEPTHS, LESSONS, Run, lesson, verdict
 from tl_core.records.run_dir import RunDir
 from tl_core.records.run_view import RunView
 from tl_core.records.store import RunStore
@@ -37,24 +37,23 @@ def fake_run(config: RunConfig, accs=(0.5, 0.6), status="finished", run_id=None,
     metrics = [{"epoch": i + 1, "target_acc": a, "domain_confusion_acc": summary.get("confusion", [None] * 9)[i]}
                for i, a in enumerate(accs)] if status != "queued" else []
     done = status == "finished"
-    return {"config": config.to_dict(),
-            "summary": {"run_id": rid, "status": status, "created": created, "target_acc": accs[-1] if done else None,
+    return Run(config, {"run_id": rid, "status": status, "created": created, "target_acc": accs[-1] if done else None,
                         "labelled_examples": summary.get("labelled"), "model_params": summary.get("params"),
                         "domain_confusion_acc": (summary.get("confusion") or [None])[len(accs) - 1]
                         if summary.get("confusion") else None, "seconds": 3.0, "started": created + 1},
-            "metrics": metrics, "evaluation": {"classes": [str(i) for i in range(10)]}}
+               metrics, {"classes": [str(i) for i in range(10)]})
 
 
-def record(store: RunStore, run: dict, owner: str = "someone") -> str:
+def record(store: RunStore, run: Run, owner: str = "someone") -> str:
     """Write a fake run the way the engine records one (config, metrics, summary, index row)."""
-    config = RunConfig.from_dict(run["config"])
-    rid = run["summary"]["run_id"]
+    config = run.config
+    rid = run.summary["run_id"]
     path = RunDir.create(store.runs_dir, config, run_id=rid)
-    for row in run["metrics"]:
+    for row in run.metrics:
         path.append_metrics(row)
-    summary = {**run["summary"], "created": time.time(), "started": time.time()}
+    summary = {**run.summary, "created": time.time(), "started": time.time()}
     path.write_summary(summary)
-    path.write_json("evaluation.json", run["evaluation"])
+    path.write_json("evaluation.json", run.evaluation)
     store.upsert(rid, config, summary, owner=owner)
     return rid
 
@@ -112,7 +111,7 @@ def test_status_texts_say_where_each_run_is():
     assert lv.status_text(fake_run(config, status="running"), running) == "training — epoch 3 of 8"
     assert lv.status_text(fake_run(config, (0.5, 0.831))) == "finished — 83.1%"
     failed = fake_run(config, status="failed")
-    failed["summary"]["reason"] = "boom"
+    failed.summary["reason"] = "boom"
     assert lv.status_text(failed) == "failed — boom"
 
 
@@ -368,7 +367,7 @@ def test_no_badge_before_every_seed_has_finished(dashboard):
     pending = {3: "running", 4: "queued"}
     for run in why_transfer_seeds("lesson:why-transfer:now", status=lambda c: pending.get(c.seed, "finished")
                                   if c.arm == "fine-tune" else "finished"):
-        run["summary"]["pid"] = os.getppid()  # the pending runs train in another (live) server process
+        run.summary["pid"] = os.getppid()  # the pending runs train in another (live) server process
         record(store, run)
     page = texts(open_lessons())
     assert f"3 of {lessons.SEEDS} seeds finished — no verdict yet." in page
@@ -446,7 +445,7 @@ def test_a_class_that_ran_the_same_lesson_gets_one_verdict_and_one_picture_built
     seen = []
     for group in ("lesson:why-transfer:aaa", "lesson:why-transfer:bbb"):  # the page shows the newest group
         for run in why_transfer_seeds(group):
-            run["summary"]["fingerprint"] = f"computed-{run['config']['arm']}-{run['config']['seed']}"
+            run.summary["fingerprint"] = f"computed-{run.arm}-{run.seed}"
             record(store, run, owner=group[-3:])
         at = open_lessons()
         assert ":green-badge[✓ met]" in texts(at) and f"`{group}`" in texts(at)
@@ -457,5 +456,5 @@ def test_a_class_that_ran_the_same_lesson_gets_one_verdict_and_one_picture_built
 def test_the_rotation_lesson_s_picture_names_the_label_budget_its_runs_had():
     runs = [fake_run(config, (0.2, 0.3)) for config in planned("self-supervised")]
     fig, = lv.lesson_figures("self-supervised", runs)
-    assert fig.layout.title.text.endswith(f": {runs[0]['config']['labels_per_class']} labels per class")
+    assert fig.layout.title.text.endswith(f": {runs[0].config.labels_per_class} labels per class")
     assert "5 labels" not in fig.layout.title.text

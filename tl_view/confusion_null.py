@@ -26,9 +26,8 @@ def band_snapshots(snapshots: Sequence[tuple[int, str]], finished: bool) -> list
     return [last, first] if finished and last != first else [first]
 
 
-def recorded_band_snapshots(run: Mapping) -> list[str]:
-    """`band_snapshots` of a run record as the store lists it (summary with its folder and status)."""
-    summary = run.get("summary") or {}
+def recorded_band_snapshots(summary: Mapping) -> list[str]:
+    """`band_snapshots` of a run from its summary (its folder and status)."""
     if not summary.get("run_dir"):
         return []
     snapshots = snapshots_on_disk(RunDir(Path(summary["run_dir"])).snapshots_dir)

@@ -1,7 +1,7 @@
 """The Lessons page's pure parts: which runs belong to a lesson, what its next stage is, and its picture.
 
-No Streamlit here. A run is the dict `tl_core.lessons.collect` returns ({"config", "summary", "metrics"}), plus
-"evaluation" (evaluation.json) where the page could read it. Runs of one lesson share one experiment id
+No Streamlit here. A run is the `Run` record `tl_core.lessons.collect` returns (its config, summary, metrics and
+evaluation.json where recorded). Runs of one lesson share one experiment id
 (`tl_core.runs.identity.new_lesson`), so the Runs page shows them together and any tab finds a lesson's latest runs
 again; each run's arm says what it is in the picture. Names are only drawn, never matched.
 
@@ -20,7 +20,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from tl_core.analysis.intervals import seed_interval
-from tl_core.lessons.claims import Run
+from tl_core.lessons.claims import Run, finished
 from tl_core.records.run_view import RunView
 from tl_core.runs.config import RunConfig
 from tl_core.runs.status import Status
@@ -53,19 +53,19 @@ def verdict_mark(outcome: str) -> str:
 
 def status_text(run: Run, live: RunView | None = None) -> str:
     """'queued — position 3', 'epoch 4 of 8', 'finished — 83.1%', 'failed — why'."""
-    status = live.status if live is not None else Status.of(run["summary"].get("status", Status.QUEUED))
+    status = live.status if live is not None else Status.of(run.summary.get("status", Status.QUEUED))
     if status is Status.QUEUED:
         position = live.queue_position if live is not None else None
         return f"waiting — position {position} in the queue" if position else "waiting in the queue"
     if status is Status.RUNNING:
-        epochs = run["config"].get("epochs") or 1
+        epochs = run.config.epochs or 1
         if live is not None and live.stage == "pretrain":
             return "pretraining on task A (cached for later runs)"
-        done = len(live.history) if live is not None else len(run.get("metrics") or [])
+        done = len(live.history) if live is not None else len(run.metrics or [])
         return f"training — epoch {min(done + 1, epochs)} of {epochs}"
     if status is Status.FINISHED:
-        return f"finished — {fmt.pct(run['summary'].get('target_acc'))}"
-    reason = run["summary"].get("reason") or (live.summary.get("reason") if live is not None else "") or ""
+        return f"finished — {fmt.pct(run.summary.get('target_acc'))}"
+    reason = run.summary.get("reason") or (live.summary.get("reason") if live is not None else "") or ""
     return f"{status.value} — {reason}".rstrip(" —")
 
 
@@ -73,27 +73,14 @@ def status_rows(runs: Sequence[Run], live: dict[str, RunView | None] | None = No
     live = live or {}
     rows = []
     for run in runs:
-        rows.append({"run": run["config"].get("name") or run["config"].get("strategy"),
-                     "status": status_text(run, live.get(run["summary"].get("run_id", ""))),
-                     "target accuracy": run["summary"].get("target_acc"),
-                     "time": fmt.seconds(run["summary"].get("seconds"))})
+        rows.append({"run": run.label,
+                     "status": status_text(run, live.get(run.summary.get("run_id", ""))),
+                     "target accuracy": run.summary.get("target_acc"),
+                     "time": fmt.seconds(run.summary.get("seconds"))})
     return rows
 
 
 # ---------------------------------------------------------------------------------------------- pictures
-
-
-def _finished(runs: Sequence[Run]) -> list[Run]:
-    return [r for r in runs if r["summary"].get("status") == Status.FINISHED and r["summary"].get("target_acc") is not None]
-
-
-def _name(run: Run) -> str:
-    """The label drawn for a run (never used to tell runs apart: that is `_arm`)."""
-    return run["config"].get("name") or run["config"].get("strategy", "")
-
-
-def _arm(run: Run) -> str:
-    return run["config"].get("arm", "")
 
 
 @dataclass(frozen=True)
@@ -107,17 +94,17 @@ class Point:
     high: float
 
 
-def _points(runs: Sequence[Run], key=lambda config: config.get("arm", "")) -> dict[Any, Point]:
+def _points(runs: Sequence[Run], key=lambda config: config.arm) -> dict[Any, Point]:
     """Finished runs grouped by `key(config)` (the arm, or the arm and a config value), in first-seen order."""
     groups: dict[Any, list[Run]] = {}
-    for run in _finished(runs):
-        groups.setdefault(key(run["config"]), []).append(run)
+    for run in finished(runs):
+        groups.setdefault(key(run.config), []).append(run)
     points = {}
     for k, group in groups.items():
-        interval = seed_interval([r["summary"]["target_acc"] for r in group])
+        interval = seed_interval([r.summary["target_acc"] for r in group])
         mean = interval.effect
         low, high = (interval.low, interval.high) if interval.bounded else (mean, mean)
-        points[k] = Point(_name(group[0]), tuple(group), mean, low, high)
+        points[k] = Point(group[0].label, tuple(group), mean, low, high)
     return points
 
 
@@ -135,10 +122,9 @@ def _title(fig: go.Figure, text: str) -> None:
     fig.update_layout(title=dict(text=text, x=0, xanchor="left", font=dict(size=16)))
 
 
-def run_style(run: Run) -> tuple[str, str]:
+def run_style(config: RunConfig) -> tuple[str, str]:
     """(colour, dash): without transfer orange dashed, a linear probe (only the head trains) green, with
     transfer blue — the colours of the Experiment page."""
-    config = RunConfig.from_dict(run["config"])
     if not transfers(config):
         return theme.WITHOUT_COLOR, "dash"
     if not strategy_class(config.strategy).trains_backbone:
@@ -150,7 +136,7 @@ def _mean_history(group: Sequence[Run]) -> list[dict]:
     """Per-epoch rows averaged over an arm's seeds (each epoch over the seeds that have reached it)."""
     by_epoch: dict[int, dict[str, list[float]]] = {}
     for run in group:
-        for row in run.get("metrics") or []:
+        for row in run.metrics or []:
             cell = by_epoch.setdefault(int(row["epoch"]), {})
             for metric in ("target_acc", "domain_confusion_acc"):
                 if row.get(metric) is not None:
@@ -162,7 +148,7 @@ def _arms(runs: Sequence[Run]) -> dict[str, list[Run]]:
     """Every run (finished or not) by arm, in submission order."""
     groups: dict[str, list[Run]] = {}
     for run in runs:
-        groups.setdefault(_arm(run), []).append(run)
+        groups.setdefault(run.arm, []).append(run)
     return groups
 
 
@@ -171,9 +157,9 @@ def curves_figure(runs: Sequence[Run], *, height: int = 400) -> go.Figure:
     runs train)."""
     curves = []
     for group in _arms(runs).values():
-        color, dash = run_style(group[0])
-        curves.append(charts.Curve(_name(group[0]), _mean_history(group), color, dash=dash))
-    epochs = max([r["config"].get("epochs") or 1 for r in runs] or [1])
+        color, dash = run_style(group[0].config)
+        curves.append(charts.Curve(group[0].label, _mean_history(group), color, dash=dash))
+    epochs = max([r.config.epochs or 1 for r in runs] or [1])
     fig = charts.metric_chart(curves, "target_acc", epochs=epochs, height=height, uirevision="lesson-curves",
                               title="Target accuracy per epoch (mean over seeds)", y_range=[0, 1.02])
     fig.update_layout(showlegend=True)  # named from the first point on, so the colours are never a riddle
@@ -181,11 +167,11 @@ def curves_figure(runs: Sequence[Run], *, height: int = 400) -> go.Figure:
 
 
 def _labels_per_class(run: Run) -> float | None:
-    budget = run["config"].get("labels_per_class")
+    budget = run.config.labels_per_class
     if budget is not None:
         return float(budget)
-    classes = (run.get("evaluation") or {}).get("classes")
-    labelled = run["summary"].get("labelled_examples")
+    classes = (run.evaluation or {}).get("classes")
+    labelled = run.summary.get("labelled_examples")
     return labelled / len(classes) if labelled and classes else None
 
 
@@ -197,13 +183,13 @@ def labels_figure(runs: Sequence[Run], *, height: int = 400) -> go.Figure:
     for arm, label, color, dash in (("with", "with transfer", theme.WITH_COLOR, "solid"),
                                     ("without", "without transfer", theme.WITHOUT_COLOR, "dash")):
         placed = []
-        for point in _points([r for r in runs if _arm(r) == arm],
-                             key=lambda config: config.get("labels_per_class")).values():
+        for point in _points([r for r in runs if r.arm == arm],
+                             key=lambda config: config.labels_per_class).values():
             x = _labels_per_class(point.runs[0])
             if x is None:
                 continue
             placed.append((x, point))
-            all_labels = point.runs[0]["config"].get("labels_per_class") is None
+            all_labels = point.runs[0].config.labels_per_class is None
             ticks[x] = f"all ({x:.0f})" if all_labels else f"{x:g}"
         placed.sort(key=lambda item: item[0])
         fig.add_trace(go.Scatter(
@@ -230,7 +216,7 @@ def freeze_figure(runs: Sequence[Run], *, height: int = 400) -> go.Figure:
     seeds, 95% interval); scratch as a dashed line."""
     fig = go.Figure()
     for arm, label, color in FREEZE_LINES:
-        points = sorted(_points([r for r in runs if _arm(r) == arm], key=lambda c: int(c.get("freeze", 0))).items())
+        points = sorted(_points([r for r in runs if r.arm == arm], key=lambda c: c.freeze).items())
         fig.add_trace(go.Scatter(
             x=[k for k, _ in points], y=[p.mean for _, p in points], name=label, mode="lines+markers",
             error_y=_errors([p for _, p in points]), line=dict(color=color, width=3), marker=dict(size=10),
@@ -242,13 +228,13 @@ def freeze_figure(runs: Sequence[Run], *, height: int = 400) -> go.Figure:
                       annotation_font=dict(color=theme.WITHOUT_COLOR, size=13))
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name="scratch (no transfer)",
                                  line=dict(color=theme.WITHOUT_COLOR, width=2.5, dash="dash")))
-    depths = sorted({int(r["config"].get("freeze", 0)) for r in runs if _arm(r).startswith("freeze")}) or [0, 4]
+    depths = sorted({r.config.freeze for r in runs if r.arm.startswith("freeze")}) or [0, 4]
     charts.base_layout(fig, height, "lesson-freeze")
     _title(fig, "Target accuracy against frozen layer groups (mean over seeds, 95% interval)")
     fig.update_xaxes(title_text="layer groups frozen (K) — the rest is fine-tuned", dtick=1,
                      range=[min(depths) - 0.3, max(depths) + 0.3])
     fig.update_yaxes(range=[0, 1.02], tickformat=".0%", title_text="target test accuracy")
-    if not _finished(runs):
+    if not finished(runs):
         _waiting(fig)
     return fig
 
@@ -262,7 +248,7 @@ def _bars(runs: Sequence[Run], title: str, uirevision: str, height: int, colors:
     colors = colors or {}
     fig = go.Figure(go.Bar(
         x=[label(p) for p in shown], y=[p.mean for p in shown], error_y=_errors(shown),
-        marker_color=[colors.get(a) or run_style(points[a].runs[0])[0] for a in arms],
+        marker_color=[colors.get(a) or run_style(points[a].runs[0].config)[0] for a in arms],
         text=[fmt.pct(p.mean) for p in shown], textposition="inside", showlegend=False,
         customdata=[[p.low, p.high, len(p.runs)] for p in shown],
         hovertemplate="%{x}<br>target accuracy %{y:.1%} (95% interval %{customdata[0]:.1%}–%{customdata[1]:.1%}, "
@@ -283,17 +269,17 @@ def domain_figures(runs: Sequence[Run], *, height: int = 380) -> list[go.Figure]
     domain-confusion accuracy per epoch (mean over seeds) with the 0.5 line (a separate linear classifier that
     tells source features from target features)."""
     arms = _arms(runs)
-    without = {arm for arm, group in arms.items() if roles.is_without(RunConfig.from_dict(group[0]["config"]))}
+    without = {arm for arm, group in arms.items() if roles.is_without(group[0].config)}
     colors = {arm: theme.WITHOUT_COLOR if arm in without else theme.WITH_COLOR for arm in arms}
     bars = _bars(runs, "Target accuracy (target labels never seen)", "lesson-domain-acc", height, colors,
                  order=sorted(arms, key=lambda arm: arm not in without))
-    curves = [charts.Curve(_name(group[0]), _mean_history(group), colors[arm], dash="dash" if arm in without else
+    curves = [charts.Curve(group[0].label, _mean_history(group), colors[arm], dash="dash" if arm in without else
                            "solid") for arm, group in arms.items()]
-    epochs = max([r["config"].get("epochs") or 1 for r in runs] or [1])
+    epochs = max([r.config.epochs or 1 for r in runs] or [1])
     confusion = charts.domain_confusion_chart(curves, epochs=epochs, height=height, uirevision="lesson-domain-dc",
                                               title="Domain-confusion accuracy per epoch",
                                               null_band=null_band_for([path for group in arms.values() for run in group[:1]
-                                                                        for path in recorded_band_snapshots(run)]))
+                                                                        for path in recorded_band_snapshots(run.summary)]))
     return [bars, confusion]
 
 
@@ -310,7 +296,7 @@ def distill_figure(runs: Sequence[Run], *, height: int = 400) -> go.Figure:
     shown = [points[a] for a in arms]
     colors = [DISTILL_COLORS.get(a, TEACHER_COLOR) for a in arms]
     names = [p.label for p in shown]
-    params = [p.runs[0]["summary"].get("model_params") for p in shown]
+    params = [p.runs[0].summary.get("model_params") for p in shown]
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Target accuracy", "Parameters (log scale)"),
                         horizontal_spacing=0.12)
     fig.add_trace(go.Bar(x=names, y=[p.mean for p in shown], error_y=_errors(shown), marker_color=colors,
@@ -362,14 +348,14 @@ ARM_STYLE = {  # arm → (legend label, colour, dash)
 
 
 def _by_arm(runs: Sequence[Run], arms: Sequence[str]) -> dict[str, list[Run]]:
-    return {arm: [r for r in runs if _arm(r) == arm] for arm in arms}
+    return {arm: [r for r in runs if r.arm == arm] for arm in arms}
 
 
 def mean_curve(runs: Sequence[Run], metric: str) -> tuple[list[int], list[float]]:
     """Per epoch, the mean of `metric` over the runs that have reached that epoch."""
     values: dict[int, list[float]] = {}
     for run in runs:
-        for row in run.get("metrics") or []:
+        for row in run.metrics or []:
             if row.get(metric) is not None:
                 values.setdefault(int(row["epoch"]), []).append(float(row[metric]))
     epochs = sorted(values)
@@ -390,18 +376,18 @@ def arm_curves_figure(runs: Sequence[Run], arms: Sequence[str], title: str, uire
         fig.add_trace(go.Scatter(x=x, y=y, name=f"{label} ({_seeds_text(group)})", mode="lines+markers",
                                  line=dict(color=color, width=3, dash=dash), marker=dict(size=8),
                                  hovertemplate=f"{label}<br>epoch %{{x}}<br>target accuracy %{{y:.1%}}<extra></extra>"))
-    epochs = max([r["config"].get("epochs") or 1 for r in runs] or [1])
+    epochs = max([r.config.epochs or 1 for r in runs] or [1])
     charts.base_layout(fig, height, uirevision)
     _title(fig, title)
     fig.update_xaxes(title_text="epoch on the target task", range=[0.7, epochs + 0.3], dtick=1)
     fig.update_yaxes(range=[0, 1.02], tickformat=".0%", title_text="target test accuracy (mean over seeds)")
-    if not any(r.get("metrics") for r in runs):
+    if not any(r.metrics for r in runs):
         _waiting(fig)
     return fig
 
 
 def self_supervised_figures(runs: Sequence[Run]) -> list[go.Figure]:
-    budget = next((r["config"].get("labels_per_class") for r in runs), None)
+    budget = next((r.config.labels_per_class for r in runs), None)
     title = "Target accuracy per epoch" + (f": {budget} labels per class" if budget else "")
     return [arm_curves_figure(runs, ("scratch", "rotation", "supervised"), title, "lesson-ssl")]
 
@@ -415,7 +401,7 @@ def _arm_bars(fig: go.Figure, groups: dict[str, list[Run]], key: str = "target_a
     """One bar per arm (mean of its finished seeds, labelled) and one dot per seed."""
     for arm, group in groups.items():
         label, color, _ = ARM_STYLE[arm]
-        values = [float(r["summary"][key]) for r in _finished(group) if r["summary"].get(key) is not None]
+        values = [float(r.summary[key]) for r in finished(group) if r.summary.get(key) is not None]
         if not values:
             continue
         mean = sum(values) / len(values)
@@ -436,14 +422,14 @@ def zero_shot_figures(runs: Sequence[Run], *, height: int = 400) -> list[go.Figu
     _arm_bars(fig, groups)
     charts.base_layout(fig, height, "lesson-zero-shot")
     _title(fig, "Accuracy on classes never seen in training")
-    some = next((r for r in runs if r["config"].get("target")), None)
+    some = next((r for r in runs if r.config.target), None)
     if some is not None:
         unseen, _ = zero_shot_setting(some)
         fig.add_hline(y=1 / len(unseen), line=dict(color=theme.CHANCE_COLOR, width=2, dash="dot"),
                       annotation_text=f"chance {fmt.pct(1 / len(unseen))}", annotation_position="top left")
         partial = next((r for r in groups["fewer-attributes"]), None)
         if partial is not None:
-            cap = collision_cap(partial["config"]["target"], *zero_shot_setting(partial))
+            cap = collision_cap(partial.config.target, *zero_shot_setting(partial))
             # Named in the legend, not on the line: a bar's own label sits right there when it reaches the cap.
             fig.add_hline(y=cap, line=dict(color=theme.WITHOUT_COLOR, width=2, dash="dash"))
             fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color=theme.WITHOUT_COLOR, width=2,
@@ -452,7 +438,7 @@ def zero_shot_figures(runs: Sequence[Run], *, height: int = 400) -> list[go.Figu
             fig.update_layout(showlegend=True)
     fig.update_yaxes(range=[0, 1.12], tickformat=".0%", title_text="unseen-class test accuracy")
     fig.update_xaxes(type="category", title_text="attributes the classes are described by")
-    if not _finished(runs):
+    if not finished(runs):
         _waiting(fig)
     return [fig]
 
@@ -464,20 +450,20 @@ def forgetting_figures(runs: Sequence[Run], *, height: int = 400) -> list[go.Fig
     for arm, group in groups.items():
         label, color, dash = ARM_STYLE[arm]
         x, y = mean_curve(group, "source_acc")
-        starts = [float(r["summary"]["source_acc_start"]) for r in group
-                  if r["summary"].get("source_acc_start") is not None]
+        starts = [float(r.summary["source_acc_start"]) for r in group
+                  if r.summary.get("source_acc_start") is not None]
         if starts:
             x, y = [0, *x], [sum(starts) / len(starts), *y]
         curves.add_trace(go.Scatter(x=x, y=y, name=f"{label} ({_seeds_text(group)})", mode="lines+markers",
                                     line=dict(color=color, width=3, dash=dash), marker=dict(size=8),
                                     hovertemplate=f"{label}<br>after epoch %{{x}} on B<br>task A accuracy "
                                                   f"%{{y:.1%}}<extra></extra>"))
-    epochs = max([r["config"].get("epochs") or 1 for r in runs] or [1])
+    epochs = max([r.config.epochs or 1 for r in runs] or [1])
     first = True
     for arm, group in groups.items():  # the end of B, measured again with A's own BatchNorm statistics
         label, color, _ = ARM_STYLE[arm]
-        restored = [float(r["summary"]["source_acc_own_bn"]) for r in _finished(group)
-                    if r["summary"].get("source_acc_own_bn") is not None]
+        restored = [float(r.summary["source_acc_own_bn"]) for r in finished(group)
+                    if r.summary.get("source_acc_own_bn") is not None]
         if restored:
             curves.add_trace(go.Scatter(
                 x=[epochs + 0.4], y=[sum(restored) / len(restored)], mode="markers", showlegend=first,
@@ -492,7 +478,7 @@ def forgetting_figures(runs: Sequence[Run], *, height: int = 400) -> list[go.Fig
     curves.update_yaxes(range=[0, 1.02], tickformat=".0%", title_text="task A test accuracy (mean over seeds)")
     bars = go.Figure()
     _arm_bars(bars, groups)
-    params = {arm: next((r["summary"].get("model_params") for r in group if r["summary"].get("model_params")), None)
+    params = {arm: next((r.summary.get("model_params") for r in group if r.summary.get("model_params")), None)
               for arm, group in groups.items()}
     bars.update_xaxes(type="category", ticktext=[f"{ARM_STYLE[a][0]}<br>{fmt.count(p)} parameters" if p else
                                                  ARM_STYLE[a][0] for a, p in params.items()],
@@ -500,7 +486,7 @@ def forgetting_figures(runs: Sequence[Run], *, height: int = 400) -> list[go.Fig
     charts.base_layout(bars, height, "lesson-forgetting-b")
     _title(bars, "Task B accuracy, and the network's size")
     bars.update_yaxes(range=[0, 1.12], tickformat=".0%", title_text="task B test accuracy")
-    if not any(r.get("metrics") for r in runs):
+    if not any(r.metrics for r in runs):
         _waiting(curves)
         _waiting(bars)
     return [curves, bars]

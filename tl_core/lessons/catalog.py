@@ -123,10 +123,10 @@ def _distill_teacher(quick: bool, _: list[Run]) -> list[RunConfig]:
 def _distill_students(quick: bool, previous: list[Run]) -> list[RunConfig]:
     """Fresh students on the same labels; the teacher's outputs on the labelled and unlabelled training images
     (the transfer set) are what the distilled ones learn from."""
-    teacher = next(r for r in previous if r["config"]["role"] == Role.TEACHER)
+    teacher = next(r for r in previous if r.config.role == Role.TEACHER)
     common = dict(weights="random", freeze=0, labels_per_class=HARD_LABELS, epochs=8 if not quick else 1,
                   snapshot_size=0, role=Role.STUDENT.value, **(dict(target=HARD_TARGET) if not quick else {}))
-    taught = {"teacher": teacher["summary"]["run_id"]}
+    taught = {"teacher": teacher.summary["run_id"]}
     return [
         _base(quick, strategy="distill", settings=taught, name="student, soft targets", arm="distilled", **common),
         _base(quick, strategy="distill", settings={**taught, "hard_targets": True},

@@ -8,24 +8,52 @@ the one statistic of the lab.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal
 
 import numpy as np
 
 from tl_core.analysis.intervals import Interval, Outcome, Side, all_of, contrast, decide, oriented, seed_interval
+from tl_core.runs.config import RunConfig
 from tl_core.runs.status import Status
 
 
-class Run(TypedDict, total=False):
-    """One run of a lesson as `tl_core.lessons.collect` reads it: every verdict and lesson picture takes these."""
-    config: dict[str, Any]  # RunConfig.to_dict()
-    summary: dict[str, Any]  # summary.json: status, target_acc, …
-    metrics: list[dict[str, Any]]  # one row per epoch (metrics.jsonl)
-    evaluation: dict[str, Any] | None  # evaluation.json, where recorded
+@dataclass(frozen=True)
+class Run:
+    """One run of a lesson as `tl_core.lessons.collect` reads it: every verdict and lesson picture takes these.
+    Its metrics and evaluation may be shared with other readers of the same files: never change them."""
+    config: RunConfig
+    summary: Mapping[str, Any]  # summary.json: status, target_acc, …
+    metrics: Sequence[Mapping[str, Any]] = ()  # one row per epoch (metrics.jsonl)
+    evaluation: Mapping[str, Any] | None = None  # evaluation.json, where recorded
 
-Pick = Callable[[dict], bool]  # on a run's config dict: is it this arm?
+    @classmethod
+    def of(cls, config: RunConfig | Mapping[str, Any], summary: Mapping[str, Any], metrics=(),
+           evaluation=None) -> "Run":
+        """From a config (or its dict, as records keep it) and the record's files."""
+        config = config if isinstance(config, RunConfig) else RunConfig.from_dict(dict(config))
+        return cls(config, summary, metrics or (), evaluation)
+
+    @property
+    def arm(self) -> str:
+        return self.config.arm
+
+    @property
+    def seed(self) -> int:
+        return self.config.seed
+
+    @property
+    def status(self) -> Status:
+        return Status.of(self.summary.get("status"))
+
+    @property
+    def label(self) -> str:
+        """What a person calls it: its name, else its strategy."""
+        return self.config.name or self.config.strategy
+
+
+Pick = Callable[[RunConfig], bool]  # on a run's config: is it this arm?
 Value = Callable[[Run], float | None]
 VerdictOutcome = Literal["met", "not met", "undecided", "waiting", "incomplete"]
 ContrastKind = Literal["difference", "difference of differences", "against a constant"]  # 2, 4 or 1 arms
@@ -84,11 +112,11 @@ def judged_with_controls(claim: Claim, headline: Interval, controls: Sequence[tu
 
 def arm(name: str, **values) -> Pick:
     """Runs whose `arm` is `name` and whose config has these values."""
-    return lambda config: config.get("arm") == name and all(config.get(k) == v for k, v in values.items())
+    return lambda config: config.arm == name and all(getattr(config, k) == v for k, v in values.items())
 
 
 def is_finished(run: Run) -> bool:
-    return run["summary"].get("status") == Status.FINISHED and run["summary"].get("target_acc") is not None
+    return run.summary.get("status") == Status.FINISHED and run.summary.get("target_acc") is not None
 
 
 def finished(runs: Sequence[Run]) -> list[Run]:
@@ -96,11 +124,11 @@ def finished(runs: Sequence[Run]) -> list[Run]:
 
 
 def seed_of(run: Run) -> int:
-    return int(run["config"].get("seed", 0))
+    return run.seed
 
 
 def target_acc(run: Run) -> float:
-    return float(run["summary"]["target_acc"])
+    return float(run.summary["target_acc"])
 
 
 @dataclass(frozen=True)
@@ -118,18 +146,18 @@ def progress(runs: Sequence[Run], claim: Claim, planned_seeds: int) -> Progress:
         by_seed.setdefault(seed_of(run), []).append(run)
     done = sum(1 for group in by_seed.values()
                if all(is_finished(r) for r in group)
-               and set(claim.arms) <= {r["config"].get("arm") for r in group})
-    active = any(Status.of(r["summary"].get("status")).active for r in runs)
+               and set(claim.arms) <= {r.arm for r in group})
+    active = any(r.status.active for r in runs)
     failed = tuple(
-        f"{r['config'].get('name') or r['config'].get('arm')}, seed {seed_of(r)} ({r['summary'].get('status')}"
-        + (f": {r['summary']['reason']}" if r["summary"].get("reason") else "") + ")"
-        for r in runs if Status.of(r["summary"].get("status")).terminal and not is_finished(r))
+        f"{r.config.name or r.arm}, seed {seed_of(r)} ({r.summary.get('status')}"
+        + (f": {r.summary['reason']}" if r.summary.get("reason") else "") + ")"
+        for r in runs if r.status.terminal and not is_finished(r))
     return Progress(done, planned_seeds, active, failed)
 
 
 def by_seed(runs: Sequence[Run], pick: Pick, value: Value = target_acc) -> dict[int, float]:
     """One value per seed from the arm's finished runs (runs whose value is unknown left out)."""
-    values = {seed_of(r): value(r) for r in finished(runs) if pick(r["config"])}
+    values = {seed_of(r): value(r) for r in finished(runs) if pick(r.config)}
     return {s: float(v) for s, v in values.items() if v is not None}
 
 

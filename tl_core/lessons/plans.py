@@ -24,7 +24,7 @@ def stage_configs(lesson: Lesson, index: int, quick: bool, previous: Sequence[Ru
     seed)."""
     configs = []
     for seed in range(first_seed, first_seed + seed_count(lesson, quick, seeds)):
-        mine = [r for r in previous if int(r["config"].get("seed", 0)) == seed]
+        mine = [r for r in previous if r.seed == seed]
         configs += [c.replace(seed=seed) for c in lesson.stages[index](quick, mine)]
     return configs
 
@@ -57,7 +57,7 @@ def plan_next(lesson: Lesson, runs: Sequence[Run], experiment: str, quick: bool 
     submitted = 0
     for i in range(len(lesson.stages)):
         previous = list(runs[:submitted])
-        if i and any(r["summary"].get("status") != Status.FINISHED for r in previous):
+        if i and any(r.status != Status.FINISHED for r in previous):
             return "blocked", []
         configs = stage_configs(lesson, i, quick, previous, seeds)
         if len(runs) <= submitted:
@@ -71,26 +71,26 @@ def stages_left(lesson: Lesson, runs: Sequence[Run] = (), quick: bool = False,
     """Every stage not submitted yet, given the lesson's runs so far in submission order (none: the whole
     plan), for estimating how long it takes. A later stage that needs runs not finished yet (students need their
     teacher's run id) is planned as if they had finished as submitted."""
-    previous = [dict(r) for r in runs]
+    previous = list(runs)
     stages, submitted = [], 0
     for i in range(len(lesson.stages)):
         configs = stage_configs(lesson, i, quick, previous[:submitted], seeds)
         if len(previous) < submitted + len(configs):
             stages.append(configs)
-            previous += [{"config": c.to_dict(), "summary": {"run_id": f"planned-{i}-{k}", "status": Status.FINISHED},
-                          "metrics": [], "evaluation": None} for k, c in enumerate(configs)]
+            previous += [Run(c, {"run_id": f"planned-{i}-{k}", "status": Status.FINISHED})
+                         for k, c in enumerate(configs)]
         submitted += len(configs)
     return stages
 
 
 def collect(run_ids: list[str], store) -> list[Run]:
-    """The lesson's runs as `Run` dicts with their evaluation.json, read from the run store (unfinished ones too).
+    """The lesson's runs as `Run` records with their evaluation.json, read from the run store (unfinished ones too).
     Their metrics and evaluation are shared with every other reader of the same files: never change them."""
     runs, rows = [], store.get_many(list(run_ids))
     for run_id in run_ids:
         row = rows.get(run_id)
         if row is not None:
             path = store.run_dir(run_id)
-            runs.append({"config": row["config"], "summary": row["summary"], "metrics": path.look_at_metrics(),
-                         "evaluation": path.look_at_json("evaluation.json")})
+            runs.append(Run.of(row["config"], row["summary"], path.look_at_metrics(),
+                               path.look_at_json("evaluation.json")))
     return runs

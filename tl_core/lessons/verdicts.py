@@ -32,11 +32,11 @@ from tl_core.lessons.claims import (
 
 
 def _first_epoch_acc(run: Run) -> float | None:
-    return run["metrics"][0].get("target_acc") if run.get("metrics") else None
+    return run.metrics[0].get("target_acc") if run.metrics else None
 
 
 def _confusion(run: Run) -> float | None:
-    return run["summary"].get("domain_confusion_acc")
+    return run.summary.get("domain_confusion_acc")
 
 
 def _why_transfer_verdict(runs: list[Run], claim: Claim) -> Verdict:
@@ -76,7 +76,7 @@ def _how_many_labels_verdict(runs: list[Run], claim: Claim) -> Verdict:
 
 
 def _which_layers_verdict(runs: list[Run], claim: Claim) -> Verdict:
-    depths = sorted({int(r["config"]["freeze"]) for r in finished(runs) if r["config"].get("arm") == "freeze"})
+    depths = sorted({int(r.config.freeze) for r in finished(runs) if r.arm == "freeze"})
     shallow, deep = depths[0], depths[-1]
     distant = [arm("freeze-distant", freeze=shallow), arm("freeze-distant", freeze=deep)]
     close = [arm("freeze", freeze=shallow), arm("freeze", freeze=deep)]
@@ -176,8 +176,8 @@ def collision_cap(target: str, unseen: Sequence[str], attributes: Sequence[str])
 
 
 def zero_shot_setting(run: Run) -> tuple[list[str], list[str]]:
-    table = class_attributes(run["config"]["target"])
-    settings = run["config"].get("settings") or {}
+    table = class_attributes(run.config.target)
+    settings = run.config.settings or {}
     unseen = [c.strip() for c in settings.get("unseen", "").split(",") if c.strip()] or list(table.unseen)
     used = [a.strip() for a in settings.get("attributes", "").split(",") if a.strip()] or list(table.groups)
     return unseen, used
@@ -186,7 +186,7 @@ def zero_shot_setting(run: Run) -> tuple[list[str], list[str]]:
 def zero_shot(runs: Sequence[Run], claim: Claim) -> Verdict:
     """Primary contrast: unseen-class accuracy with every attribute minus chance; the arm with fewer attributes must
     stay under its collision cap (a run above it would mean the test is broken, not that the claim holds)."""
-    full = {r["config"]["seed"]: r for r in runs if r["config"].get("arm") == "all-attributes"}
+    full = {r.config.seed: r for r in runs if r.arm == "all-attributes"}
     unseen, _ = zero_shot_setting(next(iter(full.values())))
     chance = 1 / len(unseen)
     above = seed_interval([v - chance for v in by_seed(runs, arm("all-attributes")).values()])
@@ -195,9 +195,9 @@ def zero_shot(runs: Sequence[Run], claim: Claim) -> Verdict:
     partial = by_seed(runs, arm("fewer-attributes"))
     capped = "met"
     if partial:
-        run = next(r for r in runs if r["config"].get("arm") == "fewer-attributes")
+        run = next(r for r in runs if r.arm == "fewer-attributes")
         unseen_p, used = zero_shot_setting(run)
-        cap = collision_cap(run["config"]["target"], unseen_p, used)
+        cap = collision_cap(run.config.target, unseen_p, used)
         capped = "met" if max(partial.values()) <= cap + CAP_SLACK else "not met"
         text += (f"; with fewer attributes {mean_of(runs, arm('fewer-attributes')):.3f}, at most {cap:.2f} possible "
                  f"because the held-out classes share {round(cap * len(unseen_p))} signatures among {len(unseen_p)} classes")
@@ -212,13 +212,13 @@ def multitask(runs: Sequence[Run], claim: Claim) -> Verdict:
 
 def forgot(run: Run) -> float:
     """How much task-A accuracy the run lost: accuracy before task B minus after (with B's BatchNorm statistics)."""
-    return float(run["summary"]["source_acc_start"]) - float(run["summary"]["source_acc"])
+    return float(run.summary["source_acc_start"]) - float(run.summary["source_acc"])
 
 
 def lost_in_weights(run: Run) -> float | None:
     """Task-A accuracy lost even with A's own BatchNorm statistics re-estimated: the loss in the weights."""
-    own = run["summary"].get("source_acc_own_bn")
-    return None if own is None else float(run["summary"]["source_acc_start"]) - float(own)
+    own = run.summary.get("source_acc_own_bn")
+    return None if own is None else float(run.summary["source_acc_start"]) - float(own)
 
 
 def forgetting(runs: Sequence[Run], claim: Claim) -> Verdict:
@@ -230,13 +230,13 @@ def forgetting(runs: Sequence[Run], claim: Claim) -> Verdict:
     if lost is None:
         return Verdict("incomplete", "The fine-tuned runs recorded no task-A accuracy with A's own statistics "
                        "(runs from before this measurement): run the lesson again.")
-    start = mean_of(runs, tuned, lambda r: float(r["summary"]["source_acc_start"]))
-    after = mean_of(runs, tuned, lambda r: float(r["summary"]["source_acc"]))
-    restored = mean_of(runs, tuned, lambda r: float(r["summary"]["source_acc_own_bn"]))
+    start = mean_of(runs, tuned, lambda r: float(r.summary["source_acc_start"]))
+    after = mean_of(runs, tuned, lambda r: float(r.summary["source_acc"]))
+    restored = mean_of(runs, tuned, lambda r: float(r.summary["source_acc_own_bn"]))
     task_b = difference(runs, progressive, tuned)
-    params = {name: next((r["summary"].get("model_params") or 0 for r in runs if r["config"].get("arm") == name), 0)
+    params = {name: next((r.summary.get("model_params") or 0 for r in runs if r.arm == name), 0)
               for name in ("fine-tuned", "progressive")}
-    kept = mean_of(runs, progressive, lambda r: float(r["summary"]["source_acc"]))
+    kept = mean_of(runs, progressive, lambda r: float(r.summary["source_acc"]))
     progressive_text = "" if task_b is None else (
         f" The progressive network keeps task A ({kept:.3f}) and learns task B {mean_of(runs, progressive):.3f} "
         f"against fine-tuning's {mean_of(runs, tuned):.3f} ({interval_text(task_b)}), with "

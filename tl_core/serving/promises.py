@@ -160,7 +160,7 @@ def promise(manager, owner: str, stages: Sequence[Sequence[RunConfig]], mine: Se
                    sum(len(s) for s in later) + sum(r.mine for r in runs.values()), ahead, pace_runs)
 
 
-def lesson_promise(manager, owner: str, lesson, runs: Sequence[dict] = (), mine: Sequence[str] = (),
+def lesson_promise(manager, owner: str, lesson, runs: Sequence[lessons.Run] = (), mine: Sequence[str] = (),
                    seeds: int | None = None, rows: list[dict] | None = None, wait: bool = False) -> Promise | None:
     """A lesson card's promise: at press time (`runs`, `mine` empty) its whole plan, every stage, every seed;
     while it runs (`runs`: the lesson's runs so far in submission order, `mine`: their ids), what is left."""
