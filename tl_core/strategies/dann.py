@@ -16,10 +16,10 @@ from tl_core.train.domain_bn import DomainStatistics
 from tl_core.train.grl import DomainDiscriminator, GradientReversal
 from tl_core.train.schedules import dann_lambda, dann_lr_factor
 
-# Epochs per (source, target) pair in bench/domain_adaptation.py. Not selected (there was no time to put the length
-# into the reverse-validation grid, issue 21): digits → digits-m 15 epochs = 300 steps, the selection's own length;
-# synth-digits → digits-m 3 epochs = 396 steps, half of tests/test_adaptation.py's 6, for the bench's time.
-SELECTED_EPOCHS = {("digits", "digits-m"): 15, ("synth-digits", "digits-m"): 3, "default": 15}
+# Epochs per (source, target) pair in bench/domain_adaptation.py. digits → digits-m: 60 epochs = 1,200 steps, chosen
+# by reverse validation with μ0 (bench/dann_selection.py, stage 1; bench/selections/dann-stages-*.json);
+# synth-digits → digits-m: 3 epochs = 396 steps, not selected (half of tests/test_adaptation.py's 6, for time).
+SELECTED_EPOCHS = {("digits", "digits-m"): 60, ("synth-digits", "digits-m"): 3, "default": 15}
 
 
 @dataclass
@@ -68,12 +68,12 @@ class Dann(Strategy):
     (and AdamW for everything) left the confusion accuracy at 0.97–0.99. Hence the discriminator sees features
     standardised over the batch (what the confusion probe sees) and learns 10× faster than the features.
 
-    The domain weight (1) and shared BatchNorm (domain_bn off) were chosen without target labels by reverse
-    validation with a reverse network (`python -m tl_core select`, tl_core.selection) over domain_bn ∈ {off, on} ×
-    domain weight ∈ {0.3, 1} at μ0 0.01 and 15 epochs, seeds 0–2, on digits → digits-m
-    (bench/selections/dann-reverse-network-digits-to-digits-m.json). The scores (0.29–0.38 reverse accuracy, seed
-    sd ≈ 0.1) barely separate the candidates; μ0, γ, the discriminator's width and speed and the training length
-    were not in the grid.
+    Every setting that is a choice was chosen without target labels by reverse validation with a reverse network
+    (tl_core.selection) on digits → digits-m, seeds 0–2, in three stages (`python bench/dann_selection.py`,
+    bench/selections/dann-stages-digits-to-digits-m.json): μ0 ∈ {0.003, 0.01, 0.03} × length ∈ {15, 60} epochs
+    chose μ0 0.03 and 60 epochs (reverse accuracy 0.68 against 0.33–0.49); the discriminator's speed ∈ {1, 10} ×
+    width ∈ {256, 1024} kept 10× and 256; γ ∈ {3, 10} × domain weight ∈ {0.3, 1} kept 10 and 1. Shared BatchNorm
+    (domain_bn off) was chosen the same way in an earlier round. μ0 0.03 and 60 epochs are the grid's edges.
     """
 
     summary = "Domain-adversarial: learn from labelled source images while a reversed domain head makes the " \
@@ -85,7 +85,7 @@ class Dann(Strategy):
     uses_unlabelled_target = True
     optimizer_name = "SGD with momentum (Ganin et al.)"
     baseline_label = "without adaptation"
-    default_lr = 0.01  # μ0 of SGD with momentum (Ganin et al.'s 0.01; fixed in the last selection, not chosen)
+    default_lr = 0.03  # μ0 of SGD with momentum, chosen by reverse validation (stage 1; Ganin et al. use 0.01)
 
     def __init__(self, settings=None):
         super().__init__(settings)
