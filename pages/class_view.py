@@ -12,14 +12,8 @@ from tl_ui.pickers import all_runs
 from tl_ui.widgets import chart
 from tl_view import charts, fmt, roles
 from tl_view import lesson_views as lv
-from tl_view.class_view import (
-    describe_configuration,
-    group_by_configuration,
-    headline,
-    overlay_figure,
-    student_names,
-    topic_of,
-)
+from tl_view.class_view import (describe_configuration, group_by_configuration, headline, overlay_figure, student_names,
+                                topic_of)
 
 nav.page_guard(__file__)
 manager = state.manager()

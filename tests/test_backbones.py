@@ -8,16 +8,8 @@ import timm
 import torch
 from safetensors.torch import save_file
 
-from tl_core.backbones import (
-    CURATED,
-    count_params,
-    create_backbone,
-    describe_backbone,
-    feature_dim,
-    freeze_first,
-    layer_groups,
-    load_state_into,
-)
+from tl_core.backbones import (CURATED, count_params, create_backbone, describe_backbone, feature_dim, freeze_first,
+                               layer_groups, load_state_into)
 from tl_core.errors import ConfigError, OfflineError, WeightsError
 from tl_core.machine.network import is_online
 

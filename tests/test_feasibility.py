@@ -9,27 +9,12 @@ import numpy as np
 import pytest
 
 from tl_core.feasibility.demo_data import write_shapes_folder, zip_folder
-from tl_core.feasibility.label_curve import (
-    budgets_for,
-    extrapolate,
-    plan_label_curve,
-    summarise_label_curve,
-    train_images_per_class,
-)
+from tl_core.feasibility.label_curve import (budgets_for, extrapolate, plan_label_curve, summarise_label_curve,
+                                             train_images_per_class)
 from tl_core.feasibility.recommend import clearly_better, recommend
 from tl_core.feasibility.results import RunResult, Score
-from tl_core.feasibility.sweep import (
-    FINETUNE,
-    PROBE,
-    Candidate,
-    SettingScore,
-    SweepReport,
-    SweepSettings,
-    finetune_depths,
-    plan_finetune_stage,
-    plan_probe_stage,
-    summarise,
-)
+from tl_core.feasibility.sweep import (FINETUNE, PROBE, Candidate, SettingScore, SweepReport, SweepSettings,
+                                       finetune_depths, plan_finetune_stage, plan_probe_stage, summarise)
 from tl_core.runs.config import RunConfig
 from tl_view.feasibility_report import write_report
 

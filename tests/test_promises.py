@@ -24,7 +24,8 @@ def rows():
 
 
 class FakeManager:
-    """What `tl_core.serving.promises` reads of a JobManager: its slots, the runs in a slot, a copy of the queue, views."""
+    """What `tl_core.serving.promises` reads of a JobManager: its slots, the runs in a slot, a copy of the queue,
+    views."""
 
     def __init__(self, slots=1):
         self.slots, self.store = slots, None

@@ -11,16 +11,8 @@ from tl_core.errors import ConfigError
 from tl_core.records.run_dir import RunDir
 from tl_core.runs.config import RunConfig
 from tl_core.selection import REVERSE as METRIC
-from tl_core.selection import (
-    TARGET_VAL,
-    Scored,
-    candidates,
-    choose,
-    metric_for,
-    parse_grid,
-    reverse_validation_accuracy,
-    select,
-)
+from tl_core.selection import (TARGET_VAL, Scored, candidates, choose, metric_for, parse_grid,
+                               reverse_validation_accuracy, select)
 
 
 def _digits(img_size: int = 16):

@@ -15,14 +15,8 @@ from tl_core.errors import UserError
 from tl_core.runs import identity
 from tl_core.runs.baselines import ARM_RECIPES, baseline_for
 from tl_core.runs.config import RunConfig, config_schema
-from tl_core.serving.confine import (
-    confine_config,
-    confined_folder,
-    confined_weights_file,
-    name_under,
-    upload_root,
-    weights_root,
-)
+from tl_core.serving.confine import (confine_config, confined_folder, confined_weights_file, name_under, upload_root,
+                                     weights_root)
 from tl_core.strategies import strategy_class, strategy_names, suggested_lr
 from tl_ui import state
 from tl_ui.pickers import finished_runs

@@ -26,15 +26,8 @@ from tl_core.feasibility.recommend import Recommendation
 from tl_core.feasibility.results import Score
 from tl_core.feasibility.sweep import SweepReport
 from tl_core.feasibility.validate import REASONS, ValidationReport
-from tl_view.feasibility_views import (
-    SELECTION_NOTE,
-    confusion_figure,
-    counts_figure,
-    extrapolation_text,
-    label_curve_figure,
-    per_class_figure,
-    sweep_figure,
-)
+from tl_view.feasibility_views import (SELECTION_NOTE, confusion_figure, counts_figure, extrapolation_text,
+                                       label_curve_figure, per_class_figure, sweep_figure)
 
 
 def _pm(score: Score) -> str:

@@ -276,10 +276,10 @@ def domain_figures(runs: Sequence[Run], *, height: int = 380) -> list[go.Figure]
     curves = [charts.Curve(group[0].label, _mean_history(group), colors[arm], dash="dash" if arm in without else
                            "solid") for arm, group in arms.items()]
     epochs = max([r.config.epochs or 1 for r in runs] or [1])
+    band = null_band_for([path for group in arms.values() for run in group[:1]
+                          for path in recorded_band_snapshots(run.summary)])
     confusion = charts.domain_confusion_chart(curves, epochs=epochs, height=height, uirevision="lesson-domain-dc",
-                                              title="Domain-confusion accuracy per epoch",
-                                              null_band=null_band_for([path for group in arms.values() for run in group[:1]
-                                                                        for path in recorded_band_snapshots(run.summary)]))
+                                              title="Domain-confusion accuracy per epoch", null_band=band)
     return [bars, confusion]
 
 

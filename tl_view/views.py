@@ -56,8 +56,8 @@ def rough(seconds: float) -> str:
 
 def promise_text(promise) -> str:
     """'about 3 min: 2 min for its 15 runs at the pace measured on this server (1 min of it pretraining the network
-    it starts from, once; cached afterwards) + 1 min waiting for 2 other runs ahead' — a `tl_core.serving.promises.Promise`
-    in words; its own runs are its work, never "ahead"."""
+    it starts from, once; cached afterwards) + 1 min waiting for 2 other runs ahead' — a
+    `tl_core.serving.promises.Promise` in words; its own runs are its work, never "ahead"."""
     basis = (f"at the pace of {promise.pace_runs} finished run{'s' if promise.pace_runs != 1 else ''} on this "
              f"server" if promise.pace_runs else "at the pace measured on this server")
     runs = f"{promise.runs} run{'s' if promise.runs != 1 else ''}"

@@ -3,27 +3,11 @@
 Importing this package does not import umap (slow); ``MapFrame(method="umap")`` imports it on first fit.
 """
 from .domain_confusion import DomainConfusion, NullBand, a_distance_from_error, domain_confusion, permutation_null_band
-from .embedding import (
-                               METHODS,
-                               MapFrame,
-                               align_to_reference,
-                               embed_snapshots,
-                               normalize_map,
-                               place_on_map,
-                               warm_up_umap,
-)
+from .embedding import (METHODS, MapFrame, align_to_reference, embed_snapshots, normalize_map, place_on_map,
+                        warm_up_umap)
 from .knn import domain_mixing, embedding_scores, knn_class_accuracy
-from .metrics import (
-                               PerClassAccuracy,
-                               accuracy,
-                               confusion_matrix,
-                               gap_closed,
-                               mean_sd,
-                               misclassified_from_records,
-                               misclassified_indices,
-                               misclassified_to_records,
-                               per_class_accuracy,
-)
+from .metrics import (PerClassAccuracy, accuracy, confusion_matrix, gap_closed, mean_sd, misclassified_from_records,
+                      misclassified_indices, misclassified_to_records, per_class_accuracy)
 from .sampling import SNAPSHOT_SAMPLES_PER_DOMAIN, stratified_sample_indices
 
 __all__ = [

@@ -16,34 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-from tl_core.feasibility.label_curve import (
-    DEFAULT_BUDGETS,
-    LabelCurve,
-    budgets_for,
-    plan_label_curve,
-    summarise_label_curve,
-    train_images_per_class,
-)
+from tl_core.feasibility.label_curve import (DEFAULT_BUDGETS, LabelCurve, budgets_for, plan_label_curve,
+                                             summarise_label_curve, train_images_per_class)
 from tl_core.feasibility.prepare import PreparedDataset, prepare_dataset
 from tl_core.feasibility.recommend import Recommendation, recommend
 from tl_core.feasibility.results import RunResult, run_plan
-from tl_core.feasibility.sweep import (
-    CURVE,
-    FINETUNE,
-    PROBE,
-    SMALL_PER_CLASS,
-    Candidate,
-    SweepReport,
-    SweepSettings,
-    _groups,
-    base_config,
-    default_candidates,
-    finetune_depths,
-    plan_finetune_stage,
-    plan_probe_stage,
-    stage_of,
-    summarise,
-)
+from tl_core.feasibility.sweep import (CURVE, FINETUNE, PROBE, SMALL_PER_CLASS, Candidate, SweepReport, SweepSettings,
+                                       _groups, base_config, default_candidates, finetune_depths, plan_finetune_stage,
+                                       plan_probe_stage, stage_of, summarise)
 from tl_core.feasibility.uploads import extract_upload
 from tl_core.feasibility.validate import ValidationReport, validate_folder
 from tl_core.runs.config import RunConfig

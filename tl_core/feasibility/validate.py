@@ -20,17 +20,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from tl_core.data.image_files import (
-    IMAGE_EXTENSIONS,
-    MAX_FILES,
-    MAX_IMAGE_PIXELS,
-    MIN_PER_CLASS,
-    TooManyFiles,
-    is_hidden,
-    open_image,
-    too_many_pixels,
-    walk_files,
-)
+from tl_core.data.image_files import (IMAGE_EXTENSIONS, MAX_FILES, MAX_IMAGE_PIXELS, MIN_PER_CLASS, TooManyFiles,
+                                      is_hidden, open_image, too_many_pixels, walk_files)
 from tl_core.feasibility.errors import UnusableDatasetError
 from tl_core.runs.plain_text import unsafe_character
 

@@ -11,16 +11,8 @@ and go through the same job queue. No Streamlit here.
 from tl_core.lessons import plans
 from tl_core.lessons.catalog import FREEZE_DEPTHS, LABEL_BUDGETS, LESSONS, SEEDS, Lesson, lesson
 from tl_core.lessons.claims import Claim, Run, Verdict
-from tl_core.lessons.plans import (
-                                     collect,
-                                     experiment_run_ids,
-                                     latest_experiment,
-                                     needs_pretraining,
-                                     plan_next,
-                                     seed_count,
-                                     stage_configs,
-                                     stages_left,
-)
+from tl_core.lessons.plans import (collect, experiment_run_ids, latest_experiment, needs_pretraining, plan_next,
+                                   seed_count, stage_configs, stages_left)
 from tl_core.lessons.verdicts import VERDICTS, collision_cap, verdict, zero_shot_setting
 
 __all__ = [

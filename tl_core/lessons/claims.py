@@ -29,11 +29,9 @@ class Run:
     evaluation: Mapping[str, Any] | None = None  # evaluation.json, where recorded
 
     @classmethod
-    def of(cls, config: RunConfig | Mapping[str, Any], summary: Mapping[str, Any], metrics=(),
-           evaluation=None) -> "Run":
-        """From a config (or its dict, as records keep it) and the record's files."""
-        config = config if isinstance(config, RunConfig) else RunConfig.from_dict(dict(config))
-        return cls(config, summary, metrics or (), evaluation)
+    def of(cls, config: Mapping[str, Any], summary: Mapping[str, Any], metrics=(), evaluation=None) -> "Run":
+        """From a record as the store keeps it: the config as a dict, and the run's files."""
+        return cls(RunConfig.from_dict(dict(config)), summary, metrics or (), evaluation)
 
     @property
     def arm(self) -> str:

@@ -11,24 +11,9 @@ from tl_core.analysis.intervals import decide, seed_interval
 from tl_core.data.attributes import class_attributes
 from tl_core.lessons import plans
 from tl_core.lessons.catalog import LABEL_BUDGETS, lesson
-from tl_core.lessons.claims import (
-    Claim,
-    Progress,
-    Run,
-    Verdict,
-    arm,
-    by_seed,
-    claim_text,
-    contrast_interval,
-    difference,
-    finished,
-    interval_text,
-    judged,
-    judged_with_controls,
-    mean_of,
-    progress,
-    seeds_text,
-)
+from tl_core.lessons.claims import (Claim, Progress, Run, Verdict, arm, by_seed, claim_text, contrast_interval,
+                                    difference, finished, interval_text, judged, judged_with_controls, mean_of,
+                                    progress, seeds_text)
 
 
 def _first_epoch_acc(run: Run) -> float | None:
@@ -200,7 +185,8 @@ def zero_shot(runs: Sequence[Run], claim: Claim) -> Verdict:
         cap = collision_cap(run.config.target, unseen_p, used)
         capped = "met" if max(partial.values()) <= cap + CAP_SLACK else "not met"
         text += (f"; with fewer attributes {mean_of(runs, arm('fewer-attributes')):.3f}, at most {cap:.2f} possible "
-                 f"because the held-out classes share {round(cap * len(unseen_p))} signatures among {len(unseen_p)} classes")
+                 f"because the held-out classes share {round(cap * len(unseen_p))} signatures among "
+                 f"{len(unseen_p)} classes")
     return judged_with_controls(claim, above, [(capped, (
         "the classifier with fewer attributes must stay within what its shared signatures allow"))], f"{text}.")
 

@@ -33,7 +33,8 @@ from tl_core.train.loop import FitContext, fit
 from tl_core.train.task import build_task
 
 _FORMAT = 2
-ROTATION_OF = "rotation-of:"  # a rotation network's source: the images it learned to turn upright (tl_core.networks.ssl)
+# A rotation network's source: the images it learned to turn upright (tl_core.networks.ssl)
+ROTATION_OF = "rotation-of:"
 SHIPPED_DIR = Path(__file__).resolve().parents[2] / "assets" / "source_networks"
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()

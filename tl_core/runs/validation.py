@@ -71,7 +71,8 @@ def validate_config(config: RunConfig, runs_dir: str | os.PathLike | None = None
 def check_browser_field(name: str, value: Any) -> None:
     """ConfigError unless a browser may send `value` as field `name`: its schema (typed text capped), and only
     names this server offers (a curated backbone, a strategy, a dataset or folder:NAME, a weights choice).
-    Nothing here builds or reads anything: folders and weights files are confined afterwards (tl_core.serving.confine)."""
+    Nothing here builds or reads anything: folders and weights files are confined afterwards
+    (tl_core.serving.confine)."""
     config_schema()[name].check_typed(value)
     if name == "backbone":
         check_offered(value)

@@ -1,7 +1,7 @@
 """How long a running run has left, from its own steps as the server sees them (a run's Step events reach the
-server only every few steps: `tl_core.serving.executors.worker`). The pace is the median of the latest epochs' own paces,
-so the first epoch's warm-up, or a load that has come or gone, does not weigh on the rest of the run; the time
-between epochs (evaluation, probes, snapshots) is added once per epoch left."""
+server only every few steps: `tl_core.serving.executors.worker`). The pace is the median of the latest epochs' own
+paces, so the first epoch's warm-up, or a load that has come or gone, does not weigh on the rest of the run; the
+time between epochs (evaluation, probes, snapshots) is added once per epoch left."""
 from __future__ import annotations
 
 import statistics

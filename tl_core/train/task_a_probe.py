@@ -32,7 +32,7 @@ class TaskAProbe:
         index = stratified_sample_indices(source.test.labels.numpy(), SAMPLE, seed)
         self.examples = Examples(source.test.images[index].to(device), source.test.labels[index].to(device))
         train_index = stratified_sample_indices(source.train.labels.numpy(), SAMPLE, seed)
-        self.train_images = source.train.images[train_index].to(device)
+        self.train_images = source.train.images[train_index]  # moved to the device only for the one re-estimate
         self.batch_size = batch_size
 
     @torch.no_grad()
@@ -48,8 +48,7 @@ class TaskAProbe:
         """Task A's accuracy with A's own BatchNorm statistics: the task-A backbone copied, its running statistics
         re-estimated on A's training sample, measured on the same test sample. The model itself is not touched."""
         backbone = copy.deepcopy(_task_a_backbone(model))
-        recompute_statistics(backbone, torch.cat([model.normalise(self.train_images[i:i + self.batch_size])
-                                                  for i in range(0, len(self.train_images), self.batch_size)]),
+        recompute_statistics(backbone, model.normalise(self.train_images.to(self.examples.x.device)),
                              self.batch_size)
         return self._accuracy(model, backbone)
 
