@@ -11,8 +11,8 @@ Designs are piloted and then confirmed (bench/selections/lessons.md): `--pilot` 
 judges them on the target's *validation* split (each run's final validation accuracy stands for its test
 accuracy; no test label is read to change a design); `--confirm` runs fresh seeds (100 …) once, on the test split.
 
-    python bench/lessons.py [--lesson why-transfer] [--seeds 5] [--pilot | --confirm] [--quick] [--threads 1]
-                            [--keep-runs DIR]
+    python bench/lessons.py [--lesson why-transfer] [--seeds 5] [--pilot | --confirm [--first-seed 100]] [--quick]
+                            [--threads 1] [--keep-runs DIR]
 """
 from __future__ import annotations
 
@@ -24,21 +24,23 @@ from pathlib import Path
 import common  # noqa: F401  (puts the repository root on sys.path)
 from common import Clock, bench_runs_dir, load_now, machine_line, parse_args, say, table
 
-from tl_core.lessons import (LESSONS, Run, Verdict, collect, lesson, needs_pretraining, seed_count, stage_configs,
+from tl_core.lessons import (LESSONS, Verdict, collect, lesson, needs_pretraining, seed_count, stage_configs,
                              verdict)
+from tl_core.records.run_view import RunView
 from tl_core.runs import identity
 
 CONFIRM_SEEDS = 100  # the first confirmatory seed: never used in a pilot
 
 
-def on_validation(runs: list[Run]) -> list[Run]:
-    """The runs as the verdict reads them, with each epoch's and the final validation accuracy in place of the
-    test accuracy: what a pilot judges a design by."""
+def on_validation(runs: list[RunView]) -> list[RunView]:
+    """The runs as the verdict reads them, with each epoch's and the final validation accuracy on the target in
+    place of the test accuracy: what a pilot judges a design by (`target_val_acc` where a run trains on the
+    source's labels and its `val_acc` is the source's)."""
     out = []
     for run in runs:
-        metrics = [{**m, "target_acc": m.get("val_acc")} for m in run.metrics]
+        metrics = [{**m, "target_acc": m.get("target_val_acc", m.get("val_acc"))} for m in run.history]
         summary = {**run.summary, "target_acc": metrics[-1]["target_acc"] if metrics else None}
-        out.append(dataclasses.replace(run, metrics=metrics, summary=summary))
+        out.append(dataclasses.replace(run, history=metrics, summary=summary))
     return out
 
 
@@ -56,7 +58,8 @@ def run_lesson(key: str, quick: bool, seeds: int | None, runs_dir: str, split: s
         for config in stage_configs(item, index, quick, collect(run_ids, store), seeds, first_seed):
             summary = run_config(config.replace(experiment=experiment), runs_dir)
             run_ids.append(summary["run_id"])
-            shown = "target_acc" if split == "test" else "val_acc"  # a pilot never prints a test number
+            shown = "target_acc" if split == "test" else (  # a pilot never prints a test number
+                "target_val_acc" if "target_val_acc" in summary else "val_acc")
             say(f"  {key} · {config.name} · seed {config.seed}: {summary['status']}, {shown.replace('_', ' ')} "
                 f"{summary.get(shown, float('nan')):.3f}, {summary.get('seconds', 0):.0f} s  "
                 f"[{clock.wall_s:.0f} s]")
@@ -73,13 +76,16 @@ def main() -> None:
         stage.add_argument("--pilot", action="store_true", help="the page's seeds, judged on the validation split")
         stage.add_argument("--confirm", action="store_true",
                            help=f"fresh seeds ({CONFIRM_SEEDS} …), judged once on the test split")
+        parser.add_argument("--first-seed", type=int, default=CONFIRM_SEEDS,
+                            help="with --confirm: the first fresh seed (a redesigned lesson is confirmed on seeds "
+                                 "its earlier design never used)")
         parser.add_argument("--keep-runs", metavar="DIR", help="record the runs in DIR and keep them (the dashboard "
                                                                "shows them with TL_RUNS_DIR=DIR)")
 
     args = parse_args(__doc__.splitlines()[0], extra=extra)
     keys = args.lesson or [item.key for item in LESSONS]
     flags = (f"{' --quick' if args.quick else ''}{f' --seeds {args.seeds}' if args.seeds else ''}"
-             f"{' --pilot' if args.pilot else ''}{' --confirm' if args.confirm else ''}")
+             f"{' --pilot' if args.pilot else ''}{f' --confirm --first-seed {args.first_seed}' if args.confirm else ''}")
     split = "val" if args.pilot else "test"
     say(f"bench/lessons.py{flags} on {machine_line(args.device)}")
     rows = []
@@ -88,7 +94,7 @@ def main() -> None:
         os.environ["TL_RUNS_DIR"] = str(runs_dir)  # the distillation lesson finds its teacher run there
         for key in keys:
             judged, clock, cold = run_lesson(key, args.quick, args.seeds, str(runs_dir), split,
-                                             CONFIRM_SEEDS if args.confirm else 0)
+                                             args.first_seed if args.confirm else 0)
             effect = ("" if judged.effect is None else
                       f"{judged.effect:+.3f} [{judged.low:+.3f}, {judged.high:+.3f}]")
             numbers = ("" if judged.effect is None else

@@ -10,6 +10,7 @@ import streamlit as st
 from tl_core import lessons
 from tl_core.errors import UserError
 from tl_core.lessons import LESSONS, Lesson, collect, verdict
+from tl_core.records.run_view import RunView
 from tl_core.runs import identity
 from tl_core.serving import calibration, promises
 from tl_ui import nav, state
@@ -41,7 +42,7 @@ lesson: Lesson = by_key[key]
 mine: dict[str, str] = st.session_state.setdefault("lesson_groups", {})
 
 
-def load_runs(group: str | None) -> list[lessons.Run]:
+def load_runs(group: str | None) -> list[RunView]:
     """The group's runs in submission order, with evaluation.json where a run has one (`collect` reads it): read
     once a second for every tab watching the lesson (`figure_cache.recent`)."""
     if not group:
@@ -50,7 +51,7 @@ def load_runs(group: str | None) -> list[lessons.Run]:
         lessons.experiment_run_ids(manager.store.list(experiment=group), group), manager.store))
 
 
-def is_active(group: str | None, runs: list[lessons.Run]) -> bool:
+def is_active(group: str | None, runs: list[RunView]) -> bool:
     chain = runner.get(group) if group else None
     return (chain is not None and not chain.done) or any(r.status.active for r in runs)
 
@@ -70,7 +71,7 @@ def start(item: Lesson) -> None:
         st.session_state.lesson_error = str(err)
 
 
-def took(runs: list[lessons.Run]) -> float | None:
+def took(runs: list[RunView]) -> float | None:
     """Wall-clock seconds from the first submission to the last run's end (queue waits included)."""
     created = [r.summary.get("created") for r in runs if r.summary.get("created")]
     ends = [r.summary["started"] + r.summary["seconds"] for r in runs
@@ -78,19 +79,19 @@ def took(runs: list[lessons.Run]) -> float | None:
     return max(ends) - min(created) if created and ends and len(ends) == len(runs) else None
 
 
-def data_version(runs: list[lessons.Run]) -> tuple:
+def data_version(runs: list[RunView]) -> tuple:
     """What the verdict and the pictures are drawn from: each run's status and its epochs recorded so far."""
-    return tuple((r.summary.get("run_id"), r.summary.get("status"), len(r.metrics or ()),
+    return tuple((r.summary.get("run_id"), r.summary.get("status"), len(r.history or ()),
                   r.evaluation is not None) for r in runs)
 
 
-def content_version(runs: list[lessons.Run]) -> tuple:
+def content_version(runs: list[RunView]) -> tuple:
     """`data_version` by what each run computed (its fingerprint) and how it is labelled instead of by run id:
     thirty students who ran the same lesson share its computations, so their verdict and pictures are the same
     and are built once for the class."""
     return tuple((r.summary.get("fingerprint") or r.summary.get("run_id"),
                   *(getattr(r.config, k) for k in ("arm", "role", "name", "seed")), r.summary.get("status"),
-                  len(r.metrics or ()), r.evaluation is not None) for r in runs)
+                  len(r.history or ()), r.evaluation is not None) for r in runs)
 
 
 def draw_results(group: str | None) -> None:
@@ -151,7 +152,7 @@ def owner_of(group: str | None) -> str:
     return next((r["owner"] for r in manager.store.list(experiment=group, limit=1)), "") if group else ""
 
 
-def lesson_estimate(lesson, owner: str, group: str | None = None, runs: list[lessons.Run] = ()) -> str:
+def lesson_estimate(lesson, owner: str, group: str | None = None, runs: list[RunView] = ()) -> str:
     """How long the lesson takes on this server: at press time its whole plan (every stage, every seed), while
     it runs what is left of it — its runs are its owner's work; only other runs are ahead of it. The same for
     every tab that watches it, so it is worked out once per tick (`recent`)."""

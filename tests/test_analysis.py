@@ -114,7 +114,7 @@ def mixed_then_clustered(n=300, dims=16):
     return rng.normal(size=(n, dims)).astype(np.float32), late, labels
 
 
-@pytest.mark.parametrize("method", ["pca", "umap"])
+@pytest.mark.parametrize("method", ["pca", pytest.param("umap", marks=pytest.mark.slow)])  # UMAP compiles: seconds
 def test_each_snapshot_map_shows_its_own_geometry(method):
     """An early network with mixed classes must look mixed, not be placed through the final network's clusters."""
     early, late, labels = mixed_then_clustered()

@@ -104,12 +104,14 @@ def test_an_estimate_scales_with_epochs_and_counts_pretraining_only_without_a_ca
         path.unlink()
 
 
+@pytest.mark.slow
 def test_the_defaults_start_from_the_shipped_network_so_no_pretraining_is_promised(data_dir):
     rows = [finished()]
     assert not needs_pretraining(RunConfig())
     assert calibration.estimate_run(RunConfig(), rows).pretrain_s == 0.0
 
 
+@pytest.mark.slow
 def test_runs_submitted_together_pretrain_their_shared_source_once(data_dir):
     rows = [finished()]
     config = RunConfig(source="digits", target="digits", weights="source")

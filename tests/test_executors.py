@@ -70,6 +70,7 @@ def test_the_worker_trains_at_a_lower_priority_than_the_server(manager):
         manager.wait(run_id, timeout_s=60)
 
 
+@pytest.mark.slow
 def test_the_server_leaves_what_it_loads_at_start_out_of_garbage_collection():
     """A full collection scanned the 600,000 objects of torch, plotly and pandas, about 0.3 s with every page
     script waiting: the Runs page's slow loads while a class's runs trained."""
@@ -129,6 +130,7 @@ def test_steps_are_throttled_but_epoch_ends_and_last_steps_pass():
     assert throttle.passes(step(3))
 
 
+@pytest.mark.slow
 def test_ray_is_imported_only_when_asked_for(runs_dir):
     """Ray is optional: the server, the CLI and the other executors never import it."""
     code = ("import sys; import tl_core.cli, tl_ui.state; from tl_core.serving.jobs import JobManager; "

@@ -4,7 +4,7 @@ import itertools
 
 import pytest
 
-from tl_core.lessons import LESSONS, Run, stage_configs, verdict
+from tl_core.lessons import LESSONS, stage_configs, verdict
 from tl_core.records.run_view import RunView
 from tl_core.records.store import RunStore
 from tl_core.runs import identity, pairs
@@ -56,8 +56,8 @@ def test_transfers_is_one_answer():
     assert not transfers(RunConfig(weights="random", strategy="target-only"))
 
 
-def _fake(config: RunConfig, acc: float, rid: str, history=(0.5,)) -> Run:
-    return Run(config, {"run_id": rid, "status": "finished", "target_acc": acc, "model_params": 1000, "seconds": 1.0,
+def _fake(config: RunConfig, acc: float, rid: str, history=(0.5,)) -> RunView:
+    return RunView.of(config, {"run_id": rid, "status": "finished", "target_acc": acc, "model_params": 1000, "seconds": 1.0,
                         "source_acc_start": 0.9, "source_acc": acc, "source_acc_own_bn": acc},
                [{"epoch": i + 1, "target_acc": a} for i, a in enumerate(history)])
 

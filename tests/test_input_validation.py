@@ -363,6 +363,7 @@ def test_a_short_teacher_token_is_refused_with_a_clear_message(monkeypatch):
     assert teacher_token() == "x" * MIN_TOKEN_CHARS
 
 
+@pytest.mark.slow
 def test_the_server_refuses_to_start_with_a_short_teacher_token(tmp_path):
     import subprocess
     import sys

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -24,6 +26,7 @@ def test_no_engine_module_is_let_off_a_contract():
     assert not [line for line in exempt if line.startswith("tl_core")], exempt
 
 
+@pytest.mark.slow
 def test_the_feasibility_command_lives_with_its_report(capsys):
     """Writing the report (plotly charts) is presentation: `python -m tl_view feasibility`; the engine's CLI says
     so in one line."""

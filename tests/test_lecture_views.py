@@ -2,14 +2,15 @@
 task B's epochs) and their verdicts (met / not met / undecided by t-intervals over seeds)."""
 import pytest
 
-from tl_core.lessons import SEEDS, Run, lesson, stage_configs, verdict
+from tl_core.lessons import SEEDS, lesson, stage_configs, verdict
+from tl_core.records.run_view import RunView
 from tl_view import lesson_views as lv
 
 
-def fake(config, accs, status="finished", **summary) -> Run:
+def fake(config, accs, status="finished", **summary) -> RunView:
     per_epoch = summary.pop("per_epoch", {})
     metrics = [{"epoch": i + 1, "target_acc": a, **{k: v[i] for k, v in per_epoch.items()}} for i, a in enumerate(accs)]
-    return Run(config, {"status": status, "target_acc": accs[-1], "run_id": f"r-{config.arm}-{config.seed}", **summary},
+    return RunView.of(config, {"status": status, "target_acc": accs[-1], "run_id": f"r-{config.arm}-{config.seed}", **summary},
                metrics)
 
 

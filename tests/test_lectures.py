@@ -113,7 +113,8 @@ def test_multitask_lifts_a_label_poor_task_above_training_it_alone(runs_dir):
 
 @pytest.mark.slow
 def test_progressive_network_keeps_task_a_while_fine_tuning_forgets_it(runs_dir):
-    common = dict(source="digits", target="shapes", weights="source", labels_per_class=20, epochs=3)
+    common = dict(source="digits", target="shapes", weights="source", labels_per_class=20, epochs=3,
+                  measure_forgetting=True)
     tuned = _finished(_tiny(strategy="fine-tune", settings={"lr_decay": 1.0}, **common), runs_dir)
     progressive = _finished(_tiny(strategy="progressive", **common), runs_dir)
     assert progressive["source_acc"] == pytest.approx(progressive["source_acc_start"], abs=1e-9)
@@ -124,6 +125,18 @@ def test_progressive_network_keeps_task_a_while_fine_tuning_forgets_it(runs_dir)
     assert progressive["target_acc"] > 0.1 + 0.15  # ten shapes: it learns task B
     assert progressive["model_params"] > 1.9 * tuned["model_params"]  # two columns and the laterals
     assert progressive["frozen_params"] > 0
+
+
+def test_forgetting_is_measured_only_from_a_network_that_learned_task_a():
+    with pytest.raises(ConfigError, match="weights 'source'"):
+        validate_config(_tiny(measure_forgetting=True))
+
+
+@pytest.mark.slow
+def test_forgetting_is_measured_only_when_asked(runs_dir):
+    unasked = _finished(_tiny(source="digits", target="shapes", weights="source", strategy="fine-tune",
+                              labels_per_class=5, epochs=1), runs_dir)
+    assert not {"source_acc_start", "source_acc", "source_acc_own_bn"} & set(unasked)
 
 
 def test_progressive_needs_small_cnn():

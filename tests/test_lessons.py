@@ -3,7 +3,8 @@ verdict on tiny data, each lesson's verdict is met, not met or undecided on data
 is given before every seed has finished."""
 import pytest
 
-from tl_core.lessons import LESSONS, SEEDS, Run, collect, lesson, plan_next, stage_configs, verdict
+from tl_core.lessons import LESSONS, SEEDS, collect, lesson, plan_next, stage_configs, verdict
+from tl_core.records.run_view import RunView
 from tl_core.records.store import RunStore
 from tl_core.runs.config import RunConfig
 from tl_core.runs.runner import run_config
@@ -12,7 +13,7 @@ from tl_core.runs.validation import validate_config
 
 @pytest.mark.parametrize("item", LESSONS, ids=lambda item: item.key)
 def test_full_lessons_plan_valid_configs(item, data_dir):
-    fake_previous = [Run(RunConfig(name="the big one", role="teacher"), {"run_id": "x", "status": "finished"})]
+    fake_previous = [RunView.of(RunConfig(name="the big one", role="teacher"), {"run_id": "x", "status": "finished"})]
     for stage in item.stages:
         configs = stage(False, fake_previous)
         assert configs
@@ -42,7 +43,7 @@ def test_every_arm_runs_once_per_seed_and_students_learn_from_their_own_seeds_te
     item = lesson("distillation")
     teachers = stage_configs(item, 0, False, [])
     assert [c.seed for c in teachers] == list(range(SEEDS)) and item.seeds == SEEDS >= 5
-    done = [Run(c, {"run_id": f"t{c.seed}", "status": "finished"}) for c in teachers]
+    done = [RunView.of(c, {"run_id": f"t{c.seed}", "status": "finished"}) for c in teachers]
     students = plan_next(item, done, "lesson:distillation:x")[1]
     assert len(students) == 3 * SEEDS
     for config in students:
@@ -91,14 +92,14 @@ def planned(key: str, previous=()) -> list:
 def built_runs(key: str, effect: float, scale: float) -> list[dict]:
     """The lesson's planned runs, finished, with the primary contrast `effect` + SPREAD × `scale` on each seed."""
     item = lesson(key)
-    teachers = [Run(c, {"run_id": f"t{c.seed}", "status": "finished"})
+    teachers = [RunView.of(c, {"run_id": f"t{c.seed}", "status": "finished"})
                 for c in stage_configs(item, 0, False, [])]
     runs = []
     for config in planned(key, teachers):
         per_seed = effect + SPREAD[config.seed] * scale
         acc = _accuracy(key, config, per_seed)
         forgot = per_seed if config.arm == "fine-tuned" else 0.0
-        runs.append(Run(config, metrics=[{"epoch": 1, "target_acc": acc}], evaluation={},
+        runs.append(RunView.of(config, history=[{"epoch": 1, "target_acc": acc}], evaluation={},
                         summary={"run_id": f"{config.arm}-{config.seed}-{config.freeze}-{config.labels_per_class}",
                                  "status": "finished", "target_acc": acc, "source_acc_start": 0.9,
                                  "source_acc": 0.9 - 2 * forgot, "source_acc_own_bn": 0.9 - forgot,
@@ -166,8 +167,8 @@ def test_a_real_but_small_effect_is_not_worth_a_met():
 
 def test_no_verdict_before_every_seed_has_finished():
     runs = built_runs("why-transfer", 0.2, 0.01)
-    probe = next(r for r in runs if r.arm == "linear-probe" and r.seed == 4)
-    probe.summary.update(status="running", target_acc=None)  # a secondary arm still training
+    at = next(i for i, r in enumerate(runs) if r.arm == "linear-probe" and r.seed == 4)
+    runs[at] = RunView.of(runs[at].config, {**runs[at].summary, "status": "running", "target_acc": None})  # training
     judged = verdict("why-transfer", runs)
     assert judged.outcome == "waiting" and not judged.badged and judged.effect is None
     assert judged.text == f"{SEEDS - 1} of {SEEDS} seeds finished — no verdict yet."
@@ -177,8 +178,9 @@ def test_no_verdict_before_every_seed_has_finished():
 
 def test_a_lesson_whose_arms_fail_says_which():
     runs = built_runs("why-transfer", 0.2, 0.01)
-    failed = next(r for r in runs if r.arm == "fine-tune" and r.seed == 3)
-    failed.summary.update(status="failed", target_acc=None, reason="out of patience")
+    at = next(i for i, r in enumerate(runs) if r.arm == "fine-tune" and r.seed == 3)
+    runs[at] = RunView.of(runs[at].config, {**runs[at].summary, "status": "failed", "target_acc": None,
+                                            "reason": "out of patience"})
     judged = verdict("why-transfer", runs)
     assert judged.outcome == "incomplete" and not judged.badged
     assert "fine-tune, seed 3 (failed: out of patience)" in judged.text

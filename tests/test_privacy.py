@@ -53,6 +53,7 @@ def test_delete_refuses_a_run_id_that_is_a_path(tiny, runs_dir, tmp_path):
     assert victim.is_dir()
 
 
+@pytest.mark.slow
 def test_the_ray_job_ships_no_streamlit_secrets_and_git_ignores_them():
     """Asked of Ray in a child process: Ray reads its token settings when first imported, so importing it here
     would leave the Ray executor's tests (later in the session) unable to join their token-guarded cluster."""

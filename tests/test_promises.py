@@ -4,7 +4,7 @@ finish. A fake job manager stands for the queue (nothing trains), and the pace c
 import pytest
 
 from tl_core import lessons
-from tl_core.lessons import Run, lesson, stages_left
+from tl_core.lessons import lesson, stages_left
 from tl_core.records.run_view import RunView
 from tl_core.runs.config import RunConfig
 from tl_core.runs.status import Status
@@ -66,7 +66,7 @@ def submit_stage(manager, configs, owner, prefix):
 
 def as_runs(manager, ids):
     """The lesson's runs as `collect` gives them, from the fake manager's views."""
-    return [Run(manager.views[i].config, {"run_id": i, "status": manager.views[i].status.value}) for i in ids]
+    return [RunView.of(manager.views[i].config, {"run_id": i, "status": manager.views[i].status.value}) for i in ids]
 
 
 def test_a_lesson_card_s_own_queued_runs_are_its_work_not_runs_ahead(data_dir):

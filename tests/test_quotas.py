@@ -64,6 +64,7 @@ def test_the_default_limit_lets_the_largest_lesson_and_feasibility_stages_throug
     assert max_queued_per_owner() >= max(lesson, probe, curve) + pair
 
 
+@pytest.mark.slow
 def test_a_run_over_the_time_limit_is_stopped_and_its_record_says_why(manager, tiny, monkeypatch):
     monkeypatch.setenv("TL_MAX_RUN_SECONDS", "0.5")
     run_id = manager.submit(tiny.replace(epochs=200), owner=ALICE)

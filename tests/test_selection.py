@@ -33,6 +33,7 @@ def test_reverse_validation_rewards_pseudo_labels_that_hold_on_the_source(data_d
     assert score(torch.zeros_like(train.labels)) == pytest.approx(float((val.labels == 0).float().mean()))
 
 
+@pytest.mark.slow
 def test_the_reverse_model_trains_from_random_weights_on_the_pseudo_labelled_target(data_dir, monkeypatch):
     """Input space, as Zhong et al. and Ganin et al.: a fresh network is fitted to (target images, pseudo-labels)
     through the one loop, and scored on the source validation split."""

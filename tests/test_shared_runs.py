@@ -2,6 +2,8 @@
 the evaluation and the progress are there, whether the origin had finished or was still in flight."""
 import os
 
+import pytest
+
 from tl_core.runs.status import Status
 from tl_core.serving.jobs import JobManager
 from tl_core.serving.owners import owner_id
@@ -20,6 +22,7 @@ def _same_as_origin(manager, shared: str, origin: str) -> None:
         manager.store.run_dir(origin).read_json("evaluation.json")
 
 
+@pytest.mark.slow
 def test_a_run_shared_from_a_finished_one_has_its_history_and_snapshots(runs_dir, tiny):
     manager = JobManager(runs_dir, slots=1, executor="threads")
     try:

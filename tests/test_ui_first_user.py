@@ -91,6 +91,7 @@ def snapshot_of_its_network(runs_dir: Path, run_id: str) -> None:
     SnapshotTaker(domain, domain, 60, 0, torch.device("cpu"), 64).take(model, snapshot_path(run.snapshots_dir, 1))
 
 
+@pytest.mark.slow
 def test_a_drawing_gets_both_networks_probabilities_and_a_star_on_both_maps(app_env):
     import base64
 
@@ -172,6 +173,7 @@ def test_every_term_the_issue_found_unexplained_has_its_line_and_each_page_a_glo
         assert "What the words mean" in [e.label for e in at.expander], page
 
 
+@pytest.mark.slow
 def test_tabs_showing_the_same_runs_build_each_figure_once(app_env):
     """A live view redraws every second in every tab: the figures of unchanged data are reused, not rebuilt."""
     from tl_ui.figure_cache import figures_built

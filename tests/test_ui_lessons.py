@@ -12,7 +12,7 @@ from scipy import stats
 from streamlit.testing.v1 import AppTest
 
 from tl_core import lessons
-from tl_core.lessons import FREEZE_DEPTHS, LESSONS, Run, lesson, verdict
+from tl_core.lessons import FREEZE_DEPTHS, LESSONS, lesson, verdict
 from tl_core.records.run_dir import RunDir
 from tl_core.records.run_view import RunView
 from tl_core.records.store import RunStore
@@ -37,19 +37,19 @@ def fake_run(config: RunConfig, accs=(0.5, 0.6), status="finished", run_id=None,
     metrics = [{"epoch": i + 1, "target_acc": a, "domain_confusion_acc": summary.get("confusion", [None] * 9)[i]}
                for i, a in enumerate(accs)] if status != "queued" else []
     done = status == "finished"
-    return Run(config, {"run_id": rid, "status": status, "created": created, "target_acc": accs[-1] if done else None,
+    return RunView.of(config, {"run_id": rid, "status": status, "created": created, "target_acc": accs[-1] if done else None,
                         "labelled_examples": summary.get("labelled"), "model_params": summary.get("params"),
                         "domain_confusion_acc": (summary.get("confusion") or [None])[len(accs) - 1]
                         if summary.get("confusion") else None, "seconds": 3.0, "started": created + 1},
                metrics, {"classes": [str(i) for i in range(10)]})
 
 
-def record(store: RunStore, run: Run, owner: str = "someone") -> str:
+def record(store: RunStore, run: RunView, owner: str = "someone") -> str:
     """Write a fake run the way the engine records one (config, metrics, summary, index row)."""
     config = run.config
     rid = run.summary["run_id"]
     path = RunDir.create(store.runs_dir, config, run_id=rid)
-    for row in run.metrics:
+    for row in run.history:
         path.append_metrics(row)
     summary = {**run.summary, "created": time.time(), "started": time.time()}
     path.write_summary(summary)
@@ -311,6 +311,7 @@ def charts(at: AppTest) -> list[dict]:
     return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
 
 
+@pytest.mark.slow
 def test_every_lesson_section_renders_before_anything_ran(dashboard):
     at = open_lessons()
     for item in LESSONS:

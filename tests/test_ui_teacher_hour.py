@@ -108,6 +108,7 @@ def test_a_link_to_a_lesson_arm_shows_it_but_leaves_the_form_alone(app_env):
     assert at.session_state["x_seed"] == 0 and at.session_state["x_name"] == ""
 
 
+@pytest.mark.slow
 def test_reset_to_defaults_brings_every_control_back(app_env):
     main, _ = record_pair(app_env)
     at = clean(experiment_page({"run": main}))
@@ -134,6 +135,7 @@ def test_a_share_link_carries_only_the_settings_a_user_chooses(app_env, tmp_path
     assert "/" not in json.dumps(shared)
 
 
+@pytest.mark.slow
 def test_watch_a_run_offers_experiments_never_a_lesson_s_teacher(app_env):
     record(app_env, TEACHER_ARM, owner="someone-else-0000")
     record(app_env, MAIN.replace(experiment="", name="my fine-tune"), owner="someone-else-0000")
@@ -162,6 +164,7 @@ def dann_history(head: tuple[float, float]) -> list[dict]:
             for e, h in ((1, head[0]), (2, head[1]))]
 
 
+@pytest.mark.slow
 def test_domain_shift_says_what_the_domain_head_did_and_names_the_twin_without_adaptation(app_env):
     main = record(app_env, DANN, history=dann_history((0.72, 0.79)))
     twin = record(app_env, baseline_for(DANN).replace(experiment=DANN.experiment), history=dann_history((0.5, 0.5)))
@@ -194,6 +197,7 @@ def test_one_colour_per_side_on_every_page():
 
 # ------------------------------------------------------------------------------------------ 7 · whose settings
 
+@pytest.mark.slow
 def test_results_say_whose_settings_they_are_and_the_dann_checkbox_says_without_adaptation(app_env):
     main, _ = record_pair(app_env)
     at = clean(experiment_page({"run": main}))
@@ -237,6 +241,7 @@ def lesson_runs(runs_dir: Path, owner: str, seeds: int | None = None) -> None:
         record(runs_dir, config.replace(experiment=experiment, epochs=2, snapshot_size=0), owner)
 
 
+@pytest.mark.slow
 def test_teacher_mode_survives_a_reload(app_env, monkeypatch):
     monkeypatch.setenv("TL_TEACHER_TOKEN", "class-token-1234")
     first = clean(class_view().run())
@@ -255,6 +260,7 @@ def test_without_a_token_the_class_view_says_how_to_set_one(app_env, monkeypatch
     assert "TL_TEACHER_TOKEN" in text and "in the sidebar with the server's token" not in text
 
 
+@pytest.mark.slow
 def test_the_class_view_overlays_a_lesson_s_runs_with_a_verdict_per_student(app_env, monkeypatch):
     monkeypatch.setenv("TL_TEACHER_TOKEN", "class-token-1234")
     lesson_runs(app_env, ME)

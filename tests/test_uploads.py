@@ -117,6 +117,7 @@ def test_too_many_entries_is_refused(session):
                    limits=ZipLimits(max_entries=50))
 
 
+@pytest.mark.slow
 def test_default_entry_limit_is_enforced(session):
     entries = {f"circle/{i:05d}.txt": b"" for i in range(20_001)}
     assert_refused(make_zip(entries, zipfile.ZIP_STORED), session, "too_many_entries", "20,001 entries")
@@ -440,6 +441,7 @@ def sized_zip(kilobytes: int) -> bytes:
                     zipfile.ZIP_STORED)
 
 
+@pytest.mark.slow
 def test_an_owners_older_sessions_make_room_for_a_new_upload(tmp_path):
     from tl_core.feasibility.upload_quota import UploadQuota
     from tl_core.feasibility.uploads import new_session_dir

@@ -1,6 +1,6 @@
 """The Lessons page's pure parts: which runs belong to a lesson, what its next stage is, and its picture.
 
-No Streamlit here. A run is the `Run` record `tl_core.lessons.collect` returns (its config, summary, metrics and
+No Streamlit here. A run is the `RunView` record `tl_core.lessons.collect` returns (its config, summary, metrics and
 evaluation.json where recorded). Runs of one lesson share one experiment id
 (`tl_core.runs.identity.new_lesson`), so the Runs page shows them together and any tab finds a lesson's latest runs
 again; each run's arm says what it is in the picture. Names are only drawn, never matched.
@@ -20,7 +20,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from tl_core.analysis.intervals import seed_interval
-from tl_core.lessons.claims import Run, finished
+from tl_core.lessons.claims import finished
 from tl_core.records.run_view import RunView
 from tl_core.runs.config import RunConfig
 from tl_core.runs.status import Status
@@ -51,7 +51,7 @@ def verdict_mark(outcome: str) -> str:
     return VERDICT_MARKS[outcome]
 
 
-def status_text(run: Run, live: RunView | None = None) -> str:
+def status_text(run: RunView, live: RunView | None = None) -> str:
     """'queued — position 3', 'epoch 4 of 8', 'finished — 83.1%', 'failed — why'."""
     status = live.status if live is not None else Status.of(run.summary.get("status", Status.QUEUED))
     if status is Status.QUEUED:
@@ -61,7 +61,7 @@ def status_text(run: Run, live: RunView | None = None) -> str:
         epochs = run.config.epochs or 1
         if live is not None and live.stage == "pretrain":
             return "pretraining on task A (cached for later runs)"
-        done = len(live.history) if live is not None else len(run.metrics or [])
+        done = len(live.history) if live is not None else len(run.history or [])
         return f"training — epoch {min(done + 1, epochs)} of {epochs}"
     if status is Status.FINISHED:
         return f"finished — {fmt.pct(run.summary.get('target_acc'))}"
@@ -69,7 +69,7 @@ def status_text(run: Run, live: RunView | None = None) -> str:
     return f"{status.value} — {reason}".rstrip(" —")
 
 
-def status_rows(runs: Sequence[Run], live: dict[str, RunView | None] | None = None) -> list[dict]:
+def status_rows(runs: Sequence[RunView], live: dict[str, RunView | None] | None = None) -> list[dict]:
     live = live or {}
     rows = []
     for run in runs:
@@ -88,15 +88,15 @@ class Point:
     """One arm's target accuracy over its seeds: the mean and its 95% t-interval over seeds (the mean alone, as a
     zero-width interval, with one seed)."""
     label: str  # the first run's name: drawn, never matched
-    runs: tuple[Run, ...]
+    runs: tuple[RunView, ...]
     mean: float
     low: float
     high: float
 
 
-def _points(runs: Sequence[Run], key=lambda config: config.arm) -> dict[Any, Point]:
+def _points(runs: Sequence[RunView], key=lambda config: config.arm) -> dict[Any, Point]:
     """Finished runs grouped by `key(config)` (the arm, or the arm and a config value), in first-seen order."""
-    groups: dict[Any, list[Run]] = {}
+    groups: dict[Any, list[RunView]] = {}
     for run in finished(runs):
         groups.setdefault(key(run.config), []).append(run)
     points = {}
@@ -132,11 +132,11 @@ def run_style(config: RunConfig) -> tuple[str, str]:
     return theme.WITH_COLOR, "solid"
 
 
-def _mean_history(group: Sequence[Run]) -> list[dict]:
+def _mean_history(group: Sequence[RunView]) -> list[dict]:
     """Per-epoch rows averaged over an arm's seeds (each epoch over the seeds that have reached it)."""
     by_epoch: dict[int, dict[str, list[float]]] = {}
     for run in group:
-        for row in run.metrics or []:
+        for row in run.history or []:
             cell = by_epoch.setdefault(int(row["epoch"]), {})
             for metric in ("target_acc", "domain_confusion_acc"):
                 if row.get(metric) is not None:
@@ -144,15 +144,15 @@ def _mean_history(group: Sequence[Run]) -> list[dict]:
     return [{"epoch": e, **{m: float(np.mean(v)) for m, v in cell.items()}} for e, cell in sorted(by_epoch.items())]
 
 
-def _arms(runs: Sequence[Run]) -> dict[str, list[Run]]:
+def _arms(runs: Sequence[RunView]) -> dict[str, list[RunView]]:
     """Every run (finished or not) by arm, in submission order."""
-    groups: dict[str, list[Run]] = {}
+    groups: dict[str, list[RunView]] = {}
     for run in runs:
         groups.setdefault(run.arm, []).append(run)
     return groups
 
 
-def curves_figure(runs: Sequence[Run], *, height: int = 400) -> go.Figure:
+def curves_figure(runs: Sequence[RunView], *, height: int = 400) -> go.Figure:
     """Why transfer: target accuracy per epoch, one line per arm averaged over its seeds (they grow while the
     runs train)."""
     curves = []
@@ -166,7 +166,7 @@ def curves_figure(runs: Sequence[Run], *, height: int = 400) -> go.Figure:
     return fig
 
 
-def _labels_per_class(run: Run) -> float | None:
+def _labels_per_class(run: RunView) -> float | None:
     budget = run.config.labels_per_class
     if budget is not None:
         return float(budget)
@@ -175,7 +175,7 @@ def _labels_per_class(run: Run) -> float | None:
     return labelled / len(classes) if labelled and classes else None
 
 
-def labels_figure(runs: Sequence[Run], *, height: int = 400) -> go.Figure:
+def labels_figure(runs: Sequence[RunView], *, height: int = 400) -> go.Figure:
     """How many labels: target accuracy against labelled images per class (log x), with and without transfer,
     each point the mean over seeds with its 95% interval."""
     fig = go.Figure()
@@ -211,7 +211,7 @@ FREEZE_LINES = (("freeze", "close task A (font digits)", theme.WITH_COLOR),
                 ("freeze-distant", "distant task A (shapes)", theme.HEAD_COLOR))
 
 
-def freeze_figure(runs: Sequence[Run], *, height: int = 400) -> go.Figure:
+def freeze_figure(runs: Sequence[RunView], *, height: int = 400) -> go.Figure:
     """Which layers: target accuracy against the number of frozen layer groups, one line per source (mean over
     seeds, 95% interval); scratch as a dashed line."""
     fig = go.Figure()
@@ -239,7 +239,7 @@ def freeze_figure(runs: Sequence[Run], *, height: int = 400) -> go.Figure:
     return fig
 
 
-def _bars(runs: Sequence[Run], title: str, uirevision: str, height: int, colors: dict[str, str] | None = None,
+def _bars(runs: Sequence[RunView], title: str, uirevision: str, height: int, colors: dict[str, str] | None = None,
           reference: str | None = None, label=lambda point: point.label, order: Sequence[str] = ()) -> go.Figure:
     """One bar per arm: the mean over its seeds with the 95% interval as an error bar."""
     points = _points(runs)
@@ -264,7 +264,7 @@ def _bars(runs: Sequence[Run], title: str, uirevision: str, height: int, colors:
     return fig
 
 
-def domain_figures(runs: Sequence[Run], *, height: int = 380) -> list[go.Figure]:
+def domain_figures(runs: Sequence[RunView], *, height: int = 380) -> list[go.Figure]:
     """Domain shift: target accuracy of DANN and its weight-0 twin (bars, mean over seeds with 95% intervals), and
     domain-confusion accuracy per epoch (mean over seeds) with the 0.5 line (a separate linear classifier that
     tells source features from target features)."""
@@ -288,7 +288,7 @@ DISTILL_COLORS = {"teacher": TEACHER_COLOR, "distilled": theme.WITH_COLOR, "pseu
                   "labels-only": theme.WITHOUT_COLOR}
 
 
-def distill_figure(runs: Sequence[Run], *, height: int = 400) -> go.Figure:
+def distill_figure(runs: Sequence[RunView], *, height: int = 400) -> go.Figure:
     """Distillation: accuracy (mean over seeds, 95% interval) and parameter count side by side for the teacher
     and the students."""
     points = _points(runs)
@@ -319,7 +319,7 @@ def distill_figure(runs: Sequence[Run], *, height: int = 400) -> go.Figure:
 NEGATIVE_ORDER = ("fine-tuned", "related-fine-tuned", "frozen", "scratch")
 
 
-def negative_figure(runs: Sequence[Run], *, height: int = 400) -> go.Figure:
+def negative_figure(runs: Sequence[RunView], *, height: int = 400) -> go.Figure:
     """Negative transfer: each arm's target accuracy as a bar (mean over seeds, 95% interval), scratch also as
     a dashed line to compare with."""
     colors = {"fine-tuned": theme.WITH_COLOR, "related-fine-tuned": theme.HEAD_COLOR, "frozen": theme.WITH["val_acc"]}
@@ -347,26 +347,26 @@ ARM_STYLE = {  # arm → (legend label, colour, dash)
 }
 
 
-def _by_arm(runs: Sequence[Run], arms: Sequence[str]) -> dict[str, list[Run]]:
+def _by_arm(runs: Sequence[RunView], arms: Sequence[str]) -> dict[str, list[RunView]]:
     return {arm: [r for r in runs if r.arm == arm] for arm in arms}
 
 
-def mean_curve(runs: Sequence[Run], metric: str) -> tuple[list[int], list[float]]:
+def mean_curve(runs: Sequence[RunView], metric: str) -> tuple[list[int], list[float]]:
     """Per epoch, the mean of `metric` over the runs that have reached that epoch."""
     values: dict[int, list[float]] = {}
     for run in runs:
-        for row in run.metrics or []:
+        for row in run.history or []:
             if row.get(metric) is not None:
                 values.setdefault(int(row["epoch"]), []).append(float(row[metric]))
     epochs = sorted(values)
     return epochs, [sum(values[e]) / len(values[e]) for e in epochs]
 
 
-def _seeds_text(runs: Sequence[Run]) -> str:
+def _seeds_text(runs: Sequence[RunView]) -> str:
     return f"{len(runs)} seed{'s' if len(runs) != 1 else ''}"
 
 
-def arm_curves_figure(runs: Sequence[Run], arms: Sequence[str], title: str, uirevision: str, *,
+def arm_curves_figure(runs: Sequence[RunView], arms: Sequence[str], title: str, uirevision: str, *,
                       height: int = 400) -> go.Figure:
     """Target accuracy per epoch, one line per arm (mean over its seeds)."""
     fig = go.Figure()
@@ -381,23 +381,23 @@ def arm_curves_figure(runs: Sequence[Run], arms: Sequence[str], title: str, uire
     _title(fig, title)
     fig.update_xaxes(title_text="epoch on the target task", range=[0.7, epochs + 0.3], dtick=1)
     fig.update_yaxes(range=[0, 1.02], tickformat=".0%", title_text="target test accuracy (mean over seeds)")
-    if not any(r.metrics for r in runs):
+    if not any(r.history for r in runs):
         _waiting(fig)
     return fig
 
 
-def self_supervised_figures(runs: Sequence[Run]) -> list[go.Figure]:
+def self_supervised_figures(runs: Sequence[RunView]) -> list[go.Figure]:
     budget = next((r.config.labels_per_class for r in runs), None)
     title = "Target accuracy per epoch" + (f": {budget} labels per class" if budget else "")
     return [arm_curves_figure(runs, ("scratch", "rotation", "supervised"), title, "lesson-ssl")]
 
 
-def multitask_figures(runs: Sequence[Run]) -> list[go.Figure]:
+def multitask_figures(runs: Sequence[RunView]) -> list[go.Figure]:
     return [arm_curves_figure(runs, ("alone", "fine-tuned", "joint"),
                               "Label-poor task: target accuracy per epoch", "lesson-multitask")]
 
 
-def _arm_bars(fig: go.Figure, groups: dict[str, list[Run]], key: str = "target_acc", **cell) -> None:
+def _arm_bars(fig: go.Figure, groups: dict[str, list[RunView]], key: str = "target_acc", **cell) -> None:
     """One bar per arm (mean of its finished seeds, labelled) and one dot per seed."""
     for arm, group in groups.items():
         label, color, _ = ARM_STYLE[arm]
@@ -413,7 +413,7 @@ def _arm_bars(fig: go.Figure, groups: dict[str, list[Run]], key: str = "target_a
                                  hovertemplate="one seed: %{y:.1%}<extra></extra>"), **cell)
 
 
-def zero_shot_figures(runs: Sequence[Run], *, height: int = 400) -> list[go.Figure]:
+def zero_shot_figures(runs: Sequence[RunView], *, height: int = 400) -> list[go.Figure]:
     """Accuracy on the held-out classes per attribute set, against chance and the collision cap."""
     from tl_core.lessons.verdicts import collision_cap, zero_shot_setting
 
@@ -443,7 +443,7 @@ def zero_shot_figures(runs: Sequence[Run], *, height: int = 400) -> list[go.Figu
     return [fig]
 
 
-def forgetting_figures(runs: Sequence[Run], *, height: int = 400) -> list[go.Figure]:
+def forgetting_figures(runs: Sequence[RunView], *, height: int = 400) -> list[go.Figure]:
     """Task A's accuracy over task B's epochs (epoch 0: before B), and task B's accuracy with parameter counts."""
     groups = _by_arm(runs, ("fine-tuned", "progressive"))
     curves = go.Figure()
@@ -486,13 +486,13 @@ def forgetting_figures(runs: Sequence[Run], *, height: int = 400) -> list[go.Fig
     charts.base_layout(bars, height, "lesson-forgetting-b")
     _title(bars, "Task B accuracy, and the network's size")
     bars.update_yaxes(range=[0, 1.12], tickformat=".0%", title_text="task B test accuracy")
-    if not any(r.metrics for r in runs):
+    if not any(r.history for r in runs):
         _waiting(curves)
         _waiting(bars)
     return [curves, bars]
 
 
-PICTURES: dict[str, Callable[[Sequence[Run]], list[go.Figure]]] = {  # a Lesson's `picture` → its figures
+PICTURES: dict[str, Callable[[Sequence[RunView]], list[go.Figure]]] = {  # a Lesson's `picture` → its figures
     "curves": lambda runs: [curves_figure(runs)],
     "labels": lambda runs: [labels_figure(runs)],
     "freeze": lambda runs: [freeze_figure(runs)],
@@ -506,7 +506,7 @@ PICTURES: dict[str, Callable[[Sequence[Run]], list[go.Figure]]] = {  # a Lesson'
 }
 
 
-def lesson_figures(picture: str, runs: Sequence[Run]) -> list[go.Figure]:
+def lesson_figures(picture: str, runs: Sequence[RunView]) -> list[go.Figure]:
     """The lesson's picture from whatever runs exist (one or two figures)."""
     if picture not in PICTURES:
         raise KeyError(f"No picture kind {picture!r}: choose one of {', '.join(PICTURES)}")

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from tl_core.lessons.claims import Claim, Run
+from tl_core.lessons.claims import Claim
+from tl_core.records.run_view import RunView
 from tl_core.runs.config import RunConfig
 from tl_core.runs.identity import Role
 from tl_core.strategies import strategy_class, suggested_lr
@@ -24,7 +25,7 @@ class Lesson:
     explanation: str  # markdown, a few sentences
     expectation: str  # the picture the lecture predicts, in one sentence
     picture: str  # how the page draws it (tl_view.lesson_views.lesson_figures): curves | labels | … | forgetting
-    stages: tuple[Callable[[bool, list[Run]], list[RunConfig]], ...]
+    stages: tuple[Callable[[bool, list[RunView]], list[RunConfig]], ...]
     claim: Claim  # the primary contrast the badge is decided on, stated before any run
     formula: str = ""  # LaTeX shown under the explanation
     notes: tuple[str, ...] = field(default_factory=tuple)
@@ -44,7 +45,7 @@ def _base(quick: bool, **changes) -> RunConfig:
 HARD_TARGET, HARD_LABELS = "digits-m", 10  # lessons 1 and 5 (design 2, bench/selections/lessons.md)
 
 
-def _why_transfer(quick: bool, _: list[Run]) -> list[RunConfig]:
+def _why_transfer(quick: bool, _: list[RunView]) -> list[RunConfig]:
     """The hard target (digits-m) at 10 labels per class, where scratch cannot learn to ignore the backgrounds
     from 100 images; each arm at its own strategy's rate."""
     common = dict(target=HARD_TARGET, labels_per_class=HARD_LABELS) if not quick else {}
@@ -61,7 +62,7 @@ def _why_transfer(quick: bool, _: list[Run]) -> list[RunConfig]:
 LABEL_BUDGETS = (1, 5, 10, 50, None)
 
 
-def _how_many_labels(quick: bool, _: list[Run]) -> list[RunConfig]:
+def _how_many_labels(quick: bool, _: list[RunView]) -> list[RunConfig]:
     budgets = (1, 10) if quick else LABEL_BUDGETS
     configs = []
     for budget in budgets:
@@ -83,7 +84,7 @@ def _pretraining(source: str, quick: bool) -> dict:
     return {"pretrain_epochs": DISTANT_PRETRAIN_EPOCHS} if source == DISTANT_SOURCE and not quick else {}
 
 
-def _which_layers(quick: bool, _: list[Run]) -> list[RunConfig]:
+def _which_layers(quick: bool, _: list[RunView]) -> list[RunConfig]:
     """The same freeze depths from a close source (font digits) and a distant one (shapes), as Yosinski et al.
     compare similar and dissimilar tasks."""
     depths = (0, 4) if quick else FREEZE_DEPTHS
@@ -97,7 +98,7 @@ def _which_layers(quick: bool, _: list[Run]) -> list[RunConfig]:
     return configs
 
 
-def _domain_shift(quick: bool, _: list[Run]) -> list[RunConfig]:
+def _domain_shift(quick: bool, _: list[RunView]) -> list[RunConfig]:
     """DANN against its own twin: the same recipe (SGD, rate, schedules, steps, discriminator) with the domain
     loss weighted 0, so the adversarial term is the only difference. Both start from the source-pretrained
     network, as Ganin et al. start from ImageNet on Office."""
@@ -110,7 +111,7 @@ def _domain_shift(quick: bool, _: list[Run]) -> list[RunConfig]:
     return [twin, dann]
 
 
-def _distill_teacher(quick: bool, _: list[Run]) -> list[RunConfig]:
+def _distill_teacher(quick: bool, _: list[RunView]) -> list[RunConfig]:
     """The teacher sees no more target labels than its students: it knows more because it learned task A first
     (the font digits), not because it saw more of task B's labels. The hard target (design 2), where a fresh
     student on 100 labels stays far below it."""
@@ -120,7 +121,7 @@ def _distill_teacher(quick: bool, _: list[Run]) -> list[RunConfig]:
                   role=Role.TEACHER.value, arm="teacher", **target)]
 
 
-def _distill_students(quick: bool, previous: list[Run]) -> list[RunConfig]:
+def _distill_students(quick: bool, previous: list[RunView]) -> list[RunConfig]:
     """Fresh students on the same labels; the teacher's outputs on the labelled and unlabelled training images
     (the transfer set) are what the distilled ones learn from."""
     teacher = next(r for r in previous if r.config.role == Role.TEACHER)
@@ -135,7 +136,7 @@ def _distill_students(quick: bool, previous: list[Run]) -> list[RunConfig]:
     ]
 
 
-def _negative_transfer(quick: bool, _: list[Run]) -> list[RunConfig]:
+def _negative_transfer(quick: bool, _: list[RunView]) -> list[RunConfig]:
     """Transfer from shapes against scratch under one protocol, every layer fine-tuned at one rate (lr_decay 1), so
     neither freezing nor slowed early layers can be the cause; the control is the same from a related source (font
     digits), which must not lose. The frozen arm shows how much worse it gets when the shape detectors must stay."""
@@ -153,7 +154,7 @@ def _negative_transfer(quick: bool, _: list[Run]) -> list[RunConfig]:
     ]
 
 
-def _self_supervised(quick: bool, _: list[Run]) -> list[RunConfig]:
+def _self_supervised(quick: bool, _: list[RunView]) -> list[RunConfig]:
     """Design 2 (bench/selections/lessons.md): the hard target at 10 labels per class, where scratch learns little;
     the pretext task turns digits-m's own training images (labels unread); every arm 160 steps at its own rate."""
     arms = (("scratch", "scratch", "random", "scratch"),
@@ -166,7 +167,7 @@ def _self_supervised(quick: bool, _: list[Run]) -> list[RunConfig]:
             for arm, strategy, weights, name in arms]
 
 
-def _zero_shot(quick: bool, _: list[Run]) -> list[RunConfig]:
+def _zero_shot(quick: bool, _: list[RunView]) -> list[RunConfig]:
     """Design 1: attribute-shapes, all three attributes against shape and fill only (design 2, seven segments on
     handwritten digits, failed its pilot: bench/selections/lessons.md)."""
     common = dict(target="attribute-shapes", strategy="zero-shot", weights="random", freeze=0, snapshot_size=0,
@@ -182,7 +183,7 @@ def _zero_shot(quick: bool, _: list[Run]) -> list[RunConfig]:
 MULTITASK_EPOCHS = 24
 
 
-def _multitask(quick: bool, _: list[Run]) -> list[RunConfig]:
+def _multitask(quick: bool, _: list[RunView]) -> list[RunConfig]:
     """Design 2 (bench/selections/lessons.md): the hard target at 10 labels per class, where a network trained on
     the target alone learns little; the joint network and the one alone start from the same random weights and
     train the same 480 steps on the same target batches, each at its own strategy's rate. Fine-tuning after the
@@ -197,9 +198,9 @@ def _multitask(quick: bool, _: list[Run]) -> list[RunConfig]:
             for arm, changes, name in arms]
 
 
-def _forgetting(quick: bool, _: list[Run]) -> list[RunConfig]:
+def _forgetting(quick: bool, _: list[RunView]) -> list[RunConfig]:
     common = dict(target="shapes" if not quick else "digits", labels_per_class=30, epochs=6 if not quick else 2,
-                  snapshot_size=0, freeze=0)
+                  snapshot_size=0, freeze=0, measure_forgetting=True)
     return [_base(quick, name=name, arm=arm, **common, **changes)
             for arm, changes, name in (
                 ("fine-tuned", dict(strategy="fine-tune", settings={"lr_decay": 1.0}), "fine-tuned on B"),

@@ -1,5 +1,5 @@
-"""What a lesson's verdict is made of: its claim (stated before any run), the Verdict, the run record every
-verdict and picture reads, and a lesson's runs as per-seed values paired by seed.
+"""What a lesson's verdict is made of: its claim (stated before any run), the Verdict, and a lesson's runs
+(`RunView` records) as per-seed values paired by seed.
 
 A lesson's arm is picked out by a predicate on a run's config (its `arm` and config values, never its name);
 runs of different arms are paired by `seed`. A run's value is its target accuracy on the full test set (or
@@ -8,51 +8,20 @@ the one statistic of the lab.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 
 from tl_core.analysis.intervals import Interval, Outcome, Side, all_of, contrast, decide, oriented, seed_interval
+from tl_core.records.run_view import RunView
 from tl_core.runs.config import RunConfig
 from tl_core.runs.status import Status
 
 
-@dataclass(frozen=True)
-class Run:
-    """One run of a lesson as `tl_core.lessons.collect` reads it: every verdict and lesson picture takes these.
-    Its metrics and evaluation may be shared with other readers of the same files: never change them."""
-    config: RunConfig
-    summary: Mapping[str, Any]  # summary.json: status, target_acc, …
-    metrics: Sequence[Mapping[str, Any]] = ()  # one row per epoch (metrics.jsonl)
-    evaluation: Mapping[str, Any] | None = None  # evaluation.json, where recorded
-
-    @classmethod
-    def of(cls, config: Mapping[str, Any], summary: Mapping[str, Any], metrics=(), evaluation=None) -> "Run":
-        """From a record as the store keeps it: the config as a dict, and the run's files."""
-        return cls(RunConfig.from_dict(dict(config)), summary, metrics or (), evaluation)
-
-    @property
-    def arm(self) -> str:
-        return self.config.arm
-
-    @property
-    def seed(self) -> int:
-        return self.config.seed
-
-    @property
-    def status(self) -> Status:
-        return Status.of(self.summary.get("status"))
-
-    @property
-    def label(self) -> str:
-        """What a person calls it: its name, else its strategy."""
-        return self.config.name or self.config.strategy
-
-
 Pick = Callable[[RunConfig], bool]  # on a run's config: is it this arm?
-Value = Callable[[Run], float | None]
+Value = Callable[[RunView], float | None]
 VerdictOutcome = Literal["met", "not met", "undecided", "waiting", "incomplete"]
 ContrastKind = Literal["difference", "difference of differences", "against a constant"]  # 2, 4 or 1 arms
 BADGED = ("met", "not met", "undecided")  # outcomes the page draws a badge for; the others are progress
@@ -113,19 +82,19 @@ def arm(name: str, **values) -> Pick:
     return lambda config: config.arm == name and all(getattr(config, k) == v for k, v in values.items())
 
 
-def is_finished(run: Run) -> bool:
+def is_finished(run: RunView) -> bool:
     return run.summary.get("status") == Status.FINISHED and run.summary.get("target_acc") is not None
 
 
-def finished(runs: Sequence[Run]) -> list[Run]:
+def finished(runs: Sequence[RunView]) -> list[RunView]:
     return [r for r in runs if is_finished(r)]
 
 
-def seed_of(run: Run) -> int:
+def seed_of(run: RunView) -> int:
     return run.seed
 
 
-def target_acc(run: Run) -> float:
+def target_acc(run: RunView) -> float:
     return float(run.summary["target_acc"])
 
 
@@ -137,9 +106,9 @@ class Progress:
     failed: tuple[str, ...]  # "fine-tune, seed 2 (failed: why)" for each run that ended without finishing
 
 
-def progress(runs: Sequence[Run], claim: Claim, planned_seeds: int) -> Progress:
+def progress(runs: Sequence[RunView], claim: Claim, planned_seeds: int) -> Progress:
     """How far the lesson's own runs are: only finished runs count, a run still waiting or training never does."""
-    by_seed: dict[int, list[Run]] = {}
+    by_seed: dict[int, list[RunView]] = {}
     for run in runs:
         by_seed.setdefault(seed_of(run), []).append(run)
     done = sum(1 for group in by_seed.values()
@@ -153,13 +122,13 @@ def progress(runs: Sequence[Run], claim: Claim, planned_seeds: int) -> Progress:
     return Progress(done, planned_seeds, active, failed)
 
 
-def by_seed(runs: Sequence[Run], pick: Pick, value: Value = target_acc) -> dict[int, float]:
+def by_seed(runs: Sequence[RunView], pick: Pick, value: Value = target_acc) -> dict[int, float]:
     """One value per seed from the arm's finished runs (runs whose value is unknown left out)."""
     values = {seed_of(r): value(r) for r in finished(runs) if pick(r.config)}
     return {s: float(v) for s, v in values.items() if v is not None}
 
 
-def paired(runs: Sequence[Run], picks: Sequence[Pick], value: Value = target_acc) -> list[np.ndarray] | None:
+def paired(runs: Sequence[RunView], picks: Sequence[Pick], value: Value = target_acc) -> list[np.ndarray] | None:
     """One array per arm over the seeds every arm has (None when there are none), in seed order."""
     arms = [by_seed(runs, pick, value) for pick in picks]
     seeds = sorted(set.intersection(*(set(a) for a in arms))) if arms else []
@@ -168,19 +137,19 @@ def paired(runs: Sequence[Run], picks: Sequence[Pick], value: Value = target_acc
     return [np.asarray([a[s] for s in seeds]) for a in arms]
 
 
-def contrast_interval(runs: Sequence[Run], picks: Sequence[Pick], weights: Sequence[float],
+def contrast_interval(runs: Sequence[RunView], picks: Sequence[Pick], weights: Sequence[float],
                       value: Value = target_acc) -> Interval | None:
     """The t-interval of Σ weights[k] · arm k, seed by seed (None until the arms share a finished seed)."""
     arms = paired(runs, picks, value)
     return None if arms is None else seed_interval(contrast(arms, weights))
 
 
-def difference(runs: Sequence[Run], treated: Pick, control: Pick, value: Value = target_acc) -> Interval | None:
+def difference(runs: Sequence[RunView], treated: Pick, control: Pick, value: Value = target_acc) -> Interval | None:
     """The paired interval of treated − control (None until both arms share a finished seed)."""
     return contrast_interval(runs, [treated, control], [1.0, -1.0], value)
 
 
-def mean_of(runs: Sequence[Run], pick: Pick, value: Value = target_acc) -> float | None:
+def mean_of(runs: Sequence[RunView], pick: Pick, value: Value = target_acc) -> float | None:
     values = list(by_seed(runs, pick, value).values())
     return float(np.mean(values)) if values else None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tl_core.lessons.catalog import Lesson
-from tl_core.lessons.claims import Run
+from tl_core.records.run_view import RunView
 from tl_core.networks import ssl
 from tl_core.runs import identity
 from tl_core.runs.config import RunConfig
@@ -17,7 +17,7 @@ def seed_count(lesson: Lesson, quick: bool = False, seeds: int | None = None) ->
     return seeds if seeds is not None else 1 if quick else lesson.seeds
 
 
-def stage_configs(lesson: Lesson, index: int, quick: bool, previous: Sequence[Run],
+def stage_configs(lesson: Lesson, index: int, quick: bool, previous: Sequence[RunView],
                   seeds: int | None = None, first_seed: int = 0) -> list[RunConfig]:
     """Stage `index`'s configs once per seed (`first_seed`, …: the page's are 0 …, a confirmation's fresh ones);
     each seed's copy sees only the earlier runs of its own seed (its students learn from the teacher of their
@@ -47,7 +47,7 @@ def experiment_run_ids(rows: Sequence[dict], experiment: str) -> list[str]:
                                         key=lambda r: (r.get("created") or 0, r["run_id"]))]
 
 
-def plan_next(lesson: Lesson, runs: Sequence[Run], experiment: str, quick: bool = False,
+def plan_next(lesson: Lesson, runs: Sequence[RunView], experiment: str, quick: bool = False,
               seeds: int | None = None) -> tuple[str, list[RunConfig]]:
     """The next stage to submit, given the lesson's runs so far in submission order (all of them ended).
 
@@ -66,7 +66,7 @@ def plan_next(lesson: Lesson, runs: Sequence[Run], experiment: str, quick: bool 
     return "done", []
 
 
-def stages_left(lesson: Lesson, runs: Sequence[Run] = (), quick: bool = False,
+def stages_left(lesson: Lesson, runs: Sequence[RunView] = (), quick: bool = False,
                 seeds: int | None = None) -> list[list[RunConfig]]:
     """Every stage not submitted yet, given the lesson's runs so far in submission order (none: the whole
     plan), for estimating how long it takes. A later stage that needs runs not finished yet (students need their
@@ -77,20 +77,20 @@ def stages_left(lesson: Lesson, runs: Sequence[Run] = (), quick: bool = False,
         configs = stage_configs(lesson, i, quick, previous[:submitted], seeds)
         if len(previous) < submitted + len(configs):
             stages.append(configs)
-            previous += [Run(c, {"run_id": f"planned-{i}-{k}", "status": Status.FINISHED})
+            previous += [RunView.of(c, {"run_id": f"planned-{i}-{k}", "status": Status.FINISHED})
                          for k, c in enumerate(configs)]
         submitted += len(configs)
     return stages
 
 
-def collect(run_ids: list[str], store) -> list[Run]:
-    """The lesson's runs as `Run` records with their evaluation.json, read from the run store (unfinished ones too).
+def collect(run_ids: list[str], store) -> list[RunView]:
+    """The lesson's runs as `RunView` records with their evaluation.json, read from the run store (unfinished ones too).
     Their metrics and evaluation are shared with every other reader of the same files: never change them."""
     runs, rows = [], store.get_many(list(run_ids))
     for run_id in run_ids:
         row = rows.get(run_id)
         if row is not None:
             path = store.run_dir(run_id)
-            runs.append(Run.of(row["config"], row["summary"], path.look_at_metrics(),
+            runs.append(RunView.of(row["config"], row["summary"], path.look_at_metrics(),
                                path.look_at_json("evaluation.json")))
     return runs

@@ -11,20 +11,21 @@ from tl_core.analysis.intervals import decide, seed_interval
 from tl_core.data.attributes import class_attributes
 from tl_core.lessons import plans
 from tl_core.lessons.catalog import LABEL_BUDGETS, lesson
-from tl_core.lessons.claims import (Claim, Progress, Run, Verdict, arm, by_seed, claim_text, contrast_interval,
+from tl_core.lessons.claims import (Claim, Progress, Verdict, arm, by_seed, claim_text, contrast_interval,
                                     difference, finished, interval_text, judged, judged_with_controls, mean_of,
                                     progress, seeds_text)
+from tl_core.records.run_view import RunView
 
 
-def _first_epoch_acc(run: Run) -> float | None:
-    return run.metrics[0].get("target_acc") if run.metrics else None
+def _first_epoch_acc(run: RunView) -> float | None:
+    return run.history[0].get("target_acc") if run.history else None
 
 
-def _confusion(run: Run) -> float | None:
+def _confusion(run: RunView) -> float | None:
     return run.summary.get("domain_confusion_acc")
 
 
-def _why_transfer_verdict(runs: list[Run], claim: Claim) -> Verdict:
+def _why_transfer_verdict(runs: list[RunView], claim: Claim) -> Verdict:
     fine, scratch = arm("fine-tune"), arm("scratch")
     end = difference(runs, fine, scratch)
     start = difference(runs, fine, scratch, value=_first_epoch_acc)
@@ -40,7 +41,7 @@ def _label_key(budget: int | None) -> str:
     return "all" if budget is None else str(budget)
 
 
-def _how_many_labels_verdict(runs: list[Run], claim: Claim) -> Verdict:
+def _how_many_labels_verdict(runs: list[RunView], claim: Claim) -> Verdict:
     """Primary contrast: the gain at the fewest labels minus the gain at the most; the gain at the fewest must
     itself be worth teaching."""
     gains = [(budget, iv) for budget in LABEL_BUDGETS
@@ -60,7 +61,7 @@ def _how_many_labels_verdict(runs: list[Run], claim: Claim) -> Verdict:
         f"{_label_key(fewest)} to {_label_key(most)} per class; {where}."))
 
 
-def _which_layers_verdict(runs: list[Run], claim: Claim) -> Verdict:
+def _which_layers_verdict(runs: list[RunView], claim: Claim) -> Verdict:
     depths = sorted({int(r.config.freeze) for r in finished(runs) if r.arm == "freeze"})
     shallow, deep = depths[0], depths[-1]
     distant = [arm("freeze-distant", freeze=shallow), arm("freeze-distant", freeze=deep)]
@@ -77,7 +78,7 @@ def _which_layers_verdict(runs: list[Run], claim: Claim) -> Verdict:
 CONFUSION_FALL = 0.10  # the least fall in domain confusion worth teaching, stated before any run (issue 21)
 
 
-def _domain_shift_verdict(runs: list[Run], claim: Claim) -> Verdict:
+def _domain_shift_verdict(runs: list[RunView], claim: Claim) -> Verdict:
     """Primary contrast: DANN's target accuracy over its weight-0 twin's; its domain confusion must also fall by
     more than two readings of identical domains differ."""
     dann, source = arm("dann"), arm("without-adaptation")
@@ -96,7 +97,7 @@ def _domain_shift_verdict(runs: list[Run], claim: Claim) -> Verdict:
     return judged_with_controls(claim, accuracy, controls, "; ".join(parts) + ".")
 
 
-def _distillation_verdict(runs: list[Run], claim: Claim) -> Verdict:
+def _distillation_verdict(runs: list[RunView], claim: Claim) -> Verdict:
     """Primary contrast: soft targets over labels alone. Soft over the teacher's hard labels is a secondary
     contrast, reported beside it: how much comes from the spread of the teacher's probabilities."""
     soft, hard, alone = arm("distilled"), arm("pseudo-labels"), arm("labels-only")
@@ -111,7 +112,7 @@ def _distillation_verdict(runs: list[Run], claim: Claim) -> Verdict:
         over_labels)
 
 
-def _negative_transfer_verdict(runs: list[Run], claim: Claim) -> Verdict:
+def _negative_transfer_verdict(runs: list[RunView], claim: Claim) -> Verdict:
     """Primary contrast: the unrelated source fine-tuned against scratch, claimed below 0. The related source under
     the same protocol must not lose (else the loss is the protocol's), and must beat the unrelated one."""
     tuned, related, scratch = arm("fine-tuned"), arm("related-fine-tuned"), arm("scratch")
@@ -136,7 +137,7 @@ def _negative_transfer_verdict(runs: list[Run], claim: Claim) -> Verdict:
 CAP_SLACK = 0.01  # how far above the collision cap a run may read (one image in a hundred) before it breaks it
 
 
-def _gain_over(runs: Sequence[Run], claim: Claim, treated: str, control: str, lead: str, other: str,
+def _gain_over(runs: Sequence[RunView], claim: Claim, treated: str, control: str, lead: str, other: str,
                other_lead: str) -> Verdict:
     """`treated` against `control` seed by seed (the verdict), with `other` against the same control alongside."""
     gain = difference(runs, arm(treated), arm(control))
@@ -147,7 +148,7 @@ def _gain_over(runs: Sequence[Run], claim: Claim, treated: str, control: str, le
         f"{mean_of(runs, arm(control)):.3f}){other_text}. {claim_text(claim, gain)}"), gain)
 
 
-def self_supervised(runs: Sequence[Run], claim: Claim) -> Verdict:
+def self_supervised(runs: Sequence[RunView], claim: Claim) -> Verdict:
     return _gain_over(runs, claim, "rotation", "scratch", "Rotation pretraining against scratch", "supervised",
                       "supervised pretraining on task A")
 
@@ -160,7 +161,7 @@ def collision_cap(target: str, unseen: Sequence[str], attributes: Sequence[str])
     return len(signatures) / len(unseen)
 
 
-def zero_shot_setting(run: Run) -> tuple[list[str], list[str]]:
+def zero_shot_setting(run: RunView) -> tuple[list[str], list[str]]:
     table = class_attributes(run.config.target)
     settings = run.config.settings or {}
     unseen = [c.strip() for c in settings.get("unseen", "").split(",") if c.strip()] or list(table.unseen)
@@ -168,7 +169,7 @@ def zero_shot_setting(run: Run) -> tuple[list[str], list[str]]:
     return unseen, used
 
 
-def zero_shot(runs: Sequence[Run], claim: Claim) -> Verdict:
+def zero_shot(runs: Sequence[RunView], claim: Claim) -> Verdict:
     """Primary contrast: unseen-class accuracy with every attribute minus chance; the arm with fewer attributes must
     stay under its collision cap (a run above it would mean the test is broken, not that the claim holds)."""
     full = {r.config.seed: r for r in runs if r.arm == "all-attributes"}
@@ -191,23 +192,23 @@ def zero_shot(runs: Sequence[Run], claim: Claim) -> Verdict:
         "the classifier with fewer attributes must stay within what its shared signatures allow"))], f"{text}.")
 
 
-def multitask(runs: Sequence[Run], claim: Claim) -> Verdict:
+def multitask(runs: Sequence[RunView], claim: Claim) -> Verdict:
     return _gain_over(runs, claim, "joint", "alone", "Joint training against the target task alone", "fine-tuned",
                       "fine-tuning after the source task")
 
 
-def forgot(run: Run) -> float:
+def forgot(run: RunView) -> float:
     """How much task-A accuracy the run lost: accuracy before task B minus after (with B's BatchNorm statistics)."""
     return float(run.summary["source_acc_start"]) - float(run.summary["source_acc"])
 
 
-def lost_in_weights(run: Run) -> float | None:
+def lost_in_weights(run: RunView) -> float | None:
     """Task-A accuracy lost even with A's own BatchNorm statistics re-estimated: the loss in the weights."""
     own = run.summary.get("source_acc_own_bn")
     return None if own is None else float(run.summary["source_acc_start"]) - float(own)
 
 
-def forgetting(runs: Sequence[Run], claim: Claim) -> Verdict:
+def forgetting(runs: Sequence[RunView], claim: Claim) -> Verdict:
     """Primary contrast (design 2): task A lost by fine-tuning on B once A's BatchNorm statistics are restored,
     against 0 — forgetting in the weights, not only in the statistics. The progressive network's task A (kept by
     construction) and its task B against fine-tuning's are shown, not judged."""
@@ -234,7 +235,7 @@ def forgetting(runs: Sequence[Run], claim: Claim) -> Verdict:
         f"{claim_text(claim, lost)}"), lost)
 
 
-VERDICTS: dict[str, Callable[[list[Run], Claim], Verdict]] = {
+VERDICTS: dict[str, Callable[[list[RunView], Claim], Verdict]] = {
     "why-transfer": _why_transfer_verdict,
     "how-many-labels": _how_many_labels_verdict,
     "which-layers": _which_layers_verdict,
@@ -252,7 +253,7 @@ def progress_text(state: Progress) -> str:
     return f"{state.finished_seeds} of {state.planned_seeds} seeds finished — no verdict yet."
 
 
-def verdict(key: str, runs: list[Run], seeds: int | None = None) -> Verdict:
+def verdict(key: str, runs: list[RunView], seeds: int | None = None) -> Verdict:
     """Whether the lesson's own runs show the lecture's claim, on the lab's one statistic (a 95% t-interval over
     per-seed paired differences, `tl_core.analysis.intervals`).
 

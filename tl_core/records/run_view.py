@@ -1,15 +1,17 @@
 """One run as everyone reads it — the job manager's live state or the record on disk, in one type.
 
 The job manager builds it from a job it executes (`RunView` with live counters and a queue position); the store
-builds it from a record (`from_record`): a run started in this server, one started by the CLI and one from before
-a restart are drawn by the same code. The pages, the chain runner and the feasibility check read runs as this.
+builds it from a record (`from_record`), and a lesson from its record and evaluation (`of`, through
+`tl_core.lessons.collect`): a run started in this server, one started by the CLI and one from before a restart
+are drawn by the same code. The pages, the lessons' verdicts and pictures, the chain runner and the feasibility
+check read runs as this.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from tl_core.runs.config import RunConfig
 from tl_core.runs.status import Status
@@ -48,6 +50,7 @@ class RunView:
     epoch: int = 0
     started: dict[str, Any] = field(default_factory=dict)  # device name, parameter counts, layer groups
     eta_seconds: float | None = None
+    evaluation: Mapping[str, Any] | None = None  # evaluation.json, where read (a lesson's verdict resamples it)
 
     @property
     def active(self) -> bool:
@@ -58,11 +61,34 @@ class RunView:
         return self.config.epochs
 
     @property
+    def arm(self) -> str:
+        return self.config.arm
+
+    @property
+    def seed(self) -> int:
+        return self.config.seed
+
+    @property
+    def label(self) -> str:
+        """What a person calls it: its name, else its strategy."""
+        return self.config.name or self.config.strategy
+
+    @property
     def target_acc(self) -> float | None:
         """The final figure once finished, else the latest epoch's."""
         if self.status is Status.FINISHED and self.summary.get("target_acc") is not None:
             return self.summary["target_acc"]
         return self.history[-1].get("target_acc") if self.history else None
+
+    @classmethod
+    def of(cls, config: RunConfig | Mapping[str, Any], summary: Mapping[str, Any], history=(),
+           evaluation: Mapping[str, Any] | None = None) -> "RunView":
+        """From a run's files as they are read (its config as a RunConfig or as the store keeps it, summary.json,
+        metrics.jsonl and evaluation.json): what a lesson reads. The rows may be shared with other readers of the
+        same files: never change them."""
+        config = config if isinstance(config, RunConfig) else RunConfig.from_dict(dict(config))
+        return cls(run_id=summary.get("run_id", ""), config=config, status=Status.of(summary.get("status")),
+                   summary=dict(summary), history=list(history or ()), evaluation=evaluation)
 
     @classmethod
     def from_record(cls, row: dict[str, Any], run_dir) -> "RunView":

@@ -142,7 +142,7 @@ def _train(run: RunDir, store: RunStore, config: RunConfig, summary: dict[str, A
     if snapshots is not None:  # epoch 0: the transferred starting point, before any training on this task
         _snapshot(run, snapshots, model, 0, ctx, strategy.in_domain)
     task_a = (TaskAProbe(source_pretrained_state(config, device, ctx), source, config.seed, device,
-                         config.batch_size * 4) if config.weights == "source" else None)
+                         config.batch_size * 4) if config.measure_forgetting and config.weights == "source" else None)
     if task_a is not None:  # how well the network still does task A: forgetting, epoch by epoch
         summary["source_acc_start"] = task_a(model)["source_acc"]
 
@@ -195,7 +195,8 @@ def _snapshot(run: RunDir, snapshots: SnapshotTaker, model: TransferModel, epoch
 def _summarise(history: list[dict[str, float]], summary: dict[str, Any], snapshots: SnapshotTaker | None) -> None:
     last = history[-1]
     summary.update({k: last[k] for k in ("train_acc", "val_acc", "target_acc", "images_per_s")})
-    summary.update({k: last[k] for k in ("domain_confusion_acc", "a_distance", "source_acc") if k in last})
+    summary.update({k: last[k] for k in ("target_val_acc", "domain_confusion_acc", "a_distance", "source_acc")
+                    if k in last})
     summary["epochs_done"] = len(history)
     if snapshots is not None and snapshots.capped:
         summary["snapshot_note"] = ("Snapshots stopped: this run's snapshots reached the per-run limit "

@@ -59,6 +59,9 @@ def validate_config(config: RunConfig, runs_dir: str | os.PathLike | None = None
     _check_weights_name(weights)
     if weights.startswith("file:") and not Path(weights[len("file:"):]).is_file():
         raise ConfigError(f"Weights file '{weights[len('file:'):]}' does not exist.")
+    if effective.measure_forgetting and weights != "source":
+        raise ConfigError(f"Measuring forgetting needs a network that learned task A: choose weights 'source' (not "
+                          f"'{weights}') or turn measure forgetting off.")
     groups = describe_backbone(effective.backbone, effective.img_size).groups
     if not 0 <= effective.freeze <= len(groups):
         names = ", ".join(g.name for g in groups)

@@ -25,6 +25,7 @@ from tl_core import lessons
 from tl_core.data.splits import TRAIN_VAL_TEST
 from tl_core.errors import ConfigError
 from tl_core.feasibility import pipeline
+from tl_core.records.run_view import RunView
 from tl_core.runs.config import RunConfig
 from tl_core.serving import calibration
 from tl_core.serving.fair_queue import FairQueue
@@ -160,7 +161,7 @@ def promise(manager, owner: str, stages: Sequence[Sequence[RunConfig]], mine: Se
                    sum(len(s) for s in later) + sum(r.mine for r in runs.values()), ahead, pace_runs)
 
 
-def lesson_promise(manager, owner: str, lesson, runs: Sequence[lessons.Run] = (), mine: Sequence[str] = (),
+def lesson_promise(manager, owner: str, lesson, runs: Sequence[RunView] = (), mine: Sequence[str] = (),
                    seeds: int | None = None, rows: list[dict] | None = None, wait: bool = False) -> Promise | None:
     """A lesson card's promise: at press time (`runs`, `mine` empty) its whole plan, every stage, every seed;
     while it runs (`runs`: the lesson's runs so far in submission order, `mine`: their ids), what is left."""

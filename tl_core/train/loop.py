@@ -152,6 +152,8 @@ def fit(model, task: Task, strategy, *, epochs: int, batch_size: int, lr: float,
             "lr": optimizer.param_groups[-1]["lr"],
             "images_per_s": seen / train_seconds,
         }
+        if task.target_val is not None:
+            row["target_val_acc"] = _accuracy_in("target", strategy, model, task.target_val, batch_size, device)
         extra = {**strategy.epoch_metrics(), **(ctx.after_epoch(epoch) if ctx.after_epoch else {})}
         row["seconds"] = time.perf_counter() - started
         row.update(extra)

@@ -37,6 +37,9 @@ class Task:
     val: Examples  # validation split of the labelled domain
     test: Examples  # the target test split: `target_acc` is measured here
     input_is_features: bool = False
+    # The target's validation split when `val` is the source's (adaptation: the target's labels are not trained
+    # on): `target_val_acc`, what a design pilot judges by; nothing in a run reads it
+    target_val: Examples | None = None
 
     @property
     def num_classes(self) -> int:
@@ -57,6 +60,7 @@ def build_task(source: Domain, target: Domain, labelled_domain: str, labels_per_
         unlabelled=target.train.images.to(device) if labelled_domain == "source" else unlabelled_target.images.to(device),
         val=Examples.of(val, device),
         test=Examples.of(target.test, device),
+        target_val=Examples.of(target.val, device) if labelled_domain == "source" else None,
     )
 
 
