@@ -10,6 +10,7 @@ from tl_ui.widgets import chart, pick_runs, redraw_when_bands_are_ready
 from tl_view import charts, fmt, glossary, roles
 from tl_view.confusion_null import band_snapshots, null_band_for
 from tl_view.domain_words import domain_head_text
+from tl_view.start_point import from_the_start
 from tl_view.views import is_active
 
 nav.page_guard(__file__)
@@ -26,7 +27,9 @@ with st.expander("What the words mean", icon=":material/menu_book:"):
     st.markdown(glossary.glossary_markdown((
         'domain shift', 'domain confusion', 'proxy A-distance', 'dann', 'λ ramp steepness'
     )))
-st.caption("The grey band is where the same probe lands on these very features when the domain labels are "
+st.caption("Epoch 0 is the network each run starts from, measured before any training on this pair: runs that "
+           "start from the same network start from the same point. "
+           "The grey band is where the same probe lands on these very features when the domain labels are "
            "shuffled (95% of 200 shuffles, from the first run's features): a curve inside it is as mixed as a "
            "linear probe can tell. It cannot tell *why*: features that collapse (every image alike) read 0.5 too, "
            "so read it beside the target accuracy. "
@@ -59,7 +62,8 @@ if not chosen:
 
 def draw() -> None:
     views = [v for v in map(manager.view, chosen) if v is not None]
-    curves = roles.role_curves([(v.config, label, v.history) for v, label in zip(views, roles.run_labels(views))])
+    curves = roles.role_curves([(v.config, label, from_the_start(v.history, v.snapshots))
+                                for v, label in zip(views, roles.run_labels(views))])
 
     if not any(c.series("domain_confusion_acc")[0] for c in curves):
         st.warning("These runs recorded no domain confusion: it is measured on feature snapshots, so give the run a "

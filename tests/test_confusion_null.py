@@ -1,5 +1,6 @@
 """The no-shift band of the domain-confusion probe, and the chart that draws it instead of a bare 0.5 line."""
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -82,3 +83,43 @@ def test_the_page_band_comes_from_the_runs_own_features_and_is_never_computed_in
     follower.mkdir()
     os.link(last, follower / last.name)
     assert null_band_for([follower / last.name]) == null_band_for([last]) and asked == [40, 50]
+
+
+def test_a_curve_starts_at_epoch_0_where_the_starting_snapshot_kept_its_confusion(tmp_path):
+    """The network a run starts from is measured before training (its epoch-0 snapshot keeps the figure), so a
+    run and its twin from the same network share their first point; snapshots saved before that get none."""
+    from tl_view.start_point import from_the_start
+
+    kept, older = tmp_path / "epoch_000.npz", tmp_path / "old" / "epoch_000.npz"
+    older.parent.mkdir()
+    np.savez(kept, source_feats=np.zeros((2, 2)), domain_confusion_acc=np.asarray(0.93), a_distance=np.asarray(1.72))
+    np.savez(older, source_feats=np.zeros((2, 2)))
+    history = from_the_start(HISTORY, [(0, str(kept)), (2, "epoch_002.npz")])
+    assert history[0] == {"epoch": 0, "domain_confusion_acc": pytest.approx(0.93), "a_distance": pytest.approx(1.72)}
+    assert history[1:] == HISTORY
+    assert from_the_start(HISTORY, [(0, str(older))]) == HISTORY
+    assert from_the_start(HISTORY, [(2, str(kept))]) == HISTORY  # no epoch-0 snapshot: no point at 0
+    assert from_the_start(HISTORY, []) == HISTORY
+    fig = charts.domain_confusion_chart([charts.with_transfer(history)], epochs=2)
+    assert list(fig.data[0].x) == [0, 1, 2] and fig.layout.xaxis.range[0] < 0
+
+
+@pytest.mark.slow
+def test_a_run_s_starting_snapshot_keeps_the_confusion_it_measured(runs_dir):
+    from tl_core.records.run_dir import RunDir
+    from tl_core.records.run_view import snapshots_on_disk
+    from tl_core.runs.config import RunConfig
+    from tl_core.runs.runner import run_config
+    from tl_core.train.snapshots import measured_metrics
+    from tl_view.start_point import from_the_start
+
+    summary = run_config(RunConfig(source="digits", target="digits-m", weights="random", strategy="dann", freeze=0,
+                                   epochs=1, img_size=16, snapshot_size=60, device="cpu"), runs_dir)
+    assert summary["status"] == "finished", summary.get("reason")
+    run = RunDir(Path(summary["run_dir"]))
+    snapshots = snapshots_on_disk(run.snapshots_dir)
+    assert [epoch for epoch, _ in snapshots] == [0, 1]
+    final = measured_metrics(snapshots[1][1])
+    assert final["domain_confusion_acc"] == pytest.approx(summary["domain_confusion_acc"])
+    start = from_the_start(run.read_metrics(), snapshots)[0]
+    assert start["epoch"] == 0 and 0.0 <= start["domain_confusion_acc"] <= 1.0 and 0.0 <= start["a_distance"] <= 2.0

@@ -141,7 +141,8 @@ def test_a_tiny_run_from_the_experiment_page_completes_with_its_curves(app_env):
     assert with_target["x"] == [1, 2] and len(without_target["y"]) == 2
     assert all(0.0 <= y <= 1.0 for y in with_target["y"])
     assert trace(figures, "without transfer · target")["line"]["dash"] == "dash"
-    assert len(trace(figures, "with transfer")["y"]) == 2  # domain-confusion accuracy per epoch
+    # domain-confusion accuracy before training (epoch 0, the network it starts from) and after each epoch
+    assert trace(figures, "with transfer")["x"] == [0, 1, 2]
     # a reloaded tab (fresh session, the same secret from the browser's cookie) finds the same runs again
     again = AppTest.from_file(str(ROOT / "pages/experiment.py"), default_timeout=TIMEOUT)
     again.session_state["owner_secret"] = at.session_state["owner_secret"]

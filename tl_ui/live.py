@@ -27,6 +27,7 @@ from tl_ui.figure_cache import cached_figure
 from tl_ui.widgets import STATUS_ICON, chart
 from tl_view import charts, fmt, roles
 from tl_view.confusion_null import band_snapshots, null_band_for
+from tl_view.start_point import from_the_start
 from tl_view.views import is_active, overfitting_note, settings_note, status_line
 
 
@@ -220,12 +221,17 @@ def _charts() -> None:
     with dc_col:
         band = null_band_for(band_snapshots(main.snapshots, main.status.terminal)
                              + (band_snapshots(baseline.snapshots, baseline.status.terminal) if baseline else []))
-        chart(cached_figure(("domain-confusion", data, band), lambda: charts.domain_confusion_chart(
-            curves(), epochs=epochs, height=330, uirevision=f"dc-{watch['run']}", title="Domain confusion",
-            null_band=band)), key="live-domain-confusion")
+        started = (charts.with_transfer(from_the_start(main.history, main.snapshots), main_label),
+                   *([charts.without_transfer(from_the_start(baseline.history, baseline.snapshots), base_label)]
+                     if baseline is not None else []))
+        chart(cached_figure(("domain-confusion", data, band, len(main.snapshots),
+                             len(baseline.snapshots) if baseline is not None else 0),
+                            lambda: charts.domain_confusion_chart(
+                                started, epochs=epochs, height=330, uirevision=f"dc-{watch['run']}",
+                                title="Domain confusion", null_band=band)), key="live-domain-confusion")
     with text_col:
-        st.markdown("**Can the network tell the domains apart?** After each epoch a linear classifier tries to "
-                    "tell source features from target features. **0.5** means it cannot: the network sees the two "
+        st.markdown("**Can the network tell the domains apart?** Before training (epoch 0) and after each epoch "
+                    "a linear classifier tries to tell source features from target features. **0.5** means it cannot: the network sees the two "
                     "domains alike; the grey band is what it reads on these features with the domain labels "
                     "shuffled. Strategy **dann** pushes this line down on purpose. Features that collapse read 0.5 "
                     "too, so look at the target accuracy above as well.")

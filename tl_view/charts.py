@@ -81,8 +81,10 @@ def base_layout(fig: go.Figure, height: int, uirevision: str, *, legend_below: b
 
 
 def _epoch_range(curves: Sequence[Curve], epochs: int | None) -> list[float]:
-    last = max([epochs or 1] + [e for c in curves for e in c.series("epoch")[0]])
-    return [0.7, last + 0.3]
+    """From the first epoch drawn (0 where a curve starts before training, tl_view.start_point) to the last."""
+    drawn = [e for c in curves for e in c.series("epoch")[0]]
+    first, last = min([1] + drawn), max([epochs or 1] + drawn)
+    return [first - 0.3, last + 0.3]
 
 
 def _waiting(fig: go.Figure, text: str) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -27,6 +27,7 @@ from tl_core.runs.status import Status
 from tl_core.strategies import strategy_class, transfers
 from tl_view import charts, fmt, roles, theme
 from tl_view.confusion_null import null_band_for, recorded_band_snapshots
+from tl_view.start_point import from_the_start
 
 TEACHER_COLOR = "#4b5563"
 WAITING_TEXT = "The picture fills in as the runs finish."
@@ -273,8 +274,10 @@ def domain_figures(runs: Sequence[RunView], *, height: int = 380) -> list[go.Fig
     colors = {arm: theme.WITHOUT_COLOR if arm in without else theme.WITH_COLOR for arm in arms}
     bars = _bars(runs, "Target accuracy (target labels never seen)", "lesson-domain-acc", height, colors,
                  order=sorted(arms, key=lambda arm: arm not in without))
-    curves = [charts.Curve(group[0].label, _mean_history(group), colors[arm], dash="dash" if arm in without else
-                           "solid") for arm, group in arms.items()]
+    started = {arm: [replace(r, history=from_the_start(r.history, r.snapshots)) for r in group]
+               for arm, group in arms.items()}  # epoch 0: the pretrained network both arms start from
+    curves = [charts.Curve(group[0].label, _mean_history(started[arm]), colors[arm], dash="dash" if arm in without
+                           else "solid") for arm, group in arms.items()]
     epochs = max([r.config.epochs or 1 for r in runs] or [1])
     band = null_band_for([path for group in arms.values() for run in group[:1]
                           for path in recorded_band_snapshots(run.summary)])

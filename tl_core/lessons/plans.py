@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tl_core.lessons.catalog import Lesson
-from tl_core.records.run_view import RunView
 from tl_core.networks import ssl
+from tl_core.records.run_view import RunView, snapshots_on_disk
 from tl_core.runs import identity
 from tl_core.runs.config import RunConfig
 from tl_core.runs.status import Status
@@ -84,13 +84,14 @@ def stages_left(lesson: Lesson, runs: Sequence[RunView] = (), quick: bool = Fals
 
 
 def collect(run_ids: list[str], store) -> list[RunView]:
-    """The lesson's runs as `RunView` records with their evaluation.json, read from the run store (unfinished ones too).
-    Their metrics and evaluation are shared with every other reader of the same files: never change them."""
+    """The lesson's runs as `RunView` records with their evaluation.json and snapshots, read from the run store
+    (unfinished ones too). Their metrics and evaluation are shared with every other reader of the same files: never
+    change them."""
     runs, rows = [], store.get_many(list(run_ids))
     for run_id in run_ids:
         row = rows.get(run_id)
         if row is not None:
             path = store.run_dir(run_id)
             runs.append(RunView.of(row["config"], row["summary"], path.look_at_metrics(),
-                               path.look_at_json("evaluation.json")))
+                                   path.look_at_json("evaluation.json"), snapshots_on_disk(path.snapshots_dir)))
     return runs

@@ -82,13 +82,14 @@ class RunView:
 
     @classmethod
     def of(cls, config: RunConfig | Mapping[str, Any], summary: Mapping[str, Any], history=(),
-           evaluation: Mapping[str, Any] | None = None) -> "RunView":
+           evaluation: Mapping[str, Any] | None = None, snapshots: list[tuple[int, str]] | None = None) -> "RunView":
         """From a run's files as they are read (its config as a RunConfig or as the store keeps it, summary.json,
-        metrics.jsonl and evaluation.json): what a lesson reads. The rows may be shared with other readers of the
-        same files: never change them."""
+        metrics.jsonl, evaluation.json and its snapshots): what a lesson reads. The rows may be shared with other
+        readers of the same files: never change them."""
         config = config if isinstance(config, RunConfig) else RunConfig.from_dict(dict(config))
         return cls(run_id=summary.get("run_id", ""), config=config, status=Status.of(summary.get("status")),
-                   summary=dict(summary), history=list(history or ()), evaluation=evaluation)
+                   summary=dict(summary), history=list(history or ()), evaluation=evaluation,
+                   snapshots=list(snapshots or ()))
 
     @classmethod
     def from_record(cls, row: dict[str, Any], run_dir) -> "RunView":

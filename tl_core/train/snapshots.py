@@ -47,20 +47,29 @@ class SnapshotTaker:
             self.capped = True
             return {}
         source, target = self.features(model, in_domain)
+        metrics = {}  # too few test images to measure: the snapshot itself is still kept
+        if min(len(source), len(target)) >= MIN_ROWS:
+            confusion = domain_confusion(source, target, seed=self.seed)
+            metrics = {"domain_confusion_acc": confusion.acc, "a_distance": confusion.a_distance,
+                       "domain_confusion_n": min(len(source), len(target))}
         tmp = path.with_name(f".{path.stem}.tmp.npz")
         np.savez_compressed(tmp, source_feats=source.astype(np.float32), target_feats=target.astype(np.float32),
                             source_labels=self.source.y.numpy(), target_labels=self.target.y.numpy(),
-                            source_index=self.source_index, target_index=self.target_index)
+                            source_index=self.source_index, target_index=self.target_index,
+                            **{key: np.asarray(value) for key, value in metrics.items()})
         tmp.replace(path)
-        if min(len(source), len(target)) < MIN_ROWS:
-            return {}  # too few test images to measure; the snapshot itself is still kept
-        confusion = domain_confusion(source, target, seed=self.seed)
-        return {"domain_confusion_acc": confusion.acc, "a_distance": confusion.a_distance,
-                "domain_confusion_n": min(len(source), len(target))}
+        return metrics
 
 
 def snapshot_path(snapshots_dir: Path, epoch: int) -> Path:
     return snapshots_dir / f"epoch_{epoch:03d}.npz"
+
+
+def measured_metrics(path: Path) -> dict[str, float]:
+    """The domain confusion measured when the snapshot was taken ({} for one too small to measure, or saved before
+    snapshots kept it): how epoch 0, the network a run starts from, gets its point on the curves."""
+    with np.load(path) as data:
+        return {key: float(data[key]) for key in ("domain_confusion_acc", "a_distance") if key in data.files}
 
 
 def read_snapshot(path: Path) -> dict[str, np.ndarray]:
