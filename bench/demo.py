@@ -27,6 +27,8 @@ import time
 import numpy as np
 from common import bench_runs_dir, load_now, machine_line, parse_args, say, table
 
+from tl_core.runs.status import Status
+
 GOALS = {"gain": 0.15, "epoch1_gain": 0.30, "knn_gap": 0.20, "first_warm_s": 10, "first_cold_s": 30,
          "finished_warm_s": 90}
 
@@ -52,7 +54,7 @@ def _baseline(config, scratch_lr: float):
 
 
 def _finished(view) -> None:
-    if view.status.value != "finished":
+    if view.status is not Status.FINISHED:
         raise SystemExit(f"{view.config.name or view.config.strategy}, seed {view.config.seed}: {view.status.value}: "
                          f"{view.summary.get('reason', '')}")
 

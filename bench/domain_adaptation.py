@@ -42,6 +42,7 @@ from tl_core.analysis import gap_closed, mean_sd
 from tl_core.analysis.intervals import seed_interval
 from tl_core.runs import identity
 from tl_core.runs.config import RunConfig
+from tl_core.runs.status import Status
 
 PAIRS = [("digits", "digits-m"), ("synth-digits", "digits-m")]
 ROWS = ["twin", "dann", "target-only", "adabn"]
@@ -120,13 +121,13 @@ def _run(config: RunConfig, row: str, runs_dir: str, null_draws: int) -> dict:
     summary = run_config(config, runs_dir)
     out = {row: {k: summary.get(k) for k in ("status", "reason", "target_acc", "domain_confusion_acc",
                                              "a_distance", "seconds")}}
-    if summary["status"] != "finished":
+    if summary["status"] != Status.FINISHED:
         return out
     snap = read_snapshot(snapshot_path(RunDir(Path(summary["run_dir"])).snapshots_dir, config.epochs))
     feats = {row: (snap["source_feats"], snap["target_feats"])}
     if row == "twin":
         adabn = adabn_evaluation(summary["run_id"], Path(runs_dir), config.snapshot_size)
-        out["adabn"] = {"status": "finished", **{k: adabn[k] for k in ("target_acc", "domain_confusion_acc",
+        out["adabn"] = {"status": Status.FINISHED.value, **{k: adabn[k] for k in ("target_acc", "domain_confusion_acc",
                                                                         "a_distance")}}
         feats["adabn"] = (adabn["source_feats"], adabn["target_feats"])
     if null_draws:
@@ -181,7 +182,7 @@ def main() -> None:
             for (config, row), out in zip(batch, pool.map(_run, [c for c, _ in batch], [r for _, r in batch],
                                                           [str(runs_dir)] * len(batch), draws)):
                 for name, result in out.items():
-                    if result["status"] != "finished":
+                    if result["status"] != Status.FINISHED:
                         raise SystemExit(f"{config.name} ended {result['status']}: {result['reason']}")
                     results.setdefault((config.source, config.target, name), {})[config.seed] = result
                     if "null_band" in result:

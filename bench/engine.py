@@ -31,6 +31,7 @@ from tl_core.networks.pretrain import checkpoint_path
 from tl_core.records.run_dir import RunDir
 from tl_core.runs.config import RunConfig
 from tl_core.runs.runner import run_config
+from tl_core.runs.status import Status
 from tl_core.strategies import build_strategy
 from tl_core.train.loop import FitContext, fit
 from tl_core.train.task import Examples, build_task
@@ -112,7 +113,7 @@ def _probe_epochs(runs_dir, device: str, cache: bool, epochs: int, pretrain_epoc
                        snapshot_size=0, device=device, settings={"cache_features": cache})
     started = Clock()
     summary = run_config(config, runs_dir)
-    assert summary["status"] == "finished", summary.get("reason")
+    assert summary["status"] == Status.FINISHED, summary.get("reason")
     rows = RunDir(Path(summary["run_dir"])).read_metrics()
     return {"train_images_per_s": median(r["images_per_s"] for r in rows),
             "epoch_s": median(r["seconds"] for r in rows), "run_s": started.wall_s}
@@ -152,7 +153,7 @@ def transfer_benefit(runs_dir, device: str, target: str, seeds: list[int], epoch
         for strategy in ("fine-tune", "scratch"):
             started = Clock()
             summary = run_config(config.replace(strategy=strategy), runs_dir)
-            assert summary["status"] == "finished", summary.get("reason")
+            assert summary["status"] == Status.FINISHED, summary.get("reason")
             results[strategy].append(summary["target_acc"])
             note = f" (source pretraining {'cached' if cached else 'trained now'})" if strategy == "fine-tune" else ""
             say(f"  {target}, seed {seed}, {strategy}: target_acc {summary['target_acc']:.3f}, {started}{note}")

@@ -17,6 +17,8 @@ from pathlib import Path
 
 from common import bench_runs_dir, machine_line, median, parse_args, say, table
 
+from tl_core.runs.status import Status
+
 
 @contextmanager
 def local_ray_cluster(cpus: int):
@@ -49,7 +51,7 @@ def timed_runs(executor: str, config, repeats: int) -> list[tuple[float, float]]
             for seed in range(repeats):
                 started = time.perf_counter()
                 view = manager.wait(manager.submit(config.replace(seed=seed), owner="bench"), timeout_s=900)
-                assert view.status.value == "finished", view.summary
+                assert view.status is Status.FINISHED, view.summary
                 times.append((time.perf_counter() - started, view.summary["seconds"]))
             return times
         finally:

@@ -34,6 +34,8 @@ from pathlib import Path
 from common import bench_runs_dir, dashboard, load_now, machine_line, median, parse_args, say, table
 from protocol_tab import ProtocolTab  # after common, which puts the repository on sys.path
 
+from tl_core.runs.status import Status
+
 CHROMIUM = "/usr/bin/chromium"
 # Every tab polls as a foreground tab does (each student looks at their own screen): no background throttling.
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -41,7 +43,6 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-renderer-backgrounding", "--disable-backgrounding-occluded-windows"]
 SLOW_MS = 120_000  # a page load on a busy 2-core machine
 FRACTIONS = (0.25, 0.5, 0.75)
-_ENDED = ("finished", "stopped", "failed", "diverged", "out_of_memory", "interrupted")
 # The progress text in the status box of the main run (tl_ui/live.py keys it; tl_view.views.status_line).
 MAIN_PROGRESS = """() => document.querySelector('.st-key-live-status-main [data-testid="stProgress"]')?.innerText ?? null"""
 
@@ -156,9 +157,9 @@ def measure(browser, case: Case, link: str, epochs: int, post_script_gc: bool, t
                 lambda: (time.time(), starter.evaluate(MAIN_PROGRESS)))
             samples = []
             cpu_at_start = None
-            while (status := summary_of(run).get("status")) not in _ENDED:
+            while not (status := Status.of(summary_of(run).get("status", Status.QUEUED))).terminal:
                 assert time.time() < deadline, f"the run did not end within {timeout_s} s: see {log.name}"
-                if status == "running" and cpu_at_start is None:
+                if status is Status.RUNNING and cpu_at_start is None:
                     cpu_at_start = process_cpu_s(proc.pid), browser_cpu_s(), time.time()
                 if case.tabs > 0:
                     samples.append(progress())
@@ -172,7 +173,7 @@ def measure(browser, case: Case, link: str, epochs: int, post_script_gc: bool, t
                 tab.stop()
             context.close()
             summary = summary_of(run)
-            assert summary["status"] == "finished", summary
+            assert summary["status"] == Status.FINISHED, summary
             rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
             case.epoch_s = median(r["seconds"] for r in rows[1:])
             case.run_s = summary["seconds"]

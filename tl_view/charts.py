@@ -80,9 +80,10 @@ def base_layout(fig: go.Figure, height: int, uirevision: str, *, legend_below: b
     return fig
 
 
-def _epoch_range(curves: Sequence[Curve], epochs: int | None) -> list[float]:
-    """From the first epoch drawn (0 where a curve starts before training, tl_view.start_point) to the last."""
-    drawn = [e for c in curves for e in c.series("epoch")[0]]
+def _epoch_range(curves: Sequence[Curve], epochs: int | None, metric: str = "epoch") -> list[float]:
+    """From the first epoch `metric` is drawn at (0 where a curve starts before training, tl_view.start_point) to
+    the last."""
+    drawn = [e for c in curves for e in c.series(metric)[0]]
     first, last = min([1] + drawn), max([epochs or 1] + drawn)
     return [first - 0.3, last + 0.3]
 
@@ -146,7 +147,7 @@ def metric_chart(curves: Sequence[Curve], metric: str, *, epochs: int | None = N
                       annotation_font=dict(color=theme.CHANCE_COLOR, size=12))
     base_layout(fig, height, uirevision or f"metric-{metric}")
     fig.update_layout(title=dict(text=title or label.capitalize(), x=0, xanchor="left", font=dict(size=16)))
-    xrange = _epoch_range(curves, epochs)
+    xrange = _epoch_range(curves, epochs, metric)
     fig.update_xaxes(title_text="epoch", range=xrange, dtick=1 if xrange[1] <= 15 else None)
     if y_range is not None:
         fig.update_yaxes(range=list(y_range))
@@ -168,7 +169,7 @@ def domain_confusion_chart(curves: Sequence[Curve], *, epochs: int | None = None
                             chance_text="0.5 = domains look the same", title=title, y_range=[low, 1.02])
     fig = metric_chart(curves, metric, epochs=epochs, height=height, uirevision=uirevision, title=title,
                        y_range=[low, 1.02])
-    x0, x1 = _epoch_range(curves, epochs)
+    x0, x1 = _epoch_range(curves, epochs, metric)
     fig.add_trace(go.Scatter(x=[x0, x1, x1, x0], y=[null_band[0], null_band[0], null_band[1], null_band[1]],
                              fill="toself", mode="none", fillcolor="rgba(107, 114, 128, 0.22)",
                              name=NULL_BAND_LABEL, hovertemplate=f"{NULL_BAND_LABEL}: {null_band[0]:.1%}–"
