@@ -60,6 +60,22 @@ def test_seeded_runs_are_reproducible_on_cpu(tiny, runs_dir):
         RunDir(Path(second["run_dir"])).read_metrics()[-1]["train_loss"], rel=1e-6)
 
 
+@pytest.mark.slow
+def test_a_run_from_source_weights_repeats_exactly_whether_its_network_was_cached_or_not(tiny, runs_dir):
+    """The first run of a seed pretrains its source network (and the first in a process builds a throwaway
+    backbone to key the cache); neither may move the new head's initial weights or DANN's dropout masks."""
+    from tl_core.networks import pretrain
+
+    pretrain._parameter_shapes.cache_clear()
+    config = tiny.replace(strategy="dann", weights="source", seed=7341, epochs=1, img_size=16, snapshot_size=0)
+    cold = run_config(config, runs_dir)
+    assert cold["status"] == "finished", cold["reason"]
+    warm = run_config(config, runs_dir)
+    assert warm["target_acc"] == cold["target_acc"]
+    heads = [load_file(str(Path(s["run_dir"]) / "model.safetensors"))["head.weight"] for s in (cold, warm)]
+    assert torch.equal(*heads)
+
+
 def test_stop_takes_effect_within_one_batch(tiny, runs_dir):
     stop = threading.Event()
     steps = []

@@ -9,9 +9,10 @@ check read runs as this.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from tl_core.runs.config import RunConfig
 from tl_core.runs.status import Status

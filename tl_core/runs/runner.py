@@ -46,14 +46,21 @@ def seed_everything(seed: int) -> None:
 
 
 def build_model(config: RunConfig, num_classes: int, device: torch.device, ctx: FitContext) -> TransferModel:
-    """The backbone with the requested weights and a new head for `num_classes`."""
+    """The backbone with the requested weights and a new head for `num_classes`.
+
+    Fetching a network (shipped, cached or pretrained now) draws no random number the run would see: the first run
+    in a process used to build a throwaway backbone to key the cache, and a cache miss pretrains, so the new head's
+    initial weights depended on what the process had done before."""
     if config.weights == "source":
         backbone = create_backbone(config.backbone, "random", config.img_size)
-        load_state_into(backbone, source_pretrained_state(config, device, ctx), origin=f"pretrained on {config.source}")
+        with torch.random.fork_rng(devices=[]):
+            state = source_pretrained_state(config, device, ctx)
+        load_state_into(backbone, state, origin=f"pretrained on {config.source}")
     elif config.weights in ROTATION_WEIGHTS:
         backbone = create_backbone(config.backbone, "random", config.img_size)
-        load_state_into(backbone, rotation_pretrained_state(config, device, ctx),
-                        origin=f"rotation-pretrained on {pretext_dataset(config)}")
+        with torch.random.fork_rng(devices=[]):
+            state = rotation_pretrained_state(config, device, ctx)
+        load_state_into(backbone, state, origin=f"rotation-pretrained on {pretext_dataset(config)}")
     else:
         backbone = create_backbone(config.backbone, config.weights, config.img_size)
     return TransferModel(backbone, num_classes, *normalisation(backbone, config.weights)).to(device)
@@ -131,8 +138,8 @@ def _train(run: RunDir, store: RunStore, config: RunConfig, summary: dict[str, A
     source = load_domain(config.source, config.img_size)
     target = load_domain(config.target, config.img_size)
     model = build_model(config, target.num_classes, device, ctx)
-    # Again: build_model pretrains the source network only when none is cached, which draws random numbers, so
-    # without this the label budget and the batches would differ between a first run and a cached one.
+    # Again: a pretraining on a cache miss draws numpy's and Python's random numbers too, so without this the label
+    # budget and the batches would differ between a first run and a cached one.
     seed_everything(config.seed)
     task = build_task(source, target, strategy.labelled_domain, config.labels_per_class, config.seed, device)
     strategy.prepare(model, task, config)

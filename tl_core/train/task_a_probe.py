@@ -27,7 +27,8 @@ class TaskAProbe:
     def __init__(self, source_state: dict[str, torch.Tensor], source: Domain, seed: int, device: torch.device,
                  batch_size: int):
         weight, bias = source_state["head.weight"], source_state["head.bias"]
-        self.head = nn.Linear(weight.shape[1], weight.shape[0]).to(device)
+        # skip_init: measuring must not draw the random numbers the run trains with (dropout, DANN's discriminator)
+        self.head = nn.utils.skip_init(nn.Linear, weight.shape[1], weight.shape[0], device=device)
         self.head.load_state_dict({"weight": weight, "bias": bias})
         index = stratified_sample_indices(source.test.labels.numpy(), SAMPLE, seed)
         self.examples = Examples(source.test.images[index].to(device), source.test.labels[index].to(device))
