@@ -19,7 +19,8 @@ who = state.owner()
 
 st.title("Domain shift")
 st.markdown(
-    "After every epoch a logistic regression is trained to tell **source** features from **target** features; "
+    "Before training and after every epoch a logistic regression is trained to tell **source** features from "
+    "**target** features; "
     "its held-out accuracy is the *domain-confusion accuracy*. Near **0.5** the network represents both domains "
     "alike (what DANN aims for); near 1 they stay apart, and the proxy **A-distance** 2(1 − 2·error) says the "
     "same on a 0–2 scale.")

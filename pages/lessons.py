@@ -17,7 +17,7 @@ from tl_ui import nav, state
 from tl_ui.figure_cache import cached_figure, recent
 from tl_ui.live import CHART_SECONDS
 from tl_ui.widgets import chart, error, redraw_when_bands_are_ready
-from tl_view import fmt, glossary
+from tl_view import confusion_null, fmt, glossary
 from tl_view import lesson_views as lv
 from tl_view.views import promise_text
 
@@ -99,7 +99,7 @@ def draw_results(group: str | None) -> None:
     every tab (`figure_cache`), redrawn every few seconds while the lesson runs."""
     runs = load_runs(group)
     active = is_active(group, runs)
-    judged, figures = cached_figure(("lesson", lesson.key, content_version(runs)),
+    judged, figures = cached_figure(("lesson", lesson.key, content_version(runs), confusion_null.bands_version()),
                                     lambda: (verdict(lesson.key, runs), lv.lesson_figures(lesson.picture, runs)))
     with st.container(border=True):
         expected, measured = st.columns(2, gap="large")

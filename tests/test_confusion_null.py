@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tl_core.analysis import domain_confusion, permutation_null_band
-from tl_view import charts
+from tl_view import charts, confusion_null
 from tl_view.confusion_null import band_snapshots, null_band_for
 
 HISTORY = [{"epoch": 1, "domain_confusion_acc": 0.9, "domain_confusion_n": 200},
@@ -66,12 +66,17 @@ def test_the_page_band_comes_from_the_runs_own_features_and_is_never_computed_in
     np.savez(last, **dict(zip(("source_feats", "target_feats"), _features(0.0, n=50))))
     snapshots = [(0, str(first)), (2, str(last))]
     assert band_snapshots(snapshots, finished=False) == [str(first)]
+    before = confusion_null.bands_version()
     assert null_band_for(band_snapshots(snapshots, finished=False)) is None
     deadline = time.time() + 60
     while (band := null_band_for(band_snapshots(snapshots, finished=False))) is None:
         assert time.time() < deadline
         time.sleep(0.05)
     assert asked == [40] and band[0] < 0.5 < band[1]
+    while confusion_null.computing():
+        assert time.time() < deadline
+        time.sleep(0.05)
+    assert confusion_null.bands_version() > before  # a figure cached without the band is built again
     finished = band_snapshots(snapshots, finished=True)
     assert finished == [str(last), str(first)] and null_band_for(finished) == band  # the start's, meanwhile
     while null_band_for(finished) == band:

@@ -49,6 +49,7 @@ def null_band_for(candidates: Sequence[str | Path]) -> tuple[float, float] | Non
 
 _started: set[str] = set()
 _running: set[str] = set()
+_finished = 0  # bands computed by this process so far
 _started_lock = threading.Lock()
 
 
@@ -56,6 +57,13 @@ def computing() -> bool:
     """Whether a band this process was asked for is still being computed (a static page redraws when it is not)."""
     with _started_lock:
         return bool(_running)
+
+
+def bands_version() -> int:
+    """Changes whenever a band this process computed becomes known: a cached figure that may draw a band keys on
+    it, so the redraw after the computation shows the band instead of the cached figure without it."""
+    with _started_lock:
+        return _finished
 
 
 def _compute_in_background(snapshot: str) -> None:
@@ -68,8 +76,10 @@ def _compute_in_background(snapshot: str) -> None:
 
 
 def _compute(snapshot: str) -> None:
+    global _finished
     try:
         stored_features_band(Path(snapshot))
     finally:
         with _started_lock:
             _running.discard(snapshot)
+            _finished += 1
