@@ -84,8 +84,9 @@ def main() -> None:
 
     args = parse_args(__doc__.splitlines()[0], extra=extra)
     keys = args.lesson or [item.key for item in LESSONS]
+    confirm = f" --confirm --first-seed {args.first_seed}" if args.confirm else ""
     flags = (f"{' --quick' if args.quick else ''}{f' --seeds {args.seeds}' if args.seeds else ''}"
-             f"{' --pilot' if args.pilot else ''}{f' --confirm --first-seed {args.first_seed}' if args.confirm else ''}")
+             f"{' --pilot' if args.pilot else ''}{confirm}")
     split = "val" if args.pilot else "test"
     say(f"bench/lessons.py{flags} on {machine_line(args.device)}")
     rows = []

@@ -57,9 +57,9 @@ def test_transfers_is_one_answer():
 
 
 def _fake(config: RunConfig, acc: float, rid: str, history=(0.5,)) -> RunView:
-    return RunView.of(config, {"run_id": rid, "status": "finished", "target_acc": acc, "model_params": 1000, "seconds": 1.0,
-                        "source_acc_start": 0.9, "source_acc": acc, "source_acc_own_bn": acc},
-               [{"epoch": i + 1, "target_acc": a} for i, a in enumerate(history)])
+    return RunView.of(config, {"run_id": rid, "status": "finished", "target_acc": acc, "model_params": 1000,
+                               "seconds": 1.0, "source_acc_start": 0.9, "source_acc": acc, "source_acc_own_bn": acc},
+                      [{"epoch": i + 1, "target_acc": a} for i, a in enumerate(history)])
 
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=lambda item: item.key)

@@ -10,8 +10,8 @@ from tl_view import lesson_views as lv
 def fake(config, accs, status="finished", **summary) -> RunView:
     per_epoch = summary.pop("per_epoch", {})
     metrics = [{"epoch": i + 1, "target_acc": a, **{k: v[i] for k, v in per_epoch.items()}} for i, a in enumerate(accs)]
-    return RunView.of(config, {"status": status, "target_acc": accs[-1], "run_id": f"r-{config.arm}-{config.seed}", **summary},
-               metrics)
+    return RunView.of(config, {"status": status, "target_acc": accs[-1], "run_id": f"r-{config.arm}-{config.seed}",
+                               **summary}, metrics)
 
 
 def planned(key: str):

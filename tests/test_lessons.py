@@ -99,12 +99,12 @@ def built_runs(key: str, effect: float, scale: float) -> list[dict]:
         per_seed = effect + SPREAD[config.seed] * scale
         acc = _accuracy(key, config, per_seed)
         forgot = per_seed if config.arm == "fine-tuned" else 0.0
+        rid = f"{config.arm}-{config.seed}-{config.freeze}-{config.labels_per_class}"
         runs.append(RunView.of(config, history=[{"epoch": 1, "target_acc": acc}], evaluation={},
-                        summary={"run_id": f"{config.arm}-{config.seed}-{config.freeze}-{config.labels_per_class}",
-                                 "status": "finished", "target_acc": acc, "source_acc_start": 0.9,
-                                 "source_acc": 0.9 - 2 * forgot, "source_acc_own_bn": 0.9 - forgot,
-                                 "domain_confusion_n": 60,
-                                 "domain_confusion_acc": 0.5 if config.arm == "dann" else 0.95}))
+                               summary={"run_id": rid, "status": "finished", "target_acc": acc, "source_acc_start": 0.9,
+                                        "source_acc": 0.9 - 2 * forgot, "source_acc_own_bn": 0.9 - forgot,
+                                        "domain_confusion_n": 60,
+                                        "domain_confusion_acc": 0.5 if config.arm == "dann" else 0.95}))
     return runs
 
 

@@ -37,11 +37,12 @@ def fake_run(config: RunConfig, accs=(0.5, 0.6), status="finished", run_id=None,
     metrics = [{"epoch": i + 1, "target_acc": a, "domain_confusion_acc": summary.get("confusion", [None] * 9)[i]}
                for i, a in enumerate(accs)] if status != "queued" else []
     done = status == "finished"
-    return RunView.of(config, {"run_id": rid, "status": status, "created": created, "target_acc": accs[-1] if done else None,
-                        "labelled_examples": summary.get("labelled"), "model_params": summary.get("params"),
-                        "domain_confusion_acc": (summary.get("confusion") or [None])[len(accs) - 1]
-                        if summary.get("confusion") else None, "seconds": 3.0, "started": created + 1},
-               metrics, {"classes": [str(i) for i in range(10)]})
+    return RunView.of(config, {"run_id": rid, "status": status, "created": created,
+                               "target_acc": accs[-1] if done else None,
+                               "labelled_examples": summary.get("labelled"), "model_params": summary.get("params"),
+                               "domain_confusion_acc": (summary.get("confusion") or [None])[len(accs) - 1]
+                               if summary.get("confusion") else None, "seconds": 3.0, "started": created + 1},
+                      metrics, {"classes": [str(i) for i in range(10)]})
 
 
 def record(store: RunStore, run: RunView, owner: str = "someone") -> str:

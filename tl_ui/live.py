@@ -231,10 +231,10 @@ def _charts() -> None:
                                 title="Domain confusion", null_band=band)), key="live-domain-confusion")
     with text_col:
         st.markdown("**Can the network tell the domains apart?** Before training (epoch 0) and after each epoch "
-                    "a linear classifier tries to tell source features from target features. **0.5** means it cannot: the network sees the two "
-                    "domains alike; the grey band is what it reads on these features with the domain labels "
-                    "shuffled. Strategy **dann** pushes this line down on purpose. Features that collapse read 0.5 "
-                    "too, so look at the target accuracy above as well.")
+                    "a linear classifier tries to tell source features from target features. **0.5** means it "
+                    "cannot: the network sees the two domains alike; the grey band is what it reads on these "
+                    "features with the domain labels shuffled. Strategy **dann** pushes this line down on purpose. "
+                    "Features that collapse read 0.5 too, so look at the target accuracy above as well.")
 
 
 def same_epoch_delta(view: RunView, other: RunView) -> tuple[float | None, str]:

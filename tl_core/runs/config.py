@@ -52,10 +52,10 @@ class RunConfig:
     pretrain_epochs: int = spec(20, "Epochs on the source task when the weights are 'source' (a shipped network "
                                 "when one matches, else trained once and cached).",
                                 label="pretraining epochs", low=1, high=1000)
-    measure_forgetting: bool = spec(False, "Measure task A's accuracy after every epoch with task A's own output layer, "
-                                    "and at the end with A's own BatchNorm statistics: how much of A fine-tuning "
-                                    "forgets. Needs weights 'source'; costs a pass over 1,000 task-A images an epoch.",
-                                    label="measure forgetting")
+    measure_forgetting: bool = spec(False, "Measure task A's accuracy after every epoch with task A's own output "
+                                    "layer, and at the end with A's own BatchNorm statistics: how much of A "
+                                    "fine-tuning forgets. Needs weights 'source'; costs a pass over 1,000 task-A "
+                                    "images an epoch.", label="measure forgetting")
     snapshot_every: int = spec(1, "Save the features of a fixed image sample every N epochs (0: only at the end), "
                                "for the maps.", low=0, high=10_000, unit="epochs")
     snapshot_size: int = spec(1000, "Images per domain in each feature snapshot; 0 turns maps and domain "
