@@ -98,6 +98,19 @@ def test_the_baseline_is_found_by_role_not_by_name(tmp_path):
     assert store.list(role="baseline") == []
 
 
+def test_a_lone_transfer_run_is_drawn_against_the_newest_finished_scratch_run_on_its_target():
+    row = lambda rid, strategy, status="finished", target="digits-m": {  # noqa: E731
+        "run_id": rid, "role": "main", "experiment": "", "strategy": strategy, "status": status, "target": target,
+        "backbone": "small_cnn", "labels_per_class": 10}
+    rows = [row("running", "scratch", status="running"), row("elsewhere", "scratch", target="digits"),
+            row("newest", "scratch"), row("older", "scratch"), row("tuned", "fine-tune")]
+    assert pairs.comparison_of(rows[-1], rows) == "newest"
+    assert pairs.comparison_of(rows[2], rows) is None  # scratch is already the case without transfer
+    pair = identity.new_pair()
+    paired = [{**rows[-1], "experiment": pair}, {**row("twin", "scratch"), "role": "baseline", "experiment": pair}]
+    assert pairs.comparison_of(paired[0], paired + rows[:4]) == "twin"  # its recorded baseline comes first
+
+
 def test_the_live_badge_compares_the_same_epoch():
     config = RunConfig(epochs=5)
     running = RunView("a", config, Status.RUNNING, history=[{"epoch": 1, "target_acc": 0.7},

@@ -5,7 +5,6 @@ from tl_core.records.run_view import snapshots_on_disk
 from tl_core.runs import pairs
 from tl_core.runs.status import Status
 from tl_core.serving.privacy import may_see
-from tl_core.strategies import strategy_class
 from tl_ui import state
 
 
@@ -35,24 +34,6 @@ def map_runs(manager, also=()) -> list[dict]:
 
 
 def comparison_for(manager, run_id: str, rows: list[dict]) -> str | None:
-    """The run recorded as this run's 'without transfer' partner; else the newest finished scratch run on the
-    same target, backbone and label budget (None when there is none)."""
+    """`pairs.comparison_of` the run (looked up in the store when `rows` leave it out)."""
     row = next((r for r in rows if r["run_id"] == run_id), None) or manager.store.get(run_id)
-    if row is None:
-        return None
-    recorded = pairs.baseline_of(row, rows)
-    if recorded:
-        return recorded
-    if _from_scratch(row):
-        return None
-    for other in rows:
-        if (other["run_id"] != run_id and _from_scratch(other) and other["target"] == row["target"]
-                and other["backbone"] == row["backbone"] and other["labels_per_class"] == row["labels_per_class"]
-                and other["status"] == Status.FINISHED):
-            return other["run_id"]
-    return None
-
-
-def _from_scratch(row: dict) -> bool:
-    """A run of the strategy that ignores its weights: the 'without transfer' case (scratch)."""
-    return not strategy_class(row["strategy"]).uses_weights
+    return None if row is None else pairs.comparison_of(row, rows)

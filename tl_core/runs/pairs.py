@@ -1,9 +1,12 @@
-"""Which runs belong together, read from store rows (`RunStore.list`): a run's baseline or compared run, the
-experiment a baseline belongs to, an owner's newest Experiment-page experiment. The pages draw what these say."""
+"""Which runs belong together, read from store rows (`RunStore.list`): a run's baseline or compared run, the run
+to draw it against, the experiment a baseline belongs to, an owner's newest Experiment-page experiment. The pages
+draw what these say."""
 from __future__ import annotations
 
 from tl_core.runs import identity
 from tl_core.runs.baselines import lesson_twin
+from tl_core.runs.status import Status
+from tl_core.strategies import strategy_class
 
 
 def baseline_of(row: dict, rows: list[dict]) -> str | None:
@@ -21,6 +24,25 @@ def baseline_of(row: dict, rows: list[dict]) -> str | None:
     if kind is identity.Kind.LESSON:
         return lesson_twin(row, rows)
     return None
+
+
+def comparison_of(row: dict, rows: list[dict]) -> str | None:
+    """The run to draw `row` against: its recorded baseline (`baseline_of`); else the newest finished run from
+    scratch on the same target, backbone and label budget (`rows` newest first); None when there is none."""
+    recorded = baseline_of(row, rows)
+    if recorded or _from_scratch(row):
+        return recorded
+    for other in rows:
+        if (other["run_id"] != row["run_id"] and _from_scratch(other) and other["target"] == row["target"]
+                and other["backbone"] == row["backbone"] and other["labels_per_class"] == row["labels_per_class"]
+                and other["status"] == Status.FINISHED):
+            return other["run_id"]
+    return None
+
+
+def _from_scratch(row: dict) -> bool:
+    """A run of the strategy that ignores its weights: the 'without transfer' case (scratch)."""
+    return not strategy_class(row["strategy"]).uses_weights
 
 
 def is_twin(row: dict) -> bool:
