@@ -61,10 +61,18 @@ def test_a_finished_run_lends_what_its_epochs_added_only_to_runs_with_the_same_e
     recorded = RunConfig.from_dict(rows[0]["config"])
     same = calibration.pace_from_runs(rows, "small_cnn", 32, "cpu", like=recorded)
     assert same.epoch_overhead_s == pytest.approx(6.0 - 20 * 64 / 500)
+    probed = recorded.weights == "source" and recorded.measure_forgetting
     for other in (recorded.replace(snapshot_size=0), recorded.replace(target="shapes"),
-                  recorded.replace(weights="source" if recorded.weights != "source" else "random")):
+                  recorded.replace(weights="source", measure_forgetting=not probed)):
         lent = calibration.pace_from_runs(rows, "small_cnn", 32, "cpu", like=other)
         assert lent.images_per_s == 500.0 and lent.epoch_overhead_s is None
+    # a run from source weights recorded before runs chose whether to measure forgetting always measured it
+    older = [{**row, "config": {k: v for k, v in {**row["config"], "weights": "source"}.items()
+                                if k != "measure_forgetting"}} for row in rows]
+    for like, lends in ((recorded.replace(weights="source", measure_forgetting=True), True),
+                        (recorded.replace(weights="source", measure_forgetting=False), False)):
+        lent = calibration.pace_from_runs(older, "small_cnn", 32, "cpu", like=like)
+        assert (lent.epoch_overhead_s is not None) == lends
 
 
 def test_a_run_recorded_by_the_store_lends_its_pace(runs_dir, tiny):
