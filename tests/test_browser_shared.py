@@ -19,6 +19,7 @@ CLASS = RunConfig(epochs=2, pretrain_epochs=2, snapshot_size=300)
 EPOCHS = CLASS.epochs
 CURVES = ("with transfer · target", "without transfer · target")
 CONFUSION = ("with transfer", "without transfer")  # the domain-confusion chart's traces: one per run
+CONFUSION_POINTS = EPOCHS + 1  # the network each run starts from (epoch 0), then every epoch
 TRACES = """() => {
     const out = {};
     for (const el of document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot'))
@@ -45,7 +46,8 @@ def sees_the_whole_experiment(page, timeout: int = SLOW) -> dict[str, int]:
     """Waits until the Experiment page draws both runs in full; returns the page's traces."""
     page.wait_for_function(f"""() => {{
         const n = ({TRACES})();
-        return {list(CURVES + CONFUSION)}.every(name => n[name] === {EPOCHS})
+        return {list(CURVES)}.every(name => n[name] === {EPOCHS})
+            && {list(CONFUSION)}.every(name => n[name] === {CONFUSION_POINTS})
             && Object.keys(n).filter(name => name.startsWith('With') && name.endsWith(' · source')).length >= 2;
     }}""", timeout=timeout)
     no_exceptions(page)
@@ -81,10 +83,11 @@ def test_students_pressing_the_same_defaults_all_see_the_whole_experiment(server
             for who, seen in drawn.items()}
     assert maps["first"] and maps["follower"] == maps["first"] and maps["late"] == maps["first"]
     for who, seen in drawn.items():
-        assert all(seen[name] == EPOCHS for name in CURVES + CONFUSION), (who, seen)
+        assert all(seen[name] == EPOCHS for name in CURVES), (who, seen)
+        assert all(seen[name] == CONFUSION_POINTS for name in CONFUSION), (who, seen)
 
     on_page(late, "Domain shift")
-    late.wait_for_function(f"() => Object.values(({TRACES})()).filter(n => n === {EPOCHS}).length >= 2",
+    late.wait_for_function(f"() => Object.values(({TRACES})()).filter(n => n === {CONFUSION_POINTS}).length >= 2",
                            timeout=SLOW)
     no_exceptions(late)
     on_page(late, "Embeddings")
