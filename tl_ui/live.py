@@ -200,10 +200,12 @@ def _charts() -> None:
     main_label, base_label = _labels(views)
     epochs = max(main.epochs, baseline.epochs if baseline is not None else 1)
 
-    def curves():
-        drawn = [charts.with_transfer(main.history, main_label)]
+    def curves(from_start: bool = False):
+        """Both runs' curves; `from_start`: with the epoch-0 point of the network each starts from."""
+        rows = (lambda v: from_the_start(v.history, v.snapshots)) if from_start else (lambda v: v.history)
+        drawn = [charts.with_transfer(rows(main), main_label)]
         if baseline is not None:
-            drawn.append(charts.without_transfer(baseline.history, base_label))
+            drawn.append(charts.without_transfer(rows(baseline), base_label))
         return drawn
 
     # Histories only grow, so a run's id and its number of epochs name its curve's data.
@@ -221,13 +223,10 @@ def _charts() -> None:
     with dc_col:
         band = null_band_for(band_snapshots(main.snapshots, main.status.terminal)
                              + (band_snapshots(baseline.snapshots, baseline.status.terminal) if baseline else []))
-        started = (charts.with_transfer(from_the_start(main.history, main.snapshots), main_label),
-                   *([charts.without_transfer(from_the_start(baseline.history, baseline.snapshots), base_label)]
-                     if baseline is not None else []))
         chart(cached_figure(("domain-confusion", data, band, len(main.snapshots),
                              len(baseline.snapshots) if baseline is not None else 0),
                             lambda: charts.domain_confusion_chart(
-                                started, epochs=epochs, height=330, uirevision=f"dc-{watch['run']}",
+                                curves(from_start=True), epochs=epochs, height=330, uirevision=f"dc-{watch['run']}",
                                 title="Domain confusion", null_band=band)), key="live-domain-confusion")
     with text_col:
         st.markdown("**Can the network tell the domains apart?** Before training (epoch 0) and after each epoch "

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -133,11 +133,11 @@ def run_style(config: RunConfig) -> tuple[str, str]:
     return theme.WITH_COLOR, "solid"
 
 
-def _mean_history(group: Sequence[RunView]) -> list[dict]:
-    """Per-epoch rows averaged over an arm's seeds (each epoch over the seeds that have reached it)."""
+def _mean_history(histories: Sequence[Sequence[dict]]) -> list[dict]:
+    """Per-epoch rows averaged over an arm's seeds' histories (each epoch over the seeds that have reached it)."""
     by_epoch: dict[int, dict[str, list[float]]] = {}
-    for run in group:
-        for row in run.history or []:
+    for history in histories:
+        for row in history:
             cell = by_epoch.setdefault(int(row["epoch"]), {})
             for metric in ("target_acc", "domain_confusion_acc"):
                 if row.get(metric) is not None:
@@ -159,7 +159,7 @@ def curves_figure(runs: Sequence[RunView], *, height: int = 400) -> go.Figure:
     curves = []
     for group in _arms(runs).values():
         color, dash = run_style(group[0].config)
-        curves.append(charts.Curve(group[0].label, _mean_history(group), color, dash=dash))
+        curves.append(charts.Curve(group[0].label, _mean_history([r.history for r in group]), color, dash=dash))
     epochs = max([r.config.epochs or 1 for r in runs] or [1])
     fig = charts.metric_chart(curves, "target_acc", epochs=epochs, height=height, uirevision="lesson-curves",
                               title="Target accuracy per epoch (mean over seeds)", y_range=[0, 1.02])
@@ -274,10 +274,9 @@ def domain_figures(runs: Sequence[RunView], *, height: int = 380) -> list[go.Fig
     colors = {arm: theme.WITHOUT_COLOR if arm in without else theme.WITH_COLOR for arm in arms}
     bars = _bars(runs, "Target accuracy (target labels never seen)", "lesson-domain-acc", height, colors,
                  order=sorted(arms, key=lambda arm: arm not in without))
-    started = {arm: [replace(r, history=from_the_start(r.history, r.snapshots)) for r in group]
-               for arm, group in arms.items()}  # epoch 0: the pretrained network both arms start from
-    curves = [charts.Curve(group[0].label, _mean_history(started[arm]), colors[arm], dash="dash" if arm in without
-                           else "solid") for arm, group in arms.items()]
+    # from epoch 0: the pretrained network both arms start from
+    curves = [charts.Curve(group[0].label, _mean_history([from_the_start(r.history, r.snapshots) for r in group]),
+                           colors[arm], dash="dash" if arm in without else "solid") for arm, group in arms.items()]
     epochs = max([r.config.epochs or 1 for r in runs] or [1])
     band = null_band_for([path for group in arms.values() for run in group[:1]
                           for path in recorded_band_snapshots(run.summary)])

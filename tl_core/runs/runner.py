@@ -149,7 +149,7 @@ def _train(run: RunDir, store: RunStore, config: RunConfig, summary: dict[str, A
     if snapshots is not None:  # epoch 0: the transferred starting point, before any training on this task
         _snapshot(run, snapshots, model, 0, ctx, strategy.in_domain)
     task_a = (TaskAProbe(source_pretrained_state(config, device, ctx), source, config.seed, device,
-                         config.batch_size * 4) if config.measure_forgetting and config.weights == "source" else None)
+                         config.batch_size * 4) if config.measure_forgetting else None)
     if task_a is not None:  # how well the network still does task A: forgetting, epoch by epoch
         summary["source_acc_start"] = task_a(model)["source_acc"]
 

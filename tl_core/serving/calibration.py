@@ -203,15 +203,16 @@ def _same_extras(recorded: dict, config: RunConfig) -> bool:
     """Whether a recorded run's epochs carried the same extras as `config`'s will: the same evaluation sets,
     snapshots and task-A probe. (An Experiment run's maps must not be lent to a lesson run that takes none.)"""
     return (recorded.get("target") == config.target and recorded.get("source") == config.source
-            and _measures_forgetting(recorded) == _measures_forgetting(config.to_dict())
+            and _measures_forgetting(recorded.get("weights"), recorded.get("measure_forgetting"))
+            == _measures_forgetting(config.weights, config.measure_forgetting)
             and int(recorded.get("snapshot_size") or 0) == config.snapshot_size
             and int(recorded.get("snapshot_every", 1)) == config.snapshot_every)
 
 
-def _measures_forgetting(config: dict) -> bool:
+def _measures_forgetting(weights: str | None, asked: bool | None) -> bool:
     """Whether a run's epochs carry the task-A probe: asked for, from source weights (a run recorded before runs
-    could choose measured it whenever it started from source weights)."""
-    return config.get("weights") == "source" and bool(config.get("measure_forgetting", True))
+    could choose, `asked` None, measured it whenever it started from source weights)."""
+    return weights == "source" and asked is not False
 
 
 def _device_type(row: dict) -> str:
@@ -420,7 +421,7 @@ def estimate_run(config: RunConfig, rows: list[dict] = (), wait: bool = True,
     steps = steps_per_epoch(labelled, config.batch_size)
     trained, forwarded = strategy.step_images
     # A run that measures forgetting also measures, before and after each epoch, how well it still does task A.
-    task_a = TASK_A_SAMPLE if _measures_forgetting(config.to_dict()) else 0
+    task_a = TASK_A_SAMPLE if _measures_forgetting(config.weights, config.measure_forgetting) else 0
     test_n = round(eval_n * TRAIN_VAL_TEST[2] / (TRAIN_VAL_TEST[1] + TRAIN_VAL_TEST[2]))
     # A strategy that encodes every split once evaluates features afterwards: nothing to price per epoch.
     per_epoch_eval = task_a + (0 if strategy.encodes_once else eval_n)
