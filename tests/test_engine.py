@@ -201,3 +201,31 @@ def test_processes_opening_a_new_run_index_at_once_all_succeed(tmp_path):
         p.join(60)
     assert errors.empty()
     assert [p.exitcode for p in procs] == [0] * 8
+
+
+def test_the_network_runs_channels_last_and_computes_what_the_default_layout_does(tmp_path):
+    """TransferModel keeps its kernels channels-last (faster on a CPU, bench/layout.py): the outputs and gradients
+    are the default layout's to float rounding, and its weights save and load like any others."""
+    from tl_core.backbones import create_backbone
+    from tl_core.networks.model import TransferModel
+
+    torch.manual_seed(0)
+    model = TransferModel(create_backbone("small_cnn", "random", 32), 10)
+    default = TransferModel(create_backbone("small_cnn", "random", 32), 10).to(memory_format=torch.contiguous_format)
+    default.load_state_dict(model.state_dict())
+    kernels = [p for p in model.parameters() if p.ndim == 4]
+    assert kernels and all(p.is_contiguous(memory_format=torch.channels_last) for p in kernels)
+    assert not default.backbone.stem[0].weight.is_contiguous(memory_format=torch.channels_last)
+    images = torch.randint(0, 256, (16, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(1))
+    labels = torch.arange(16) % 10
+    assert model.backbone.forward_features(model.normalise(images)).is_contiguous(memory_format=torch.channels_last)
+    for net in (model, default):
+        torch.nn.functional.cross_entropy(net(images), labels).backward()
+    torch.testing.assert_close(model(images), default(images), rtol=1e-4, atol=1e-5)
+    for mine, theirs in zip(model.parameters(), default.parameters()):
+        torch.testing.assert_close(mine.grad, theirs.grad, rtol=1e-3, atol=1e-5)
+    run = RunDir(tmp_path)
+    run.save_weights(model)
+    restored = TransferModel(create_backbone("small_cnn", "random", 32), 10)
+    restored.load_state_dict(load_file(run.weights_path))
+    torch.testing.assert_close(restored(images), model(images))

@@ -20,6 +20,11 @@ class TransferModel(nn.Module):
 
     Inputs may be uint8 images (N×3×H×W, 0..255): they are scaled and normalised here with the backbone's
     mean and std, so callers never repeat that step.
+
+    Its convolution kernels are kept channels-last (NHWC), so every feature map is too: on the 2-core CPU, for
+    small_cnn at 32 px, a training step of 2 × 64 images runs 1.5× and an evaluation pass 1.9× faster than in the
+    default layout (`python bench/layout.py`; mostly max-pooling and BatchNorm), and lesson 4 takes 224 s instead
+    of 339 s. The values agree with the default layout's to float rounding.
     """
 
     def __init__(self, backbone: nn.Module, num_classes: int, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)):
@@ -29,6 +34,7 @@ class TransferModel(nn.Module):
         self.head = nn.Linear(self.feature_dim, num_classes)
         self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1), persistent=False)
+        self.to(memory_format=torch.channels_last)
 
     def normalise(self, images: torch.Tensor) -> torch.Tensor:
         if images.dtype == torch.uint8:
