@@ -1,15 +1,18 @@
-"""What keeping the network channels-last buys, measured side by side in one run.
+"""What the network's layout buys, measured side by side in one run.
 
 `tl_core.networks.model.TransferModel` keeps its convolution kernels channels-last (NHWC), so every feature map
-is too. This bench times the same small_cnn (32 px, a TransferModel) in both layouts on the same images:
-a training step of DANN's shape (source and target batch through the features as one batch of 2 × 64, backward,
-SGD with momentum) and an evaluation pass (batch 256, no gradient), in interleaved repeats — each repeat times
-both layouts, alternating which goes first, so a load that comes and goes touches both alike — and prints the
-median ratio (default layout's time / channels-last's), and how far the two layouts' losses differ.
+is too, and small_cnn's blocks max-pool before their ReLU (the same values and gradients on a quarter of the
+elements). This bench times the same small_cnn (32 px, a TransferModel, the same weights) three ways on the same
+images — the lab's; channels-last with ReLU before the pool; the default layout with ReLU before the pool (the
+network before both changes) — for a training step of DANN's shape (source and target batch through the features
+as one batch of 2 × 64, backward, SGD with momentum) and an evaluation pass (batch 256, no gradient). Interleaved
+repeats: each repeat times every variant, in a rotating order, so a load that comes and goes touches all alike.
+It prints each variant's median time, the median ratio to the lab's, and how far the losses differ.
 
     python bench/layout.py [--threads 1] [--device cpu] [--quick]
 
-Headline: `RESULT layout=channels_last train_speedup=… eval_speedup=… train_ms=… eval_ms=… loss_diff=…`.
+Headline per variant: `RESULT variant=… train_speedup=… eval_speedup=… train_ms=… eval_ms=… loss_diff=…`
+(speed-up: that variant's time / the lab's).
 """
 from __future__ import annotations
 
@@ -24,12 +27,23 @@ from tl_core.machine.device import pick_device
 from tl_core.networks.model import TransferModel
 
 BATCH = 64
-LAYOUTS = {"channels-last (the lab's)": torch.channels_last, "default (NCHW)": torch.contiguous_format}
+VARIANTS = {  # name: (memory format, ReLU before the pool)
+    "lab": (torch.channels_last, False),
+    "relu_first": (torch.channels_last, True),
+    "nchw_relu_first": (torch.contiguous_format, True),
+}
+NAMES = {"lab": "the lab's: channels-last, pool then ReLU", "relu_first": "channels-last, ReLU then pool",
+         "nchw_relu_first": "default layout, ReLU then pool (before)"}
 
 
-def _model(layout: torch.memory_format, device: torch.device) -> TransferModel:
+def _model(variant: str, device: torch.device) -> TransferModel:
+    layout, relu_first = VARIANTS[variant]
     torch.manual_seed(0)
-    return TransferModel(create_backbone("small_cnn", "random", 32), 10).to(device, memory_format=layout)
+    model = TransferModel(create_backbone("small_cnn", "random", 32), 10)
+    if relu_first:  # conv, BatchNorm, ReLU, pool: the learned layers keep their indices
+        for block in [model.backbone.stem, *model.backbone.blocks]:
+            block[2], block[3] = block[3], block[2]
+    return model.to(device, memory_format=layout)
 
 
 def _train_ms(model: TransferModel, images: torch.Tensor, labels: torch.Tensor, steps: int) -> tuple[float, float]:
@@ -64,36 +78,39 @@ def main() -> None:
     repeats, steps, passes = (3, 5, 5) if args.quick else (7, 20, 20)
     say(f"bench/layout.py{' --quick' if args.quick else ''} on {machine_line(args.device)}")
     say(f"{repeats} interleaved repeats; a repeat: {steps} training steps of 2 × {BATCH} images and {passes} "
-        f"evaluation passes of {4 * BATCH} images, in each layout")
+        f"evaluation passes of {4 * BATCH} images, in each variant")
     domain = load_domain("synth-digits", 32)
     images = domain.train.images[:2 * BATCH].to(device)
     labels = domain.train.labels[:2 * BATCH].to(device)
     eval_images = domain.test.images[:4 * BATCH].to(device)
-    results: dict[str, dict[str, list[float]]] = {name: {"train": [], "eval": [], "loss": []} for name in LAYOUTS}
+    results = {name: {"train": [], "eval": [], "loss": []} for name in VARIANTS}
+    names = list(VARIANTS)
     for r in range(repeats):
-        order = list(LAYOUTS.items()) if r % 2 == 0 else list(LAYOUTS.items())[::-1]
-        for name, layout in order:
-            train_ms, loss = _train_ms(_model(layout, device), images, labels, steps)
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            train_ms, loss = _train_ms(_model(name, device), images, labels, steps)
             results[name]["train"].append(train_ms)
             results[name]["loss"].append(loss)
-            results[name]["eval"].append(_eval_ms(_model(layout, device), eval_images, passes))
+            results[name]["eval"].append(_eval_ms(_model(name, device), eval_images, passes))
         say(f"  repeat {r + 1}/{repeats}: " + ", ".join(
             f"{name} step {results[name]['train'][-1]:.1f} ms, eval {results[name]['eval'][-1]:.1f} ms"
-            for name in LAYOUTS))
-    last, default = (results[name] for name in LAYOUTS)
-    train_speedup = median(d / c for d, c in zip(default["train"], last["train"]))
-    eval_speedup = median(d / c for d, c in zip(default["eval"], last["eval"]))
-    loss_diff = max(abs(a - b) for a, b in zip(last["loss"], default["loss"]))
+            for name in VARIANTS))
+    lab = results["lab"]
+    rows, lines = [], []
+    for name, result in results.items():
+        train_speedup = median(t / mine for t, mine in zip(result["train"], lab["train"]))
+        eval_speedup = median(t / mine for t, mine in zip(result["eval"], lab["eval"]))
+        loss_diff = max(abs(a - b) for a, b in zip(result["loss"], lab["loss"]))
+        rows.append([NAMES[name], f"{median(result['train']):.1f}", f"{train_speedup:.2f}",
+                     f"{median(result['eval']):.1f}", f"{eval_speedup:.2f}", f"{loss_diff:.1e}"])
+        lines.append(f"RESULT variant={name} train_speedup={train_speedup:.2f} eval_speedup={eval_speedup:.2f} "
+                     f"train_ms={median(result['train']):.1f} eval_ms={median(result['eval']):.1f} "
+                     f"loss_diff={loss_diff:.1e}")
     say()
-    say(table(["layout", "training step (median ms)", "evaluation pass (median ms)"],
-              [[name, f"{median(results[name]['train']):.1f}", f"{median(results[name]['eval']):.1f}"]
-               for name in LAYOUTS], title="bench/layout.py"))
-    say(f"channels-last: training {train_speedup:.2f}× and evaluation {eval_speedup:.2f}× faster (median of the "
-        f"repeats' ratios); the losses after {steps + 2} steps differ by at most {loss_diff:.1e}; load average now "
-        f"{load_now()}.")
-    say(f"RESULT layout=channels_last train_speedup={train_speedup:.2f} eval_speedup={eval_speedup:.2f} "
-        f"train_ms={median(last['train']):.1f} eval_ms={median(last['eval']):.1f} loss_diff={loss_diff:.1e}")
-
+    say(table(["variant", "training step (median ms)", "its time / the lab's", "evaluation pass (median ms)",
+               "its time / the lab's", f"loss after {steps + 2} steps, vs the lab's"], rows, title="bench/layout.py"))
+    say(f"Load average now {load_now()}.")
+    for line in lines:
+        say(line)
 
 if __name__ == "__main__":
     main()

@@ -209,6 +209,28 @@ def test_small_cnn_speaks_timms_api():
     assert set(model.group_matcher()) == {"stem", "blocks"}
 
 
+def test_small_cnn_pools_before_its_relu_and_computes_exactly_what_relu_then_pool_does():
+    """Pooling first is a speed-up only: ReLU commutes with a maximum, so values and gradients are bit-identical."""
+    from tl_core.backbones.small_cnn import ConvBlock
+
+    torch.manual_seed(0)
+    pooled_first = ConvBlock(3, 8)
+    assert [type(m) for m in pooled_first] == [torch.nn.Conv2d, torch.nn.BatchNorm2d, torch.nn.MaxPool2d,
+                                               torch.nn.ReLU]
+    relu_first = torch.nn.Sequential(*(pooled_first[i] for i in (0, 1, 3, 2)))
+    x = images(4, size=16)
+    outputs, grads = [], []
+    for block in (pooled_first, relu_first):
+        block.zero_grad()
+        out = block(x)
+        (out * torch.linspace(-1, 1, out.numel()).view_as(out)).sum().backward()
+        outputs.append(out)
+        grads.append([p.grad.clone() for p in block.parameters()])
+    assert torch.equal(outputs[0], outputs[1])
+    assert (outputs[0] == 0).any() and (outputs[0] > 0).any()  # both sides of the ReLU are exercised
+    assert all(torch.equal(a, b) for a, b in zip(*grads))
+
+
 def test_small_inputs_give_vits_a_finer_patch_grid():
     model = create_backbone("vit_tiny_patch16_224", img_size=32)
     assert model.patch_embed.grid_size == (8, 8)
