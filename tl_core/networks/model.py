@@ -22,7 +22,7 @@ class TransferModel(nn.Module):
     mean and std, so callers never repeat that step.
 
     Its convolution kernels are kept channels-last (NHWC), so every feature map is too: on the 2-core CPU, for
-    small_cnn at 32 px, a training step of 2 × 64 images runs 1.5× and an evaluation pass 1.9× faster than in the
+    small_cnn at 32 px, a training step of 2 × 64 images runs 1.6× and an evaluation pass 2× faster than in the
     default layout (`python bench/layout.py`; mostly max-pooling and BatchNorm), and lesson 4 takes 224 s instead
     of 339 s. The values agree with the default layout's to float rounding.
     """
