@@ -33,9 +33,9 @@ class ConvBlock(nn.Sequential):
     """conv3×3 → BatchNorm → ReLU and 2×2 max-pool (halves the resolution).
 
     The pool comes before the ReLU: ReLU never decreases, so it commutes with a maximum, and the values and
-    gradients are exactly those of ReLU-then-pool (tests/test_backbones.py), with the ReLU and its backward pass on
-    a quarter of the elements (a training step 3% faster on the CPU, `python bench/layout.py`). The module indices of the learned layers
-    (conv 0, BatchNorm 1) are those of ReLU-then-pool, so saved weights load either way.
+    gradients are exactly those of ReLU-then-pool (tests/test_backbones.py), with the ReLU and its backward pass
+    on a quarter of the elements (a training step 3% faster on the CPU, `python bench/layout.py`). The learned
+    layers keep the indices they had with ReLU-then-pool (conv 0, BatchNorm 1), so saved weights load either way.
     """
 
     def __init__(self, in_chs: int, out_chs: int):

@@ -18,8 +18,9 @@ from tl_core.train.schedules import dann_lambda, dann_lr_factor
 
 # Epochs per (source, target) pair in bench/domain_adaptation.py, each chosen by reverse validation on seeds 0–2.
 # digits → digits-m: 60 epochs = 1,200 steps, with μ0 (bench/dann_selection.py, stage 1;
-# bench/selections/dann-stages-*.json). synth-digits → digits-m: 12 epochs = 1,584 steps, among 3, 6 and 12 at the
-# selected μ0 (`python -m tl_core select … --grid epochs=3,6,12`; bench/selections/dann-length-synth-digits-to-digits-m.*).
+# bench/selections/dann-stages-*.json). synth-digits → digits-m: 12 epochs = 1,584 steps, among 3, 6 and 12 at
+# the selected μ0 (`python -m tl_core select … --grid epochs=3,6,12`;
+# bench/selections/dann-length-synth-digits-to-digits-m.*).
 SELECTED_EPOCHS = {("digits", "digits-m"): 60, ("synth-digits", "digits-m"): 12, "default": 15}
 
 
