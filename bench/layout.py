@@ -112,5 +112,6 @@ def main() -> None:
     for line in lines:
         say(line)
 
+
 if __name__ == "__main__":
     main()

@@ -2,7 +2,7 @@
 
     timm.create_model("small_cnn", num_classes=0)   # pooled 128-d features, like every backbone here
 
-It is the CPU workhorse of the lab: three conv blocks (conv-BN-ReLU-maxpool, 16-32-64 channels) and a
+It is the CPU workhorse of the lab: three conv blocks (conv-BN-maxpool-ReLU, 16-32-64 channels) and a
 hidden linear layer to 128 features. The widths are kept small for speed: at 32 px, 32-64-128 channels
 train about 2.5× slower on a CPU, mostly in max-pooling and BatchNorm over the full-resolution first
 block. Global average pooling makes any input of 8 px or more work; the default configuration says

@@ -23,8 +23,8 @@ class TransferModel(nn.Module):
 
     Its convolution kernels are kept channels-last (NHWC), so every feature map is too: on the 2-core CPU, for
     small_cnn at 32 px, a training step of 2 × 64 images runs 1.6× and an evaluation pass 2× faster than in the
-    default layout (`python bench/layout.py`; mostly max-pooling and BatchNorm), and lesson 4 takes 224 s instead
-    of 339 s. The values agree with the default layout's to float rounding.
+    default layout (`python bench/layout.py`; mostly max-pooling and BatchNorm). The values agree with the default
+    layout's to float rounding.
     """
 
     def __init__(self, backbone: nn.Module, num_classes: int, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)):
