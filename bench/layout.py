@@ -1,11 +1,13 @@
-"""What the network's layout buys, measured side by side in one run.
+"""What the network's layout and precision buy, measured side by side in one run.
 
 `tl_core.networks.model.TransferModel` keeps its convolution kernels channels-last (NHWC), so every feature map
-is too, and small_cnn's blocks max-pool before their ReLU (the same values and gradients on a quarter of the
-elements). This bench times the same small_cnn (32 px, a TransferModel, the same weights) three ways on the same
-images — the lab's; channels-last with ReLU before the pool; the default layout with ReLU before the pool (the
-network before both changes) — for a training step of DANN's shape (source and target batch through the features
-as one batch of 2 × 64, backward, SGD with momentum) and an evaluation pass (batch 256, no gradient). Interleaved
+is too; small_cnn's blocks max-pool before their ReLU (the same values and gradients on a quarter of the
+elements); and the training loop runs under bf16 autocast on a CPU with bf16 instructions
+(`tl_core.machine.device.autocast_dtype`). This bench times the same small_cnn (32 px, a TransferModel, the same
+weights) four ways on the same images — the lab's; the lab's in full precision (fp32); channels-last with ReLU
+before the pool, fp32; the default layout with ReLU before the pool, fp32 (the network before all three changes)
+— for a training step of DANN's shape (source and target batch through the features as one batch of 2 × 64,
+backward, SGD with momentum) and an evaluation pass (batch 256, no gradient). Interleaved
 repeats: each repeat times every variant, in a rotating order, so a load that comes and goes touches all alike.
 It prints each variant's median time, the median ratio to the lab's, and how far the losses differ.
 
@@ -16,6 +18,9 @@ Headline per variant: `RESULT variant=… train_speedup=… eval_speedup=… tra
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 import common  # noqa: F401  (puts the repository root on sys.path)
 import torch
 from common import Clock, load_now, machine_line, median, parse_args, say, table
@@ -23,21 +28,23 @@ from torch.nn import functional as F
 
 from tl_core.backbones import create_backbone
 from tl_core.data import load_domain
-from tl_core.machine.device import pick_device
+from tl_core.machine.device import mixed_precision, pick_device
 from tl_core.networks.model import TransferModel
 
 BATCH = 64
-VARIANTS = {  # name: (memory format, ReLU before the pool)
-    "lab": (torch.channels_last, False),
-    "relu_first": (torch.channels_last, True),
-    "nchw_relu_first": (torch.contiguous_format, True),
+VARIANTS = {  # name: (memory format, ReLU before the pool, the lab's precision)
+    "lab": (torch.channels_last, False, True),
+    "full_precision": (torch.channels_last, False, False),
+    "relu_first": (torch.channels_last, True, False),
+    "nchw_relu_first": (torch.contiguous_format, True, False),
 }
-NAMES = {"lab": "the lab's: channels-last, pool then ReLU", "relu_first": "channels-last, ReLU then pool",
-         "nchw_relu_first": "default layout, ReLU then pool (before)"}
+NAMES = {"lab": "the lab's: channels-last, pool then ReLU, its precision",
+         "full_precision": "channels-last, pool then ReLU, fp32", "relu_first": "channels-last, ReLU then pool, fp32",
+         "nchw_relu_first": "default layout, ReLU then pool, fp32 (before)"}
 
 
 def _model(variant: str, device: torch.device) -> TransferModel:
-    layout, relu_first = VARIANTS[variant]
+    layout, relu_first, _ = VARIANTS[variant]
     torch.manual_seed(0)
     model = TransferModel(create_backbone("small_cnn", "random", 32), 10)
     if relu_first:  # conv, BatchNorm, ReLU, pool: the learned layers keep their indices
@@ -46,14 +53,16 @@ def _model(variant: str, device: torch.device) -> TransferModel:
     return model.to(device, memory_format=layout)
 
 
-def _train_ms(model: TransferModel, images: torch.Tensor, labels: torch.Tensor, steps: int) -> tuple[float, float]:
+def _train_ms(model: TransferModel, images: torch.Tensor, labels: torch.Tensor, steps: int,
+              precision: Callable[[], torch.autocast]) -> tuple[float, float]:
     """Median milliseconds of a training step (after two warm-up steps) and the last loss."""
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     model.train()
     times, loss = [], torch.zeros(())
     for step in range(steps + 2):
         clock = Clock()
-        loss = F.cross_entropy(model(images), labels)
+        with precision():
+            loss = F.cross_entropy(model(images), labels)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -63,12 +72,15 @@ def _train_ms(model: TransferModel, images: torch.Tensor, labels: torch.Tensor, 
 
 
 @torch.no_grad()
-def _eval_ms(model: TransferModel, images: torch.Tensor, passes: int) -> float:
+def _eval_ms(model: TransferModel, images: torch.Tensor, passes: int,
+             precision: Callable[[], torch.autocast]) -> float:
     model.eval()
-    model(images)
+    with precision():
+        model(images)
     clock = Clock()
     for _ in range(passes):
-        model(images)
+        with precision():
+            model(images)
     return clock.wall_s * 1e3 / passes
 
 
@@ -87,10 +99,11 @@ def main() -> None:
     names = list(VARIANTS)
     for r in range(repeats):
         for name in names[r % len(names):] + names[:r % len(names)]:
-            train_ms, loss = _train_ms(_model(name, device), images, labels, steps)
+            precision = partial(mixed_precision, device, VARIANTS[name][2])
+            train_ms, loss = _train_ms(_model(name, device), images, labels, steps, precision)
             results[name]["train"].append(train_ms)
             results[name]["loss"].append(loss)
-            results[name]["eval"].append(_eval_ms(_model(name, device), eval_images, passes))
+            results[name]["eval"].append(_eval_ms(_model(name, device), eval_images, passes, precision))
         say(f"  repeat {r + 1}/{repeats}: " + ", ".join(
             f"{name} step {results[name]['train'][-1]:.1f} ms, eval {results[name]['eval'][-1]:.1f} ms"
             for name in VARIANTS))

@@ -1,5 +1,6 @@
 """The engine end to end on tiny built-in data: strategies learn, records round-trip, runs end cleanly."""
 import json
+import os
 import threading
 from pathlib import Path
 
@@ -229,3 +230,28 @@ def test_the_network_runs_channels_last_and_computes_what_the_default_layout_doe
     restored = TransferModel(create_backbone("small_cnn", "random", 32), 10)
     restored.load_state_dict(load_file(run.weights_path))
     torch.testing.assert_close(restored(images), model(images))
+
+
+def test_runs_train_in_bf16_where_the_cpu_has_it_and_in_fp32_where_it_lacks_it_or_is_told(tiny, runs_dir,
+                                                                                           monkeypatch):
+    """bf16 autocast on a CPU that multiplies bf16 in hardware (a training step 1.28× faster, bench/layout.py);
+    fp32 where bf16 would be emulated, or with TL_FULL_PRECISION=1. The run's device name says which; the
+    weights it saves stay fp32."""
+    from tl_core.machine import device as machine
+
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(machine, "cpu_has_native_bf16", lambda: True)
+    assert machine.autocast_dtype(cpu) == torch.bfloat16
+    with machine.mixed_precision(cpu):
+        assert torch.nn.Linear(4, 2)(torch.ones(1, 4)).dtype == torch.bfloat16
+    summary = run_config(tiny, runs_dir)
+    assert summary["status"] == "finished" and summary["device_name"].endswith("bf16 mixed precision")
+    assert {t.dtype for t in load_file(RunDir(Path(summary["run_dir"])).weights_path).values()
+            if t.is_floating_point()} == {torch.float32}
+    monkeypatch.setenv("TL_FULL_PRECISION", "1")
+    assert machine.autocast_dtype(cpu) is None and "mixed" not in machine.device_name(cpu)
+    with machine.mixed_precision(cpu):
+        assert torch.nn.Linear(4, 2)(torch.ones(1, 4)).dtype == torch.float32
+    monkeypatch.delenv("TL_FULL_PRECISION")
+    monkeypatch.setattr(machine, "cpu_has_native_bf16", lambda: False)
+    assert machine.autocast_dtype(cpu) is None and machine.device_name(cpu) == f"CPU ({os.cpu_count()} cores)"

@@ -28,16 +28,39 @@ def pick_device(preference: str = "auto") -> torch.device:
 
 
 def device_name(device: torch.device) -> str:
-    """A human name: the GPU's model, or the CPU with its core count."""
+    """A human name: the GPU's model, or the CPU with its core count; and the precision it trains in."""
     if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    if device.type == "mps":
-        return "Apple GPU (MPS)"
-    return f"CPU ({os.cpu_count()} cores)"
+        name = torch.cuda.get_device_name(device)
+    elif device.type == "mps":
+        name = "Apple GPU (MPS)"
+    else:
+        name = f"CPU ({os.cpu_count()} cores)"
+    dtype = autocast_dtype(device)
+    return f"{name}, {PRECISION_NAMES[dtype]} mixed precision" if dtype else name
+
+
+PRECISION_NAMES = {torch.bfloat16: "bf16", torch.float16: "fp16"}
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU multiplies bf16 in hardware (AVX-512 BF16 or AMX), where oneDNN's bf16 convolutions beat
+    fp32 (bench/layout.py); elsewhere bf16 would be emulated, and slower."""
+    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # torch.cpu's own checks
+    return any(getattr(torch.cpu, probe, lambda: False)() for probe in probes)
 
 
 def autocast_dtype(device: torch.device) -> torch.dtype | None:
-    """Mixed precision on CUDA (bf16 where supported, else fp16); full precision elsewhere."""
-    if device.type != "cuda":
+    """Mixed precision where the hardware does it natively: CUDA (bf16 where supported, else fp16) and a CPU with
+    bf16 instructions (bf16); full precision elsewhere, and everywhere with TL_FULL_PRECISION=1. Under autocast
+    the weights, the optimiser and the losses stay fp32; convolutions and matrix products run in the low dtype."""
+    if os.environ.get("TL_FULL_PRECISION") == "1":
         return None
-    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.bfloat16 if device.type == "cpu" and cpu_has_native_bf16() else None
+
+
+def mixed_precision(device: torch.device, enabled: bool = True) -> torch.autocast:
+    """The autocast every training step and evaluation pass runs under (off where `autocast_dtype` says fp32)."""
+    dtype = autocast_dtype(device) if enabled else None
+    return torch.autocast(device.type, dtype=dtype, enabled=dtype is not None)

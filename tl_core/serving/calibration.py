@@ -31,7 +31,7 @@ from tl_core.data.catalog import dataset_classes
 from tl_core.data.folder import scan_image_folder
 from tl_core.data.splits import SPLIT_SEED, TRAIN_VAL_TEST, stratified_indices
 from tl_core.errors import ConfigError
-from tl_core.machine.device import pick_device
+from tl_core.machine.device import mixed_precision, pick_device
 from tl_core.machine.paths import data_dir
 from tl_core.networks.model import TransferModel
 from tl_core.networks.pretrain import checkpoint_path
@@ -124,7 +124,8 @@ def measure_pace(backbone: str, img_size: int, device: str = "cpu", batches: int
         seconds = []
         for _ in range(steps + 1):
             started = time.perf_counter()
-            loss = torch.nn.functional.cross_entropy(model(images), labels)
+            with mixed_precision(torch.device(device)):  # as the training loop runs
+                loss = torch.nn.functional.cross_entropy(model(images), labels)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -137,7 +138,7 @@ def measure_pace(backbone: str, img_size: int, device: str = "cpu", batches: int
     model.eval()
     evaluated = images.repeat(4, 1, 1, 1)
     eval_seconds = []
-    with torch.no_grad():
+    with torch.no_grad(), mixed_precision(torch.device(device)):
         for _ in range(EVAL_BATCHES + 1):
             started = time.perf_counter()
             model(evaluated).argmax(1).tolist()

@@ -11,7 +11,7 @@ from typing import Callable
 
 import torch
 
-from tl_core.machine.device import autocast_dtype
+from tl_core.machine.device import autocast_dtype, mixed_precision
 from tl_core.train.events import EpochEnd, Event, Step
 from tl_core.train.task import Batch, Examples, Task, index_batches
 
@@ -42,18 +42,13 @@ def steps_per_epoch(num_labelled: int, batch_size: int) -> int:
     return max(math.ceil(num_labelled / batch_size), MIN_STEPS_PER_EPOCH)
 
 
-def _autocast(device: torch.device):
-    dtype = autocast_dtype(device)
-    return torch.autocast(device.type, dtype=dtype) if dtype else torch.autocast(device.type, enabled=False)
-
-
 @torch.no_grad()
 def predict(strategy, model, examples: Examples, batch_size: int, device: torch.device) -> torch.Tensor:
     """Predicted class of every example (the model is left in eval mode)."""
     model.eval()
     preds = []
     for i in range(0, len(examples), batch_size):
-        with _autocast(device):
+        with mixed_precision(device):
             preds.append(strategy.predict(model, examples.x[i:i + batch_size]).argmax(1))
     return torch.cat(preds) if preds else examples.y.new_zeros(0)
 
@@ -125,7 +120,7 @@ def fit(model, task: Task, strategy, *, epochs: int, batch_size: int, lr: float,
             idx = idx.to(device)
             batch = Batch(task.labelled.x[idx], task.labelled.y[idx],
                           task.unlabelled[unlabelled_idx[i].to(device)] if use_unlabelled else None)
-            with _autocast(device):
+            with mixed_precision(device):
                 out = strategy.loss(model, batch, progress)
             report = i == 0 or (i + 1) % sync_every == 0 or i + 1 == len(labelled_idx)
             if report:
