@@ -24,7 +24,8 @@ with an interval excluding 0.
 Seeds are FRESH (10–19): DANN's defaults were chosen on seeds SELECTION_SEEDS, never reported here. Runs go to
 `--jobs` worker processes (one torch thread each).
 
-    python bench/domain_adaptation.py [--jobs 2] [--pairs digits:digits-m] [--seeds 10,11] [--null-draws 200]
+    python bench/domain_adaptation.py [--jobs 2] [--pairs digits:digits-m] [--seeds 10,11] [--epochs 60]
+                                      [--backbone small_cnn_wide] [--null-draws 200]
 """
 from __future__ import annotations
 
@@ -56,11 +57,13 @@ FRESH_SEEDS = tuple(range(10, 20))
 
 @dataclass(frozen=True)
 class Recipe:
-    """What the rows of one pair share: small_cnn pretrained on the source (4 epochs), 32 px, batches of 64, and
-    the number of epochs of each pair (DANN's selected training length; the ceiling trains as many steps)."""
+    """What the rows of one pair share: the backbone (small_cnn) pretrained on the source (4 epochs), 32 px,
+    batches of 64, and the number of epochs of each pair (DANN's selected training length; the ceiling trains as
+    many steps)."""
 
     epochs: dict[tuple[str, str], int]
     seeds: tuple[int, ...]
+    backbone: str = "small_cnn"
     snapshot_size: int = 300
     batch_size: int = 64
     pretrain_epochs: int = 4
@@ -86,7 +89,7 @@ def configs(recipe: Recipe, device: str, pairs=PAIRS) -> list[RunConfig]:
         target_epochs = max(1, round(steps / steps_per_epoch(len(load_domain(target, 32).train.labels),
                                                               recipe.batch_size)))
         for seed in recipe.seeds:
-            shared = dict(source=source, target=target, backbone="small_cnn", weights="source", freeze=0,
+            shared = dict(source=source, target=target, backbone=recipe.backbone, weights="source", freeze=0,
                           labels_per_class=None, batch_size=recipe.batch_size, img_size=32, seed=seed, device=device,
                           pretrain_epochs=recipe.pretrain_epochs, snapshot_every=0,
                           snapshot_size=recipe.snapshot_size, role="bench",
@@ -142,6 +145,8 @@ def _options(parser) -> None:
     parser.add_argument("--pairs", default="", help="SOURCE:TARGET,… (default: both pairs)")
     parser.add_argument("--seeds", default="", help="comma-separated seeds (default: the 10 fresh seeds 10–19)")
     parser.add_argument("--epochs", type=int, default=0, help="DANN's epochs for every pair (default: selected)")
+    parser.add_argument("--backbone", default="small_cnn", help="the network of every row (small_cnn_wide: is "
+                        "capacity the limit?); DANN's settings stay those selected for small_cnn")
     parser.add_argument("--null-draws", type=int, default=200, help="permutation draws of each row's no-shift "
                         "band, on the first seed (0: none)")
 
@@ -156,12 +161,12 @@ def main() -> None:
     seeds = tuple(int(s) for s in args.seeds.split(",")) if args.seeds else FRESH_SEEDS
     if set(seeds) & set(SELECTION_SEEDS):
         say(f"note: seeds {sorted(set(seeds) & set(SELECTION_SEEDS))} were used to choose DANN's defaults")
-    recipe = Recipe(epochs={p: args.epochs or dann_epochs(p) for p in pairs}, seeds=seeds)
+    recipe = Recipe(epochs={p: args.epochs or dann_epochs(p) for p in pairs}, seeds=seeds, backbone=args.backbone)
     threads = args.threads or 1
     jobs = args.jobs or (1 if args.device not in ("cpu",) else os.cpu_count() or 1)
     clock = Clock()
     say(f"bench/domain_adaptation.py on {machine_line(args.device)}")
-    say(f"{jobs} parallel runs × {threads} torch thread(s)")
+    say(f"{jobs} parallel runs × {threads} torch thread(s); backbone {recipe.backbone}")
     todo = configs(recipe, args.device, pairs)
     for config, row in todo:
         if config.seed == seeds[0]:

@@ -209,6 +209,16 @@ def test_small_cnn_speaks_timms_api():
     assert set(model.group_matcher()) == {"stem", "blocks"}
 
 
+def test_small_cnn_wide_is_small_cnn_at_twice_the_width_with_the_same_groups():
+    """The capacity question's network (bench/domain_adaptation.py --backbone small_cnn_wide)."""
+    small, wide = built("small_cnn"), built("small_cnn_wide")
+    assert feature_dim(wide) == 2 * feature_dim(small) == 256
+    assert [g.name for g in layer_groups(wide)] == [g.name for g in layer_groups(small)]
+    assert [m.out_channels for m in wide.modules() if isinstance(m, torch.nn.Conv2d)] == [32, 64, 128]
+    assert 3.5 < count_params(wide)[0] / count_params(small)[0] < 4.5
+    assert wide(images(2)).shape == (2, 256)
+
+
 def test_small_cnn_pools_before_its_relu_and_computes_exactly_what_relu_then_pool_does():
     """Pooling first is a speed-up only: ReLU commutes with a maximum, so values and gradients are bit-identical."""
     from tl_core.backbones.small_cnn import ConvBlock

@@ -13,20 +13,19 @@ from timm.layers import SelectAdaptivePool2d
 from timm.models import build_model_with_cfg, generate_default_cfgs, register_model
 from torch import nn
 
-# Read by `@register_model` from this module: timm's pretrained cfg for "small_cnn" (no published weights).
-default_cfgs = generate_default_cfgs({
-    "small_cnn": {
-        "num_classes": 10,
-        "input_size": (3, 32, 32),
-        "pool_size": (4, 4),  # final map at 32 px
-        "crop_pct": 1.0,
-        "interpolation": "bilinear",
-        "mean": (0.5, 0.5, 0.5),
-        "std": (0.5, 0.5, 0.5),
-        "first_conv": "stem.0",
-        "classifier": "fc",
-    },
-})
+# Read by `@register_model` from this module: timm's pretrained cfgs (no published weights).
+_CFG = {
+    "num_classes": 10,
+    "input_size": (3, 32, 32),
+    "pool_size": (4, 4),  # final map at 32 px
+    "crop_pct": 1.0,
+    "interpolation": "bilinear",
+    "mean": (0.5, 0.5, 0.5),
+    "std": (0.5, 0.5, 0.5),
+    "first_conv": "stem.0",
+    "classifier": "fc",
+}
+default_cfgs = generate_default_cfgs({"small_cnn": _CFG, "small_cnn_wide": _CFG})
 
 
 class ConvBlock(nn.Sequential):
@@ -105,3 +104,11 @@ class SmallCNN(nn.Module):
 def small_cnn(pretrained: bool = False, **kwargs) -> SmallCNN:
     """LeNet-style CNN: 16-32-64 channels, 128-d features, 32 k parameters."""
     return build_model_with_cfg(SmallCNN, "small_cnn", pretrained, **kwargs)
+
+
+@register_model
+def small_cnn_wide(pretrained: bool = False, **kwargs) -> SmallCNN:
+    """small_cnn at twice the width: 32-64-128 channels, 256-d features, 126 k parameters; about 2.5× slower.
+    For asking whether capacity limits a result (`bench/domain_adaptation.py --backbone small_cnn_wide`)."""
+    kwargs = {"widths": (32, 64, 128), "hidden_size": 256, **kwargs}
+    return build_model_with_cfg(SmallCNN, "small_cnn_wide", pretrained, **kwargs)
