@@ -1,4 +1,4 @@
-"""Choose where to train: cuda > mps > cpu, unless the user says otherwise."""
+"""Choose where to train (cuda > mps > cpu, unless the user says otherwise) and in what precision."""
 from __future__ import annotations
 
 import os
@@ -27,6 +27,9 @@ def pick_device(preference: str = "auto") -> torch.device:
     return torch.device(preference)
 
 
+PRECISION_NAMES = {torch.bfloat16: "bf16", torch.float16: "fp16"}
+
+
 def device_name(device: torch.device) -> str:
     """A human name: the GPU's model, or the CPU with its core count; and the precision it trains in."""
     if device.type == "cuda":
@@ -37,9 +40,6 @@ def device_name(device: torch.device) -> str:
         name = f"CPU ({os.cpu_count()} cores)"
     dtype = autocast_dtype(device)
     return f"{name}, {PRECISION_NAMES[dtype]} mixed precision" if dtype else name
-
-
-PRECISION_NAMES = {torch.bfloat16: "bf16", torch.float16: "fp16"}
 
 
 def cpu_has_native_bf16() -> bool:
