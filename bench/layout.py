@@ -7,9 +7,9 @@ elements); and the training loop runs under bf16 autocast on a CPU with bf16 ins
 weights) four ways on the same images — the lab's; the lab's in full precision (fp32); channels-last with ReLU
 before the pool, fp32; the default layout with ReLU before the pool, fp32 (the network before all three changes)
 — for a training step of DANN's shape (source and target batch through the features as one batch of 2 × 64,
-backward, SGD with momentum) and an evaluation pass (batch 256, no gradient). Interleaved
-repeats: each repeat times every variant, in a rotating order, so a load that comes and goes touches all alike.
-It prints each variant's median time, the median ratio to the lab's, and how far the losses differ.
+backward, SGD with momentum) and an evaluation pass (batch 256, no gradient). Interleaved repeats: each repeat
+times every variant, in a rotating order, so a load that comes and goes touches all alike. It prints each
+variant's median time, the median ratio to the lab's, and how far the losses differ.
 
     python bench/layout.py [--threads 1] [--device cpu] [--quick]
 

@@ -1,6 +1,7 @@
 """Choose where to train (cuda > mps > cpu, unless the user says otherwise) and in what precision."""
 from __future__ import annotations
 
+import functools
 import os
 
 import torch
@@ -42,9 +43,10 @@ def device_name(device: torch.device) -> str:
     return f"{name}, {PRECISION_NAMES[dtype]} mixed precision" if dtype else name
 
 
+@functools.cache
 def cpu_has_native_bf16() -> bool:
     """Whether this CPU multiplies bf16 in hardware (AVX-512 BF16 or AMX), where oneDNN's bf16 convolutions beat
-    fp32 (bench/layout.py); elsewhere bf16 would be emulated, and slower."""
+    fp32 (bench/layout.py); elsewhere bf16 would be emulated, and slower. Asked once: every step's autocast asks."""
     probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # torch.cpu's own checks
     return any(getattr(torch.cpu, probe, lambda: False)() for probe in probes)
 
