@@ -142,7 +142,8 @@ def _run(config: RunConfig, row: str, runs_dir: str, null_draws: int) -> dict:
 
 def _options(parser) -> None:
     parser.add_argument("--jobs", type=int, default=0, help="parallel runs (0: one per CPU core on a CPU, 1 on a GPU)")
-    parser.add_argument("--pairs", default="", help="SOURCE:TARGET,… (default: both pairs)")
+    parser.add_argument("--pairs", default="", help="SOURCE:TARGET,… (default: both pairs); a source may be "
+                        "folder:PATH (bench/source_subset.py)")
     parser.add_argument("--seeds", default="", help="comma-separated seeds (default: the 10 fresh seeds 10–19)")
     parser.add_argument("--epochs", type=int, default=0, help="DANN's epochs for every pair (default: selected)")
     parser.add_argument("--backbone", default="small_cnn", help="the network of every row (small_cnn_wide: is "
@@ -157,7 +158,7 @@ def _interval_text(iv, scale: float = 100.0, digits: int = 1) -> str:
 
 def main() -> None:
     args = parse_args(__doc__.splitlines()[0], extra=_options)
-    pairs = [tuple(p.split(":", 1)) for p in args.pairs.split(",")] if args.pairs else PAIRS
+    pairs = [tuple(p.rsplit(":", 1)) for p in args.pairs.split(",")] if args.pairs else PAIRS  # folder:PATH:target
     seeds = tuple(int(s) for s in args.seeds.split(",")) if args.seeds else FRESH_SEEDS
     if set(seeds) & set(SELECTION_SEEDS):
         say(f"note: seeds {sorted(set(seeds) & set(SELECTION_SEEDS))} were used to choose DANN's defaults")
