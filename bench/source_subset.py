@@ -21,29 +21,34 @@ from PIL import Image
 import common  # noqa: F401  (puts the repository root on sys.path)
 
 from tl_core.data import load_domain
+from tl_core.errors import DatasetError
 
 
 def per_class_counts(name: str, img_size: int) -> np.ndarray:
+    """How many images of each class the dataset holds, over all its splits."""
     domain = load_domain(name, img_size)
     labels = torch.cat([domain.train.labels, domain.val.labels, domain.test.labels]).numpy()
     return np.bincount(labels, minlength=domain.num_classes)
 
 
-def write_subset(source: str, like: str, out: Path, img_size: int = 32, seed: int = 0) -> int:
-    """Write the subset; returns how many images were written. Refuses a folder that already holds files."""
+def write_subset(source: str, counts: np.ndarray, out: Path, img_size: int = 32, seed: int = 0) -> int:
+    """Write counts[c] images of each class c, drawn from SOURCE's training split with `seed`, into OUT/<class>/;
+    returns how many were written. ValueError for a folder that already holds files or a count the split cannot
+    fill."""
     domain = load_domain(source, img_size)
-    if domain.classes != load_domain(like, img_size).classes:
-        raise SystemExit(f"{source} and {like} have different classes")
+    if len(counts) != domain.num_classes:
+        raise ValueError(f"{source} has {domain.num_classes} classes, not {len(counts)}")
     if out.exists() and any(out.iterdir()):
-        raise SystemExit(f"{out} is not empty: give a new folder")
-    rng = np.random.default_rng(seed)
+        raise ValueError(f"{out} is not empty: give a new folder")
     labels = domain.train.labels.numpy()
-    written = 0
-    for c, count in enumerate(per_class_counts(like, img_size)):
-        pool = np.flatnonzero(labels == c)
+    pools = [np.flatnonzero(labels == c) for c in range(domain.num_classes)]
+    for c, (pool, count) in enumerate(zip(pools, counts)):
         if count > len(pool):
-            raise SystemExit(f"{source}'s training split has {len(pool)} images of class {domain.classes[c]}, "
+            raise ValueError(f"{source}'s training split has {len(pool)} images of class {domain.classes[c]}, "
                              f"fewer than the {count} asked")
+    rng = np.random.default_rng(seed)
+    written = 0
+    for c, (pool, count) in enumerate(zip(pools, counts)):
         folder = out / domain.classes[c]
         folder.mkdir(parents=True, exist_ok=True)
         for i in np.sort(rng.choice(pool, size=count, replace=False)):
@@ -59,7 +64,13 @@ def main() -> None:
     parser.add_argument("--like", required=True, help="the dataset whose per-class counts to copy")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    n = write_subset(args.source, args.like, args.out, seed=args.seed)
+    try:
+        if load_domain(args.source).classes != load_domain(args.like).classes:
+            raise ValueError(f"{args.source} and {args.like} have different classes")
+        n = write_subset(args.source, per_class_counts(args.like, 32), args.out, seed=args.seed)
+    except (ValueError, DatasetError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
     print(f"wrote {n} images of {args.source} into {args.out}, per class as many as {args.like} has", file=sys.stderr)
 
 
