@@ -6,7 +6,7 @@ worth teaching) is stated here, before any run.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 from tl_core.lessons.claims import Claim
@@ -28,7 +28,6 @@ class Lesson:
     stages: tuple[Callable[[bool, list[RunView]], list[RunConfig]], ...]
     claim: Claim  # the primary contrast the badge is decided on, stated before any run
     formula: str = ""  # LaTeX shown under the explanation
-    notes: tuple[str, ...] = field(default_factory=tuple)
     seeds: int = SEEDS  # each arm runs once per seed (seed 0, 1, …); verdicts pair the arms by seed
 
 
@@ -263,7 +262,11 @@ LESSONS: tuple[Lesson, ...] = (
             "classifier that tries to tell source features from target features, and a gradient reversal layer "
             "that trains the feature extractor to defeat it, so the features stop encoding which domain an "
             "image came from while still predicting the digit (Ganin & Lempitsky, 2015). We measure the shift "
-            "as the accuracy of a separate linear classifier that tells the domains apart: 0.5 means it cannot."),
+            "as the accuracy of a separate linear classifier that tells the domains apart: 0.5 means it cannot.\n\n"
+            "**Its limit.** Adaptation keeps only what the source's features already tell apart on the target. "
+            "From sklearn's 8×8 digits alone (no colour, no texture) to the same digits over photos and textures, "
+            "the twin stays near chance and DANN does not lift it: on the Experiment page, choose source *digits*, "
+            "target *digits-m* and strategy *dann* to see it."),
         formula=(r"E(\theta_f,\theta_y,\theta_d)=\sum_{i\in S} L_y^i(\theta_f,\theta_y)"
                  r"-\lambda\sum_{i\in S\cup T} L_d^i(\theta_f,\theta_d)\\"
                  r"\theta_f \leftarrow \theta_f-\mu\left(\tfrac{\partial L_y}{\partial\theta_f}"
