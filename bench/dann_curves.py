@@ -21,7 +21,7 @@ from pathlib import Path
 
 import common  # noqa: F401  (puts the repository root on sys.path)
 from common import Clock, bench_runs_dir, load_now, machine_line, parse_args, say, table
-from domain_adaptation import PAIRS, Recipe, configs, dann_epochs
+from domain_adaptation import PAIRS, Recipe, _worker_init, configs, dann_epochs
 
 from tl_core.records.run_dir import RunDir
 from tl_core.runs.status import Status
@@ -29,12 +29,6 @@ from tl_core.runs.status import Status
 ROWS = ("twin", "dann")
 COLUMNS = {"target_val_acc": "target val", "target_acc": "target test", "val_acc": "source val",
            "domain_confusion_acc": "confusion"}
-
-
-def _worker_init(threads: int) -> None:
-    import torch
-
-    torch.set_num_threads(threads)
 
 
 def _curve(config, runs_dir: str) -> list[dict]:
