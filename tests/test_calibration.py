@@ -1,6 +1,13 @@
 """Time promises come from this server: the pace of finished runs (or batches timed here), pretraining counted
 only when no cached source network exists, the queue ahead shared over the slots, the words saying so; and the
 live ETA follows the run's own pace, pretraining excluded."""
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
 import pytest
 
 from tl_core.networks.ssl import needs_pretraining
@@ -11,6 +18,8 @@ from tl_core.serving import calibration, jobs, live_eta
 from tl_core.serving.calibration import Pace
 from tl_core.train.events import EpochEnd, RunStarted, StageStarted, Step
 from tl_view.views import promise_text, rough
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def finished(backbone="small_cnn", img_size=32, images_per_s=500.0, seconds=6.0, labelled=50, batch_size=64,
@@ -135,6 +144,31 @@ def test_batches_timed_on_this_server_give_a_pace():
 
     groups = len(layer_groups(create_backbone("small_cnn", "random", 16)))
     assert len(pace.frozen_images_per_s) == groups and pace.frozen_images_per_s[0] == pace.images_per_s
+
+
+@pytest.mark.slow
+def test_the_timing_process_of_a_killed_server_exits_instead_of_waiting_for_good(tmp_path):
+    """A server killed while it times batches apart (`measure_pace_apart`) leaves its timing process behind; that
+    process must end once its timing is done, not idle on its task queue for the rest of the machine's life."""
+    server = subprocess.Popen([sys.executable, "-c", (
+        "import threading, time\n"
+        "from tl_core.serving.calibration import measure_pace_apart\n"
+        "threading.Thread(target=measure_pace_apart, args=('small_cnn', 32, 'cpu')).start()\n"
+        "time.sleep(600)\n")], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        deadline = time.monotonic() + 60
+        while not (children := psutil.Process(server.pid).children(recursive=True)):
+            assert time.monotonic() < deadline, "the timing process never started"
+            time.sleep(0.2)
+        time.sleep(1)  # the timing under way
+        children = psutil.Process(server.pid).children(recursive=True)
+    finally:
+        server.kill()
+        server.wait()
+    _, alive = psutil.wait_procs(children, timeout=120)
+    for process in alive:
+        process.kill()
+    assert not alive, f"left behind: {[p.cmdline()[-1][:60] for p in alive]}"
 
 
 def test_a_run_that_freezes_layer_groups_is_priced_at_the_pace_timed_with_them_frozen(data_dir, monkeypatch):

@@ -162,8 +162,11 @@ def _measure_with_threads(backbone: str, img_size: int, device: str, threads: in
 
 def measure_pace_apart(backbone: str, img_size: int, device: str) -> Pace:
     """`measure_pace` in a process of its own with the torch threads a run gets (`tl_core.serving.executors`): as a
-    run never shares the server's interpreter lock with the page scripts, neither does its timing."""
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool, no_main_script():
+    run never shares the server's interpreter lock with the page scripts, neither does its timing. The process does
+    this one task and exits: a pool's idle worker holds both ends of its task queue, so one whose server was killed
+    mid-timing would otherwise wait on that queue for good."""
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), max_tasks_per_child=1) as pool, \
+            no_main_script():
         future = pool.submit(_measure_with_threads, backbone, img_size, device, torch_threads(default_slots()))
     return future.result()
 
