@@ -1,6 +1,7 @@
 """Time promises come from this server: the pace of finished runs (or batches timed here), pretraining counted
 only when no cached source network exists, the queue ahead shared over the slots, the words saying so; and the
 live ETA follows the run's own pace, pretraining excluded."""
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -226,7 +227,7 @@ def test_the_server_times_batches_in_a_process_of_its_own_with_a_run_s_threads(m
     executor's share of the cores), and the page scripts hold the interpreter lock: the timing happens apart."""
     import torch
 
-    seen = []
+    seen, apart = [], calibration.measure_pace_apart
     monkeypatch.setattr(calibration, "measure_pace_apart", lambda *key: seen.append(key) or Pace(123.0, None, 0))
     monkeypatch.setattr(calibration, "_measured", {})
     monkeypatch.setattr(calibration, "_measuring", {})
@@ -235,13 +236,17 @@ def test_the_server_times_batches_in_a_process_of_its_own_with_a_run_s_threads(m
 
     threads = torch.get_num_threads()
     monkeypatch.setenv("TL_TORCH_THREADS", str(threads + 1))
-    pace = calibration.measure_pace_apart("small_cnn", 16, "cpu")  # a real child process
+    pace = apart("small_cnn", 16, "cpu")  # a real child process
     assert pace.images_per_s > 0 and torch.get_num_threads() == threads  # the server's threads are untouched
-    try:  # what the child runs: the run's threads, then the timing
-        assert calibration._measure_with_threads("small_cnn", 16, "cpu", threads + 1).images_per_s > 0
-        assert torch.get_num_threads() == threads + 1
+    try:  # what the child runs: the run's threads, then the timing, sent back
+        receive, send = multiprocessing.Pipe(duplex=False)
+        calibration._measure_and_send(send, "small_cnn", 16, "cpu", threads + 1)
+        kind, pace = receive.recv()
+        assert kind == "pace" and pace.images_per_s > 0 and torch.get_num_threads() == threads + 1
     finally:
         torch.set_num_threads(threads)
+    with pytest.raises(Exception, match="no-such-backbone"):  # the child's failure is raised in the server
+        apart("no-such-backbone", 16, "cpu")
 
 
 def test_the_promise_says_where_each_part_comes_from():

@@ -15,7 +15,6 @@ import statistics
 import tempfile
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -40,7 +39,7 @@ from tl_core.runs.config import DEVICE_CHOICES, RunConfig, config_schema
 from tl_core.runs.fingerprint import folder_signature
 from tl_core.runs.status import Status
 from tl_core.runs.validation import check_fields
-from tl_core.serving.executors.processes import no_main_script, torch_threads
+from tl_core.serving.executors.processes import death_cause, no_main_script, torch_threads
 from tl_core.serving.jobs import default_slots
 from tl_core.strategies import build_strategy, strategy_class
 from tl_core.train.loop import steps_per_epoch
@@ -155,20 +154,40 @@ def measure_pace(backbone: str, img_size: int, device: str = "cpu", batches: int
                 tuple(frozen))
 
 
-def _measure_with_threads(backbone: str, img_size: int, device: str, threads: int) -> Pace:
+def _measure_and_send(conn, backbone: str, img_size: int, device: str, threads: int) -> None:
+    """The timing process: `measure_pace` with the threads a run gets; sends ("pace", Pace) or ("error", exception)."""
     torch.set_num_threads(threads)
-    return measure_pace(backbone, img_size, device)
+    try:
+        conn.send(("pace", measure_pace(backbone, img_size, device)))
+    except Exception as err:  # raised again in the server, which keeps no estimate and lets the run say why
+        conn.send(("error", err))
+    finally:
+        conn.close()
 
 
 def measure_pace_apart(backbone: str, img_size: int, device: str) -> Pace:
     """`measure_pace` in a process of its own with the torch threads a run gets (`tl_core.serving.executors`): as a
     run never shares the server's interpreter lock with the page scripts, neither does its timing. The process does
-    this one task and exits: a pool's idle worker holds both ends of its task queue, so one whose server was killed
-    mid-timing would otherwise wait on that queue for good."""
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), max_tasks_per_child=1) as pool, \
-            no_main_script():
-        future = pool.submit(_measure_with_threads, backbone, img_size, device, torch_threads(default_slots()))
-    return future.result()
+    this one timing and exits. (A pool's idle worker holds both ends of its task queue, so one whose server was
+    killed mid-timing waited on that queue for good; a pool that replaces its worker after each task spawns the
+    replacement outside `no_main_script`, which runs the page script in it.)"""
+    spawn = multiprocessing.get_context("spawn")
+    receive, send = spawn.Pipe(duplex=False)
+    process = spawn.Process(target=_measure_and_send, name="tl-calibrate", daemon=True,
+                            args=(send, backbone, img_size, device, torch_threads(default_slots())))
+    with no_main_script():
+        process.start()
+    send.close()
+    try:
+        kind, value = receive.recv()
+    except EOFError:
+        raise RuntimeError(f"the timing process ended without a result ({death_cause(process.exitcode)})") from None
+    finally:
+        receive.close()
+        process.join()
+    if kind == "error":
+        raise value
+    return value
 
 
 def pace_from_runs(rows: list[dict], backbone: str, img_size: int, device: str, freeze: int | None = None,
