@@ -181,6 +181,7 @@ def measure_pace_apart(backbone: str, img_size: int, device: str) -> Pace:
     try:
         kind, value = receive.recv()
     except EOFError:
+        process.join()
         raise RuntimeError(f"the timing process ended without a result ({death_cause(process.exitcode)})") from None
     finally:
         receive.close()
