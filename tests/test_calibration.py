@@ -148,7 +148,7 @@ def test_batches_timed_on_this_server_give_a_pace():
 
 
 @pytest.mark.slow
-def test_the_timing_process_of_a_killed_server_exits_instead_of_waiting_for_good(tmp_path):
+def test_the_timing_process_of_a_killed_server_exits_instead_of_waiting_for_good():
     """A server killed while it times batches apart (`measure_pace_apart`) leaves its timing process behind; that
     process must end once its timing is done, not idle on its task queue for the rest of the machine's life."""
     server = subprocess.Popen([sys.executable, "-c", (

@@ -181,11 +181,12 @@ def measure_pace_apart(backbone: str, img_size: int, device: str) -> Pace:
     try:
         kind, value = receive.recv()
     except EOFError:
-        process.join()
-        raise RuntimeError(f"the timing process ended without a result ({death_cause(process.exitcode)})") from None
+        kind, value = "died", None
     finally:
         receive.close()
         process.join()
+    if kind == "died":
+        raise RuntimeError(f"the timing process ended without a result ({death_cause(process.exitcode)})")
     if kind == "error":
         raise value
     return value
