@@ -35,7 +35,7 @@ IDLE = """() => document.querySelector('[data-testid="stApp"]')?.dataset.testScr
 VERDICT = re.compile(r"Measured over \d+ seeds?|No verdict: these runs did not finish")
 BADGES = ("✓ met", "✗ not met", "? undecided")
 # What a server's terminal must not show after a normal session (issue 22): warnings, deprecations, tracebacks.
-TERMINAL_NOISE = re.compile(r"warn|deprecat|traceback|error|exception", re.IGNORECASE)
+TERMINAL_NOISE = re.compile(r"warn|deprecat|traceback|error|exception|no runtime found", re.IGNORECASE)
 
 
 class Walk:

@@ -164,5 +164,5 @@ def test_a_session_through_every_page_leaves_no_warning_in_the_servers_terminal(
         no_exceptions(page)
     context.close()
     noise = [line for line in log.read_text().splitlines()
-             if re.search("Warning|Traceback|deprecated|will be removed", line, re.IGNORECASE)]
+             if re.search("Warning|Traceback|deprecated|will be removed|No runtime found", line, re.IGNORECASE)]
     assert noise == []
