@@ -54,11 +54,16 @@ def test_one_or_two_finished_runs_do_not_set_the_pace():
 def test_until_three_runs_agree_the_pace_is_the_faster_of_the_timing_and_the_runs_so_far(monkeypatch):
     """The walk's fresh server timed its batches while UMAP compiled beside them (lesson 1 promised 4 min for
     87 s); a timing or a run only ever reads slow when something else ran beside it."""
-    timed = Pace(800.0, None, 0, 0.0, 2400.0, (800.0, 1000.0))
+    timed = Pace(800.0, None, 0, 0.5, 2400.0, (800.0, 1000.0))
     monkeypatch.setattr(calibration, "_measured", {("small_cnn", 32, "cpu"): timed})
     fast, slow = [finished(images_per_s=2500.0, freeze=1)], [finished(images_per_s=150.0, freeze=1)]
     assert calibration.pace_for("small_cnn", 32, "cpu", fast, freeze=1).images_per_s == 2500.0
     assert calibration.pace_for("small_cnn", 32, "cpu", fast, freeze=1).runs == 1
+    # what slowed the timing's steps slowed its evaluation and probe too: beside a training run, lesson 4's card
+    # promised 18 min for 7 min of runs, lesson 1's 2 min for 64 s
+    outpaced = calibration.pace_for("small_cnn", 32, "cpu", fast, freeze=1)
+    assert outpaced.eval_images_per_s == pytest.approx(2400.0 * 2.5) and outpaced.probe_s == pytest.approx(0.5 / 2.5)
+    assert outpaced.frozen_images_per_s == pytest.approx((2000.0, 2500.0))
     assert calibration.pace_for("small_cnn", 32, "cpu", slow, freeze=1).images_per_s == 1000.0  # the timed one
     three = slow * calibration.FINISHED_RUNS_NEEDED  # three runs that agree set the pace, slow or not
     assert calibration.pace_for("small_cnn", 32, "cpu", three, freeze=1).images_per_s == 150.0
