@@ -77,7 +77,13 @@ def test_the_server_leaves_what_it_loads_at_start_out_of_garbage_collection():
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
-    out = subprocess.run([sys.executable, "-c", "import gc, serve; print(gc.get_freeze_count())"], cwd=root,
+    # the preload runs in the app's lifespan hook, once Streamlit's runtime exists (as `streamlit run serve.py` runs it)
+    script = ("import asyncio, gc, serve\n"
+              "async def started():\n"
+              "    async with serve.preload(serve.app):\n"
+              "        print(gc.get_freeze_count())\n"
+              "asyncio.run(started())")
+    out = subprocess.run([sys.executable, "-c", script], cwd=root,
                          capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(root)})
     assert int(out.stdout.split()[-1]) > 100_000, out.stdout + out.stderr
 
