@@ -22,6 +22,7 @@ from tl_core.runs.identity import Role
 from tl_core.runs.status import Status
 from tl_core.serving.owners import Actor, may_act
 from tl_core.serving.privacy import may_see
+from tl_core.strategies import strategy_class
 from tl_ui import figure_cache, maps, state
 from tl_ui.figure_cache import cached_figure
 from tl_ui.widgets import STATUS_ICON, chart
@@ -215,7 +216,11 @@ def _charts() -> None:
         curves(), epochs=epochs, uirevision=f"curves-{watch['run']}")), key="live-curves")
     if baseline is not None and baseline.config.arm in ARM_RECIPES:
         st.caption(f"Dashed, {base_label}: {ARM_RECIPES[baseline.config.arm]}.")
-    overfitting = overfitting_note(main.history, baseline.history, main_label, base_label) if baseline else ""
+        if loss_note := strategy_class(main.config.strategy).loss_note:
+            st.caption(loss_note)
+    trained_on = strategy_class(main.config.strategy).labelled_domain
+    overfitting = (overfitting_note(main.history, baseline.history, main_label, base_label, trained_on)
+                   if baseline else "")
     if overfitting:
         st.caption(f":material/warning: {overfitting}")
     _maps(main, baseline, main_label, base_label, active=any(is_active(v) for v in views if v))

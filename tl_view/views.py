@@ -129,9 +129,11 @@ def settings_note(shown, form) -> str:
             "Train to run them.")
 
 
-def overfitting_note(main_history, base_history, main_label: str, base_label: str) -> str:
+def overfitting_note(main_history, base_history, main_label: str, base_label: str, trained_on: str = "target") -> str:
     """When the run without transfer fits its training images better yet scores lower on the target's test images
-    at the last common epoch: one sentence naming it — it memorises its few labels (overfitting). '' otherwise."""
+    at the last common epoch: one sentence naming it — it memorises its few labels (overfitting). '' otherwise.
+    Runs trained on the source's labels (`trained_on` "source": DANN and its twin) learn from every source image,
+    so there the gap is the domain shift, and the sentence says that instead."""
     from tl_view import fmt
 
     common = min(len(main_history), len(base_history))
@@ -143,6 +145,11 @@ def overfitting_note(main_history, base_history, main_label: str, base_label: st
         return ""
     if not (theirs["train_acc"] > mine["train_acc"] and theirs["target_acc"] < mine["target_acc"]):
         return ""
+    if trained_on == "source":
+        return (f"Domain shift: {base_label} fits the source's training images better "
+                f"({fmt.pct(theirs['train_acc'])} against {fmt.pct(mine['train_acc'])} {main_label}) yet does worse "
+                f"on the target's test images ({fmt.pct(theirs['target_acc'])} against {fmt.pct(mine['target_acc'])}): "
+                "what tells the source's images apart carries over less to the target.")
     return (f"Overfitting: {base_label} fits its training images better ({fmt.pct(theirs['train_acc'])} against "
             f"{fmt.pct(mine['train_acc'])} {main_label}) yet does worse on the target's test images "
             f"({fmt.pct(theirs['target_acc'])} against {fmt.pct(mine['target_acc'])}): it memorises its few "

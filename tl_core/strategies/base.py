@@ -61,6 +61,9 @@ class Strategy:
     optimizer_name: ClassVar[str] = "AdamW"  # what make_optimizer builds, in words
     default_lr: ClassVar[float | None] = None  # a learning rate that suits this strategy's optimiser (None: RunConfig's)
     baseline_label: ClassVar[str] = "without transfer"  # what its baseline run is, in words (tl_core.runs.baselines)
+    # What its training loss adds to the labels' cross-entropy, in words, for the learning curves (empty: nothing):
+    # its baseline's loss counts the labels alone, so the two losses are not on one scale.
+    loss_note: ClassVar[str] = ""
     is_without: ClassVar[bool] = False  # a "without" run by nature (scratch, source-only): drawn as the baseline
     # What one training step costs, per image of its labelled batch: (images trained — forward and backward —,
     # images only passed forward, e.g. through a frozen teacher or column). `tl_core.serving.calibration` prices them at

@@ -90,6 +90,9 @@ class Dann(Strategy):
     uses_unlabelled_target = True
     optimizer_name = "SGD with momentum (Ganin et al.)"
     baseline_label = "without adaptation"
+    loss_note = ("DANN's training loss adds its domain classifier's loss to the labels' cross-entropy. That loss stays "
+                 "near 0.69 (ln 2, a coin toss) while the classifier cannot tell the domains apart, which is what DANN "
+                 "aims for, so the solid loss sits above the dashed one by design.")
     default_lr = 0.03  # μ0 of SGD with momentum, chosen by reverse validation (stage 1; Ganin et al. use 0.01)
 
     def __init__(self, settings=None):

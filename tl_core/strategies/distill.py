@@ -47,6 +47,8 @@ class Distill(Strategy):
     needs_teacher = True
     step_images = (2.0, 2.0)  # the labelled and an unlabelled batch, trained in the student, forward in the teacher
     baseline_label = "without the teacher"
+    loss_note = ("The student's training loss mixes the labels' cross-entropy with how far it is from the teacher's "
+                 "softened predictions, so it is not on the dashed loss's scale, which counts the labels alone.")
 
     def __init__(self, settings=None):
         super().__init__(settings)
