@@ -109,3 +109,25 @@ def scramble_test_labels(monkeypatch):
 
     return scramble
 
+
+
+@pytest.fixture
+def dann_step():
+    """A function: one DANN training step (`Strategy.loss`, progress 0.5) of a fresh small_cnn at 16 px (seed 0) with
+    these settings, on uint8 source images, their labels and uint8 target images; returns its StepOutput."""
+    def step(settings: dict, source, labels, target):
+        import torch
+
+        from tl_core.backbones import create_backbone
+        from tl_core.networks.model import TransferModel
+        from tl_core.strategies import build_strategy
+        from tl_core.train.task import Batch
+
+        torch.manual_seed(0)
+        model = TransferModel(create_backbone("small_cnn", "random", 16), 10)
+        strategy = build_strategy("dann", settings)
+        strategy.prepare(model, None, type("C", (), {"freeze": 0})())
+        model.train()
+        return strategy.loss(model, Batch(source, labels, target), 0.5)
+
+    return step

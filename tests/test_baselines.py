@@ -49,7 +49,7 @@ def test_in_a_lesson_dann_is_drawn_beside_its_own_seeds_twin():
     assert lesson_twin(dann_1, [r for r in rows if r["run_id"] != "without-adaptation-1"]) is None
 
 
-def test_dann_says_why_its_training_loss_sits_above_its_twins():
+def test_dann_says_why_its_training_loss_sits_above_its_twins(dann_step):
     """The learning curves drew DANN's loss at 0.70 against its twin's 0.03: the domain classifier's loss, near ln 2
     while it cannot tell the domains apart, counts in DANN's and not in the twin's. The chart's caption says so."""
     import math
@@ -57,24 +57,16 @@ def test_dann_says_why_its_training_loss_sits_above_its_twins():
     import torch
     from torch.nn import functional as F
 
-    from tl_core.backbones import create_backbone
-    from tl_core.networks.model import TransferModel
-    from tl_core.strategies import build_strategy, strategy_class
-    from tl_core.train.task import Batch
+    from tl_core.strategies import strategy_class
 
-    def step_losses(weight: float) -> tuple[float, float]:
-        torch.manual_seed(0)
-        model = TransferModel(create_backbone("small_cnn", "random", 16), 10)
-        strategy = build_strategy("dann", {"domain_weight": weight})
-        strategy.prepare(model, None, type("C", (), {"freeze": 0})())
-        model.train()
-        images = torch.randint(0, 255, (16, 3, 16, 16), dtype=torch.uint8, generator=torch.Generator().manual_seed(1))
-        labels = torch.arange(8) % 10
-        out = strategy.loss(model, Batch(images[:8], labels, images[8:]), 0.5)
+    images = torch.randint(0, 255, (16, 3, 16, 16), dtype=torch.uint8, generator=torch.Generator().manual_seed(1))
+    labels = torch.arange(8)
+
+    def losses(weight: float) -> tuple[float, float]:
+        out = dann_step({"domain_weight": weight}, images[:8], labels, images[8:])
         return float(out.loss), float(F.cross_entropy(out.logits, labels))
 
-    dann, dann_labels = step_losses(1.0)
-    twin, twin_labels = step_losses(0.0)
+    (dann, dann_labels), (twin, twin_labels) = losses(1.0), losses(0.0)
     assert twin == pytest.approx(twin_labels)  # the twin's loss is the labels' alone
     assert dann - dann_labels == pytest.approx(math.log(2), abs=0.1)  # DANN's adds the domain loss, near ln 2
     assert "0.69" in strategy_class("dann").loss_note and strategy_class("fine-tune").loss_note == ""

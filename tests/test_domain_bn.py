@@ -6,9 +6,7 @@ import torch
 from torch import nn
 
 from tl_core.analysis import domain_confusion, permutation_null_band
-from tl_core.strategies import build_strategy
 from tl_core.train.domain_bn import DomainStatistics, batch_norms, recompute_statistics
-from tl_core.train.task import Batch
 
 
 def _conv_bn(seed: int = 0) -> nn.Sequential:
@@ -58,27 +56,19 @@ def test_each_domain_keeps_its_own_running_statistics():
     assert torch.equal(batch_norms(net)[0].running_mean, target_mean)
 
 
-def _dann_source_logits(domain_bn: bool, target_images: torch.Tensor) -> torch.Tensor:
-    from tl_core.backbones import create_backbone
-    from tl_core.networks.model import TransferModel
-
-    torch.manual_seed(0)
-    model = TransferModel(create_backbone("small_cnn", "random", 16), 10)
-    strategy = build_strategy("dann", {"domain_bn": domain_bn})
-    strategy.prepare(model, None, type("C", (), {"freeze": 0})())
-    model.train()
-    source = torch.randint(0, 255, (8, 3, 16, 16), dtype=torch.uint8, generator=torch.Generator().manual_seed(1))
-    return strategy.loss(model, Batch(source, torch.zeros(8, dtype=torch.long), target_images), 0.5).logits
-
-
-def test_domain_specific_batches_normalise_the_source_without_the_target():
+def test_domain_specific_batches_normalise_the_source_without_the_target(dann_step):
     """With domain_bn, the source half of a step is normalised by source statistics alone: what the target batch
     holds does not change the source predictions. Sharing one batch (the default) mixes them."""
     g = torch.Generator().manual_seed(2)
     dark = torch.randint(0, 60, (8, 3, 16, 16), dtype=torch.uint8, generator=g)
     bright = torch.randint(190, 255, (8, 3, 16, 16), dtype=torch.uint8, generator=g)
-    assert torch.allclose(_dann_source_logits(True, dark), _dann_source_logits(True, bright))
-    assert not torch.allclose(_dann_source_logits(False, dark), _dann_source_logits(False, bright))
+    source = torch.randint(0, 255, (8, 3, 16, 16), dtype=torch.uint8, generator=torch.Generator().manual_seed(1))
+
+    def source_logits(domain_bn: bool, target: torch.Tensor) -> torch.Tensor:
+        return dann_step({"domain_bn": domain_bn}, source, torch.zeros(8, dtype=torch.long), target).logits
+
+    assert torch.allclose(source_logits(True, dark), source_logits(True, bright))
+    assert not torch.allclose(source_logits(False, dark), source_logits(False, bright))
 
 
 @pytest.mark.slow
