@@ -64,7 +64,7 @@ def test_dann_says_why_its_training_loss_sits_above_its_twins(dann_step):
 
     def losses(weight: float) -> tuple[float, float]:
         out = dann_step({"domain_weight": weight}, images[:8], labels, images[8:])
-        return float(out.loss), float(F.cross_entropy(out.logits, labels))
+        return out.loss.item(), F.cross_entropy(out.logits, labels).item()
 
     (dann, dann_labels), (twin, twin_labels) = losses(1.0), losses(0.0)
     assert twin == pytest.approx(twin_labels)  # the twin's loss is the labels' alone
