@@ -109,7 +109,8 @@ def main() -> None:
     k = args.seeds_at_once
     repeats, steps = (2, 3) if args.quick else (5, 8)
     say(f"bench/seed_batching.py{' --quick' if args.quick else ''} on {machine_line(args.device)}")
-    say(f"All ways in fp32. K = {k} seeds; {repeats} interleaved repeats of {steps} timed steps per way; a seed-step: {BATCH} images")
+    say(f"All ways in fp32. K = {k} seeds; {repeats} interleaved repeats of {steps} timed steps per way; "
+        f"a seed-step: {BATCH} images")
     domain = load_domain("synth-digits", 32)
     images = domain.train.images[:BATCH].to(device).contiguous(memory_format=torch.channels_last)
     labels = domain.train.labels[:BATCH].to(device)

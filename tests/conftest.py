@@ -110,7 +110,6 @@ def scramble_test_labels(monkeypatch):
     return scramble
 
 
-
 @pytest.fixture
 def dann_step():
     """A function: one DANN training step (`Strategy.loss`, progress 0.5) of a fresh small_cnn at 16 px (seed 0) with
