@@ -214,12 +214,12 @@ def _charts() -> None:
             tuple((v.run_id, len(v.history)) for v in views if v is not None))
     chart(cached_figure(("curves", data), lambda: charts.learning_curves(
         curves(), epochs=epochs, uirevision=f"curves-{watch['run']}")), key="live-curves")
+    strategy = strategy_class(main.config.strategy)
     if baseline is not None and baseline.config.arm in ARM_RECIPES:
         st.caption(f"Dashed, {base_label}: {ARM_RECIPES[baseline.config.arm]}.")
-        if loss_note := strategy_class(main.config.strategy).loss_note:
-            st.caption(loss_note)
-    trained_on = strategy_class(main.config.strategy).labelled_domain
-    overfitting = (overfitting_note(main.history, baseline.history, main_label, base_label, trained_on)
+        if strategy.loss_note:
+            st.caption(strategy.loss_note)
+    overfitting = (overfitting_note(main.history, baseline.history, main_label, base_label, strategy.labelled_domain)
                    if baseline else "")
     if overfitting:
         st.caption(f":material/warning: {overfitting}")

@@ -145,12 +145,11 @@ def overfitting_note(main_history, base_history, main_label: str, base_label: st
         return ""
     if not (theirs["train_acc"] > mine["train_acc"] and theirs["target_acc"] < mine["target_acc"]):
         return ""
+    figures = (f"training images better ({fmt.pct(theirs['train_acc'])} against {fmt.pct(mine['train_acc'])} "
+               f"{main_label}) yet does worse on the target's test images ({fmt.pct(theirs['target_acc'])} against "
+               f"{fmt.pct(mine['target_acc'])})")
     if trained_on == "source":
-        return (f"Domain shift: {base_label} fits the source's training images better "
-                f"({fmt.pct(theirs['train_acc'])} against {fmt.pct(mine['train_acc'])} {main_label}) yet does worse "
-                f"on the target's test images ({fmt.pct(theirs['target_acc'])} against {fmt.pct(mine['target_acc'])}): "
-                "what tells the source's images apart carries over less to the target.")
-    return (f"Overfitting: {base_label} fits its training images better ({fmt.pct(theirs['train_acc'])} against "
-            f"{fmt.pct(mine['train_acc'])} {main_label}) yet does worse on the target's test images "
-            f"({fmt.pct(theirs['target_acc'])} against {fmt.pct(mine['target_acc'])}): it memorises its few "
-            "labelled images instead of learning what generalises.")
+        return (f"Domain shift: {base_label} fits the source's {figures}: what tells the source's images apart "
+                "carries over less to the target.")
+    return (f"Overfitting: {base_label} fits its {figures}: it memorises its few labelled images instead of learning "
+            "what generalises.")
