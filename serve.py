@@ -22,9 +22,15 @@ async def preload(_app):
     every object in the process, and a page script waits for them: with torch, plotly and pandas loaded that is over
     600,000 objects and about 0.3 s a pass on the lab's 2-core server, while a class's tabs make garbage every
     second. What is loaded now lives as long as the server, so it is left out of collection.
+
+    On a new boot the CPU's precision is timed here too (about 7 s, `tl_core.machine.cpu_precision`), so no page
+    waits for it.
     """
     import tl_ui.live  # noqa: F401
     import tl_view.lesson_views  # noqa: F401
+    from tl_core.machine.device import device_name, pick_device
+
+    device_name(pick_device())
 
     gc.freeze()
     yield

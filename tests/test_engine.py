@@ -232,15 +232,16 @@ def test_the_network_runs_channels_last_and_computes_what_the_default_layout_doe
     torch.testing.assert_close(restored(images), model(images))
 
 
-def test_runs_train_in_bf16_where_the_cpu_has_it_and_in_fp32_where_it_lacks_it_or_is_told(tiny, runs_dir,
-                                                                                           monkeypatch):
-    """bf16 autocast on a CPU that multiplies bf16 in hardware (a training step 1.28× faster, bench/layout.py);
-    fp32 where bf16 would be emulated, or with TL_FULL_PRECISION=1. The run's device name says which; the
-    weights it saves stay fp32."""
+def test_runs_train_in_bf16_where_the_cpu_has_it_and_it_pays_and_in_fp32_otherwise_or_when_told(tiny, runs_dir,
+                                                                                             monkeypatch):
+    """bf16 autocast on a CPU that multiplies bf16 in hardware where it was timed faster on this boot (a training
+    step 1.28× faster on one host, bench/layout.py); fp32 where bf16 would be emulated, where it was timed slower,
+    or with TL_FULL_PRECISION=1. The run's device name says which; the weights it saves stay fp32."""
     from tl_core.machine import device as machine
 
     cpu = torch.device("cpu")
     monkeypatch.setattr(machine, "cpu_has_native_bf16", lambda: True)
+    monkeypatch.setattr(machine, "bf16_is_faster_here", lambda: True)
     assert machine.autocast_dtype(cpu) == torch.bfloat16
     with machine.mixed_precision(cpu):
         assert torch.nn.Linear(4, 2)(torch.ones(1, 4)).dtype == torch.bfloat16
@@ -253,5 +254,8 @@ def test_runs_train_in_bf16_where_the_cpu_has_it_and_in_fp32_where_it_lacks_it_o
     with machine.mixed_precision(cpu):
         assert torch.nn.Linear(4, 2)(torch.ones(1, 4)).dtype == torch.float32
     monkeypatch.delenv("TL_FULL_PRECISION")
+    monkeypatch.setattr(machine, "bf16_is_faster_here", lambda: False)
+    assert machine.autocast_dtype(cpu) is None and machine.device_name(cpu) == f"CPU ({os.cpu_count()} cores)"
+    monkeypatch.setattr(machine, "bf16_is_faster_here", lambda: pytest.fail("timed on a CPU without bf16"))
     monkeypatch.setattr(machine, "cpu_has_native_bf16", lambda: False)
     assert machine.autocast_dtype(cpu) is None and machine.device_name(cpu) == f"CPU ({os.cpu_count()} cores)"

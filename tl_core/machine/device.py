@@ -7,6 +7,7 @@ import os
 import torch
 
 from tl_core.errors import ConfigError
+from tl_core.machine.cpu_precision import bf16_is_faster_here
 from tl_core.runs.config import DEVICE_CHOICES as CHOICES
 
 
@@ -45,21 +46,24 @@ def device_name(device: torch.device) -> str:
 
 @functools.cache
 def cpu_has_native_bf16() -> bool:
-    """Whether this CPU multiplies bf16 in hardware (AVX-512 BF16 or AMX), where oneDNN's bf16 convolutions beat
-    fp32 (bench/layout.py); elsewhere bf16 would be emulated, and slower. Asked once: every step's autocast asks."""
+    """Whether this CPU multiplies bf16 in hardware (AVX-512 BF16 or AMX); elsewhere bf16 would be emulated, and
+    slower. Asked once: every step's autocast asks."""
     probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # torch.cpu's own checks
     return any(getattr(torch.cpu, probe, lambda: False)() for probe in probes)
 
 
 def autocast_dtype(device: torch.device) -> torch.dtype | None:
-    """Mixed precision where the hardware does it natively: CUDA (bf16 where supported, else fp16) and a CPU with
-    bf16 instructions (bf16); full precision elsewhere, and everywhere with TL_FULL_PRECISION=1. Under autocast
-    the weights, the optimiser and the losses stay fp32; convolutions and matrix products run in the low dtype."""
+    """Mixed precision where it pays: CUDA (bf16 where supported, else fp16), and a CPU with bf16 instructions
+    where bf16 was timed faster than fp32 on this boot (`cpu_precision`); full precision elsewhere, and everywhere
+    with TL_FULL_PRECISION=1. Under autocast the weights, the optimiser and the losses stay fp32; convolutions and
+    matrix products run in the low dtype."""
     if os.environ.get("TL_FULL_PRECISION") == "1":
         return None
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return torch.bfloat16 if device.type == "cpu" and cpu_has_native_bf16() else None
+    if device.type == "cpu" and cpu_has_native_bf16() and bf16_is_faster_here():
+        return torch.bfloat16
+    return None
 
 
 def mixed_precision(device: torch.device, enabled: bool = True) -> torch.autocast:

@@ -1,0 +1,60 @@
+"""The CPU's precision is chosen by timing, once per boot: bf16 only where it is clearly faster."""
+import json
+
+import pytest
+
+from tl_core.machine import cpu_precision
+
+
+def test_bf16_is_chosen_only_where_its_median_step_is_clearly_faster():
+    assert cpu_precision.bf16_pays([0.80, 0.78, 0.83])
+    assert cpu_precision.bf16_pays([0.95, 0.90, 1.20])
+    assert not cpu_precision.bf16_pays([0.96, 0.70, 1.10])  # the median, not the best repeat, decides
+    assert not cpu_precision.bf16_pays([1.12, 1.05, 1.19])
+
+
+def test_the_timing_pairs_both_precisions_on_a_real_training_step():
+    ratios = cpu_precision.time_bf16_against_fp32(repeats=3, steps=1)
+    assert len(ratios) == 3 and all(0.1 < r < 10 for r in ratios)
+
+
+@pytest.fixture
+def fresh_boot(tmp_path, monkeypatch):
+    """A boot of its own (its id in a file, its answers in a temp dir) and a process that has not asked yet."""
+    boot = tmp_path / "boot_id"
+    boot.write_text("boot-1\n")
+    monkeypatch.setattr(cpu_precision, "BOOT_ID", boot)
+    monkeypatch.setattr(cpu_precision.tempfile, "tempdir", str(tmp_path))
+    timings = []
+
+    def timed(ratios):
+        def time_it():
+            timings.append(ratios)
+            return ratios
+        monkeypatch.setattr(cpu_precision, "time_bf16_against_fp32", time_it)
+
+    cpu_precision.bf16_is_faster_here.cache_clear()
+    yield boot, timed, timings
+    cpu_precision.bf16_is_faster_here.cache_clear()
+
+
+def test_a_boot_times_the_precisions_once_and_every_later_process_reads_the_answer(fresh_boot, tmp_path):
+    boot, timed, timings = fresh_boot
+    timed([1.10, 1.05, 1.20])
+    assert cpu_precision.bf16_is_faster_here() is False
+    cpu_precision.bf16_is_faster_here.cache_clear()  # another process of the same boot
+    timed([0.5, 0.5, 0.5])
+    assert cpu_precision.bf16_is_faster_here() is False and len(timings) == 1
+    written = json.loads((tmp_path / "transfer-lab-cpu-precision-boot-1.json").read_text())
+    assert [answer["median_ratio"] for answer in written.values()] == [1.1]
+
+    boot.write_text("boot-2\n")  # a new boot may be another host: it asks again
+    cpu_precision.bf16_is_faster_here.cache_clear()
+    assert cpu_precision.bf16_is_faster_here() is True and len(timings) == 2
+
+
+def test_an_unreadable_answer_is_timed_again(fresh_boot, tmp_path):
+    _, timed, timings = fresh_boot
+    (tmp_path / "transfer-lab-cpu-precision-boot-1.json").write_text("{not json")
+    timed([0.8, 0.8, 0.8])
+    assert cpu_precision.bf16_is_faster_here() is True and len(timings) == 1
