@@ -25,16 +25,19 @@ Seeds are FRESH (10–19): DANN's defaults were chosen on seeds SELECTION_SEEDS,
 `--jobs` worker processes (one torch thread each).
 
     python bench/domain_adaptation.py [--jobs 2] [--pairs digits:digits-m] [--seeds 10,11] [--epochs 60]
-                                      [--backbone small_cnn_wide] [--null-draws 200]
+                                      [--backbone small_cnn_wide] [--null-draws 200] [--from-log LOG]
 """
 from __future__ import annotations
 
 import multiprocessing
 import os
+import re
 import resource
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import common  # noqa: F401  (puts the repository root on sys.path)
 from common import Clock, bench_runs_dir, load_now, machine_line, parse_args, pm, say, table
@@ -150,19 +153,17 @@ def _options(parser) -> None:
                         "capacity the limit?); DANN's settings stay those selected for small_cnn")
     parser.add_argument("--null-draws", type=int, default=200, help="permutation draws of each row's no-shift "
                         "band, on the first seed (0: none)")
+    parser.add_argument("--from-log", default="", help="train nothing: the table from the per-seed lines of an "
+                        "earlier run's log (one that was stopped), for the --pairs and --seeds it finished")
 
 
 def _interval_text(iv, scale: float = 100.0, digits: int = 1) -> str:
     return f"{scale * iv.effect:.{digits}f} [{scale * iv.low:.{digits}f}, {scale * iv.high:.{digits}f}]"
 
 
-def main() -> None:
-    args = parse_args(__doc__.splitlines()[0], extra=_options)
-    pairs = [tuple(p.rsplit(":", 1)) for p in args.pairs.split(",")] if args.pairs else PAIRS  # folder:PATH:target
-    seeds = tuple(int(s) for s in args.seeds.split(",")) if args.seeds else FRESH_SEEDS
-    if set(seeds) & set(SELECTION_SEEDS):
-        say(f"note: seeds {sorted(set(seeds) & set(SELECTION_SEEDS))} were used to choose DANN's defaults")
-    recipe = Recipe(epochs={p: args.epochs or dann_epochs(p) for p in pairs}, seeds=seeds, backbone=args.backbone)
+def _train_all(args, pairs, seeds, recipe) -> tuple[dict, dict, float, float]:
+    """Every row's runs of every pair and seed: (results by (source, target, row) and seed, no-shift bands by
+    (source, target, row), wall seconds, CPU seconds of every process)."""
     threads = args.threads or 1
     jobs = args.jobs or (1 if args.device not in ("cpu",) else os.cpu_count() or 1)
     clock = Clock()
@@ -197,8 +198,25 @@ def main() -> None:
                         f"{result['target_acc']:.3f}, confusion {result['domain_confusion_acc']:.3f}"
                         f"  [{clock.wall_s:.0f} s, load {load_now()}]")
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu_s = clock.cpu_s + children.ru_utime + children.ru_stime
+    return results, bands, clock.wall_s, clock.cpu_s + children.ru_utime + children.ru_stime
 
+
+SEED_LINE = re.compile(r"^\s+(\S+)→(\S+) (\S+) seed (\d+): target_acc ([\d.]+), confusion ([\d.]+)")
+
+
+def results_from_log(text: str) -> dict[tuple[str, str, str], dict[int, dict]]:
+    """The per-seed lines an earlier run printed (one that was stopped, or whose table was lost), read back: the
+    table is then made from them as from runs just trained (without the no-shift bands, which it never printed)."""
+    results: dict[tuple[str, str, str], dict[int, dict]] = {}
+    for line in text.splitlines():
+        if m := SEED_LINE.match(line):
+            results.setdefault((m[1], m[2], m[3]), {})[int(m[4])] = {"target_acc": float(m[5]),
+                                                                     "domain_confusion_acc": float(m[6])}
+    return results
+
+
+def report(results: dict, bands: dict, pairs, seeds) -> list[str]:
+    """The table and the RESULT lines of every pair whose rows have every seed."""
     table_rows, lines = [], []
     for source, target in pairs:
         pair = f"{source}:{target}"
@@ -230,7 +248,37 @@ def main() -> None:
     for line in lines:
         say(line)
     say(f"\nGanin & Lempitsky 2015 (Table 1), MNIST → MNIST-M: {100 * GANIN_MNIST_M_GAP_CLOSED:.1f}% of the gap.")
-    say(f"Wall time {clock.wall_s:.0f} s ({clock.wall_s / 60:.1f} min); CPU time of all runs {cpu_s:.0f} s "
+    return lines
+
+
+def _refuse(message: str) -> NoReturn:
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def main() -> None:
+    args = parse_args(__doc__.splitlines()[0], extra=_options)
+    pairs = [tuple(p.rsplit(":", 1)) for p in args.pairs.split(",")] if args.pairs else PAIRS  # folder:PATH:target
+    seeds = tuple(int(s) for s in args.seeds.split(",")) if args.seeds else FRESH_SEEDS
+    if set(seeds) & set(SELECTION_SEEDS):
+        say(f"note: seeds {sorted(set(seeds) & set(SELECTION_SEEDS))} were used to choose DANN's defaults")
+    if args.from_log:
+        try:
+            results = results_from_log(Path(args.from_log).read_text())
+        except OSError as err:
+            _refuse(f"cannot read {args.from_log} ({err.strerror}): give the path of a log this bench wrote")
+        missing = [f"{s}→{t} {r} seed {seed}" for s, t in pairs for r in ROWS for seed in seeds
+                   if seed not in results.get((s, t, r), {})]
+        if missing:
+            _refuse(f"{args.from_log} lacks {len(missing)} rows, e.g. {missing[0]}: pass the --pairs and --seeds "
+                    "it ran to the end")
+        say(f"bench/domain_adaptation.py: the table from the per-seed lines of {args.from_log}")
+        report(results, {}, pairs, seeds)
+        return
+    recipe = Recipe(epochs={p: args.epochs or dann_epochs(p) for p in pairs}, seeds=seeds, backbone=args.backbone)
+    results, bands, wall_s, cpu_s = _train_all(args, pairs, seeds, recipe)
+    report(results, bands, pairs, seeds)
+    say(f"Wall time {wall_s:.0f} s ({wall_s / 60:.1f} min); CPU time of all runs {cpu_s:.0f} s "
         f"({cpu_s / 60:.1f} CPU-min, so about {cpu_s / 120:.1f} min on 2 idle cores). Load average now {load_now()}.")
 
 

@@ -1,5 +1,6 @@
 """The CPU's precision is chosen by timing, once per boot: bf16 only where it is clearly faster."""
 import json
+import threading
 
 import pytest
 
@@ -58,3 +59,28 @@ def test_an_unreadable_answer_is_timed_again(fresh_boot, tmp_path):
     (tmp_path / "transfer-lab-cpu-precision-boot-1.json").write_text("{not json")
     timed([0.8, 0.8, 0.8])
     assert cpu_precision.bf16_is_faster_here() is True and len(timings) == 1
+
+
+def test_processes_that_start_together_wait_for_one_timing(fresh_boot, monkeypatch):
+    """The second asker blocks on the first's lock and reads its answer, rather than timing beside it."""
+    started, release, timings = threading.Event(), threading.Event(), []
+
+    def slow_timing():
+        timings.append(1)
+        started.set()
+        release.wait(10)
+        return [0.8, 0.8, 0.8]
+
+    monkeypatch.setattr(cpu_precision, "time_bf16_against_fp32", slow_timing)
+    answers = []
+    first = threading.Thread(target=lambda: answers.append(cpu_precision.bf16_is_faster_here.__wrapped__()))
+    second = threading.Thread(target=lambda: answers.append(cpu_precision.bf16_is_faster_here.__wrapped__()))
+    first.start()
+    assert started.wait(10)
+    second.start()
+    second.join(0.5)
+    assert second.is_alive()  # waiting on the lock
+    release.set()
+    first.join(10)
+    second.join(10)
+    assert answers == [True, True] and len(timings) == 1

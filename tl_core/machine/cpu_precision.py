@@ -10,6 +10,7 @@ slower host read medians from 0.80 to 1.19, so one in three would have chosen bf
 """
 from __future__ import annotations
 
+import fcntl
 import functools
 import json
 import os
@@ -83,16 +84,20 @@ def _read_answers(path: Path) -> dict:
 
 @functools.cache
 def bf16_is_faster_here() -> bool:
-    """This boot's answer for this torch: read, or timed now and written (atomically, merged with what other
-    processes wrote)."""
+    """This boot's answer for this torch: read, or timed now and written. One process times at a time (a file
+    lock): processes that start together wait for its answer instead of timing beside it."""
     key = f"torch {torch.__version__}"
     path = _answers_file()
-    known = _read_answers(path).get(key)
-    if known is not None:
-        return bool(known["bf16"])
-    ratios = time_bf16_against_fp32()
-    answer = {"bf16": bf16_pays(ratios), "median_ratio": round(statistics.median(ratios), 3)}
-    scratch = path.with_name(f"{path.name}.{os.getpid()}")
-    scratch.write_text(json.dumps({**_read_answers(path), key: answer}))
-    os.replace(scratch, path)
-    return answer["bf16"]
+    lock = os.open(path.with_name(f"{path.name}.lock"), os.O_RDONLY | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        answers = _read_answers(path)
+        if key not in answers:
+            ratios = time_bf16_against_fp32()
+            answers[key] = {"bf16": bf16_pays(ratios), "median_ratio": round(statistics.median(ratios), 3)}
+            scratch = path.with_name(f"{path.name}.{os.getpid()}")
+            scratch.write_text(json.dumps(answers))
+            os.replace(scratch, path)
+        return bool(answers[key]["bf16"])
+    finally:
+        os.close(lock)  # closing the descriptor releases the lock
