@@ -4,8 +4,8 @@ The flags do not answer it. Two hosts of this lab's kind report the same CPU and
 AMX); a small_cnn training step ran 1.28× faster in bf16 on one and 1.12–1.23× slower on the other (bench/layout.py
 logs), and a whole lesson 1.41× slower. So the first process that asks times both precisions on the step every
 run takes (about 7 s) and writes the answer where every later process of this boot reads it. A new boot may be a
-new host, so it asks again. A shorter timing is not enough: with 7 repeats of 6 steps, fresh processes on the
-slower host read medians from 0.80 to 1.19, so one in three would have chosen bf16; with 12, six of six read
+new host, so it asks again. A shorter timing is not enough: with 7 repeats of 6 steps, twelve fresh processes on
+the slower host read medians from 0.80 to 1.19, and two would have chosen bf16; with 12 repeats, six of six read
 1.02–1.14.
 """
 from __future__ import annotations
