@@ -130,6 +130,7 @@ def lessons(walk: Walk, page, url: str, picks: list[str]) -> dict[str, float]:
     page says its seeds are not all in."""
     page.goto(f"{url}/lessons")
     page.get_by_role("button", name="Run this lesson").wait_for(timeout=WAIT_MS)
+    settle(page)  # the button can show before the lesson list has been drawn
     titles = [t.strip() for t in page.locator("[data-testid='stRadio'] label").all_inner_texts() if t.strip()]
     pressed = {}
     for pick in picks:
