@@ -6,11 +6,11 @@ elements); and the training loop runs under bf16 autocast on a CPU with bf16 ins
 faster on this boot (`tl_core.machine.cpu_precision`). This bench times the same small_cnn (32 px, a
 TransferModel, the same weights) four ways on the same images — channels-last, pool then ReLU, in bf16; the same
 in fp32; channels-last with ReLU before the pool, fp32; the default layout with ReLU before the pool, fp32 (the
-network before all three changes) — for a training step of DANN's shape (source and target batch through the features as one batch of 2 × 64,
-backward, SGD with momentum) and an evaluation pass (batch 256, no gradient). Interleaved repeats: each repeat
-times every variant, in a rotating order, so a load that comes and goes touches all alike. It prints each
-variant's median time, the median ratio to the bf16 variant's, how far the losses differ, and which precision
-the lab chose on this boot.
+network before all three changes) — for a training step of DANN's shape (source and target batch through the
+features as one batch of 2 × 64, backward, SGD with momentum) and an evaluation pass (batch 256, no gradient).
+Interleaved repeats: each repeat times every variant, in a rotating order, so a load that comes and goes touches
+all alike. It prints each variant's median time, the median ratio to the bf16 variant's, how far the losses
+differ, and which precision the lab chose on this boot.
 
     python bench/layout.py [--threads 1] [--device cpu] [--quick]
 
