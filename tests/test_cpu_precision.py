@@ -3,6 +3,7 @@ import json
 import threading
 
 import pytest
+import torch
 
 from tl_core.machine import cpu_precision
 
@@ -14,9 +15,13 @@ def test_bf16_is_chosen_only_where_its_median_step_is_clearly_faster():
     assert not cpu_precision.bf16_pays([1.12, 1.05, 1.19])
 
 
-def test_the_timing_pairs_both_precisions_on_a_real_training_step():
+def test_the_timing_pairs_both_precisions_on_a_real_training_step_and_leaves_the_random_numbers_alone():
+    torch.manual_seed(5)
+    expected = torch.rand(3)
+    torch.manual_seed(5)
     ratios = cpu_precision.time_bf16_against_fp32(repeats=3, steps=1)
     assert len(ratios) == 3 and all(0.1 < r < 10 for r in ratios)
+    assert torch.equal(torch.rand(3), expected)  # a run's initial weights do not depend on who timed
 
 
 @pytest.fixture

@@ -36,7 +36,13 @@ def bf16_pays(ratios: Sequence[float]) -> bool:
 def time_bf16_against_fp32(repeats: int = 12, steps: int = 6) -> list[float]:
     """bf16's time over fp32's for `steps` training steps of small_cnn at 32 px (DANN's 2 × 64 images, SGD with
     momentum, channels-last), in `repeats` interleaved pairs whose order alternates, so a load that comes and goes
-    touches both alike; two warm-up steps each first."""
+    touches both alike; two warm-up steps each first. The process's random numbers are left as they were: a run
+    that asks mid-way draws the same numbers whether or not its process was the one that timed."""
+    with torch.random.fork_rng(devices=[]):
+        return _time_bf16_against_fp32(repeats, steps)
+
+
+def _time_bf16_against_fp32(repeats: int, steps: int) -> list[float]:
     from torch.nn import functional as F
 
     from tl_core.backbones import create_backbone
