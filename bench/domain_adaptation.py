@@ -216,7 +216,7 @@ def results_from_log(text: str) -> dict[tuple[str, str, str], dict[int, dict]]:
 
 
 def report(results: dict, bands: dict, pairs, seeds) -> list[str]:
-    """The table and the RESULT lines of every pair whose rows have every seed."""
+    """The table and the RESULT lines of `pairs` (each of their rows must hold every seed)."""
     table_rows, lines = [], []
     for source, target in pairs:
         pair = f"{source}:{target}"
