@@ -22,6 +22,8 @@ from pathlib import Path
 
 import torch
 
+from tl_core.machine.allocator import hold_freed_memory
+
 # bf16 only where its step takes at most 90% of fp32's; a tie keeps full precision. Between the hosts measured: 0.80
 # where bf16 pays, 0.985–1.14 (eight timings of 12 repeats) where it does not.
 BF16_MUST_BEAT = 0.90
@@ -38,6 +40,7 @@ def time_bf16_against_fp32(repeats: int = 12, steps: int = 6) -> list[float]:
     momentum, channels-last), in `repeats` interleaved pairs whose order alternates, so a load that comes and goes
     touches both alike; two warm-up steps each first. The process's random numbers are left as they were: a run
     that asks mid-way draws the same numbers whether or not its process was the one that timed."""
+    hold_freed_memory()  # as runs train
     with torch.random.fork_rng(devices=[]):
         return _time_bf16_against_fp32(repeats, steps)
 

@@ -30,6 +30,7 @@ from tl_core.data.catalog import dataset_classes
 from tl_core.data.folder import scan_image_folder
 from tl_core.data.splits import SPLIT_SEED, TRAIN_VAL_TEST, stratified_indices
 from tl_core.errors import ConfigError
+from tl_core.machine.allocator import hold_freed_memory
 from tl_core.machine.device import mixed_precision, pick_device
 from tl_core.machine.paths import data_dir
 from tl_core.networks.model import TransferModel
@@ -117,7 +118,9 @@ def measure_pace(backbone: str, img_size: int, device: str = "cpu", batches: int
                  batch_size: int = CALIBRATION_BATCH_SIZE) -> Pace:
     """Time `batches` training steps of the backbone on random images (after one untimed warm-up step), then
     evaluation batches (4× as large, as runs evaluate) and the domain-confusion probe on features of its width.
-    The median batch stands for all: a batch slowed by something passing (a page loading) does not set the pace."""
+    The median batch stands for all: a batch slowed by something passing (a page loading) does not set the pace.
+    Memory is held as runs hold it (`hold_freed_memory`), or a fresh timing process reads slower than they train."""
+    hold_freed_memory()
     generator = torch.Generator().manual_seed(0)
     model = TransferModel(create_backbone(backbone, "random", img_size), 10).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)

@@ -11,6 +11,7 @@ from typing import Callable
 
 import torch
 
+from tl_core.machine.allocator import hold_freed_memory
 from tl_core.machine.device import autocast_dtype, mixed_precision
 from tl_core.train.events import EpochEnd, Event, Step
 from tl_core.train.task import Batch, Examples, Task, index_batches
@@ -92,6 +93,7 @@ def _optimizer(strategy, model, lr: float, weight_decay: float) -> torch.optim.O
 def fit(model, task: Task, strategy, *, epochs: int, batch_size: int, lr: float, weight_decay: float, seed: int,
         device: torch.device, ctx: FitContext) -> list[dict[str, float]]:
     """Train `model` on `task` with `strategy`; returns one metrics row per epoch (also emitted as EpochEnd)."""
+    hold_freed_memory()
     optimizer = _optimizer(strategy, model, lr, weight_decay)
     scaler = torch.amp.GradScaler(device.type, enabled=autocast_dtype(device) == torch.float16)
     generator = torch.Generator().manual_seed(seed)
