@@ -127,6 +127,32 @@ def test_an_estimate_scales_with_epochs_and_counts_pretraining_only_without_a_ca
         path.unlink()
 
 
+def test_a_strategy_whose_step_is_more_than_a_plain_one_is_priced_by_its_own_finished_runs(data_dir, monkeypatch):
+    """Lesson 4's DANN runs, priced from the plain pace times their 2 × 64 images, were promised 233 s for 158 s:
+    their step also carries the domain head, and its cost per image is not a plain step's. Three finished DANN
+    runs set DANN's pace (labelled images a second, the whole step); fewer leave it to the plain pace."""
+    monkeypatch.setattr(calibration, "_measured", {})
+    dann = RunConfig(source="digits", target="digits-m", strategy="dann", weights="random", epochs=3,
+                     batch_size=64, snapshot_size=0)
+    plain = [finished(images_per_s=4000.0, seconds=4.0, weights="random")] * calibration.FINISHED_RUNS_NEEDED
+    own = [finished(strategy="dann", source="digits", target="digits-m", weights="random", snapshot_size=0,
+                    images_per_s=1000.0, seconds=2.0, labelled=1258)] * calibration.FINISHED_RUNS_NEEDED
+    steps = 20  # digits' 1,258 training images in batches of 64
+    from_plain = calibration.estimate_run(dann, plain)
+    assert from_plain.pace.strategy == "" and from_plain.pace.runs == calibration.FINISHED_RUNS_NEEDED
+    assert from_plain.train_s > 3 * steps * 64 * 2 / 4000.0  # two domains' images a step at the plain pace
+    from_own = calibration.estimate_run(dann, plain + own)
+    assert from_own.pace.strategy == "dann" and from_own.pace.images_per_s == 1000.0
+    overhead = 2.0 - steps * 64 / 1000.0  # what each of its epochs added beyond training
+    assert from_own.train_s == pytest.approx(3 * (steps * 64 / 1000.0 + overhead))
+    fewer = calibration.estimate_run(dann, plain + own[:-1])
+    assert fewer.pace.strategy == "" and fewer.train_s == pytest.approx(from_plain.train_s)
+    # DANN's runs lend nothing to a plain run, nor to a strategy that encodes once and trains a head
+    assert calibration.estimate_run(dann.replace(strategy="fine-tune", target="digits"), plain + own).pace.strategy == ""
+    probe = calibration.estimate_run(dann.replace(strategy="linear-probe", target="digits"), plain + own)
+    assert probe.pace.strategy == "" and probe.pace.images_per_s == 4000.0
+
+
 @pytest.mark.slow
 def test_the_defaults_start_from_the_shipped_network_so_no_pretraining_is_promised(data_dir):
     rows = [finished()]

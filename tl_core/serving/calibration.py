@@ -78,6 +78,9 @@ class Pace:
     # training images per second with the first k layer groups frozen (k = 0, 1, …): a frozen group computes no
     # gradients, so a fine-tune that keeps the stem trains faster than scratch (() : not timed)
     frozen_images_per_s: tuple[float, ...] = ()
+    # "": images_per_s counts images trained in plain steps, and a strategy's step is priced from its `step_images`;
+    # a strategy's name: that strategy's own finished runs set it, in labelled images a second, its whole step
+    strategy: str = ""
 
     def at_depth(self, freeze: int) -> "Pace":
         """The pace of a run that freezes its first `freeze` layer groups (the timed one where it was timed)."""
@@ -203,18 +206,20 @@ def measure_pace_apart(backbone: str, img_size: int, device: str) -> Pace:
 
 
 def pace_from_runs(rows: list[dict], backbone: str, img_size: int, device: str, freeze: int | None = None,
-                   like: RunConfig | None = None, needed: int = FINISHED_RUNS_NEEDED) -> Pace | None:
+                   like: RunConfig | None = None, needed: int = FINISHED_RUNS_NEEDED,
+                   strategy: str = "") -> Pace | None:
     """The median pace of the newest finished runs of this backbone and image size on this kind of device (and
     freeze depth, when given), from their metrics rows (`row["metrics"]`, one dict per epoch with images_per_s and
-    seconds); None with fewer than `needed` of them. What an epoch adds beyond training (evaluation,
-    snapshots, the task-A probe) is lent only by runs with the same extras as `like` (`_same_extras`); without
-    one, it is left to be modelled (None)."""
+    seconds); None with fewer than `needed` of them. Runs of plain steps, or with `strategy`, runs of that
+    strategy alone (`Pace.strategy`). What an epoch adds beyond training (evaluation, snapshots, the task-A
+    probe) is lent only by runs with the same extras as `like` (`_same_extras`); without one, it is left to be
+    modelled (None)."""
     paces, overheads, used = [], [], 0
     for row in rows:
         config = row["config"]
+        lends = config.get("strategy") == strategy if strategy else _plain_steps(config.get("strategy"))
         if (row.get("status") != Status.FINISHED or config.get("backbone") != backbone
-                or config.get("img_size") != img_size or _device_type(row) != device
-                or not _plain_steps(config.get("strategy"))
+                or config.get("img_size") != img_size or _device_type(row) != device or not lends
                 or (freeze is not None and int(config.get("freeze") or 0) != freeze)):
             continue
         epochs = [m for m in row.get("metrics", []) if m.get("images_per_s") and m.get("seconds")]
@@ -231,7 +236,8 @@ def pace_from_runs(rows: list[dict], backbone: str, img_size: int, device: str, 
             break
     if used < needed:
         return None
-    return Pace(statistics.median(paces), statistics.median(overheads) if overheads else None, used)
+    return Pace(statistics.median(paces), statistics.median(overheads) if overheads else None, used,
+                strategy=strategy)
 
 
 def _same_extras(recorded: dict, config: RunConfig) -> bool:
@@ -265,16 +271,32 @@ def _plain_steps(strategy: str | None) -> bool:
     return cls.step_images == (1.0, 0.0) and not cls.encodes_once
 
 
+def _paced_by_its_own_runs(strategy: str | None) -> bool:
+    """Whether a strategy's step is more than a plain one (DANN's two domains, distillation's teacher, ...) and so
+    is better priced by its own finished runs, which carry every cost of its step, than from the plain pace and
+    its `step_images`. (A strategy that encodes once trains only a head: its runs' pace says nothing of encoding.)"""
+    try:
+        cls = strategy_class(strategy or "")
+    except Exception:  # an unknown strategy
+        return False
+    return not _plain_steps(strategy) and not cls.encodes_once
+
+
 def pace_for(backbone: str, img_size: int, device: str, rows: list[dict] = (), wait: bool = True,
              freeze: int = 0, like: RunConfig | None = None) -> Pace | None:
-    """Finished runs' pace when there are enough (FINISHED_RUNS_NEEDED), else batches timed here once per server
-    process and key, or the runs so far where they trained faster.
+    """Finished runs' pace when there are enough (FINISHED_RUNS_NEEDED): for a run like `like` whose strategy's
+    step is more than a plain one, its own strategy's runs where there are enough of them (their pace carries its
+    whole step); else runs of plain steps; else batches timed here once per server process and key, or the runs
+    so far where they trained faster.
 
     One timing at a time: a request while another key is being timed starts nothing (with `wait=False` it gets
     None, "estimating…", and asks again later; with `wait=True` it waits its turn), so typing image sizes into a
     form cannot start a process per size. Across processes, `machine_lock` keeps it to one per machine. A size
     or device outside RunConfig's schema is refused (ConfigError) before anything starts."""
-    from_runs = pace_from_runs(list(rows), backbone, img_size, device, freeze, like, needed=1)
+    own = like.strategy if like is not None and _paced_by_its_own_runs(like.strategy) else ""
+    from_runs = pace_from_runs(list(rows), backbone, img_size, device, freeze, like, strategy=own) if own else None
+    if from_runs is None:
+        from_runs = pace_from_runs(list(rows), backbone, img_size, device, freeze, like, needed=1)
     if from_runs is not None and from_runs.runs >= FINISHED_RUNS_NEEDED:
         timed = _measured.get((backbone, img_size, device))
         if from_runs.epoch_overhead_s is None and timed is not None:  # its extras are modelled at the timed paces
@@ -456,7 +478,7 @@ def estimate_run(config: RunConfig, rows: list[dict] = (), wait: bool = True,
     trained_share, scored_share = strategy.data_shares(config)
     labelled, eval_n = round(labelled * trained_share), round(eval_n * scored_share)
     steps = steps_per_epoch(labelled, config.batch_size)
-    trained, forwarded = strategy.step_images
+    trained, forwarded = (1.0, 0.0) if pace.strategy else strategy.step_images  # its own runs' pace: a whole step
     # A run that measures forgetting also measures, before and after each epoch, how well it still does task A.
     task_a = TASK_A_SAMPLE if _measures_forgetting(config.weights, config.measure_forgetting) else 0
     test_n = round(eval_n * TRAIN_VAL_TEST[2] / (TRAIN_VAL_TEST[1] + TRAIN_VAL_TEST[2]))
