@@ -148,7 +148,8 @@ def test_a_strategy_whose_step_is_more_than_a_plain_one_is_priced_by_its_own_fin
     fewer = calibration.estimate_run(dann, plain + own[:-1])
     assert fewer.pace.strategy == "" and fewer.train_s == pytest.approx(from_plain.train_s)
     # DANN's runs lend nothing to a plain run, nor to a strategy that encodes once and trains a head
-    assert calibration.estimate_run(dann.replace(strategy="fine-tune", target="digits"), plain + own).pace.strategy == ""
+    fine_tune = calibration.estimate_run(dann.replace(strategy="fine-tune", target="digits"), plain + own)
+    assert fine_tune.pace.strategy == ""
     probe = calibration.estimate_run(dann.replace(strategy="linear-probe", target="digits"), plain + own)
     assert probe.pace.strategy == "" and probe.pace.images_per_s == 4000.0
 

@@ -7,9 +7,10 @@ whenever more than twice that threshold lies free there. Which state a process r
 allocated before: a fresh process, such as the one that times the pace a promise is made at, faulted 1,100–6,600
 pages back in every step (each zeroed by the kernel; with two threads, both wait on the process's memory lock).
 So the promise was timed slow: four fresh timings read 3,440–6,824 images a second where the runs in the server's
-long-lived workers trained at 6,000–7,500, and lesson 4's card promised 233 s for 158 s. Fixing both thresholds where glibc's own adjustment would end (an mmap threshold of 32 MiB, trimming
-above 64 MiB) gives every process the fast state from its first step (`python bench/allocator.py`: 1,662 faults a
-step against 11, 20.4 ms of CPU against 16.1). Larger blocks (a big network's activations) are still mapped and
+long-lived workers trained at 6,000–7,500, and lesson 4's card promised 233 s for 158 s. Fixing both thresholds
+where glibc's own adjustment would end (an mmap threshold of 32 MiB, trimming above 64 MiB) gives every process
+the fast state from its first step (`python bench/allocator.py`: 1,662 faults a step against 11, 20.4 ms of CPU
+against 16.1). Larger blocks (a big network's activations) are still mapped and
 unmapped; the memory a process holds at its peak is unchanged.
 """
 from __future__ import annotations

@@ -217,7 +217,7 @@ def pace_from_runs(rows: list[dict], backbone: str, img_size: int, device: str, 
     paces, overheads, used = [], [], 0
     for row in rows:
         config = row["config"]
-        lends = config.get("strategy") == strategy if strategy else _plain_steps(config.get("strategy"))
+        lends = config.get("strategy") == strategy if strategy else _step_kind(config.get("strategy")) == "plain"
         if (row.get("status") != Status.FINISHED or config.get("backbone") != backbone
                 or config.get("img_size") != img_size or _device_type(row) != device or not lends
                 or (freeze is not None and int(config.get("freeze") or 0) != freeze)):
@@ -262,24 +262,19 @@ def _device_type(row: dict) -> str:
     return str((row.get("summary") or {}).get("device") or row.get("device") or "").split(":")[0].lower()
 
 
-def _plain_steps(strategy: str | None) -> bool:
-    """Whether a run's images per second are those of plain training steps (one batch trained per step)."""
+def _step_kind(strategy: str | None) -> str:
+    """How a strategy's runs are paced: "plain" (one batch trained per step: their images per second are the plain
+    pace); "own" (a step that is more than a plain one, DANN's two domains or distillation's teacher: better priced
+    by its own finished runs, which carry every cost of its step, than from the plain pace and its `step_images`);
+    "" (one that encodes once and trains a head, whose runs' pace says nothing of encoding, or an unknown one in
+    an old record)."""
     try:
         cls = strategy_class(strategy or "")
-    except Exception:  # an unknown strategy in an old record
-        return False
-    return cls.step_images == (1.0, 0.0) and not cls.encodes_once
-
-
-def _paced_by_its_own_runs(strategy: str | None) -> bool:
-    """Whether a strategy's step is more than a plain one (DANN's two domains, distillation's teacher, ...) and so
-    is better priced by its own finished runs, which carry every cost of its step, than from the plain pace and
-    its `step_images`. (A strategy that encodes once trains only a head: its runs' pace says nothing of encoding.)"""
-    try:
-        cls = strategy_class(strategy or "")
-    except Exception:  # an unknown strategy
-        return False
-    return not _plain_steps(strategy) and not cls.encodes_once
+    except Exception:
+        return ""
+    if cls.encodes_once:
+        return ""
+    return "plain" if cls.step_images == (1.0, 0.0) else "own"
 
 
 def pace_for(backbone: str, img_size: int, device: str, rows: list[dict] = (), wait: bool = True,
@@ -293,7 +288,7 @@ def pace_for(backbone: str, img_size: int, device: str, rows: list[dict] = (), w
     None, "estimating…", and asks again later; with `wait=True` it waits its turn), so typing image sizes into a
     form cannot start a process per size. Across processes, `machine_lock` keeps it to one per machine. A size
     or device outside RunConfig's schema is refused (ConfigError) before anything starts."""
-    own = like.strategy if like is not None and _paced_by_its_own_runs(like.strategy) else ""
+    own = like.strategy if like is not None and _step_kind(like.strategy) == "own" else ""
     from_runs = pace_from_runs(list(rows), backbone, img_size, device, freeze, like, strategy=own) if own else None
     if from_runs is None:
         from_runs = pace_from_runs(list(rows), backbone, img_size, device, freeze, like, needed=1)
