@@ -30,7 +30,7 @@ import sys
 import time
 
 import common  # noqa: F401  (puts the repository root on sys.path)
-from common import Clock, load_now, median, say, table
+from common import Clock, load_now, median, parse_args, say, table
 
 ARMS = ("default", "held")
 STEP_CASES = {  # name: (images a step, optimizer, torch threads)
@@ -114,8 +114,6 @@ def _options(parser) -> None:
 
 
 def main() -> None:
-    from common import parse_args
-
     args = parse_args(__doc__.splitlines()[0], _options)
     repeats = 2 if args.quick else args.repeats
     cases = args.cases.split(",")
