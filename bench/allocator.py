@@ -30,7 +30,10 @@ import sys
 import time
 
 import common  # noqa: F401  (puts the repository root on sys.path)
+import torch
 from common import Clock, load_now, median, parse_args, say, table
+
+from tl_core.machine.device import PRECISION_NAMES, autocast_dtype
 
 ARMS = ("default", "held")
 STEP_CASES = {  # name: (images a step, optimizer, torch threads)
@@ -123,6 +126,10 @@ def main() -> None:
         raise SystemExit(2)
     clock = Clock()
     say(f"bench/allocator.py: {repeats} fresh processes per arm and case; load average at start {load_now()}")
+    # The boot's precision is settled here, so no measured process is the one that times it (that timing holds
+    # freed memory, which would make a "glibc default" process a held one).
+    precision = PRECISION_NAMES.get(autocast_dtype(torch.device("cpu")), "fp32")
+    say(f"precision of every step: {precision}")
     if "dann_run" in cases:
         _measure("dann_run", "held", 1)  # builds the datasets and caches the source network outside the timing
     results = {}

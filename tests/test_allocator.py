@@ -14,8 +14,8 @@ from tl_core.train import loop
 glibc_only = pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
 
 # In a fresh process: small_cnn training steps at 32 px on 64 images, 2 threads, as a lesson's run trains; prints
-# the minor page faults per step after warm-up. Left to glibc, such a process took 1,458–6,658 a step (nine fresh
-# processes, bench/allocator.py); held, 0–51.
+# the minor page faults per step after warm-up. Left to glibc, fresh processes took 1,100–6,600 a step (median 1,662
+# in bench/allocator-2026-12-07.log); held, 0–51.
 FAULTS_PER_STEP = textwrap.dedent("""
     import resource, sys
     import torch
