@@ -69,4 +69,4 @@ class Progressive(Strategy):
         column_a = model.backbone
         freeze_first(column_a, len(layer_groups(column_a)))
         column_b = create_backbone(config.backbone, "random", config.img_size)
-        model.backbone = ProgressiveBackbone(column_a, column_b).to(next(model.head.parameters()).device)
+        model.replace_backbone(ProgressiveBackbone(column_a, column_b))
