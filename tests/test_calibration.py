@@ -235,6 +235,24 @@ def test_a_step_costs_what_its_strategy_trains_and_passes_forward(data_dir, monk
     assert probe.train_s < calibration.estimate_run(base.replace(strategy="scratch")).train_s / 5
 
 
+def test_a_progressive_network_is_evaluated_through_both_its_columns(data_dir, monkeypatch):
+    """Its evaluations pass each image through column A and column B; priced as one network, lesson 10's card
+    promised 20 s for 32 s (bench/lesson_timing.py). Task A's accuracy is measured on column A alone."""
+    timed = Pace(1000.0, None, 0, 0.0, 3000.0)
+    monkeypatch.setattr(calibration, "_measured", {("small_cnn", 32, "cpu"): timed})
+    base = RunConfig(source="digits", target="shapes", weights="source", labels_per_class=30, epochs=3, device="cpu",
+                     snapshot_size=0, freeze=0)
+    _, eval_n = calibration.dataset_sizes("shapes", 32)
+    test_n = round(eval_n * 2 / 3)
+    for forgetting in (False, True):
+        config = base.replace(measure_forgetting=forgetting)
+        tuned = calibration.estimate_run(config.replace(strategy="fine-tune")).train_s
+        progressive = calibration.estimate_run(config.replace(strategy="progressive")).train_s
+        steps = calibration.steps_per_epoch(300, 64)
+        column_a_forward = 3 * steps * 64 / 3000.0
+        assert progressive - tuned == pytest.approx(column_a_forward + (3 * eval_n + test_n) / 3000.0)
+
+
 def test_zero_shot_is_priced_on_the_seen_classes_it_trains_on_and_the_unseen_it_scores(data_dir, monkeypatch):
     """It was priced as if it trained on every class and scored every test image: twice its measured time."""
     from tl_core.data.attributes import class_attributes

@@ -478,15 +478,18 @@ def estimate_run(config: RunConfig, rows: list[dict] = (), wait: bool = True,
     task_a = TASK_A_SAMPLE if _measures_forgetting(config.weights, config.measure_forgetting) else 0
     test_n = round(eval_n * TRAIN_VAL_TEST[2] / (TRAIN_VAL_TEST[1] + TRAIN_VAL_TEST[2]))
     # A strategy that encodes every split once evaluates features afterwards: nothing to price per epoch.
-    per_epoch_eval = task_a + (0 if strategy.encodes_once else eval_n)
+    # Task A is scored by its own network; the target's images go through every network of the model.
+    passes = strategy.eval_passes
+    per_epoch_eval = task_a + (0 if strategy.encodes_once else eval_n * passes)
     train = config.epochs * epoch_seconds(steps, config.batch_size, per_epoch_eval, 0, pace, trained, forwarded)
     if pace.epoch_overhead_s is None:  # measured overheads already include snapshots and task A
-        # once: task A before training, the encoding (linear probe) or the final test evaluation
-        once = task_a + (labelled + eval_n if strategy.encodes_once else test_n)
+        # once: task A before training and at the end with A's own statistics (its training sample re-estimates
+        # them, then its test sample scores), the encoding (linear probe) or the final test evaluation
+        once = 3 * task_a + (labelled + eval_n if strategy.encodes_once else test_n * passes)
         train += once / pace.evaluation_images_per_s
         if config.snapshot_size:
             train += snapshot_count(config.epochs, config.snapshot_every) * epoch_seconds(
-                0, config.batch_size, 0, 2 * config.snapshot_size, pace)
+                0, config.batch_size, 0, 2 * config.snapshot_size * passes, pace)
     return RunEstimate(train, pretrain_seconds(config, pace), pace)
 
 

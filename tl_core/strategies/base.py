@@ -69,6 +69,7 @@ class Strategy:
     # images only passed forward, e.g. through a frozen teacher or column). `tl_core.serving.calibration` prices them at
     # this server's measured training and evaluation paces.
     step_images: ClassVar[tuple[float, float]] = (1.0, 0.0)
+    eval_passes: ClassVar[float] = 1.0  # networks an evaluated image goes through (the progressive network: both columns)
     encodes_once: ClassVar[bool] = False  # passes every split through the frozen backbone once, then trains a head
 
     def data_shares(self, config: "RunConfig") -> tuple[float, float]:

@@ -56,6 +56,7 @@ class Progressive(Strategy):
     uses_freeze = False
     freeze_note = "A progressive network keeps task A's column frozen whole and trains a new column whole."
     step_images = (1.0, 1.0)  # column B trains; frozen column A only passes the batch forward
+    eval_passes = 2.0  # an image is evaluated through column A and column B
 
     def check_config(self, config) -> None:
         if config.backbone != "small_cnn":
