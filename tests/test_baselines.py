@@ -70,3 +70,14 @@ def test_dann_says_why_its_training_loss_sits_above_its_twins(dann_step):
     assert twin == pytest.approx(twin_labels)  # the twin's loss is the labels' alone
     assert dann - dann_labels == pytest.approx(math.log(2), abs=0.1)  # DANN's adds the domain loss, near ln 2
     assert "0.69" in strategy_class("dann").loss_note and strategy_class("fine-tune").loss_note == ""
+
+
+def test_a_dann_run_set_to_domain_weight_0_gets_no_note_about_a_domain_loss_it_does_not_have():
+    from tl_core.runs.config import RunConfig
+    from tl_core.strategies import strategy_class
+
+    dann = strategy_class("dann")
+    config = RunConfig(strategy="dann", source="synth-digits", target="digits-m")
+    assert "0.69" in dann.loss_note_for(config.replace(settings={"domain_weight": 1.0}))
+    assert dann.loss_note_for(config.replace(settings={"domain_weight": 0.0})) == ""
+    assert strategy_class("distill").loss_note_for(RunConfig(strategy="distill")) != ""

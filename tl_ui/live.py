@@ -217,8 +217,8 @@ def _charts() -> None:
     strategy = strategy_class(main.config.strategy)
     if baseline is not None and baseline.config.arm in ARM_RECIPES:
         st.caption(f"Dashed, {base_label}: {ARM_RECIPES[baseline.config.arm]}.")
-        if strategy.loss_note:
-            st.caption(strategy.loss_note)
+        if note := strategy.loss_note_for(main.config):
+            st.caption(note)
     overfitting = (overfitting_note(main.history, baseline.history, main_label, base_label, strategy.labelled_domain)
                    if baseline else "")
     if overfitting:

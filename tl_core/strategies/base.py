@@ -88,6 +88,12 @@ class Strategy:
         return cls.is_without
 
     @classmethod
+    def loss_note_for(cls, config: "RunConfig") -> str:
+        """`loss_note` for this run: none for one that is "without" by its settings (DANN at domain weight 0 adds
+        no domain loss, so its curve is on its baseline's scale)."""
+        return "" if cls.runs_without(config) else cls.loss_note
+
+    @classmethod
     def baseline(cls, config: "RunConfig") -> "RunConfig | None":
         """What "without" means for a run of this strategy (tl_core.runs.baselines adds its role and name), or None
         when it has none. By default: scratch on the same labelled images, for a run that transfers."""
