@@ -150,6 +150,37 @@ def test_a_tiny_run_from_the_experiment_page_completes_with_its_curves(app_env):
     assert again.session_state["watch"]["run"] == watch["run"]
 
 
+@pytest.mark.slow
+def test_a_run_that_measures_forgetting_draws_task_a_over_its_epochs(app_env):
+    """Lesson 10's measure on the Experiment page: ticked, the run scores task A before and after every epoch and
+    once more with A's own BatchNorm statistics; its scratch twin, with no task A, still trains."""
+    at = open_page("pages/experiment.py")
+    at.selectbox(key="x_source").set_value("digits")
+    at.selectbox(key="x_target").set_value("digits-m")
+    at.number_input(key="x_epochs").set_value(2)
+    at.number_input(key="x_pretrain_epochs").set_value(1)
+    at.number_input(key="x_snapshot_size").set_value(0)
+    at.checkbox(key="x_measure_forgetting").check()
+    at.run()
+    at.button(key="train").click().run()
+    assert_clean(at)
+    assert not at.error, [e.value for e in at.error]
+    deadline = time.time() + 400
+    while time.time() < deadline:
+        at.run()
+        assert_clean(at)
+        if sum("Finished" in c.value for c in at.caption) == 2:
+            break
+        time.sleep(1)
+    else:
+        pytest.fail(f"the runs did not finish: {[c.value for c in at.caption]}")
+    task_a = [f for f in charts(at)
+              if f["layout"].get("title", {}).get("text") == "Task A accuracy while learning this task"]
+    assert len(task_a) == 1 and [t["name"] for t in task_a[0]["data"]] == ["with transfer"]
+    assert task_a[0]["data"][0]["x"] == [0, 1, 2] and all(0 <= y <= 1 for y in task_a[0]["data"][0]["y"])
+    assert any("with A's own BatchNorm statistics re-estimated" in c.value for c in at.caption)
+
+
 def _folder(root: Path, classes: list[str]) -> Path:
     rng = np.random.default_rng(0)
     for name in classes:

@@ -53,7 +53,7 @@ def _defaults() -> dict:
         "x_labels": c.labels_per_class if c.labels_per_class is not None else "all", "x_backbone": c.backbone,
         "x_weights": c.weights, "x_weights_file": "", "x_freeze": c.freeze, "x_strategy": c.strategy,
         **{f"x_{key}": getattr(c, key) for key in NUMBERS}, "x_device": c.device, "x_name": c.name,
-        "x_twin": True, "x_compare": "",
+        "x_measure_forgetting": c.measure_forgetting, "x_twin": True, "x_compare": "",
     }
 
 
@@ -86,6 +86,7 @@ def prefill(config: RunConfig) -> None:
     else:
         s["x_weights"] = config.weights
     s["x_freeze"] = config.freeze
+    s["x_measure_forgetting"] = config.measure_forgetting
     s["x_strategy"] = config.strategy
     for key in NUMBERS:
         s[f"x_{key}"] = getattr(config, key)
@@ -239,6 +240,9 @@ def controls(manager) -> FormResult:
                                   trains_anything=chosen.trains_backbone))
         if chosen.freeze_note:
             st.caption(chosen.freeze_note)
+    forgetting = st.checkbox("Measure forgetting of task A (the source task)", key="x_measure_forgetting",
+                             value=D["x_measure_forgetting"], disabled=weights != "source",
+                             help=help_of("measure_forgetting"))
 
     st.markdown("**3 · Strategy**")
     names = strategy_names()
@@ -280,7 +284,8 @@ def controls(manager) -> FormResult:
         freeze=int(freeze), labels_per_class=None if labels == "all" else int(labels), epochs=int(epochs),
         batch_size=int(batch_size), lr=float(lr), weight_decay=float(weight_decay), img_size=int(img),
         seed=int(seed), device=device, settings=settings, pretrain_epochs=int(pretrain),
-        snapshot_every=int(snap_every), snapshot_size=int(snap_size), name=name.strip())
+        snapshot_every=int(snap_every), snapshot_size=int(snap_size), name=name.strip(),
+        measure_forgetting=bool(forgetting) and weights == "source")
     return FormResult(config, False, "", problem or _refused(config))
 
 

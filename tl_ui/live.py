@@ -29,7 +29,8 @@ from tl_ui.widgets import STATUS_ICON, chart
 from tl_view import charts, fmt, roles
 from tl_view.confusion_null import band_snapshots, null_band_for
 from tl_view.start_point import from_the_start
-from tl_view.views import is_active, overfitting_note, settings_note, status_line
+from tl_view.views import (forgetting_note, is_active, overfitting_note, settings_note, status_line,
+                           task_a_rows)
 
 
 def submit(manager, config: RunConfig, who: Actor, twin: bool, compare_with: str) -> dict:
@@ -223,6 +224,8 @@ def _charts() -> None:
                    if baseline else "")
     if overfitting:
         st.caption(f":material/warning: {overfitting}")
+    _task_a(((main, main_label, charts.with_transfer), (baseline, base_label, charts.without_transfer)), epochs,
+            (data, main.status, baseline.status if baseline is not None else None), watch["run"])
     _maps(main, baseline, main_label, base_label, active=any(is_active(v) for v in views if v))
     dc_col, text_col = st.columns([1.6, 1], vertical_alignment="center")
     with dc_col:
@@ -239,6 +242,20 @@ def _charts() -> None:
                     "cannot: the network sees the two domains alike; the grey band is what it reads on these "
                     "features with the domain labels shuffled. Strategy **dann** pushes this line down on purpose. "
                     "Features that collapse read 0.5 too, so look at the target accuracy above as well.")
+
+
+def _task_a(runs, epochs: int, data, watched: str) -> None:
+    """Task A's accuracy over this task's epochs, for the runs that measure forgetting (nothing when none does)."""
+    curves = [make(task_a_rows(view.history, view.summary), label) for view, label, make in runs if view is not None]
+    curves = [c for c in curves if c.history]
+    if not curves:
+        return
+    chart(cached_figure(("task-a", data), lambda: charts.metric_chart(
+        curves, "source_acc", epochs=epochs, title="Task A accuracy while learning this task", y_range=(0, 1.02),
+        uirevision=f"task-a-{watched}")), key="live-task-a")
+    for view, label, _ in runs:
+        if view is not None and (note := forgetting_note(view.summary, label)):
+            st.caption(note)
 
 
 def same_epoch_delta(view: RunView, other: RunView) -> tuple[float | None, str]:

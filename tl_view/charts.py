@@ -23,13 +23,14 @@ METRIC_LABELS = {
     "domain_confusion_acc": "domain-confusion accuracy",
     "a_distance": "proxy A-distance",
     "domain_head_acc": "DANN domain-head accuracy",
+    "source_acc": "task A test accuracy",
     "dann_lambda": "DANN λ",
     "lr": "learning rate",
     "images_per_s": "images per second",
     "seconds": "seconds per epoch",
 }
 SHORT = {"target_acc": "target", "val_acc": "validation", "train_acc": "training"}
-FRACTION_METRICS = {"target_acc", "val_acc", "train_acc", "domain_confusion_acc", "domain_head_acc"}
+FRACTION_METRICS = {"target_acc", "val_acc", "train_acc", "domain_confusion_acc", "domain_head_acc", "source_acc"}
 ACCURACY_METRICS = ("target_acc", "val_acc", "train_acc")
 NULL_BAND_LABEL = "no shift (95% of shuffled domain labels)"
 _WIDTH = {"target_acc": 3.2, "val_acc": 2.0, "train_acc": 1.6}

@@ -153,3 +153,25 @@ def overfitting_note(main_history, base_history, main_label: str, base_label: st
                 "carries over less to the target.")
     return (f"Overfitting: {base_label} fits its {figures}: it memorises its few labelled images instead of learning "
             "what generalises.")
+
+
+def task_a_rows(history, summary) -> list[dict]:
+    """A run's task-A accuracy per epoch (`measure_forgetting`), with epoch 0, before this task, in front; [] for a
+    run that does not measure it."""
+    rows = [{"epoch": row["epoch"], "source_acc": row["source_acc"]} for row in history
+            if row.get("source_acc") is not None]
+    start = summary.get("source_acc_start")
+    return rows if start is None else [{"epoch": 0, "source_acc": start}, *rows]
+
+
+def forgetting_note(summary, label: str) -> str:
+    """What the end of a forgetting run adds to its curve: task A measured again with A's own BatchNorm statistics
+    (how much of the fall was only B's statistics); '' until the run has measured it."""
+    from tl_view import fmt
+
+    start, last, own = (summary.get(k) for k in ("source_acc_start", "source_acc", "source_acc_own_bn"))
+    if start is None or own is None:
+        return ""
+    after = f", {fmt.pct(last)} after this task" if last is not None else ""
+    return (f"Task A, {label}: {fmt.pct(start)} before{after}, {fmt.pct(own)} with A's own BatchNorm statistics "
+            "re-estimated: what is still lost then is lost in the weights (lesson 10).")

@@ -35,9 +35,10 @@ class StepOutput:
 
 
 def scratch_twin(config: "RunConfig", arm: str) -> "RunConfig":
-    """`config` trained from random weights on its labels alone, every layer, at scratch's own learning rate."""
+    """`config` trained from random weights on its labels alone, every layer, at scratch's own learning rate (with
+    no task A to forget)."""
     return config.replace(strategy="scratch", weights="random", freeze=0, settings={}, lr=suggested_lr("scratch"),
-                          arm=arm)
+                          arm=arm, measure_forgetting=False)
 
 
 class Strategy:
