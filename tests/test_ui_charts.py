@@ -201,3 +201,16 @@ def test_status_lines_say_where_a_run_is():
     text, _ = status_line(_view(status="diverged", summary={"reason": "The loss became nan at step 3.",
                                                            "hint": "Lower the learning rate."}))
     assert text == "Diverged — The loss became nan at step 3. Lower the learning rate."
+
+
+def test_task_a_rows_start_before_the_first_epoch_and_the_note_says_what_a_s_own_statistics_give_back():
+    from tl_view.views import forgetting_note, task_a_rows
+
+    history = [{"epoch": 1, "source_acc": 0.8, "target_acc": 0.5}, {"epoch": 2, "source_acc": 0.7}]
+    assert task_a_rows(history, {"source_acc_start": 0.97}) == [
+        {"epoch": 0, "source_acc": 0.97}, {"epoch": 1, "source_acc": 0.8}, {"epoch": 2, "source_acc": 0.7}]
+    assert task_a_rows([{"epoch": 1, "target_acc": 0.5}], {}) == []  # a run that does not measure forgetting
+    assert forgetting_note({"source_acc_start": 0.97, "source_acc": 0.7}, "with transfer") == ""  # not at its end yet
+    note = forgetting_note({"source_acc_start": 0.976, "source_acc": 0.784, "source_acc_own_bn": 0.831},
+                           "with transfer")
+    assert "97.6% before" in note and "78.4% after" in note and "83.1% with A's own BatchNorm" in note

@@ -112,14 +112,16 @@ def test_every_page_renders_with_recorded_runs(app_env):
     assert maps and [fr["name"] for fr in maps[0]["frames"]] == ["before", "1", "2"]
 
 
-@pytest.mark.slow
-def test_a_tiny_run_from_the_experiment_page_completes_with_its_curves(app_env):
+def train_tiny_pair(snapshot_size: int, forgetting: bool = False) -> AppTest:
+    """Train digits → digits-m for 2 epochs from the Experiment page, with its twin, and poll until both finish."""
     at = open_page("pages/experiment.py")
     at.selectbox(key="x_source").set_value("digits")
     at.selectbox(key="x_target").set_value("digits-m")
     at.number_input(key="x_epochs").set_value(2)
     at.number_input(key="x_pretrain_epochs").set_value(1)
-    at.number_input(key="x_snapshot_size").set_value(60)
+    at.number_input(key="x_snapshot_size").set_value(snapshot_size)
+    if forgetting:
+        at.checkbox(key="x_measure_forgetting").check()
     at.run()
     at.button(key="train").click().run()
     assert_clean(at)
@@ -131,10 +133,15 @@ def test_a_tiny_run_from_the_experiment_page_completes_with_its_curves(app_env):
         at.run()  # AppTest does not fire run_every timers: each run() is one poll
         assert_clean(at)
         if sum("Finished" in c.value for c in at.caption) == 2:
-            break
+            return at
         time.sleep(1)
-    else:
-        pytest.fail(f"the runs did not finish: {[c.value for c in at.caption]}")
+    pytest.fail(f"the runs did not finish: {[c.value for c in at.caption]}")
+
+
+@pytest.mark.slow
+def test_a_tiny_run_from_the_experiment_page_completes_with_its_curves(app_env):
+    at = train_tiny_pair(snapshot_size=60)
+    watch = at.session_state["watch"]
     figures = charts(at)
     with_target = trace(figures, "with transfer · target")
     without_target = trace(figures, "without transfer · target")
@@ -154,26 +161,7 @@ def test_a_tiny_run_from_the_experiment_page_completes_with_its_curves(app_env):
 def test_a_run_that_measures_forgetting_draws_task_a_over_its_epochs(app_env):
     """Lesson 10's measure on the Experiment page: ticked, the run scores task A before and after every epoch and
     once more with A's own BatchNorm statistics; its scratch twin, with no task A, still trains."""
-    at = open_page("pages/experiment.py")
-    at.selectbox(key="x_source").set_value("digits")
-    at.selectbox(key="x_target").set_value("digits-m")
-    at.number_input(key="x_epochs").set_value(2)
-    at.number_input(key="x_pretrain_epochs").set_value(1)
-    at.number_input(key="x_snapshot_size").set_value(0)
-    at.checkbox(key="x_measure_forgetting").check()
-    at.run()
-    at.button(key="train").click().run()
-    assert_clean(at)
-    assert not at.error, [e.value for e in at.error]
-    deadline = time.time() + 400
-    while time.time() < deadline:
-        at.run()
-        assert_clean(at)
-        if sum("Finished" in c.value for c in at.caption) == 2:
-            break
-        time.sleep(1)
-    else:
-        pytest.fail(f"the runs did not finish: {[c.value for c in at.caption]}")
+    at = train_tiny_pair(snapshot_size=0, forgetting=True)
     task_a = [f for f in charts(at)
               if f["layout"].get("title", {}).get("text") == "Task A accuracy while learning this task"]
     assert len(task_a) == 1 and [t["name"] for t in task_a[0]["data"]] == ["with transfer"]
