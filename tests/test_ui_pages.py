@@ -191,6 +191,17 @@ def test_dann_with_a_target_whose_classes_the_source_lacks_shows_an_error(app_en
     assert "watch" not in at.session_state  # nothing was queued
 
 
+def test_forgetting_can_be_asked_only_of_a_network_that_learned_task_a(app_env):
+    at = open_page("pages/experiment.py")
+    assert not at.checkbox(key="x_measure_forgetting").disabled  # the defaults start from the source network
+    at.radio(key="x_weights").set_value("random").run()
+    assert at.checkbox(key="x_measure_forgetting").disabled
+    at.radio(key="x_weights").set_value("source").run()
+    at.selectbox(key="x_strategy").set_value("scratch").run()  # scratch ignores the weights
+    assert at.checkbox(key="x_measure_forgetting").disabled
+    assert_clean(at)
+
+
 def test_choosing_dann_brings_its_own_learning_rate_and_back(app_env):
     from tl_core.runs.config import RunConfig
     from tl_core.strategies import strategy_class

@@ -240,8 +240,9 @@ def controls(manager) -> FormResult:
                                   trains_anything=chosen.trains_backbone))
         if chosen.freeze_note:
             st.caption(chosen.freeze_note)
+    learned_task_a = weights == "source" and chosen.uses_weights  # scratch ignores the weights: no task A
     forgetting = st.checkbox("Measure forgetting of task A (the source task)", key="x_measure_forgetting",
-                             value=D["x_measure_forgetting"], disabled=weights != "source",
+                             value=D["x_measure_forgetting"], disabled=not learned_task_a,
                              help=help_of("measure_forgetting"))
 
     st.markdown("**3 · Strategy**")
@@ -285,7 +286,7 @@ def controls(manager) -> FormResult:
         batch_size=int(batch_size), lr=float(lr), weight_decay=float(weight_decay), img_size=int(img),
         seed=int(seed), device=device, settings=settings, pretrain_epochs=int(pretrain),
         snapshot_every=int(snap_every), snapshot_size=int(snap_size), name=name.strip(),
-        measure_forgetting=bool(forgetting) and weights == "source")
+        measure_forgetting=bool(forgetting) and learned_task_a)
     return FormResult(config, False, "", problem or _refused(config))
 
 
