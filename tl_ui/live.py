@@ -246,15 +246,16 @@ def _charts() -> None:
 
 def _task_a(runs, epochs: int, data, watched: str) -> None:
     """Task A's accuracy over this task's epochs, for the runs that measure forgetting (nothing when none does)."""
-    curves = [make(task_a_rows(view.history, view.summary), label) for view, label, make in runs if view is not None]
-    curves = [c for c in curves if c.history]
-    if not curves:
+    measured = [(view, label, make) for view, label, make in runs
+                if view is not None and view.config.measure_forgetting]
+    if not measured:
         return
     chart(cached_figure(("task-a", data), lambda: charts.metric_chart(
-        curves, "source_acc", epochs=epochs, title="Task A accuracy while learning this task", y_range=(0, 1.02),
+        [make(task_a_rows(view.history, view.summary), label) for view, label, make in measured], "source_acc",
+        epochs=epochs, title="Task A accuracy while learning this task", y_range=(0, 1.02),
         uirevision=f"task-a-{watched}")), key="live-task-a")
-    for view, label, _ in runs:
-        if view is not None and (note := forgetting_note(view.summary, label)):
+    for view, label, _ in measured:
+        if note := forgetting_note(view.summary, label):
             st.caption(note)
 
 
