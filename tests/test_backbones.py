@@ -219,6 +219,16 @@ def test_small_cnn_wide_is_small_cnn_at_twice_the_width_with_the_same_groups():
     assert wide(images(2)).shape == (2, 256)
 
 
+def test_small_cnn_tiny_is_small_cnn_at_a_quarter_of_the_width_with_the_same_groups():
+    """Lesson 5's student: distillation compresses small_cnn into it."""
+    small, tiny = built("small_cnn"), built("small_cnn_tiny")
+    assert 4 * feature_dim(tiny) == 2 * feature_dim(small) == 256
+    assert [g.name for g in layer_groups(tiny)] == [g.name for g in layer_groups(small)]
+    assert [m.out_channels for m in tiny.modules() if isinstance(m, torch.nn.Conv2d)] == [8, 16, 32]
+    assert 3.0 < count_params(small)[0] / count_params(tiny)[0] < 5.0
+    assert tiny(images(2)).shape == (2, 64)
+
+
 def test_small_cnn_pools_before_its_relu_and_computes_exactly_what_relu_then_pool_does():
     """Pooling first is a speed-up only: ReLU commutes with a maximum, so values and gradients are bit-identical."""
     from tl_core.backbones.small_cnn import ConvBlock

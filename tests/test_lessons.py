@@ -49,6 +49,7 @@ def test_every_arm_runs_once_per_seed_and_students_learn_from_their_own_seeds_te
     for config in students:
         assert config.settings.get("teacher", f"t{config.seed}") == f"t{config.seed}"
     assert {c.labels_per_class for c in teachers + students} == {10}  # the teacher sees no more target labels
+    assert {c.backbone for c in teachers} == {"small_cnn"} and {c.backbone for c in students} == {"small_cnn_tiny"}
     assert len(stage_configs(lesson("why-transfer"), 0, False, [], seeds=7)) == 21
 
 
@@ -156,6 +157,13 @@ def test_distillation_reports_soft_against_hard_labels_beside_its_verdict_withou
             run.summary["target_acc"] = 0.99  # the hard-label student beats the soft one on every seed
     judged = verdict("distillation", runs)
     assert judged.outcome == "met" and "ahead of the teacher's hard labels (0.99)" in judged.text
+
+
+def test_distillation_says_how_much_smaller_the_students_are():
+    runs = built_runs("distillation", 0.3, 0.01)
+    for run in runs:
+        run.summary["model_params"] = 33306 if run.arm == "teacher" else 8850
+    assert "Each student has 8,850 parameters, the teacher 33,306." in verdict("distillation", runs).text
 
 
 def test_a_real_but_small_effect_is_not_worth_a_met():

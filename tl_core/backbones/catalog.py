@@ -12,9 +12,11 @@ from tl_core.backbones.weights import cached_imagenet_file, has_imagenet_weights
 from tl_core.errors import ConfigError
 from tl_core.runs.config import config_schema
 
-# Small to large; all train on a CPU at 32 px. small_cnn is ours (no published weights), the rest are timm's.
+# The lab's default first, then small to large; all train on a CPU at 32 px. small_cnn and small_cnn_tiny (its
+# quarter-width student for distillation) are ours (no published weights), the rest are timm's.
 CURATED = (
     "small_cnn",
+    "small_cnn_tiny",
     "resnet18",
     "mobilenetv3_small_100",
     "efficientnet_b0",

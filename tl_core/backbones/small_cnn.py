@@ -25,7 +25,7 @@ _CFG = {
     "first_conv": "stem.0",
     "classifier": "fc",
 }
-default_cfgs = generate_default_cfgs({"small_cnn": _CFG, "small_cnn_wide": _CFG})
+default_cfgs = generate_default_cfgs({"small_cnn": _CFG, "small_cnn_wide": _CFG, "small_cnn_tiny": _CFG})
 
 
 class ConvBlock(nn.Sequential):
@@ -112,3 +112,11 @@ def small_cnn_wide(pretrained: bool = False, **kwargs) -> SmallCNN:
     For asking whether capacity limits a result (`bench/domain_adaptation.py --backbone small_cnn_wide`)."""
     kwargs = {"widths": (32, 64, 128), "hidden_size": 256, **kwargs}
     return build_model_with_cfg(SmallCNN, "small_cnn_wide", pretrained, **kwargs)
+
+
+@register_model
+def small_cnn_tiny(pretrained: bool = False, **kwargs) -> SmallCNN:
+    """small_cnn at a quarter of the width: 8-16-32 channels, 64-d features, about 9 k parameters. The student
+    that distillation compresses small_cnn into (lesson 5)."""
+    kwargs = {"widths": (8, 16, 32), "hidden_size": 64, **kwargs}
+    return build_model_with_cfg(SmallCNN, "small_cnn_tiny", pretrained, **kwargs)

@@ -120,12 +120,16 @@ def _distill_teacher(quick: bool, _: list[RunView]) -> list[RunConfig]:
                   role=Role.TEACHER.value, arm="teacher", **target)]
 
 
+STUDENT_BACKBONE = "small_cnn_tiny"  # lesson 5, design 3: the teacher (small_cnn) compressed to a quarter of its width
+
+
 def _distill_students(quick: bool, previous: list[RunView]) -> list[RunConfig]:
-    """Fresh students on the same labels; the teacher's outputs on the labelled and unlabelled training images
-    (the transfer set) are what the distilled ones learn from."""
+    """Fresh students, a quarter of the teacher's width, on the same labels; the teacher's outputs on the labelled
+    and unlabelled training images (the transfer set) are what the distilled ones learn from."""
     teacher = next(r for r in previous if r.config.role == Role.TEACHER)
-    common = dict(weights="random", freeze=0, labels_per_class=HARD_LABELS, epochs=8 if not quick else 1,
-                  snapshot_size=0, role=Role.STUDENT.value, **(dict(target=HARD_TARGET) if not quick else {}))
+    common = dict(backbone=STUDENT_BACKBONE, weights="random", freeze=0, labels_per_class=HARD_LABELS,
+                  epochs=8 if not quick else 1, snapshot_size=0, role=Role.STUDENT.value,
+                  **(dict(target=HARD_TARGET) if not quick else {}))
     taught = {"teacher": teacher.summary["run_id"]}
     return [
         _base(quick, strategy="distill", settings=taught, name="student, soft targets", arm="distilled", **common),
@@ -285,16 +289,17 @@ LESSONS: tuple[Lesson, ...] = (
         title="5 · Distillation",
         explanation=(
             "A *teacher* that learned task A first (the font digits) is fine-tuned on 10 labelled real digits per "
-            "class over photos and textures (digits-m). Fresh *students* get the same 10 labels per class, no "
-            "more than the teacher saw, and the unlabelled training images: one also learns the teacher's "
-            "softened predictions on every training image, one learns only the teacher's top answer on them (hard "
-            "pseudo-labels), one learns from its labels alone. Temperature T spreads the "
-            "teacher's probabilities so the student also learns which wrong answers are nearly right "
-            "(Hinton et al., 2015); the hard-label student shows how much of that comes from the spread itself."),
+            "class over photos and textures (digits-m). Fresh *students*, networks a quarter of the teacher's "
+            "width, get the same 10 labels per class, no more than the teacher saw, and the unlabelled training "
+            "images: one also learns the teacher's softened predictions on every training image, one learns only "
+            "the teacher's top answer on them (hard pseudo-labels), one learns from its labels alone. Distillation "
+            "compresses what a large network knows into a small one. Temperature T spreads the teacher's "
+            "probabilities so the student also learns which wrong answers are nearly right (Hinton et al., 2015); "
+            "the hard-label student shows how much of that comes from the spread itself."),
         formula=(r"L=\alpha\,T^2\,\mathrm{KL}\!\left(\sigma(z_t/T)\,\|\,\sigma(z_s/T)\right)"
                  r"+(1-\alpha)\,\mathrm{CE}(y,\sigma(z_s))"),
-        expectation=("The student on soft targets beats the same student on its labels alone, and comes closer to "
-                     "its teacher."),
+        expectation=("The small student on soft targets beats the same student on its labels alone, and comes "
+                     "closer to its larger teacher."),
         picture="distill",
         claim=Claim("student on soft targets − student on its labels alone, target accuracy",
                     side="above", min_effect=0.05, arms=("distilled", "pseudo-labels", "labels-only")),

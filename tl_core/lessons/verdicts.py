@@ -104,6 +104,10 @@ def _distillation_verdict(runs: list[RunView], claim: Claim) -> Verdict:
     over_labels, over_hard = difference(runs, soft, alone), difference(runs, soft, hard)
     teacher = mean_of(runs, arm("teacher"))
     teacher_text = f"Teacher {teacher:.2f}. " if teacher is not None else ""
+    sizes = {name: next((r.summary.get("model_params") or 0 for r in runs if r.arm == name), 0)
+             for name in ("teacher", "distilled")}
+    if all(sizes.values()):
+        teacher_text += f"Each student has {sizes['distilled']:,} parameters, the teacher {sizes['teacher']:,}. "
     return judged(claim.decide(over_labels), (
         f"{teacher_text}The student on soft targets ({mean_of(runs, soft):.2f}) is "
         f"{interval_text(over_labels)} ahead of the one on its labels alone ({mean_of(runs, alone):.2f}). "
