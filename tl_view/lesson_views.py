@@ -10,7 +10,6 @@ curves grow epoch by epoch, bars appear as runs finish.
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -292,17 +291,18 @@ DISTILL_COLORS = {"teacher": TEACHER_COLOR, "distilled": theme.WITH_COLOR, "pseu
 
 def distill_figure(runs: Sequence[RunView], *, height: int = 400) -> go.Figure:
     """Distillation: accuracy (mean over seeds, 95% interval) and parameter count side by side for the teacher
-    and the students."""
+    and the students. Parameters on a linear axis from 0, so a student a quarter of the teacher's size is drawn a
+    quarter as tall: the compression is what the panel shows."""
     points = _points(runs)
     arms = [a for a in DISTILL_ORDER if a in points] + [a for a in points if a not in DISTILL_ORDER]
     shown = [points[a] for a in arms]
     colors = [DISTILL_COLORS.get(a, TEACHER_COLOR) for a in arms]
     names = [p.label for p in shown]
     params = [p.runs[0].summary.get("model_params") for p in shown]
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("Target accuracy", "Parameters (log scale)"),
-                        horizontal_spacing=0.12)
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Target accuracy", "Parameters"), horizontal_spacing=0.12)
     fig.add_trace(go.Bar(x=names, y=[p.mean for p in shown], error_y=_errors(shown), marker_color=colors,
                          showlegend=False, text=[fmt.pct(p.mean) for p in shown], textposition="inside",
+                         textangle=0, insidetextanchor="end",
                          hovertemplate="%{x}<br>target accuracy %{y:.1%}<extra></extra>"), row=1, col=1)
     fig.add_trace(go.Bar(x=names, y=[p or None for p in params], marker_color=colors, showlegend=False,
                          text=[fmt.count(p) for p in params], textposition="outside",
@@ -311,7 +311,7 @@ def distill_figure(runs: Sequence[RunView], *, height: int = 400) -> go.Figure:
     fig.update_yaxes(range=[0, 1.12], tickformat=".0%", row=1, col=1)
     known = [p for p in params if p]
     if known:
-        fig.update_yaxes(type="log", range=[math.log10(min(known)) - 0.5, math.log10(max(known)) + 0.6], row=1, col=2)
+        fig.update_yaxes(range=[0, 1.18 * max(known)], tickformat="~s", row=1, col=2)
     fig.update_xaxes(type="category")
     if not shown:
         _waiting(fig)
