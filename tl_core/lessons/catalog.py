@@ -352,10 +352,9 @@ LESSONS: tuple[Lesson, ...] = (
             "(Lampert et al., 2009; Palatucci et al., 2009). The held-out pairs differ only in colour: described "
             "without colour, two classes share one signature and no attribute predictor can tell them apart — the "
             "attributes must map one-to-one onto the classes. This is the easy case — colour is the pixels' hue "
-            "and fill their ink area — and it has not been confirmed on fresh seeds; a harder one, handwritten "
-            "digits described by the seven segments of a digital display, stayed below chance at this size (seven "
-            "seen digits), as direct attribute prediction needs many seen classes to learn what an attribute "
-            "means."),
+            "and fill their ink area; a harder one, handwritten digits described by the seven segments of a "
+            "digital display, stayed below chance at this size (seven seen digits), as direct attribute prediction "
+            "needs many seen classes to learn what an attribute means."),
         formula=(r"\hat y=\arg\max_{c\,\in\,\mathcal{U}}\ "
                  r"\sum_{m}\log\frac{p\big(a_m=a_m(c)\mid x\big)}{p\big(a_m=a_m(c)\big)}"),
         expectation=("With all three attributes, unseen classes are recognised far above chance; without colour, "
