@@ -440,6 +440,19 @@ def test_a_running_lesson_s_card_says_what_is_left_and_counts_only_others_runs_a
     assert "waiting for 1 other run ahead" in page and f"{3 * lessons.SEEDS} other runs" not in page, page
 
 
+def test_the_page_times_every_lesson_s_networks_before_anyone_presses(dashboard, monkeypatch):
+    """Lesson 5's students are small_cnn_tiny: untimed, its card said "timing" at its press while other lessons
+    ran. Opening any lesson now asks for the pace of every network the lessons train, without waiting."""
+    from tl_core.serving import calibration
+
+    asked = []
+    monkeypatch.setattr(calibration, "pace_for",
+                        lambda backbone, size, device, rows=(), wait=True, **kw: asked.append((backbone, size, wait)))
+    open_lessons()
+    assert {("small_cnn", 32, False), ("small_cnn_tiny", 32, False)} <= set(asked)
+    assert set(lessons.timed_networks()) == {("small_cnn", 32), ("small_cnn_tiny", 32)}
+
+
 def test_a_class_that_ran_the_same_lesson_gets_one_verdict_and_one_picture_built(dashboard):
     """Students' groups of lesson 1 share its computations (the same fingerprints): the verdict and the pictures
     are built once for the class, not once per student's group."""

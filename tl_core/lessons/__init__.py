@@ -12,11 +12,12 @@ from tl_core.lessons import plans
 from tl_core.lessons.catalog import FREEZE_DEPTHS, LABEL_BUDGETS, LESSONS, SEEDS, Lesson, lesson
 from tl_core.lessons.claims import Claim, Verdict
 from tl_core.lessons.plans import (collect, experiment_run_ids, latest_experiment, needs_pretraining, plan_next,
-                                   seed_count, stage_configs, stages_left)
+                                   seed_count, stage_configs, stages_left, timed_networks)
 from tl_core.lessons.verdicts import VERDICTS, collision_cap, verdict, zero_shot_setting
 
 __all__ = [
     "FREEZE_DEPTHS", "LABEL_BUDGETS", "LESSONS", "SEEDS", "VERDICTS", "Claim", "Lesson",
     "Verdict", "collect", "collision_cap", "experiment_run_ids", "latest_experiment", "lesson", "needs_pretraining",
-    "plan_next", "plans", "seed_count", "stage_configs", "stages_left", "verdict", "zero_shot_setting",
+    "plan_next", "plans", "seed_count", "stage_configs", "stages_left", "timed_networks", "verdict",
+    "zero_shot_setting",
 ]

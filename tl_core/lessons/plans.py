@@ -2,9 +2,10 @@
 lesson's runs read back from the run store."""
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
-from tl_core.lessons.catalog import Lesson
+from tl_core.lessons.catalog import LESSONS, Lesson
 from tl_core.networks import ssl
 from tl_core.records.run_view import RunView, snapshots_on_disk
 from tl_core.runs import identity
@@ -81,6 +82,15 @@ def stages_left(lesson: Lesson, runs: Sequence[RunView] = (), quick: bool = Fals
                          for k, c in enumerate(configs)]
         submitted += len(configs)
     return stages
+
+
+@functools.cache
+def timed_networks() -> tuple[tuple[str, int], ...]:
+    """(backbone, image size) of every run the lessons plan, in lesson order, each once: what a server times
+    before anyone presses, so that no card is left "timing" at its press (lesson 5's students are a smaller
+    network than every other lesson's)."""
+    return tuple(dict.fromkeys((c.backbone, c.img_size) for item in LESSONS for stage in stages_left(item)
+                               for c in stage))
 
 
 def collect(run_ids: list[str], store) -> list[RunView]:
