@@ -10,7 +10,6 @@ import streamlit as st
 from tl_core import lessons
 from tl_core.errors import UserError
 from tl_core.lessons import LESSONS, Lesson, collect, verdict
-from tl_core.machine.device import pick_device
 from tl_core.records.run_view import RunView
 from tl_core.runs import identity
 from tl_core.serving import calibration, promises
@@ -158,8 +157,6 @@ def lesson_estimate(lesson, owner: str, group: str | None = None, runs: list[Run
     it runs what is left of it — its runs are its owner's work; only other runs are ahead of it. The same for
     every tab that watches it, so it is worked out once per tick (`recent`)."""
     rows = recent(("finished-rows", id(manager)), 2.0, lambda: calibration.finished_rows(manager.store))
-    for backbone, size in lessons.timed_networks():  # every lesson's networks, timed before anyone presses
-        calibration.pace_for(backbone, size, pick_device("auto").type, rows, wait=False)
     if runs:
         ids = [r.summary["run_id"] for r in runs]
         promise = promises.lesson_promise(manager, owner, lesson, runs, ids, rows=rows)

@@ -6,6 +6,7 @@ import pytest
 
 os.environ["TL_OFFLINE"] = "1"  # tests never touch the network
 os.environ["TL_QUIET_WAIT_S"] = "0"  # a test times batches at once, busy machine or not (tests of the wait set it)
+os.environ["TL_TIME_AHEAD"] = "0"  # no server started by a test times the lessons' networks behind its back
 
 
 def pytest_collection_modifyitems(items):

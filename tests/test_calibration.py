@@ -440,3 +440,14 @@ def test_a_timing_taken_on_a_busy_machine_is_taken_again_once_it_is_quiet(timing
     settled()
     assert calibration.pace_for("small_cnn", 16, "cpu", wait=True).images_per_s == 3000.0
     assert calibration._busy_timings == {} and timings == []
+
+
+def test_time_ahead_times_each_network_once_one_after_another(monkeypatch):
+    timed = []
+    monkeypatch.setattr(calibration, "measure_pace_apart",
+                        lambda backbone, size, device: timed.append((backbone, size)) or Pace(100.0, None, 0))
+    monkeypatch.setattr(calibration, "_measured", {("small_cnn", 16, "cpu"): Pace(50.0, None, 0)})
+    monkeypatch.setattr(calibration, "_measuring", {})
+    calibration.time_ahead([("small_cnn", 16), ("small_cnn_tiny", 16), ("small_cnn_wide", 16)], "cpu").join(30)
+    assert timed == [("small_cnn_tiny", 16), ("small_cnn_wide", 16)]  # the one timed already is not timed again
+    assert calibration._measured[("small_cnn_tiny", 16, "cpu")] == Pace(100.0, None, 0)

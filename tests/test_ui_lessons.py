@@ -440,16 +440,21 @@ def test_a_running_lesson_s_card_says_what_is_left_and_counts_only_others_runs_a
     assert "waiting for 1 other run ahead" in page and f"{3 * lessons.SEEDS} other runs" not in page, page
 
 
-def test_the_page_times_every_lesson_s_networks_before_anyone_presses(dashboard, monkeypatch):
+def test_the_server_times_every_lesson_s_networks_when_it_starts(dashboard, monkeypatch):
     """Lesson 5's students are small_cnn_tiny: untimed, its card said "timing" at its press while other lessons
-    ran. Opening any lesson now asks for the pace of every network the lessons train, without waiting."""
+    trained. The first page a server draws now times, in the background, every network the lessons train."""
     from tl_core.serving import calibration
 
     asked = []
-    monkeypatch.setattr(calibration, "pace_for",
-                        lambda backbone, size, device, rows=(), wait=True, **kw: asked.append((backbone, size, wait)))
-    open_lessons()
-    assert {("small_cnn", 32, False), ("small_cnn_tiny", 32, False)} <= set(asked)
+    monkeypatch.setenv("TL_TIME_AHEAD", "1")
+    monkeypatch.setattr(calibration, "time_ahead", lambda keys, device: asked.append((tuple(keys), device)))
+    state.lesson_timings.clear()
+    try:
+        AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+        AppTest.from_file(APP, default_timeout=TIMEOUT).run()  # a second tab: the server has started it already
+    finally:
+        state.lesson_timings.clear()
+    assert asked == [(lessons.timed_networks(), "cpu")]
     assert set(lessons.timed_networks()) == {("small_cnn", 32), ("small_cnn_tiny", 32)}
 
 

@@ -50,6 +50,7 @@ def frame():
     state.owner()
     state.configure_threads()
     state.umap_warmup()
+    state.lesson_timings()
     widgets.sidebar()
     teacher_box.sidebar_box()
     return page

@@ -67,6 +67,20 @@ def umap_warmup() -> Warmup:
     return warmup
 
 
+@st.cache_resource(show_spinner=False)
+def lesson_timings() -> threading.Thread | None:
+    """Every network the lessons train, timed once per server in the background when it starts (after any timing
+    in progress): untimed, lesson 5's students (a smaller network) left its card "timing" at the press while other
+    lessons trained. `TL_TIME_AHEAD=0` switches it off (the tests do: they stub the timings)."""
+    if os.environ.get("TL_TIME_AHEAD", "1") == "0":
+        return None
+    from tl_core.lessons import timed_networks
+    from tl_core.machine.device import pick_device
+    from tl_core.serving.calibration import time_ahead
+
+    return time_ahead(timed_networks(), pick_device("auto").type)
+
+
 def umap_ready() -> bool:
     warmup = umap_warmup()
     return warmup.done.is_set() and not warmup.error

@@ -329,6 +329,19 @@ def _timed_pace(backbone: str, img_size: int, device: str, wait: bool) -> Pace |
         busy.join()
 
 
+def time_ahead(keys, device: str) -> threading.Thread:
+    """Time each (backbone, image size) of `keys` not timed yet, one after another on a thread of its own, each in
+    its turn (`_timed_pace`): what a server does once at start for the networks its lessons train, so that a card
+    pressed later promises at once instead of saying it is still timing."""
+    def run() -> None:
+        for backbone, img_size in keys:
+            _timed_pace(backbone, img_size, device, wait=True)
+
+    thread = threading.Thread(target=run, daemon=True, name="tl-time-ahead")
+    thread.start()
+    return thread
+
+
 def _start_timing(key: tuple, again: bool) -> threading.Thread:
     """Time `key`'s batches on a thread of its own (call with `_lock` held)."""
     thread = _measuring[key] = threading.Thread(target=_measure_into_cache, args=(*key, again), daemon=False,
