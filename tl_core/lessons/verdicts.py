@@ -97,6 +97,11 @@ def _domain_shift_verdict(runs: list[RunView], claim: Claim) -> Verdict:
     return judged_with_controls(claim, accuracy, controls, "; ".join(parts) + ".")
 
 
+def parameter_counts(runs: list[RunView], arms: tuple[str, ...]) -> dict[str, int]:
+    """Each arm's network size, from its first run that recorded one (0: none did)."""
+    return {name: next((r.summary.get("model_params") or 0 for r in runs if r.arm == name), 0) for name in arms}
+
+
 def _distillation_verdict(runs: list[RunView], claim: Claim) -> Verdict:
     """Primary contrast: soft targets over labels alone. Soft over the teacher's hard labels is a secondary
     contrast, reported beside it: how much comes from the spread of the teacher's probabilities."""
@@ -104,8 +109,7 @@ def _distillation_verdict(runs: list[RunView], claim: Claim) -> Verdict:
     over_labels, over_hard = difference(runs, soft, alone), difference(runs, soft, hard)
     teacher = mean_of(runs, arm("teacher"))
     teacher_text = f"Teacher {teacher:.2f}. " if teacher is not None else ""
-    sizes = {name: next((r.summary.get("model_params") or 0 for r in runs if r.arm == name), 0)
-             for name in ("teacher", "distilled")}
+    sizes = parameter_counts(runs, ("teacher", "distilled"))
     if all(sizes.values()):
         teacher_text += f"Each student has {sizes['distilled']:,} parameters, the teacher {sizes['teacher']:,}. "
     return judged(claim.decide(over_labels), (
@@ -225,8 +229,7 @@ def forgetting(runs: Sequence[RunView], claim: Claim) -> Verdict:
     after = mean_of(runs, tuned, lambda r: float(r.summary["source_acc"]))
     restored = mean_of(runs, tuned, lambda r: float(r.summary["source_acc_own_bn"]))
     task_b = difference(runs, progressive, tuned)
-    params = {name: next((r.summary.get("model_params") or 0 for r in runs if r.arm == name), 0)
-              for name in ("fine-tuned", "progressive")}
+    params = parameter_counts(runs, ("fine-tuned", "progressive"))
     kept = mean_of(runs, progressive, lambda r: float(r.summary["source_acc"]))
     progressive_text = "" if task_b is None else (
         f" The progressive network keeps task A ({kept:.3f}) and learns task B {mean_of(runs, progressive):.3f} "
