@@ -72,10 +72,13 @@ class Recipe:
     pretrain_epochs: int = 4
 
 
-def dann_epochs(pair: tuple[str, str]) -> int:
-    from tl_core.strategies.dann import SELECTED_EPOCHS
+UNSELECTED_EPOCHS = 15  # a pair whose length no selection chose (e.g. a folder source): the first rounds' length
 
-    return SELECTED_EPOCHS.get(pair, SELECTED_EPOCHS["default"])
+
+def dann_epochs(pair: tuple[str, str]) -> int:
+    from tl_core.strategies import strategy_class
+
+    return strategy_class("dann").selected_epochs.get(pair, UNSELECTED_EPOCHS)
 
 
 def configs(recipe: Recipe, device: str, pairs=PAIRS) -> list[RunConfig]:

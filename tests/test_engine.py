@@ -160,6 +160,23 @@ def test_cli_learning_rate_defaults_to_the_strategys_own():
     assert _config(_parser().parse_args(["train", "--strategy", "dann", "--lr", "0.2"])).lr == 0.2
 
 
+def test_cli_epochs_default_to_the_length_selected_for_the_strategy_on_the_pair():
+    from tl_core.cli import _config, _parser
+    from tl_core.strategies import strategy_class
+
+    def epochs(*args: str) -> int:
+        return _config(_parser().parse_args(["train", *args])).epochs
+
+    selected = strategy_class("dann").selected_epochs
+    assert epochs("--strategy", "dann", "--source", "synth-digits", "--target", "digits-m") == \
+        selected[("synth-digits", "digits-m")]
+    assert epochs("--strategy", "dann", "--source", "digits", "--target", "digits-m") == \
+        selected[("digits", "digits-m")]
+    assert epochs("--strategy", "dann", "--source", "synth-digits", "--target", "digits") == RunConfig().epochs
+    assert epochs("--strategy", "fine-tune", "--source", "synth-digits", "--target", "digits-m") == RunConfig().epochs
+    assert epochs("--strategy", "dann", "--source", "digits", "--target", "digits-m", "--epochs", "4") == 4
+
+
 @pytest.mark.parametrize("args, words", [
     (["--source", "nope"], "Unknown source dataset"),
     (["--freeze", "99"], "Freeze depth 99"),

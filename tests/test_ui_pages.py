@@ -215,6 +215,30 @@ def test_choosing_dann_brings_its_own_learning_rate_and_back(app_env):
     assert_clean(at)
 
 
+def test_choosing_dann_brings_the_length_selected_for_the_pair_and_a_typed_length_stays(app_env):
+    from tl_core.runs.config import RunConfig
+    from tl_core.strategies import strategy_class
+
+    selected = strategy_class("dann").selected_epochs
+    at = open_page("pages/experiment.py")
+    pair = (at.selectbox(key="x_source").value, at.selectbox(key="x_target").value)
+    assert pair in selected and selected[pair] != RunConfig().epochs
+    at.selectbox(key="x_strategy").set_value("dann").run()
+    assert at.number_input(key="x_epochs").value == selected[pair]
+    assert any("without target labels" in c.value for c in at.caption)
+    at.selectbox(key="x_source").set_value("digits").run()  # another selected pair: its own length
+    assert at.number_input(key="x_epochs").value == selected[("digits", "digits-m")]
+    at.selectbox(key="x_target").set_value("digits").run()  # digits → digits: no length was selected
+    assert at.number_input(key="x_epochs").value == RunConfig().epochs
+    at.selectbox(key="x_target").set_value("digits-m").run()
+    at.selectbox(key="x_strategy").set_value("fine-tune").run()  # leaving DANN: its length goes too
+    assert at.number_input(key="x_epochs").value == RunConfig().epochs
+    at.number_input(key="x_epochs").set_value(5).run()
+    at.selectbox(key="x_target").set_value("digits").run()  # a length the user typed is theirs
+    assert at.number_input(key="x_epochs").value == 5
+    assert_clean(at)
+
+
 def test_a_missing_folder_shows_an_error(app_env, tmp_path, monkeypatch):
     monkeypatch.setenv("TL_DATA_ROOT", str(tmp_path))
     at = open_page("pages/experiment.py")

@@ -67,6 +67,10 @@ def _add_config_options(parser: argparse.ArgumentParser, names: list[str] = CONF
         if name == "lr":
             option.update(default=None, help=f"{option['help']} Default: the strategy's own (see `python -m "
                                                  "tl_core strategies`).")
+        if name == "epochs":
+            option.update(default=None, help=f"{option['help']} Default: {DEFAULTS.epochs}, or the length selected "
+                                             "for the strategy on this pair (DANN: see `python -m tl_core "
+                                             "strategies`).")
         parser.add_argument(f"--{name.replace('_', '-')}", dest=name, **option)
 
 
@@ -107,11 +111,13 @@ def _parser() -> argparse.ArgumentParser:
 
 def _config(args: argparse.Namespace) -> RunConfig:
     """The run the options describe; ConfigError for a strategy setting that does not parse."""
-    from tl_core.strategies import parse_settings, suggested_lr
+    from tl_core.strategies import parse_settings, suggested_epochs, suggested_lr
 
     values = {name: getattr(args, name) for name in CONFIG_OPTIONS}
     if values["lr"] is None:
         values["lr"] = suggested_lr(args.strategy)
+    if values["epochs"] is None:
+        values["epochs"] = suggested_epochs(args.strategy, args.source, args.target)
     return RunConfig(**values, settings=parse_settings(args.strategy, dict(args.settings)))
 
 
@@ -261,6 +267,9 @@ def _strategies() -> int:
     for name in strategy_names():
         cls = strategy_class(name)
         print(f"{name:14} {cls.summary}  [lr={suggested_lr(name)}]")
+        for (source, target), epochs in cls.selected_epochs.items():
+            print(f"{'':14}   {source} → {target}: {epochs} epochs unless --epochs says otherwise (selected "
+                  "without target labels)")
         defaults = dataclasses.asdict(cls.Settings())
         for key, schema in settings_schema(name).items():
             bounds = f", {schema.range_text()}" if schema.range_text() else ""

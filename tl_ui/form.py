@@ -27,6 +27,7 @@ from tl_view.forms import settings_fields
 from tl_view.strips import freeze_strip_html
 
 FOLDER = "folder:"
+SELECTED_EPOCHS_KEY = "_x_selected_epochs"  # the epochs this form last set from a strategy's selected length
 NUMBERS = ("epochs", "lr", "weight_decay", "batch_size", "img_size", "seed", "pretrain_epochs", "snapshot_every",
            "snapshot_size")
 WEIGHT_LABELS = {
@@ -94,6 +95,7 @@ def prefill(config: RunConfig) -> None:
     s["x_device"], s["x_name"] = config.device, config.name if config.role == "main" else ""  # a lesson's arm names are not the user's
     _prefill_settings(config)
     s["x_twin"] = config.strategy in strategy_names() and not strategy_class(config.strategy).is_without
+    s[SELECTED_EPOCHS_KEY] = None  # the run's own length, whatever it was
 
 
 def prefill_from_run(view) -> bool:
@@ -113,6 +115,7 @@ def reset() -> None:
         del s[key]
     for key, value in D.items():
         s[key] = value
+    s[SELECTED_EPOCHS_KEY] = None
     s[state.FORM_BACKUP] = {k: v for k, v in s.get(state.FORM_BACKUP, {}).items() if not k.startswith("x_")}
 
 
@@ -159,7 +162,7 @@ def _dataset_picker(role: str, datasets) -> tuple[str, str]:
         return f"{name} (download needed)" if d is not None and not d.offline else name
 
     default = D[f"x_{role}"]
-    choice = st.selectbox(label_of(role), options, key=f"x_{role}", format_func=label,
+    choice = st.selectbox(label_of(role), options, key=f"x_{role}", format_func=label, on_change=_use_selected_epochs,
                           help=help_of(role), index=options.index(default) if default in options else 0)
     if choice == FOLDER:
         path = st.text_input(f"{role.capitalize()} folder", "", key=f"x_{role}_folder", help=HELP["folder"],
@@ -248,12 +251,17 @@ def controls(manager) -> FormResult:
     st.markdown("**3 · Strategy**")
     names = strategy_names()
     st.selectbox("Strategy", names, key="x_strategy", help=help_of("strategy"), index=names.index(D["x_strategy"]),
-                 on_change=_use_strategy_lr)
+                 on_change=_use_strategy_defaults)
     cls = strategy_class(s.x_strategy)
     st.caption(cls.summary)
     if cls.default_lr is not None:
         st.caption(f"{s.x_strategy} trains with {cls.optimizer_name}; the learning rate under *More training "
                    f"settings* was set to {cls.default_lr:g}, which suits it.")
+    selected = cls.selected_epochs.get((source, target))
+    if selected is not None:
+        st.caption(f"On {source} → {target}, {s.x_strategy} trains {selected} epochs by default: the length "
+                   "chosen for this pair without target labels (reverse validation, see the README). Fewer finish "
+                   "sooner and adapt less.")
     settings = {}
     if settings_fields(cls.Settings):
         with st.container(key="x-advanced-strategy"), st.expander(f"{s.x_strategy} settings"):
@@ -315,9 +323,24 @@ def _number(where, name: str, **options):
     return where.number_input(**widget, value=D[key], key=key, **options)
 
 
-def _use_strategy_lr() -> None:
-    """A new strategy brings its own learning rate (DANN's SGD wants a larger one than AdamW)."""
+def _use_strategy_defaults() -> None:
+    """A new strategy brings its own learning rate (DANN's SGD wants a larger one than AdamW) and its training length
+    for the pair, where one was selected."""
     st.session_state["x_lr"] = float(suggested_lr(st.session_state["x_strategy"]))
+    _use_selected_epochs()
+
+
+def _use_selected_epochs() -> None:
+    """Epochs follow the strategy's selected length for the chosen pair (`Strategy.selected_epochs`); where there is
+    none, a length this set goes back to the form's default, and one the user typed stays."""
+    s = st.session_state
+    pair = (s.get("x_source", D["x_source"]), s.get("x_target", D["x_target"]))
+    selected = strategy_class(s.get("x_strategy", D["x_strategy"])).selected_epochs.get(pair)
+    if selected is not None:
+        s["x_epochs"] = s[SELECTED_EPOCHS_KEY] = selected
+    elif s.get(SELECTED_EPOCHS_KEY) is not None and s.get("x_epochs") == s[SELECTED_EPOCHS_KEY]:
+        s["x_epochs"] = D["x_epochs"]
+        s[SELECTED_EPOCHS_KEY] = None
 
 
 def save() -> None:

@@ -61,6 +61,9 @@ class Strategy:
     needs_pretrained_weights: ClassVar[bool] = False
     optimizer_name: ClassVar[str] = "AdamW"  # what make_optimizer builds, in words
     default_lr: ClassVar[float | None] = None  # a learning rate that suits this strategy's optimiser (None: RunConfig's)
+    # Training lengths chosen without target labels, per (source, target) pair: the Experiment page starts a run of
+    # this strategy on such a pair at that many epochs.
+    selected_epochs: ClassVar[dict[tuple[str, str], int]] = {}
     baseline_label: ClassVar[str] = "without transfer"  # what its baseline run is, in words (tl_core.runs.baselines)
     # What its training loss adds to the labels' cross-entropy, in words, for the learning curves (empty: nothing):
     # its baseline's loss counts the labels alone, so the two losses are not on one scale.

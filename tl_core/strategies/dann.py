@@ -16,14 +16,6 @@ from tl_core.train.domain_bn import DomainStatistics
 from tl_core.train.grl import DomainDiscriminator, GradientReversal
 from tl_core.train.schedules import dann_lambda, dann_lr_factor
 
-# Epochs per (source, target) pair in bench/domain_adaptation.py, each chosen by reverse validation on seeds 0–2.
-# digits → digits-m: 120 epochs = 2,400 steps: stage 1 of bench/dann_selection.py chose 60 with μ0 0.03 at the
-# grid's edges (bench/selections/dann-stages-*.json); the grid past them (μ0 0.1 diverged, 120 epochs scored
-# 0.485 against 60's 0.483) moved it to 120 (bench/selections/dann-edges-digits-to-digits-m.*).
-# synth-digits → digits-m: 12 epochs = 1,584 steps, among 3, 6 and 12 at the selected μ0
-# (bench/selections/dann-length-synth-digits-to-digits-m.*).
-SELECTED_EPOCHS = {("digits", "digits-m"): 120, ("synth-digits", "digits-m"): 12, "default": 15}
-
 
 @dataclass
 class DannSettings:
@@ -94,6 +86,13 @@ class Dann(Strategy):
                  "near 0.69 (ln 2, a coin toss) while the classifier cannot tell the domains apart, which is what DANN "
                  "aims for, so the solid loss sits above the dashed one by design.")
     default_lr = 0.03  # μ0 of SGD with momentum, chosen by reverse validation (stage 1; Ganin et al. use 0.01)
+    # Epochs per (source, target) pair, each chosen by reverse validation on seeds 0–2.
+    # digits → digits-m: 120 epochs = 2,400 steps: stage 1 of bench/dann_selection.py chose 60 with μ0 0.03 at the
+    # grid's edges (bench/selections/dann-stages-*.json); the grid past them (μ0 0.1 diverged, 120 epochs scored
+    # 0.485 against 60's 0.483) moved it to 120 (bench/selections/dann-edges-digits-to-digits-m.*).
+    # synth-digits → digits-m: 12 epochs = 1,584 steps, among 3, 6 and 12 at the selected μ0
+    # (bench/selections/dann-length-synth-digits-to-digits-m.*).
+    selected_epochs = {("digits", "digits-m"): 120, ("synth-digits", "digits-m"): 12}
 
     def __init__(self, settings=None):
         super().__init__(settings)

@@ -41,6 +41,13 @@ def suggested_lr(name: str) -> float:
     return cls.default_lr if cls is not None and cls.default_lr is not None else RunConfig.lr
 
 
+def suggested_epochs(name: str, source: str, target: str) -> int:
+    """The epochs a new run of strategy `name` on source → target starts from: the length selected for that pair
+    (`Strategy.selected_epochs`), else RunConfig's."""
+    cls = _STRATEGIES.get(name)
+    return cls.selected_epochs.get((source, target), RunConfig.epochs) if cls is not None else RunConfig.epochs
+
+
 def transfers(config: "RunConfig") -> bool:
     """Does this run start from, or learn from, knowledge gained elsewhere (pretrained weights, the source
     task's labels, a teacher)? The one answer every colour, label and comparison reads."""
