@@ -34,8 +34,9 @@ st.caption("Epoch 0 is the network each run starts from, measured before any tra
            "shuffled (95% of 200 shuffles, from the first run's features): a curve inside it is as mixed as a "
            "linear probe can tell. It cannot tell *why*: features that collapse (every image alike) read 0.5 too, "
            "so read it beside the target accuracy. "
-           "DANN's default learning rate and domain weight were chosen by reverse validation — scored on labelled "
-           "source data, with no target labels (`python -m tl_core select`; see the README).")
+           "DANN's defaults — learning rate, domain weight, discriminator and, on the built-in digit pairs, "
+           "training length — were chosen by reverse validation, scored on labelled source data with no target "
+           "labels (`python -m tl_core select`; see the README).")
 
 rows = [r for r in mine_first(all_runs(manager), who) if r["status"] != Status.QUEUED]
 if not rows:
