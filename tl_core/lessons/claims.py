@@ -154,15 +154,27 @@ def mean_of(runs: Sequence[RunView], pick: Pick, value: Value = target_acc) -> f
     return float(np.mean(values)) if values else None
 
 
-def signed(x: float) -> str:
-    return f"{x:+.2f}".replace("-", "−")
+def decimals_apart(x: float, mark: float, fewest: int = 2, most: int = 4) -> int:
+    """The fewest decimals (from `fewest`, at most `most`) at which `x` does not round to `mark`: a fall of 0.0996
+    against a bar of 0.10 must not print as "0.10", nor an interval's end at 0.003 as "0.00"."""
+    digits = fewest
+    while digits < most and x != mark and round(x, digits) == round(mark, digits):
+        digits += 1
+    return digits
 
 
-def interval_text(interval: Interval) -> str:
-    """'+0.05 (95% interval +0.02 to +0.08)'; one seed has no interval, and says so."""
+def signed(x: float, mark: float = 0.0) -> str:
+    """`x` with its sign, to two decimals, or more where two would round it onto `mark`."""
+    return f"{x:+.{decimals_apart(x, mark)}f}".replace("-", "−")
+
+
+def interval_text(interval: Interval, bar: float = 0.0) -> str:
+    """'+0.05 (95% interval +0.02 to +0.08)'; one seed has no interval, and says so. The effect shows as many
+    decimals as keep it apart from `bar` (the least effect that counts), the ends as keep them apart from 0."""
     if not interval.bounded:
-        return f"{signed(interval.effect)} (one seed: no interval)"
-    return f"{signed(interval.effect)} (95% interval {signed(interval.low)} to {signed(interval.high)})"
+        return f"{signed(interval.effect, bar)} (one seed: no interval)"
+    return (f"{signed(interval.effect, bar)} (95% interval {signed(interval.low)} to "
+            f"{signed(interval.high)})")
 
 
 def claim_text(claim: Claim, interval: Interval) -> str:
@@ -176,7 +188,7 @@ def claim_text(claim: Claim, interval: Interval) -> str:
     if not iv.bounded:
         return "One seed gives no interval."
     return (f"Undecided: the interval {'includes 0' if iv.low <= 0 else 'excludes 0'} and the effect "
-            f"({iv.effect:+.3f} on the claimed side) "
+            f"({iv.effect:+.{decimals_apart(iv.effect, claim.min_effect, fewest=3)}f} on the claimed side) "
             f"{'reaches' if iv.effect >= claim.min_effect else 'falls short of'} the {claim.min_effect:.2f} worth "
             "teaching.")
 

@@ -92,8 +92,9 @@ def _domain_shift_verdict(runs: list[RunView], claim: Claim) -> Verdict:
     else:
         controls = [(decide(drop, CONFUSION_FALL), f"its domain confusion must also fall by at least "
                                                    f"{CONFUSION_FALL:.2f}")]
-        parts.append(f"domain confusion falls {interval_text(drop)} (from {mean_of(runs, source, _confusion):.2f} "
-                     f"to {mean_of(runs, dann, _confusion):.2f}; a fall counts from {CONFUSION_FALL:.2f})")
+        parts.append(f"domain confusion falls {interval_text(drop, CONFUSION_FALL)} "
+                     f"(from {mean_of(runs, source, _confusion):.2f} to {mean_of(runs, dann, _confusion):.2f}; "
+                     f"a fall counts from {CONFUSION_FALL:.2f})")
     return judged_with_controls(claim, accuracy, controls, "; ".join(parts) + ".")
 
 
