@@ -9,7 +9,7 @@ from tl_ui.pickers import all_runs, comparison_for, mine_first
 from tl_ui.widgets import chart, pick_runs, redraw_when_bands_are_ready
 from tl_view import charts, fmt, glossary, roles
 from tl_view.confusion_null import band_snapshots, null_band_for
-from tl_view.domain_words import domain_head_text
+from tl_view.domain_words import ADAPTATION_READING, domain_head_text
 from tl_view.start_point import from_the_start
 from tl_view.views import is_active
 
@@ -78,18 +78,22 @@ def draw() -> None:
                                                                     band_snapshots(v.snapshots, v.status.terminal)])),
               key="ds-dc", download="domain-confusion")
     with right:
-        chart(charts.a_distance_chart(curves, height=380, uirevision="ds-ad"), key="ds-ad", download="a-distance")
+        chart(charts.target_accuracy_chart(curves, height=380, uirevision="ds-acc",
+                                           epochs_like="domain_confusion_acc"),
+              key="ds-acc", download="target-accuracy")
+    st.caption(ADAPTATION_READING)
 
     # A run with the adversarial weight at 0 (DANN's "without adaptation" twin) trains no domain head worth drawing.
     heads = [c for c, v in zip(curves, views) if c.series("domain_head_acc")[0] and not roles.is_without(v.config)]
+    left, right = st.columns(2)
+    with left:
+        chart(charts.a_distance_chart(curves, height=340, uirevision="ds-ad"), key="ds-ad", download="a-distance")
     if heads:
-        left, right = st.columns(2)
-        with left:
+        with right:
             chart(charts.metric_chart(heads, "domain_head_acc", height=340, chance=0.5, chance_text="chance",
                                       y_range=[0.3, 1.02], title="DANN's own domain head (during training)"),
                   key="ds-head", download="dann-domain-head")
-        with right:
-            st.markdown(domain_head_text(heads))
+        st.markdown(domain_head_text(heads))
 
     table = pd.DataFrame([{
         "run": c.label, "strategy": roles.strategy_text(v.config),

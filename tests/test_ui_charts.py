@@ -60,6 +60,16 @@ def test_a_distance_chart_spans_zero_to_two():
     assert list(fig.layout.yaxis.range) == [-0.05, 2.05]
 
 
+def test_target_accuracy_lines_up_with_the_confusion_curves_that_start_at_epoch_0():
+    start = [{"epoch": 0, "domain_confusion_acc": 0.95}, *HISTORY]
+    curves = [charts.with_transfer(start), charts.without_transfer(SCRATCH)]
+    fig = charts.target_accuracy_chart(curves, epochs_like="domain_confusion_acc")
+    confusion = charts.domain_confusion_chart(curves)
+    assert list(fig.layout.xaxis.range) == list(confusion.layout.xaxis.range) == [-0.3, 2.3]
+    assert [list(t.y) for t in fig.data] == [[0.4, 0.55], [0.15]]  # no target point at epoch 0: nothing measured it
+    assert list(charts.target_accuracy_chart(curves).layout.xaxis.range) == [0.7, 2.3]
+
+
 def test_embedding_figure_colours_by_class_and_marks_domains():
     rng = np.random.default_rng(0)
     panel = charts.MapPanel("With transfer · epoch 2", rng.normal(size=(6, 2)), rng.normal(size=(4, 2)),

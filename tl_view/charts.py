@@ -178,6 +178,18 @@ def domain_confusion_chart(curves: Sequence[Curve], *, epochs: int | None = None
     return fig
 
 
+def target_accuracy_chart(curves: Sequence[Curve], *, epochs: int | None = None, height: int = 320,
+                          uirevision: str = "target-accuracy", epochs_like: str | None = None) -> go.Figure:
+    """Target-test accuracy per epoch, one line per run. Drawn beside domain confusion, it tells adaptation (the
+    confusion falls and the target accuracy rises) from collapse (the confusion falls because every image looks
+    alike). `epochs_like`: a metric whose epochs this chart's x axis spans, so the two charts line up."""
+    fig = metric_chart(curves, "target_acc", epochs=epochs, height=height, uirevision=uirevision,
+                       y_range=[0, 1.02], title="Target test accuracy")
+    if epochs_like is not None:
+        fig.update_xaxes(range=_epoch_range(curves, epochs, epochs_like))
+    return fig
+
+
 def a_distance_chart(curves: Sequence[Curve], *, epochs: int | None = None, height: int = 320,
                      uirevision: str = "a-distance") -> go.Figure:
     return metric_chart(curves, "a_distance", epochs=epochs, height=height, uirevision=uirevision,

@@ -5,6 +5,12 @@ from collections.abc import Sequence
 
 from tl_view import fmt
 
+ADAPTATION_READING = (
+    "Read the two together. Adaptation is the confusion falling toward the grey band **while** the target accuracy "
+    "rises above the run without adaptation; a confusion that falls while the target accuracy falls too means the "
+    "features are collapsing, not mixing. Target accuracy is measured on the target's test split; DANN and its "
+    "twin never train on target labels.")
+
 
 def domain_head_text(curves: Sequence) -> str:
     """What the domain head did in these runs, and what that means. Its accuracy need not head for 0.5: the head
@@ -18,4 +24,4 @@ def domain_head_text(curves: Sequence) -> str:
             "the features are pushed to fool it while it keeps learning to tell the domains apart, so the two "
             "pull against each other and its accuracy need not reach 0.5 (at 0.5 it would be learning nothing). "
             f"In these runs it went {'; '.join(moves)} (first → last epoch). Whether the features really mix is "
-            "what the held-out classifier on the left measures, independently of training.")
+            "what the held-out classifier of the first chart measures, independently of training.")
