@@ -93,9 +93,9 @@ class Dann(Strategy):
     # digits → digits-m: 120 epochs = 2,400 steps: stage 1 of bench/dann_selection.py chose 60 with μ0 0.03 at the
     # grid's edges (bench/selections/dann-stages-*.json); the grid past them (μ0 0.1 diverged, 120 epochs scored
     # 0.485 against 60's 0.483) moved it to 120 (bench/selections/dann-edges-digits-to-digits-m.*).
-    # synth-digits → digits-m: 12 epochs = 1,584 steps, among 3, 6 and 12 at the selected μ0
-    # (bench/selections/dann-length-synth-digits-to-digits-m.*).
-    selected_epochs = {("digits", "digits-m"): 120, ("synth-digits", "digits-m"): 12}
+    # synth-digits → digits-m: 24 epochs = 3,168 steps, among 12, 24 and 48 at stage 4's discriminator (stage 5,
+    # bench/selections/dann-stage5-synth-digits-to-digits-m.*; 12 had won among 3, 6 and 12 before stage 4).
+    selected_epochs = {("digits", "digits-m"): 120, ("synth-digits", "digits-m"): 24}
 
     def __init__(self, settings=None):
         super().__init__(settings)
