@@ -87,10 +87,10 @@ def draw() -> None:
     heads = [c for c, v in zip(curves, views) if c.series("domain_head_acc")[0] and not roles.is_without(v.config)]
     left, right = st.columns(2)
     with left:
-        chart(charts.a_distance_chart(curves, height=340, uirevision="ds-ad"), key="ds-ad", download="a-distance")
+        chart(charts.a_distance_chart(curves, height=380, uirevision="ds-ad"), key="ds-ad", download="a-distance")
     if heads:
         with right:
-            chart(charts.metric_chart(heads, "domain_head_acc", height=340, chance=0.5, chance_text="chance",
+            chart(charts.metric_chart(heads, "domain_head_acc", height=380, chance=0.5, chance_text="chance",
                                       y_range=[0.3, 1.02], title="DANN's own domain head (during training)"),
                   key="ds-head", download="dann-domain-head")
         st.markdown(domain_head_text(heads))

@@ -194,7 +194,7 @@ def a_distance_chart(curves: Sequence[Curve], *, epochs: int | None = None, heig
                      uirevision: str = "a-distance") -> go.Figure:
     return metric_chart(curves, "a_distance", epochs=epochs, height=height, uirevision=uirevision,
                         chance=0.0, chance_text="0: indistinguishable", y_range=[-0.05, 2.05],
-                        title="Proxy A-distance (0 = same distribution, 2 = fully separable)")
+                        title="Proxy A-distance (0 alike, 2 separable)")
 
 
 # ---------------------------------------------------------------------------------------------- embeddings
