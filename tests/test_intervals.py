@@ -88,13 +88,11 @@ def test_one_seed_is_never_written_as_an_interval():
 
 
 def test_a_figure_just_short_of_its_bar_never_prints_as_the_bar():
-    from tl_core.lessons.claims import interval_text
+    from tl_core.lessons.claims import Claim, claim_text, interval_text
 
     assert interval_text(Interval(0.0996, 0.04, 0.15, 5), bar=0.10) == "+0.0996 (95% interval +0.04 to +0.15)"
     assert interval_text(Interval(0.104, 0.04, 0.15, 5), bar=0.10) == "+0.104 (95% interval +0.04 to +0.15)"
     assert interval_text(Interval(0.12, 0.003, 0.24, 5), bar=0.10) == "+0.12 (95% interval +0.003 to +0.24)"
     assert interval_text(Interval(0.10, 0.05, 0.15, 5), bar=0.10) == "+0.10 (95% interval +0.05 to +0.15)"
-    from tl_core.lessons.claims import Claim, claim_text
-
     short = claim_text(Claim("a − b", "above", 0.03, ("a", "b")), Interval(0.0296, 0.01, 0.05, 5))
     assert "(+0.0296 on the claimed side) falls short of the 0.03" in short, short

@@ -1,4 +1,5 @@
-"""The Domain shift page's words about DANN's own domain head, read from what the runs recorded."""
+"""The Domain shift page's words: how to read its confusion and accuracy charts together, and what DANN's own
+domain head did, read from what the runs recorded."""
 from __future__ import annotations
 
 from collections.abc import Sequence

@@ -173,8 +173,7 @@ def interval_text(interval: Interval, bar: float = 0.0) -> str:
     decimals as keep it apart from `bar` (the least effect that counts), the ends as keep them apart from 0."""
     if not interval.bounded:
         return f"{signed(interval.effect, bar)} (one seed: no interval)"
-    return (f"{signed(interval.effect, bar)} (95% interval {signed(interval.low)} to "
-            f"{signed(interval.high)})")
+    return f"{signed(interval.effect, bar)} (95% interval {signed(interval.low)} to {signed(interval.high)})"
 
 
 def claim_text(claim: Claim, interval: Interval) -> str:
