@@ -1,10 +1,15 @@
-"""Schedules match their formulas; gradient reversal is the identity forward and exactly −λ backward."""
+"""Schedules match their formulas; gradient reversal is the identity forward and exactly −λ backward; the
+domain discriminator is as deep as DANN's settings say."""
 import math
+from types import SimpleNamespace
 
 import pytest
 import torch
 import torch.nn.functional as F
 
+from tl_core.backbones import create_backbone
+from tl_core.networks.model import TransferModel
+from tl_core.strategies import build_strategy
 from tl_core.train.grl import DomainDiscriminator, GradientReversal, GradientReverse
 from tl_core.train.schedules import (
     constant_factor,
@@ -87,3 +92,20 @@ def test_domain_discriminator_outputs_one_logit_per_row():
     assert logits.shape == (6,)
     F.binary_cross_entropy_with_logits(logits, torch.tensor([0.0, 0.0, 0.0, 1.0, 1.0, 1.0])).backward()
     assert features.grad is not None and all(p.grad is not None for p in discriminator.parameters())
+
+
+def test_the_discriminator_has_as_many_hidden_layers_as_its_depth():
+    for depth in (1, 2, 3):
+        discriminator = DomainDiscriminator(16, hidden=8, dropout=0.0, depth=depth)
+        linears = [m for m in discriminator if isinstance(m, torch.nn.Linear)]
+        assert [m.out_features for m in linears] == [8] * depth + [1]
+        assert discriminator(torch.randn(4, 16)).shape == (4,)
+
+
+def test_dann_builds_the_discriminator_its_settings_name():
+    model = TransferModel(create_backbone("small_cnn", "random", 16), 4)
+    config = SimpleNamespace(freeze=0)
+    for depth in (1, 3):
+        build_strategy("dann", {"depth": depth, "hidden": 8}).prepare(model, None, config)
+        linears = [m for m in model.domain_head if isinstance(m, torch.nn.Linear)]
+        assert [m.out_features for m in linears] == [8] * depth + [1]

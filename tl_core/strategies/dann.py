@@ -23,8 +23,10 @@ class DannSettings:
                         label="gamma (λ ramp steepness)", low=0.01, high=100.0)
     domain_weight: float = spec(1.0, "Weight of the domain loss (chosen by reverse validation; 2 and more can "
                                 "diverge).", low=0.0, high=10.0)
-    hidden: int = spec(256, "Hidden units in each of the domain discriminator's two layers (Ganin et al. 2016: "
+    hidden: int = spec(256, "Hidden units in each of the domain discriminator's layers (Ganin et al. 2016: "
                        "1024).", low=1, high=4096, unit="units")  # 4096: four times the paper's
+    depth: int = spec(2, "Hidden layers of the domain discriminator (Ganin et al. 2016: 2; 1 for MNIST).",
+                      label="discriminator depth", low=1, high=4, unit="layers")
     dropout: float = spec(0.0, "Dropout after each hidden layer of the domain discriminator (chosen by reverse "
                           "validation; Ganin et al. 2016: 0.5).", low=0.0, high=0.95)
     domain_lr_scale: float = spec(10.0, "The domain discriminator learns this many times faster than the "
@@ -125,7 +127,8 @@ class Dann(Strategy):
 
     def prepare(self, model, task, config):
         super().prepare(model, task, config)
-        head = DomainDiscriminator(model.feature_dim, self.settings.hidden, self.settings.dropout)
+        head = DomainDiscriminator(model.feature_dim, self.settings.hidden, self.settings.dropout,
+                                   self.settings.depth)
         if self.settings.standardize:
             head = nn.Sequential(nn.BatchNorm1d(model.feature_dim, affine=False), head)
         model.domain_head = head.to(next(model.head.parameters()).device)
