@@ -25,7 +25,8 @@ class DannSettings:
                                 "diverge).", low=0.0, high=10.0)
     hidden: int = spec(256, "Hidden units in each of the domain discriminator's layers (Ganin et al. 2016: "
                        "1024).", low=1, high=4096, unit="units")  # 4096: four times the paper's
-    depth: int = spec(2, "Hidden layers of the domain discriminator (Ganin et al. 2016: 2; 1 for MNIST).",
+    depth: int = spec(1, "Hidden layers of the domain discriminator (chosen by reverse validation; Ganin et al. "
+                      "2016: 1 for MNIST, 2 for the larger pairs).",
                       label="discriminator depth", low=1, high=4, unit="layers")
     dropout: float = spec(0.0, "Dropout after each hidden layer of the domain discriminator (chosen by reverse "
                           "validation; Ganin et al. 2016: 0.5).", low=0.0, high=0.95)
