@@ -84,12 +84,13 @@ def dann_epochs(pair: tuple[str, str]) -> int:
 def configs(recipe: Recipe, device: str, pairs=PAIRS) -> list[RunConfig]:
     from tl_core.data import load_domain
     from tl_core.runs.baselines import baseline_for
-    from tl_core.strategies import strategy_class, suggested_lr
+    from tl_core.strategies import strategy_class, suggested_lr, suggested_settings
     from tl_core.train.loop import steps_per_epoch
 
-    dann_defaults = asdict(strategy_class("dann").Settings())  # spelled out: the record says which
     out = []
     for source, target in pairs:
+        # spelled out, with what was selected for the pair: the record says which
+        dann_defaults = {**asdict(strategy_class("dann").Settings()), **suggested_settings("dann", source, target)}
         epochs = recipe.epochs[(source, target)]
         steps = epochs * steps_per_epoch(len(load_domain(source, 32).train.labels), recipe.batch_size)
         target_epochs = max(1, round(steps / steps_per_epoch(len(load_domain(target, 32).train.labels),

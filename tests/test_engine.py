@@ -177,6 +177,19 @@ def test_cli_epochs_default_to_the_length_selected_for_the_strategy_on_the_pair(
     assert epochs("--strategy", "dann", "--source", "digits", "--target", "digits-m", "--epochs", "4") == 4
 
 
+def test_cli_settings_default_to_those_selected_for_the_strategy_on_the_pair_and_set_wins():
+    from tl_core.cli import _config, _parser
+    from tl_core.strategies import strategy_class
+
+    def settings(*args: str) -> dict:
+        return _config(_parser().parse_args(["train", "--strategy", "dann", *args])).settings
+
+    chosen = strategy_class("dann").selected_settings[("synth-digits", "digits-m")]
+    assert chosen and settings("--source", "synth-digits", "--target", "digits-m") == chosen
+    assert settings("--source", "digits", "--target", "digits-m") == {}
+    assert settings("--source", "synth-digits", "--target", "digits-m", "--set", "depth=3")["depth"] == 3
+
+
 @pytest.mark.parametrize("args, words", [
     (["--source", "nope"], "Unknown source dataset"),
     (["--freeze", "99"], "Freeze depth 99"),

@@ -250,6 +250,27 @@ def test_a_missing_folder_shows_an_error(app_env, tmp_path, monkeypatch):
     assert any("nowhere" in m for m in messages), messages
 
 
+def test_choosing_dann_brings_the_settings_selected_for_the_pair_and_a_typed_setting_stays(app_env):
+    from tl_core.strategies import strategy_class
+
+    depth_key = "x_set-dann-depth"
+    default = strategy_class("dann").Settings().depth
+    at = open_page("pages/experiment.py")
+    pair = (at.selectbox(key="x_source").value, at.selectbox(key="x_target").value)
+    chosen = strategy_class("dann").selected_settings[pair]["depth"]
+    assert chosen != default
+    at.selectbox(key="x_strategy").set_value("dann").run()
+    assert at.number_input(key=depth_key).value == chosen
+    at.selectbox(key="x_source").set_value("digits").run()  # digits → digits-m: nothing selected but the length
+    assert at.number_input(key=depth_key).value == default
+    at.selectbox(key="x_source").set_value(pair[0]).run()
+    assert at.number_input(key=depth_key).value == chosen
+    at.number_input(key=depth_key).set_value(3).run()
+    at.selectbox(key="x_target").set_value("digits").run()  # a depth the user typed is theirs
+    assert at.number_input(key=depth_key).value == 3
+    assert_clean(at)
+
+
 def test_a_config_with_a_freeze_depth_beyond_the_backbone_shows_an_error(app_env):
     from tl_core.runs.config import RunConfig
 

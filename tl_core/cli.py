@@ -111,14 +111,15 @@ def _parser() -> argparse.ArgumentParser:
 
 def _config(args: argparse.Namespace) -> RunConfig:
     """The run the options describe; ConfigError for a strategy setting that does not parse."""
-    from tl_core.strategies import parse_settings, suggested_epochs, suggested_lr
+    from tl_core.strategies import parse_settings, suggested_epochs, suggested_lr, suggested_settings
 
     values = {name: getattr(args, name) for name in CONFIG_OPTIONS}
     if values["lr"] is None:
         values["lr"] = suggested_lr(args.strategy)
     if values["epochs"] is None:
         values["epochs"] = suggested_epochs(args.strategy, args.source, args.target)
-    return RunConfig(**values, settings=parse_settings(args.strategy, dict(args.settings)))
+    settings = {**suggested_settings(args.strategy, args.source, args.target), **dict(args.settings)}
+    return RunConfig(**values, settings=parse_settings(args.strategy, settings))
 
 
 def _table(rows: list[tuple[str, str]]) -> str:
@@ -270,6 +271,10 @@ def _strategies() -> int:
         for (source, target), epochs in cls.selected_epochs.items():
             print(f"{'':14}   {source} → {target}: {epochs} epochs unless --epochs says otherwise (selected "
                   "without target labels)")
+        for (source, target), chosen in cls.selected_settings.items():
+            pairs = " ".join(f"{k}={v}" for k, v in chosen.items())
+            print(f"{'':14}   {source} → {target}: {pairs} unless --set says otherwise (selected without target "
+                  "labels)")
         defaults = dataclasses.asdict(cls.Settings())
         for key, schema in settings_schema(name).items():
             bounds = f", {schema.range_text()}" if schema.range_text() else ""

@@ -17,7 +17,7 @@ from tl_core.runs.baselines import ARM_RECIPES, baseline_for
 from tl_core.runs.config import RunConfig, config_schema
 from tl_core.serving.confine import (confine_config, confined_folder, confined_weights_file, name_under, upload_root,
                                      weights_root)
-from tl_core.strategies import strategy_class, strategy_names, suggested_lr
+from tl_core.strategies import strategy_class, strategy_names, suggested_lr, suggested_settings
 from tl_ui import state
 from tl_ui.pickers import finished_runs
 from tl_ui.widgets import error, run_label, settings_inputs
@@ -28,6 +28,7 @@ from tl_view.strips import freeze_strip_html
 
 FOLDER = "folder:"
 SELECTED_EPOCHS_KEY = "_x_selected_epochs"  # the epochs this form last set from a strategy's selected length
+SELECTED_SETTINGS_KEY = "_x_selected_settings"  # {widget key: value} this form last set from a pair's selection
 NUMBERS = ("epochs", "lr", "weight_decay", "batch_size", "img_size", "seed", "pretrain_epochs", "snapshot_every",
            "snapshot_size")
 WEIGHT_LABELS = {
@@ -96,6 +97,7 @@ def prefill(config: RunConfig) -> None:
     _prefill_settings(config)
     s["x_twin"] = config.strategy in strategy_names() and not strategy_class(config.strategy).is_without
     s[SELECTED_EPOCHS_KEY] = None  # the run's own length, whatever it was
+    s[SELECTED_SETTINGS_KEY] = {}  # and its own settings
 
 
 def prefill_from_run(view) -> bool:
@@ -116,6 +118,7 @@ def reset() -> None:
     for key, value in D.items():
         s[key] = value
     s[SELECTED_EPOCHS_KEY] = None
+    s[SELECTED_SETTINGS_KEY] = {}
     s[state.FORM_BACKUP] = {k: v for k, v in s.get(state.FORM_BACKUP, {}).items() if not k.startswith("x_")}
 
 
@@ -162,7 +165,7 @@ def _dataset_picker(role: str, datasets) -> tuple[str, str]:
         return f"{name} (download needed)" if d is not None and not d.offline else name
 
     default = D[f"x_{role}"]
-    choice = st.selectbox(label_of(role), options, key=f"x_{role}", format_func=label, on_change=_use_selected_epochs,
+    choice = st.selectbox(label_of(role), options, key=f"x_{role}", format_func=label, on_change=_use_selected_for_pair,
                           help=help_of(role), index=options.index(default) if default in options else 0)
     if choice == FOLDER:
         path = st.text_input(f"{role.capitalize()} folder", "", key=f"x_{role}_folder", help=HELP["folder"],
@@ -259,9 +262,10 @@ def controls(manager) -> FormResult:
                    f"settings* was set to {cls.default_lr:g}, which suits it.")
     selected = cls.selected_epochs.get((source, target))
     if selected is not None:
-        st.caption(f"On {source} → {target}, {s.x_strategy} trains {selected} epochs by default: the length "
-                   "chosen for this pair without target labels (reverse validation, see the README). Fewer finish "
-                   "sooner and adapt less.")
+        chosen = ", ".join(f"{k} {v}" for k, v in suggested_settings(s.x_strategy, source, target).items())
+        st.caption(f"On {source} → {target}, {s.x_strategy} trains {selected} epochs by default"
+                   f"{f' ({chosen})' if chosen else ''}: chosen for this pair without target labels (reverse "
+                   "validation, see the README). Fewer epochs finish sooner and adapt less.")
     settings = {}
     if settings_fields(cls.Settings):
         with st.container(key="x-advanced-strategy"), st.expander(f"{s.x_strategy} settings"):
@@ -324,23 +328,40 @@ def _number(where, name: str, **options):
 
 
 def _use_strategy_defaults() -> None:
-    """A new strategy brings its own learning rate (DANN's SGD wants a larger one than AdamW) and its training length
-    for the pair, where one was selected."""
+    """A new strategy brings its own learning rate (DANN's SGD wants a larger one than AdamW), and its training length
+    and settings for the pair, where they were selected."""
     st.session_state["x_lr"] = float(suggested_lr(st.session_state["x_strategy"]))
-    _use_selected_epochs()
+    _use_selected_for_pair()
 
 
-def _use_selected_epochs() -> None:
-    """Epochs follow the strategy's selected length for the chosen pair (`Strategy.selected_epochs`); where there is
-    none, a length this set goes back to the form's default, and one the user typed stays."""
+def _use_selected_for_pair() -> None:
+    """Epochs and strategy settings follow what was selected for the chosen strategy on the chosen pair
+    (`Strategy.selected_epochs`, `selected_settings`). Where nothing was, a value this set goes back to its default,
+    and one the user typed stays."""
     s = st.session_state
+    strategy = s.get("x_strategy", D["x_strategy"])
     pair = (s.get("x_source", D["x_source"]), s.get("x_target", D["x_target"]))
-    selected = strategy_class(s.get("x_strategy", D["x_strategy"])).selected_epochs.get(pair)
+    selected = strategy_class(strategy).selected_epochs.get(pair)
     if selected is not None:
         s["x_epochs"] = s[SELECTED_EPOCHS_KEY] = selected
     elif s.get(SELECTED_EPOCHS_KEY) is not None and s.get("x_epochs") == s[SELECTED_EPOCHS_KEY]:
         s["x_epochs"] = D["x_epochs"]
         s[SELECTED_EPOCHS_KEY] = None
+    _use_selected_settings(strategy, pair)
+
+
+def _use_selected_settings(strategy: str, pair: tuple[str, str]) -> None:
+    s = st.session_state
+    chosen = {f"x_set-{strategy}-{k}": v for k, v in suggested_settings(strategy, *pair).items()}
+    earlier = s.get(SELECTED_SETTINGS_KEY) or {}
+    defaults = {f"x_set-{strategy}-{spec.name}": spec.default
+                for spec in settings_fields(strategy_class(strategy).Settings)}
+    for key, value in earlier.items():  # a widget not drawn since holds what this set
+        if key in defaults and key not in chosen and s.get(key, value) == value:
+            s[key] = defaults[key]
+    for key, value in chosen.items():
+        s[key] = value
+    s[SELECTED_SETTINGS_KEY] = {**{k: v for k, v in earlier.items() if k not in defaults}, **chosen}
 
 
 def save() -> None:

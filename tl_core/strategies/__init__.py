@@ -12,7 +12,8 @@ from tl_core.strategies import (  # noqa: F401
 )
 from tl_core.strategies.base import StepOutput, Strategy
 from tl_core.strategies.registry import (build_strategy, parse_settings, register, settings_schema, strategy_class,
-                                         strategy_names, suggested_epochs, suggested_lr, transfers)
+                                         strategy_names, suggested_epochs, suggested_lr, suggested_settings,
+                                         transfers)
 
 __all__ = ["Strategy", "StepOutput", "build_strategy", "parse_settings", "register", "settings_schema",
-           "strategy_class", "strategy_names", "suggested_epochs", "suggested_lr", "transfers"]
+           "strategy_class", "strategy_names", "suggested_epochs", "suggested_lr", "suggested_settings", "transfers"]

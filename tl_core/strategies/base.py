@@ -64,6 +64,9 @@ class Strategy:
     # Training lengths chosen without target labels, per (source, target) pair: the Experiment page starts a run of
     # this strategy on such a pair at that many epochs.
     selected_epochs: ClassVar[dict[tuple[str, str], int]] = {}
+    # Settings chosen without target labels for one (source, target) pair where they differ from the Settings'
+    # defaults: a new run of this strategy on that pair starts from them (the CLI, the Experiment page, the benches).
+    selected_settings: ClassVar[dict[tuple[str, str], dict]] = {}
     baseline_label: ClassVar[str] = "without transfer"  # what its baseline run is, in words (tl_core.runs.baselines)
     # What its training loss adds to the labels' cross-entropy, in words, for the learning curves (empty: nothing):
     # its baseline's loss counts the labels alone, so the two losses are not on one scale.

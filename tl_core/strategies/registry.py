@@ -48,6 +48,13 @@ def suggested_epochs(name: str, source: str, target: str) -> int:
     return cls.selected_epochs.get((source, target), RunConfig.epochs) if cls is not None else RunConfig.epochs
 
 
+def suggested_settings(name: str, source: str, target: str) -> dict:
+    """The settings a new run of strategy `name` on source → target starts from, where they differ from its
+    Settings' defaults: those selected for that pair (`Strategy.selected_settings`), else none."""
+    cls = _STRATEGIES.get(name)
+    return dict(cls.selected_settings.get((source, target), {})) if cls is not None else {}
+
+
 def transfers(config: "RunConfig") -> bool:
     """Does this run start from, or learn from, knowledge gained elsewhere (pretrained weights, the source
     task's labels, a teacher)? The one answer every colour, label and comparison reads."""
