@@ -266,7 +266,7 @@ def test_choosing_dann_brings_the_settings_selected_for_the_pair_and_a_typed_set
     at.selectbox(key="x_source").set_value(pair[0]).run()
     assert at.number_input(key=depth_key).value == chosen
     at.number_input(key=depth_key).set_value(3).run()
-    at.selectbox(key="x_target").set_value("digits").run()  # a depth the user typed is theirs
+    at.selectbox(key="x_source").set_value("digits").run()  # a depth the user typed is theirs
     assert at.number_input(key=depth_key).value == 3
     assert_clean(at)
 

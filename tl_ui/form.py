@@ -261,11 +261,14 @@ def controls(manager) -> FormResult:
         st.caption(f"{s.x_strategy} trains with {cls.optimizer_name}; the learning rate under *More training "
                    f"settings* was set to {cls.default_lr:g}, which suits it.")
     selected = cls.selected_epochs.get((source, target))
+    chosen = ", ".join(f"{k} {v}" for k, v in suggested_settings(s.x_strategy, source, target).items())
     if selected is not None:
-        chosen = ", ".join(f"{k} {v}" for k, v in suggested_settings(s.x_strategy, source, target).items())
         st.caption(f"On {source} → {target}, {s.x_strategy} trains {selected} epochs by default"
                    f"{f' ({chosen})' if chosen else ''}: chosen for this pair without target labels (reverse "
                    "validation, see the README). Fewer epochs finish sooner and adapt less.")
+    elif chosen:
+        st.caption(f"On {source} → {target}, {s.x_strategy} starts from {chosen}: chosen for this pair without "
+                   "target labels (reverse validation, see the README).")
     settings = {}
     if settings_fields(cls.Settings):
         with st.container(key="x-advanced-strategy"), st.expander(f"{s.x_strategy} settings"):

@@ -13,7 +13,7 @@ from tl_core.lessons.claims import Claim
 from tl_core.records.run_view import RunView
 from tl_core.runs.config import RunConfig
 from tl_core.runs.identity import Role
-from tl_core.strategies import strategy_class, suggested_lr
+from tl_core.strategies import strategy_class, suggested_lr, suggested_settings
 
 SEEDS = 5  # per arm: the fewest with which a t-interval over seeds is narrow enough to decide a lesson's claim
 
@@ -100,12 +100,14 @@ def _which_layers(quick: bool, _: list[RunView]) -> list[RunConfig]:
 def _domain_shift(quick: bool, _: list[RunView]) -> list[RunConfig]:
     """DANN against its own twin: the same recipe (SGD, rate, schedules, steps, discriminator) with the domain
     loss weighted 0, so the adversarial term is the only difference. Both start from the source-pretrained
-    network, as Ganin et al. start from ImageNet on Office."""
+    network, as Ganin et al. start from ImageNet on Office. DANN's settings are those selected for the lesson's
+    pair (a discriminator of two hidden layers, stage 8 of bench/selections/dann-design-record.md)."""
     common = dict(source="synth-digits", target="digits", weights="source", freeze=0, labels_per_class=None,
                   epochs=6, snapshot_every=2, snapshot_size=500)
     if quick:
         common.update(source="digits", target="digits-m", epochs=2, snapshot_every=1, snapshot_size=60)
     dann = _base(quick, strategy="dann", name="DANN", arm="dann", lr=suggested_lr("dann"), **common)
+    dann = dann.replace(settings=suggested_settings("dann", dann.source, dann.target))
     twin = strategy_class("dann").baseline(dann).replace(name="without adaptation (DANN, domain weight 0)")
     return [twin, dann]
 
