@@ -15,6 +15,7 @@ from tl_core.errors import UserError
 from tl_core.runs import identity
 from tl_core.runs.baselines import ARM_RECIPES, baseline_for
 from tl_core.runs.config import RunConfig, config_schema
+from tl_core.runs.schema import schema_of
 from tl_core.serving.confine import (confine_config, confined_folder, confined_weights_file, name_under, upload_root,
                                      weights_root)
 from tl_core.strategies import strategy_class, strategy_names, suggested_lr, suggested_settings
@@ -261,10 +262,12 @@ def controls(manager) -> FormResult:
         st.caption(f"{s.x_strategy} trains with {cls.optimizer_name}; the learning rate under *More training "
                    f"settings* was set to {cls.default_lr:g}, which suits it.")
     selected = cls.selected_epochs.get((source, target))
-    chosen = ", ".join(f"{k} {v}" for k, v in suggested_settings(s.x_strategy, source, target).items())
+    schemas = schema_of(cls.Settings)
+    chosen = ", ".join(f"{schemas[k].label} {v} {schemas[k].unit}".strip()
+                       for k, v in suggested_settings(s.x_strategy, source, target).items())
     if selected is not None:
         st.caption(f"On {source} → {target}, {s.x_strategy} trains {selected} epochs by default"
-                   f"{f' ({chosen})' if chosen else ''}: chosen for this pair without target labels (reverse "
+                   f"{f', with {chosen}' if chosen else ''}: chosen for this pair without target labels (reverse "
                    "validation, see the README). Fewer epochs finish sooner and adapt less.")
     elif chosen:
         st.caption(f"On {source} → {target}, {s.x_strategy} starts from {chosen}: chosen for this pair without "
