@@ -44,9 +44,20 @@ def shows_nothing_of(page, secrets: list[str]) -> None:
         assert secret not in html
 
 
+def settled(page) -> None:
+    page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(timeout=SLOW)
+
+
 def unlock_teacher(page) -> None:
+    """As a person does it, on a page that has finished drawing: open the box, type the token, press Enter (which
+    commits it to the server), then Unlock. Once, in a full suite, teacher mode never came after an Unlock clicked
+    straight after typing, on a page still running its script; acting on a settled page is what a person does."""
+    settled(page)
     page.get_by_text("Teacher", exact=True).click()
-    page.get_by_label("Teacher token", exact=True).fill(TOKEN)
+    field = page.get_by_label("Teacher token", exact=True)
+    field.fill(TOKEN)
+    field.press("Enter")
+    settled(page)
     page.get_by_role("button", name="Unlock").click()
 
 
