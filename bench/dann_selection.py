@@ -11,11 +11,11 @@ learns them, the labelled source validation split scores it) over the dev seeds.
 3. γ (the λ ramp) × the domain weight.
 
 Each stage's record (every candidate, every seed's score, what was read) goes to `--out`, and one summary with the
-three choices. The candidates' target accuracies are never printed or used. Three later steps ran as single
+three choices. The candidates' target accuracies are never printed or used. Later steps ran as single
 `python -m tl_core select` grids at these choices, each written down before its runs: the grid past stage 1's edges
-(μ0 × length), stage 4 (the discriminator's batch standardisation × its dropout) and stage 5 (synth-digits →
-digits-m's length at stage 4's discriminator); their commands and records are in
-bench/selections/dann-design-record.md.
+(μ0 × length), stage 4 (the discriminator's batch standardisation × its dropout), stage 5 (synth-digits →
+digits-m's length at stage 4's discriminator) and stages 6–8 (the discriminator's depth on digits → digits-m, then
+on each of the two synthetic pairs); their commands and records are in bench/selections/dann-design-record.md.
 
     python bench/dann_selection.py [--pair digits:digits-m] [--seeds 0,1,2] [--out bench/selections]
 """

@@ -272,8 +272,8 @@ def _strategies() -> int:
             print(f"{'':14}   {source} → {target}: {epochs} epochs unless --epochs says otherwise (selected "
                   "without target labels)")
         for (source, target), chosen in cls.selected_settings.items():
-            pairs = " ".join(f"{k}={v}" for k, v in chosen.items())
-            print(f"{'':14}   {source} → {target}: {pairs} unless --set says otherwise (selected without target "
+            values = " ".join(f"{k}={v}" for k, v in chosen.items())
+            print(f"{'':14}   {source} → {target}: {values} unless --set says otherwise (selected without target "
                   "labels)")
         defaults = dataclasses.asdict(cls.Settings())
         for key, schema in settings_schema(name).items():

@@ -24,7 +24,7 @@ from tl_ui.pickers import finished_runs
 from tl_ui.widgets import error, run_label, settings_inputs
 from tl_view import fmt
 from tl_view.config_widgets import choices_of, clamped, freeze_bounds, help_of, label_of, label_options, number_widget
-from tl_view.forms import settings_fields
+from tl_view.forms import FieldSpec, settings_fields
 from tl_view.strips import freeze_strip_html
 
 FOLDER = "folder:"
@@ -123,13 +123,22 @@ def reset() -> None:
     s[state.FORM_BACKUP] = {k: v for k, v in s.get(state.FORM_BACKUP, {}).items() if not k.startswith("x_")}
 
 
+def _setting_key(strategy: str, name: str) -> str:
+    """The session key of a strategy setting's widget (tl_ui.widgets.settings_inputs draws it under "x_set")."""
+    return f"x_set-{strategy}-{name}"
+
+
+def _setting_value(spec: FieldSpec, value):
+    """`value` as the setting's widget holds it (a number input wants a float for a float setting, not 1)."""
+    return {"bool": bool, "int": int, "float": float, "str": str}[spec.kind](value)
+
+
 def _prefill_settings(config: RunConfig) -> None:
     if config.strategy not in strategy_names():
         return
-    cast = {"bool": bool, "int": int, "float": float, "str": str}
     for spec in settings_fields(strategy_class(config.strategy).Settings):
         value = (config.settings or {}).get(spec.name, spec.default)
-        st.session_state[f"x_set-{config.strategy}-{spec.name}"] = cast[spec.kind](value)
+        st.session_state[_setting_key(config.strategy, spec.name)] = _setting_value(spec, value)
 
 
 @dataclass
@@ -358,10 +367,11 @@ def _use_selected_for_pair() -> None:
 
 def _use_selected_settings(strategy: str, pair: tuple[str, str]) -> None:
     s = st.session_state
-    chosen = {f"x_set-{strategy}-{k}": v for k, v in suggested_settings(strategy, *pair).items()}
+    specs = {spec.name: spec for spec in settings_fields(strategy_class(strategy).Settings)}
+    chosen = {_setting_key(strategy, k): _setting_value(specs[k], v)
+              for k, v in suggested_settings(strategy, *pair).items()}
     earlier = s.get(SELECTED_SETTINGS_KEY) or {}
-    defaults = {f"x_set-{strategy}-{spec.name}": spec.default
-                for spec in settings_fields(strategy_class(strategy).Settings)}
+    defaults = {_setting_key(strategy, name): spec.default for name, spec in specs.items()}
     for key, value in earlier.items():  # a widget not drawn since holds what this set
         if key in defaults and key not in chosen and s.get(key, value) == value:
             s[key] = defaults[key]
