@@ -102,7 +102,8 @@ class Dann(Strategy):
     # bench/selections/dann-stage5-synth-digits-to-digits-m.*; 12 had won among 3, 6 and 12 before stage 4).
     selected_epochs = {("digits", "digits-m"): 120, ("synth-digits", "digits-m"): 24}
     # The discriminator's depth is 1 (stage 6, on digits → digits-m); each on its own pair, stage 7 kept the
-    # synthetic pair's 2 and stage 8 Lesson 4's 2 (bench/selections/dann-stage{7,8}-*).
+    # synthetic pair's 2 and stage 8 Lesson 4's 2 (bench/selections/dann-stage{7,8}-*). Stage 9 scored the domain
+    # weight on the synthetic pair and kept 1 (0.5 scored lower, 2 diverged on a seed: dann-stage9-*).
     selected_settings = {("synth-digits", "digits-m"): {"depth": 2}, ("synth-digits", "digits"): {"depth": 2}}
 
     def __init__(self, settings=None):
