@@ -21,7 +21,7 @@ from tl_core.serving.confine import (confine_config, confined_folder, confined_w
 from tl_core.strategies import strategy_class, strategy_names, suggested_lr, suggested_settings
 from tl_ui import state
 from tl_ui.pickers import finished_runs
-from tl_ui.widgets import error, run_label, settings_inputs
+from tl_ui.widgets import error, run_label, setting_key, settings_inputs
 from tl_view import fmt
 from tl_view.config_widgets import choices_of, clamped, freeze_bounds, help_of, label_of, label_options, number_widget
 from tl_view.forms import FieldSpec, settings_fields
@@ -29,6 +29,7 @@ from tl_view.strips import freeze_strip_html
 
 FOLDER = "folder:"
 SELECTED_EPOCHS_KEY = "_x_selected_epochs"  # the epochs this form last set from a strategy's selected length
+SETTINGS_KEY = "x_set"  # the strategy settings' widgets: session keys "x_set-<strategy>-<setting>"
 SELECTED_SETTINGS_KEY = "_x_selected_settings"  # {widget key: value} this form last set from a pair's selection
 NUMBERS = ("epochs", "lr", "weight_decay", "batch_size", "img_size", "seed", "pretrain_epochs", "snapshot_every",
            "snapshot_size")
@@ -114,7 +115,7 @@ def prefill_from_run(view) -> bool:
 def reset() -> None:
     """Callback of "Reset to defaults": every control back to RunConfig's defaults, the saved copy forgotten."""
     s = st.session_state
-    for key in [k for k in s if isinstance(k, str) and k.startswith("x_set-")]:
+    for key in [k for k in s if isinstance(k, str) and k.startswith(f"{SETTINGS_KEY}-")]:
         del s[key]
     for key, value in D.items():
         s[key] = value
@@ -124,8 +125,7 @@ def reset() -> None:
 
 
 def _setting_key(strategy: str, name: str) -> str:
-    """The session key of a strategy setting's widget (tl_ui.widgets.settings_inputs draws it under "x_set")."""
-    return f"x_set-{strategy}-{name}"
+    return setting_key(SETTINGS_KEY, strategy, name)
 
 
 def _setting_value(spec: FieldSpec, value):
@@ -284,7 +284,7 @@ def controls(manager) -> FormResult:
     settings = {}
     if settings_fields(cls.Settings):
         with st.container(key="x-advanced-strategy"), st.expander(f"{s.x_strategy} settings"):
-            settings = settings_inputs(s.x_strategy, "x_set", _teacher_rows(manager, target))
+            settings = settings_inputs(s.x_strategy, SETTINGS_KEY, _teacher_rows(manager, target))
 
     st.markdown("**4 · Training**")
     epochs = _number(st, "epochs", step=1)

@@ -95,6 +95,11 @@ def run_label(row: dict) -> str:
     return " · ".join(str(p) for p in parts if p)
 
 
+def setting_key(key: str, strategy: str, name: str) -> str:
+    """The session key of the widget `settings_inputs(strategy, key)` draws for setting `name`."""
+    return f"{key}-{strategy}-{name}"
+
+
 def settings_inputs(strategy: str, key: str, teacher_rows: Callable[[], list[dict]] | None = None) -> dict:
     """Widgets for a strategy's Settings dataclass (bounds and help as its fields declare them); returns the
     settings that differ from the defaults."""
@@ -103,7 +108,7 @@ def settings_inputs(strategy: str, key: str, teacher_rows: Callable[[], list[dic
     specs = settings_fields(strategy_class(strategy).Settings)
     values = {}
     for spec in specs:
-        values[spec.name] = _setting_input(spec, f"{key}-{strategy}-{spec.name}", teacher_rows)
+        values[spec.name] = _setting_input(spec, setting_key(key, strategy, spec.name), teacher_rows)
     return changed_settings(specs, values)
 
 
